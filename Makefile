@@ -1,0 +1,146 @@
+# p2shim: build, test, benchmark.
+#
+#   make demo         build the shim and run examples/hello-p1 through it on wasmtime
+#   make test         native tests, shim build, wasm32 tests, WASI testsuite on 3 hosts, fuzz smoke
+#   make conformance  test + sightglass/CoreMark correctness runs through the shim
+#   make bench        direct vs shim timings on wasmtime and node
+#   make shim         target/p2shim.wasm
+#   make tools        install/link the pinned tools into target/tools/bin
+#
+# Tools come from target/tools/bin first (scripts/install-tools.sh puts them there).
+# Every recipe runs under bash -euo pipefail, so any failing command fails the target.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DELETE_ON_ERROR:
+.NOTPARALLEL:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+TOOLS_BIN := $(ROOT)/target/tools/bin
+export PATH := $(TOOLS_BIN):$(PATH)
+
+CARGO      ?= cargo
+PYTHON     ?= python3
+NODE       ?= node
+WASMTIME   ?= $(TOOLS_BIN)/wasmtime
+WASMI      ?= $(TOOLS_BIN)/wasmi
+WASM_TOOLS ?= $(TOOLS_BIN)/wasm-tools
+export WASMTIME WASMI
+
+# The shared test data beside the repo (read-only).
+SHARED ?= $(abspath $(ROOT)/../shared)
+export P2SHIM_SHARED := $(SHARED)
+
+CARGO_TARGET_DIR ?= $(ROOT)/target
+export CARGO_TARGET_DIR
+WASM_TARGET := wasm32-wasip1
+# In CI, refuse to touch Cargo.lock.
+CARGO_LOCKED ?= $(if $(filter true 1,$(CI)),--locked,)
+
+SHIM       := $(ROOT)/target/p2shim.wasm
+SHIM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/p2shim.wasm
+HOSTS      ?= wasmtime,wasmi,node
+JOBS       ?= 2
+WASI_TESTSUITE_FLAGS ?=
+BENCH_FLAGS ?=
+
+.PHONY: all help tools shim test test-native test-wasm wasi-testsuite wasi-testsuite-direct \
+        fuzz-smoke conformance sightglass-check bench demo clean distclean check-scripts
+
+all: shim
+
+help:
+	@sed -n '2,12p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+
+tools:
+	$(ROOT)/scripts/install-tools.sh
+
+# ---- the shim ----------------------------------------------------------------
+shim:
+	$(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2shim
+	@mkdir -p $(dir $(SHIM))
+	cp $(SHIM_BUILT) $(SHIM)
+	@echo "built $(SHIM) ($$(wc -c < $(SHIM)) bytes)"
+
+# ---- tests -------------------------------------------------------------------
+test: test-native shim test-wasm wasi-testsuite fuzz-smoke
+	@echo "make test: all steps passed"
+
+test-native:
+	$(CARGO) test $(CARGO_LOCKED) --workspace
+
+# core-vm's tests and the spec runner compiled to wasm32-wasip1, run on wasmtime
+# through scripts/wasm-runner.sh (the runner set in .cargo/config.toml).
+test-wasm:
+	$(CARGO) test $(CARGO_LOCKED) --target $(WASM_TARGET) -p core-vm -p conformance
+
+# The WASI testsuite directly and through the shim on each host.
+wasi-testsuite: shim
+	$(PYTHON) $(ROOT)/conformance/wasi_testsuite.py --shim $(SHIM) --hosts $(HOSTS) \
+	    -j $(JOBS) $(WASI_TESTSUITE_FLAGS)
+
+# The direct half only (works without a shim).
+wasi-testsuite-direct:
+	$(PYTHON) $(ROOT)/conformance/wasi_testsuite.py --direct-only --hosts $(HOSTS) \
+	    -j $(JOBS) $(WASI_TESTSUITE_FLAGS)
+
+# The fuzz smoke test, if the conformance package has the fuzz-smoke binary.
+fuzz-smoke:
+	@if $(CARGO) metadata --no-deps --format-version 1 | $(PYTHON) -c 'import json,sys; \
+	    m = json.load(sys.stdin); \
+	    sys.exit(0 if any(t["name"] == "fuzz-smoke" and "bin" in t["kind"] \
+	        for p in m["packages"] if p["name"] == "conformance" for t in p["targets"]) else 1)'; \
+	then \
+	    echo "$(CARGO) run -p conformance --release --bin fuzz-smoke"; \
+	    $(CARGO) run $(CARGO_LOCKED) -p conformance --release --bin fuzz-smoke; \
+	else \
+	    echo "fuzz-smoke: conformance has no fuzz-smoke binary yet; skipped"; \
+	fi
+
+conformance: test sightglass-check
+	@echo "make conformance: all steps passed"
+
+# Sightglass + CoreMark + our benchmarks: outputs checked, direct and through the shim.
+sightglass-check: shim
+	$(PYTHON) $(ROOT)/conformance/bench.py --check-only --shim $(SHIM) $(BENCH_FLAGS)
+
+# ---- benchmarks --------------------------------------------------------------
+bench: shim
+	$(PYTHON) $(ROOT)/conformance/bench.py --shim $(SHIM) $(BENCH_FLAGS)
+
+# ---- demo --------------------------------------------------------------------
+DEMO_DIR  := $(ROOT)/target/demo
+DEMO_WASM := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/hello-p1.wasm
+
+demo: shim
+	cd $(ROOT)/examples/hello-p1 && $(CARGO) build --release --target $(WASM_TARGET)
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	cp $(DEMO_WASM) $(DEMO_DIR)/hello-p1.wasm
+	@echo "== directly on wasmtime: wasmtime run --dir . --env GREETING=... hello-p1.wasm one 'two words'"
+	cd $(DEMO_DIR) && $(WASMTIME) run --dir . --env "GREETING=hello from the host" \
+	    hello-p1.wasm one 'two words'
+	@echo "== through the shim:     wasmtime run --dir . --env GREETING=... p2shim.wasm hello-p1.wasm one 'two words'"
+	cd $(DEMO_DIR) && $(WASMTIME) run --dir . --env "GREETING=hello from the host" \
+	    $(SHIM) hello-p1.wasm one 'two words'
+
+# ---- housekeeping ------------------------------------------------------------
+check-scripts:
+	shellcheck $(ROOT)/scripts/*.sh $(ROOT)/conformance/hosts/run-on.sh $(ROOT)/.ci/run
+	$(PYTHON) -m py_compile $(ROOT)/conformance/wasi_testsuite.py $(ROOT)/conformance/bench.py \
+	    $(ROOT)/conformance/hosts/hosts.py
+	$(NODE) --check $(ROOT)/conformance/hosts/node-wasi.mjs
+
+# Keeps target/tools (the tool links); `make distclean` removes everything.
+clean:
+	if [[ "$(abspath $(CARGO_TARGET_DIR))" == "$(ROOT)/target" ]]; then \
+	    find $(ROOT)/target -mindepth 1 -maxdepth 1 ! -name tools -exec rm -rf {} +; \
+	else \
+	    $(CARGO) clean; \
+	    rm -rf $(SHIM) $(ROOT)/target/conformance $(ROOT)/target/bench $(DEMO_DIR); \
+	fi
+	rm -rf $(ROOT)/examples/hello-p1/target $(ROOT)/conformance/bench/target
+
+distclean:
+	$(CARGO) clean
+	rm -rf $(ROOT)/target $(ROOT)/examples/hello-p1/target $(ROOT)/conformance/bench/target

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Host-agnostic command lines for WASIp1 hosts (Python 3.11, stdlib only).
+
+One place that knows each host's CLI syntax. Used by conformance/wasi_testsuite.py,
+conformance/bench.py and conformance/hosts/run-on.sh:
+
+    run-on.sh HOST [--dir HOST_DIR[::GUEST_DIR]]... [--env K=V]... [--preload NAME=PATH]...
+              [--invoke FUNC] [--] prog.wasm [ARGS...]
+
+HOST is one of: wasmtime, wasmi, node, iwasm.
+
+Host notes / limitations
+  wasmtime  `wasmtime run --dir H::G --env K=V --preload N=P --invoke F prog args`.
+            The guest's argv[0] is the file name of prog (wasmtime strips the folder).
+  wasmi     `wasmi run --dir PATH --env K=V --invoke F prog args` (wasmi 2.0). Its --dir has
+            no guest path: the guest name is the host path exactly as given. So
+              * H::G with G == H works as is;
+              * H::. and H::/ are run with the working directory set to H and `--dir .`;
+                the guest then sees the folder as "." (a program that looks for a
+                preopen named "/" will not find it), and prog and other relative
+                paths are made absolute (argv[0] is then the absolute path);
+              * any other mapping is refused.
+            No --preload (so no bench.*/env.* imports), no --argv0. Traps exit with 1.
+  node      conformance/hosts/node-wasi.mjs (node:wasi, preview1); argv[0] = prog as given.
+            A trap exits 134 like wasmtime.
+  iwasm     WAMR's CLI (`iwasm --dir=H --map-dir=G::H --env=K=V`); untested here (not
+            installable from the reachable registries); no --preload.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+TOOLS_BIN = REPO / "target" / "tools" / "bin"
+NODE_LAUNCHER = HERE / "node-wasi.mjs"
+
+HOSTS = ("wasmtime", "wasmi", "node", "iwasm")
+
+# Exit code each host uses when the guest traps.
+TRAP_EXIT = {"wasmtime": 134, "wasmi": 1, "node": 134, "iwasm": 1}
+
+# The first line of the host's own error report on stderr (used to separate what
+# the guest wrote from what the host adds after a trap or a failed exit).
+ERROR_BANNER = {
+    "wasmtime": "Error: failed to run main module",
+    "wasmi": "Error: failed during execution",
+    "node": "Error: ",
+    "iwasm": "Exception: ",
+}
+
+
+class HostError(Exception):
+    """A request the host's CLI cannot express."""
+
+
+def tool(name: str) -> str:
+    """Path of a tool: $WASMTIME/$WASMI/$NODE/$IWASM, then target/tools/bin, then PATH."""
+    env = os.environ.get(name.upper().replace("-", "_"))
+    if env:
+        return env
+    local = TOOLS_BIN / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    return found or name
+
+
+@dataclass
+class Invocation:
+    """What to run: prog with args, the preopens, env, preloads, invoke."""
+
+    prog: str
+    args: list[str] = field(default_factory=list)
+    dirs: list[tuple[str, str]] = field(default_factory=list)  # (host, guest)
+    env: dict[str, str] = field(default_factory=dict)
+    preload: list[tuple[str, str]] = field(default_factory=list)  # (name, path)
+    invoke: str | None = None
+    host_args: list[str] = field(default_factory=list)  # extra host flags, verbatim
+    cwd: str | None = None  # working directory for the host process
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    cwd: str | None
+
+
+def command(host: str, inv: Invocation) -> Command:
+    """Translate an Invocation into the host's command line."""
+    if host == "wasmtime":
+        argv = [tool("wasmtime"), "run"]
+        for h, g in inv.dirs:
+            argv += ["--dir", h if h == g else f"{h}::{g}"]
+        for k, v in inv.env.items():
+            argv += ["--env", f"{k}={v}"]
+        for n, p in inv.preload:
+            argv += ["--preload", f"{n}={p}"]
+        if inv.invoke:
+            argv += ["--invoke", inv.invoke]
+        argv += inv.host_args
+        return Command(argv + ["--", inv.prog, *inv.args], inv.cwd)
+
+    if host == "node":
+        argv = [tool("node"), str(NODE_LAUNCHER)]
+        for h, g in inv.dirs:
+            argv += ["--dir", f"{h}::{g}"]
+        for k, v in inv.env.items():
+            argv += ["--env", f"{k}={v}"]
+        for n, p in inv.preload:
+            argv += ["--preload", f"{n}={p}"]
+        if inv.invoke:
+            argv += ["--invoke", inv.invoke]
+        argv += inv.host_args
+        return Command(argv + ["--", inv.prog, *inv.args], inv.cwd)
+
+    if host == "wasmi":
+        if inv.preload:
+            raise HostError("wasmi's CLI has no --preload")
+        base = Path(inv.cwd) if inv.cwd else Path.cwd()
+        cwd = inv.cwd
+        dir_args: list[str] = []
+        remapped = [(h, g) for h, g in inv.dirs if g in (".", "/") and h != g]
+        if len(remapped) > 1:
+            raise HostError("wasmi: only one folder can be mapped to '.' or '/'")
+        if remapped:
+            cwd = str((base / remapped[0][0]).resolve())
+        prog = inv.prog
+        if remapped and not os.path.isabs(prog):
+            prog = str((base / prog).resolve())
+        for h, g in inv.dirs:
+            if (h, g) in remapped:
+                dir_args += ["--dir", "."]
+            elif h == g:
+                if remapped and not os.path.isabs(h):
+                    raise HostError(f"wasmi: relative preopen {h!r} next to a '.'/'/' mapping")
+                dir_args += ["--dir", h]
+            else:
+                raise HostError(f"wasmi cannot preopen {h!r} as {g!r} (guest name = host path)")
+        argv = [tool("wasmi"), "run", *dir_args]
+        for k, v in inv.env.items():
+            argv += ["--env", f"{k}={v}"]
+        if inv.invoke:
+            argv += ["--invoke", inv.invoke]
+        argv += inv.host_args
+        # wasmi takes no `--` separator: the first positional is the module.
+        return Command(argv + [prog, *inv.args], cwd)
+
+    if host == "iwasm":
+        if inv.preload:
+            raise HostError("iwasm has no --preload")
+        argv = [tool("iwasm")]
+        for h, g in inv.dirs:
+            argv += [f"--dir={h}"] if h == g else [f"--map-dir={g}::{h}"]
+        for k, v in inv.env.items():
+            argv += [f"--env={k}={v}"]
+        if inv.invoke:
+            argv += ["-f", inv.invoke]
+        argv += inv.host_args
+        return Command(argv + [inv.prog, *inv.args], inv.cwd)
+
+    raise HostError(f"unknown host {host!r} (expected one of {', '.join(HOSTS)})")
+
+
+def through_shim(inv: Invocation, shim: str, shim_args: list[str] | None = None,
+                 prog_path: str | None = None) -> Invocation:
+    """The same run, but with p2shim.wasm as the host's program.
+
+    The host keeps the preopens and env; the shim gets the program (prog_path: the
+    path under which the *guest* can open it, default inv.prog) and its args.
+    `--invoke F` moves to the shim (`p2shim.wasm --invoke F prog.wasm`), and
+    preloads are dropped: the shim provides bench.* and env.clock_ms itself.
+    """
+    args = list(shim_args or [])
+    if inv.invoke:
+        args += ["--invoke", inv.invoke]
+    return Invocation(
+        prog=shim,
+        args=[*args, prog_path or inv.prog, *inv.args],
+        dirs=list(inv.dirs),
+        env=dict(inv.env),
+        preload=[],
+        invoke=None,
+        host_args=list(inv.host_args),
+        cwd=inv.cwd,
+    )
+
+
+def guest_stderr(host: str, stderr: str) -> str:
+    """stderr up to the host's own error report (what the guest wrote)."""
+    banner = ERROR_BANNER.get(host)
+    if not banner:
+        return stderr
+    lines = stderr.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith(banner):
+            return "".join(lines[:i])
+    return stderr
+
+
+def parse_cli(argv: list[str]) -> tuple[str, Invocation]:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__, file=sys.stderr)
+        raise SystemExit(2)
+    host, rest = argv[0], argv[1:]
+    inv = Invocation(prog="")
+    i = 0
+
+    def value(flag: str) -> str:
+        nonlocal i
+        a = rest[i]
+        if a.startswith(flag + "="):
+            return a[len(flag) + 1:]
+        if i + 1 >= len(rest):
+            raise SystemExit(f"run-on: {flag} needs a value")
+        i += 1
+        return rest[i]
+
+    while i < len(rest):
+        a = rest[i]
+        if a == "--":
+            i += 1
+            break
+        if not a.startswith("--"):
+            break
+        flag = a.split("=", 1)[0]
+        if flag == "--dir":
+            v = value("--dir")
+            h, _, g = v.partition("::")
+            inv.dirs.append((h, g or h))
+        elif flag == "--env":
+            k, eq, v = value("--env").partition("=")
+            if not eq:
+                raise SystemExit("run-on: --env expects K=V")
+            inv.env[k] = v
+        elif flag == "--preload":
+            n, eq, p = value("--preload").partition("=")
+            if not eq:
+                raise SystemExit("run-on: --preload expects NAME=PATH")
+            inv.preload.append((n, p))
+        elif flag == "--invoke":
+            inv.invoke = value("--invoke")
+        else:
+            raise SystemExit(f"run-on: unknown option {a}")
+        i += 1
+    if i >= len(rest):
+        raise SystemExit("run-on: missing prog.wasm")
+    inv.prog, inv.args = rest[i], rest[i + 1:]
+    return host, inv
+
+
+def main(argv: list[str]) -> None:
+    host, inv = parse_cli(argv)
+    try:
+        cmd = command(host, inv)
+    except HostError as e:
+        raise SystemExit(f"run-on: {e}") from None
+    if os.environ.get("RUN_ON_VERBOSE") == "1":
+        print(f"run-on: (cd {cmd.cwd or '.'}) {' '.join(cmd.argv)}", file=sys.stderr)
+    if cmd.cwd:
+        os.chdir(cmd.cwd)
+    os.execvp(cmd.argv[0], cmd.argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,169 @@
+//! `fuzz-smoke`: a bounded, deterministic run of the core-vm fuzz harness
+//! (`conformance::fuzz_harness`) for `make test` and CI.
+//!
+//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--verbose]`
+//!
+//! Iteration `i` draws everything from `XorShift::new(seed + i)`, so any
+//! failing iteration is reproduced alone by `--start i --iterations 1` with
+//! the same seed. Each iteration (1) turns random bytes into a wasm-smith
+//! module and runs it (the `core_vm_exec` fuzz target), (2) mutates that
+//! module's bytes and feeds them to `Module::new` (the `core_vm_parse`
+//! target), and every fourth one (3) feeds pure random bytes behind a valid
+//! header. Exit status 1 if anything panicked or the harness reported a
+//! finding; `--save DIR` writes the inputs of failing iterations there, named
+//! for the fuzz target that replays them.
+
+use conformance::fuzz_harness::{exec_generated, generate, mutate, parse_raw, Stats, XorShift};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+struct Args {
+    iterations: u64,
+    seed: u64,
+    start: u64,
+    save: Option<PathBuf>,
+    verbose: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { iterations: 500, seed: 0x5eed_c0de, start: 0, save: None, verbose: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut num = |name: &str| -> Result<u64, String> {
+            let v = it.next().ok_or(format!("{name} needs a value"))?;
+            let parsed = match v.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => v.parse(),
+            };
+            parsed.map_err(|e| format!("{name} {v}: {e}"))
+        };
+        match a.as_str() {
+            "--iterations" | "-n" => args.iterations = num("--iterations")?,
+            "--seed" => args.seed = num("--seed")?,
+            "--start" => args.start = num("--start")?,
+            "--save" => args.save = Some(it.next().ok_or("--save needs a directory")?.into()),
+            "--verbose" | "-v" => args.verbose = true,
+            "--help" | "-h" => {
+                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--verbose]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+thread_local! {
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs one harness step, turning a panic into a finding.
+fn guarded(what: &str, f: impl FnOnce() -> Stats) -> Stats {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(s) => s,
+        Err(_) => {
+            let msg = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panic".into());
+            Stats { findings: vec![format!("{what}: {msg}")], ..Stats::default() }
+        }
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("fuzz-smoke: {e}");
+            std::process::exit(2);
+        }
+    };
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "<non-string panic>".into());
+        let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("panicked: {msg}{loc}")));
+    }));
+
+    let started = std::time::Instant::now();
+    let mut total = Stats::default();
+    let mut failing = 0u64;
+    for i in args.start..args.start + args.iterations {
+        let mut rng = XorShift::new(args.seed.wrapping_add(i));
+        let mut it = Stats::default();
+        let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+
+        // (1) wasm-smith module, validated, instantiated and run.
+        let len = 64 + rng.below(8 * 1024) as usize;
+        let data = rng.bytes(len);
+        it.merge(&guarded("exec", || exec_generated(&data)));
+        inputs.push(("core_vm_exec", data.clone()));
+
+        // (2) the same module, mutated, through the parser (and run if accepted).
+        if let Some(mut wasm) = guarded_generate(&data) {
+            mutate(&mut rng, &mut wasm);
+            it.merge(&guarded("parse (mutated)", || parse_raw(&wasm)));
+            inputs.push(("core_vm_parse", wasm));
+        }
+
+        // (3) random bytes behind a valid header.
+        if i % 4 == 0 {
+            let mut raw = b"\0asm\x01\0\0\0".to_vec();
+            let n = rng.below(512) as usize;
+            raw.extend(rng.bytes(n));
+            it.merge(&guarded("parse (random)", || parse_raw(&raw)));
+            inputs.push(("core_vm_parse", raw));
+        }
+
+        if !it.findings.is_empty() {
+            failing += 1;
+            eprintln!(
+                "iteration {i} FAILED (reproduce: fuzz-smoke --seed {:#x} --start {i} --iterations 1):",
+                args.seed
+            );
+            for f in &it.findings {
+                eprintln!("  - {f}");
+            }
+            if let Some(dir) = &args.save {
+                let _ = std::fs::create_dir_all(dir);
+                for (k, (target, bytes)) in inputs.iter().enumerate() {
+                    let path = dir.join(format!("iter{i}-{k}.{target}"));
+                    match std::fs::write(&path, bytes) {
+                        Ok(()) => eprintln!("  saved {}", path.display()),
+                        Err(e) => eprintln!("  cannot save {}: {e}", path.display()),
+                    }
+                }
+            }
+        } else if args.verbose {
+            eprintln!("iteration {i}: ok ({} calls, {} traps)", it.calls, it.traps);
+        }
+        total.merge(&it);
+    }
+
+    println!(
+        "fuzz-smoke: {} iterations from seed {:#x} in {:.1}s: {} modules generated ({} rejected), \
+         {} raw inputs ({} accepted), {} instantiated ({} failed), {} calls ({} ok, {} traps, {} errors); \
+         {} failing iterations",
+        args.iterations,
+        args.seed,
+        started.elapsed().as_secs_f64(),
+        total.generated,
+        total.rejected_generated,
+        total.raw_inputs,
+        total.raw_accepted,
+        total.instantiated,
+        total.instantiation_errors,
+        total.calls,
+        total.calls_ok,
+        total.traps,
+        total.call_errors,
+        failing,
+    );
+    std::process::exit(if failing == 0 { 0 } else { 1 });
+}
+
+fn guarded_generate(data: &[u8]) -> Option<Vec<u8>> {
+    catch_unwind(AssertUnwindSafe(|| generate(data))).ok().flatten()
+}

