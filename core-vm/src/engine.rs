@@ -23,6 +23,12 @@ pub struct Config {
     pub fuel_metering: bool,
     /// Validate function bodies on their first call instead of up front.
     pub lazy_validation: bool,
+    /// Accept the tail-call proposal (`return_call*`).
+    pub tail_call: bool,
+    /// Accept the multi-memory proposal.
+    pub multi_memory: bool,
+    /// Accept the extended-const proposal.
+    pub extended_const: bool,
 }
 
 impl Default for Config {
@@ -34,6 +40,9 @@ impl Default for Config {
             max_table_elements: 10_000_000,
             fuel_metering: false,
             lazy_validation: false,
+            tail_call: true,
+            multi_memory: true,
+            extended_const: true,
         }
     }
 }
@@ -54,10 +63,15 @@ impl Engine {
     }
 
     /// The WebAssembly features core-vm accepts: Wasm 2.0 without SIMD, plus
-    /// tail calls, multi-memory and extended constant expressions.
+    /// tail calls, multi-memory and extended constant expressions as
+    /// configured.
     pub fn features(&self) -> WasmFeatures {
-        (WasmFeatures::WASM2 | WasmFeatures::TAIL_CALL | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXTENDED_CONST)
-            - WasmFeatures::SIMD
+        let c = &self.config;
+        let mut f = WasmFeatures::WASM2 - WasmFeatures::SIMD;
+        f.set(WasmFeatures::TAIL_CALL, c.tail_call);
+        f.set(WasmFeatures::MULTI_MEMORY, c.multi_memory);
+        f.set(WasmFeatures::EXTENDED_CONST, c.extended_const);
+        f
     }
 
     pub(crate) fn lazy_validation(&self) -> bool {

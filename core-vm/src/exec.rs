@@ -22,7 +22,7 @@
 use crate::instr::Instr;
 use crate::ops;
 use crate::store::{Caller, Func, FuncKind, Instance, Store, StoreInner};
-use crate::translate::{translate, CompiledFunc};
+use crate::translate::CompiledFunc;
 use crate::trap::{Error, FrameInfo, Trap, TrapCode};
 use crate::values::{FuncType, Val};
 use std::sync::Arc;
@@ -168,22 +168,9 @@ fn compiled(store: &mut StoreInner, func: Func) -> Result<*const CompiledFunc, E
     if let Some(c) = code {
         return Ok(*c);
     }
-    let body = &module.bodies[*def_index as usize];
-    let result = body.compiled.get_or_init(|| translate(module, *def_index).map(Arc::new));
-    match result {
-        Ok(c) => {
-            let p = Arc::as_ptr(c);
-            *code = Some(p);
-            Ok(p)
-        }
-        Err(e) => Err(match e {
-            Error::Unsupported(m) => Error::Unsupported(m.clone()),
-            Error::Validation { message, offset } => {
-                Error::Validation { message: message.clone(), offset: *offset }
-            }
-            other => Error::Unsupported(other.to_string()),
-        }),
-    }
+    let p = Arc::as_ptr(module.compiled(*def_index)?);
+    *code = Some(p);
+    Ok(p)
 }
 
 fn frame_info(store: &StoreInner, func: Func) -> Option<FrameInfo> {
@@ -422,8 +409,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(),
 
     loop {
         // SAFETY: `ip` points into live code (module invariants).
-        let instr = unsafe { *ip };
-        match instr {
+        let instr: &Instr = unsafe { &*ip };
+        match *instr {
             $(
                 Instr::$ib { dst, lhs, rhs } => { set!(dst, tri!(ops::$ibf(get!(lhs, $ibty), get!(rhs, $ibty)))); next!() }
                 Instr::$ibi { dst, lhs, imm } => { set!(dst, tri!(ops::$ibf(get!(lhs, $ibty), imm as $ibty))); next!() }
@@ -515,7 +502,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(),
                 call!(callee, base.0, true)
             }
             Instr::CallIndirect { ty, table, index, base } | Instr::ReturnCallIndirect { ty, table, index, base } => {
-                let tail = matches!(instr, Instr::ReturnCallIndirect { .. });
+                let tail = matches!(*instr, Instr::ReturnCallIndirect { .. });
                 let i = &store.inner.instances[inst.0 as usize];
                 let t = &store.inner.tables[i.tables[table as usize].0 as usize];
                 let Some(&raw) = t.elements.get(get!(index, i32) as u32 as usize) else {

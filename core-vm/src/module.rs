@@ -87,6 +87,8 @@ pub(crate) struct DataSegment {
 pub(crate) struct FuncBody {
     pub range: std::ops::Range<usize>,
     pub compiled: OnceLock<Result<Arc<CompiledFunc>, Error>>,
+    /// With lazy validation: the body's validator, run before translation.
+    pub validator: std::sync::Mutex<Option<wasmparser::FuncToValidate<wasmparser::ValidatorResources>>>,
 }
 
 pub(crate) struct ModuleInner {
@@ -122,6 +124,19 @@ impl ModuleInner {
 
     pub fn func_name(&self, func: u32) -> Option<&str> {
         self.func_names.get(&func).map(|s| s.as_str())
+    }
+
+    /// The translation of defined function `def_index`, made (and, with lazy
+    /// validation, validated) on first use and kept for every later call.
+    pub fn compiled(&self, def_index: u32) -> Result<&Arc<CompiledFunc>, Error> {
+        let body = &self.bodies[def_index as usize];
+        match body.compiled.get_or_init(|| crate::translate::translate(self, def_index).map(Arc::new)) {
+            Ok(c) => Ok(c),
+            Err(Error::Validation { message, offset }) => {
+                Err(Error::Validation { message: message.clone(), offset: *offset })
+            }
+            Err(other) => Err(Error::Unsupported(other.to_string())),
+        }
     }
 }
 
@@ -343,9 +358,11 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
     let mut saw_module_header = false;
     for payload in Parser::new(0).parse_all(&bytes) {
         let payload = payload?;
-        let valid = validator.payload(&payload)?;
-        if let wasmparser::ValidPayload::Func(func, body) = valid {
-            if !engine.lazy_validation() {
+        let mut deferred = None;
+        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload)? {
+            if engine.lazy_validation() {
+                deferred = Some(func);
+            } else {
                 let mut fv = func.into_validator(Default::default());
                 fv.validate(&body)?;
             }
@@ -493,6 +510,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
                 m.bodies.push(FuncBody {
                     range: r.start as usize..r.end as usize,
                     compiled: OnceLock::new(),
+                    validator: std::sync::Mutex::new(deferred),
                 });
             }
             Payload::CustomSection(c) => {
@@ -530,4 +548,21 @@ fn read_names(m: &mut ModuleInner, names: wasmparser::NameSectionReader<'_>) -> 
         }
     }
     Ok(())
+}
+
+impl Module {
+    /// The register bytecode of function `func_index` (translating it if
+    /// needed), one instruction per line: for tests and profiling.
+    pub fn disassemble(&self, func_index: u32) -> Result<String, Error> {
+        let def = func_index
+            .checked_sub(self.inner.num_imported_funcs)
+            .filter(|d| (*d as usize) < self.inner.bodies.len())
+            .ok_or_else(|| Error::Type(format!("function {func_index} is not defined in this module")))?;
+        let code = self.inner.compiled(def)?;
+        let mut out = format!("; regs={} params={} locals={}\n", code.num_regs, code.num_params, code.num_locals);
+        for (i, instr) in code.code.iter().enumerate() {
+            out.push_str(&format!("{i:4}: {instr:?}\n"));
+        }
+        Ok(out)
+    }
 }

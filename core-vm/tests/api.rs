@@ -1,0 +1,549 @@
+//! Embedding-API tests of core-vm: host functions and the caller's memory,
+//! re-entrant calls, typed traps with named backtraces, stack exhaustion,
+//! memory growth limits, sharing entities between instances, linker and
+//! validation errors, and call type checking.
+//!
+//! Invariants: every test builds its own engine and store from WAT text; no
+//! test depends on another's state or order. The one test that could take
+//! the whole process down (host re-entry recursion) runs in a child process.
+
+use core_vm::{
+    Caller, Config, Engine, Error, Extern, ExternRef, Func, FuncType, Global, GlobalType, Instance, Linker, Memory,
+    MemoryType, Module, Store, Table, TableType, Trap, TrapCode, Val, ValType,
+};
+
+fn module(engine: &Engine, wat: &str) -> Module {
+    let bytes = wat::parse_str(wat).expect("test WAT parses");
+    Module::new(engine, &bytes).expect("test module validates")
+}
+
+fn instantiate<T>(store: &mut Store<T>, linker: &Linker<T>, wat: &str) -> Instance {
+    let m = module(store.engine(), wat);
+    linker.instantiate(store, &m).expect("instantiation succeeds")
+}
+
+fn call1<T>(store: &mut Store<T>, inst: Instance, name: &str, args: &[Val]) -> Result<Val, Error> {
+    let f = inst.get_func(store, name).unwrap_or_else(|| panic!("export {name}"));
+    let mut out = [Val::I32(0)];
+    f.call(store, args, &mut out)?;
+    Ok(out[0])
+}
+
+fn trap_of(r: Result<impl std::fmt::Debug, Error>) -> Trap {
+    match r {
+        Err(Error::Trap(t)) => t,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn host_function_reads_and_writes_caller_memory() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, Vec::<String>::new());
+    let mut linker = Linker::new();
+    linker.func_new(
+        "env",
+        "log",
+        FuncType::new([ValType::I32, ValType::I32], []),
+        |mut caller: Caller<'_, Vec<String>>, args, _| {
+            let (ptr, len) = (args[0].i32().unwrap() as usize, args[1].i32().unwrap() as usize);
+            let mem = caller.default_memory().expect("caller has a memory");
+            let (bytes, log) = caller.memory_and_data(mem);
+            log.push(String::from_utf8(bytes[ptr..ptr + len].to_vec()).unwrap());
+            Ok(())
+        },
+    );
+    linker.func_new(
+        "env",
+        "fill",
+        FuncType::new([ValType::I32], []),
+        |mut caller: Caller<'_, Vec<String>>, args, _| {
+            let ptr = args[0].i32().unwrap() as usize;
+            let mem = match caller.get_export("memory") {
+                Some(Extern::Memory(m)) => m,
+                other => panic!("memory export: {other:?}"),
+            };
+            mem.data_mut(caller.store_mut())[ptr..ptr + 4].copy_from_slice(&0x1234_5678u32.to_le_bytes());
+            Ok(())
+        },
+    );
+    let inst = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "env" "log" (func $log (param i32 i32)))
+            (import "env" "fill" (func $fill (param i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "hello, host")
+            (func (export "run") (result i32)
+              (call $log (i32.const 16) (i32.const 11))
+              (call $fill (i32.const 100))
+              (i32.load (i32.const 100))))"#,
+    );
+    assert_eq!(call1(&mut store, inst, "run", &[]).unwrap(), Val::I32(0x1234_5678));
+    assert_eq!(store.data(), &vec!["hello, host".to_string()]);
+}
+
+#[test]
+fn host_function_reenters_wasm() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    linker.func_new(
+        "env",
+        "callback",
+        FuncType::new([ValType::I32], [ValType::I32]),
+        |mut caller: Caller<'_, ()>, args, results| {
+            let double = caller.get_export("double").and_then(Extern::into_func).expect("double export");
+            let mut out = [Val::I32(0)];
+            double.call(caller.store_mut(), &[args[0]], &mut out).map_err(Trap::host)?;
+            results[0] = Val::I32(out[0].i32().unwrap() + 1);
+            Ok(())
+        },
+    );
+    let inst = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "env" "callback" (func $cb (param i32) (result i32)))
+            (func (export "double") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+            (func (export "run") (param i32) (result i32)
+              (i32.add (call $cb (local.get 0)) (i32.const 1000))))"#,
+    );
+    assert_eq!(call1(&mut store, inst, "run", &[Val::I32(5)]).unwrap(), Val::I32(1011));
+    // The store stays usable after the nested call.
+    assert_eq!(call1(&mut store, inst, "double", &[Val::I32(21)]).unwrap(), Val::I32(42));
+}
+
+#[derive(Debug)]
+struct HostFailure(&'static str);
+impl std::fmt::Display for HostFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "host failure: {}", self.0)
+    }
+}
+impl std::error::Error for HostFailure {}
+
+#[test]
+fn host_errors_come_back_as_host_traps() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    linker.func_new("env", "fail", FuncType::new([], []), |_, _, _| Err(Trap::host(HostFailure("boom"))));
+    let inst = instantiate(
+        &mut store,
+        &linker,
+        r#"(module (import "env" "fail" (func $fail))
+             (func (export "run") (result i32) (call $fail) (i32.const 1)))"#,
+    );
+    let trap = trap_of(call1(&mut store, inst, "run", &[]));
+    assert_eq!(trap.code(), TrapCode::Host);
+    assert_eq!(trap.downcast_host::<HostFailure>().map(|e| e.0), Some("boom"));
+}
+
+#[test]
+fn traps_carry_code_and_named_backtrace() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new();
+    let inst = instantiate(
+        &mut store,
+        &linker,
+        r#"(module $m
+            (memory 1)
+            (func $inner (unreachable))
+            (func $middle (call $inner))
+            (func (export "unreachable") (call $middle))
+            (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+            (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+            (func (export "trunc") (param f32) (result i32) (i32.trunc_f32_s (local.get 0))))"#,
+    );
+    let f = inst.get_func(&store, "unreachable").unwrap();
+    let trap = trap_of(f.call(&mut store, &[], &mut []));
+    assert_eq!(trap.code(), TrapCode::Unreachable);
+    let names: Vec<_> = trap.backtrace().iter().map(|fr| fr.func_name.clone()).collect();
+    assert_eq!(names.first(), Some(&Some("inner".to_string())), "backtrace: {:?}", trap.backtrace());
+    assert_eq!(names.get(1), Some(&Some("middle".to_string())), "backtrace: {:?}", trap.backtrace());
+    assert_eq!(trap.backtrace()[0].module_name.as_deref(), Some("m"));
+    assert_eq!(trap.function().as_deref(), Some("m!inner"));
+    assert!(trap.to_string().contains("unreachable"), "{trap}");
+    assert!(trap.to_string().contains("m!middle"), "{trap}");
+
+    let t = trap_of(call1(&mut store, inst, "div", &[Val::I32(0)]));
+    assert_eq!(t.code(), TrapCode::IntegerDivisionByZero);
+    assert_eq!(call1(&mut store, inst, "div", &[Val::I32(1)]).unwrap(), Val::I32(1));
+    let t = trap_of(call1(&mut store, inst, "load", &[Val::I32(65534)]));
+    assert_eq!(t.code(), TrapCode::MemoryOutOfBounds);
+    let t = trap_of(call1(&mut store, inst, "trunc", &[Val::F32(f32::NAN.to_bits())]));
+    assert_eq!(t.code(), TrapCode::BadConversionToInteger);
+}
+
+#[test]
+fn unbounded_recursion_is_a_stack_overflow_trap() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module
+            (func $f (export "f") (call $f))
+            (func $g (export "g") (param i64 i64 i64) (result i64)
+              (local f64 f64 f64 f64 f64 f64 f64 f64)
+              (i64.add (call $g (local.get 0) (local.get 1) (local.get 2)) (i64.const 1)))
+            (func $even (export "even") (param i32) (result i32) (call $odd (local.get 0)))
+            (func $odd (param i32) (result i32) (call $even (local.get 0))))"#,
+    );
+    let f = inst.get_func(&store, "f").unwrap();
+    assert_eq!(trap_of(f.call(&mut store, &[], &mut [])).code(), TrapCode::StackOverflow);
+    let t = trap_of(call1(&mut store, inst, "g", &[Val::I64(1), Val::I64(2), Val::I64(3)]));
+    assert_eq!(t.code(), TrapCode::StackOverflow);
+    let t = trap_of(call1(&mut store, inst, "even", &[Val::I32(1)]));
+    assert_eq!(t.code(), TrapCode::StackOverflow);
+    assert!(t.to_string().contains("call stack exhausted"), "{t}");
+    // Still usable afterwards.
+    assert_eq!(trap_of(f.call(&mut store, &[], &mut [])).code(), TrapCode::StackOverflow);
+}
+
+/// Host -> Wasm -> host -> ... without end: must be a trap, not a native
+/// stack overflow. Run in a child process so a crash cannot take the test
+/// binary down with it.
+#[test]
+fn host_reentry_recursion_is_bounded() {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "child_host_reentry_recursion", "--include-ignored", "--test-threads=1"])
+        .env("P2SHIM_API_CHILD", "1")
+        .output()
+        .expect("spawning the test binary");
+    assert!(
+        out.status.success(),
+        "child failed ({:?}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"), "child did not run the test");
+}
+
+#[test]
+#[ignore = "run by host_reentry_recursion_is_bounded in a child process"]
+fn child_host_reentry_recursion() {
+    if std::env::var_os("P2SHIM_API_CHILD").is_none() {
+        return;
+    }
+    // Run on a thread with a modest native stack: the VM must stop first.
+    let err = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(|| {
+            let engine = Engine::new(Config { max_call_depth: 10_000, ..Config::default() });
+            let mut store = Store::new(&engine, ());
+            let mut linker = Linker::new();
+            linker.func_new("env", "again", FuncType::new([], []), |mut caller: Caller<'_, ()>, _, _| {
+                let f = caller.get_export("run").and_then(Extern::into_func).unwrap();
+                f.call(caller.store_mut(), &[], &mut []).map_err(|e| match e {
+                    Error::Trap(t) => t,
+                    other => Trap::host(std::io::Error::other(other.to_string())),
+                })
+            });
+            let inst = instantiate(
+                &mut store,
+                &linker,
+                r#"(module (import "env" "again" (func $again)) (func (export "run") (call $again)))"#,
+            );
+            let f = inst.get_func(&store, "run").unwrap();
+            f.call(&mut store, &[], &mut []).map_err(|e| e.to_string())
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+        .expect_err("unbounded re-entry must fail");
+    assert!(err.contains("call stack exhausted"), "{err}");
+}
+
+#[test]
+fn memory_grow_respects_declared_max() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module (memory (export "m") 1 3)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+             (func (export "size") (result i32) (memory.size)))"#,
+    );
+    let grow = |store: &mut Store<()>, n| call1(store, inst, "grow", &[Val::I32(n)]).unwrap();
+    assert_eq!(grow(&mut store, 1), Val::I32(1));
+    assert_eq!(grow(&mut store, 1), Val::I32(2));
+    assert_eq!(grow(&mut store, 1), Val::I32(-1));
+    assert_eq!(grow(&mut store, -1), Val::I32(-1));
+    assert_eq!(call1(&mut store, inst, "size", &[]).unwrap(), Val::I32(3));
+    let m = inst.get_memory(&store, "m").unwrap();
+    assert_eq!(m.data(&store).len(), 3 * 65536);
+    assert!(matches!(m.grow(&mut store, 1), Err(Error::Limit(_))));
+    assert_eq!(m.size(&store), 3);
+}
+
+#[test]
+fn memory_grow_respects_config_cap() {
+    let engine = Engine::new(Config { max_memory_pages: 4, ..Config::default() });
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module (memory (export "m") 2)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    );
+    assert_eq!(call1(&mut store, inst, "grow", &[Val::I32(3)]).unwrap(), Val::I32(-1));
+    assert_eq!(call1(&mut store, inst, "grow", &[Val::I32(2)]).unwrap(), Val::I32(2));
+    assert_eq!(call1(&mut store, inst, "grow", &[Val::I32(1)]).unwrap(), Val::I32(-1));
+    let m = inst.get_memory(&store, "m").unwrap();
+    assert_eq!(m.size(&store), 4);
+    assert!(m.grow(&mut store, 1).is_err());
+    // A module whose minimum exceeds the cap cannot be instantiated.
+    let big = module(&engine, r#"(module (memory 5))"#);
+    assert!(matches!(Linker::new().instantiate(&mut store, &big), Err(Error::Limit(_))));
+    assert!(matches!(
+        Memory::new(&mut store, MemoryType { min: 5, max: None, memory64: false, shared: false }),
+        Err(Error::Limit(_))
+    ));
+}
+
+#[test]
+fn memory_table_global_shared_between_instances() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    let a = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (memory (export "mem") 1)
+            (table (export "tab") 2 funcref)
+            (global (export "g") (mut i32) (i32.const 7))
+            (type $t (func (result i32)))
+            (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+            (func (export "get_g") (result i32) (global.get 0))
+            (func (export "call_slot") (param i32) (result i32) (call_indirect (type $t) (local.get 0))))"#,
+    );
+    linker.instance(&store, "a", a);
+    let b = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "a" "mem" (memory 1))
+            (import "a" "tab" (table 2 funcref))
+            (import "a" "g" (global $g (mut i32)))
+            (func $forty_two (result i32) (i32.const 42))
+            (elem (i32.const 1) $forty_two)
+            (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+            (func (export "set_g") (param i32) (global.set $g (local.get 0))))"#,
+    );
+    let poke = b.get_func(&store, "poke").unwrap();
+    poke.call(&mut store, &[Val::I32(8), Val::I32(-99)], &mut []).unwrap();
+    assert_eq!(call1(&mut store, a, "load", &[Val::I32(8)]).unwrap(), Val::I32(-99));
+    let set_g = b.get_func(&store, "set_g").unwrap();
+    set_g.call(&mut store, &[Val::I32(123)], &mut []).unwrap();
+    assert_eq!(call1(&mut store, a, "get_g", &[]).unwrap(), Val::I32(123));
+    // B's element segment wrote into A's table; A calls B's function through it.
+    assert_eq!(call1(&mut store, a, "call_slot", &[Val::I32(1)]).unwrap(), Val::I32(42));
+    assert_eq!(trap_of(call1(&mut store, a, "call_slot", &[Val::I32(0)])).code(), TrapCode::UninitializedElement);
+    // The host sees the same entities.
+    let g = a.get_global(&store, "g").unwrap();
+    assert_eq!(g.get(&store), Val::I32(123));
+    let mem = a.get_memory(&store, "mem").unwrap();
+    assert_eq!(&mem.data(&store)[8..12], &(-99i32).to_le_bytes());
+    assert!(matches!(a.get_table(&store, "tab").unwrap().get(&store, 1), Some(Val::FuncRef(Some(_)))));
+}
+
+#[test]
+fn host_created_entities_can_be_imported() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mem = Memory::new(&mut store, MemoryType { min: 1, max: Some(2), memory64: false, shared: false }).unwrap();
+    let glob = Global::new(&mut store, GlobalType { content: ValType::I64, mutable: true }, Val::I64(5)).unwrap();
+    let tab =
+        Table::new(&mut store, TableType { element: ValType::ExternRef, min: 1, max: None }, Val::ExternRef(None))
+            .unwrap();
+    tab.set(&mut store, 0, Val::ExternRef(Some(ExternRef(77)))).unwrap();
+    let mut linker = Linker::new();
+    linker.define("h", "mem", Extern::Memory(mem));
+    linker.define("h", "g", Extern::Global(glob));
+    linker.define("h", "t", Extern::Table(tab));
+    let inst = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (import "h" "mem" (memory 1 2))
+            (import "h" "g" (global $g (mut i64)))
+            (import "h" "t" (table 1 externref))
+            (func (export "bump") (result i64)
+              (global.set $g (i64.add (global.get $g) (i64.const 1)))
+              (i64.store (i32.const 0) (global.get $g))
+              (global.get $g))
+            (func (export "ext") (result externref) (table.get 0 (i32.const 0))))"#,
+    );
+    assert_eq!(call1(&mut store, inst, "bump", &[]).unwrap(), Val::I64(6));
+    assert_eq!(glob.get(&store), Val::I64(6));
+    assert_eq!(&mem.data(&store)[..8], &6i64.to_le_bytes());
+    assert_eq!(call1(&mut store, inst, "ext", &[]).unwrap(), Val::ExternRef(Some(ExternRef(77))));
+}
+
+#[test]
+fn linker_lists_every_missing_import() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    linker.func_new("env", "present", FuncType::new([], []), |_, _, _| Ok(()));
+    let m = module(
+        &engine,
+        r#"(module
+            (import "env" "present" (func))
+            (import "env" "missing_fn" (func (param i32)))
+            (import "env" "missing_mem" (memory 1))
+            (import "other" "missing_global" (global i32))
+            (import "other" "missing_table" (table 1 funcref)))"#,
+    );
+    let err = linker.instantiate(&mut store, &m).expect_err("imports are missing");
+    let Error::Link(msg) = &err else { panic!("expected a link error, got {err:?}") };
+    for name in ["env::missing_fn", "env::missing_mem", "other::missing_global", "other::missing_table"] {
+        assert!(msg.contains(name), "`{name}` not in: {msg}");
+    }
+    assert!(!msg.contains("env::present"), "{msg}");
+    assert!(err.to_string().contains("unknown import"), "{err}");
+
+    // Present but of the wrong type.
+    let m = module(&engine, r#"(module (import "env" "present" (func (result i32))))"#);
+    let err = linker.instantiate(&mut store, &m).expect_err("wrong type");
+    assert!(matches!(err, Error::Link(_)), "{err:?}");
+    assert!(err.to_string().contains("incompatible import type"), "{err}");
+}
+
+#[test]
+fn malformed_and_invalid_bytes_are_validation_errors_with_offsets() {
+    let engine = Engine::default();
+    // Not a module at all.
+    assert!(matches!(Module::new(&engine, b"hello"), Err(Error::Validation { .. })));
+    assert!(matches!(Module::new(&engine, b""), Err(Error::Validation { .. })));
+    // A type section whose entry has a bad form byte (0x61 at offset 11).
+    let bad_form = b"\0asm\x01\0\0\0\x01\x04\x01\x61\x00\x00";
+    match Module::new(&engine, bad_form) {
+        Err(Error::Validation { offset, message }) => {
+            assert_eq!(offset, 11, "{message}");
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    // A section running past the end of the input.
+    let truncated = b"\0asm\x01\0\0\0\x01\x10\x01\x60";
+    match Module::new(&engine, truncated) {
+        Err(Error::Validation { offset, .. }) => assert!((8..=truncated.len()).contains(&offset), "{offset}"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    // Well-formed but ill-typed: the offset points into the code section.
+    let bytes = wat::parse_str(r#"(module (func (result i32) (i64.const 1)))"#).unwrap();
+    match Module::new(&engine, &bytes) {
+        Err(e @ Error::Validation { offset, .. }) => {
+            assert!(offset > 8 && offset < bytes.len(), "{offset} of {}", bytes.len());
+            assert!(e.to_string().contains("type mismatch"), "{e}");
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    // SIMD is outside core-vm's feature set.
+    let simd = wat::parse_str(r#"(module (func (result v128) (v128.const i64x2 0 0)))"#).unwrap();
+    assert!(Module::new(&engine, &simd).is_err());
+}
+
+#[test]
+fn type_mismatched_calls_are_type_errors() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module (func (export "add") (param i32 i64) (result i64)
+             (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1))))"#,
+    );
+    let f = inst.get_func(&store, "add").unwrap();
+    let mut out = [Val::I64(0)];
+    assert!(matches!(f.call(&mut store, &[Val::I32(1), Val::I32(2)], &mut out), Err(Error::Type(_))));
+    assert!(matches!(f.call(&mut store, &[Val::I32(1)], &mut out), Err(Error::Type(_))));
+    assert!(matches!(f.call(&mut store, &[Val::I32(1), Val::I64(2)], &mut []), Err(Error::Type(_))));
+    assert!(matches!(
+        f.call(&mut store, &[Val::I32(1), Val::I64(2)], &mut [Val::I64(0), Val::I64(0)]),
+        Err(Error::Type(_))
+    ));
+    // Result slots start as anything: the call overwrites them with the right type.
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[Val::I32(-1), Val::I64(2)], &mut out).unwrap();
+    assert_eq!(out[0], Val::I64(1));
+}
+
+#[test]
+fn floats_keep_nan_payloads_across_calls() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module
+            (func (export "id32") (param f32) (result f32) (local.get 0))
+            (func (export "id64") (param f64) (result f64) (local.get 0)))"#,
+    );
+    let payload32 = 0x7fa0_0001;
+    let payload64 = 0xfff4_0000_0000_0001;
+    assert_eq!(call1(&mut store, inst, "id32", &[Val::F32(payload32)]).unwrap(), Val::F32(payload32));
+    assert_eq!(call1(&mut store, inst, "id64", &[Val::F64(payload64)]).unwrap(), Val::F64(payload64));
+}
+
+#[test]
+fn fuel_stops_infinite_loops() {
+    let engine = Engine::new(Config { fuel_metering: true, ..Config::default() });
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module (func (export "spin") (loop $l (br $l)))
+                    (func $r (export "recurse") (call $r)))"#,
+    );
+    let spin = inst.get_func(&store, "spin").unwrap();
+    store.set_fuel(10_000);
+    assert_eq!(trap_of(spin.call(&mut store, &[], &mut [])).code(), TrapCode::OutOfFuel);
+    assert_eq!(store.fuel(), 0);
+    store.set_fuel(1_000);
+    let recurse = inst.get_func(&store, "recurse").unwrap();
+    assert_eq!(trap_of(recurse.call(&mut store, &[], &mut [])).code(), TrapCode::OutOfFuel);
+}
+
+#[test]
+fn start_function_traps_fail_instantiation() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let m = module(&engine, r#"(module (func $s unreachable) (start $s))"#);
+    let err = Linker::new().instantiate(&mut store, &m).expect_err("start traps");
+    assert_eq!(err.as_trap().map(Trap::code), Some(TrapCode::Unreachable));
+}
+
+#[test]
+fn funcref_results_can_be_called() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module
+            (func $seven (result i32) (i32.const 7))
+            (elem declare func $seven)
+            (func (export "get") (result funcref) (ref.func $seven)))"#,
+    );
+    let Val::FuncRef(Some(f)) = call1(&mut store, inst, "get", &[]).unwrap() else { panic!("expected a funcref") };
+    assert_eq!(f.ty(&store), FuncType::new([], [ValType::I32]));
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0], Val::I32(7));
+    // A host function handle is a Func like any other.
+    let host: Func = Func::new(&mut store, FuncType::new([], [ValType::I32]), |_, _, r| {
+        r[0] = Val::I32(9);
+        Ok(())
+    });
+    host.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0], Val::I32(9));
+}
