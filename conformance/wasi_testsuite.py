@@ -11,12 +11,15 @@ test; each run gets a fresh writable copy of it preopened at guest path `/` (wha
 upstream runner does). Tests without `root` get no preopen.
 
 For every (host, test) the test runs
-  direct:  HOST [--dir COPY::/] [--env K=V].. NAME.wasm ARGS..
-  shim:    HOST [--dir COPY::/] [--env K=V].. --dir P::P  p2shim.wasm P/NAME.wasm ARGS..
+  direct:  (cd P; HOST [--dir COPY::/] [--env K=V].. [--dir PRE] NAME.wasm ARGS..)
+  shim:    (cd P; HOST [--dir COPY::/] [--env K=V].. [--dir PRE] p2shim.wasm FILE ARGS..)
 where P is a private folder holding a copy of the test program: the shim, a WASI program
-itself, needs a preopen to read the program from. When shim runs are made, the direct run
-gets the same extra preopen, so both runs see exactly the same host configuration. On
-wasmtime the shim is precompiled once (`wasmtime compile`, run with --allow-precompiled).
+itself, needs a preopen to read the program from. PRE is `P::.` and FILE `NAME.wasm` for a
+test without a root (so argv[0] is NAME.wasm in both runs), and `P::P` and FILE
+`P/NAME.wasm` for a test with a root (a "." preopen would shadow "/" in wasi-libc). The
+direct run gets PRE too when shim runs are made, so both runs see exactly the same host
+configuration; with --direct-only it does not (the upstream configuration). On wasmtime
+the shim is precompiled once (`wasmtime compile`, run with --allow-precompiled).
 
 Verdicts
   direct vs json: the direct run checked against the json (exit code, stdout/stderr prefix,
@@ -231,8 +234,18 @@ def run_one(ctx: Ctx, host: str, test: Test, mode: str) -> RunResult:
             root = tmp / "root"
             make_writable_copy(test.wasm.parent / cfg["root"], root)
             dirs.append((str(root), "/"))
+        # The shim must be able to open the program: preopen the folder holding it,
+        # in both runs. Without a root it is preopened as "." and the program named
+        # relatively, so the guest's argv[0] is "NAME.wasm" in every run; with a root
+        # at "/" a "." preopen would shadow it (wasi-libc resolves both from "/"),
+        # so the folder keeps its absolute path.
+        guest_prog = test.wasm.name
         if ctx.shim is not None:
-            dirs.append((str(progdir), str(progdir)))
+            if root is not None:
+                dirs.append((str(progdir), str(progdir)))
+                guest_prog = str(progdir / test.wasm.name)
+            else:
+                dirs.append((str(progdir), "."))
         inv = H.Invocation(prog=test.wasm.name, args=[str(a) for a in cfg.get("args", [])],
                            dirs=dirs, env={str(k): str(v) for k, v in cfg.get("env", {}).items()},
                            cwd=str(progdir))
@@ -241,7 +254,7 @@ def run_one(ctx: Ctx, host: str, test: Test, mode: str) -> RunResult:
             shim, host_args = str(ctx.shim), []
             if host == "wasmtime" and ctx.shim_cwasm is not None:
                 shim, host_args = str(ctx.shim_cwasm), ["--allow-precompiled"]
-            inv = H.through_shim(inv, shim, prog_path=str(progdir / test.wasm.name))
+            inv = H.through_shim(inv, shim, prog_path=guest_prog)
             inv.host_args += host_args
         try:
             cmd = H.command(host, inv)
@@ -281,6 +294,8 @@ def check_json(test: Test, r: RunResult) -> list[str]:
 
 def compare(host: str, d: RunResult, s: RunResult, stderr_mode: str) -> list[str]:
     """Differences between the direct and the shim run."""
+    if d.timed_out:
+        return ["direct run timed out"]
     if d.error:
         return [f"direct: {d.error}"]
     if s.error:
@@ -292,19 +307,37 @@ def compare(host: str, d: RunResult, s: RunResult, stderr_mode: str) -> list[str
     if d.exit_code != s.exit_code:
         diffs.append(f"exit {s.exit_code}, direct {d.exit_code}")
     if d.stdout != s.stdout:
-        diffs.append(f"stdout {short(s.stdout)}, direct {short(d.stdout)}")
+        diffs.append("stdout " + first_diff(s.stdout, d.stdout))
     if stderr_mode != "ignore":
         de, se = d.stderr, s.stderr
         if stderr_mode == "guest":
-            de, se = H.guest_stderr(host, de), H.guest_stderr(host, se)
+            de, se = mask(H.guest_stderr(de)), mask(H.guest_stderr(se))
         if de != se:
-            diffs.append(f"stderr {short(se)}, direct {short(de)}")
+            diffs.append("stderr " + first_diff(se, de))
     if d.tree != s.tree:
         keys = sorted(set(d.tree) | set(s.tree))
         changed = [k for k in keys if d.tree.get(k) != s.tree.get(k)]
         diffs.append("tree differs at " + ", ".join(changed[:5]) +
                      (f" (+{len(changed) - 5})" if len(changed) > 5 else ""))
     return diffs
+
+
+TIMESTAMP = re.compile(r"\d{16,}")
+
+
+def mask(s: str) -> str:
+    """Mask nanosecond timestamps (16+ digits), which differ between any two runs."""
+    return TIMESTAMP.sub("<N>", s)
+
+
+def first_diff(got: str, want: str, ctx: int = 30) -> str:
+    """Where got (shim) first differs from want (direct), with some context."""
+    i = 0
+    while i < min(len(got), len(want)) and got[i] == want[i]:
+        i += 1
+    lo = max(0, i - ctx)
+    return (f"differs at char {i}: shim {short(got[lo:i + ctx], 2 * ctx + 3)}, "
+            f"direct {short(want[lo:i + ctx], 2 * ctx + 3)}")
 
 
 def short(s: str, n: int = 60) -> str:
@@ -393,9 +426,13 @@ def main() -> int:
                     help="regex searched in host/suite/test (e.g. 'rust/path_', '^node/')")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per run")
+    ap.add_argument("--timeout-retries", type=int, default=1,
+                    help="re-run a shim run that timed out (when the direct one did not) "
+                         "this many times before counting the timeout (default 1)")
     ap.add_argument("--stderr", choices=("exact", "guest", "ignore"), default="guest",
-                    help="how to compare stderr: exact; guest = up to the host's own error "
-                         "report (default); ignore")
+                    help="how to compare stderr: exact; guest (default) = up to the first "
+                         "host/shim error report, with 16+ digit numbers (ns timestamps) "
+                         "masked; ignore")
     ap.add_argument("--expected-failures", type=Path, default=DEFAULT_EXPECTED)
     ap.add_argument("--update-expected", action="store_true",
                     help="rewrite the expected-failures file from this run's mismatches")
@@ -445,14 +482,31 @@ def main() -> int:
         def job(ht):
             h, t = ht
             d = run_one(ctx, h, t, "direct")
-            s = run_one(ctx, h, t, "shim") if do_shim else None
+            s = None
+            if do_shim:
+                if d.timed_out:  # no oracle; don't spend another timeout on the shim
+                    s = RunResult(-1, "", "", {}, 0.0,
+                                  error="not run: the direct run timed out")
+                else:
+                    s = run_one(ctx, h, t, "shim")
+                    for _ in range(a.timeout_retries):
+                        if not s.timed_out:
+                            break
+                        print(f"wasi-testsuite: {h}/{t.id}: shim run timed out; retrying",
+                              file=sys.stderr)
+                        s = run_one(ctx, h, t, "shim")
             return h, t, d, s
 
         t0 = time.monotonic()
         results = []
+        print(f"wasi-testsuite: {len(jobs)} (host, test) pairs, -j {a.jobs}, "
+              f"{'direct only' if a.direct_only else 'direct + shim'}", file=sys.stderr)
         with cf.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as ex:
             for h, t, d, s in ex.map(job, jobs):
                 results.append((h, t, d, s))
+                if len(results) % 25 == 0 or len(results) == len(jobs):
+                    print(f"  {len(results)}/{len(jobs)} done ({time.monotonic() - t0:.0f}s)",
+                          file=sys.stderr)
         elapsed = time.monotonic() - t0
     finally:
         if a.keep:
@@ -515,8 +569,10 @@ def main() -> int:
 
     # ---- summary table
     print()
-    print(f"wasi-testsuite: {len(tests) - (do_shim and not a.no_canary)} tests x {len(hosts)} "
-          f"hosts in {elapsed:.1f}s ({'direct only' if a.direct_only else 'direct + shim'})")
+    n_tests = len({t.id for _, t, _, _ in results if t.suite != CANARY_SUITE})
+    canary = " (+ canary)" if any(t.suite == CANARY_SUITE for _, t, _, _ in results) else ""
+    print(f"wasi-testsuite: {n_tests} tests{canary} x {len(hosts)} hosts in {elapsed:.1f}s "
+          f"({'direct only' if a.direct_only else 'direct + shim'})")
     hdr = f"{'host':9} {'version':28} {'tests':>5} {'direct=json':>11}"
     if do_shim:
         hdr += f" {'shim=direct':>11} {'xfail':>5} {'FAIL':>5} {'XPASS':>5}"

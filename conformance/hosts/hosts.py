@@ -44,14 +44,15 @@ HOSTS = ("wasmtime", "wasmi", "node", "iwasm")
 # Exit code each host uses when the guest traps.
 TRAP_EXIT = {"wasmtime": 134, "wasmi": 1, "node": 134, "iwasm": 1}
 
-# The first line of the host's own error report on stderr (used to separate what
-# the guest wrote from what the host adds after a trap or a failed exit).
-ERROR_BANNER = {
-    "wasmtime": "Error: failed to run main module",
-    "wasmi": "Error: failed during execution",
-    "node": "Error: ",
-    "iwasm": "Exception: ",
-}
+# First lines of a host's own error report on stderr, after a trap or a failed
+# exit. p2shim reports like wasmtime whatever its host, and node-wasi.mjs does
+# too, so stderr is cut at the first line starting with any of these to keep what
+# the guest wrote.
+ERROR_BANNERS = (
+    "Error: failed to run main module",  # wasmtime, p2shim, node-wasi.mjs
+    "Error: failed during execution",    # wasmi
+    "Exception: ",                       # iwasm
+)
 
 
 class HostError(Exception):
@@ -190,14 +191,11 @@ def through_shim(inv: Invocation, shim: str, shim_args: list[str] | None = None,
     )
 
 
-def guest_stderr(host: str, stderr: str) -> str:
-    """stderr up to the host's own error report (what the guest wrote)."""
-    banner = ERROR_BANNER.get(host)
-    if not banner:
-        return stderr
+def guest_stderr(stderr: str) -> str:
+    """stderr up to the first host/shim error report (what the guest wrote)."""
     lines = stderr.splitlines(keepends=True)
     for i, line in enumerate(lines):
-        if line.startswith(banner):
+        if line.startswith(ERROR_BANNERS):
             return "".join(lines[:i])
     return stderr
 

@@ -93,9 +93,13 @@ function isTrap(e) {
   return e instanceof RangeError && /call stack/i.test(String(e.message));
 }
 
+let progName = '<module>';
+
+// Reports like wasmtime: "Error: failed to run main module `prog`", then the cause.
 function fail(e, code) {
-  const msg = e && e.stack ? e.stack : String(e);
-  process.stderr.write(`Error: ${code === TRAP_EXIT ? 'wasm trap: ' : ''}${msg}\n`);
+  const msg = code === TRAP_EXIT && e && e.stack ? e.stack : (e && e.message) || String(e);
+  process.stderr.write(`Error: failed to run main module \`${progName}\`\n\nCaused by:\n` +
+    `    ${code === TRAP_EXIT ? 'wasm trap: ' : ''}${msg.replace(/\n/g, '\n    ')}\n`);
   process.exit(code);
 }
 
@@ -112,8 +116,7 @@ function newWasi(opts) {
 function exitWith(code) {
   // wasmtime refuses exit statuses outside [0, 126) and exits 1.
   if (!Number.isInteger(code) || code < 0 || code >= 126) {
-    process.stderr.write(`Error: exit with invalid exit status outside of [0..126): ${code}\n`);
-    process.exit(1);
+    fail(new Error(`exit with invalid exit status outside of [0..126): ${code}`), 1);
   }
   process.exit(code);
 }
@@ -124,8 +127,20 @@ function formatResult(v) {
   return String(v);
 }
 
+// Node makes stdio pipes non-blocking; the guest writes to fds 1 and 2 directly
+// (uvwasi), so a full pipe would give it EAGAIN where wasmtime blocks. Make them
+// blocking, as they are for wasmtime.
+function blockingStdio() {
+  for (const stream of [process.stdout, process.stderr]) {
+    const handle = stream && stream._handle;
+    if (handle && typeof handle.setBlocking === 'function') handle.setBlocking(true);
+  }
+}
+
 function main() {
+  blockingStdio();
   const opts = parseCli(process.argv.slice(2));
+  progName = opts.prog;
   let wasi;
   let instance;
   try {

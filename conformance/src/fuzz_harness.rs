@@ -23,9 +23,7 @@
 //!   engine caps growth (`max_memory_pages`, `max_table_elements`).
 
 use arbitrary::Unstructured;
-use core_vm::{
-    Config, Engine, Error, Extern, ExternType, Func, Global, Instance, Memory, Module, Store, Table, Val,
-};
+use core_vm::{Config, Engine, Error, Extern, ExternType, Func, Global, Instance, Memory, Module, Store, Table, Val};
 
 /// Fuel given to the instantiation and to every exported call.
 pub const FUEL: u64 = 100_000;

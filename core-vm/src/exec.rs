@@ -160,6 +160,23 @@ pub(crate) fn invoke<T>(
     outcome
 }
 
+/// Most nested entries into Wasm (host functions calling back into Wasm)
+/// before "call stack exhausted": each costs native stack.
+const MAX_ENTRIES: u32 = 1000;
+
+/// Runs `entry` in a new entry into Wasm, with the nesting bounded.
+fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(), Error> {
+    if store.inner.entries >= MAX_ENTRIES {
+        return Err(Error::Trap(Trap::new(TrapCode::StackOverflow)));
+    }
+    store.inner.entries += 1;
+    let outer = store.inner.outer_frames;
+    let outcome = run_loop(store, stack, entry, outer);
+    store.inner.outer_frames = outer;
+    store.inner.entries -= 1;
+    outcome
+}
+
 /// The compiled code of a Wasm function, translating it on first use.
 fn compiled(store: &mut StoreInner, func: Func) -> Result<*const CompiledFunc, Error> {
     let FuncKind::Wasm { module, def_index, code, .. } = &mut store.funcs[func.0 as usize].kind else {
@@ -209,8 +226,9 @@ macro_rules! define_run {
         other { $($other:tt)* }
     ) => {
 /// Runs `entry` with its arguments in `stack[0..]`; leaves results there.
-fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(), Error> {
-    let max_depth = store.inner.engine.config().max_call_depth as usize;
+/// `outer_frames` Wasm frames of enclosing entries count against the depth limit.
+fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_frames: usize) -> Result<(), Error> {
+    let max_depth = (store.inner.engine.config().max_call_depth as usize).saturating_sub(outer_frames);
     let max_slots = store.inner.engine.config().max_stack_slots;
     let mut frames: Vec<Frame> = Vec::new();
     let mut host_args: Vec<Val> = Vec::new();
@@ -351,7 +369,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(),
                     host_rets.clear();
                     host_rets.extend(ty.results().iter().map(|t| Val::default_for(*t)));
                     let f = store.host_funcs[h].clone();
+                    store.inner.outer_frames = outer_frames + frames.len() + 1;
                     let outcome = f(Caller { store: &mut *store, instance: Some(inst) }, &host_args, &mut host_rets);
+                    store.inner.outer_frames = outer_frames;
                     if let Err(t) = outcome {
                         return Err(with_backtrace(&store.inner, t, func, &frames));
                     }

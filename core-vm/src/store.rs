@@ -207,6 +207,11 @@ pub(crate) struct StoreInner {
     /// Value stacks kept for reuse across calls (and re-entrant calls).
     pub stacks: Vec<Vec<u64>>,
     pub fuel: u64,
+    /// Wasm frames held by enclosing entries (a host function re-entering
+    /// Wasm runs on top of them) and the number of those entries: both are
+    /// bounded so re-entry cannot exhaust the native stack.
+    pub outer_frames: usize,
+    pub entries: u32,
 }
 
 /// All runtime state, plus the embedder's data `T`.
@@ -229,6 +234,8 @@ impl<T> Store<T> {
                 types: TypeRegistry::default(),
                 stacks: Vec::new(),
                 fuel: u64::MAX,
+                outer_frames: 0,
+                entries: 0,
             },
             host_funcs: Vec::new(),
             data,

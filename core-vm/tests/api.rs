@@ -208,6 +208,7 @@ fn unbounded_recursion_is_a_stack_overflow_trap() {
 /// stack overflow. Run in a child process so a crash cannot take the test
 /// binary down with it.
 #[test]
+#[cfg_attr(target_family = "wasm", ignore = "needs processes and threads")]
 fn host_reentry_recursion_is_bounded() {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)

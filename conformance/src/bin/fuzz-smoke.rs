@@ -84,7 +84,11 @@ fn main() {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "<non-string panic>".into());
         let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("panicked: {msg}{loc}")));
+        let msg = format!("panicked: {msg}{loc}");
+        if cfg!(panic = "abort") {
+            eprintln!("{msg}"); // nothing will catch it: say it before the abort
+        }
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
     }));
 
     let started = std::time::Instant::now();
