@@ -92,29 +92,33 @@ impl Slot for bool {
     }
 }
 
+/// The start of an `N`-byte access at `addr + offset` if it lies within a
+/// memory of `len` bytes. One comparison in 64-bit arithmetic, which cannot
+/// overflow for 32-bit addresses and offsets.
+#[inline(always)]
+fn access<const N: usize>(len: usize, addr: u64, offset: u32) -> Result<usize, TrapCode> {
+    let ea = (addr as u32 as u64) + offset as u64;
+    if ea + N as u64 > len as u64 {
+        return Err(TrapCode::MemoryOutOfBounds);
+    }
+    Ok(ea as usize)
+}
+
 /// Bounds-checked little-endian load of `N` bytes at `addr + offset`.
 #[inline(always)]
 fn load_bytes<const N: usize>(mem: &[u8], addr: u64, offset: u32) -> Result<[u8; N], TrapCode> {
-    let ea = (addr as u32 as u64) + offset as u64;
-    let start = usize::try_from(ea).map_err(|_| TrapCode::MemoryOutOfBounds)?;
-    match mem.get(start..).and_then(|m| m.get(..N)) {
-        Some(b) => Ok(b.try_into().expect("N bytes")),
-        None => Err(TrapCode::MemoryOutOfBounds),
-    }
+    let start = access::<N>(mem.len(), addr, offset)?;
+    // SAFETY: `access` checked `start + N <= mem.len()`.
+    Ok(unsafe { std::ptr::read_unaligned(mem.as_ptr().add(start) as *const [u8; N]) })
 }
 
 /// Bounds-checked store of `N` bytes at `addr + offset`.
 #[inline(always)]
 fn store_bytes<const N: usize>(mem: &mut [u8], addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), TrapCode> {
-    let ea = (addr as u32 as u64) + offset as u64;
-    let start = usize::try_from(ea).map_err(|_| TrapCode::MemoryOutOfBounds)?;
-    match mem.get_mut(start..).and_then(|m| m.get_mut(..N)) {
-        Some(b) => {
-            b.copy_from_slice(&bytes);
-            Ok(())
-        }
-        None => Err(TrapCode::MemoryOutOfBounds),
-    }
+    let start = access::<N>(mem.len(), addr, offset)?;
+    // SAFETY: `access` checked `start + N <= mem.len()`.
+    unsafe { std::ptr::write_unaligned(mem.as_mut_ptr().add(start) as *mut [u8; N], bytes) };
+    Ok(())
 }
 
 /// Checks that `[start, start + len)` lies within `size`, returning the range.
@@ -253,7 +257,7 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
                     mem_len = data.len();
                 }
                 None => {
-                    mem = std::ptr::null_mut();
+                    mem = std::ptr::NonNull::<u8>::dangling().as_ptr();
                     mem_len = 0;
                 }
             }
@@ -288,10 +292,11 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
             unsafe { *regs.add(($r).0 as usize) = v }
         }};
     }
-    // SAFETY: `mem`/`mem_len` describe the live memory 0 (module invariants).
+    // SAFETY: `mem`/`mem_len` describe the live memory 0, or are a dangling
+    // non-null pointer and 0 when there is none (module invariants).
     macro_rules! mem0 {
         () => {
-            if mem.is_null() { &mut [][..] } else { unsafe { std::slice::from_raw_parts_mut(mem, mem_len) } }
+            unsafe { std::slice::from_raw_parts_mut(mem, mem_len) }
         };
     }
     macro_rules! memn {
@@ -319,10 +324,13 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
             let callee: Func = $callee;
             let base = $base as usize;
             match store.inner.funcs[callee.0 as usize].kind {
-                FuncKind::Wasm { instance: callee_inst, .. } => {
-                    let code = match compiled(&mut store.inner, callee) {
-                        Ok(c) => c,
-                        Err(e) => return Err(e),
+                FuncKind::Wasm { instance: callee_inst, code: cached, .. } => {
+                    let code = match cached {
+                        Some(c) => c,
+                        None => match compiled(&mut store.inner, callee) {
+                            Ok(c) => c,
+                            Err(e) => return Err(e),
+                        },
                     };
                     // SAFETY: compiled code lives as long as its module, which
                     // the store keeps alive.
@@ -349,7 +357,9 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
                         stack.resize(grown, 0);
                     }
                     let locals = new_bp + code.num_params as usize;
-                    stack[locals..locals + code.num_locals as usize].fill(0);
+                    for slot in &mut stack[locals..locals + code.num_locals as usize] {
+                        *slot = 0;
+                    }
                     bp = new_bp;
                     regs = unsafe { stack.as_mut_ptr().add(bp) };
                     func = callee;

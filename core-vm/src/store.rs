@@ -125,8 +125,17 @@ impl MemoryEntity {
             return None;
         }
         let new_len = usize::try_from(new * PAGE_SIZE).ok()?;
-        if self.data.try_reserve_exact(new_len - self.data.len()).is_err() {
-            return None;
+        if new_len > self.data.capacity() {
+            // Amortised growth: guests often grow a page at a time, and an
+            // exact reservation would copy the whole memory on every grow.
+            // Untouched capacity costs address space, not resident memory.
+            let cap_limit = usize::try_from(self.max_pages * PAGE_SIZE).unwrap_or(usize::MAX);
+            let target = new_len.max(self.data.capacity().saturating_mul(2)).min(cap_limit).max(new_len);
+            if self.data.try_reserve_exact(target - self.data.len()).is_err()
+                && self.data.try_reserve_exact(new_len - self.data.len()).is_err()
+            {
+                return None;
+            }
         }
         self.data.resize(new_len, 0);
         Some(old)
