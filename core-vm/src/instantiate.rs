@@ -43,11 +43,11 @@ fn check_import(store: &StoreInner, m: &ModuleInner, desc: &ImportDesc, item: Ex
     } else {
         let want = match desc {
             ImportDesc::Func(t) => format!("function {}", m.types[t.0 as usize]),
-            ImportDesc::Memory(t) => format!("memory {t:?}"),
-            ImportDesc::Table(t) => format!("table {t:?}"),
-            ImportDesc::Global(t) => format!("global {t:?}"),
+            ImportDesc::Memory(t) => t.to_string(),
+            ImportDesc::Table(t) => t.to_string(),
+            ImportDesc::Global(t) => t.to_string(),
         };
-        Err(format!("expected {want}, found {actual:?}"))
+        Err(format!("expected {want}, found {actual}"))
     }
 }
 

@@ -177,6 +177,47 @@ pub enum ExternType {
     Global(GlobalType),
 }
 
+fn limits(f: &mut fmt::Formatter<'_>, min: u64, max: Option<u64>) -> fmt::Result {
+    match max {
+        Some(max) => write!(f, "{min}..{max}"),
+        None => write!(f, "{min}.."),
+    }
+}
+
+impl fmt::Display for MemoryType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("memory of ")?;
+        limits(f, self.min, self.max)?;
+        f.write_str(" pages")
+    }
+}
+
+impl fmt::Display for TableType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "table of {} with ", self.element)?;
+        limits(f, self.min, self.max)?;
+        f.write_str(" elements")
+    }
+}
+
+impl fmt::Display for GlobalType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = if self.mutable { "mutable" } else { "immutable" };
+        write!(f, "{m} global of {}", self.content)
+    }
+}
+
+impl fmt::Display for ExternType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExternType::Func(t) => write!(f, "function {t}"),
+            ExternType::Memory(t) => t.fmt(f),
+            ExternType::Table(t) => t.fmt(f),
+            ExternType::Global(t) => t.fmt(f),
+        }
+    }
+}
+
 impl ExternType {
     pub fn kind_name(&self) -> &'static str {
         match self {
