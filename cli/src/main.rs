@@ -93,7 +93,7 @@ fn main() {
     let command = match parse_args(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e:#}\n\n{USAGE}");
+            eprintln!("error: {e:#}\n\nUsage: p2shim [OPTIONS] <FILE> [ARGS]...\n\nFor more information, try '--help'.");
             std::process::exit(2)
         }
     };

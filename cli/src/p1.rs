@@ -386,9 +386,3 @@ pub fn add_bench_hooks(linker: &mut Linker<Ctx>) {
         Ok(())
     });
 }
-
-/// The names of every p1 function the shim provides.
-#[allow(dead_code)]
-pub fn names() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|e| e.name)
-}

@@ -16,6 +16,10 @@
 use core_vm::{Error, FrameInfo, Trap, TrapCode};
 use std::fmt::Write as _;
 
+/// At most this many backtrace frames are printed (wasmtime shows 20 of a
+/// call-stack overflow too).
+const MAX_FRAMES: usize = 20;
+
 /// Prints a one-line error and exits with status 1.
 pub fn fail(err: anyhow::Error) -> ! {
     eprintln!("Error: {err:#}");
@@ -47,8 +51,12 @@ pub fn render_trap(file: &str, context: &str, trap: &Trap) -> String {
     let mut cause = 1;
     if !trap.backtrace().is_empty() {
         s.push_str("    1: error while executing at wasm backtrace:\n");
-        for (i, frame) in trap.backtrace().iter().enumerate() {
-            let _ = writeln!(s, "    {i:>4}: {}", frame_name(frame));
+        let frames = trap.backtrace();
+        for (i, frame) in frames.iter().take(MAX_FRAMES).enumerate() {
+            let _ = writeln!(s, "{i:>5}: {}", frame_name(frame));
+        }
+        if frames.len() > MAX_FRAMES {
+            let _ = writeln!(s, "       ... {} more frames", frames.len() - MAX_FRAMES);
         }
         cause = 2;
     }
