@@ -175,10 +175,45 @@ fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(),
     }
     store.inner.entries += 1;
     let outer = store.inner.outer_frames;
-    let outcome = run_loop(store, stack, entry, outer);
+    let mut frames = Vec::new();
+    let outcome = enter(store, stack, entry).and_then(|mut cursor| {
+        // The dispatch loop returns every YIELD_INTERVAL back-edges or calls
+        // and is entered again: engines that tier code up per call (V8 never
+        // replaces the baseline code of a running Wasm function) then run
+        // the optimised dispatch loop.
+        while !run_loop(store, stack, &mut frames, &mut cursor, outer)? {}
+        Ok(())
+    });
     store.inner.outer_frames = outer;
     store.inner.entries -= 1;
     outcome
+}
+
+/// Where the running function stands; saved when the dispatch loop yields.
+struct Cursor {
+    ip: *const Instr,
+    bp: usize,
+    instance: Instance,
+    func: Func,
+}
+
+/// Taken (back-edges plus calls) before the dispatch loop yields.
+const YIELD_INTERVAL: u32 = 1 << 20;
+
+/// Sets up the frame of the entry function, arguments already in `stack[0..]`.
+fn enter<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<Cursor, Error> {
+    let FuncKind::Wasm { instance, .. } = store.inner.funcs[entry.0 as usize].kind else {
+        unreachable!("run() on a host function")
+    };
+    // SAFETY: compiled code lives as long as its module (module invariants).
+    let code = unsafe { &*compiled(&mut store.inner, entry)? };
+    let need = code.num_regs as usize;
+    if need > stack.len() {
+        stack.resize(need, 0);
+    }
+    let locals = code.num_params as usize;
+    stack[locals..locals + code.num_locals as usize].fill(0);
+    Ok(Cursor { ip: code.code.as_ptr(), bp: 0, instance, func: entry })
 }
 
 /// The compiled code of a Wasm function, translating it on first use.
@@ -229,21 +264,29 @@ macro_rules! define_run {
         store { $(($st:ident, $stm:ident, $stop:ident, $stty:ident, $straw:ident))* }
         other { $($other:tt)* }
     ) => {
-/// Runs `entry` with its arguments in `stack[0..]`; leaves results there.
-/// `outer_frames` Wasm frames of enclosing entries count against the depth limit.
-fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_frames: usize) -> Result<(), Error> {
+/// Runs from `cursor` until the entry function returns (`Ok(true)`, results
+/// in `stack[0..]`) or the yield budget is spent (`Ok(false)`, `cursor`
+/// saved). `outer_frames` Wasm frames of enclosing entries count against the
+/// depth limit.
+fn run_loop<T>(
+    store: &mut Store<T>,
+    stack: &mut Vec<u64>,
+    frames: &mut Vec<Frame>,
+    cursor: &mut Cursor,
+    outer_frames: usize,
+) -> Result<bool, Error> {
     let max_depth = (store.inner.engine.config().max_call_depth as usize).saturating_sub(outer_frames);
     let max_slots = store.inner.engine.config().max_stack_slots;
-    let mut frames: Vec<Frame> = Vec::new();
     let mut host_args: Vec<Val> = Vec::new();
     let mut host_rets: Vec<Val> = Vec::new();
+    let mut budget = YIELD_INTERVAL;
 
     // The running function's state.
-    let mut func = entry;
-    let mut bp: usize = 0;
-    let mut inst: Instance;
-    let mut ip: *const Instr;
-    let mut regs: *mut u64;
+    let mut func = cursor.func;
+    let mut bp: usize = cursor.bp;
+    let mut inst: Instance = cursor.instance;
+    let mut ip: *const Instr = cursor.ip;
+    let mut regs: *mut u64 = unsafe { stack.as_mut_ptr().add(bp) };
     let mut mem: *mut u8;
     let mut mem_len: usize;
 
@@ -265,7 +308,7 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
     }
     macro_rules! trap {
         ($code:expr) => {
-            return Err(with_backtrace(&store.inner, Trap::new($code), func, &frames))
+            return Err(with_backtrace(&store.inner, Trap::new($code), func, frames))
         };
     }
     macro_rules! tri {
@@ -311,9 +354,24 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
             continue;
         }};
     }
+    /// Spends one unit of the yield budget; at zero, saves the cursor at
+    /// `$at` and returns to `run`, which enters this loop again.
+    macro_rules! tick {
+        ($at:expr) => {{
+            budget -= 1;
+            if budget == 0 {
+                *cursor = Cursor { ip: $at, bp, instance: inst, func };
+                return Ok(false);
+            }
+        }};
+    }
     macro_rules! jump {
         ($offset:expr) => {{
-            ip = unsafe { ip.offset($offset as isize) };
+            let offset = $offset as isize;
+            ip = unsafe { ip.offset(offset) };
+            if offset < 0 {
+                tick!(ip);
+            }
             continue;
         }};
     }
@@ -368,6 +426,7 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
                         inst = callee_inst;
                     }
                     refresh_mem!();
+                    tick!(ip);
                     continue;
                 }
                 FuncKind::Host(h) => {
@@ -383,7 +442,7 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
                     let outcome = f(Caller { store: &mut *store, instance: Some(inst) }, &host_args, &mut host_rets);
                     store.inner.outer_frames = outer_frames;
                     if let Err(t) = outcome {
-                        return Err(with_backtrace(&store.inner, t, func, &frames));
+                        return Err(with_backtrace(&store.inner, t, func, frames));
                     }
                     let dst = if $tail { 0 } else { base };
                     for (i, (v, t)) in host_rets.iter().zip(ty.results()).enumerate() {
@@ -405,7 +464,7 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
     macro_rules! do_return {
         () => {{
             match frames.pop() {
-                None => return Ok(()),
+                None => return Ok(true),
                 Some(f) => {
                     ip = f.ip;
                     bp = f.bp;
@@ -419,23 +478,7 @@ fn run_loop<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func, outer_fr
         }};
     }
 
-    // Enter the entry function.
-    {
-        let FuncKind::Wasm { instance, .. } = store.inner.funcs[entry.0 as usize].kind else {
-            unreachable!("run() on a host function")
-        };
-        inst = instance;
-        let code = unsafe { &*compiled(&mut store.inner, entry)? };
-        let need = code.num_regs as usize;
-        if need > stack.len() {
-            stack.resize(need, 0);
-        }
-        let locals = code.num_params as usize;
-        stack[locals..locals + code.num_locals as usize].fill(0);
-        regs = stack.as_mut_ptr();
-        ip = code.code.as_ptr();
-        refresh_mem!();
-    }
+    refresh_mem!();
 
     loop {
         // SAFETY: `ip` points into live code (module invariants).
