@@ -22,6 +22,12 @@
 import { readFileSync } from 'node:fs';
 import { WASI } from 'node:wasi';
 import process from 'node:process';
+import v8 from 'node:v8';
+
+// Node 20's fast API calls into node:wasi read a stale memory buffer after
+// the guest grows its memory, which crashes (abort or segfault) a program
+// that grows memory and then writes; reproduced without p2shim.
+v8.setFlagsFromString('--no-turbo-fast-api-calls');
 
 const TRAP_EXIT = 134; // what wasmtime's CLI exits with on a trap (it aborts)
 

@@ -90,7 +90,10 @@ pub enum AbiError {
     TypeMismatch(String),
     /// A flat core value had a different core type than the flattened
     /// signature requires.
-    FlatTypeMismatch { expected: super::CoreType, found: super::CoreType },
+    FlatTypeMismatch {
+        expected: super::CoreType,
+        found: super::CoreType,
+    },
     /// Fewer flat core values were supplied than the signature requires.
     FlatValuesExhausted,
     /// The operation needs linear memory but the `memory` option is absent.
@@ -128,7 +131,10 @@ impl fmt::Display for AbiError {
             InvalidUtf8 => write!(f, "invalid utf-8 string"),
             InvalidUtf16 => write!(f, "invalid utf-16 string"),
             StringOutOfBounds { ptr, byte_length } => {
-                write!(f, "out of bounds string (ptr {ptr:#x}, {byte_length} bytes)")
+                write!(
+                    f,
+                    "out of bounds string (ptr {ptr:#x}, {byte_length} bytes)"
+                )
             }
             StringMisaligned { ptr } => write!(f, "misaligned string pointer {ptr:#x}"),
             StringTooLong { byte_length } => {
@@ -142,7 +148,10 @@ impl fmt::Display for AbiError {
             }
             ListTooLong { byte_length } => write!(f, "list too long ({byte_length} bytes)"),
             InvalidChar(i) => write!(f, "invalid char {i:#x}"),
-            InvalidDiscriminant { case_index, num_cases } => write!(
+            InvalidDiscriminant {
+                case_index,
+                num_cases,
+            } => write!(
                 f,
                 "invalid variant discriminant {case_index} (type has {num_cases} cases)"
             ),
@@ -170,7 +179,10 @@ impl fmt::Display for AbiError {
             NotAnOwnHandle(i) => write!(f, "resource handle {i} is a borrow, expected own"),
             HandleLent(i) => write!(f, "resource handle {i} is currently lent out"),
             BorrowsOutstanding(n) => {
-                write!(f, "borrowed handles still remain at the end of the call ({n})")
+                write!(
+                    f,
+                    "borrowed handles still remain at the end of the call ({n})"
+                )
             }
             TableFull => write!(f, "resource handle table is full"),
             Guest(msg) => write!(f, "guest trapped: {msg}"),

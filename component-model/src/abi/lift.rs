@@ -101,7 +101,9 @@ fn load_unchecked(cx: &mut LiftLowerContext<'_>, ptr: u32, t: &ValueType) -> Res
             Val::from_case(t, index, payload)
         }
         D::Flags(n) => {
-            let ValueType::Flags(labels) = t else { unreachable!() };
+            let ValueType::Flags(labels) = t else {
+                unreachable!()
+            };
             let bits = cx.load_uint(ptr, super::types::elem_size_flags(n))? as u32;
             Val::from_flags_bits(labels, bits)
         }
@@ -123,7 +125,7 @@ pub fn load_list_from_range(
     if byte_length > MAX_LIST_BYTE_LENGTH {
         return Err(AbiError::ListTooLong { byte_length });
     }
-    if ptr % align != 0 {
+    if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
         return Err(AbiError::ListMisaligned { ptr, align });
     }
     if u64::from(ptr) + byte_length > cx.mem_len()? {
@@ -222,7 +224,9 @@ pub fn lift_flat(
             Val::from_case(t, index, payload)
         }
         D::Flags(_) => {
-            let ValueType::Flags(labels) = t else { unreachable!() };
+            let ValueType::Flags(labels) = t else {
+                unreachable!()
+            };
             Val::from_flags_bits(labels, next_u32(vi)?)
         }
         D::Own(rt) => Val::Resource(cx.resources.lift_own(rt, next_u32(vi)?)?),
@@ -270,7 +274,12 @@ impl FlatSource for CoerceValueIter<'_, '_> {
             }
             (I64, F64, FlatVal::I64(i)) => FlatVal::F64(decode_i64_as_float(i as u64).to_bits()),
             _ if have == want => x,
-            _ => return Err(AbiError::FlatTypeMismatch { expected: want, found: have }),
+            _ => {
+                return Err(AbiError::FlatTypeMismatch {
+                    expected: want,
+                    found: have,
+                })
+            }
         })
     }
 }

@@ -81,7 +81,12 @@ fn scalar_bits(v: &Val, t: &ValueType) -> Result<u64, AbiError> {
 /// The spec asserts `ptr` is aligned and in bounds; as a public entry point
 /// this traps with [`AbiError::PointerMisaligned`] /
 /// [`AbiError::PointerOutOfBounds`].
-pub fn store(cx: &mut LiftLowerContext<'_>, v: &Val, t: &ValueType, ptr: u32) -> Result<(), AbiError> {
+pub fn store(
+    cx: &mut LiftLowerContext<'_>,
+    v: &Val,
+    t: &ValueType,
+    ptr: u32,
+) -> Result<(), AbiError> {
     cx.check_ptr(ptr, alignment(t), elem_size(t))?;
     store_unchecked(cx, v, t, ptr)
 }
@@ -114,7 +119,9 @@ fn store_unchecked(
             _ => Err(mismatch(v, t)),
         },
         D::List(et) => {
-            let Val::List(vs) = v else { return Err(mismatch(v, t)) };
+            let Val::List(vs) = v else {
+                return Err(mismatch(v, t));
+            };
             let (begin, length) = store_list_into_range(cx, vs, et)?;
             cx.store_uint(u64::from(begin), ptr, 4)?;
             cx.store_uint(u64::from(length), ptr + 4, 4)
@@ -138,12 +145,16 @@ fn store_unchecked(
             cx.store_uint(u64::from(bits), ptr, elem_size_flags(n))
         }
         D::Own(rt) => {
-            let Val::Resource(rep) = v else { return Err(mismatch(v, t)) };
+            let Val::Resource(rep) = v else {
+                return Err(mismatch(v, t));
+            };
             let i = cx.resources.lower_own(rt, *rep)?;
             cx.store_uint(u64::from(i), ptr, 4)
         }
         D::Borrow(rt) => {
-            let Val::Resource(rep) = v else { return Err(mismatch(v, t)) };
+            let Val::Resource(rep) = v else {
+                return Err(mismatch(v, t));
+            };
             let i = cx.resources.lower_borrow(rt, *rep)?;
             cx.store_uint(u64::from(i), ptr, 4)
         }
@@ -206,12 +217,16 @@ pub fn lower_flat(
         D::F32 => out.push(FlatVal::F32(scalar_bits(v, t)? as u32)),
         D::F64 => out.push(FlatVal::F64(scalar_bits(v, t)?)),
         D::String => {
-            let Val::String(s) = v else { return Err(mismatch(v, t)) };
+            let Val::String(s) = v else {
+                return Err(mismatch(v, t));
+            };
             let (ptr, packed_length) = store_string_into_range(cx, s)?;
             out.extend([FlatVal::I32(ptr as i32), FlatVal::I32(packed_length as i32)]);
         }
         D::List(et) => {
-            let Val::List(vs) = v else { return Err(mismatch(v, t)) };
+            let Val::List(vs) = v else {
+                return Err(mismatch(v, t));
+            };
             let (ptr, length) = store_list_into_range(cx, vs, et)?;
             out.extend([FlatVal::I32(ptr as i32), FlatVal::I32(length as i32)]);
         }
@@ -224,11 +239,15 @@ pub fn lower_flat(
         D::Variant(cases) => lower_flat_variant(cx, v, t, &cases, out)?,
         D::Flags(_) => out.push(FlatVal::I32(v.flags_bits(t)? as i32)),
         D::Own(rt) => {
-            let Val::Resource(rep) = v else { return Err(mismatch(v, t)) };
+            let Val::Resource(rep) = v else {
+                return Err(mismatch(v, t));
+            };
             out.push(FlatVal::I32(cx.resources.lower_own(rt, *rep)? as i32));
         }
         D::Borrow(rt) => {
-            let Val::Resource(rep) = v else { return Err(mismatch(v, t)) };
+            let Val::Resource(rep) = v else {
+                return Err(mismatch(v, t));
+            };
             out.push(FlatVal::I32(cx.resources.lower_borrow(rt, *rep)? as i32));
         }
     }
@@ -261,7 +280,12 @@ fn lower_flat_variant(
                 (F32, I64, FlatVal::F32(bits)) => FlatVal::I64(i64::from(bits)),
                 (F64, I64, FlatVal::F64(bits)) => FlatVal::I64(bits as i64),
                 _ if have == want => fv,
-                _ => return Err(AbiError::FlatTypeMismatch { expected: want, found: have }),
+                _ => {
+                    return Err(AbiError::FlatTypeMismatch {
+                        expected: want,
+                        found: have,
+                    })
+                }
             };
         }
     }

@@ -41,8 +41,13 @@ pub trait GuestMemory {
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError>;
 
     /// Calls the guest's `realloc(old_ptr, old_size, align, new_size)`.
-    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32)
-        -> Result<u32, AbiError>;
+    fn realloc(
+        &mut self,
+        old_ptr: u32,
+        old_size: u32,
+        align: u32,
+        new_size: u32,
+    ) -> Result<u32, AbiError>;
 }
 
 /// Checks that `ptr .. ptr + len` lies within a memory of `mem_len` bytes.
@@ -137,14 +142,18 @@ impl GuestMemory for VecMemory {
     ) -> Result<u32, AbiError> {
         let result = if let Some(forced) = self.forced_results.pop_front() {
             forced
-        } else if old_ptr != 0 && new_size <= old_size && old_ptr % align.max(1) == 0 {
+        } else if old_ptr != 0
+            && new_size <= old_size
+            && u64::from(old_ptr) == super::types::align_to(u64::from(old_ptr), align)
+        {
             old_ptr
         } else {
             self.alloc(align, new_size)?
         };
         if old_ptr != 0 && result != old_ptr {
             let n = old_size.min(new_size) as u64;
-            if u64::from(old_ptr) + n <= self.byte_len() && u64::from(result) + n <= self.byte_len() {
+            if u64::from(old_ptr) + n <= self.byte_len() && u64::from(result) + n <= self.byte_len()
+            {
                 let (o, r, n) = (old_ptr as usize, result as usize, n as usize);
                 self.bytes.copy_within(o..o + n, r);
             }

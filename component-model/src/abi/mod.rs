@@ -11,20 +11,20 @@
 //! `lower_flat_values` are called [`lift_values`] and [`lower_values`].
 //!
 //! Layout of the module tree:
-//! * [`types`]: [`ValueType`], [`FuncType`], [`CoreType`], layout
+//! * [`types`] — [`ValueType`], [`FuncType`], [`CoreType`], layout
 //!   (`alignment`, `elem_size`) and flattening (`flatten_type`,
 //!   `flatten_functype`, [`MAX_FLAT_PARAMS`], [`MAX_FLAT_RESULTS`]).
-//! * [`val`]: the dynamic value [`Val`] and [`Val::type_check`].
-//! * [`flat`]: [`FlatVal`] (flat core values) and [`CoreValueIter`].
-//! * [`memory`]: [`GuestMemory`], the memory + `realloc` interface shared
+//! * [`val`] — the dynamic value [`Val`] and [`Val::type_check`].
+//! * [`flat`] — [`FlatVal`] (flat core values) and [`CoreValueIter`].
+//! * [`memory`] — [`GuestMemory`], the memory + `realloc` interface shared
 //!   with the WASI shims, and the test memory [`VecMemory`].
-//! * [`options`]: [`CanonicalOptions`] and [`StringEncoding`].
-//! * [`context`]: [`LiftLowerContext`] (`cx` in the spec).
-//! * [`strings`]: string lifting/lowering and all transcoding paths.
-//! * [`lift`] / [`lower`]: `load` / `lift_flat` / [`lift_values`] and
+//! * [`options`] — [`CanonicalOptions`] and [`StringEncoding`].
+//! * [`context`] — [`LiftLowerContext`] (`cx` in the spec).
+//! * [`strings`] — string lifting/lowering and all transcoding paths.
+//! * [`lift`] / [`lower`] — `load` / `lift_flat` / [`lift_values`] and
 //!   `store` / `lower_flat` / [`lower_values`].
-//! * [`resources`]: the [`ResourceTables`] hook for `own` / `borrow`.
-//! * [`error`]: [`AbiError`].
+//! * [`resources`] — the [`ResourceTables`] hook for `own` / `borrow`.
+//! * [`error`] — [`AbiError`].
 //!
 //! Invariants of the whole tree:
 //! * Everything the spec marks `trap_if` is an `Err(AbiError)` with
@@ -66,8 +66,8 @@ pub use resources::{HandleTable, NoResources, ResourceTables};
 pub use strings::StringValue;
 pub use types::{
     alignment, despecialize, elem_size, flatten_functype, flatten_type, flatten_types,
-    CoreFuncType, CoreType, FlattenContext, FuncType, ResourceTypeId, ValueType,
-    MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    CoreFuncType, CoreType, FlattenContext, FuncType, ResourceTypeId, ValueType, MAX_FLAT_PARAMS,
+    MAX_FLAT_RESULTS,
 };
 pub use val::Val;
 

@@ -8,7 +8,7 @@
 //!
 //! Invariants (checked by component validation, relied upon here):
 //! `has_realloc` implies `has_memory`; `has_post_return` only on `canon lift`.
-//! At run time the ABI reports [`AbiError::MissingMemory`] /
+//! At run time the ABI reports [`AbiError::MissingMemory`](super::AbiError) /
 //! [`AbiError::MissingRealloc`](super::AbiError) instead of touching memory
 //! an absent option would have provided.
 

@@ -177,7 +177,7 @@ impl HandleTable {
             Ok(Some(h.rep))
         } else {
             if h.borrow_scoped {
-                self.num_borrows -= 1;
+                self.num_borrows = self.num_borrows.saturating_sub(1);
             }
             Ok(None)
         }
@@ -187,7 +187,7 @@ impl HandleTable {
     pub fn finish_import_call(&mut self) {
         for i in std::mem::take(&mut self.lenders) {
             if let Some(Some(h)) = self.array.get_mut(i as usize) {
-                h.num_lends -= 1;
+                h.num_lends = h.num_lends.saturating_sub(1);
             }
         }
     }

@@ -141,8 +141,9 @@ fn encode_latin1(s: &str) -> Vec<u8> {
 /// `load_string(cx, ptr)`: reads the `(begin, tagged_code_units)` pair at
 /// `ptr` and lifts the string it points to.
 pub fn load_string(cx: &LiftLowerContext<'_>, ptr: u32) -> Result<StringValue, AbiError> {
+    let len_ptr = second_word(ptr)?;
     let begin = cx.load_uint(ptr, 4)? as u32;
-    let tagged_code_units = cx.load_uint(ptr + 4, 4)? as u32;
+    let tagged_code_units = cx.load_uint(len_ptr, 4)? as u32;
     load_string_from_range(cx, begin, tagged_code_units)
 }
 
@@ -173,7 +174,7 @@ pub fn load_string_from_range(
     if byte_length > MAX_STRING_BYTE_LENGTH {
         return Err(AbiError::StringTooLong { byte_length });
     }
-    if ptr % alignment != 0 {
+    if u64::from(ptr) != super::types::align_to(u64::from(ptr), alignment) {
         return Err(AbiError::StringMisaligned { ptr });
     }
     if u64::from(ptr) + byte_length > cx.mem_len()? {
@@ -210,9 +211,17 @@ pub fn store_string(
     v: &StringValue,
     ptr: u32,
 ) -> Result<(), AbiError> {
+    let len_ptr = second_word(ptr)?;
     let (begin, tagged_code_units) = store_string_into_range(cx, v)?;
     cx.store_uint(u64::from(begin), ptr, 4)?;
-    cx.store_uint(u64::from(tagged_code_units), ptr + 4, 4)
+    cx.store_uint(u64::from(tagged_code_units), len_ptr, 4)
+}
+
+/// `ptr + 4` for the length word of a `(ptr, len)` pair, trapping instead of
+/// wrapping at the top of the address space.
+fn second_word(ptr: u32) -> Result<u32, AbiError> {
+    ptr.checked_add(4)
+        .ok_or(AbiError::MemoryOutOfBounds { ptr, len: 8 })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -409,7 +418,10 @@ fn store_string_to_latin1_or_utf16(
         let inflated: Vec<u8> = copied.iter().flat_map(|&b| [b, 0]).collect();
         cx.write(ptr, &inflated)?;
         let encoded = encode_utf16le(src);
-        cx.write(ptr + 2 * dst_byte_length as u32, &encoded[2 * dst_byte_length..])?;
+        cx.write(
+            ptr + 2 * dst_byte_length as u32,
+            &encoded[2 * dst_byte_length..],
+        )?;
         let len = encoded.len() as u32;
         if worst_case_size > len {
             ptr = cx.realloc(ptr, worst_case_size, 2, len)?;

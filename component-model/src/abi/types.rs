@@ -210,7 +210,11 @@ pub fn alignment_variant(cases: &[Option<&ValueType>]) -> u32 {
 
 /// `max_case_alignment(cases)`.
 pub fn max_case_alignment(cases: &[Option<&ValueType>]) -> u32 {
-    cases.iter().flatten().map(|t| alignment(t)).fold(1, u32::max)
+    cases
+        .iter()
+        .flatten()
+        .map(|t| alignment(t))
+        .fold(1, u32::max)
 }
 
 /// `alignment_flags(labels)` for `n` labels (`0 < n <= 32`).
@@ -249,7 +253,12 @@ pub fn elem_size_record<'a>(fields: impl IntoIterator<Item = &'a ValueType> + Cl
 pub fn elem_size_variant(cases: &[Option<&ValueType>]) -> u32 {
     let mut s = u64::from(discriminant_size(cases.len()));
     s = align_to(s, max_case_alignment(cases));
-    let cs = cases.iter().flatten().map(|t| elem_size(t)).max().unwrap_or(0);
+    let cs = cases
+        .iter()
+        .flatten()
+        .map(|t| elem_size(t))
+        .max()
+        .unwrap_or(0);
     s += u64::from(cs);
     align_to(s, alignment_variant(cases)) as u32
 }
@@ -405,7 +414,10 @@ impl ValueType {
     /// variants/enums a case, flags 1..=32 labels, no duplicate labels.
     pub fn validate(&self) -> Result<(), super::AbiError> {
         use super::AbiError::InvalidType;
-        fn unique<'a>(what: &str, labels: impl Iterator<Item = &'a str>) -> Result<(), super::AbiError> {
+        fn unique<'a>(
+            what: &str,
+            labels: impl Iterator<Item = &'a str>,
+        ) -> Result<(), super::AbiError> {
             let mut seen = std::collections::HashSet::new();
             for l in labels {
                 if !seen.insert(l) {
@@ -434,7 +446,10 @@ impl ValueType {
                     return Err(InvalidType("variant with no cases".into()));
                 }
                 unique("case", cases.iter().map(|(n, _)| n.as_str()))?;
-                cases.iter().flat_map(|(_, t)| t).try_for_each(|t| t.validate())
+                cases
+                    .iter()
+                    .flat_map(|(_, t)| t)
+                    .try_for_each(|t| t.validate())
             }
             ValueType::Enum(labels) => {
                 if labels.is_empty() {

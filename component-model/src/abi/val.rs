@@ -193,7 +193,11 @@ impl Val {
         if payload.is_some() != has_payload_type {
             return Err(AbiError::TypeMismatch(format!(
                 "case {index} of {t:?} {} a payload",
-                if has_payload_type { "requires" } else { "has no" }
+                if has_payload_type {
+                    "requires"
+                } else {
+                    "has no"
+                }
             )));
         }
         Ok((index as u32, payload))
@@ -206,7 +210,11 @@ impl Val {
             ValueType::Variant(cases) => Val::Variant(cases[index as usize].0.clone(), payload),
             ValueType::Enum(labels) => Val::Enum(labels[index as usize].clone()),
             ValueType::Option(_) => Val::Option(if index == 0 { None } else { payload }),
-            ValueType::Result { .. } => Val::Result(if index == 0 { Ok(payload) } else { Err(payload) }),
+            ValueType::Result { .. } => Val::Result(if index == 0 {
+                Ok(payload)
+            } else {
+                Err(payload)
+            }),
             _ => unreachable!("from_case on a non-variant type"),
         }
     }
@@ -214,13 +222,9 @@ impl Val {
     /// Builds the value of record-like type `t` from its field values.
     pub(crate) fn from_fields(t: &ValueType, vals: Vec<Val>) -> Val {
         match t {
-            ValueType::Record(fields) => Val::Record(
-                fields
-                    .iter()
-                    .map(|(n, _)| n.clone())
-                    .zip(vals)
-                    .collect(),
-            ),
+            ValueType::Record(fields) => {
+                Val::Record(fields.iter().map(|(n, _)| n.clone()).zip(vals).collect())
+            }
             _ => Val::Tuple(vals),
         }
     }
@@ -240,7 +244,9 @@ impl Val {
                 return Err(AbiError::InvalidType("more than 32 flags".into()));
             }
             if bits & (1 << i) != 0 {
-                return Err(AbiError::TypeMismatch(format!("flag `{name}` listed twice")));
+                return Err(AbiError::TypeMismatch(format!(
+                    "flag `{name}` listed twice"
+                )));
             }
             bits |= 1 << i;
         }

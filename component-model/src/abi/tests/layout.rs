@@ -60,7 +60,15 @@ fn alignment_and_elem_size() {
 
 #[test]
 fn discriminant_sizes() {
-    for (n, s) in [(1, 1), (2, 1), (255, 1), (256, 1), (257, 2), (65536, 2), (65537, 4)] {
+    for (n, s) in [
+        (1, 1),
+        (2, 1),
+        (255, 1),
+        (256, 1),
+        (257, 2),
+        (65536, 2),
+        (65537, 4),
+    ] {
         assert_eq!(discriminant_size(n), s, "{n} cases");
     }
 }
@@ -104,7 +112,10 @@ fn flattening() {
         (T::Char, vec![I32]),
         (T::String, vec![I32, I32]),
         (list(T::String), vec![I32, I32]),
-        (rec(&[("a", T::U8), ("b", T::F64), ("c", T::String)]), vec![I32, F64, I32, I32]),
+        (
+            rec(&[("a", T::U8), ("b", T::F64), ("c", T::String)]),
+            vec![I32, F64, I32, I32],
+        ),
         (T::Enum(labels(3)), vec![I32]),
         (option(T::F32), vec![I32, F32]),
         (option(T::F64), vec![I32, F64]),
@@ -113,7 +124,11 @@ fn flattening() {
         (result(Some(T::U64), Some(T::String)), vec![I32, I64, I32]),
         (result(None, None), vec![I32]),
         (
-            variant(&[("a", Some(T::Tuple(vec![T::F32, T::F32]))), ("b", Some(T::F64)), ("c", None)]),
+            variant(&[
+                ("a", Some(T::Tuple(vec![T::F32, T::F32]))),
+                ("b", Some(T::F64)),
+                ("c", None),
+            ]),
             vec![I32, I64, F32],
         ),
         (T::Flags(labels(32)), vec![I32]),
@@ -213,6 +228,9 @@ fn validate_types() {
         T::Enum(vec!["x".into(), "x".into()]),
     ];
     for t in bad {
-        assert!(matches!(t.validate(), Err(AbiError::InvalidType(_))), "{t:?}");
+        assert!(
+            matches!(t.validate(), Err(AbiError::InvalidType(_))),
+            "{t:?}"
+        );
     }
 }

@@ -49,11 +49,21 @@ impl Env {
 }
 
 pub(super) fn rec(fields: &[(&str, ValueType)]) -> ValueType {
-    ValueType::Record(fields.iter().map(|(n, t)| (n.to_string(), t.clone())).collect())
+    ValueType::Record(
+        fields
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect(),
+    )
 }
 
 pub(super) fn variant(cases: &[(&str, Option<ValueType>)]) -> ValueType {
-    ValueType::Variant(cases.iter().map(|(n, t)| (n.to_string(), t.clone())).collect())
+    ValueType::Variant(
+        cases
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect(),
+    )
 }
 
 pub(super) fn labels(n: usize) -> Vec<String> {

@@ -49,15 +49,24 @@ pub(super) fn samples() -> Vec<(ValueType, Val)> {
         (T::String, Val::string("café")),
         (T::String, Val::string("héllo wörld 😀 日本")),
         (list(T::U8), Val::List(vec![])),
-        (list(T::U8), Val::List(vec![Val::U8(1), Val::U8(2), Val::U8(3)])),
-        (list(T::U64), Val::List(vec![Val::U64(1), Val::U64(u64::MAX)])),
+        (
+            list(T::U8),
+            Val::List(vec![Val::U8(1), Val::U8(2), Val::U8(3)]),
+        ),
+        (
+            list(T::U64),
+            Val::List(vec![Val::U64(1), Val::U64(u64::MAX)]),
+        ),
         (
             list(T::String),
             Val::List(vec![Val::string("a"), Val::string(""), Val::string("ü😀")]),
         ),
         (
             list(list(T::U16)),
-            Val::List(vec![Val::List(vec![]), Val::List(vec![Val::U16(7), Val::U16(8)])]),
+            Val::List(vec![
+                Val::List(vec![]),
+                Val::List(vec![Val::U16(7), Val::U16(8)]),
+            ]),
         ),
         (
             point.clone(),
@@ -77,7 +86,12 @@ pub(super) fn samples() -> Vec<(ValueType, Val)> {
         ),
         (
             T::Tuple(vec![T::U8, T::F32, T::Char, T::U64]),
-            Val::Tuple(vec![Val::U8(9), Val::Float32(2.5), Val::Char('ß'), Val::U64(1 << 40)]),
+            Val::Tuple(vec![
+                Val::U8(9),
+                Val::Float32(2.5),
+                Val::Char('ß'),
+                Val::U64(1 << 40),
+            ]),
         ),
         (mixed.clone(), v("none", None)),
         (mixed.clone(), v("small", Some(Val::U8(200)))),
@@ -94,24 +108,48 @@ pub(super) fn samples() -> Vec<(ValueType, Val)> {
         (option(T::F32), some(Val::Float32(0.5))),
         (option(option(T::String)), some(Val::Option(None))),
         (option(option(T::String)), some(some(Val::string("deep")))),
-        (result(Some(T::U32), Some(T::String)), Val::Result(Ok(Some(Box::new(Val::U32(1)))))),
+        (
+            result(Some(T::U32), Some(T::String)),
+            Val::Result(Ok(Some(Box::new(Val::U32(1))))),
+        ),
         (
             result(Some(T::U32), Some(T::String)),
             Val::Result(Err(Some(Box::new(Val::string("bad"))))),
         ),
         (result(None, None), Val::Result(Ok(None))),
         (result(None, None), Val::Result(Err(None))),
-        (result(Some(T::F64), Some(T::F32)), Val::Result(Err(Some(Box::new(Val::Float32(7.0)))))),
-        (result(Some(T::F64), Some(T::F32)), Val::Result(Ok(Some(Box::new(Val::Float64(7.0)))))),
-        (result(None, Some(T::U64)), Val::Result(Err(Some(Box::new(Val::U64(3)))))),
+        (
+            result(Some(T::F64), Some(T::F32)),
+            Val::Result(Err(Some(Box::new(Val::Float32(7.0))))),
+        ),
+        (
+            result(Some(T::F64), Some(T::F32)),
+            Val::Result(Ok(Some(Box::new(Val::Float64(7.0))))),
+        ),
+        (
+            result(None, Some(T::U64)),
+            Val::Result(Err(Some(Box::new(Val::U64(3))))),
+        ),
         (flags3.clone(), Val::Flags(vec![])),
-        (flags3.clone(), Val::Flags(vec!["read".into(), "exec".into()])),
-        (T::Flags(labels(9)), Val::Flags(vec!["l0".into(), "l8".into()])),
+        (
+            flags3.clone(),
+            Val::Flags(vec!["read".into(), "exec".into()]),
+        ),
+        (
+            T::Flags(labels(9)),
+            Val::Flags(vec!["l0".into(), "l8".into()]),
+        ),
         (T::Flags(labels(17)), Val::Flags(vec!["l16".into()])),
-        (T::Flags(labels(32)), Val::Flags(vec!["l0".into(), "l15".into(), "l31".into()])),
+        (
+            T::Flags(labels(32)),
+            Val::Flags(vec!["l0".into(), "l15".into(), "l31".into()]),
+        ),
         (T::Own(rid), Val::Resource(42)),
         (T::Borrow(rid), Val::Resource(43)),
-        (list(T::Own(rid)), Val::List(vec![Val::Resource(1), Val::Resource(2)])),
+        (
+            list(T::Own(rid)),
+            Val::List(vec![Val::Resource(1), Val::Resource(2)]),
+        ),
     ]
 }
 
@@ -119,7 +157,8 @@ pub(super) fn samples() -> Vec<(ValueType, Val)> {
 fn samples_type_check_and_validate() {
     for (t, v) in samples() {
         t.validate().unwrap();
-        v.type_check(&t).unwrap_or_else(|e| panic!("{v:?} : {t:?}: {e}"));
+        v.type_check(&t)
+            .unwrap_or_else(|e| panic!("{v:?} : {t:?}: {e}"));
     }
 }
 
@@ -195,16 +234,34 @@ fn nan_is_canonicalized_both_ways() {
     let mut flat = Vec::new();
     lower_flat(&mut env.cx(), &Val::Float32(weird32), &T::F32, &mut flat).unwrap();
     lower_flat(&mut env.cx(), &Val::Float64(weird64), &T::F64, &mut flat).unwrap();
-    assert_eq!(flat, vec![FlatVal::F32(0x7fc0_0000), FlatVal::F64(0x7ff8_0000_0000_0000)]);
+    assert_eq!(
+        flat,
+        vec![
+            FlatVal::F32(0x7fc0_0000),
+            FlatVal::F64(0x7ff8_0000_0000_0000)
+        ]
+    );
     // lift_flat: non-canonical NaN bits lift as the canonical NaN.
-    let raw = [FlatVal::F32(0xffc0_1234), FlatVal::F64(0xfff0_0000_0000_0001)];
+    let raw = [
+        FlatVal::F32(0xffc0_1234),
+        FlatVal::F64(0xfff0_0000_0000_0001),
+    ];
     let mut vi = CoreValueIter::new(&raw);
-    let Val::Float32(a) = lift_flat(&mut env.cx(), &mut vi, &T::F32).unwrap() else { panic!() };
-    let Val::Float64(b) = lift_flat(&mut env.cx(), &mut vi, &T::F64).unwrap() else { panic!() };
-    assert_eq!((a.to_bits(), b.to_bits()), (0x7fc0_0000, 0x7ff8_0000_0000_0000));
+    let Val::Float32(a) = lift_flat(&mut env.cx(), &mut vi, &T::F32).unwrap() else {
+        panic!()
+    };
+    let Val::Float64(b) = lift_flat(&mut env.cx(), &mut vi, &T::F64).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (a.to_bits(), b.to_bits()),
+        (0x7fc0_0000, 0x7ff8_0000_0000_0000)
+    );
     // store/load.
     env.poke(64, &0xffc0_1234u32.to_le_bytes());
-    let Val::Float32(c) = load(&mut env.cx(), 64, &T::F32).unwrap() else { panic!() };
+    let Val::Float32(c) = load(&mut env.cx(), 64, &T::F32).unwrap() else {
+        panic!()
+    };
     assert_eq!(c.to_bits(), 0x7fc0_0000);
     store(&mut env.cx(), &Val::Float64(weird64), &T::F64, 72).unwrap();
     assert_eq!(env.peek(72, 8), 0x7ff8_0000_0000_0000u64.to_le_bytes());
@@ -232,15 +289,33 @@ fn memory_layout_is_the_specs() {
     assert_eq!(env.peek(32, 2), [0xef, 0xbe]);
     // result<u64, u8> err(5): disc 1 @0, payload @8
     let t = result(Some(T::U64), Some(T::U8));
-    store(&mut env.cx(), &Val::Result(Err(Some(Box::new(Val::U8(5))))), &t, 48).unwrap();
+    store(
+        &mut env.cx(),
+        &Val::Result(Err(Some(Box::new(Val::U8(5))))),
+        &t,
+        48,
+    )
+    .unwrap();
     assert_eq!(env.peek(48, 1), [1]);
     assert_eq!(env.peek(56, 1), [5]);
     // enum with 300 cases: u16 discriminant
-    store(&mut env.cx(), &Val::Enum("l258".into()), &T::Enum(labels(300)), 64).unwrap();
+    store(
+        &mut env.cx(),
+        &Val::Enum("l258".into()),
+        &T::Enum(labels(300)),
+        64,
+    )
+    .unwrap();
     assert_eq!(env.peek(64, 2), 258u16.to_le_bytes());
     // flags: bit i is label i, stored in the smallest integer
     let t = T::Flags(labels(9));
-    store(&mut env.cx(), &Val::Flags(vec!["l8".into(), "l1".into()]), &t, 80).unwrap();
+    store(
+        &mut env.cx(),
+        &Val::Flags(vec!["l8".into(), "l1".into()]),
+        &t,
+        80,
+    )
+    .unwrap();
     assert_eq!(env.peek(80, 2), 0b1_0000_0010u16.to_le_bytes());
     // bool true stores as 1; s8 -1 as 0xff; char as its scalar value
     store(&mut env.cx(), &Val::Bool(true), &T::Bool, 90).unwrap();
@@ -254,12 +329,25 @@ fn memory_layout_is_the_specs() {
 fn variant_flat_coercions() {
     let mut env = Env::new(StringEncoding::Utf8);
     // variant { a(u32), b(f32), c(f64), d(u64) } flattens to [i32, i64]
-    let t = variant(&[("a", Some(T::U32)), ("b", Some(T::F32)), ("c", Some(T::F64)), ("d", Some(T::U64))]);
+    let t = variant(&[
+        ("a", Some(T::U32)),
+        ("b", Some(T::F32)),
+        ("c", Some(T::F64)),
+        ("d", Some(T::U64)),
+    ]);
     assert_eq!(flatten_type(&t), vec![CoreType::I32, CoreType::I64]);
     let cases = [
         ("a", Val::U32(0xffff_ffff), FlatVal::I64(0xffff_ffff)),
-        ("b", Val::Float32(1.0), FlatVal::I64(i64::from(1.0f32.to_bits()))),
-        ("c", Val::Float64(2.0), FlatVal::I64(2.0f64.to_bits() as i64)),
+        (
+            "b",
+            Val::Float32(1.0),
+            FlatVal::I64(i64::from(1.0f32.to_bits())),
+        ),
+        (
+            "c",
+            Val::Float64(2.0),
+            FlatVal::I64(2.0f64.to_bits() as i64),
+        ),
         ("d", Val::U64(u64::MAX), FlatVal::I64(-1)),
     ];
     for (i, (case, payload, slot)) in cases.into_iter().enumerate() {
@@ -274,7 +362,10 @@ fn variant_flat_coercions() {
     let t = option(T::Tuple(vec![T::U8, T::F64]));
     let mut flat = Vec::new();
     lower_flat(&mut env.cx(), &Val::Option(None), &t, &mut flat).unwrap();
-    assert_eq!(flat, vec![FlatVal::I32(0), FlatVal::I32(0), FlatVal::F64(0)]);
+    assert_eq!(
+        flat,
+        vec![FlatVal::I32(0), FlatVal::I32(0), FlatVal::F64(0)]
+    );
     // The spec wraps i64 slots to i32 (no trap on high bits).
     let t = variant(&[("a", Some(T::U32)), ("b", Some(T::U64))]);
     let flat = [FlatVal::I32(0), FlatVal::I64(0x1_0000_0005)];

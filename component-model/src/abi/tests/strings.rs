@@ -22,9 +22,24 @@ const TEXTS: &[&str] = &[
 /// the result carries that guest's hint (`enc`, tagged code units).
 fn lifted_from(enc: StringEncoding, text: &str) -> StringValue {
     let mut env = Env::new(enc);
-    let flat = lower_values(&mut env.cx(), 16, &[Val::string(text)], &[ValueType::String], None).unwrap();
-    let v = lift_values(&mut env.cx(), 16, &mut CoreValueIter::new(&flat), &[ValueType::String]).unwrap();
-    let [Val::String(s)] = <[Val; 1]>::try_from(v).unwrap() else { panic!() };
+    let flat = lower_values(
+        &mut env.cx(),
+        16,
+        &[Val::string(text)],
+        &[ValueType::String],
+        None,
+    )
+    .unwrap();
+    let v = lift_values(
+        &mut env.cx(),
+        16,
+        &mut CoreValueIter::new(&flat),
+        &[ValueType::String],
+    )
+    .unwrap();
+    let [Val::String(s)] = <[Val; 1]>::try_from(v).unwrap() else {
+        panic!()
+    };
     assert_eq!(s.as_str(), text);
     assert_eq!(s.src_encoding(), enc);
     s
@@ -38,7 +53,10 @@ fn expected_encoding(dst: StringEncoding, text: &str) -> (Vec<u8>, u32) {
         StringEncoding::Utf16 => (utf16.clone(), utf16.len() as u32 / 2),
         StringEncoding::CompactUtf16 => {
             if text.chars().all(|c| (c as u32) < 256) {
-                (text.chars().map(|c| c as u8).collect(), text.chars().count() as u32)
+                (
+                    text.chars().map(|c| c as u8).collect(),
+                    text.chars().count() as u32,
+                )
             } else {
                 (utf16.clone(), (utf16.len() as u32 / 2) | UTF16_TAG)
             }
@@ -56,8 +74,13 @@ fn every_encoding_pair_round_trips() {
                 let (ptr, tagged) = store_string_into_range(&mut env.cx(), &s).unwrap();
                 let (bytes, expect_tagged) = expected_encoding(dst, text);
                 assert_eq!(tagged, expect_tagged, "{src:?}->{dst:?} {text:?}");
-                assert_eq!(env.peek(ptr, bytes.len() as u32), bytes, "{src:?}->{dst:?} {text:?}");
-                let back = crate::abi::strings::load_string_from_range(&env.cx(), ptr, tagged).unwrap();
+                assert_eq!(
+                    env.peek(ptr, bytes.len() as u32),
+                    bytes,
+                    "{src:?}->{dst:?} {text:?}"
+                );
+                let back =
+                    crate::abi::strings::load_string_from_range(&env.cx(), ptr, tagged).unwrap();
                 assert_eq!(back.as_str(), text);
                 assert_eq!(back.src_encoding(), dst);
                 assert_eq!(back.src_tagged_code_units(), u64::from(tagged));
@@ -73,14 +96,20 @@ fn host_strings_in_every_encoding() {
             let mut env = Env::new(dst);
             let ptr = 1024;
             store(&mut env.cx(), &Val::string(text), &ValueType::String, ptr).unwrap();
-            assert_eq!(load(&mut env.cx(), ptr, &ValueType::String).unwrap(), Val::string(text));
+            assert_eq!(
+                load(&mut env.cx(), ptr, &ValueType::String).unwrap(),
+                Val::string(text)
+            );
         }
     }
 }
 
+/// `(old_ptr != 0, old_size, align, new_size)` of one realloc call.
+type Call = (bool, u32, u32, u32);
+
 /// Runs one store and returns the realloc calls as
 /// `(old_ptr != 0, old_size, align, new_size)` plus the result.
-fn realloc_trace(dst: StringEncoding, s: &StringValue) -> (Vec<(bool, u32, u32, u32)>, u32, Vec<u8>) {
+fn realloc_trace(dst: StringEncoding, s: &StringValue) -> (Vec<Call>, u32, Vec<u8>) {
     let mut env = Env::new(dst);
     let (ptr, tagged) = store_string_into_range(&mut env.cx(), s).unwrap();
     let bytes_len = match dst {
@@ -107,7 +136,7 @@ fn transcoding_paths_call_realloc_like_the_spec() {
     use StringEncoding::*;
     let tag = u64::from(UTF16_TAG);
     // (source, destination encoding, expected realloc calls, expected tagged length)
-    let cases: Vec<(StringValue, StringEncoding, Vec<(bool, u32, u32, u32)>, u32)> = vec![
+    let cases: Vec<(StringValue, StringEncoding, Vec<Call>, u32)> = vec![
         // store_string_copy utf8 -> utf8
         (hinted("héllo", Utf8, 6), Utf8, vec![(false, 0, 1, 6)], 6),
         // store_utf16_to_utf8, ASCII only: no growth
@@ -127,18 +156,43 @@ fn transcoding_paths_call_realloc_like_the_spec() {
             6,
         ),
         // store_latin1_to_utf8 where the worst case is exact: no shrink
-        (hinted("éé", CompactUtf16, 2), Utf8, vec![(false, 0, 1, 2), (true, 2, 1, 4)], 4),
+        (
+            hinted("éé", CompactUtf16, 2),
+            Utf8,
+            vec![(false, 0, 1, 2), (true, 2, 1, 4)],
+            4,
+        ),
         // store_utf8_to_utf16: worst case 2x bytes, then shrink
-        (hinted("héllo", Utf8, 6), Utf16, vec![(false, 0, 2, 12), (true, 12, 2, 10)], 5),
+        (
+            hinted("héllo", Utf8, 6),
+            Utf16,
+            vec![(false, 0, 2, 12), (true, 12, 2, 10)],
+            5,
+        ),
         // store_utf8_to_utf16, ASCII: exact, no shrink
         (hinted("abc", Utf8, 3), Utf16, vec![(false, 0, 2, 6)], 3),
         // store_string_copy utf16 -> utf16 and latin1 -> utf16
         (hinted("a😀", Utf16, 3), Utf16, vec![(false, 0, 2, 6)], 3),
-        (hinted("ÿa", CompactUtf16, 2), Utf16, vec![(false, 0, 2, 4)], 2),
+        (
+            hinted("ÿa", CompactUtf16, 2),
+            Utf16,
+            vec![(false, 0, 2, 4)],
+            2,
+        ),
         // store_string_to_latin1_or_utf16 from utf8: fits latin1, shrink
-        (hinted("héllo", Utf8, 6), CompactUtf16, vec![(false, 0, 2, 6), (true, 6, 2, 5)], 5),
+        (
+            hinted("héllo", Utf8, 6),
+            CompactUtf16,
+            vec![(false, 0, 2, 6), (true, 6, 2, 5)],
+            5,
+        ),
         // ... exact latin1 size: no shrink
-        (hinted("hello", Utf8, 5), CompactUtf16, vec![(false, 0, 2, 5)], 5),
+        (
+            hinted("hello", Utf8, 5),
+            CompactUtf16,
+            vec![(false, 0, 2, 5)],
+            5,
+        ),
         // ... needs utf16: grow to 2x code units, inflate, shrink
         (
             hinted("h😀", Utf8, 5),
@@ -154,7 +208,12 @@ fn transcoding_paths_call_realloc_like_the_spec() {
             2 | UTF16_TAG,
         ),
         // store_string_copy latin1 -> latin1
-        (hinted("ÿes", CompactUtf16, 3), CompactUtf16, vec![(false, 0, 2, 3)], 3),
+        (
+            hinted("ÿes", CompactUtf16, 3),
+            CompactUtf16,
+            vec![(false, 0, 2, 3)],
+            3,
+        ),
         // store_probably_utf16_to_latin1_or_utf16: stays utf16
         (
             hinted("日本", CompactUtf16, 2 | tag),
@@ -178,7 +237,11 @@ fn transcoding_paths_call_realloc_like_the_spec() {
         let (got_calls, got_tagged, bytes) = realloc_trace(dst, &src);
         assert_eq!(got_calls, calls, "{src:?} -> {dst:?}");
         assert_eq!(got_tagged, tagged, "{src:?} -> {dst:?}");
-        assert_eq!(bytes, expected_encoding(dst, src.as_str()).0, "{src:?} -> {dst:?}");
+        assert_eq!(
+            bytes,
+            expected_encoding(dst, src.as_str()).0,
+            "{src:?} -> {dst:?}"
+        );
     }
 }
 
@@ -191,7 +254,10 @@ fn inflation_survives_a_moving_realloc() {
     let (ptr, tagged) = store_string_into_range(&mut env.cx(), &s).unwrap();
     assert_ne!(env.mem.calls[0].result, env.mem.calls[1].result);
     assert_eq!(tagged, 6 | UTF16_TAG);
-    let expect: Vec<u8> = "abcdé日".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let expect: Vec<u8> = "abcdé日"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
     assert_eq!(env.peek(ptr, 12), expect);
 }
 
