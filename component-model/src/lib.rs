@@ -7,3 +7,17 @@
 //! instantiation are in progress.
 
 pub mod abi;
+
+// Parsing, flattening and instantiation of components (see each module's
+// docs): translate -> inline -> instantiate, with the host-side linker.
+pub mod error;
+mod inline;
+pub mod instantiate;
+pub mod linker;
+mod translate;
+mod types;
+
+pub use core_vm;
+pub use error::{CallError, Error};
+pub use instantiate::{Component, ComponentFunc, ComponentInstance};
+pub use linker::{HostContext, HostFunc, Linker, ResourceDtor, StoreMemory};

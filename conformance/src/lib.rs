@@ -4,3 +4,4 @@
 //! this library holds what they and the binaries in `src/bin/` share.
 
 pub mod fuzz_harness;
+pub mod wast_runner;

@@ -29,12 +29,12 @@ use core_vm::{
     Config, Engine, Error, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module,
     Store, Table, TableType, Val, ValType,
 };
-use libtest_mimic::{Arguments, Failed, Trial};
+use conformance::wast_runner::{catch, file_trials, install_panic_hook, shared_dir, test_args, ExpectedFailures};
+use libtest_mimic::{Failed, Trial};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
@@ -50,10 +50,7 @@ static EXPECTED_FAILED: AtomicUsize = AtomicUsize::new(0);
 static LISTED_BUT_PASSED: AtomicUsize = AtomicUsize::new(0);
 
 fn main() {
-    let mut args = Arguments::from_args();
-    if cfg!(target_family = "wasm") && args.test_threads.is_none() {
-        args.test_threads = Some(1);
-    }
+    let args = test_args();
     let trials = match trials() {
         Ok(t) => t,
         Err(e) => {
@@ -76,10 +73,7 @@ fn main() {
 }
 
 fn suite_root() -> PathBuf {
-    match std::env::var_os("P2SHIM_SHARED") {
-        Some(shared) => PathBuf::from(shared).join("spec-testsuite"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec-testsuite"),
-    }
+    shared_dir("spec-testsuite")
 }
 
 fn expected_failures_path() -> PathBuf {
@@ -87,29 +81,6 @@ fn expected_failures_path() -> PathBuf {
         Some(p) => PathBuf::from(p),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("spec-expected-failures.txt"),
     }
-}
-
-/// `path relative to the suite root` -> line (1-based) -> reason.
-type ExpectedFailures = HashMap<String, BTreeMap<usize, String>>;
-
-fn parse_expected_failures(text: &str) -> Result<ExpectedFailures> {
-    let mut map = ExpectedFailures::new();
-    for (i, raw) in text.lines().enumerate() {
-        let (entry, reason) = match raw.split_once('#') {
-            Some((e, r)) => (e.trim(), r.trim()),
-            None => (raw.trim(), ""),
-        };
-        if entry.is_empty() {
-            continue;
-        }
-        let (file, line) = entry
-            .rsplit_once(':')
-            .ok_or_else(|| anyhow!("spec-expected-failures.txt:{}: expected `file.wast:LINE`", i + 1))?;
-        let line: usize =
-            line.trim().parse().with_context(|| format!("spec-expected-failures.txt:{}: bad line number", i + 1))?;
-        map.entry(file.trim().to_string()).or_default().insert(line, reason.to_string());
-    }
-    Ok(map)
 }
 
 /// The in-scope `.wast` files, as paths relative to the suite root.
@@ -136,56 +107,7 @@ fn wast_files(root: &Path) -> Result<Vec<String>> {
 fn trials() -> Result<Vec<Trial>> {
     let root = suite_root();
     let files = wast_files(&root).context("set P2SHIM_SHARED to the folder holding spec-testsuite/")?;
-    let path = expected_failures_path();
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let expected = Arc::new(parse_expected_failures(&text)?);
-
-    let mut trials = Vec::new();
-    // Entries naming a file that is not in scope can never be checked: flag them.
-    let stale: Vec<String> = expected.keys().filter(|k| !files.contains(k)).cloned().collect();
-    trials.push(Trial::test("spec-expected-failures.txt", move || {
-        if stale.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("entries for files not in the suite: {}", stale.join(", ")).into())
-        }
-    }));
-    for file in files {
-        let expected = expected.clone();
-        let full = root.join(&file);
-        trials.push(Trial::test(file.clone(), move || run_file(&file, &full, &expected)));
-    }
-    Ok(trials)
-}
-
-// ---------------------------------------------------------------------------
-// Panics inside core-vm: recorded per directive, with their location.
-
-thread_local! {
-    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-}
-
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = match info.payload().downcast_ref::<&str>() {
-            Some(s) => s.to_string(),
-            None => info.payload().downcast_ref::<String>().cloned().unwrap_or_else(|| "<non-string panic>".into()),
-        };
-        let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        let msg = format!("panicked: {msg}{loc}");
-        if cfg!(panic = "abort") {
-            // Nothing will catch it (wasm32-wasip1): say what happened before the abort.
-            eprintln!("{msg}");
-        }
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
-    }));
-}
-
-fn catch<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(_) => Err(anyhow!(LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panicked".into()))),
-    }
+    file_trials(&root, files, &expected_failures_path(), run_file)
 }
 
 // ---------------------------------------------------------------------------

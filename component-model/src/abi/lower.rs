@@ -210,7 +210,16 @@ pub fn lower_flat(
 ) -> Result<(), AbiError> {
     use Despecialized as D;
     match despecialize(t) {
-        D::Bool | D::U8 | D::U16 | D::U32 | D::S8 | D::S16 | D::S32 | D::Char => {
+        // lower_flat_signed: a negative s8/s16 becomes the sign-extended i32.
+        D::S8 | D::S16 => {
+            let x = match (v, t) {
+                (Val::S8(x), ValueType::S8) => i32::from(*x),
+                (Val::S16(x), ValueType::S16) => i32::from(*x),
+                _ => return Err(mismatch(v, t)),
+            };
+            out.push(FlatVal::I32(x))
+        }
+        D::Bool | D::U8 | D::U16 | D::U32 | D::S32 | D::Char => {
             out.push(FlatVal::I32(scalar_bits(v, t)? as u32 as i32))
         }
         D::U64 | D::S64 => out.push(FlatVal::I64(scalar_bits(v, t)? as i64)),

@@ -1,0 +1,101 @@
+//! The component layer's typed error enum.
+//!
+//! Invariants: no `anyhow`; every variant names what it is about (the
+//! import/export path, the interface and function) so a message alone says
+//! what went wrong. Validation errors keep wasmparser's message and byte
+//! offset. Guest traps keep the core-vm [`core_vm::Trap`] (with its
+//! backtrace); Canonical ABI traps raised while lifting or lowering are
+//! carried as [`Error::Abi`] with the function they happened in.
+
+use crate::abi::AbiError;
+use std::fmt;
+
+/// Everything that can go wrong while parsing, instantiating or calling a
+/// component.
+#[derive(Debug)]
+pub enum Error {
+    /// The bytes are not a valid component (malformed or invalid).
+    Validation { message: String, offset: usize },
+    /// The component uses a feature this implementation does not support
+    /// (async, values, start functions, module imports, ...).
+    Unsupported(String),
+    /// Imports that no host implementation provides, one entry per missing
+    /// function as `interface#function` (or the root import name).
+    MissingImports(Vec<String>),
+    /// An import exists but cannot be used as requested.
+    Link(String),
+    /// A core module failed to compile or instantiate in core-vm.
+    Core { context: String, error: core_vm::Error },
+    /// The guest trapped (or a host function failed) during a call.
+    Trap { func: String, trap: core_vm::Trap },
+    /// A Canonical ABI trap (or embedder error) while lifting or lowering
+    /// values of `func`.
+    Abi { func: String, error: AbiError },
+    /// Values given to a call do not match the function's type.
+    Type { func: String, message: String },
+    /// No export with that name.
+    NotFound(String),
+}
+
+impl Error {
+    /// Whether this error is a guest trap (core or Canonical ABI).
+    pub fn is_trap(&self) -> bool {
+        match self {
+            Error::Trap { .. } => true,
+            Error::Abi { error, .. } => error.is_trap(),
+            Error::Core { error, .. } => matches!(error, core_vm::Error::Trap(_)),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn validation(e: wasmparser::BinaryReaderError) -> Self {
+        Error::Validation { message: e.message().to_string(), offset: e.offset() as usize }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Validation { message, offset } => {
+                write!(f, "invalid component: {message} (at offset {offset:#x})")
+            }
+            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::MissingImports(list) => {
+                write!(f, "missing imports ({}): {}", list.len(), list.join(", "))
+            }
+            Error::Link(msg) => write!(f, "link error: {msg}"),
+            Error::Core { context, error } => write!(f, "{context}: {error}"),
+            Error::Trap { func, trap } => write!(f, "trap in `{func}`: {trap}"),
+            Error::Abi { func, error } => write!(f, "canonical ABI error in `{func}`: {error}"),
+            Error::Type { func, message } => write!(f, "type mismatch calling `{func}`: {message}"),
+            Error::NotFound(name) => write!(f, "no export named `{name}`"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Core { error, .. } => Some(error),
+            Error::Trap { trap, .. } => Some(trap),
+            Error::Abi { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// The error a trampoline raises (as a core-vm host trap) when a lowered
+/// call fails: which function, and why.
+#[derive(Debug)]
+pub struct CallError {
+    pub func: String,
+    pub message: String,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.func, self.message)
+    }
+}
+
+impl std::error::Error for CallError {}

@@ -1,0 +1,726 @@
+//! Instantiation and calls: runs a [`Flat`] component on core-vm, creates
+//! the trampolines (`canon lower` host functions, `resource.new`,
+//! `resource.rep`, `resource.drop`) and exposes typed exports.
+//!
+//! Invariants:
+//! * Instantiation only replays [`Flat::inits`]: each step instantiates a
+//!   core module with arguments resolved from earlier core instances or from
+//!   trampolines, which are created lazily (once) when first referenced.
+//! * Each runtime component instance has its own [`HandleTable`]; resource
+//!   types a component instance defines are marked `implemented` in its own
+//!   table (so `lower_borrow` passes the rep straight through).
+//! * A `canon lower`ed call lifts its arguments (lending borrows), calls the
+//!   host or the lifted callee, lowers the results (through the `retptr` if
+//!   they do not fit flat), then ends the lends. A `canon lift`ed call from
+//!   the host (or from another component instance) type-checks its
+//!   arguments, lowers them (`realloc` if spilled), calls the core
+//!   function, lifts the results, calls `post-return` with the flat results,
+//!   and traps if borrows handed to the callee were not dropped.
+//! * The state shared by the trampolines sits behind a `RefCell` that is
+//!   only ever borrowed for one table operation at a time, never across a
+//!   call into guest code, so re-entrant calls cannot observe a borrow.
+
+use crate::abi::{
+    flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter, FlatVal,
+    FlattenContext, GuestMemory, HandleTable, LiftLowerContext, ResourceTables, ResourceTypeId, Val,
+    MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+};
+use crate::error::{CallError, Error};
+use crate::inline::{
+    import_path_name, CoreDef, Flat, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, OptionsDef,
+    RuntimeResource, Trampoline,
+};
+use crate::linker::{HostContext, HostFunc, Linker, NoStoreMemory, ResourceDtor, StoreMemory};
+use crate::types::core_val_type;
+use core_vm::{Engine, Extern, Func, Memory, Store, Trap};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A validated, translated and flattened component, ready to instantiate.
+#[derive(Clone)]
+pub struct Component {
+    inner: Arc<ComponentInner>,
+}
+
+struct ComponentInner {
+    modules: Vec<core_vm::Module>,
+    flat: Flat,
+}
+
+impl std::fmt::Debug for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Component")
+            .field("core_modules", &self.inner.modules.len())
+            .field("core_instances", &self.inner.flat.inits.len())
+            .field("trampolines", &self.inner.flat.trampolines.len())
+            .finish()
+    }
+}
+
+impl Component {
+    /// Parses, validates, compiles and flattens a component binary.
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Component, Error> {
+        let t = crate::translate::translate(engine, bytes)?;
+        let flat = crate::inline::inline(&t)?;
+        Ok(Component { inner: Arc::new(ComponentInner { modules: t.modules, flat }) })
+    }
+
+    /// Every function the component imports, as `interface#function` (or
+    /// the bare name of a root function import).
+    pub fn imported_functions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for imp in &self.inner.flat.imports {
+            for (path, _) in &imp.funcs {
+                let mut full = vec![imp.name.clone()];
+                full.extend(path.iter().cloned());
+                out.push(import_path_name(&full));
+            }
+        }
+        out
+    }
+
+    /// Names of the root imports.
+    pub fn import_names(&self) -> Vec<String> {
+        self.inner.flat.imports.iter().map(|i| i.name.clone()).collect()
+    }
+
+    /// Names of the root exports.
+    pub fn export_names(&self) -> Vec<String> {
+        self.inner.flat.exports.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// Numbers describing the flattened form: (core modules, core
+    /// instantiations, trampolines, runtime component instances).
+    pub fn stats(&self) -> (usize, usize, usize, u32) {
+        let f = &self.inner.flat;
+        (self.inner.modules.len(), f.inits.len(), f.trampolines.len(), f.num_instances)
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    /// Instantiates `component` in `store` with this linker's host functions.
+    pub fn instantiate(&self, store: &mut Store<T>, component: &Component) -> Result<ComponentInstance<T>, Error> {
+        instantiate(self, store, component)
+    }
+}
+
+struct State {
+    core_instances: Vec<core_vm::Instance>,
+    trampolines: Vec<Option<Func>>,
+    /// Canonical options of each `canon lower` trampoline, resolved on
+    /// its first call (they never change afterwards).
+    lower_opts: Vec<Option<ResolvedOpts>>,
+    tables: Vec<HandleTable>,
+    /// The spec's `may_leave` per runtime component instance: false while
+    /// its `realloc` or `post-return` runs on the ABI's behalf.
+    may_leave: Vec<bool>,
+    /// Whether each runtime component instance has a `canon lift`ed call
+    /// in progress: entering it again (recursively) traps, as the spec's
+    /// reentrance rule requires for synchronous calls.
+    entered: Vec<bool>,
+}
+
+fn set_may_leave<T>(sh: &Shared<T>, instance: u32, v: bool) {
+    sh.state.borrow_mut().may_leave[instance as usize] = v;
+}
+
+fn check_may_leave<T>(sh: &Shared<T>, instance: u32, what: &str) -> Result<(), Trap> {
+    if sh.state.borrow().may_leave[instance as usize] {
+        Ok(())
+    } else {
+        Err(trap(what, "cannot leave component instance"))
+    }
+}
+
+struct Shared<T> {
+    comp: Arc<ComponentInner>,
+    host_funcs: HashMap<Vec<String>, Arc<HostFunc<T>>>,
+    host_dtors: HashMap<u32, Arc<ResourceDtor<T>>>,
+    state: RefCell<State>,
+}
+
+fn instantiate<T: 'static>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    component: &Component,
+) -> Result<ComponentInstance<T>, Error> {
+    let comp = component.inner.clone();
+    let flat = &comp.flat;
+    let mut host_funcs: HashMap<Vec<String>, Arc<HostFunc<T>>> = HashMap::new();
+    let mut missing = Vec::new();
+    for imp in &flat.imports {
+        for (path, _) in &imp.funcs {
+            let mut full = vec![imp.name.clone()];
+            full.extend(path.iter().cloned());
+            match linker.lookup(&full) {
+                Some(f) => {
+                    host_funcs.insert(full, f);
+                }
+                None if linker.stub_missing => {
+                    let name = import_path_name(&full);
+                    let stub: Arc<HostFunc<T>> = Arc::new(move |_: &mut HostContext<'_, T>, _: &[Val]| {
+                        Err(Trap::host(CallError {
+                            func: name.clone(),
+                            message: "called a missing import (stubbed)".into(),
+                        }))
+                    });
+                    host_funcs.insert(full, stub);
+                }
+                None => missing.push(import_path_name(&full)),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::MissingImports(missing));
+    }
+    let mut host_dtors = HashMap::new();
+    let mut tables: Vec<HandleTable> = (0..flat.num_instances).map(|_| HandleTable::new()).collect();
+    for (i, r) in flat.resources.iter().enumerate() {
+        match r {
+            RuntimeResource::Host { interface, name } => {
+                if let Some(d) = linker.lookup_dtor(interface, name) {
+                    host_dtors.insert(i as u32, d);
+                }
+            }
+            RuntimeResource::Guest { instance, .. } => {
+                tables[*instance as usize].implemented.insert(ResourceTypeId(i as u32));
+            }
+        }
+    }
+    let shared = Rc::new(Shared {
+        comp: comp.clone(),
+        host_funcs,
+        host_dtors,
+        state: RefCell::new(State {
+            core_instances: Vec::new(),
+            trampolines: (0..flat.trampolines.len()).map(|_| None).collect(),
+            lower_opts: vec![None; flat.trampolines.len()],
+            may_leave: vec![true; tables.len()],
+            entered: vec![false; tables.len()],
+            tables,
+        }),
+    });
+    for (n, init) in flat.inits.iter().enumerate() {
+        let FlatInit::Instantiate { module, args } = init;
+        let mut externs = Vec::with_capacity(args.len());
+        for a in args {
+            externs.push(resolve(&shared, store, a)?);
+        }
+        let inst = core_vm::Instance::new(store, &comp.modules[*module], &externs).map_err(|error| Error::Core {
+            context: format!("instantiating core module {module} (core instance {n})"),
+            error,
+        })?;
+        shared.state.borrow_mut().core_instances.push(inst);
+    }
+    Ok(ComponentInstance { shared })
+}
+
+fn resolve<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreDef) -> Result<Extern, Error> {
+    match def {
+        CoreDef::Export { instance, name } => {
+            let inst = *shared
+                .state
+                .borrow()
+                .core_instances
+                .get(*instance as usize)
+                .ok_or_else(|| Error::Link(format!("core instance {instance} used before it exists")))?;
+            inst.get_export(store, name)
+                .ok_or_else(|| Error::Link(format!("core instance {instance} has no export `{name}`")))
+        }
+        CoreDef::Trampoline(i) => {
+            if let Some(f) = shared.state.borrow().trampolines[*i as usize] {
+                return Ok(Extern::Func(f));
+            }
+            let f = make_trampoline(shared, store, *i);
+            shared.state.borrow_mut().trampolines[*i as usize] = Some(f);
+            Ok(Extern::Func(f))
+        }
+    }
+}
+
+fn resolve_func<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreDef) -> Result<Func, Error> {
+    resolve(shared, store, def)?.into_func().ok_or_else(|| Error::Link("expected a core function".into()))
+}
+
+fn resolve_memory<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreDef) -> Result<Memory, Error> {
+    resolve(shared, store, def)?.into_memory().ok_or_else(|| Error::Link("expected a core memory".into()))
+}
+
+#[derive(Clone, Copy)]
+struct ResolvedOpts {
+    canon: CanonicalOptions,
+    memory: Option<Memory>,
+    realloc: Option<Func>,
+    post_return: Option<Func>,
+}
+
+fn resolve_opts<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, o: &OptionsDef) -> Result<ResolvedOpts, Error> {
+    Ok(ResolvedOpts {
+        canon: CanonicalOptions {
+            string_encoding: o.encoding,
+            has_memory: o.memory.is_some(),
+            has_realloc: o.realloc.is_some(),
+            has_post_return: o.post_return.is_some(),
+        },
+        memory: o.memory.as_ref().map(|d| resolve_memory(shared, store, d)).transpose()?,
+        realloc: o.realloc.as_ref().map(|d| resolve_func(shared, store, d)).transpose()?,
+        post_return: o.post_return.as_ref().map(|d| resolve_func(shared, store, d)).transpose()?,
+    })
+}
+
+/// The handle table of one runtime component instance, borrowed per
+/// operation.
+struct TablesRef<'a> {
+    state: &'a RefCell<State>,
+    instance: u32,
+}
+
+impl TablesRef<'_> {
+    fn with<R>(&mut self, f: impl FnOnce(&mut HandleTable) -> Result<R, AbiError>) -> Result<R, AbiError> {
+        let mut st = self
+            .state
+            .try_borrow_mut()
+            .map_err(|_| AbiError::Guest("re-entrant use of a handle table".into()))?;
+        f(&mut st.tables[self.instance as usize])
+    }
+}
+
+impl ResourceTables for TablesRef<'_> {
+    fn lift_own(&mut self, rt: ResourceTypeId, h: u32) -> Result<u32, AbiError> {
+        self.with(|t| t.lift_own(rt, h))
+    }
+    fn lift_borrow(&mut self, rt: ResourceTypeId, h: u32) -> Result<u32, AbiError> {
+        self.with(|t| t.lift_borrow(rt, h))
+    }
+    fn lower_own(&mut self, rt: ResourceTypeId, rep: u32) -> Result<u32, AbiError> {
+        self.with(|t| t.lower_own(rt, rep))
+    }
+    fn lower_borrow(&mut self, rt: ResourceTypeId, rep: u32) -> Result<u32, AbiError> {
+        self.with(|t| t.lower_borrow(rt, rep))
+    }
+}
+
+fn with_cx<T, R>(
+    store: &mut Store<T>,
+    o: &ResolvedOpts,
+    state: &RefCell<State>,
+    instance: u32,
+    f: impl FnOnce(&mut LiftLowerContext<'_>) -> Result<R, AbiError>,
+) -> Result<R, AbiError> {
+    let mut tables = TablesRef { state, instance };
+    match o.memory {
+        Some(memory) => {
+            let mut mem = StoreMemory { store, memory, realloc: o.realloc };
+            let mut cx = LiftLowerContext::new(o.canon, &mut mem as &mut dyn GuestMemory, &mut tables);
+            f(&mut cx)
+        }
+        None => {
+            let mut mem = NoStoreMemory;
+            let mut cx = LiftLowerContext::new(o.canon, &mut mem, &mut tables);
+            f(&mut cx)
+        }
+    }
+}
+
+fn to_flat(v: &core_vm::Val) -> FlatVal {
+    match *v {
+        core_vm::Val::I32(x) => FlatVal::I32(x),
+        core_vm::Val::I64(x) => FlatVal::I64(x),
+        core_vm::Val::F32(x) => FlatVal::F32(x),
+        core_vm::Val::F64(x) => FlatVal::F64(x),
+        // Reference values never appear in canonical signatures.
+        _ => FlatVal::I32(0),
+    }
+}
+
+fn from_flat(v: FlatVal) -> core_vm::Val {
+    match v {
+        FlatVal::I32(x) => core_vm::Val::I32(x),
+        FlatVal::I64(x) => core_vm::Val::I64(x),
+        FlatVal::F32(x) => core_vm::Val::F32(x),
+        FlatVal::F64(x) => core_vm::Val::F64(x),
+    }
+}
+
+fn trap(func: &str, e: impl std::fmt::Display) -> Trap {
+    Trap::host(CallError { func: func.to_string(), message: e.to_string() })
+}
+
+/// Converts a component-level error raised inside a trampoline into a trap.
+fn error_trap(func: &str, e: Error) -> Trap {
+    match e {
+        Error::Trap { trap, .. } => trap,
+        other => trap(func, other),
+    }
+}
+
+fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx: u32) -> Func {
+    let sh = shared.clone();
+    let i32s = |n: usize| vec![core_vm::ValType::I32; n];
+    match &shared.comp.flat.trampolines[idx as usize] {
+        Trampoline::Lower { ty, .. } => {
+            let flat = flatten_functype(ty, FlattenContext::Lower);
+            let fty = core_vm::FuncType::new(
+                flat.params.iter().map(|t| core_val_type(*t)),
+                flat.results.iter().map(|t| core_val_type(*t)),
+            );
+            Func::new(store, fty, move |mut caller, args, results| call_lowered(&sh, caller.store_mut(), idx, args, results))
+        }
+        Trampoline::ResourceNew { rt, instance } => {
+            let (rt, instance) = (*rt, *instance);
+            Func::new(store, core_vm::FuncType::new(i32s(1), i32s(1)), move |_, args, results| {
+                let rep = args[0].i32().unwrap_or(0) as u32;
+                check_may_leave(&sh, instance, "resource.new")?;
+                let h = sh.state.borrow_mut().tables[instance as usize]
+                    .resource_new(rt, rep)
+                    .map_err(|e| trap("resource.new", e))?;
+                results[0] = core_vm::Val::I32(h as i32);
+                Ok(())
+            })
+        }
+        Trampoline::ResourceRep { rt, instance } => {
+            let (rt, instance) = (*rt, *instance);
+            Func::new(store, core_vm::FuncType::new(i32s(1), i32s(1)), move |_, args, results| {
+                let h = args[0].i32().unwrap_or(0) as u32;
+                // `resource.rep` is allowed while `may_leave` is false.
+                let rep = sh.state.borrow().tables[instance as usize]
+                    .resource_rep(rt, h)
+                    .map_err(|e| trap("resource.rep", e))?;
+                results[0] = core_vm::Val::I32(rep as i32);
+                Ok(())
+            })
+        }
+        Trampoline::ResourceDrop { rt, instance } => {
+            let (rt, instance) = (*rt, *instance);
+            Func::new(store, core_vm::FuncType::new(i32s(1), i32s(0)), move |mut caller, args, _| {
+                let h = args[0].i32().unwrap_or(0) as u32;
+                check_may_leave(&sh, instance, "resource.drop")?;
+                let dropped = sh.state.borrow_mut().tables[instance as usize]
+                    .resource_drop(rt, h)
+                    .map_err(|e| trap("resource.drop", e))?;
+                if let Some(rep) = dropped {
+                    run_dtor(&sh, caller.store_mut(), rt, rep)?;
+                }
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Runs the destructor of resource type `rt` for `rep` (after the last
+/// `own` handle was dropped).
+fn run_dtor<T: 'static>(sh: &Rc<Shared<T>>, store: &mut Store<T>, rt: ResourceTypeId, rep: u32) -> Result<(), Trap> {
+    match &sh.comp.flat.resources[rt.0 as usize] {
+        RuntimeResource::Guest { dtor: Some(d), .. } => {
+            let f = resolve_func(sh, store, d).map_err(|e| trap("resource.drop", e))?;
+            f.call(store, &[core_vm::Val::I32(rep as i32)], &mut [])
+                .map_err(|e| match e {
+                    core_vm::Error::Trap(t) => t,
+                    other => trap("resource.drop", other),
+                })
+        }
+        RuntimeResource::Guest { dtor: None, .. } => Ok(()),
+        RuntimeResource::Host { .. } => match sh.host_dtors.get(&rt.0) {
+            Some(d) => d(store.data_mut(), rep),
+            None => Ok(()),
+        },
+    }
+}
+
+/// The body of a `canon lower` trampoline.
+fn call_lowered<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    idx: u32,
+    args: &[core_vm::Val],
+    results: &mut [core_vm::Val],
+) -> Result<(), Trap> {
+    let Trampoline::Lower { callee, ty, opts, instance, name } = &sh.comp.flat.trampolines[idx as usize] else {
+        unreachable!("call_lowered is only created for Lower trampolines")
+    };
+    let name = name.as_str();
+    let instance = *instance;
+    check_may_leave(sh, instance, name)?;
+    let cached = sh.state.borrow().lower_opts[idx as usize];
+    let o = match cached {
+        Some(o) => o,
+        None => {
+            let o = resolve_opts(sh, store, opts).map_err(|e| trap(name, e))?;
+            sh.state.borrow_mut().lower_opts[idx as usize] = Some(o);
+            o
+        }
+    };
+    let flat_args: Vec<FlatVal> = args.iter().map(to_flat).collect();
+    let r = lowered_call(sh, store, &o, callee, ty, instance, name, &flat_args);
+    // Every lend taken while lifting the arguments ends here, whether the
+    // call succeeded or not.
+    sh.state.borrow_mut().tables[instance as usize].finish_import_call();
+    let flat_out = r?;
+    if flat_out.len() != results.len() {
+        return Err(trap(name, "flat result count mismatch"));
+    }
+    for (r, v) in results.iter_mut().zip(flat_out) {
+        *r = from_flat(v);
+    }
+    Ok(())
+}
+
+/// Lifts the arguments of a `canon lower`ed call, calls the callee and
+/// lowers its results (into the `retptr` when they do not fit flat).
+#[allow(clippy::too_many_arguments)]
+fn lowered_call<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    o: &ResolvedOpts,
+    callee: &FuncDef,
+    ty: &crate::abi::FuncType,
+    instance: u32,
+    name: &str,
+    flat_args: &[FlatVal],
+) -> Result<Vec<FlatVal>, Trap> {
+    let mut vi = CoreValueIter::new(flat_args);
+    let params = ty.param_types();
+    let vals = with_cx(store, o, &sh.state, instance, |cx| lift_values(cx, MAX_FLAT_PARAMS, &mut vi, &params))
+        .map_err(|e| trap(name, e))?;
+    let out = match callee {
+        FuncDef::Import { path, .. } => {
+            let f = sh.host_funcs.get(path).cloned().ok_or_else(|| trap(name, "no host implementation"))?;
+            let mut tables = TablesRef { state: &sh.state, instance };
+            let mut hcx =
+                HostContext { store, memory: o.memory, realloc: o.realloc, func_name: name, resources: Some(&mut tables) };
+            f(&mut hcx, &vals)?
+        }
+        FuncDef::Lifted(l) if l.instance == instance => {
+            return Err(trap(name, "cannot enter component instance"));
+        }
+        FuncDef::Lifted(l) => call_lifted(sh, store, l, &vals).map_err(|e| error_trap(name, e))?,
+    };
+    check_results(name, ty, &out).map_err(|e| error_trap(name, e))?;
+    let result_types = ty.result_types();
+    set_may_leave(sh, instance, false);
+    let flat_out = with_cx(store, o, &sh.state, instance, |cx| {
+        lower_values(cx, MAX_FLAT_RESULTS, &out, &result_types, Some(&mut vi))
+    });
+    set_may_leave(sh, instance, true);
+    flat_out.map_err(|e| trap(name, e))
+}
+
+fn check_results(name: &str, ty: &crate::abi::FuncType, out: &[Val]) -> Result<(), Error> {
+    let want = ty.result_types();
+    if out.len() != want.len() {
+        return Err(Error::Type {
+            func: name.to_string(),
+            message: format!("expected {} result(s), the host returned {}", want.len(), out.len()),
+        });
+    }
+    for (v, t) in out.iter().zip(want) {
+        v.type_check(t).map_err(|e| Error::Type { func: name.to_string(), message: format!("result: {e}") })?;
+    }
+    Ok(())
+}
+
+/// Calls a `canon lift`ed function with lifted arguments, trapping if its
+/// component instance is already entered.
+fn call_lifted<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    l: &LiftedFunc,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    {
+        let mut st = sh.state.borrow_mut();
+        if st.entered[l.instance as usize] {
+            return Err(Error::Trap { func: l.name.clone(), trap: trap(&l.name, "cannot enter component instance") });
+        }
+        st.entered[l.instance as usize] = true;
+    }
+    let r = call_lifted_inner(sh, store, l, args);
+    sh.state.borrow_mut().entered[l.instance as usize] = false;
+    r
+}
+
+fn call_lifted_inner<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    l: &LiftedFunc,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    let name = &l.name;
+    let params = l.ty.param_types();
+    if args.len() != params.len() {
+        return Err(Error::Type {
+            func: name.clone(),
+            message: format!("expected {} argument(s), got {}", params.len(), args.len()),
+        });
+    }
+    for (i, (v, t)) in args.iter().zip(&params).enumerate() {
+        v.type_check(t).map_err(|e| Error::Type { func: name.clone(), message: format!("argument {i}: {e}") })?;
+    }
+    let core = resolve_func(sh, store, &l.core)?;
+    let o = resolve_opts(sh, store, &l.opts)?;
+    let abi = |error| Error::Abi { func: name.clone(), error };
+    set_may_leave(sh, l.instance, false);
+    let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| lower_values(cx, MAX_FLAT_PARAMS, args, &params, None));
+    set_may_leave(sh, l.instance, true);
+    let flat_args = flat_args.map_err(abi)?;
+    let core_args: Vec<core_vm::Val> = flat_args.into_iter().map(from_flat).collect();
+    let nres = core.ty(store).results().len();
+    let mut core_res = vec![core_vm::Val::I32(0); nres];
+    core.call(store, &core_args, &mut core_res).map_err(|e| match e {
+        core_vm::Error::Trap(trap) => Error::Trap { func: name.clone(), trap },
+        error => Error::Core { context: format!("calling `{name}`"), error },
+    })?;
+    let flat_res: Vec<FlatVal> = core_res.iter().map(to_flat).collect();
+    let mut vi = CoreValueIter::new(&flat_res);
+    let result_types = l.ty.result_types();
+    let out = with_cx(store, &o, &sh.state, l.instance, |cx| lift_values(cx, MAX_FLAT_RESULTS, &mut vi, &result_types))
+        .map_err(abi)?;
+    if let Some(pr) = o.post_return {
+        set_may_leave(sh, l.instance, false);
+        let r = pr.call(store, &core_res, &mut []);
+        set_may_leave(sh, l.instance, true);
+        r.map_err(|e| match e {
+            core_vm::Error::Trap(trap) => Error::Trap { func: format!("{name} (post-return)"), trap },
+            error => Error::Core { context: format!("post-return of `{name}`"), error },
+        })?;
+    }
+    sh.state.borrow().tables[l.instance as usize].finish_export_call().map_err(abi)?;
+    Ok(out)
+}
+
+/// An instantiated component.
+pub struct ComponentInstance<T> {
+    shared: Rc<Shared<T>>,
+}
+
+impl<T> Clone for ComponentInstance<T> {
+    fn clone(&self) -> Self {
+        ComponentInstance { shared: self.shared.clone() }
+    }
+}
+
+/// An exported component function.
+pub struct ComponentFunc<T> {
+    shared: Rc<Shared<T>>,
+    def: FuncDef,
+}
+
+impl<T> Clone for ComponentFunc<T> {
+    fn clone(&self) -> Self {
+        ComponentFunc { shared: self.shared.clone(), def: self.def.clone() }
+    }
+}
+
+fn find<'a>(items: &'a [(String, ItemDef)], name: &str) -> Option<&'a ItemDef> {
+    if let Some((_, d)) = items.iter().find(|(n, _)| n == name) {
+        return Some(d);
+    }
+    // Semver-compatible match on the instance name (`wasi:cli/run@0.2.x`).
+    let (base, _) = name.rsplit_once('@')?;
+    let mut best: Option<&'a ItemDef> = None;
+    for (n, d) in items {
+        if let Some((b, v)) = n.rsplit_once('@') {
+            let (want, have) = (name.rsplit_once('@').map(|x| x.1).unwrap_or(""), v);
+            if b == base && semver_track(want) == semver_track(have) {
+                best = Some(d);
+            }
+        }
+    }
+    best
+}
+
+/// The compatibility track of a version: `0.2.x` → `0.2`, `1.x.y` → `1`.
+fn semver_track(v: &str) -> String {
+    let parts: Vec<&str> = v.split('.').collect();
+    match parts.as_slice() {
+        ["0", "0", p, ..] => format!("0.0.{p}"),
+        ["0", m, ..] => format!("0.{m}"),
+        [x, ..] => x.to_string(),
+        [] => String::new(),
+    }
+}
+
+impl<T: 'static> ComponentInstance<T> {
+    /// A function exported at the root.
+    pub fn get_func(&self, name: &str) -> Option<ComponentFunc<T>> {
+        match find(&self.shared.comp.flat.exports, name)? {
+            ItemDef::Func(def) => Some(ComponentFunc { shared: self.shared.clone(), def: def.clone() }),
+            _ => None,
+        }
+    }
+
+    /// Function `func` of exported instance `instance` (matched
+    /// semver-compatibly, e.g. `wasi:cli/run@0.2.0` finds an export
+    /// `wasi:cli/run@0.2.6`).
+    pub fn get_instance_func(&self, instance: &str, func: &str) -> Option<ComponentFunc<T>> {
+        let ItemDef::Instance(InstanceDef::Items(items)) = find(&self.shared.comp.flat.exports, instance)? else {
+            return None;
+        };
+        match find(items, func)? {
+            ItemDef::Func(def) => Some(ComponentFunc { shared: self.shared.clone(), def: def.clone() }),
+            _ => None,
+        }
+    }
+
+    /// Every exported function as (`instance#func` or `func`).
+    pub fn exported_functions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (n, d) in &self.shared.comp.flat.exports {
+            match d {
+                ItemDef::Func(_) => out.push(n.clone()),
+                ItemDef::Instance(InstanceDef::Items(items)) => {
+                    for (f, d) in items.iter() {
+                        if let ItemDef::Func(_) = d {
+                            out.push(format!("{n}#{f}"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The core instances, in instantiation order (for embedders that need
+    /// to reach core exports, e.g. the main module's memory).
+    pub fn core_instances(&self) -> Vec<core_vm::Instance> {
+        self.shared.state.borrow().core_instances.clone()
+    }
+}
+
+impl<T: 'static> ComponentFunc<T> {
+    /// The function's type (with runtime resource type ids).
+    pub fn ty(&self) -> &crate::abi::FuncType {
+        self.def.ty()
+    }
+
+    /// The name used in messages.
+    pub fn name(&self) -> String {
+        self.def.name()
+    }
+
+    /// Calls the function: type-checks `args`, lowers them, runs it, lifts
+    /// the results, then runs `post-return`.
+    pub fn call(&self, store: &mut Store<T>, args: &[Val]) -> Result<Vec<Val>, Error> {
+        match &self.def {
+            FuncDef::Lifted(l) => call_lifted(&self.shared, store, l, args),
+            FuncDef::Import { path, ty } => {
+                let name = import_path_name(path);
+                let params = ty.param_types();
+                if args.len() != params.len() {
+                    return Err(Error::Type { func: name, message: format!("expected {} argument(s)", params.len()) });
+                }
+                for (v, t) in args.iter().zip(&params) {
+                    v.type_check(t).map_err(|e| Error::Type { func: name.clone(), message: e.to_string() })?;
+                }
+                let f = self.shared.host_funcs.get(path).cloned().ok_or_else(|| Error::NotFound(name.clone()))?;
+                let mut hcx = HostContext { store, memory: None, realloc: None, func_name: &name, resources: None };
+                let out = f(&mut hcx, args).map_err(|trap| Error::Trap { func: name.clone(), trap })?;
+                check_results(&name, ty, &out)?;
+                Ok(out)
+            }
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The host side of linking: implementations of imported interfaces,
+//! registered per interface name (`wasi:cli/environment@0.2.12`) and
+//! function name, as closures over lifted [`Val`]s.
+//!
+//! Invariants:
+//! * An import binds to an implementation of the *same package and
+//!   interface* on the same semver-compatible track (wasmtime's rule):
+//!   `x.y.z` with `x >= 1` matches any `x.*.*`, `0.y.z` with `y >= 1`
+//!   matches any `0.y.*`, `0.0.z` only itself; pre-release versions only
+//!   match exactly. An exact match wins, otherwise the highest compatible
+//!   version registered.
+//! * A host function receives its arguments already lifted (and borrows
+//!   already lent, to be released when it returns) and returns its results
+//!   to be lowered; it must return exactly one value per result type (zero
+//!   or one), which is type-checked before lowering.
+//! * Missing imports are an instantiation error listing every missing
+//!   `interface#function`, unless [`Linker::stub_missing`] is set, in which
+//!   case each missing function traps when called, naming itself.
+
+use crate::abi::{AbiError, GuestMemory, ResourceTables, Val};
+use crate::error::CallError;
+use core_vm::{Func, Memory, Store, Trap};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A host implementation of one imported function.
+pub type HostFunc<T> = dyn Fn(&mut HostContext<'_, T>, &[Val]) -> Result<Vec<Val>, Trap>;
+
+/// A host destructor for a host-implemented resource type, called with the
+/// resource's rep when the guest drops its last `own` handle.
+pub type ResourceDtor<T> = dyn Fn(&mut T, u32) -> Result<(), Trap>;
+
+pub(crate) struct Interface<T> {
+    pub funcs: HashMap<String, Arc<HostFunc<T>>>,
+    pub dtors: HashMap<String, Arc<ResourceDtor<T>>>,
+}
+
+impl<T> Default for Interface<T> {
+    fn default() -> Self {
+        Interface { funcs: HashMap::new(), dtors: HashMap::new() }
+    }
+}
+
+/// Host implementations of imports, by interface and function name.
+pub struct Linker<T> {
+    pub(crate) interfaces: HashMap<String, Interface<T>>,
+    pub(crate) stub_missing: bool,
+}
+
+impl<T> Default for Linker<T> {
+    fn default() -> Self {
+        Linker { interfaces: HashMap::new(), stub_missing: false }
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Defines function `name` of interface `interface` (an instance import
+    /// such as `wasi:cli/stdout@0.2.12`). A function of an instance nested
+    /// in the import is named by its path joined with `#`
+    /// (`nested#return-four`).
+    pub fn func(
+        &mut self,
+        interface: &str,
+        name: &str,
+        f: impl Fn(&mut HostContext<'_, T>, &[Val]) -> Result<Vec<Val>, Trap> + 'static,
+    ) -> &mut Self {
+        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), Arc::new(f));
+        self
+    }
+
+    /// Defines a function imported directly by the root component (not
+    /// inside an instance).
+    pub fn root_func(
+        &mut self,
+        name: &str,
+        f: impl Fn(&mut HostContext<'_, T>, &[Val]) -> Result<Vec<Val>, Trap> + 'static,
+    ) -> &mut Self {
+        self.func("", name, f)
+    }
+
+    /// Registers the destructor of host resource `resource` of `interface`.
+    pub fn resource_dtor(
+        &mut self,
+        interface: &str,
+        resource: &str,
+        f: impl Fn(&mut T, u32) -> Result<(), Trap> + 'static,
+    ) -> &mut Self {
+        self.interfaces.entry(interface.to_string()).or_default().dtors.insert(resource.to_string(), Arc::new(f));
+        self
+    }
+
+    /// When set, functions nothing provides are defined as stubs that trap
+    /// when called instead of failing instantiation.
+    pub fn stub_missing(&mut self, yes: bool) -> &mut Self {
+        self.stub_missing = yes;
+        self
+    }
+
+    /// Whether `interface` (or a semver-compatible version of it) is defined.
+    pub fn has_interface(&self, interface: &str) -> bool {
+        self.resolve_interface(interface).is_some()
+    }
+
+    /// The registered interface name an import named `name` binds to.
+    pub fn resolve_interface(&self, name: &str) -> Option<&str> {
+        if let Some((k, _)) = self.interfaces.get_key_value(name) {
+            return Some(k.as_str());
+        }
+        let (base, want) = split_version(name)?;
+        let mut best: Option<(&str, Version)> = None;
+        for key in self.interfaces.keys() {
+            let Some((b, have)) = split_version(key) else { continue };
+            if b != base || !compatible(&want, &have) {
+                continue;
+            }
+            if best.as_ref().is_none_or(|(_, v)| have > *v) {
+                best = Some((key.as_str(), have));
+            }
+        }
+        best.map(|(k, _)| k)
+    }
+
+    pub(crate) fn lookup(&self, path: &[String]) -> Option<Arc<HostFunc<T>>> {
+        let (iface, func) = match path {
+            [name] => ("", name.clone()),
+            [iface, rest @ ..] => (iface.as_str(), rest.join("#")),
+            [] => return None,
+        };
+        let key = if iface.is_empty() { "" } else { self.resolve_interface(iface)? };
+        self.interfaces.get(key)?.funcs.get(&func).cloned()
+    }
+
+    pub(crate) fn lookup_dtor(&self, interface: &str, resource: &str) -> Option<Arc<ResourceDtor<T>>> {
+        let key = if interface.is_empty() { "" } else { self.resolve_interface(interface)? };
+        self.interfaces.get(key)?.dtors.get(resource).cloned()
+    }
+}
+
+/// A parsed `major.minor.patch[-pre]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Version {
+    major: u64,
+    minor: u64,
+    patch: u64,
+    /// Empty for releases. Releases sort after pre-releases only by this
+    /// simplification: pre-releases never match anything but themselves.
+    pre: String,
+}
+
+fn split_version(name: &str) -> Option<(&str, Version)> {
+    let (base, v) = name.rsplit_once('@')?;
+    let (core, pre) = match v.split_once(['-', '+']) {
+        Some((c, p)) => (c, p.to_string()),
+        None => (v, String::new()),
+    };
+    let mut it = core.split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    let patch = it.next()?.parse().ok()?;
+    if it.next().is_some() {
+        return None;
+    }
+    Some((base, Version { major, minor, patch, pre }))
+}
+
+fn compatible(a: &Version, b: &Version) -> bool {
+    if !a.pre.is_empty() || !b.pre.is_empty() {
+        return a == b;
+    }
+    match (a.major, a.minor) {
+        (0, 0) => b.major == 0 && b.minor == 0 && a.patch == b.patch,
+        (0, m) => b.major == 0 && b.minor == m,
+        (x, _) => b.major == x,
+    }
+}
+
+/// What a host function sees of its caller: the store (and host data), and
+/// the calling instance's memory and `realloc` from the `canon lower`
+/// options, as a [`GuestMemory`].
+pub struct HostContext<'a, T> {
+    pub(crate) store: &'a mut Store<T>,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) realloc: Option<Func>,
+    pub(crate) func_name: &'a str,
+    pub(crate) resources: Option<&'a mut dyn ResourceTables>,
+}
+
+impl<'a, T> HostContext<'a, T> {
+    pub fn data(&self) -> &T {
+        self.store.data()
+    }
+    pub fn data_mut(&mut self) -> &mut T {
+        self.store.data_mut()
+    }
+    pub fn store(&mut self) -> &mut Store<T> {
+        self.store
+    }
+    /// `interface#function` of the import being called.
+    pub fn func_name(&self) -> &str {
+        self.func_name
+    }
+    /// The caller's memory and `realloc`, if the `canon lower` had a
+    /// `memory` option.
+    pub fn memory(&mut self) -> Option<StoreMemory<'_, T>> {
+        Some(StoreMemory { store: self.store, memory: self.memory?, realloc: self.realloc })
+    }
+    /// The calling component instance's handle table (own/borrow handles
+    /// by index), for hosts that exchange raw handles; `None` when the host
+    /// itself called an exported import.
+    pub fn resources(&mut self) -> Option<&mut dyn ResourceTables> {
+        match &mut self.resources {
+            Some(r) => Some(&mut **r),
+            None => None,
+        }
+    }
+    /// A trap naming this function.
+    pub fn trap(&self, message: impl Into<String>) -> Trap {
+        Trap::host(CallError { func: self.func_name.to_string(), message: message.into() })
+    }
+}
+
+/// A core-vm memory (and optional `realloc`) as a [`GuestMemory`].
+pub struct StoreMemory<'a, T> {
+    pub(crate) store: &'a mut Store<T>,
+    pub(crate) memory: Memory,
+    pub(crate) realloc: Option<Func>,
+}
+
+impl<T> GuestMemory for StoreMemory<'_, T> {
+    fn byte_len(&self) -> u64 {
+        self.memory.data(self.store).len() as u64
+    }
+
+    fn read(&self, ptr: u32, len: u32) -> Result<&[u8], AbiError> {
+        let data = self.memory.data(self.store);
+        crate::abi::memory::check_bounds(data.len() as u64, ptr, u64::from(len))?;
+        Ok(&data[ptr as usize..ptr as usize + len as usize])
+    }
+
+    fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
+        let data = self.memory.data_mut(self.store);
+        crate::abi::memory::check_bounds(data.len() as u64, ptr, bytes.len() as u64)?;
+        data[ptr as usize..ptr as usize + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32, AbiError> {
+        let f = self.realloc.ok_or(AbiError::MissingRealloc)?;
+        let args = [old_ptr, old_size, align, new_size].map(|x| core_vm::Val::I32(x as i32));
+        let mut out = [core_vm::Val::I32(0)];
+        f.call(self.store, &args, &mut out).map_err(|e| AbiError::Guest(format!("realloc: {e}")))?;
+        match out[0] {
+            core_vm::Val::I32(p) => Ok(p as u32),
+            _ => Err(AbiError::Guest("realloc returned a non-i32".into())),
+        }
+    }
+}
+
+/// Stands in when a lowered function has no `memory` option.
+pub(crate) struct NoStoreMemory;
+
+impl GuestMemory for NoStoreMemory {
+    fn byte_len(&self) -> u64 {
+        0
+    }
+    fn read(&self, _: u32, _: u32) -> Result<&[u8], AbiError> {
+        Err(AbiError::MissingMemory)
+    }
+    fn write(&mut self, _: u32, _: &[u8]) -> Result<(), AbiError> {
+        Err(AbiError::MissingMemory)
+    }
+    fn realloc(&mut self, _: u32, _: u32, _: u32, _: u32) -> Result<u32, AbiError> {
+        Err(AbiError::MissingRealloc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semver_tracks() {
+        let mut l: Linker<()> = Linker::new();
+        l.func("wasi:cli/environment@0.2.12", "get-environment", |_, _| Ok(vec![]));
+        l.func("wasi:cli/environment@0.2.3", "get-environment", |_, _| Ok(vec![]));
+        l.func("wasi:cli/environment@0.3.0", "get-environment", |_, _| Ok(vec![]));
+        assert_eq!(l.resolve_interface("wasi:cli/environment@0.2.0"), Some("wasi:cli/environment@0.2.12"));
+        assert_eq!(l.resolve_interface("wasi:cli/environment@0.2.3"), Some("wasi:cli/environment@0.2.3"));
+        assert_eq!(l.resolve_interface("wasi:cli/environment@0.3.1"), Some("wasi:cli/environment@0.3.0"));
+        assert_eq!(l.resolve_interface("wasi:cli/environment@0.4.0"), None);
+        assert_eq!(l.resolve_interface("wasi:cli/exit@0.2.0"), None);
+        l.func("a:b/c@1.0.0", "f", |_, _| Ok(vec![]));
+        assert_eq!(l.resolve_interface("a:b/c@1.5.2"), Some("a:b/c@1.0.0"));
+    }
+}

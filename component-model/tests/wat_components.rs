@@ -1,0 +1,544 @@
+//! Small components written as WAT: lifting and lowering through host
+//! functions (flat, spilled params, `retptr` results, strings with
+//! `realloc` and `post-return`), resources (`resource.new` / `rep` / `drop`,
+//! destructors, own/borrow across the host boundary), nested components
+//! (guest-to-guest calls, outer aliases), and error reporting.
+
+use component_model::abi::{Val, ValueType};
+use component_model::core_vm::{Engine, Store};
+use component_model::{Component, Error, Linker};
+
+fn component(wat: &str) -> (Engine, Component) {
+    let bytes = wat::parse_str(wat).expect("valid WAT");
+    let engine = Engine::default();
+    let c = Component::new(&engine, &bytes).unwrap_or_else(|e| panic!("component: {e}"));
+    (engine, c)
+}
+
+#[test]
+fn lift_scalar_export() {
+    let (engine, c) = component(
+        r#"(component
+            (core module $m
+              (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+            (core instance $i (instantiate $m))
+            (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+              (canon lift (core func $i "add"))))"#,
+    );
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &c).unwrap();
+    let add = inst.get_func("add").unwrap();
+    assert_eq!(add.ty().params.len(), 2);
+    assert_eq!(add.call(&mut store, &[Val::U32(2), Val::U32(40)]).unwrap(), vec![Val::U32(42)]);
+    // Type-checked against the function type.
+    let err = add.call(&mut store, &[Val::U32(2), Val::S32(40)]).unwrap_err();
+    assert!(matches!(err, Error::Type { .. }), "{err}");
+    let err = add.call(&mut store, &[Val::U32(2)]).unwrap_err();
+    assert!(matches!(err, Error::Type { .. }), "{err}");
+    assert!(inst.get_func("nope").is_none());
+}
+
+const LIBC: &str = r#"
+    (core module $libc
+      (memory (export "mem") 1)
+      (global $bump (mut i32) (i32.const 1024))
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+        (local $p i32)
+        global.get $bump
+        local.get 2 i32.const 1 i32.sub i32.add
+        i32.const 0 local.get 2 i32.sub i32.and
+        local.tee $p
+        local.get 3 i32.add global.set $bump
+        local.get $p))
+    (core instance $libc (instantiate $libc))
+"#;
+
+#[test]
+fn strings_through_host_with_realloc_and_post_return() {
+    let wat = format!(
+        r#"(component
+            (import "test:host/greet@1.0.0" (instance $h
+              (export "greet" (func (param "name" string) (result string)))))
+            {LIBC}
+            (core func $greet (canon lower (func $h "greet") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+            (core module $main
+              (import "libc" "mem" (memory 1))
+              (import "host" "greet" (func $greet (param i32 i32 i32)))
+              (global $post (mut i32) (i32.const 0))
+              (func (export "run") (param i32 i32) (result i32)
+                local.get 0 local.get 1 i32.const 16 call $greet
+                i32.const 16)
+              (func (export "post") (param i32) global.get $post i32.const 1 i32.add global.set $post)
+              (func (export "posts") (result i32) global.get $post))
+            (core instance $main (instantiate $main
+              (with "libc" (instance $libc))
+              (with "host" (instance (export "greet" (func $greet))))))
+            (func (export "run") (param "s" string) (result string)
+              (canon lift (core func $main "run") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))
+                (post-return (core func $main "post"))))
+            (func (export "posts") (result u32) (canon lift (core func $main "posts"))))"#
+    );
+    let (engine, c) = component(&wat);
+    let mut store = Store::new(&engine, Vec::<String>::new());
+    let mut linker: Linker<Vec<String>> = Linker::new();
+    // Registered at 1.2.0; the component imports 1.0.0 (compatible).
+    linker.func("test:host/greet@1.2.0", "greet", |cx, args| {
+        let Val::String(s) = &args[0] else { return Err(cx.trap("not a string")) };
+        cx.data_mut().push(s.as_str().to_string());
+        Ok(vec![Val::string(format!("Hello, {}!", s.as_str()))])
+    });
+    let inst = linker.instantiate(&mut store, &c).unwrap();
+    let run = inst.get_func("run").unwrap();
+    let out = run.call(&mut store, &[Val::string("world")]).unwrap();
+    assert_eq!(out, vec![Val::string("Hello, world!")]);
+    assert_eq!(store.data(), &vec!["world".to_string()]);
+    let posts = inst.get_func("posts").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(posts, vec![Val::U32(1)], "post-return ran once");
+}
+
+#[test]
+fn spilled_params_and_retptr_results() {
+    let params: String = (0..17).map(|i| format!("(param \"p{i}\" u32) ")).collect();
+    let wat = format!(
+        r#"(component
+            (import "pair" (func $pair (result (tuple u64 u64))))
+            {LIBC}
+            (core func $pair (canon lower (func $pair) (memory (core memory $libc "mem"))))
+            (core module $main
+              (import "libc" "mem" (memory 1))
+              (import "host" "pair" (func $pair (param i32)))
+              (func (export "first-last") (param i32) (result i32)
+                (i32.add (i32.load (local.get 0)) (i32.load offset=64 (local.get 0))))
+              (func (export "sum-pair") (result i64)
+                (call $pair (i32.const 8))
+                (i64.add (i64.load (i32.const 8)) (i64.load (i32.const 16)))))
+            (core instance $main (instantiate $main
+              (with "libc" (instance $libc))
+              (with "host" (instance (export "pair" (func $pair))))))
+            (func (export "first-last") {params} (result u32)
+              (canon lift (core func $main "first-last") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+            (func (export "sum-pair") (result u64) (canon lift (core func $main "sum-pair"))))"#
+    );
+    let (engine, c) = component(&wat);
+    let mut store = Store::new(&engine, ());
+    let mut linker: Linker<()> = Linker::new();
+    linker.root_func("pair", |_, _| Ok(vec![Val::Tuple(vec![Val::U64(40), Val::U64(2)])]));
+    let inst = linker.instantiate(&mut store, &c).unwrap();
+    let args: Vec<Val> = (0..17).map(|i| Val::U32(i * 10 + 1)).collect();
+    let out = inst.get_func("first-last").unwrap().call(&mut store, &args).unwrap();
+    assert_eq!(out, vec![Val::U32(1 + 161)]);
+    let out = inst.get_func("sum-pair").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U64(42)]);
+}
+
+const RESOURCES: &str = r#"(component
+    (core module $dm
+      (global $d (export "dropped") (mut i32) (i32.const 0))
+      (func (export "dtor") (param i32) local.get 0 global.set $d))
+    (core instance $di (instantiate $dm))
+    (type $r (resource (rep i32) (dtor (core func $di "dtor"))))
+    (core func $new (canon resource.new $r))
+    (core func $rep (canon resource.rep $r))
+    (core func $drop (canon resource.drop $r))
+    (core module $m
+      (import "" "new" (func $new (param i32) (result i32)))
+      (import "" "rep" (func $rep (param i32) (result i32)))
+      (import "" "drop" (func $drop (param i32)))
+      (import "d" "dropped" (global $d (mut i32)))
+      (func (export "roundtrip") (result i32)
+        (local $h i32)
+        (local.set $h (call $new (i32.const 42)))
+        (call $rep (local.get $h))
+        (call $drop (local.get $h))
+        global.get $d
+        i32.add)
+      (func (export "double-drop")
+        (local $h i32)
+        (local.set $h (call $new (i32.const 7)))
+        (call $drop (local.get $h))
+        (call $drop (local.get $h)))
+      (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
+      (func (export "get") (param i32) (result i32) local.get 0)
+      (func (export "consume") (param i32) (call $drop (local.get 0)))
+      (func (export "dropped") (result i32) global.get $d))
+    (core instance $i (instantiate $m
+      (with "" (instance (export "new" (func $new)) (export "rep" (func $rep)) (export "drop" (func $drop))))
+      (with "d" (instance $di))))
+    (export $rr "r" (type $r))
+    (func (export "roundtrip") (result u32) (canon lift (core func $i "roundtrip")))
+    (func (export "double-drop") (canon lift (core func $i "double-drop")))
+    (func (export "make") (param "v" u32) (result (own $rr)) (canon lift (core func $i "make")))
+    (func (export "get") (param "x" (borrow $rr)) (result u32) (canon lift (core func $i "get")))
+    (func (export "consume") (param "x" (own $rr)) (canon lift (core func $i "consume")))
+    (func (export "dropped") (result u32) (canon lift (core func $i "dropped"))))"#;
+
+#[test]
+fn resources_new_rep_drop_and_dtor() {
+    let (engine, c) = component(RESOURCES);
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &c).unwrap();
+    let out = inst.get_func("roundtrip").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U32(84)], "rep 42 + dtor saw 42");
+    let err = inst.get_func("double-drop").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.is_trap(), "{err}");
+    assert!(err.to_string().contains("invalid resource handle"), "{err}");
+}
+
+#[test]
+fn resources_own_and_borrow_across_the_host_boundary() {
+    let (engine, c) = component(RESOURCES);
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &c).unwrap();
+    let make = inst.get_func("make").unwrap();
+    assert!(matches!(make.ty().result, Some(ValueType::Own(_))));
+    let own = make.call(&mut store, &[Val::U32(5)]).unwrap();
+    assert_eq!(own, vec![Val::Resource(5)], "the host holds the rep");
+    // A borrow of a resource the callee implements arrives as its rep.
+    let got = inst.get_func("get").unwrap().call(&mut store, &[Val::Resource(5)]).unwrap();
+    assert_eq!(got, vec![Val::U32(5)]);
+    // Passing the own back: lowered into a new handle, dropped by the guest, dtor runs.
+    inst.get_func("consume").unwrap().call(&mut store, &[Val::Resource(5)]).unwrap();
+    let d = inst.get_func("dropped").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(d, vec![Val::U32(5)]);
+}
+
+#[test]
+fn host_resources_borrow_ends_when_the_call_returns() {
+    // The guest gets an own<file> from the host, lends it to the host twice
+    // (borrow), then drops it: the host destructor sees the rep.
+    let wat = r#"(component
+        (import "test:fs/files@0.1.0" (instance $fs
+          (export "file" (type $file (sub resource)))
+          (export "open" (func (result (own $file))))
+          (export "[method]file.size" (func (param "self" (borrow $file)) (result u32)))))
+        (alias export $fs "file" (type $file))
+        (core func $open (canon lower (func $fs "open")))
+        (core func $size (canon lower (func $fs "[method]file.size")))
+        (core func $drop (canon resource.drop $file))
+        (core module $m
+          (import "fs" "open" (func $open (result i32)))
+          (import "fs" "size" (func $size (param i32) (result i32)))
+          (import "fs" "drop" (func $drop (param i32)))
+          (func (export "run") (result i32)
+            (local $h i32) (local $s i32)
+            (local.set $h (call $open))
+            (local.set $s (i32.add (call $size (local.get $h)) (call $size (local.get $h))))
+            (call $drop (local.get $h))
+            local.get $s)
+          (func (export "use-after-drop") (result i32)
+            (local $h i32)
+            (local.set $h (call $open))
+            (call $drop (local.get $h))
+            (call $size (local.get $h))))
+        (core instance $i (instantiate $m (with "fs" (instance
+          (export "open" (func $open)) (export "size" (func $size)) (export "drop" (func $drop))))))
+        (func (export "run") (result u32) (canon lift (core func $i "run")))
+        (func (export "use-after-drop") (result u32) (canon lift (core func $i "use-after-drop"))))"#;
+    let (engine, c) = component(wat);
+    #[derive(Default)]
+    struct Fs {
+        next: u32,
+        dropped: Vec<u32>,
+    }
+    let mut store = Store::new(&engine, Fs { next: 100, dropped: vec![] });
+    let mut linker: Linker<Fs> = Linker::new();
+    linker.func("test:fs/files@0.1.3", "open", |cx, _| {
+        cx.data_mut().next += 1;
+        Ok(vec![Val::Resource(cx.data().next)])
+    });
+    linker.func("test:fs/files@0.1.3", "[method]file.size", |_, args| {
+        let Val::Resource(rep) = args[0] else { unreachable!() };
+        Ok(vec![Val::U32(rep * 10)])
+    });
+    linker.resource_dtor("test:fs/files@0.1.3", "file", |fs: &mut Fs, rep| {
+        fs.dropped.push(rep);
+        Ok(())
+    });
+    let inst = linker.instantiate(&mut store, &c).unwrap();
+    let out = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U32(2020)]);
+    assert_eq!(store.data().dropped, vec![101], "dropping the own ran the host dtor");
+    let err = inst.get_func("use-after-drop").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.is_trap() && err.to_string().contains("invalid resource handle"), "{err}");
+}
+
+#[test]
+fn nested_components_guest_to_guest_and_outer_alias() {
+    let wat = r#"(component
+        (core module $seven (func (export "seven") (result i32) i32.const 7))
+        (component $A
+          (core module $m (func (export "double") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))
+          (core instance $i (instantiate $m))
+          (func (export "double") (param "x" u32) (result u32) (canon lift (core func $i "double"))))
+        (component $B
+          (import "double" (func $d (param "x" u32) (result u32)))
+          (core func $d (canon lower (func $d)))
+          (core module $m
+            (import "" "d" (func $d (param i32) (result i32)))
+            (func (export "quad") (param i32) (result i32) local.get 0 call $d call $d))
+          (core instance $i (instantiate $m (with "" (instance (export "d" (func $d))))))
+          (func (export "quad") (param "x" u32) (result u32) (canon lift (core func $i "quad"))))
+        (component $C
+          (alias outer 1 $seven (core module $s))
+          (core instance $i (instantiate $s))
+          (func (export "seven") (result u32) (canon lift (core func $i "seven"))))
+        (instance $a (instantiate $A))
+        (instance $b (instantiate $B (with "double" (func $a "double"))))
+        (instance $c (instantiate $C))
+        (export "quad" (func $b "quad"))
+        (export "test:api/api@1.0.0" (instance $a))
+        (export "seven" (func $c "seven")))"#;
+    let (engine, c) = component(wat);
+    assert_eq!(c.stats().3, 4, "root + A + B + C");
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &c).unwrap();
+    let out = inst.get_func("quad").unwrap().call(&mut store, &[Val::U32(3)]).unwrap();
+    assert_eq!(out, vec![Val::U32(12)]);
+    let out = inst.get_instance_func("test:api/api@1.0.0", "double").unwrap().call(&mut store, &[Val::U32(4)]).unwrap();
+    assert_eq!(out, vec![Val::U32(8)]);
+    assert!(inst.get_instance_func("test:api/api@1.2.0", "double").is_some(), "semver-compatible export lookup");
+    let out = inst.get_func("seven").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U32(7)]);
+    let mut names = inst.exported_functions();
+    names.sort();
+    assert_eq!(names, vec!["quad", "seven", "test:api/api@1.0.0#double"]);
+}
+
+#[test]
+fn missing_imports_list_everything_and_stubs_trap() {
+    let wat = r#"(component
+        (import "a:b/c@0.2.0" (instance $h
+          (export "f" (func))
+          (export "g" (func (param "x" u32)))))
+        (import "root" (func $root))
+        (core func $f (canon lower (func $h "f")))
+        (core module $m (import "" "f" (func $f)) (func (export "run") call $f))
+        (core instance $i (instantiate $m (with "" (instance (export "f" (func $f))))))
+        (func (export "run") (canon lift (core func $i "run"))))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, ());
+    let err = Linker::new().instantiate(&mut store, &c).err().unwrap();
+    match &err {
+        Error::MissingImports(list) => assert_eq!(list, &["a:b/c@0.2.0#f", "a:b/c@0.2.0#g", "root"]),
+        other => panic!("{other}"),
+    }
+    let mut l: Linker<()> = Linker::new();
+    l.stub_missing(true);
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    let err = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.to_string().contains("a:b/c@0.2.0#f"), "{err}");
+    // An implementation on an incompatible track does not bind.
+    let mut l: Linker<()> = Linker::new();
+    l.func("a:b/c@0.3.0", "f", |_, _| Ok(vec![]));
+    let err = l.instantiate(&mut store, &c).err().unwrap();
+    assert!(err.to_string().contains("a:b/c@0.2.0#f"), "{err}");
+}
+
+#[test]
+fn host_result_is_type_checked() {
+    let wat = r#"(component
+        (import "f" (func $f (result u32)))
+        (core func $f (canon lower (func $f)))
+        (core module $m (import "" "f" (func $f (result i32))) (func (export "run") (result i32) call $f))
+        (core instance $i (instantiate $m (with "" (instance (export "f" (func $f))))))
+        (func (export "run") (result u32) (canon lift (core func $i "run"))))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, ());
+    let mut l: Linker<()> = Linker::new();
+    l.root_func("f", |_, _| Ok(vec![Val::String("no".into())]));
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    let err = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.to_string().contains("f"), "{err}");
+}
+
+#[test]
+fn malformed_and_invalid_components_are_validation_errors() {
+    let engine = Engine::default();
+    let err = Component::new(&engine, b"\0asm\x0d\0\x01\0\xff").unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err}");
+    // A lift whose core function has the wrong type.
+    let bytes = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "f") (param i64)))
+            (core instance $i (instantiate $m))
+            (func (export "f") (param "x" u32) (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    match Component::new(&engine, &bytes).unwrap_err() {
+        Error::Validation { offset, message } => assert!(offset > 0 && !message.is_empty()),
+        other => panic!("{other}"),
+    }
+    // A core module is not a component.
+    let core = wat::parse_str("(module)").unwrap();
+    assert!(matches!(Component::new(&engine, &core).unwrap_err(), Error::Validation { .. }));
+}
+
+#[test]
+fn nested_component_sees_host_resources_through_its_import() {
+    // The inner component gets the host's resource type through an
+    // instantiation argument; dropping its own handle must run the host dtor.
+    let wat = r#"(component
+        (import "test:fs/files@0.1.0" (instance $fs
+          (export "file" (type $file (sub resource)))
+          (export "open" (func (result (own $file))))
+          (export "[method]file.size" (func (param "self" (borrow $file)) (result u32)))))
+        (component $Inner
+          (import "fs" (instance $fs
+            (export "file" (type $file (sub resource)))
+            (export "open" (func (result (own $file))))
+            (export "[method]file.size" (func (param "self" (borrow $file)) (result u32)))))
+          (alias export $fs "file" (type $file))
+          (core func $open (canon lower (func $fs "open")))
+          (core func $size (canon lower (func $fs "[method]file.size")))
+          (core func $drop (canon resource.drop $file))
+          (core module $m
+            (import "fs" "open" (func $open (result i32)))
+            (import "fs" "size" (func $size (param i32) (result i32)))
+            (import "fs" "drop" (func $drop (param i32)))
+            (func (export "run") (result i32)
+              (local $h i32) (local $s i32)
+              (local.set $h (call $open))
+              (local.set $s (call $size (local.get $h)))
+              (call $drop (local.get $h))
+              local.get $s))
+          (core instance $i (instantiate $m (with "fs" (instance
+            (export "open" (func $open)) (export "size" (func $size)) (export "drop" (func $drop))))))
+          (func (export "run") (result u32) (canon lift (core func $i "run"))))
+        (instance $in (instantiate $Inner (with "fs" (instance $fs))))
+        (export "run" (func $in "run")))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, Vec::<u32>::new());
+    let mut linker: Linker<Vec<u32>> = Linker::new();
+    linker.func("test:fs/files@0.1.0", "open", |_, _| Ok(vec![Val::Resource(9)]));
+    linker.func("test:fs/files@0.1.0", "[method]file.size", |_, args| {
+        let Val::Resource(rep) = args[0] else { unreachable!() };
+        Ok(vec![Val::U32(rep + 1)])
+    });
+    linker.resource_dtor("test:fs/files@0.1.0", "file", |dropped: &mut Vec<u32>, rep| {
+        dropped.push(rep);
+        Ok(())
+    });
+    let inst = linker.instantiate(&mut store, &c).unwrap();
+    let out = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U32(10)]);
+    assert_eq!(store.data(), &vec![9], "the host destructor ran for the nested component's drop");
+}
+
+#[test]
+fn parent_drops_a_resource_defined_by_its_child() {
+    // The child defines `r` (with a destructor) and exports it; the parent
+    // creates one through the child's `make`, then drops it with its own
+    // `resource.drop` of the exported type: the child's destructor runs.
+    let wat = r#"(component
+        (component $Child
+          (core module $dm
+            (global $d (export "dropped") (mut i32) (i32.const 0))
+            (func (export "dtor") (param i32) local.get 0 global.set $d))
+          (core instance $di (instantiate $dm))
+          (type $r (resource (rep i32) (dtor (core func $di "dtor"))))
+          (core func $new (canon resource.new $r))
+          (core module $m
+            (import "" "new" (func $new (param i32) (result i32)))
+            (import "d" "dropped" (global $d (mut i32)))
+            (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
+            (func (export "dropped") (result i32) global.get $d))
+          (core instance $i (instantiate $m
+            (with "" (instance (export "new" (func $new))))
+            (with "d" (instance $di))))
+          (export $rr "r" (type $r))
+          (func (export "make") (param "v" u32) (result (own $rr)) (canon lift (core func $i "make")))
+          (func (export "dropped") (result u32) (canon lift (core func $i "dropped"))))
+        (instance $c (instantiate $Child))
+        (alias export $c "r" (type $r))
+        (core func $make (canon lower (func $c "make")))
+        (core func $drop (canon resource.drop $r))
+        (core module $p
+          (import "" "make" (func $make (param i32) (result i32)))
+          (import "" "drop" (func $drop (param i32)))
+          (func (export "run") (call $drop (call $make (i32.const 77)))))
+        (core instance $pi (instantiate $p (with "" (instance (export "make" (func $make)) (export "drop" (func $drop))))))
+        (func (export "run") (canon lift (core func $pi "run")))
+        (export "dropped" (func $c "dropped")))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::<()>::new().instantiate(&mut store, &c).unwrap();
+    inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
+    let out = inst.get_func("dropped").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U32(77)]);
+}
+
+#[test]
+fn reentering_an_instance_traps() {
+    // A function lowered from a lift of the same instance, called during
+    // instantiation (start function).
+    let wat = r#"(component
+        (core module $m (func (export "")))
+        (core instance $m (instantiate $m))
+        (func $f1 (canon lift (core func $m "")))
+        (core func $f2 (canon lower (func $f1)))
+        (core module $m2 (import "" "" (func $f)) (func $start call $f) (start $start))
+        (core instance (instantiate $m2 (with "" (instance (export "" (func $f2)))))))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, ());
+    let err = Linker::<()>::new().instantiate(&mut store, &c).err().unwrap();
+    assert!(err.to_string().contains("cannot enter component instance"), "{err}");
+}
+
+#[test]
+fn post_return_may_not_call_imports() {
+    let wat = r#"(component
+        (import "f" (func $f))
+        (core func $f (canon lower (func $f)))
+        (core module $m
+          (import "" "f" (func $f))
+          (func (export "run"))
+          (func (export "pr") call $f))
+        (core instance $i (instantiate $m (with "" (instance (export "f" (func $f))))))
+        (func (export "run") (canon lift (core func $i "run") (post-return (core func $i "pr")))))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, ());
+    let mut l = Linker::<()>::new();
+    l.root_func("f", |_, _| Ok(vec![]));
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    let err = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.is_trap() && err.to_string().contains("cannot leave component instance"), "{err}");
+}
+
+#[test]
+fn host_reaches_caller_memory_and_realloc() {
+    use component_model::abi::GuestMemory;
+    let wat = format!(
+        r#"(component
+            (import "peek" (func $peek (param "ptr" u32) (result u32)))
+            {LIBC}
+            (core func $peek (canon lower (func $peek) (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+            (core module $main
+              (import "libc" "mem" (memory 1))
+              (import "host" "peek" (func $peek (param i32) (result i32)))
+              (func (export "run") (result i32)
+                (i32.store (i32.const 64) (i32.const 0x01020304))
+                (call $peek (i32.const 64))))
+            (core instance $main (instantiate $main
+              (with "libc" (instance $libc))
+              (with "host" (instance (export "peek" (func $peek))))))
+            (func (export "run") (result u32) (canon lift (core func $main "run"))))"#
+    );
+    let (engine, c) = component(&wat);
+    let mut store = Store::new(&engine, ());
+    let mut l = Linker::<()>::new();
+    l.root_func("peek", |cx, args| {
+        let Val::U32(ptr) = args[0] else { unreachable!() };
+        assert_eq!(cx.func_name(), "peek");
+        assert!(cx.resources().is_some());
+        let mut mem = cx.memory().expect("memory option");
+        let word = u32::from_le_bytes(mem.read(ptr, 4).unwrap().try_into().unwrap());
+        let p = mem.realloc(0, 0, 8, 16).unwrap();
+        assert!(p >= 1024 && p % 8 == 0, "allocated by the guest's realloc: {p}");
+        mem.write(p, b"x").unwrap();
+        assert!(mem.read(u32::MAX, 1).is_err());
+        Ok(vec![Val::U32(word)])
+    });
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    let out = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U32(0x01020304)]);
+}
