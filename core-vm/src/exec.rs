@@ -261,7 +261,7 @@ macro_rules! define_run {
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
         load { $(($ld:ident, $ldm:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
-        store { $(($st:ident, $stm:ident, $stop:ident, $stty:ident, $straw:ident))* }
+        store { $(($st:ident, $stm:ident, $sti:ident, $stop:ident, $stty:ident, $straw:ident))* }
         other { $($other:tt)* }
     ) => {
 /// Runs from `cursor` until the entry function returns (`Ok(true)`, results
@@ -522,6 +522,11 @@ fn run_loop<T>(
                 Instr::$stm { ptr, src, offset, mem: m } => {
                     let v = (get!(src, $stty) as $straw).to_le_bytes();
                     tri!(store_bytes(memn!(m), get!(ptr), offset, v));
+                    next!()
+                }
+                Instr::$sti { ptr, imm, offset } => {
+                    let v = (<$stty as Slot>::from_slot(imm as i64 as u64) as $straw).to_le_bytes();
+                    tri!(store_bytes(mem0!(), get!(ptr), offset, v));
                     next!()
                 }
             )*

@@ -36,7 +36,9 @@ pub type BranchOffset = i32;
 /// * `float_binop` and `float_cmp`: (Instr, wasm operator, `ops` fn, type)
 /// * `unop`: (Instr, wasm operator, `ops` fn, operand type)
 /// * `load`: (Instr, InstrMem, wasm operator, stored type, result type)
-/// * `store`: (Instr, InstrMem, wasm operator, operand type, stored type)
+/// * `store`: (Instr, InstrMem, InstrImm, wasm operator, operand type,
+///   stored type); `InstrImm` stores a constant: an `i32` that is the value's
+///   bits, sign-extended for 64-bit values.
 /// * `other`: hand-written variants with their fields.
 #[macro_export]
 #[doc(hidden)]
@@ -206,15 +208,15 @@ macro_rules! for_each_instr {
                 (I64Load32U, I64Load32UMem, I64Load32U, u32, i64)
             }
             store {
-                (I32Store, I32StoreMem, I32Store, i32, i32)
-                (I64Store, I64StoreMem, I64Store, i64, i64)
-                (F32Store, F32StoreMem, F32Store, f32, f32)
-                (F64Store, F64StoreMem, F64Store, f64, f64)
-                (I32Store8, I32Store8Mem, I32Store8, i32, u8)
-                (I32Store16, I32Store16Mem, I32Store16, i32, u16)
-                (I64Store8, I64Store8Mem, I64Store8, i64, u8)
-                (I64Store16, I64Store16Mem, I64Store16, i64, u16)
-                (I64Store32, I64Store32Mem, I64Store32, i64, u32)
+                (I32Store, I32StoreMem, I32StoreImm, I32Store, i32, i32)
+                (I64Store, I64StoreMem, I64StoreImm, I64Store, i64, i64)
+                (F32Store, F32StoreMem, F32StoreImm, F32Store, f32, f32)
+                (F64Store, F64StoreMem, F64StoreImm, F64Store, f64, f64)
+                (I32Store8, I32Store8Mem, I32Store8Imm, I32Store8, i32, u8)
+                (I32Store16, I32Store16Mem, I32Store16Imm, I32Store16, i32, u16)
+                (I64Store8, I64Store8Mem, I64Store8Imm, I64Store8, i64, u8)
+                (I64Store16, I64Store16Mem, I64Store16Imm, I64Store16, i64, u16)
+                (I64Store32, I64Store32Mem, I64Store32Imm, I64Store32, i64, u32)
             }
             other {
                 /// Traps with the given code (`unreachable`, known-bad code).
@@ -274,7 +276,7 @@ macro_rules! define_instr_enum {
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
         load { $(($ld:ident, $ldm:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
-        store { $(($st:ident, $stm:ident, $stop:ident, $stty:ident, $straw:ident))* }
+        store { $(($st:ident, $stm:ident, $sti:ident, $stop:ident, $stty:ident, $straw:ident))* }
         other { $( $(#[$doc:meta])* $o:ident { $($of:ident : $oty:ty),* } )* }
     ) => {
         /// One register-bytecode instruction; see the module docs.
@@ -287,7 +289,11 @@ macro_rules! define_instr_enum {
             $( $fc { dst: Reg, lhs: Reg, rhs: Reg }, )*
             $( $un { dst: Reg, src: Reg }, )*
             $( $ld { dst: Reg, ptr: Reg, offset: u32 }, $ldm { dst: Reg, ptr: Reg, offset: u32, mem: u16 }, )*
-            $( $st { ptr: Reg, src: Reg, offset: u32 }, $stm { ptr: Reg, src: Reg, offset: u32, mem: u16 }, )*
+            $(
+                $st { ptr: Reg, src: Reg, offset: u32 },
+                $stm { ptr: Reg, src: Reg, offset: u32, mem: u16 },
+                $sti { ptr: Reg, imm: i32, offset: u32 },
+            )*
             $( $(#[$doc])* $o { $($of: $oty),* }, )*
         }
 

@@ -339,9 +339,24 @@ impl<'m> Translator<'m> {
         memarg: &wasmparser::MemArg,
         mem0: fn(Reg, Reg, u32) -> Instr,
         memn: fn(Reg, Reg, u32, u16) -> Instr,
+        imm: fn(Reg, i32, u32) -> Instr,
+        is_64: bool,
     ) -> Result<(), Error> {
         let (offset, mem) = self.memarg(memarg)?;
-        let src = self.pop_reg();
+        let value = self.pop();
+        let value_pos = self.height();
+        // A constant whose bits fit the immediate (sign-extended for 64-bit values).
+        let constant = match value {
+            Provider::Const(c) if !is_64 => Some(c as u32 as i32),
+            Provider::Const(c) if (c as i64) == (c as i32 as i64) => Some(c as i32),
+            _ => None,
+        };
+        if let (Some(c), 0) = (constant, mem) {
+            let ptr = self.pop_reg();
+            self.emit(imm(ptr, c, offset));
+            return Ok(());
+        }
+        let src = self.reg_of(value, value_pos);
         let ptr = self.pop_reg();
         self.emit(if mem == 0 { mem0(ptr, src, offset) } else { memn(ptr, src, offset, mem) });
         Ok(())
@@ -914,7 +929,7 @@ macro_rules! define_translate_family {
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
         load { $(($ld:ident, $ldm:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
-        store { $(($st:ident, $stm:ident, $stop:ident, $stty:ident, $straw:ident))* }
+        store { $(($st:ident, $stm:ident, $sti:ident, $stop:ident, $stty:ident, $straw:ident))* }
         other { $($other:tt)* }
     ) => {
         impl<'m> Translator<'m> {
@@ -943,6 +958,8 @@ macro_rules! define_translate_family {
                         memarg,
                         |ptr, src, offset| Instr::$st { ptr, src, offset },
                         |ptr, src, offset, mem| Instr::$stm { ptr, src, offset, mem },
+                        |ptr, imm, offset| Instr::$sti { ptr, imm, offset },
+                        matches!(stringify!($stty), "i64" | "f64"),
                     )?, )*
                     _ => return Ok(false),
                 }
