@@ -38,6 +38,7 @@ WASM_TARGET := wasm32-wasip1
 # In CI, refuse to touch Cargo.lock.
 CARGO_LOCKED ?= $(if $(filter true 1,$(CI)),--locked,)
 
+comma := ,
 SHIM       := $(ROOT)/target/p2shim.wasm
 SHIM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/p2shim.wasm
 HOSTS      ?= wasmtime,wasmi,node
@@ -47,7 +48,7 @@ BENCH_FLAGS ?=
 # Hosts of the sightglass correctness runs (`make conformance`); node doubles the time.
 CHECK_HOSTS ?= wasmtime
 
-.PHONY: all help tools shim test test-native test-wasm wasi-testsuite wasi-testsuite-direct \
+.PHONY: all help tools shim test test-native test-wasm p2-programs wasi-testsuite wasi-testsuite-direct \
         fuzz-smoke conformance sightglass-check bench demo clean distclean check-scripts
 
 all: shim
@@ -66,7 +67,7 @@ shim:
 	@echo "built $(SHIM) ($$(wc -c < $(SHIM)) bytes)"
 
 # ---- tests -------------------------------------------------------------------
-test: test-native shim test-wasm wasi-testsuite fuzz-smoke
+test: test-native shim test-wasm wasi-testsuite p2-programs fuzz-smoke
 	@echo "make test: all steps passed"
 
 test-native:
@@ -88,6 +89,11 @@ wasi-testsuite-direct:
 	    -j $(JOBS) $(WASI_TESTSUITE_FLAGS)
 
 # The fuzz smoke test, if the conformance package has the fuzz-smoke binary.
+# WASIp2 components (conformance/programs/*, built for wasm32-wasip2): the
+# native p2 run on wasmtime against the run through the shim on each host.
+p2-programs: shim
+	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
+
 fuzz-smoke:
 	@if $(CARGO) metadata --no-deps --format-version 1 | $(PYTHON) -c 'import json,sys; \
 	    m = json.load(sys.stdin); \
@@ -128,6 +134,18 @@ demo: shim
 	    $(SHIM) hello-p1.wasm one 'two words' | tee shim.out
 	diff -u $(DEMO_DIR)/direct.out $(DEMO_DIR)/shim.out
 	@echo "== same output directly and through p2shim"
+	@echo "== the same program as a WASIp2 component (wasm32-wasip2)"
+	cd $(ROOT)/examples/hello-p1 && $(CARGO) build --release --target wasm32-wasip2
+	mkdir -p $(DEMO_DIR)/p2
+	cp $(CARGO_TARGET_DIR)/wasm32-wasip2/release/hello-p1.wasm $(DEMO_DIR)/p2/hello.wasm
+	@echo "== natively on wasmtime (p2): wasmtime run --dir . --env GREETING=... hello.wasm one 'two words'"
+	cd $(DEMO_DIR)/p2 && $(WASMTIME) run --dir . --env "GREETING=hello from the host" \
+	    hello.wasm one 'two words' | tee direct.out
+	@echo "== through the shim on wasmtime in p1 mode: ... p2shim.wasm hello.wasm one 'two words'"
+	cd $(DEMO_DIR)/p2 && $(WASMTIME) run --dir . --env "GREETING=hello from the host" \
+	    $(SHIM) hello.wasm one 'two words' | tee shim.out
+	diff -u $(DEMO_DIR)/p2/direct.out $(DEMO_DIR)/p2/shim.out
+	@echo "== same output natively (p2) and through p2shim on a p1 host"
 
 # ---- housekeeping ------------------------------------------------------------
 check-scripts:

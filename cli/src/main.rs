@@ -10,12 +10,14 @@
 //! * FILE is read with `std::fs` (through the host's preopens) and closed
 //!   before the guest starts, so the guest sees the fd numbers of a direct run.
 //! * A core module runs through the WASIp1 pass-through ([`p1`]); a component
-//!   is refused with a clear error (components come later).
+//!   runs its `wasi:cli/run` export against the p2 shims ([`component`]).
 //! * Errors and traps are reported by [`report`] with wasmtime's exit status.
 //! * The runner only exists on wasm32-wasip1 (`target_os = "wasi"`); a native
 //!   build compiles but says so and exits with status 1.
 
 mod guest;
+#[cfg(target_os = "wasi")]
+mod component;
 #[cfg(target_os = "wasi")]
 mod p1;
 #[cfg(target_os = "wasi")]
@@ -27,9 +29,10 @@ use std::ffi::OsString;
 const USAGE: &str = "\
 Usage: p2shim [OPTIONS] <FILE> [ARGS]...
 
-Runs the WebAssembly program FILE (a WASIp1 core module) with ARGS on
-p2shim's interpreter. FILE is the guest's argv[0]; the guest sees the host's
-environment variables and preopened directories.
+Runs the WebAssembly program FILE (a WASIp1 core module or a WASIp2
+command component) with ARGS on p2shim's interpreter. FILE is the guest's
+argv[0]; the guest sees the host's environment variables and preopened
+directories.
 
 Options (only before FILE):
       --invoke <NAME>  Call the exported function NAME instead of `_start` and
@@ -133,10 +136,7 @@ mod wasi_run {
             .with_context(|| format!("failed to read input file `{file}`"))
             .unwrap_or_else(|e| report::fail(e));
         if core_vm::is_component(&bytes) {
-            report::fail(anyhow!(
-                "`{file}` is a WebAssembly component; components are not supported yet \
-                 (p2shim runs WASIp1 core modules)"
-            ));
+            crate::component::run(&file, &bytes, &run);
         }
         let engine = Engine::default();
         let module = Module::new(&engine, &bytes)

@@ -1,1 +1,117 @@
-//! p2-shims: WASIp2 over WASIp1 (work in progress).
+//! p2-shims: the WASIp2 (0.2.x) interfaces a command component imports,
+//! implemented over the WASIp1 host the shim itself runs on (through the
+//! `wasi` 0.11 crate), registered into a [`component_model::Linker`].
+//!
+//! Invariants:
+//! * Every interface is registered at `@0.2.12` ([`VERSION`]); the linker's
+//!   semver matching binds any `0.2.x` import to it.
+//! * One module per interface; the p1 calls live in `p1` (the only
+//!   `unsafe`), the errno table in [`errno`], the resources in [`table`].
+//! * A p1 failure becomes the WIT's own error value (an `error-code`, a
+//!   `stream-error` carrying an `error`), never a panic. Where p1 cannot
+//!   express a function the nearest correct error is returned (see
+//!   README.md, "WASIp2 over WASIp1"). A [`HostError`] (bad handle, argument
+//!   of the wrong shape) traps the guest.
+//! * The implementation exists only on `target_os = "wasi"`; elsewhere only
+//!   the target-independent parts (errno table, table, values) compile.
+
+pub mod errno;
+pub mod error;
+pub mod table;
+pub mod vals;
+
+#[cfg(target_os = "wasi")]
+mod cli;
+#[cfg(target_os = "wasi")]
+mod clocks;
+#[cfg(target_os = "wasi")]
+mod filesystem;
+#[cfg(target_os = "wasi")]
+mod io;
+#[cfg(target_os = "wasi")]
+mod p1;
+#[cfg(target_os = "wasi")]
+mod random;
+#[cfg(target_os = "wasi")]
+mod sockets;
+
+pub use error::HostError;
+use table::Table;
+
+/// The WASI version the shims register.
+pub const VERSION: &str = "0.2.12";
+
+/// The host state of the p2 shims, kept in the store's data.
+#[derive(Debug, Default)]
+pub struct WasiCtx {
+    /// The guest's `get-arguments`.
+    pub args: Vec<String>,
+    pub table: Table,
+    /// `(fd, name)` of the host's preopens, read once.
+    #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+    preopens: Option<Vec<(u32, String)>>,
+}
+
+impl WasiCtx {
+    pub fn new(args: Vec<String>) -> Self {
+        WasiCtx {
+            args,
+            ..Default::default()
+        }
+    }
+}
+
+/// Store data that holds a [`WasiCtx`].
+pub trait WasiView: 'static {
+    fn wasi(&mut self) -> &mut WasiCtx;
+}
+
+impl WasiView for WasiCtx {
+    fn wasi(&mut self) -> &mut WasiCtx {
+        self
+    }
+}
+
+/// `wasi:NAME@0.2.12`.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+fn iface(name: &str) -> String {
+    format!("wasi:{name}@{VERSION}")
+}
+
+/// Registers every interface of the shims.
+#[cfg(target_os = "wasi")]
+pub fn add_to_linker<T: WasiView>(linker: &mut component_model::Linker<T>) {
+    cli::add(linker);
+    io::add(linker);
+    clocks::add(linker);
+    random::add(linker);
+    filesystem::add(linker);
+    sockets::add(linker);
+}
+
+/// Defines `iface#name` as the shim function `f`; a [`HostError`] traps.
+#[cfg(target_os = "wasi")]
+fn def<T: WasiView>(
+    l: &mut component_model::Linker<T>,
+    iface: &str,
+    name: &str,
+    f: fn(&mut WasiCtx, vals::Args<'_>) -> vals::Ret,
+) {
+    l.func(iface, name, move |cx, args| {
+        f(cx.data_mut().wasi(), vals::Args(args)).map_err(|e| cx.trap(e.to_string()))
+    });
+}
+
+/// Registers the destructor of resource `resource` of `iface`: the entry
+/// leaves the table and an owned descriptor's fd is closed.
+#[cfg(target_os = "wasi")]
+fn dtor<T: WasiView>(l: &mut component_model::Linker<T>, iface: &str, resource: &str) {
+    l.resource_dtor(iface, resource, |d: &mut T, rep| {
+        if let Some(table::Entry::Descriptor(table::Descriptor { fd, owned: true })) =
+            d.wasi().table.remove(rep)
+        {
+            let _ = p1::close(fd);
+        }
+        Ok(())
+    });
+}

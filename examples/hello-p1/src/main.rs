@@ -7,7 +7,8 @@ use std::fs;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    println!("hello from a WASIp1 program");
+    let kind = if cfg!(target_env = "p2") { "WASIp2 component" } else { "WASIp1 program" };
+    println!("hello from a {kind}");
     let args: Vec<String> = std::env::args().collect();
     println!("args ({}): {:?}", args.len(), args);
     match std::env::var("GREETING") {

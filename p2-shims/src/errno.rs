@@ -1,0 +1,162 @@
+//! The one table from WASIp1 `errno` values to WASIp2
+//! `wasi:filesystem/types.error-code` case names.
+//!
+//! Invariants:
+//! * Every p1 errno maps to exactly one error-code case name that exists in
+//!   the 0.2.12 WIT; errnos p2 has no case for map to `io` (the nearest
+//!   generic failure), never to success.
+//! * The numeric values are p1's (`wasi_snapshot_preview1.witx`); on
+//!   `target_os = "wasi"` a compile-time check ties a sample of them to the
+//!   `wasi` crate's constants.
+
+/// The p1 errno numbers used below.
+pub mod p1 {
+    pub const ACCES: u16 = 2;
+    pub const AGAIN: u16 = 6;
+    pub const ALREADY: u16 = 7;
+    pub const BADF: u16 = 8;
+    pub const BUSY: u16 = 10;
+    pub const DEADLK: u16 = 16;
+    pub const DQUOT: u16 = 19;
+    pub const EXIST: u16 = 20;
+    pub const FBIG: u16 = 22;
+    pub const ILSEQ: u16 = 25;
+    pub const INPROGRESS: u16 = 26;
+    pub const INTR: u16 = 27;
+    pub const INVAL: u16 = 28;
+    pub const IO: u16 = 29;
+    pub const ISDIR: u16 = 31;
+    pub const LOOP: u16 = 32;
+    pub const MLINK: u16 = 34;
+    pub const MSGSIZE: u16 = 35;
+    pub const NAMETOOLONG: u16 = 37;
+    pub const NODEV: u16 = 43;
+    pub const NOENT: u16 = 44;
+    pub const NOLCK: u16 = 46;
+    pub const NOMEM: u16 = 48;
+    pub const NOSPC: u16 = 51;
+    pub const NOSYS: u16 = 52;
+    pub const NOTDIR: u16 = 54;
+    pub const NOTEMPTY: u16 = 55;
+    pub const NOTRECOVERABLE: u16 = 56;
+    pub const NOTSUP: u16 = 58;
+    pub const NOTTY: u16 = 59;
+    pub const NXIO: u16 = 60;
+    pub const OVERFLOW: u16 = 61;
+    pub const PERM: u16 = 63;
+    pub const PIPE: u16 = 64;
+    pub const ROFS: u16 = 69;
+    pub const SPIPE: u16 = 70;
+    pub const TXTBSY: u16 = 74;
+    pub const XDEV: u16 = 75;
+    pub const NOTCAPABLE: u16 = 76;
+}
+
+#[cfg(target_os = "wasi")]
+const _: () = {
+    assert!(wasi::ERRNO_ACCES.raw() == p1::ACCES);
+    assert!(wasi::ERRNO_NOENT.raw() == p1::NOENT);
+    assert!(wasi::ERRNO_NOTCAPABLE.raw() == p1::NOTCAPABLE);
+    assert!(wasi::ERRNO_XDEV.raw() == p1::XDEV);
+    assert!(wasi::ERRNO_PIPE.raw() == p1::PIPE);
+};
+
+/// The `error-code` case for p1 errno `errno`.
+pub fn error_code(errno: u16) -> &'static str {
+    use p1::*;
+    match errno {
+        ACCES => "access",
+        AGAIN => "would-block",
+        ALREADY => "already",
+        BADF => "bad-descriptor",
+        BUSY => "busy",
+        DEADLK => "deadlock",
+        DQUOT => "quota",
+        EXIST => "exist",
+        FBIG => "file-too-large",
+        ILSEQ => "illegal-byte-sequence",
+        INPROGRESS => "in-progress",
+        INTR => "interrupted",
+        INVAL => "invalid",
+        IO => "io",
+        ISDIR => "is-directory",
+        LOOP => "loop",
+        MLINK => "too-many-links",
+        MSGSIZE => "message-size",
+        NAMETOOLONG => "name-too-long",
+        NODEV => "no-device",
+        NOENT => "no-entry",
+        NOLCK => "no-lock",
+        NOMEM => "insufficient-memory",
+        NOSPC => "insufficient-space",
+        NOTDIR => "not-directory",
+        NOTEMPTY => "not-empty",
+        NOTRECOVERABLE => "not-recoverable",
+        NOTSUP | NOSYS => "unsupported",
+        NOTTY => "no-tty",
+        NXIO => "no-such-device",
+        OVERFLOW => "overflow",
+        PERM | NOTCAPABLE => "not-permitted",
+        PIPE => "pipe",
+        ROFS => "read-only",
+        SPIPE => "invalid-seek",
+        TXTBSY => "text-file-busy",
+        XDEV => "cross-device",
+        _ => "io",
+    }
+}
+
+/// Every case of `error-code` in the 0.2.12 WIT, in declaration order.
+pub const ERROR_CODES: [&str; 37] = [
+    "access",
+    "would-block",
+    "already",
+    "bad-descriptor",
+    "busy",
+    "deadlock",
+    "quota",
+    "exist",
+    "file-too-large",
+    "illegal-byte-sequence",
+    "in-progress",
+    "interrupted",
+    "invalid",
+    "io",
+    "is-directory",
+    "loop",
+    "too-many-links",
+    "message-size",
+    "name-too-long",
+    "no-device",
+    "no-entry",
+    "no-lock",
+    "insufficient-memory",
+    "insufficient-space",
+    "not-directory",
+    "not-empty",
+    "not-recoverable",
+    "unsupported",
+    "no-tty",
+    "no-such-device",
+    "overflow",
+    "not-permitted",
+    "pipe",
+    "read-only",
+    "invalid-seek",
+    "text-file-busy",
+    "cross-device",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_errno_maps_to_a_real_case() {
+        for e in 0..=u16::from(u8::MAX) {
+            assert!(ERROR_CODES.contains(&error_code(e)), "errno {e}");
+        }
+        assert_eq!(error_code(p1::NOENT), "no-entry");
+        assert_eq!(error_code(p1::NOTCAPABLE), "not-permitted");
+    }
+}

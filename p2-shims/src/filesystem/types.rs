@@ -1,0 +1,507 @@
+//! `wasi:filesystem/types`: the `descriptor` resource over p1 fds and
+//! `path_*` calls, `directory-entry-stream`, and `filesystem-error-code`.
+//!
+//! Invariants:
+//! * Every p1 failure is returned as the `error-code` of [`crate::errno`].
+//! * Descriptors opened by `open-at` own their fd (closed on drop);
+//!   streams borrow the fd and use their own position (`fd_pread` /
+//!   `fd_pwrite`), so they never move the descriptor's p1 offset.
+//! * `open-at` asks p1 only for the rights the descriptor flags imply (read
+//!   and/or write rights plus neutral ones), so a read-only open of a
+//!   read-only file succeeds as in wasmtime.
+//! * Directory listings are read whole when `read-directory` is called,
+//!   without `.` and `..`; a non-UTF-8 name is an `illegal-byte-sequence`
+//!   item at its place.
+
+use crate::errno::{error_code, p1 as errno};
+use crate::table::{Descriptor, DirItem, Entry, InputStream, OutputKind, OutputStream};
+use crate::vals::{bytes, err_enum, field, none, ok, ok_unit, record, some, Args};
+use crate::{def, dtor, iface, p1, HostError, WasiCtx, WasiView};
+use component_model::abi::Val;
+use component_model::Linker;
+use std::collections::VecDeque;
+
+/// A `result<T, error-code>` from a p1 result.
+fn res(r: p1::R<Val>) -> Val {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => err_enum(error_code(e)),
+    }
+}
+
+fn unit(r: p1::R<()>) -> Val {
+    match r {
+        Ok(()) => ok_unit(),
+        Err(e) => err_enum(error_code(e)),
+    }
+}
+
+fn fd(cx: &mut WasiCtx, a: &Args<'_>, i: usize) -> Result<u32, HostError> {
+    Ok(cx.table.descriptor(a.res(i)?)?.fd)
+}
+
+fn descriptor_type(ft: wasi::Filetype) -> &'static str {
+    match ft {
+        wasi::FILETYPE_BLOCK_DEVICE => "block-device",
+        wasi::FILETYPE_CHARACTER_DEVICE => "character-device",
+        wasi::FILETYPE_DIRECTORY => "directory",
+        wasi::FILETYPE_REGULAR_FILE => "regular-file",
+        wasi::FILETYPE_SOCKET_DGRAM | wasi::FILETYPE_SOCKET_STREAM => "socket",
+        wasi::FILETYPE_SYMBOLIC_LINK => "symbolic-link",
+        _ => "unknown",
+    }
+}
+
+fn datetime(ns: u64) -> Val {
+    record(&[
+        ("seconds", Val::U64(ns / 1_000_000_000)),
+        ("nanoseconds", Val::U32((ns % 1_000_000_000) as u32)),
+    ])
+}
+
+fn stat_val(st: wasi::Filestat) -> Val {
+    record(&[
+        ("type", Val::Enum(descriptor_type(st.filetype).into())),
+        ("link-count", Val::U64(st.nlink)),
+        ("size", Val::U64(st.size)),
+        ("data-access-timestamp", some(datetime(st.atim))),
+        ("data-modification-timestamp", some(datetime(st.mtim))),
+        ("status-change-timestamp", some(datetime(st.ctim))),
+    ])
+}
+
+/// `metadata-hash-value` from the identity p1 gives: device and inode.
+fn hash_val(st: wasi::Filestat) -> Val {
+    record(&[("lower", Val::U64(st.ino)), ("upper", Val::U64(st.dev))])
+}
+
+fn lookup(a: &Args<'_>, i: usize) -> Result<wasi::Lookupflags, HostError> {
+    Ok(if a.has_flag(i, "symlink-follow")? {
+        wasi::LOOKUPFLAGS_SYMLINK_FOLLOW
+    } else {
+        0
+    })
+}
+
+/// A `new-timestamp` as p1 `(time, set flag, now flag)` bits.
+fn new_timestamp(
+    a: &Args<'_>,
+    i: usize,
+    set: u16,
+    now: u16,
+) -> Result<Result<(u64, u16), u16>, HostError> {
+    let (case, payload) = a.variant(i)?;
+    Ok(match case {
+        "no-change" => Ok((0, 0)),
+        "now" => Ok((0, now)),
+        "timestamp" => {
+            let dt = payload.ok_or(HostError::BadArgument {
+                index: i,
+                expected: "new-timestamp",
+            })?;
+            let (Some(Val::U64(s)), Some(Val::U32(n))) =
+                (field(dt, "seconds"), field(dt, "nanoseconds"))
+            else {
+                return Err(HostError::BadArgument {
+                    index: i,
+                    expected: "datetime",
+                });
+            };
+            match s
+                .checked_mul(1_000_000_000)
+                .and_then(|x| x.checked_add(u64::from(*n)))
+            {
+                Some(ns) => Ok((ns, set)),
+                None => Err(errno::OVERFLOW),
+            }
+        }
+        _ => {
+            return Err(HostError::BadArgument {
+                index: i,
+                expected: "new-timestamp",
+            })
+        }
+    })
+}
+
+/// The two timestamps of `set-times(-at)` starting at argument `i`.
+fn times(a: &Args<'_>, i: usize) -> Result<Result<(u64, u64, u16), u16>, HostError> {
+    let at = new_timestamp(a, i, wasi::FSTFLAGS_ATIM, wasi::FSTFLAGS_ATIM_NOW)?;
+    let mt = new_timestamp(a, i + 1, wasi::FSTFLAGS_MTIM, wasi::FSTFLAGS_MTIM_NOW)?;
+    Ok(match (at, mt) {
+        (Ok((at, af)), Ok((mt, mf))) => Ok((at, mt, af | mf)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    })
+}
+
+const READ_RIGHTS: u64 = wasi::RIGHTS_FD_READ | wasi::RIGHTS_FD_READDIR;
+const WRITE_RIGHTS: u64 = wasi::RIGHTS_FD_WRITE
+    | wasi::RIGHTS_FD_DATASYNC
+    | wasi::RIGHTS_FD_ALLOCATE
+    | wasi::RIGHTS_FD_FILESTAT_SET_SIZE;
+
+fn open_at(cx: &mut WasiCtx, a: &Args<'_>) -> Result<Val, HostError> {
+    let dir = fd(cx, a, 0)?;
+    let lf = lookup(a, 1)?;
+    let path = a.str(2)?;
+    let mut oflags = 0;
+    for (name, bit) in [
+        ("create", wasi::OFLAGS_CREAT),
+        ("directory", wasi::OFLAGS_DIRECTORY),
+        ("exclusive", wasi::OFLAGS_EXCL),
+        ("truncate", wasi::OFLAGS_TRUNC),
+    ] {
+        if a.has_flag(3, name)? {
+            oflags |= bit;
+        }
+    }
+    let mut base = !(READ_RIGHTS | WRITE_RIGHTS) & all_rights();
+    let mut fdflags = 0;
+    for (name, bit) in [
+        ("file-integrity-sync", wasi::FDFLAGS_SYNC),
+        ("data-integrity-sync", wasi::FDFLAGS_DSYNC),
+        ("requested-write-sync", wasi::FDFLAGS_RSYNC),
+    ] {
+        if a.has_flag(4, name)? {
+            fdflags |= bit;
+        }
+    }
+    if a.has_flag(4, "read")? {
+        base |= READ_RIGHTS;
+    }
+    if a.has_flag(4, "write")? {
+        base |= WRITE_RIGHTS;
+    }
+    // Hosts such as node's uvwasi refuse (ENOTCAPABLE) an open that asks for
+    // rights the directory cannot pass on, so ask only for those it can.
+    let inheriting = p1::fdstat(dir).map_or(all_rights(), |st| st.fs_rights_inheriting);
+    let base = base & inheriting;
+    Ok(
+        match p1::open(dir, lf, path, oflags, base, inheriting, fdflags) {
+            Ok(new) => ok(Val::Resource(cx.table.push(Entry::Descriptor(
+                Descriptor {
+                    fd: new,
+                    owned: true,
+                },
+            ))?)),
+            Err(e) => err_enum(error_code(e)),
+        },
+    )
+}
+
+fn all_rights() -> u64 {
+    (wasi::RIGHTS_SOCK_ACCEPT << 1) - 1
+}
+
+fn get_flags(fd: u32) -> p1::R<Val> {
+    let st = p1::fdstat(fd)?;
+    let mut flags = Vec::new();
+    let r = st.fs_rights_base;
+    if r & READ_RIGHTS != 0 || st.fs_filetype == wasi::FILETYPE_DIRECTORY {
+        flags.push("read");
+    }
+    if r & wasi::RIGHTS_FD_WRITE != 0 {
+        flags.push("write");
+    }
+    for (bit, name) in [
+        (wasi::FDFLAGS_SYNC, "file-integrity-sync"),
+        (wasi::FDFLAGS_DSYNC, "data-integrity-sync"),
+        (wasi::FDFLAGS_RSYNC, "requested-write-sync"),
+    ] {
+        if st.fs_flags & bit != 0 {
+            flags.push(name);
+        }
+    }
+    if st.fs_filetype == wasi::FILETYPE_DIRECTORY
+        && r & (wasi::RIGHTS_PATH_CREATE_FILE
+            | wasi::RIGHTS_PATH_CREATE_DIRECTORY
+            | wasi::RIGHTS_PATH_UNLINK_FILE)
+            != 0
+    {
+        flags.push("mutate-directory");
+    }
+    Ok(Val::Flags(flags.into_iter().map(String::from).collect()))
+}
+
+/// The whole listing of directory `fd`, without `.` and `..`.
+fn list_dir(fd: u32) -> p1::R<VecDeque<DirItem>> {
+    const HEADER: usize = 24;
+    let mut out = VecDeque::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut cookie = 0u64;
+    loop {
+        let n = p1::readdir(fd, &mut buf, cookie)?;
+        let mut at = 0usize;
+        let mut progressed = false;
+        while at + HEADER <= n {
+            let h = &buf[at..at + HEADER];
+            let next = u64::from_le_bytes(h[0..8].try_into().unwrap_or_default());
+            let namlen = u32::from_le_bytes(h[16..20].try_into().unwrap_or_default()) as usize;
+            let ft = h[20];
+            if at + HEADER + namlen > n {
+                break;
+            }
+            let name = &buf[at + HEADER..at + HEADER + namlen];
+            if name != b"." && name != b".." {
+                out.push_back(match std::str::from_utf8(name) {
+                    Ok(s) => Ok((descriptor_type_raw(ft), s.to_string())),
+                    Err(_) => Err("illegal-byte-sequence"),
+                });
+            }
+            cookie = next;
+            at += HEADER + namlen;
+            progressed = true;
+        }
+        if n < buf.len() {
+            return Ok(out);
+        }
+        if !progressed {
+            // One entry does not fit: grow the buffer and retry.
+            let len = buf.len() * 2;
+            buf.resize(len, 0);
+        }
+    }
+}
+
+fn descriptor_type_raw(ft: u8) -> &'static str {
+    match ft {
+        1 => "block-device",
+        2 => "character-device",
+        3 => "directory",
+        4 => "regular-file",
+        5 | 6 => "socket",
+        7 => "symbolic-link",
+        _ => "unknown",
+    }
+}
+
+fn readlink(fd: u32, path: &str) -> p1::R<Val> {
+    let mut len = 1024usize;
+    loop {
+        let mut buf = vec![0u8; len];
+        let n = p1::readlink(fd, path, &mut buf)?;
+        if n < len || len >= 1 << 20 {
+            buf.truncate(n);
+            return match String::from_utf8(buf) {
+                Ok(s) => Ok(Val::string(s)),
+                Err(_) => Err(errno::ILSEQ),
+            };
+        }
+        len *= 2;
+    }
+}
+
+fn read_at(fd: u32, len: u64, offset: u64) -> p1::R<Val> {
+    let mut buf = vec![0u8; len.min(1 << 20) as usize];
+    let n = if buf.is_empty() {
+        0
+    } else {
+        p1::pread(fd, &mut buf, offset)?
+    };
+    buf.truncate(n);
+    let eof = n == 0 && len > 0;
+    Ok(Val::Tuple(vec![bytes(&buf), Val::Bool(eof)]))
+}
+
+fn write_at(fd: u32, data: &[u8], offset: u64) -> p1::R<Val> {
+    Ok(Val::U64(p1::pwrite(fd, data, offset)? as u64))
+}
+
+fn advice(name: &str) -> Result<wasi::Advice, HostError> {
+    Ok(match name {
+        "normal" => wasi::ADVICE_NORMAL,
+        "sequential" => wasi::ADVICE_SEQUENTIAL,
+        "random" => wasi::ADVICE_RANDOM,
+        "will-need" => wasi::ADVICE_WILLNEED,
+        "dont-need" => wasi::ADVICE_DONTNEED,
+        "no-reuse" => wasi::ADVICE_NOREUSE,
+        _ => {
+            return Err(HostError::BadArgument {
+                index: 3,
+                expected: "advice",
+            })
+        }
+    })
+}
+
+fn stream(cx: &mut WasiCtx, e: Entry) -> Result<Val, HostError> {
+    Ok(ok(Val::Resource(cx.table.push(e)?)))
+}
+
+pub fn add<T: WasiView>(l: &mut Linker<T>) {
+    let i = iface("filesystem/types");
+    let d = |m: &str| format!("[method]descriptor.{m}");
+    def(l, &i, &d("read-via-stream"), |cx, a| {
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![stream(
+            cx,
+            Entry::Input(InputStream {
+                fd,
+                offset: Some(a.u64(1)?),
+                closed: false,
+            }),
+        )?])
+    });
+    def(l, &i, &d("write-via-stream"), |cx, a| {
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![stream(
+            cx,
+            Entry::Output(OutputStream {
+                fd,
+                kind: OutputKind::At(a.u64(1)?),
+                closed: false,
+            }),
+        )?])
+    });
+    def(l, &i, &d("append-via-stream"), |cx, a| {
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![stream(
+            cx,
+            Entry::Output(OutputStream {
+                fd,
+                kind: OutputKind::Append,
+                closed: false,
+            }),
+        )?])
+    });
+    def(l, &i, &d("advise"), |cx, a| {
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![unit(p1::advise(
+            fd,
+            a.u64(1)?,
+            a.u64(2)?,
+            advice(a.enum_case(3)?)?,
+        ))])
+    });
+    def(l, &i, &d("sync-data"), |cx, a| {
+        Ok(vec![unit(p1::datasync(fd(cx, &a, 0)?))])
+    });
+    def(l, &i, &d("sync"), |cx, a| {
+        Ok(vec![unit(p1::sync(fd(cx, &a, 0)?))])
+    });
+    def(l, &i, &d("get-flags"), |cx, a| {
+        Ok(vec![res(get_flags(fd(cx, &a, 0)?))])
+    });
+    def(l, &i, &d("get-type"), |cx, a| {
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![res(p1::fdstat(fd).map(|st| {
+            Val::Enum(descriptor_type(st.fs_filetype).into())
+        }))])
+    });
+    def(l, &i, &d("set-size"), |cx, a| {
+        Ok(vec![unit(p1::set_size(fd(cx, &a, 0)?, a.u64(1)?))])
+    });
+    def(l, &i, &d("set-times"), |cx, a| {
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![unit(
+            times(&a, 1)?.and_then(|(at, mt, f)| p1::set_times(fd, at, mt, f)),
+        )])
+    });
+    def(l, &i, &d("read"), |cx, a| {
+        Ok(vec![res(read_at(fd(cx, &a, 0)?, a.u64(1)?, a.u64(2)?))])
+    });
+    def(l, &i, &d("write"), |cx, a| {
+        Ok(vec![res(write_at(fd(cx, &a, 0)?, &a.bytes(1)?, a.u64(2)?))])
+    });
+    def(l, &i, &d("read-directory"), |cx, a| {
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![match list_dir(fd) {
+            Ok(items) => stream(cx, Entry::DirEntries(items))?,
+            Err(e) => err_enum(error_code(e)),
+        }])
+    });
+    def(l, &i, &d("create-directory-at"), |cx, a| {
+        Ok(vec![unit(p1::create_directory(fd(cx, &a, 0)?, a.str(1)?))])
+    });
+    def(l, &i, &d("stat"), |cx, a| {
+        Ok(vec![res(p1::filestat(fd(cx, &a, 0)?).map(stat_val))])
+    });
+    def(l, &i, &d("stat-at"), |cx, a| {
+        Ok(vec![res(p1::path_filestat(
+            fd(cx, &a, 0)?,
+            lookup(&a, 1)?,
+            a.str(2)?,
+        )
+        .map(stat_val))])
+    });
+    def(l, &i, &d("set-times-at"), |cx, a| {
+        let (fd, lf, path) = (fd(cx, &a, 0)?, lookup(&a, 1)?, a.str(2)?);
+        Ok(vec![unit(times(&a, 3)?.and_then(|(at, mt, f)| {
+            p1::path_set_times(fd, lf, path, at, mt, f)
+        }))])
+    });
+    def(l, &i, &d("link-at"), |cx, a| {
+        let (old, lf, old_path, new, new_path) = (
+            fd(cx, &a, 0)?,
+            lookup(&a, 1)?,
+            a.str(2)?,
+            fd(cx, &a, 3)?,
+            a.str(4)?,
+        );
+        Ok(vec![unit(p1::link(old, lf, old_path, new, new_path))])
+    });
+    def(l, &i, &d("open-at"), |cx, a| Ok(vec![open_at(cx, &a)?]));
+    def(l, &i, &d("readlink-at"), |cx, a| {
+        Ok(vec![res(readlink(fd(cx, &a, 0)?, a.str(1)?))])
+    });
+    def(l, &i, &d("remove-directory-at"), |cx, a| {
+        Ok(vec![unit(p1::remove_directory(fd(cx, &a, 0)?, a.str(1)?))])
+    });
+    def(l, &i, &d("rename-at"), |cx, a| {
+        let (old, old_path, new, new_path) = (fd(cx, &a, 0)?, a.str(1)?, fd(cx, &a, 2)?, a.str(3)?);
+        Ok(vec![unit(p1::rename(old, old_path, new, new_path))])
+    });
+    def(l, &i, &d("symlink-at"), |cx, a| {
+        Ok(vec![unit(p1::symlink(
+            a.str(1)?,
+            fd(cx, &a, 0)?,
+            a.str(2)?,
+        ))])
+    });
+    def(l, &i, &d("unlink-file-at"), |cx, a| {
+        Ok(vec![unit(p1::unlink_file(fd(cx, &a, 0)?, a.str(1)?))])
+    });
+    def(l, &i, &d("is-same-object"), |cx, a| {
+        let (x, y) = (fd(cx, &a, 0)?, fd(cx, &a, 1)?);
+        let same = match (p1::filestat(x), p1::filestat(y)) {
+            (Ok(s), Ok(t)) => s.dev == t.dev && s.ino == t.ino,
+            _ => false,
+        };
+        Ok(vec![Val::Bool(same)])
+    });
+    def(l, &i, &d("metadata-hash"), |cx, a| {
+        Ok(vec![res(p1::filestat(fd(cx, &a, 0)?).map(hash_val))])
+    });
+    def(l, &i, &d("metadata-hash-at"), |cx, a| {
+        Ok(vec![res(p1::path_filestat(
+            fd(cx, &a, 0)?,
+            lookup(&a, 1)?,
+            a.str(2)?,
+        )
+        .map(hash_val))])
+    });
+    def(
+        l,
+        &i,
+        "[method]directory-entry-stream.read-directory-entry",
+        |cx, a| {
+            Ok(vec![match cx.table.dir_entries(a.res(0)?)?.pop_front() {
+                None => ok(none()),
+                Some(Ok((ty, name))) => ok(some(record(&[
+                    ("type", Val::Enum(ty.into())),
+                    ("name", Val::string(name)),
+                ]))),
+                Some(Err(code)) => err_enum(code),
+            }])
+        },
+    );
+    def(l, &i, "filesystem-error-code", |cx, a| {
+        let e = cx.table.error(a.res(0)?)?;
+        Ok(vec![match e.errno {
+            Some(n) => some(Val::Enum(error_code(n).into())),
+            None => none(),
+        }])
+    });
+    dtor(l, &i, "descriptor");
+    dtor(l, &i, "directory-entry-stream");
+}

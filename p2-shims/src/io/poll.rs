@@ -1,0 +1,145 @@
+//! `wasi:io/poll`: pollables and `poll`, over p1 `poll_oneoff` with
+//! monotonic-clock (relative timeout) and fd-read subscriptions.
+//!
+//! Invariants:
+//! * `poll` returns at least one index (blocking until then) and only
+//!   indexes of pollables that are ready; an empty list traps, as in
+//!   wasmtime.
+//! * Always-ready pollables and expired deadlines never reach the host.
+
+use crate::table::Pollable;
+use crate::{def, dtor, iface, p1, HostError, WasiView};
+use component_model::abi::Val;
+use component_model::Linker;
+
+pub fn add<T: WasiView>(l: &mut Linker<T>) {
+    let i = iface("io/poll");
+    def(l, &i, "[method]pollable.ready", |cx, a| {
+        let p = *cx.table.pollable(a.res(0)?)?;
+        Ok(vec![Val::Bool(ready_now(p)?)])
+    });
+    def(l, &i, "[method]pollable.block", |cx, a| {
+        let p = *cx.table.pollable(a.res(0)?)?;
+        wait(&[p])?;
+        Ok(vec![])
+    });
+    def(l, &i, "poll", |cx, a| {
+        let list = a.list(0)?;
+        if list.is_empty() {
+            return Err(HostError::Refused(
+                "poll: the list of pollables is empty".into(),
+            ));
+        }
+        let mut ps = Vec::with_capacity(list.len());
+        for v in list {
+            let Val::Resource(rep) = v else {
+                return Err(HostError::BadArgument {
+                    index: 0,
+                    expected: "list<borrow<pollable>>",
+                });
+            };
+            ps.push(*cx.table.pollable(*rep)?);
+        }
+        let ready = wait(&ps)?;
+        Ok(vec![Val::List(ready.into_iter().map(Val::U32).collect())])
+    });
+    dtor(l, &i, "pollable");
+}
+
+fn now() -> Result<u64, HostError> {
+    p1::clock_now(wasi::CLOCKID_MONOTONIC)
+        .map_err(|e| HostError::Refused(format!("clock_time_get: {}", p1::errno_message(e))))
+}
+
+/// Whether `p` is ready, without blocking.
+pub fn ready_now(p: Pollable) -> Result<bool, HostError> {
+    match p {
+        Pollable::Ready => Ok(true),
+        Pollable::Instant(t) => Ok(now()? >= t),
+        Pollable::FdRead(_) => Ok(!poll_host(&[p], Some(0))?.is_empty()),
+    }
+}
+
+/// Blocks until at least one of `ps` is ready; returns the ready indexes.
+pub fn wait(ps: &[Pollable]) -> Result<Vec<u32>, HostError> {
+    loop {
+        let t = now()?;
+        let mut ready: Vec<u32> = Vec::new();
+        let mut deadline: Option<u64> = None;
+        for (i, p) in ps.iter().enumerate() {
+            match *p {
+                Pollable::Ready => ready.push(i as u32),
+                Pollable::Instant(d) if d <= t => ready.push(i as u32),
+                Pollable::Instant(d) => deadline = Some(deadline.map_or(d, |x: u64| x.min(d))),
+                Pollable::FdRead(_) => {}
+            }
+        }
+        let has_fds = ps.iter().any(|p| matches!(p, Pollable::FdRead(_)));
+        if !ready.is_empty() {
+            if has_fds {
+                ready.extend(poll_host(ps, Some(0))?);
+                ready.sort_unstable();
+                ready.dedup();
+            }
+            return Ok(ready);
+        }
+        let fired = poll_host(ps, deadline.map(|d| d.saturating_sub(t)))?;
+        if !fired.is_empty() {
+            return Ok(fired);
+        }
+        // Only the timeout fired: loop to collect the expired deadlines.
+    }
+}
+
+/// One `poll_oneoff` over the fd pollables of `ps` plus, if given, a
+/// relative monotonic timeout (ns). Returns the indexes of fired fds.
+fn poll_host(ps: &[Pollable], timeout: Option<u64>) -> Result<Vec<u32>, HostError> {
+    const TIMEOUT_TAG: u64 = u64::MAX;
+    let mut subs = Vec::new();
+    for (i, p) in ps.iter().enumerate() {
+        if let Pollable::FdRead(fd) = *p {
+            subs.push(wasi::Subscription {
+                userdata: i as u64,
+                u: wasi::SubscriptionU {
+                    tag: wasi::EVENTTYPE_FD_READ.raw(),
+                    u: wasi::SubscriptionUU {
+                        fd_read: wasi::SubscriptionFdReadwrite {
+                            file_descriptor: fd,
+                        },
+                    },
+                },
+            });
+        }
+    }
+    if let Some(ns) = timeout {
+        subs.push(wasi::Subscription {
+            userdata: TIMEOUT_TAG,
+            u: wasi::SubscriptionU {
+                tag: wasi::EVENTTYPE_CLOCK.raw(),
+                u: wasi::SubscriptionUU {
+                    clock: wasi::SubscriptionClock {
+                        id: wasi::CLOCKID_MONOTONIC,
+                        timeout: ns,
+                        precision: 0,
+                        flags: 0,
+                    },
+                },
+            },
+        });
+    }
+    if subs.is_empty() {
+        return Err(HostError::Refused(
+            "poll: nothing to wait for would block forever".into(),
+        ));
+    }
+    let events = p1::poll(&subs)
+        .map_err(|e| HostError::Refused(format!("poll_oneoff: {}", p1::errno_message(e))))?;
+    let mut out: Vec<u32> = events
+        .iter()
+        .filter(|e| e.userdata != TIMEOUT_TAG)
+        .map(|e| e.userdata as u32)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
