@@ -13,7 +13,7 @@
 //!   raised by a host function (a bad pointer given to WASI, a missing
 //!   `memory` export) is an ordinary error in wasmtime and exits with 1.
 
-use core_vm::{Error, FrameInfo, Trap, TrapCode};
+use core_vm::{Error, Trap, TrapCode};
 use std::fmt::Write as _;
 
 /// At most this many backtrace frames are printed (wasmtime shows 20 of a
@@ -53,7 +53,7 @@ pub fn render_trap(file: &str, context: &str, trap: &Trap) -> String {
         s.push_str("    1: error while executing at wasm backtrace:\n");
         let frames = trap.backtrace();
         for (i, frame) in frames.iter().take(MAX_FRAMES).enumerate() {
-            let _ = writeln!(s, "{i:>5}: {}", frame_name(frame));
+            let _ = writeln!(s, "{i:>5}: {}", frame.to_string());
         }
         if frames.len() > MAX_FRAMES {
             let _ = writeln!(s, "       ... {} more frames", frames.len() - MAX_FRAMES);
@@ -66,15 +66,6 @@ pub fn render_trap(file: &str, context: &str, trap: &Trap) -> String {
     };
     let _ = writeln!(s, "    {cause}: {message}");
     s
-}
-
-/// `module!function` as wasmtime prints a frame.
-fn frame_name(frame: &FrameInfo) -> String {
-    let module = frame.module_name.as_deref().unwrap_or("<unknown>");
-    match &frame.func_name {
-        Some(name) => format!("{module}!{name}"),
-        None => format!("{module}!<wasm function {}>", frame.func_index),
-    }
 }
 
 /// wasmtime's wording for each trap.

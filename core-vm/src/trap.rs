@@ -70,7 +70,7 @@ pub struct FrameInfo {
 
 impl fmt::Display for FrameInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let module = self.module_name.as_deref().unwrap_or("<module>");
+        let module = self.module_name.as_deref().unwrap_or("<unknown>");
         match &self.func_name {
             Some(name) => write!(f, "{module}!{name}"),
             None => write!(f, "{module}!<wasm function {}>", self.func_index),
