@@ -29,6 +29,7 @@ pub fn run(file: &str, bytes: &[u8], run: &Run) -> ! {
     });
     let mut linker: Linker<WasiCtx> = Linker::new();
     p2_shims::add_to_linker(&mut linker);
+    linker.stub_missing(run.stub_missing);
     let args = std::iter::once(&run.file)
         .chain(&run.args)
         .map(|a| a.to_string_lossy().into_owned())

@@ -38,6 +38,8 @@ Options (only before FILE):
       --invoke <NAME>  Call the exported function NAME instead of `_start` and
                        print its results, one per line. ARGS, if any, are
                        its parameters; missing ones default to zero.
+      --stub-missing   Instantiate even when imports are missing: each
+                       missing function traps when called, naming itself.
   -h, --help           Print this help
   -V, --version        Print the version
 ";
@@ -55,6 +57,8 @@ enum Command {
 struct Run {
     /// `--invoke NAME`.
     invoke: Option<String>,
+    /// `--stub-missing`.
+    stub_missing: bool,
     /// FILE, exactly as given.
     file: OsString,
     /// The guest's arguments after FILE.
@@ -64,14 +68,16 @@ struct Run {
 /// Parses the shim's arguments (without its own argv[0]).
 fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command> {
     let mut invoke = None;
+    let mut stub_missing = false;
     while let Some(arg) = args.next() {
         let Some(opt) = arg.to_str().filter(|s| s.starts_with('-') && s.len() > 1) else {
-            return Ok(Command::Run(Run { invoke, file: arg, args: args.collect() }));
+            return Ok(Command::Run(Run { invoke, stub_missing, file: arg, args: args.collect() }));
         };
         match opt {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
             "--" => break,
+            "--stub-missing" => stub_missing = true,
             "--invoke" => match args.next() {
                 Some(name) => invoke = Some(utf8(name, "--invoke")?),
                 None => bail!("a value is required for '--invoke <NAME>'"),
@@ -83,7 +89,7 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command> {
         }
     }
     match args.next() {
-        Some(file) => Ok(Command::Run(Run { invoke, file, args: args.collect() })),
+        Some(file) => Ok(Command::Run(Run { invoke, stub_missing, file, args: args.collect() })),
         None => bail!("the following required arguments were not provided: <FILE>"),
     }
 }
@@ -148,6 +154,9 @@ mod wasi_run {
         let mut linker = Linker::new();
         p1::add_to_linker(&mut linker);
         p1::add_bench_hooks(&mut linker);
+        if run.stub_missing {
+            stub_missing_imports(&mut linker, &module);
+        }
         let argv = std::iter::once(&run.file).chain(&run.args).map(|a| a.as_bytes());
         let ctx = Ctx { args: Strings::new(argv), environ: Strings::host_environ() };
         let mut store = Store::new(&engine, ctx);
@@ -167,6 +176,24 @@ mod wasi_run {
                     call(&mut store, &file, "failed to invoke command default", main, &[]);
                 }
             }
+        }
+    }
+
+    /// `--stub-missing`: every function import nothing defines becomes a host
+    /// function that traps when called, naming the import. (Missing
+    /// memories, tables and globals still fail instantiation.)
+    fn stub_missing_imports(linker: &mut Linker<Ctx>, module: &Module) {
+        for import in module.imports() {
+            let core_vm::ExternType::Func(ty) = import.ty else { continue };
+            if linker.contains(import.module, import.name) {
+                continue;
+            }
+            let what = format!("{}::{}", import.module, import.name);
+            linker.func_new(import.module, import.name, ty, move |_, _, _| {
+                Err(core_vm::Trap::host(std::io::Error::other(format!(
+                    "called the missing import `{what}` (stubbed by --stub-missing)"
+                ))))
+            });
         }
     }
 
@@ -243,6 +270,7 @@ mod tests {
     fn run(invoke: Option<&str>, file: &str, args: &[&str]) -> Command {
         Command::Run(Run {
             invoke: invoke.map(String::from),
+            stub_missing: false,
             file: file.into(),
             args: args.iter().map(OsString::from).collect(),
         })
@@ -256,6 +284,8 @@ mod tests {
         assert_eq!(parse(&["--", "-weird.wasm", "a"]).unwrap(), run(None, "-weird.wasm", &["a"]));
         assert_eq!(parse(&["-", "a"]).unwrap(), run(None, "-", &["a"]));
         assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
+        let Command::Run(r) = parse(&["--stub-missing", "c.wasm"]).unwrap() else { panic!("not a run") };
+        assert!(r.stub_missing && r.file == "c.wasm" && r.invoke.is_none());
         assert_eq!(parse(&["-V", "x.wasm"]).unwrap(), Command::Version);
     }
 
