@@ -67,7 +67,8 @@ shim:
 	@echo "built $(SHIM) ($$(wc -c < $(SHIM)) bytes)"
 
 # ---- tests -------------------------------------------------------------------
-test: test-native shim test-wasm wasi-testsuite p2-programs fuzz-smoke
+# `tools` first: on a fresh machine `make test` and `make demo` install what they need.
+test: tools test-native shim test-wasm wasi-testsuite p2-programs fuzz-smoke
 	@echo "make test: all steps passed"
 
 test-native:
@@ -122,7 +123,7 @@ bench: shim
 DEMO_DIR  := $(ROOT)/target/demo
 DEMO_WASM := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/hello-p1.wasm
 
-demo: shim
+demo: tools shim
 	cd $(ROOT)/examples/hello-p1 && $(CARGO) build --release --target $(WASM_TARGET)
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	cp $(DEMO_WASM) $(DEMO_DIR)/hello-p1.wasm
