@@ -46,7 +46,6 @@ import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -143,21 +142,7 @@ class Run:
     first_line: str = ""
 
 
-def run_cmd(cmd: H.Command, timeout: float) -> tuple[int, bytes, bytes, float, bool]:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        timed_out = True
-    secs = time.perf_counter() - t0
-    rc = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
-    return rc, out, err, secs, timed_out
+run_cmd = H.run_cmd
 
 
 def check(b: Bench, rc: int, out: bytes, err: bytes) -> tuple[str, float | None]:

@@ -50,7 +50,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -191,25 +190,7 @@ def decode(b: bytes) -> str:
     return b.decode("utf-8", errors="backslashreplace")
 
 
-def run_cmd(cmd: H.Command, timeout: float) -> tuple[int, bytes, bytes, float, bool]:
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
-        timed_out = True
-    rc = proc.returncode
-    if rc < 0:  # killed by a signal: report it the way a shell would
-        rc = 128 - rc
-    return rc, out, err, time.monotonic() - t0, timed_out
+run_cmd = H.run_cmd
 
 
 @dataclass

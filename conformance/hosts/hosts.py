@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,3 +269,27 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def run_cmd(cmd: "Command", timeout: float) -> tuple[int, bytes, bytes, float, bool]:
+    """Runs `cmd` with no stdin in its own process group, killing the group on
+    timeout: (exit status as a shell reports it, stdout, stderr, seconds,
+    timed out)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        timed_out = True
+    rc = proc.returncode
+    if rc < 0:  # killed by a signal: report it the way a shell would
+        rc = 128 - rc
+    return rc, out, err, time.perf_counter() - t0, timed_out
