@@ -282,16 +282,23 @@ impl<'m> Translator<'m> {
 
     // ----- families -----
 
+    /// The `i32` immediate holding a constant operand, if it fits: a 32-bit
+    /// value's bits as they are, a 64-bit one only if it is the
+    /// sign-extension of its low half.
+    fn imm32(p: Provider, is_64: bool) -> Option<i32> {
+        match p {
+            Provider::Const(c) if !is_64 => Some(c as u32 as i32),
+            Provider::Const(c) if (c as i64) == (c as i32 as i64) => Some(c as i32),
+            _ => None,
+        }
+    }
+
     fn int_binop(&mut self, rr: MakeRR, ri: MakeRI, is_i64: bool) -> Result<(), Error> {
         let rhs = self.pop();
         let rhs_pos = self.height();
         let lhs = self.pop();
         let lhs_pos = self.height();
-        let imm = match rhs {
-            Provider::Const(c) if !is_i64 => Some(c as u32 as i32),
-            Provider::Const(c) if (c as i64) == (c as i32 as i64) => Some(c as i32),
-            _ => None,
-        };
+        let imm = Self::imm32(rhs, is_i64);
         let lhs = self.reg_of(lhs, lhs_pos);
         match imm {
             Some(imm) => self.emit_result(|dst| ri(dst, lhs, imm)),
@@ -345,12 +352,7 @@ impl<'m> Translator<'m> {
         let (offset, mem) = self.memarg(memarg)?;
         let value = self.pop();
         let value_pos = self.height();
-        // A constant whose bits fit the immediate (sign-extended for 64-bit values).
-        let constant = match value {
-            Provider::Const(c) if !is_64 => Some(c as u32 as i32),
-            Provider::Const(c) if (c as i64) == (c as i32 as i64) => Some(c as i32),
-            _ => None,
-        };
+        let constant = Self::imm32(value, is_64);
         if let (Some(c), 0) = (constant, mem) {
             let ptr = self.pop_reg();
             self.emit(imm(ptr, c, offset));
