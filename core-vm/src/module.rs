@@ -201,62 +201,27 @@ impl Module {
 
     fn entity_type(&self, kind: ExportKind, idx: u32) -> ExternType {
         let m = &self.inner;
+        // The type of the `idx`-th import that `pick` accepts.
+        let imported = |pick: fn(&ImportDesc) -> Option<ExternType>| {
+            m.imports
+                .iter()
+                .filter_map(|i| pick(&i.desc))
+                .nth(idx as usize)
+                .expect("validated module: import index in range")
+        };
         match kind {
             ExportKind::Func => ExternType::Func((**m.func_type(idx)).clone()),
             ExportKind::Global => ExternType::Global(m.global_types[idx as usize]),
-            ExportKind::Memory => {
-                let n = m.num_imported_memories;
-                if idx < n {
-                    ExternType::Memory(self.nth_import(idx, |d| match d {
-                        ImportDesc::Memory(t) => Some(ExternType::Memory(*t)),
-                        _ => None,
-                    }))
-                } else {
-                    ExternType::Memory(m.memories[(idx - n) as usize])
-                }
-            }
-            ExportKind::Table => {
-                let n = m.num_imported_tables;
-                if idx < n {
-                    ExternType::Table(self.nth_import(idx, |d| match d {
-                        ImportDesc::Table(t) => Some(ExternType::Table(*t)),
-                        _ => None,
-                    }))
-                } else {
-                    ExternType::Table(m.tables[(idx - n) as usize].0)
-                }
-            }
-        }
-    }
-
-    fn nth_import<T>(&self, n: u32, pick: impl Fn(&ImportDesc) -> Option<ExternType>) -> T
-    where
-        ExternType: Into<Option<T>>,
-    {
-        self.inner
-            .imports
-            .iter()
-            .filter_map(|i| pick(&i.desc))
-            .nth(n as usize)
-            .and_then(Into::into)
-            .expect("validated module: import index in range")
-    }
-}
-
-impl From<ExternType> for Option<MemoryType> {
-    fn from(t: ExternType) -> Self {
-        match t {
-            ExternType::Memory(m) => Some(m),
-            _ => None,
-        }
-    }
-}
-
-impl From<ExternType> for Option<TableType> {
-    fn from(t: ExternType) -> Self {
-        match t {
-            ExternType::Table(m) => Some(m),
-            _ => None,
+            ExportKind::Memory if idx < m.num_imported_memories => imported(|d| match d {
+                ImportDesc::Memory(t) => Some(ExternType::Memory(*t)),
+                _ => None,
+            }),
+            ExportKind::Memory => ExternType::Memory(m.memories[(idx - m.num_imported_memories) as usize]),
+            ExportKind::Table if idx < m.num_imported_tables => imported(|d| match d {
+                ImportDesc::Table(t) => Some(ExternType::Table(*t)),
+                _ => None,
+            }),
+            ExportKind::Table => ExternType::Table(m.tables[(idx - m.num_imported_tables) as usize].0),
         }
     }
 }

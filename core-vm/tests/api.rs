@@ -548,3 +548,24 @@ fn funcref_results_can_be_called() {
     host.call(&mut store, &[], &mut out).unwrap();
     assert_eq!(out[0], Val::I32(9));
 }
+
+#[test]
+fn export_types_of_reexported_imports() {
+    use core_vm::{ExternType, MemoryType, TableType};
+    let bytes = wat::parse_str(
+        r#"(module
+            (import "env" "m" (memory 1 2))
+            (import "env" "t" (table 3 funcref))
+            (memory 4)
+            (table 5 externref)
+            (export "im" (memory 0)) (export "it" (table 0))
+            (export "dm" (memory 1)) (export "dt" (table 1)))"#,
+    )
+    .unwrap();
+    let module = Module::new(&Engine::default(), &bytes).unwrap();
+    let ty = |name: &str| module.exports().find(|e| e.name == name).unwrap().ty;
+    assert_eq!(ty("im"), ExternType::Memory(MemoryType { min: 1, max: Some(2), memory64: false, shared: false }));
+    assert_eq!(ty("it"), ExternType::Table(TableType { element: ValType::FuncRef, min: 3, max: None }));
+    assert_eq!(ty("dm"), ExternType::Memory(MemoryType { min: 4, max: None, memory64: false, shared: false }));
+    assert_eq!(ty("dt"), ExternType::Table(TableType { element: ValType::ExternRef, min: 5, max: None }));
+}
