@@ -107,7 +107,7 @@ fn def<T: WasiView>(
 #[cfg(target_os = "wasi")]
 fn dtor<T: WasiView>(l: &mut component_model::Linker<T>, iface: &str, resource: &str) {
     l.resource_dtor(iface, resource, |d: &mut T, rep| {
-        if let Some(table::Entry::Descriptor(table::Descriptor { fd, owned: true })) =
+        if let Some(table::Entry::Descriptor(table::Descriptor { fd, owned: true, .. })) =
             d.wasi().table.remove(rep)
         {
             let _ = p1::close(fd);

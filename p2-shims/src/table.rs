@@ -65,6 +65,11 @@ pub struct Descriptor {
     /// Closed when the guest drops it (false for preopens, which the
     /// host owns and `get-directories` hands out again).
     pub owned: bool,
+    /// The p1 fdflags `open-at` asked for (`None` for preopens): `get-flags`
+    /// reports these sync flags, as wasmtime does from the OS, rather than
+    /// what the p1 host's `fd_fdstat_get` says (node's reports
+    /// `data-integrity-sync` on files that were not opened with it).
+    pub fdflags: Option<u16>,
 }
 
 /// One item of a `directory-entry-stream`: `(descriptor-type, name)` or an

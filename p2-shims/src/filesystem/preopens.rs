@@ -38,7 +38,7 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
             for (fd, name) in preopens(cx) {
                 let rep = cx
                     .table
-                    .push(Entry::Descriptor(Descriptor { fd, owned: false }))?;
+                    .push(Entry::Descriptor(Descriptor { fd, owned: false, fdflags: None }))?;
                 list.push(Val::Tuple(vec![Val::Resource(rep), Val::string(name)]));
             }
             Ok(vec![Val::List(list)])

@@ -182,18 +182,46 @@ fn open_at(cx: &mut WasiCtx, a: &Args<'_>) -> Result<Val, HostError> {
                 Descriptor {
                     fd: new,
                     owned: true,
+                    fdflags: Some(fdflags),
                 },
             ))?)),
-            Err(e) => err_enum(error_code(e)),
+            Err(e) => err_enum(error_code(base_not_dir(dir, e))),
         },
     )
+}
+
+/// The errno wasmtime's OS call gives where a p1 host refuses for lack of a
+/// right (ENOTCAPABLE, as node's uvwasi does): `on_file` for a file not
+/// opened for the operation, `bad-descriptor` for a directory.
+fn lacking_right(fd: u32, e: u16, on_file: u16) -> u16 {
+    if e != errno::NOTCAPABLE {
+        return e;
+    }
+    match p1::fdstat(fd) {
+        Ok(st) if st.fs_filetype == wasi::FILETYPE_DIRECTORY => errno::BADF,
+        Ok(_) => on_file,
+        Err(_) => e,
+    }
+}
+
+/// A path call on a base descriptor that is not a directory: p2 (and
+/// wasmtime) say `not-directory`, some p1 hosts ENOTCAPABLE.
+fn base_not_dir(fd: u32, e: u16) -> u16 {
+    match p1::fdstat(fd) {
+        Ok(st) if e == errno::NOTCAPABLE && st.fs_filetype != wasi::FILETYPE_DIRECTORY => errno::NOTDIR,
+        _ => e,
+    }
 }
 
 fn all_rights() -> u64 {
     (wasi::RIGHTS_SOCK_ACCEPT << 1) - 1
 }
 
-fn get_flags(fd: u32) -> p1::R<Val> {
+/// `get-flags` of `fd`; `preopen` tells a preopened directory from one
+/// opened by `open-at`: wasmtime reports `mutate-directory` only for a
+/// directory opened with write access, which `open-at` never grants a
+/// directory (it fails with `is-directory`), so only preopens have it.
+fn get_flags(fd: u32, preopen: bool, fdflags: Option<u16>) -> p1::R<Val> {
     let st = p1::fdstat(fd)?;
     let mut flags = Vec::new();
     let r = st.fs_rights_base;
@@ -208,11 +236,12 @@ fn get_flags(fd: u32) -> p1::R<Val> {
         (wasi::FDFLAGS_DSYNC, "data-integrity-sync"),
         (wasi::FDFLAGS_RSYNC, "requested-write-sync"),
     ] {
-        if st.fs_flags & bit != 0 {
+        if fdflags.unwrap_or(st.fs_flags) & bit != 0 {
             flags.push(name);
         }
     }
-    if st.fs_filetype == wasi::FILETYPE_DIRECTORY
+    if preopen
+        && st.fs_filetype == wasi::FILETYPE_DIRECTORY
         && r & (wasi::RIGHTS_PATH_CREATE_FILE
             | wasi::RIGHTS_PATH_CREATE_DIRECTORY
             | wasi::RIGHTS_PATH_UNLINK_FILE)
@@ -226,6 +255,11 @@ fn get_flags(fd: u32) -> p1::R<Val> {
 /// The whole listing of directory `fd`, without `.` and `..`.
 fn list_dir(fd: u32) -> p1::R<VecDeque<DirItem>> {
     const HEADER: usize = 24;
+    // p1 hosts answer `fd_readdir` on a file with EBADF or ENOTCAPABLE;
+    // p2 (and wasmtime) say `not-directory`.
+    if p1::fdstat(fd)?.fs_filetype != wasi::FILETYPE_DIRECTORY {
+        return Err(errno::NOTDIR);
+    }
     let mut out = VecDeque::new();
     let mut buf = vec![0u8; 16 * 1024];
     let mut cookie = 0u64;
@@ -299,7 +333,9 @@ fn read_at(fd: u32, len: u64, offset: u64) -> p1::R<Val> {
         p1::pread(fd, &mut buf, offset)?
     };
     buf.truncate(n);
-    let eof = n == 0 && len > 0;
+    // wasmtime reports eof whenever the read returns no bytes (also for a
+    // zero-length read).
+    let eof = n == 0;
     Ok(Val::Tuple(vec![bytes(&buf), Val::Bool(eof)]))
 }
 
@@ -380,7 +416,9 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
         Ok(vec![unit(p1::sync(fd(cx, &a, 0)?))])
     });
     def(l, &i, &d("get-flags"), |cx, a| {
-        Ok(vec![res(get_flags(fd(cx, &a, 0)?))])
+        let desc = cx.table.descriptor(a.res(0)?)?;
+        let (fd, preopen, fdflags) = (desc.fd, !desc.owned, desc.fdflags);
+        Ok(vec![res(get_flags(fd, preopen, fdflags))])
     });
     def(l, &i, &d("get-type"), |cx, a| {
         let fd = fd(cx, &a, 0)?;
@@ -389,7 +427,8 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
         }))])
     });
     def(l, &i, &d("set-size"), |cx, a| {
-        Ok(vec![unit(p1::set_size(fd(cx, &a, 0)?, a.u64(1)?))])
+        let fd = fd(cx, &a, 0)?;
+        Ok(vec![unit(p1::set_size(fd, a.u64(1)?).map_err(|e| lacking_right(fd, e, errno::INVAL)))])
     });
     def(l, &i, &d("set-times"), |cx, a| {
         let fd = fd(cx, &a, 0)?;
