@@ -2,9 +2,26 @@
 # Builds the programs in conformance/programs/ for wasm32-wasip2 and compares
 # the native p2 run (`wasmtime run --dir . app.wasm ARGS`, the reference) with
 # the run through the shim on each p1 host (`HOST ... p2shim.wasm app.wasm
-# ARGS`): stdout, stderr, exit code and the files left behind.
+# ARGS`): stdout, stderr, exit code and the directory tree left behind
+# (symlinks compared as links, not followed).
+#
+# Each program is a Cargo project in its own folder; its component is
+# `$name.wasm` (a bin) or `${name//-/_}.wasm` (a cdylib exporting
+# wasi:cli/run). Optional files beside its Cargo.toml:
+#   args          one argument set per line, in shell quoting (a blank line is an
+#                 empty set, lines starting with # are skipped); default: three sets
+#                 (none, `3`, `0 x 'y z'`). Run N of a program is its Nth set.
+#   env           one K=V per line, passed with --env (besides P2T_A=1)
+#   stdin         piped to the program (default: /dev/null)
+#   stdin.sh      a bash script whose output is piped instead (for large input)
+#   merge-stderr  (empty) stderr goes to stdout, so their interleaving is compared
+# stderr is compared up to the host's own error banner (hosts.py ERROR_BANNERS):
+# after a trap wasmtime and the shim report in their own words.
+#
 # Usage: conformance/programs/run.sh [path/to/p2shim.wasm]
-# Environment: HOSTS (default "wasmtime wasmi node"), WASMTIME, CARGO_TARGET_DIR.
+# Environment: HOSTS (default "wasmtime wasmi node"), PROGRAMS (default: all),
+# WASMTIME, CARGO_TARGET_DIR.
+# expected-failures.txt lists `host/program` (every run) or `host/program:N`.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -12,40 +29,85 @@ W=${WASMTIME:-$root/target/tools/bin/wasmtime}
 shim=$(realpath "${1:-$root/target/p2shim.wasm}")
 hosts=${HOSTS:-wasmtime wasmi node}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+limit=600
+declare -A hpass hfail hxfail
 pass=0
 fail=0
 xfail=0
 expected=$(sed -e 's/#.*//' "$here/expected-failures.txt" | tr -s ' \t' '\n' | grep -v '^$')
-listed() { grep -qxF "$1" <<<"$expected"; }
-for dir in "$here"/*/; do
-  name=$(basename "$dir")
+listed() { grep -qxF "$1" <<<"$expected" || grep -qxF "$2" <<<"$expected"; }
+# Cut stderr at the first line of a host's own error report.
+cut_banner() {
+  awk '/^(Error: failed to run main module|Error: failed during execution|Exception: )/ { exit } { print }' "$1"
+}
+programs=${PROGRAMS:-$(cd "$here" && ls -d */ | tr -d /)}
+for name in $programs; do
+  dir="$here/$name"
   if ! (cd "$dir" && cargo build -q --release --target wasm32-wasip2); then
     echo "FAIL $name: build"; fail=$((fail + 1)); continue
   fi
   wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/$name.wasm"
-  for args in "" "3" "0 x 'y z'"; do
+  [ -f "$wasm" ] || wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/${name//-/_}.wasm"
+  if [ -f "$dir/args" ]; then
+    mapfile -t argsets < <(grep -v '^#' "$dir/args")
+  else
+    argsets=("" "3" "0 x 'y z'")
+  fi
+  envopts=(--env P2T_A=1)
+  if [ -f "$dir/env" ]; then
+    while IFS= read -r kv; do envopts+=(--env "$kv"); done <"$dir/env"
+  fi
+  n=0
+  for args in "${argsets[@]}"; do
+    n=$((n + 1))
+    eval "argv=($args)"
     tmp=$(mktemp -d)
+    stdin=/dev/null
+    if [ -f "$dir/stdin.sh" ]; then
+      bash "$dir/stdin.sh" >"$tmp/stdin"; stdin=$tmp/stdin
+    elif [ -f "$dir/stdin" ]; then
+      stdin=$dir/stdin
+    fi
+    merge=false
+    [ -f "$dir/merge-stderr" ] && merge=true
+    # run OUT-PREFIX COMMAND...: in the current folder, stdin piped in.
+    run() {
+      local out=$1; shift
+      if $merge; then
+        timeout $limit "$@" <"$stdin" >"$out.out" 2>&1
+      else
+        timeout $limit "$@" <"$stdin" >"$out.out" 2>"$out.rawerr"
+      fi
+      echo "exit $?" >>"$out.out"
+      touch "$out.rawerr"
+      cut_banner "$out.rawerr" >"$out.err"
+    }
     mkdir "$tmp/native"
     cp "$wasm" "$tmp/native/app.wasm"
-    (cd "$tmp/native" && eval "$W" run --env P2T_A=1 --dir . app.wasm $args </dev/null >../native.out 2>../native.err; echo "exit $?" >>../native.out)
+    (cd "$tmp/native" && run ../native "$W" run "${envopts[@]}" --dir . app.wasm "${argv[@]}")
     for host in $hosts; do
       mkdir "$tmp/$host"
       cp "$wasm" "$tmp/$host/app.wasm"
-      (cd "$tmp/$host" && eval "$here/../hosts/run-on.sh" "$host" --env P2T_A=1 --dir . "$shim" app.wasm $args </dev/null >"../$host.out" 2>"../$host.err"; echo "exit $?" >>"../$host.out")
-      if diff "$tmp/native.out" "$tmp/$host.out" && diff "$tmp/native.err" "$tmp/$host.err" && diff -r "$tmp/native" "$tmp/$host"; then
-        if listed "$host/$name"; then
-          echo "XPASS $host/$name $args (listed in expected-failures.txt)"; fail=$((fail + 1))
+      (cd "$tmp/$host" && run "../$host" "$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$shim" app.wasm "${argv[@]}")
+      label="$host/$name:$n ($args)"
+      if diff "$tmp/native.out" "$tmp/$host.out" >"$tmp/diff" && diff "$tmp/native.err" "$tmp/$host.err" >>"$tmp/diff" &&
+         diff -r --no-dereference "$tmp/native" "$tmp/$host" >>"$tmp/diff"; then
+        if listed "$host/$name" "$host/$name:$n"; then
+          echo "XPASS $label (listed in expected-failures.txt)"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
         else
-          echo "ok   $host/$name $args"; pass=$((pass + 1))
+          echo "ok   $label"; pass=$((pass + 1)); hpass[$host]=$((${hpass[$host]:-0} + 1))
         fi
-      elif listed "$host/$name"; then
-        echo "xfail $host/$name $args"; xfail=$((xfail + 1))
+      elif listed "$host/$name" "$host/$name:$n"; then
+        echo "xfail $label"; xfail=$((xfail + 1)); hxfail[$host]=$((${hxfail[$host]:-0} + 1))
       else
-        echo "FAIL $host/$name $args"; fail=$((fail + 1))
+        echo "FAIL $label"; head -n 40 "$tmp/diff"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
       fi
     done
     rm -rf "$tmp"
   done
+done
+for host in $hosts; do
+  echo "  $host: ${hpass[$host]:-0} passed, ${hfail[$host]:-0} failed, ${hxfail[$host]:-0} expected failures"
 done
 echo "p2 programs: $pass passed, $fail failed, $xfail expected failures"
 [ "$fail" -eq 0 ]

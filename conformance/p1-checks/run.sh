@@ -1,0 +1,20 @@
+#!/bin/bash
+# Runs the WASIp1 programs in conformance/p1-checks/ directly on each host (no
+# p2shim), printing their output side by side with wasmtime's: the evidence for
+# the host quirks listed in conformance/programs/expected-failures.txt.
+# Usage: conformance/p1-checks/run.sh   Environment: HOSTS, CARGO_TARGET_DIR.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+for dir in "$here"/*/; do
+  name=$(basename "$dir")
+  (cd "$dir" && cargo build -q --release --target wasm32-wasip1) || exit 1
+  for host in ${HOSTS:-wasmtime wasmi node}; do
+    tmp=$(mktemp -d)
+    cp "$CARGO_TARGET_DIR/wasm32-wasip1/release/$name.wasm" "$tmp/"
+    echo "== $name on $host"
+    (cd "$tmp" && "$here/../hosts/run-on.sh" "$host" --dir . "$name.wasm" 2>&1)
+    rm -rf "$tmp"
+  done
+done
