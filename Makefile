@@ -1,7 +1,8 @@
 # p2shim: build, test, benchmark.
 #
 #   make demo         build the shim and run examples/hello-p1 through it on wasmtime
-#   make test         native tests, shim build, wasm32 tests, WASI testsuite on 3 hosts, fuzz smoke
+#   make test         native tests, shim build, wasm32 tests, WASI testsuite on 3 hosts,
+#                     p2 programs, componentize-py/-js components, fuzz smoke
 #   make conformance  test + sightglass/CoreMark correctness runs through the shim
 #   make bench        direct vs shim timings on wasmtime and node
 #   make shim         target/p2shim.wasm
@@ -49,7 +50,7 @@ BENCH_FLAGS ?=
 CHECK_HOSTS ?= wasmtime
 
 .PHONY: all help tools shim test test-native test-wasm p2-programs wasi-testsuite wasi-testsuite-direct \
-        fuzz-smoke conformance sightglass-check bench demo clean distclean check-scripts
+        toolchains fuzz-smoke conformance sightglass-check bench demo clean distclean check-scripts
 
 all: shim
 
@@ -68,7 +69,7 @@ shim:
 
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
-test: tools test-native shim test-wasm wasi-testsuite p2-programs fuzz-smoke
+test: tools test-native shim test-wasm wasi-testsuite p2-programs toolchains fuzz-smoke
 	@echo "make test: all steps passed"
 
 test-native:
@@ -94,6 +95,13 @@ wasi-testsuite-direct:
 # native p2 run on wasmtime against the run through the shim on each host.
 p2-programs: shim
 	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
+
+# Components from other toolchains: componentize-py and componentize-js (pinned,
+# installed into target/toolchains by scripts/install-toolchains.sh) build
+# conformance/toolchains/{python,js}; each runs natively and through the shim.
+toolchains: shim
+	$(ROOT)/scripts/install-toolchains.sh
+	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/toolchains/run.sh $(SHIM)
 
 fuzz-smoke:
 	@if $(CARGO) metadata --no-deps --format-version 1 | $(PYTHON) -c 'import json,sys; \
