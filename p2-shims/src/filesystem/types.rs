@@ -173,11 +173,19 @@ fn open_at(cx: &mut WasiCtx, a: &Args<'_>) -> Result<Val, HostError> {
         base |= WRITE_RIGHTS;
     }
     // Hosts such as node's uvwasi refuse (ENOTCAPABLE) an open that asks for
-    // rights the directory cannot pass on, so ask only for those it can.
+    // rights the directory cannot pass on; then ask again for only those it
+    // lists. Not first: wasmtime's p1 lists inheriting rights it does not
+    // enforce (no FD_WRITE under a directory opened without write), and the
+    // narrowed request would open a file for writing without the write right.
     let inheriting = p1::fdstat(dir).map_or(all_rights(), |st| st.fs_rights_inheriting);
-    let base = base & inheriting;
+    let opened = match p1::open(dir, lf, path, oflags, base, inheriting, fdflags) {
+        Err(errno::NOTCAPABLE) if base & !inheriting != 0 => {
+            p1::open(dir, lf, path, oflags, base & inheriting, inheriting, fdflags)
+        }
+        r => r,
+    };
     Ok(
-        match p1::open(dir, lf, path, oflags, base, inheriting, fdflags) {
+        match opened {
             Ok(new) => ok(Val::Resource(cx.table.push(Entry::Descriptor(
                 Descriptor {
                     fd: new,
