@@ -195,11 +195,15 @@ def through_shim(inv: Invocation, shim: str, shim_args: list[str] | None = None,
 
 
 def guest_stderr(stderr: str) -> str:
-    """stderr up to the first host/shim error report (what the guest wrote)."""
+    """stderr up to the first host/shim error report (what the guest wrote).
+
+    A banner counts at the start of a line or right after guest text that did not
+    end its line (the preview1 adapter's `assertion failed at adapter line N`)."""
     lines = stderr.splitlines(keepends=True)
     for i, line in enumerate(lines):
-        if line.startswith(ERROR_BANNERS):
-            return "".join(lines[:i])
+        cut = min((j for j in (line.find(b) for b in ERROR_BANNERS) if j >= 0), default=-1)
+        if cut >= 0:
+            return "".join(lines[:i]) + line[:cut]
     return stderr
 
 
