@@ -1,8 +1,9 @@
 # p2shim: build, test, benchmark.
 #
 #   make demo         build the shim and run examples/hello-p1 through it on wasmtime
-#   make test         native tests, shim build, wasm32 tests, WASI testsuite on 3 hosts,
-#                     p2 programs, componentize-py/-js components, fuzz smoke
+#   make test         native tests, shim build, wasm32 tests, WASI testsuite (p1, as p2
+#                     components, the runner adapter) on 3 hosts, p2 programs,
+#                     componentize-py/-js components, fuzz smoke
 #   make conformance  test + sightglass/CoreMark correctness runs through the shim
 #   make bench        direct vs shim timings on wasmtime and node
 #   make shim         target/p2shim.wasm
@@ -50,12 +51,13 @@ BENCH_FLAGS ?=
 CHECK_HOSTS ?= wasmtime
 
 .PHONY: all help tools shim test test-native test-wasm p2-programs wasi-testsuite wasi-testsuite-direct \
+        componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains fuzz-smoke conformance sightglass-check bench demo clean distclean check-scripts
 
 all: shim
 
 help:
-	@sed -n '2,12p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 tools:
 	$(ROOT)/scripts/install-tools.sh
@@ -69,7 +71,8 @@ shim:
 
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
-test: tools test-native shim test-wasm wasi-testsuite p2-programs toolchains fuzz-smoke
+test: tools test-native shim test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-adapter \
+      p2-programs toolchains fuzz-smoke
 	@echo "make test: all steps passed"
 
 test-native:
@@ -84,6 +87,23 @@ test-wasm:
 wasi-testsuite: shim
 	$(PYTHON) $(ROOT)/conformance/wasi_testsuite.py --shim $(SHIM) --hosts $(HOSTS) \
 	    -j $(JOBS) $(WASI_TESTSUITE_FLAGS)
+
+# componentize-p1 (conformance/componentize, its own Cargo project): p1 modules to p2
+# command components with wit-component and the wasmtime 49 preview1 command adapter.
+COMPONENTIZE := $(CARGO_TARGET_DIR)/release/componentize-p1
+componentize:
+	cd $(ROOT)/conformance/componentize && $(CARGO) build $(CARGO_LOCKED) --release
+
+# The WASI testsuite as p2 components: native wasmtime (p2) against the shim on each host.
+wasi-testsuite-p2: shim componentize
+	$(PYTHON) $(ROOT)/conformance/wasi_testsuite_p2.py --shim $(SHIM) --componentize $(COMPONENTIZE) \
+	    --hosts $(HOSTS) -j $(JOBS)
+
+# The wasi-testsuite runner's adapter (conformance/wasi-testsuite-adapter/p2shim.py), driven
+# the way the official runner calls it, on the p2 components, against native wasmtime.
+wasi-testsuite-adapter: shim componentize
+	$(PYTHON) $(ROOT)/conformance/wasi-testsuite-adapter/drive.py --shim $(SHIM) \
+	    --componentize $(COMPONENTIZE) -j $(JOBS)
 
 # The direct half only (works without a shim).
 wasi-testsuite-direct:
@@ -160,7 +180,9 @@ demo: tools shim
 check-scripts:
 	shellcheck $(ROOT)/scripts/*.sh $(ROOT)/conformance/hosts/run-on.sh $(ROOT)/.ci/run
 	$(PYTHON) -m py_compile $(ROOT)/conformance/wasi_testsuite.py $(ROOT)/conformance/bench.py \
-	    $(ROOT)/conformance/hosts/hosts.py
+	    $(ROOT)/conformance/hosts/hosts.py $(ROOT)/conformance/wasi_testsuite_p2.py \
+	    $(ROOT)/conformance/wasi-testsuite-adapter/p2shim.py \
+	    $(ROOT)/conformance/wasi-testsuite-adapter/drive.py
 	$(NODE) --check $(ROOT)/conformance/hosts/node-wasi.mjs
 
 # Keeps target/tools (the tool links); `make distclean` removes everything.
@@ -171,7 +193,8 @@ clean:
 	    $(CARGO) clean; \
 	    rm -rf $(SHIM) $(ROOT)/target/conformance $(ROOT)/target/bench $(DEMO_DIR); \
 	fi
-	rm -rf $(ROOT)/examples/hello-p1/target $(ROOT)/conformance/bench/target
+	rm -rf $(ROOT)/examples/hello-p1/target $(ROOT)/conformance/bench/target \
+	    $(ROOT)/conformance/componentize/target
 
 distclean:
 	$(CARGO) clean
