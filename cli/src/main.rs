@@ -15,11 +15,14 @@
 //! * The runner only exists on wasm32-wasip1 (`target_os = "wasi"`); a native
 //!   build compiles but says so and exits with status 1.
 
+mod bundle;
 mod guest;
 #[cfg(target_os = "wasi")]
 mod component;
 #[cfg(target_os = "wasi")]
 mod p1;
+#[cfg(target_os = "wasi")]
+mod preopen;
 #[cfg(target_os = "wasi")]
 mod report;
 
@@ -35,6 +38,11 @@ argv[0]; the guest sees the host's environment variables and preopened
 directories.
 
 Options (only before FILE):
+      --argv0 <NAME>   The guest's argv[0] (default: FILE as given).
+      --hide-preopen <DIR>
+                       After reading FILE, close the host's preopened
+                       directory DIR so the guest does not see it (lets a
+                       wrapper reach FILE without giving the guest a folder).
       --invoke <NAME>  Call the exported function NAME instead of `_start` and
                        print its results, one per line. ARGS, if any, are
                        its parameters; missing ones default to zero.
@@ -42,6 +50,13 @@ Options (only before FILE):
                        missing function traps when called, naming itself.
   -h, --help           Print this help
   -V, --version        Print the version
+
+   or: p2shim bundle [--shim <SHIM>] [--name <NAME>] <FILE> -o <OUT>
+
+Writes OUT, one WASIp1 core module: the shim SHIM (default: this shim's
+argv[0]) with FILE embedded, run as `wasmtime run OUT ARGS` with no preopen.
+Its guest's argv[0] is NAME (default: FILE's file name, as `wasmtime run
+FILE` gives). A bundle passes all its arguments to the embedded program.
 ";
 
 /// What the command line asks for.
@@ -50,6 +65,16 @@ enum Command {
     Help,
     Version,
     Run(Run),
+    Bundle(Bundle),
+}
+
+/// `p2shim bundle`.
+#[derive(Debug, PartialEq)]
+struct Bundle {
+    shim: Option<OsString>,
+    name: Option<String>,
+    file: OsString,
+    out: OsString,
 }
 
 /// A program to run.
@@ -59,39 +84,92 @@ struct Run {
     invoke: Option<String>,
     /// `--stub-missing`.
     stub_missing: bool,
-    /// FILE, exactly as given.
+    /// `--argv0 NAME`.
+    argv0: Option<OsString>,
+    /// `--hide-preopen DIR`, each time given.
+    hide_preopens: Vec<OsString>,
+    /// FILE, exactly as given (a bundle: the embedded program's name).
     file: OsString,
     /// The guest's arguments after FILE.
     args: Vec<OsString>,
 }
 
 /// Parses the shim's arguments (without its own argv[0]).
-fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command> {
-    let mut invoke = None;
-    let mut stub_missing = false;
+fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
+    let mut args = args.peekable();
+    if args.peek().is_some_and(|a| a == "bundle") {
+        args.next();
+        return parse_bundle(args);
+    }
+    let mut run = Run { invoke: None, stub_missing: false, argv0: None, hide_preopens: Vec::new(), file: OsString::new(), args: Vec::new() };
     while let Some(arg) = args.next() {
         let Some(opt) = arg.to_str().filter(|s| s.starts_with('-') && s.len() > 1) else {
-            return Ok(Command::Run(Run { invoke, stub_missing, file: arg, args: args.collect() }));
+            return Ok(Command::Run(Run { file: arg, args: args.collect(), ..run }));
         };
+        let (invoke, stub_missing) = (&mut run.invoke, &mut run.stub_missing);
         match opt {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
             "--" => break,
-            "--stub-missing" => stub_missing = true,
+            "--stub-missing" => *stub_missing = true,
+            "--argv0" => run.argv0 = Some(args.next().ok_or_else(|| anyhow::anyhow!("a value is required for '--argv0 <NAME>'"))?),
+            "--hide-preopen" => run
+                .hide_preopens
+                .push(args.next().ok_or_else(|| anyhow::anyhow!("a value is required for '--hide-preopen <DIR>'"))?),
             "--invoke" => match args.next() {
-                Some(name) => invoke = Some(utf8(name, "--invoke")?),
+                Some(name) => *invoke = Some(utf8(name, "--invoke")?),
                 None => bail!("a value is required for '--invoke <NAME>'"),
             },
             _ => match opt.strip_prefix("--invoke=") {
-                Some(name) => invoke = Some(name.to_string()),
+                Some(name) => *invoke = Some(name.to_string()),
                 None => bail!("unexpected argument '{opt}'"),
             },
         }
     }
     match args.next() {
-        Some(file) => Ok(Command::Run(Run { invoke, stub_missing, file, args: args.collect() })),
+        Some(file) => Ok(Command::Run(Run { file, args: args.collect(), ..run })),
         None => bail!("the following required arguments were not provided: <FILE>"),
     }
+}
+
+/// `bundle [--shim SHIM] [--name NAME] FILE -o OUT` (options in any order).
+fn parse_bundle(mut args: impl Iterator<Item = OsString>) -> Result<Command> {
+    let (mut shim, mut name, mut file, mut out) = (None, None, None, None);
+    while let Some(arg) = args.next() {
+        let mut value = |what: &str| args.next().ok_or_else(|| anyhow::anyhow!("a value is required for '{what}'"));
+        match arg.to_str() {
+            Some("--shim") => shim = Some(value("--shim <SHIM>")?),
+            Some("--name") => name = Some(utf8(value("--name <NAME>")?, "--name")?),
+            Some("-o" | "--output") => out = Some(value("-o <OUT>")?),
+            Some("-h" | "--help") => return Ok(Command::Help),
+            Some(s) if s.starts_with('-') && s.len() > 1 => bail!("unexpected argument '{s}' of `bundle`"),
+            _ if file.is_none() => file = Some(arg),
+            _ => bail!("`bundle` takes one FILE; unexpected {arg:?}"),
+        }
+    }
+    let file = file.ok_or_else(|| anyhow::anyhow!("`bundle` needs the program FILE to embed"))?;
+    let out = out.ok_or_else(|| anyhow::anyhow!("`bundle` needs `-o <OUT>`"))?;
+    Ok(Command::Bundle(Bundle { shim, name, file, out }))
+}
+
+/// Writes the bundle `b` asks for; the shim's bytes come from `--shim` or
+/// `argv0` (this shim's own path).
+fn write_bundle(b: Bundle, argv0: Option<OsString>) -> Result<()> {
+    use anyhow::Context as _;
+    let shim_path = b.shim.or(argv0).ok_or_else(|| anyhow::anyhow!("`bundle` needs `--shim <p2shim.wasm>`"))?;
+    let shim = std::fs::read(&shim_path)
+        .with_context(|| format!("failed to read the shim `{}` (give its path with --shim)", shim_path.to_string_lossy()))?;
+    let program = std::fs::read(&b.file).with_context(|| format!("failed to read `{}`", b.file.to_string_lossy()))?;
+    let name = match b.name {
+        Some(n) => n,
+        None => std::path::Path::new(&b.file)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| anyhow::anyhow!("cannot take a file name from `{}`; give --name", b.file.to_string_lossy()))?,
+    };
+    let out = bundle::bundle(&shim, &program, &name)
+        .with_context(|| format!("failed to bundle `{}`", b.file.to_string_lossy()))?;
+    std::fs::write(&b.out, out).with_context(|| format!("failed to write `{}`", b.out.to_string_lossy()))
 }
 
 fn utf8(s: OsString, what: &str) -> Result<String> {
@@ -99,6 +177,20 @@ fn utf8(s: OsString, what: &str) -> Result<String> {
 }
 
 fn main() {
+    #[cfg(target_os = "wasi")]
+    if let Some((name, program)) = bundle::embedded() {
+        // A bundle: every argument belongs to the embedded program.
+        let run = Run {
+            invoke: None,
+            stub_missing: false,
+            argv0: None,
+            hide_preopens: Vec::new(),
+            file: name.into(),
+            args: std::env::args_os().skip(1).collect(),
+        };
+        wasi_run::execute(run, Some(program));
+        return;
+    }
     let command = match parse_args(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(e) => {
@@ -110,6 +202,12 @@ fn main() {
         Command::Help => print!("{USAGE}"),
         Command::Version => println!("p2shim {}", env!("CARGO_PKG_VERSION")),
         Command::Run(run) => execute(run),
+        Command::Bundle(b) => {
+            if let Err(e) = write_bundle(b, std::env::args_os().next()) {
+                eprintln!("Error: {e:#}");
+                std::process::exit(1)
+            }
+        }
     }
 }
 
@@ -122,7 +220,7 @@ fn execute(run: Run) {
 
 #[cfg(target_os = "wasi")]
 fn execute(run: Run) {
-    wasi_run::execute(run)
+    wasi_run::execute(run, None)
 }
 
 /// Running a program on the host (wasm32-wasip1 only).
@@ -135,12 +233,23 @@ mod wasi_run {
     use core_vm::{Engine, Func, Instance, Linker, Module, Store, Val, ValType};
     use std::os::wasi::ffi::OsStrExt;
 
-    pub fn execute(run: Run) {
+    /// Runs FILE, or `embedded` (a bundle's program, named FILE).
+    pub fn execute(mut run: Run, embedded: Option<&'static [u8]>) {
         let file = run.file.to_string_lossy().into_owned();
         // Read and close FILE before anything of the guest runs.
-        let bytes = std::fs::read(&run.file)
-            .with_context(|| format!("failed to read input file `{file}`"))
-            .unwrap_or_else(|e| report::fail(e));
+        let bytes: std::borrow::Cow<'static, [u8]> = match embedded {
+            Some(b) => b.into(),
+            None => std::fs::read(&run.file)
+                .with_context(|| format!("failed to read input file `{file}`"))
+                .unwrap_or_else(|e| report::fail(e))
+                .into(),
+        };
+        for dir in &run.hide_preopens {
+            crate::preopen::close(dir.as_bytes()).unwrap_or_else(|e| report::fail(e));
+        }
+        if let Some(argv0) = run.argv0.take() {
+            run.file = argv0;
+        }
         if core_vm::is_component(&bytes) {
             crate::component::run(&file, &bytes, &run);
         }
@@ -271,6 +380,8 @@ mod tests {
         Command::Run(Run {
             invoke: invoke.map(String::from),
             stub_missing: false,
+            argv0: None,
+            hide_preopens: Vec::new(),
             file: file.into(),
             args: args.iter().map(OsString::from).collect(),
         })
