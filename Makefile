@@ -8,6 +8,8 @@
 #   make bench        direct vs shim timings on wasmtime and node
 #   make shim         target/p2shim.wasm
 #   make tools        install/link the pinned tools into target/tools/bin
+#   make install      PREFIX=/usr/local DESTDIR=: p2shim.wasm, wasip2-run, its man page
+#   make deb          target/p2shim_VERSION_all.deb (packaging/debian)
 #
 # Tools come from target/tools/bin first (scripts/install-tools.sh puts them there).
 # Every recipe runs under bash -euo pipefail, so any failing command fails the target.
@@ -50,7 +52,7 @@ BENCH_FLAGS ?=
 # Hosts of the sightglass correctness runs (`make conformance`); node doubles the time.
 CHECK_HOSTS ?= wasmtime
 
-.PHONY: all help tools shim test test-native test-wasm p2-programs wasi-testsuite wasi-testsuite-direct \
+.PHONY: all help tools shim test test-native test-wasm p2-programs p2-programs-bundle wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains fuzz-smoke conformance sightglass-check bench demo clean distclean check-scripts
 
@@ -72,7 +74,7 @@ shim:
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
 test: tools test-native shim test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-adapter \
-      p2-programs toolchains fuzz-smoke
+      p2-programs toolchains fuzz-smoke p2-programs-bundle test-dist
 	@echo "make test: all steps passed"
 
 test-native:
@@ -122,6 +124,10 @@ p2-programs: shim
 toolchains: shim
 	$(ROOT)/scripts/install-toolchains.sh
 	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/toolchains/run.sh $(SHIM)
+
+# The same programs run as bundles (`p2shim bundle`, no preopen for the program).
+p2-programs-bundle: shim
+	MODE=bundle HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
 
 fuzz-smoke:
 	@if $(CARGO) metadata --no-deps --format-version 1 | $(PYTHON) -c 'import json,sys; \
@@ -176,9 +182,40 @@ demo: tools shim
 	diff -u $(DEMO_DIR)/p2/direct.out $(DEMO_DIR)/p2/shim.out
 	@echo "== same output natively (p2) and through p2shim on a p1 host"
 
+# ---- install, package (packaging/) --------------------------------------------
+PREFIX  ?= /usr/local
+DESTDIR ?=
+P2SHIM_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -1)
+DEB := $(ROOT)/target/p2shim_$(P2SHIM_VERSION)_all.deb
+INSTALL_DIR = $(DESTDIR)$(PREFIX)
+
+.PHONY: install install-files deb test-dist
+install: shim install-files
+
+# The files only (the shim must be built): packaging/debian/build.sh uses it.
+install-files:
+	@test -f $(SHIM) || { echo "install: $(SHIM) is missing (make shim)"; exit 1; }
+	install -d $(INSTALL_DIR)/bin $(INSTALL_DIR)/share/p2shim $(INSTALL_DIR)/share/man/man1
+	install -m 644 $(SHIM) $(INSTALL_DIR)/share/p2shim/p2shim.wasm
+	install -m 644 $(ROOT)/conformance/hosts/node-wasi.mjs $(INSTALL_DIR)/share/p2shim/node-wasi.mjs
+	sed 's/@VERSION@/$(P2SHIM_VERSION)/' $(ROOT)/packaging/wasip2-run > $(INSTALL_DIR)/bin/wasip2-run
+	chmod 755 $(INSTALL_DIR)/bin/wasip2-run
+	sed 's/@VERSION@/$(P2SHIM_VERSION)/' $(ROOT)/packaging/wasip2-run.1 > $(INSTALL_DIR)/share/man/man1/wasip2-run.1
+	chmod 644 $(INSTALL_DIR)/share/man/man1/wasip2-run.1
+
+deb: shim
+	bash $(ROOT)/packaging/debian/build.sh $(DEB)
+
+# make install into a temporary root, the wrapper on every host (its errors,
+# the p2 programs through it, --bundle), the .deb unpacked and run.
+test-dist: shim
+	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/packaging/test-dist.sh $(SHIM)
+
 # ---- housekeeping ------------------------------------------------------------
 check-scripts:
-	shellcheck $(ROOT)/scripts/*.sh $(ROOT)/conformance/hosts/run-on.sh $(ROOT)/.ci/run
+	shellcheck $(ROOT)/scripts/*.sh $(ROOT)/conformance/hosts/run-on.sh $(ROOT)/.ci/run \
+	    $(ROOT)/packaging/debian/build.sh $(ROOT)/packaging/test-dist.sh
+	shellcheck -s sh $(ROOT)/packaging/wasip2-run
 	$(PYTHON) -m py_compile $(ROOT)/conformance/wasi_testsuite.py $(ROOT)/conformance/bench.py \
 	    $(ROOT)/conformance/hosts/hosts.py $(ROOT)/conformance/wasi_testsuite_p2.py \
 	    $(ROOT)/conformance/wasi-testsuite-adapter/p2shim.py \

@@ -136,6 +136,15 @@ if command -v node >/dev/null && (( $(node_major) < NODE_MIN_MAJOR )); then
     log "warning: node $(node --version) is older than v$NODE_MIN_MAJOR; the node host may misbehave"
 fi
 
+# ---- shellcheck, dpkg-deb (optional: make test-dist lints with shellcheck if present) ----
+if ! command -v shellcheck >/dev/null && [[ $CHECK_ONLY == 0 ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    log "installing shellcheck (apt, optional)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1; } ||
+        log "warning: could not install shellcheck; make test-dist skips the lint"
+fi
+command -v dpkg-deb >/dev/null || log "warning: dpkg-deb not found; make test-dist cannot build the .deb"
+
 [[ $missing == 0 ]] || die "some tools are missing (run without --check to install)"
 
 # ---- report -----------------------------------------------------------------

@@ -20,7 +20,13 @@
 #
 # Usage: conformance/programs/run.sh [path/to/p2shim.wasm]
 # Environment: HOSTS (default "wasmtime wasmi node"), PROGRAMS (default: all),
-# WASMTIME, CARGO_TARGET_DIR.
+# WASMTIME, CARGO_TARGET_DIR,
+# MODE: how the component reaches the host:
+#   shim     (default) `HOST ... p2shim.wasm app.wasm ARGS`
+#   bundle   `p2shim bundle app.wasm -o app.p1.wasm` once, then `HOST ... app.p1.wasm ARGS`
+#            (the bundle lies outside the preopened folder: nothing but itself is needed)
+#   wrapper  `P2SHIM_HOST=HOST $WRAPPER --env .. --dir . app.wasm ARGS` (an installed
+#            wasip2-run; WRAPPER must be set)
 # expected-failures.txt lists `host/program` (every run) or `host/program:N`.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +34,12 @@ root=$(cd "$here/../.." && pwd)
 W=${WASMTIME:-$root/target/tools/bin/wasmtime}
 shim=$(realpath "${1:-$root/target/p2shim.wasm}")
 hosts=${HOSTS:-wasmtime wasmi node}
+mode=${MODE:-shim}
+case $mode in
+  shim | bundle) ;;
+  wrapper) [ -x "${WRAPPER:-}" ] || { echo "MODE=wrapper needs WRAPPER=path/to/wasip2-run"; exit 2; } ;;
+  *) echo "unknown MODE=$mode (shim, bundle, wrapper)"; exit 2 ;;
+esac
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 limit=600
 declare -A hpass hfail hxfail
@@ -48,6 +60,14 @@ for name in $programs; do
   fi
   wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/$name.wasm"
   [ -f "$wasm" ] || wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/${name//-/_}.wasm"
+  if [ "$mode" = bundle ]; then
+    bdir=$(mktemp -d)
+    cp "$wasm" "$bdir/app.wasm"
+    cp "$shim" "$bdir/p2shim.wasm"
+    if ! (cd "$bdir" && "$W" run --dir . p2shim.wasm bundle app.wasm -o app.p1.wasm); then
+      echo "FAIL $name: bundle"; fail=$((fail + 1)); rm -rf "$bdir"; continue
+    fi
+  fi
   if [ -f "$dir/args" ]; then
     mapfile -t argsets < <(grep -v '^#' "$dir/args")
   else
@@ -88,7 +108,12 @@ for name in $programs; do
     for host in $hosts; do
       mkdir "$tmp/$host"
       cp "$wasm" "$tmp/$host/app.wasm"
-      (cd "$tmp/$host" && run "../$host" "$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$shim" app.wasm "${argv[@]}")
+      case $mode in
+        shim) via=("$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$shim" app.wasm) ;;
+        bundle) via=("$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$bdir/app.p1.wasm") ;;
+        wrapper) via=(env "P2SHIM_HOST=$host" "$WRAPPER" "${envopts[@]}" --dir . app.wasm) ;;
+      esac
+      (cd "$tmp/$host" && run "../$host" "${via[@]}" "${argv[@]}")
       label="$host/$name:$n ($args)"
       if diff "$tmp/native.out" "$tmp/$host.out" >"$tmp/diff" && diff "$tmp/native.err" "$tmp/$host.err" >>"$tmp/diff" &&
          diff -r --no-dereference "$tmp/native" "$tmp/$host" >>"$tmp/diff"; then
@@ -105,9 +130,10 @@ for name in $programs; do
     done
     rm -rf "$tmp"
   done
+  [ "$mode" != bundle ] || rm -rf "$bdir"
 done
 for host in $hosts; do
   echo "  $host: ${hpass[$host]:-0} passed, ${hfail[$host]:-0} failed, ${hxfail[$host]:-0} expected failures"
 done
-echo "p2 programs: $pass passed, $fail failed, $xfail expected failures"
+echo "p2 programs ($mode): $pass passed, $fail failed, $xfail expected failures"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# `A && ok || bad` is meant throughout: ok always succeeds.
+# shellcheck disable=SC2015
+# Tests distribution (make test-dist): `make install` into a temporary root,
+# the installed wasip2-run on every host of HOSTS (help, errors, the demo
+# component, the p2 programs, --bundle), and the .deb built, unpacked with
+# dpkg-deb -x and run.
+#
+#   packaging/test-dist.sh path/to/p2shim.wasm     (HOSTS="wasmtime wasmi node")
+#
+# Every check compares with the native p2 run on wasmtime, so a wrong
+# translation of --dir/--env/argv fails. Exits 1 if any check failed.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+shim="$(realpath "${1:?usage: test-dist.sh p2shim.wasm}")"
+hosts=${HOSTS:-wasmtime wasmi node}
+W=${WASMTIME:-$root/target/tools/bin/wasmtime}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+pass=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; failed=$((failed + 1)); }
+check() { # check NAME CMD...: CMD must succeed
+    local name=$1; shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# ---- the scripts ----------------------------------------------------------------
+check "sh -n wasip2-run" sh -n "$here/wasip2-run"
+if command -v shellcheck >/dev/null; then
+    check "shellcheck wasip2-run" shellcheck -s sh "$here/wasip2-run"
+    check "shellcheck packaging scripts" shellcheck "$here/debian/build.sh" "$here/test-dist.sh"
+else
+    echo "skip shellcheck (not installed; scripts/install-tools.sh installs it from Debian)"
+fi
+if command -v dash >/dev/null; then check "dash -n wasip2-run" dash -n "$here/wasip2-run"; fi
+# The binfmt_misc line: 7 ':'-separated fields after the leading ':'.
+# shellcheck disable=SC2016 # awk's own $fields
+check "binfmt registration syntax" awk -F: '!/^#/ && NF { n++; if (NF != 8 || $3 != "M" || $5 != "\\x00asm" || $7 != "/usr/bin/wasip2-run") exit 1 } END { exit n == 1 ? 0 : 1 }' "$here/binfmt/wasip2-run.conf"
+
+# ---- make install -----------------------------------------------------------------
+stage="$tmp/stage"
+make -C "$root" --no-print-directory install-files DESTDIR="$stage" PREFIX=/opt/p2 >/dev/null
+for f in bin/wasip2-run share/p2shim/p2shim.wasm share/p2shim/node-wasi.mjs share/man/man1/wasip2-run.1; do
+    check "make install: $f" test -s "$stage/opt/p2/$f"
+done
+check "installed shim is the built one" cmp -s "$shim" "$stage/opt/p2/share/p2shim/p2shim.wasm"
+run="$stage/opt/p2/bin/wasip2-run"
+check "installed wrapper is executable" test -x "$run"
+if command -v groff >/dev/null; then
+    groff -man -Tutf8 -ww "$stage/opt/p2/share/man/man1/wasip2-run.1" >"$tmp/man.txt" 2>"$tmp/man.err"
+    [[ ! -s "$tmp/man.err" ]] && grep -Eq 'wasip2-run +- +run +a +WASIp2 +component' "$tmp/man.txt" &&
+        ok "man page renders without groff warnings" || bad "man page: $(cat "$tmp/man.err")"
+else
+    echo "skip man page rendering (no groff)"
+fi
+
+# ---- wrapper: help and errors -------------------------------------------------------
+help="$("$run" --help)" && grep -q 'wasmtime wasmer wasmedge iwasm wazero wasmi node' <<<"$help" &&
+    grep -q -- '--stack-size' <<<"$help" && ok "--help lists the hosts" || bad "--help lists the hosts"
+[[ "$("$run" --version)" == "wasip2-run $(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)" ]] &&
+    ok "--version" || bad "--version"
+nohost=(env -u P2SHIM_HOST WASMTIME=/nonexistent WASMER=/nonexistent WASMEDGE=/nonexistent IWASM=/nonexistent
+        WAZERO=/nonexistent WASMI=/nonexistent NODE=/nonexistent)
+"${nohost[@]}" "$run" x.wasm >/dev/null 2>"$tmp/err"
+rc=$?
+[[ $rc == 127 ]] && grep -q 'no WASIp1 host found; install one of: wasmtime' "$tmp/err" &&
+    ok "no host installed: exit 127 and says so" || bad "no host installed (rc $rc: $(cat "$tmp/err"))"
+P2SHIM_HOST=nosuch "$run" x.wasm 2>"$tmp/err"
+rc=$?
+[[ $rc == 2 ]] && grep -q "unknown host 'nosuch'" "$tmp/err" && ok "unknown P2SHIM_HOST" || bad "unknown P2SHIM_HOST (rc $rc)"
+"$run" --dir /nonexistent-dir x.wasm 2>"$tmp/err"
+rc=$?
+[[ $rc == 2 ]] && grep -q "is not a folder" "$tmp/err" && ok "bad --dir" || bad "bad --dir (rc $rc)"
+"$run" --frob x.wasm 2>/dev/null; [[ $? == 2 ]] && ok "unknown option" || bad "unknown option"
+: >"$tmp/x.wasm"
+(cd "$tmp" && P2SHIM_HOST=wasmtime "$run" --dry-run --dir .::/g --env A=1 x.wasm a >"$tmp/dry" 2>&1)
+grep -q "'--dir' '.::/g'" "$tmp/dry" && grep -q "'--argv0' 'x.wasm'" "$tmp/dry" &&
+    ok "--dry-run shows the wasmtime command" || bad "--dry-run: $(cat "$tmp/dry")"
+for h in wasmer wasmedge iwasm wazero; do # untested hosts: their translation, via a stand-in binary
+    mkdir -p "$tmp/fake"
+    printf '#!/bin/sh\nexit 0\n' >"$tmp/fake/$h"; chmod +x "$tmp/fake/$h"
+    upper=$(tr '[:lower:]' '[:upper:]' <<<"$h")
+    env "$upper=$tmp/fake/$h" P2SHIM_HOST=$h "$run" --dry-run --dir "$tmp::/g" --env A=1 "$tmp/dry" >"$tmp/dry.$h"
+done
+grep -q "'--mapdir' '/g:$tmp'" "$tmp/dry.wasmer" && grep -q "'--dir' '/g:$tmp'" "$tmp/dry.wasmedge" &&
+    grep -q "'--stack-size=16777216' '--map-dir=/g::$tmp' .*'--env=A=1'" "$tmp/dry.iwasm" &&
+    grep -q "'-mount=$tmp:/g' .*'-env=A=1'" "$tmp/dry.wazero" &&
+    ok "translations for wasmer, wasmedge, iwasm, wazero" || bad "translations: $(cat "$tmp"/dry.*)"
+
+# ---- the demo component through the installed wrapper ------------------------------------
+(cd "$root/examples/hello-p1" && cargo build -q --release --target wasm32-wasip2) || bad "build examples/hello-p1"
+demo="$CARGO_TARGET_DIR/wasm32-wasip2/release/hello-p1.wasm"
+# run_demo NAME CMD...: CMD (run in a fresh folder holding hello.wasm) must
+# print, exit and write what the native p2 run does.
+mkdir -p "$tmp/native" && cp "$demo" "$tmp/native/hello.wasm"
+(cd "$tmp/native" && "$W" run --dir . --env "GREETING=hi there" hello.wasm one 'two words' >out 2>err; echo "exit $?" >>out)
+run_demo() {
+    local name=$1; shift
+    local d="$tmp/run.$name"
+    rm -rf "$d"; mkdir -p "$d"; cp "$demo" "$d/hello.wasm"
+    (cd "$d" && "$@" --dir . --env "GREETING=hi there" hello.wasm one 'two words' >out 2>err </dev/null; echo "exit $?" >>out)
+    if diff -r "$tmp/native" "$d" >"$tmp/diff"; then ok "$name"; else bad "$name"; cat "$tmp/diff"; fi
+}
+for h in $hosts; do
+    run_demo "wasip2-run on $h: demo component" env P2SHIM_HOST="$h" "$run"
+done
+# Default host choice: the first found (wasmtime here).
+[[ "$("$run" --print-host | cut -d' ' -f1)" == wasmtime ]] && ok "default host is wasmtime" || bad "default host"
+
+# ---- the p2 programs through the installed wrapper ------------------------------------------
+if MODE=wrapper WRAPPER="$run" HOSTS="$hosts" bash "$root/conformance/programs/run.sh" "$shim" >"$tmp/programs" 2>&1; then
+    ok "p2 programs through wasip2-run: $(tail -1 "$tmp/programs")"
+else
+    bad "p2 programs through wasip2-run"; cat "$tmp/programs"
+fi
+
+# ---- --bundle through the wrapper, the bundle on each host, no other file -------------------
+mkdir -p "$tmp/b/in" "$tmp/b/out"
+cp "$demo" "$tmp/b/in/hello.wasm"
+if P2SHIM_HOST=wasmtime "$run" --bundle "$tmp/b/in/hello.wasm" -o "$tmp/b/out/hello.p1.wasm" && [[ -s "$tmp/b/out/hello.p1.wasm" ]]; then
+    ok "wasip2-run --bundle"
+    # The bundle alone in an empty folder: the native run's outputs, argv[0] = hello.wasm.
+    for h in $hosts; do
+        d="$tmp/b/run.$h"; mkdir -p "$d"; cp "$demo" "$d/hello.wasm"
+        (cd "$d" && "$root/conformance/hosts/run-on.sh" "$h" --dir . --env "GREETING=hi there" \
+            "$tmp/b/out/hello.p1.wasm" one 'two words' >out 2>err </dev/null; echo "exit $?" >>out)
+        if diff -r "$tmp/native" "$d" >"$tmp/diff"; then ok "bundle on $h"; else bad "bundle on $h"; cat "$tmp/diff"; fi
+    done
+else
+    bad "wasip2-run --bundle"
+fi
+"$W" run --dir "$tmp/b" "$shim" bundle --shim "$tmp/b/out/hello.p1.wasm" "$tmp/b/in/hello.wasm" -o "$tmp/b/twice.wasm" 2>"$tmp/err"
+rc=$?
+[[ $rc == 1 ]] && grep -q 'already a bundle' "$tmp/err" && ok "bundling a bundle is refused" || bad "bundling a bundle (rc $rc: $(cat "$tmp/err"))"
+printf 'junk' >"$tmp/b/in/junk.wasm"
+cp "$shim" "$tmp/b/p2shim.wasm"
+"$W" run --dir "$tmp/b" "$shim" bundle --shim "$tmp/b/p2shim.wasm" "$tmp/b/in/junk.wasm" -o "$tmp/b/junk.p1.wasm" 2>"$tmp/err"
+rc=$?
+[[ $rc == 1 ]] && grep -q 'not a WebAssembly binary' "$tmp/err" && ok "bundling a non-wasm file is refused" || bad "bundling junk (rc $rc: $(cat "$tmp/err"))"
+
+# ---- the .deb --------------------------------------------------------------------------
+deb="$tmp/p2shim.deb"
+if bash "$here/debian/build.sh" "$deb" >/dev/null; then
+    ok "build the .deb"
+    grep -q "Architecture: all" <<<"$(dpkg-deb --info "$deb")" && ok ".deb control" || bad ".deb control"
+    dpkg-deb -x "$deb" "$tmp/debroot"
+    for f in usr/bin/wasip2-run usr/share/p2shim/p2shim.wasm usr/share/p2shim/node-wasi.mjs \
+             usr/share/man/man1/wasip2-run.1.gz usr/share/p2shim/binfmt/wasip2-run.conf; do
+        check ".deb holds /$f" test -s "$tmp/debroot/$f"
+    done
+    for h in $hosts; do
+        run_demo "unpacked .deb's wasip2-run on $h: demo component" env P2SHIM_HOST="$h" "$tmp/debroot/usr/bin/wasip2-run"
+    done
+else
+    bad "build the .deb"
+fi
+
+echo "test-dist: $pass passed, $failed failed"
+[[ $failed == 0 ]]
