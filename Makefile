@@ -5,7 +5,7 @@
 #                     components, the runner adapter) on 3 hosts, p2 programs,
 #                     componentize-py/-js components, fuzz smoke
 #   make conformance  test + sightglass/CoreMark correctness runs through the shim
-#   make bench        direct vs shim timings on wasmtime and node
+#   make bench        direct vs shim timings on wasmtime and node; start-up per host
 #   make shim         target/p2shim.wasm
 #   make tools        install/link the pinned tools into target/tools/bin
 #   make install      PREFIX=/usr/local DESTDIR=: p2shim.wasm, wasip2-run, its man page
@@ -54,12 +54,12 @@ CHECK_HOSTS ?= wasmtime
 
 .PHONY: all help tools shim test test-native test-wasm p2-programs p2-programs-bundle wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
-        toolchains fuzz-smoke conformance sightglass-check bench demo clean distclean check-scripts
+        toolchains fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts
 
 all: shim
 
 help:
-	@sed -n '2,14p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,16p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 tools:
 	$(ROOT)/scripts/install-tools.sh
@@ -152,6 +152,11 @@ sightglass-check: shim
 # ---- benchmarks --------------------------------------------------------------
 bench: shim
 	$(PYTHON) $(ROOT)/conformance/bench.py --shim $(SHIM) $(BENCH_FLAGS)
+	$(MAKE) bench-startup
+
+# Cold and warm start of a hello-world component on each host (conformance/startup.py).
+bench-startup: shim
+	$(PYTHON) $(ROOT)/conformance/startup.py --shim $(SHIM) --hosts $(HOSTS)
 
 # ---- demo --------------------------------------------------------------------
 DEMO_DIR  := $(ROOT)/target/demo

@@ -111,6 +111,19 @@ done
 # Default host choice: the first found (wasmtime here).
 [[ "$("$run" --print-host | cut -d' ' -f1)" == wasmtime ]] && ok "default host is wasmtime" || bad "default host"
 
+# --invoke through the wrapper: a core module's export, printed like wasmtime --invoke.
+mkdir -p "$tmp/inv"
+if "${WASM_TOOLS:-wasm-tools}" parse -o "$tmp/inv/m.wasm" - <<<'(module (memory (export "memory") 1) (func (export "answer") (result i32) i32.const 42))'; then
+    "$W" run --invoke answer "$tmp/inv/m.wasm" >"$tmp/inv/direct" 2>/dev/null
+    for h in $hosts; do
+        P2SHIM_HOST=$h "$run" --invoke answer "$tmp/inv/m.wasm" >"$tmp/inv/$h" 2>"$tmp/inv/$h.err"
+        cmp -s "$tmp/inv/direct" "$tmp/inv/$h" && [[ -s "$tmp/inv/direct" ]] &&
+            ok "wasip2-run --invoke on $h" || bad "wasip2-run --invoke on $h: $(cat "$tmp/inv/$h" "$tmp/inv/$h.err")"
+    done
+else
+    bad "wasm-tools parse (for the --invoke check)"
+fi
+
 # ---- the p2 programs through the installed wrapper ------------------------------------------
 if MODE=wrapper WRAPPER="$run" HOSTS="$hosts" bash "$root/conformance/programs/run.sh" "$shim" >"$tmp/programs" 2>&1; then
     ok "p2 programs through wasip2-run: $(tail -1 "$tmp/programs")"

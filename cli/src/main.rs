@@ -401,6 +401,25 @@ mod tests {
     }
 
     #[test]
+    fn wrapper_options_and_bundle() {
+        let Command::Run(r) = parse(&["--argv0", "app.wasm", "--hide-preopen", "/d", "--", "/d/app.wasm", "x"]).unwrap() else {
+            panic!("not a run")
+        };
+        assert_eq!((r.argv0.as_deref(), r.hide_preopens.as_slice()), (Some("app.wasm".as_ref()), ["/d".into()].as_slice()));
+        assert_eq!((r.file.as_os_str(), r.args.as_slice()), ("/d/app.wasm".as_ref(), ["x".into()].as_slice()));
+        assert_eq!(
+            parse(&["bundle", "a.wasm", "-o", "b.wasm", "--shim", "s.wasm"]).unwrap(),
+            Command::Bundle(Bundle { shim: Some("s.wasm".into()), name: None, file: "a.wasm".into(), out: "b.wasm".into() })
+        );
+        assert!(parse(&["bundle", "a.wasm"]).is_err(), "no -o");
+        assert!(parse(&["bundle", "-o", "b.wasm"]).is_err(), "no FILE");
+        assert!(parse(&["bundle", "a.wasm", "c.wasm", "-o", "b"]).is_err(), "two FILEs");
+        // Only the first argument names the subcommand; `./bundle` runs a file.
+        assert_eq!(parse(&["./bundle"]).unwrap(), run(None, "./bundle", &[]));
+        assert!(parse(&["--argv0"]).is_err());
+    }
+
+    #[test]
     fn bad_command_lines() {
         assert!(parse(&[]).is_err());
         assert!(parse(&["--invoke"]).is_err());
