@@ -4,8 +4,10 @@
 #   make test         native tests, shim build, wasm32 tests, WASI testsuite (p1, as p2
 #                     components, the runner adapter) on 3 hosts, p2 programs,
 #                     componentize-py/-js components, fuzz smoke
-#   make conformance  test + sightglass/CoreMark correctness runs through the shim
-#   make bench        direct vs shim timings on wasmtime and node; start-up per host
+#   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
+#   make bench        direct vs shim timings: core modules on wasmtime and node; p2 components
+#                     on wasmtime, node and wasmi beside the wasmi peer (conformance/bench_p2.py);
+#                     start-up per host
 #   make shim         target/p2shim.wasm
 #   make tools        install/link the pinned tools into target/tools/bin
 #   make install      PREFIX=/usr/local DESTDIR=: p2shim.wasm, wasip2-run, its man page
@@ -59,7 +61,7 @@ CHECK_HOSTS ?= wasmtime
 all: shim
 
 help:
-	@sed -n '2,16p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 tools:
 	$(ROOT)/scripts/install-tools.sh
@@ -144,10 +146,11 @@ fuzz-smoke:
 conformance: test sightglass-check
 	@echo "make conformance: all steps passed"
 
-# Sightglass + CoreMark + our benchmarks: outputs checked, direct and through the shim.
+# Sightglass + CoreMark, direct and through the shim, and the p2 suite's programs at their
+# small check sizes (native, through the shim, on the wasmi peer): outputs checked.
 sightglass-check: shim
 	$(PYTHON) $(ROOT)/conformance/bench.py --check-only --shim $(SHIM) --hosts $(CHECK_HOSTS) \
-	    $(BENCH_FLAGS)
+	    --p2-hosts $(CHECK_HOSTS) $(BENCH_FLAGS)
 
 # ---- benchmarks --------------------------------------------------------------
 bench: shim

@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
 """p2shim benchmarks: direct runs vs runs through the shim, per host (Python 3.11, stdlib only).
 
-    python3 conformance/bench.py [--hosts wasmtime,node] [--shim target/p2shim.wasm]
+    python3 conformance/bench.py [--suite all|core|p2] [--hosts wasmtime,node]
+        [--p2-hosts wasmtime,node,wasmi] [--p2-small-hosts wasmi] [--shim target/p2shim.wasm]
         [--filter REGEX] [--reps N] [--timeout S] [--direct-only | --shim-only]
         [--check-only] [--list] [--json PATH] [-v]
 
-Benchmarks (all WASIp1 core modules):
+Two suites (--suite, default all):
+  core  WASIp1 core modules, direct vs through the shim on each of --hosts (below);
+  p2    WASIp2 components (conformance/bench/, built here) natively on wasmtime vs
+        through the shim on each of --p2-hosts, beside the wasmi peer (wasmi 2.0
+        compiled to wasm32-wasip1 running the p1 build of the same programs); with
+        peak RSS, spidermonkey's start-up through the shim and the shim's size.
+        See conformance/bench_p2.py.
+
+Benchmarks of the core suite (all WASIp1 core modules):
   * every core module of ../shared/bench/sightglass/*/ (components are listed and
     skipped). Each runs in a fresh folder holding its `*.input*` files and the module,
     preopened as ".", like sightglass does; stdout/stderr are compared with the
@@ -17,8 +26,6 @@ Benchmarks (all WASIp1 core modules):
     shim `p2shim.wasm --invoke run coremark.wasm`. The score (higher is better) is
     reported; its ratio is direct score / shim score. Not part of the geometric mean
     (its run time is calibrated, not fixed).
-  * pi-leibniz and nbody from conformance/bench/ (built here for wasm32-wasip1),
-    checked against conformance/bench/expected/NAME.stdout.
   * spidermonkey startup (../shared/bench/wasmi-benchmarks/spidermonkey.wasm with no
     script): timed, and its first output line printed. Not part of the geometric mean.
 
@@ -55,13 +62,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "hosts"))
 import hosts as H  # noqa: E402
+import bench_p2  # noqa: E402
 
 REPO = H.REPO
 SHARED = Path(os.environ.get("P2SHIM_SHARED", REPO.parent / "shared"))
 SIGHTGLASS = SHARED / "bench" / "sightglass"
 WASMI_BENCH = SHARED / "bench" / "wasmi-benchmarks"
-OWN = REPO / "conformance" / "bench"
-OWN_PROGRAMS = ("pi-leibniz", "nbody")
 OUT_DIR = REPO / "target" / "bench"
 KNOWN_FAILURES = REPO / "conformance" / "bench-known-failures.txt"
 
@@ -85,7 +91,7 @@ CLOCK_WAT = """(module
 @dataclass
 class Bench:
     name: str
-    kind: str  # sightglass | coremark | own | startup | skipped
+    kind: str  # sightglass | coremark | startup | skipped
     wasm: Path
     inputs: list[Path] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
@@ -102,7 +108,7 @@ def is_component(wasm: Path) -> bool:
     return head[:4] == b"\0asm" and head[4:8] != b"\x01\0\0\0"
 
 
-def discover(own_dir: Path) -> list[Bench]:
+def discover() -> list[Bench]:
     out = []
     if SIGHTGLASS.is_dir():
         for folder in sorted(p for p in SIGHTGLASS.iterdir() if p.is_dir()):
@@ -121,9 +127,6 @@ def discover(own_dir: Path) -> list[Bench]:
     coremark = WASMI_BENCH / "coremark.wasm"
     if coremark.exists():
         out.append(Bench("coremark", "coremark", coremark, invoke="run"))
-    for prog in OWN_PROGRAMS:
-        out.append(Bench(prog, "own", own_dir / f"{prog}.wasm",
-                         stdout=OWN / "expected" / f"{prog}.stdout"))
     sm = WASMI_BENCH / "spidermonkey.wasm"
     if sm.exists():
         out.append(Bench("spidermonkey-startup", "startup", sm, needs_bench=True))
@@ -238,16 +241,6 @@ def one(env: Env, host: str, b: Bench, mode: str) -> Run:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def build_own(verbose: bool) -> Path:
-    target_dir = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    cmd = ["cargo", "build", "--release", "--target", "wasm32-wasip1",
-           "--manifest-path", str(OWN / "Cargo.toml"), "--target-dir", str(target_dir)]
-    if not verbose:
-        cmd.insert(2, "--quiet")
-    subprocess.run(cmd, check=True)
-    return target_dir / "wasm32-wasip1" / "release"
-
-
 def wat2wasm(wat: str, out: Path) -> Path:
     src = out.with_suffix(".wat")
     src.write_text(wat)
@@ -264,8 +257,8 @@ def load_known(path: Path) -> dict[str, str]:
             key = " ".join(body.split())
             if not key:
                 continue
-            if not re.fullmatch(r"[\w.-]+/[\w.-]+ (direct|shim)", key):
-                raise SystemExit(f"{path}:{lineno}: expected `host/benchmark direct|shim`")
+            if not re.fullmatch(r"[\w.-]+/[\w.-]+ (direct|shim|peer)", key):
+                raise SystemExit(f"{path}:{lineno}: expected `host/benchmark direct|shim|peer`")
             known[key] = reason.strip()
     return known
 
@@ -282,7 +275,12 @@ def fmt(x: float | None, spec: str = ".3f") -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hosts", default="wasmtime,node")
+    ap.add_argument("--suite", choices=("all", "core", "p2"), default="all")
+    ap.add_argument("--hosts", default="wasmtime,node", help="hosts of the core suite")
+    ap.add_argument("--p2-hosts", default="wasmtime,node,wasmi",
+                    help="hosts running the shim in the p2 suite")
+    ap.add_argument("--p2-small-hosts", default="wasmi",
+                    help="p2 hosts run at the check size (too slow for the bench size)")
     ap.add_argument("--shim", type=Path, default=REPO / "target" / "p2shim.wasm")
     ap.add_argument("--filter", default=None, help="regex searched in benchmark names")
     ap.add_argument("--reps", type=int, default=None, help="runs per measurement (min is kept); "
@@ -294,10 +292,6 @@ def main() -> int:
     ap.add_argument("--check-only", action="store_true",
                     help="one run each, verify outputs (make conformance)")
     ap.add_argument("--no-precompile-direct", action="store_true")
-    ap.add_argument("--no-build", action="store_true",
-                    help="do not build conformance/bench (use --own-dir)")
-    ap.add_argument("--own-dir", type=Path, default=None,
-                    help="folder holding pi-leibniz.wasm and nbody.wasm")
     ap.add_argument("--known-failures", type=Path, default=KNOWN_FAILURES,
                     help="runs known to fail: `host/benchmark mode  # reason` "
                          "(default conformance/bench-known-failures.txt)")
@@ -307,33 +301,33 @@ def main() -> int:
     a = ap.parse_args()
 
     hosts = [h for h in a.hosts.split(",") if h]
-    for h in hosts:
+    p2_hosts = [h for h in a.p2_hosts.split(",") if h]
+    for h in hosts + p2_hosts:
         if h not in H.HOSTS:
             ap.error(f"unknown host {h}")
+    do_core, do_p2 = a.suite in ("all", "core"), a.suite in ("all", "p2")
+    if not do_core:
+        hosts = []
     do_direct, do_shim = not a.shim_only, not a.direct_only
     reps = 1 if a.check_only else (a.reps or (3 if a.direct_only else 1))
 
-    own_dir = a.own_dir
-    benches = discover(own_dir or Path("<unbuilt>"))
+    benches = discover() if do_core else []
     if a.filter:
         benches = [b for b in benches if re.search(a.filter, b.name)]
+    p2_selected = [p for p in bench_p2.PROGRAMS if do_p2 and (not a.filter or re.search(a.filter, p.name))]
     if a.list:
         for b in benches:
             print(f"{b.name:28} {b.kind:10} {b.wasm} {b.note}")
+        for p in p2_selected:
+            print(f"{p.name:28} {'p2':10} conformance/bench/src/bin/{p.name}.rs "
+                  f"size {p.bench_size} (check {p.check_size})")
         return 0
-    if not benches:
+    if not benches and not p2_selected:
         print("bench: no benchmark selected", file=sys.stderr)
         return 2
     if do_shim and not a.shim.exists():
         print(f"bench: shim {a.shim} not found (make shim, or --direct-only)", file=sys.stderr)
         return 2
-    if any(b.kind == "own" for b in benches) and own_dir is None:
-        if a.no_build:
-            ap.error("--no-build needs --own-dir")
-        own_dir = build_own(a.verbose)
-        for b in benches:
-            if b.kind == "own":
-                b.wasm = own_dir / b.wasm.name
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=OUT_DIR)).resolve()
@@ -342,9 +336,10 @@ def main() -> int:
     notes: list[str] = []
     known = load_known(a.known_failures)
     t_start = time.monotonic()
+    p2_report = None
     try:
         shim_cwasm = None
-        if do_shim and "wasmtime" in hosts:
+        if do_shim and "wasmtime" in hosts + (p2_hosts if do_p2 else []):
             shim_cwasm = work / "p2shim.cwasm"
             subprocess.run([H.tool("wasmtime"), "compile", str(a.shim), "-o", str(shim_cwasm)],
                            check=True)
@@ -400,6 +395,14 @@ def main() -> int:
                 print(f"  {b.name:28} direct {fmt(d.seconds if d else None):>9}  "
                       f"shim {fmt(s.seconds if s else None):>9}  ratio {fmt(ratio, '.2f'):>7}  "
                       f"{status}{extra}", flush=True)
+        if p2_selected:
+            p2_report, p2_failures, p2_notes = bench_p2.run_suite(
+                shim=env.shim, hosts=p2_hosts, small_hosts=set(a.p2_small_hosts.split(",")),
+                check_only=a.check_only, reps=reps, timeout=a.timeout, work=work,
+                shim_cwasm=shim_cwasm, known=known,
+                name_filter=lambda n: not a.filter or re.search(a.filter, n), verbose=a.verbose)
+            failures += p2_failures
+            notes += p2_notes
     finally:
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - t_start
@@ -430,6 +433,8 @@ def main() -> int:
         print(f"{'':{len(h) + 2}}{'geometric mean (shim/direct)':28} {'':9} {'':9} "
               f"{fmt(gm, '.2f'):>8}  over {len(timed)} benchmarks")
         print()
+    if p2_report is not None:
+        bench_p2.print_table(p2_report)
     for n in notes:
         print(n)
     for f in failures:
@@ -440,6 +445,7 @@ def main() -> int:
               "mode": "check" if a.check_only else "bench",
               "hosts": {h: {"version": H_version(h), **summary[h], "results": results[h]}
                         for h in hosts},
+              "p2": p2_report,
               "shim": str(a.shim) if do_shim else None, "failures": failures}
     paths = [a.json] if a.json else [OUT_DIR / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json",
                                      OUT_DIR / "latest.json"]
