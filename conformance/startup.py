@@ -112,7 +112,7 @@ def main() -> int:
                                           str(tmp / "p2shim.cwasm"), "hello.wasm", "one"],
                 note=f"(wasmtime compile, once: {compile_s:.3f} s)")
             subprocess.run([wasmtime, "run", "--dir", str(tmp), str(tmp / "p2shim.wasm"), "bundle",
-                            str(work / "hello.wasm"), "-o", str(tmp / "hello.p1.wasm")], check=True)
+                            "--shim", str(tmp / "p2shim.wasm"), str(work / "hello.wasm"), "-o", str(tmp / "hello.p1.wasm")], check=True)
             row("wasmtime, bundle, cache", [wasmtime, "run", "-C", f"cache-config={cfg}", *args,
                                             str(tmp / "hello.p1.wasm"), "one"], reset=fresh_cache)
             row("wasmtime, native p2", [wasmtime, "run", "-C", "cache=n", *args, "hello.wasm", "one"],

@@ -39,7 +39,7 @@ fi
 if command -v dash >/dev/null; then check "dash -n wasip2-run" dash -n "$here/wasip2-run"; fi
 # The binfmt_misc line: 7 ':'-separated fields after the leading ':'.
 # shellcheck disable=SC2016 # awk's own $fields
-check "binfmt registration syntax" awk -F: '!/^#/ && NF { n++; if (NF != 8 || $3 != "M" || $5 != "\\x00asm" || $7 != "/usr/bin/wasip2-run") exit 1 } END { exit n == 1 ? 0 : 1 }' "$here/binfmt/wasip2-run.conf"
+check "binfmt registration syntax" awk -F: '!/^#/ && NF { n++; if (NF != 8 || $3 != "M" || $5 != "\\x00asm\\x0d\\x00\\x01\\x00" || $7 != "/usr/bin/wasip2-run") exit 1 } END { exit n == 1 ? 0 : 1 }' "$here/binfmt/wasip2-run.conf"
 
 # ---- make install -----------------------------------------------------------------
 stage="$tmp/stage"
