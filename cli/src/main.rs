@@ -230,7 +230,7 @@ mod wasi_run {
     use crate::p1::{self, Ctx, Strings};
     use crate::report;
     use anyhow::{anyhow, Context as _};
-    use core_vm::{Engine, Func, Instance, Linker, Module, Store, Val, ValType};
+    use core_vm::{Config, Engine, Func, Instance, Linker, Module, Store, Val, ValType};
     use std::os::wasi::ffi::OsStrExt;
 
     /// Runs FILE, or `embedded` (a bundle's program, named FILE).
@@ -253,7 +253,8 @@ mod wasi_run {
         if core_vm::is_component(&bytes) {
             crate::component::run(&file, &bytes, &run);
         }
-        let engine = Engine::default();
+        // As for components: bodies are validated on their first call.
+        let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
         let module = Module::new(&engine, &bytes)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("failed to parse WebAssembly module `{file}`"))
