@@ -35,6 +35,8 @@ pub enum Error {
     Type { func: String, message: String },
     /// No export with that name.
     NotFound(String),
+    /// A function name that several exported instances define.
+    Ambiguous { name: String, candidates: Vec<String> },
 }
 
 impl Error {
@@ -69,6 +71,11 @@ impl fmt::Display for Error {
             Error::Abi { func, error } => write!(f, "canonical ABI error in `{func}`: {error}"),
             Error::Type { func, message } => write!(f, "type mismatch calling `{func}`: {message}"),
             Error::NotFound(name) => write!(f, "no export named `{name}`"),
+            Error::Ambiguous { name, candidates } => write!(
+                f,
+                "several exported instances have a function named `{name}`: {}",
+                candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 }

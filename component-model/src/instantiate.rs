@@ -631,6 +631,22 @@ fn find<'a>(items: &'a [(String, ItemDef)], name: &str) -> Option<&'a ItemDef> {
     best
 }
 
+/// Splits a WIT item name `ns:pkg/iface.func@version` into the instance
+/// name `ns:pkg/iface@version` and `func`; `None` for a plain name.
+fn split_item_name(name: &str) -> Option<(String, &str)> {
+    let (path, version) = match name.rsplit_once('@') {
+        Some((p, v)) => (p, Some(v)),
+        None => (name, None),
+    };
+    let slash = path.rfind('/')?;
+    let dot = slash + path[slash..].rfind('.')?;
+    let (iface, func) = (&path[..dot], &path[dot + 1..]);
+    if func.is_empty() {
+        return None;
+    }
+    Some((version.map_or_else(|| iface.to_string(), |v| format!("{iface}@{v}")), func))
+}
+
 /// The compatibility track of a version: `0.2.x` → `0.2`, `1.x.y` → `1`.
 fn semver_track(v: &str) -> String {
     let parts: Vec<&str> = v.split('.').collect();
@@ -662,6 +678,51 @@ impl<T: 'static> ComponentInstance<T> {
             ItemDef::Func(def) => Some(ComponentFunc { shared: self.shared.clone(), def: def.clone() }),
             _ => None,
         }
+    }
+
+    /// Finds an exported function by the name `wasmtime run --invoke` uses:
+    /// a root export `name`; or `ns:pkg/iface.func@version`, function
+    /// `func` of the exported instance `ns:pkg/iface@version` (matched
+    /// semver-compatibly); or else a function called `name` in exactly one
+    /// exported instance ([`Error::Ambiguous`] when several have one).
+    pub fn find_func(&self, name: &str) -> Result<ComponentFunc<T>, Error> {
+        if let Some(f) = self.get_func(name) {
+            return Ok(f);
+        }
+        if let Some((instance, func)) = split_item_name(name) {
+            if let Some(f) = self.get_instance_func(&instance, func) {
+                return Ok(f);
+            }
+        }
+        let mut found: Vec<(String, ComponentFunc<T>)> = Vec::new();
+        for (n, d) in &self.shared.comp.flat.exports {
+            let ItemDef::Instance(InstanceDef::Items(items)) = d else { continue };
+            if let Some((_, ItemDef::Func(def))) = items.iter().find(|(f, _)| f == name) {
+                let shown = match n.split_once('@') {
+                    Some((iface, version)) => format!("{iface}.{name}@{version}"),
+                    None => format!("{n}.{name}"),
+                };
+                found.push((shown, ComponentFunc { shared: self.shared.clone(), def: def.clone() }));
+            }
+        }
+        match found.len() {
+            0 => Err(Error::NotFound(name.to_string())),
+            1 => Ok(found.pop().expect("one match").1),
+            _ => Err(Error::Ambiguous { name: name.to_string(), candidates: found.into_iter().map(|(n, _)| n).collect() }),
+        }
+    }
+
+    /// Typed lookup: [`ComponentInstance::find_func`], then a check that the
+    /// function has exactly type `ty` (parameter names included).
+    pub fn get_typed_func(&self, name: &str, ty: &crate::abi::FuncType) -> Result<ComponentFunc<T>, Error> {
+        let f = self.find_func(name)?;
+        if f.ty() != ty {
+            return Err(Error::Type {
+                func: f.name(),
+                message: format!("the export has type {:?}, not {ty:?}", f.ty()),
+            });
+        }
+        Ok(f)
     }
 
     /// Every exported function as (`instance#func` or `func`).

@@ -21,3 +21,5 @@ pub use core_vm;
 pub use error::{CallError, Error};
 pub use instantiate::{Component, ComponentFunc, ComponentInstance};
 pub use linker::{HostContext, HostFunc, Linker, ResourceDtor, StoreMemory};
+#[cfg(feature = "wave")]
+pub mod wave;
