@@ -24,6 +24,10 @@
 //!   known to fail (`path.wast:LINE  # reason`, path relative to
 //!   `component-model-tests/`). A trial fails on any unlisted failure and on
 //!   any listed line that now passes, so the list stays honest.
+//! * Our own suites, `conformance/component-wast/*.wast` (named
+//!   `p2shim/FILE` in the output), run the same way; there the host also
+//!   provides `echo`, a root function returning its argument unchanged
+//!   whatever its type, and none of their directives may fail.
 //! * On wasm32 targets the trials run on the main thread (`--test-threads=1`
 //!   is the default there), since there are no threads to spawn.
 
@@ -105,7 +109,25 @@ fn wast_files(root: &Path) -> Result<Vec<String>> {
 fn trials() -> Result<Vec<Trial>> {
     let root = suite_root();
     let files = wast_files(&root).context("set P2SHIM_SHARED to the folder holding component-model-tests/")?;
-    file_trials(&root, files, &expected_failures_path(), run_file)
+    let mut trials = file_trials(&root, files, &expected_failures_path(), run_file)?;
+    // Our own suites: no expected failures.
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("component-wast");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&ours).with_context(|| format!("reading {}", ours.display()))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".wast") {
+            names.push(name);
+        }
+    }
+    names.sort();
+    let none = std::sync::Arc::new(ExpectedFailures::default());
+    for name in names {
+        let full = ours.join(&name);
+        let rel = format!("p2shim/{name}");
+        let none = none.clone();
+        trials.push(Trial::test(rel.clone(), move || run_file(&rel, &full, &none)));
+    }
+    Ok(trials)
 }
 
 fn run_file(rel: &str, full: &Path, expected: &ExpectedFailures) -> Result<(), Failed> {
@@ -192,6 +214,11 @@ impl Runner {
         let store = Store::new(&engine, HostState::default());
         let mut linker: Linker<HostState> = Linker::new();
         linker.root_func("host-return-two", |_, _| Ok(vec![Val::U32(2)]));
+        // For conformance/component-wast: the identity, at any type.
+        linker.root_func("echo", |cx, args| match args {
+            [v] => Ok(vec![v.clone()]),
+            _ => Err(cx.trap("echo takes one argument")),
+        });
         linker.func("host", "return-three", |_, _| Ok(vec![Val::U32(3)]));
         linker.func("host", "nested#return-four", |_, _| Ok(vec![Val::U32(4)]));
         // wasmtime's `resource1` host resource: the rep is the constructor's argument.
@@ -347,16 +374,30 @@ impl Runner {
     }
 }
 
+// `f32.const`/`f64.const` always parse as core values; in a component
+// invocation they are the component floats.
 fn arg_val(a: WastArg<'_>) -> Result<Val> {
+    use wast::core::WastArgCore;
     match a {
         WastArg::Component(v) => wast_val(&v),
+        WastArg::Core(WastArgCore::F32(x)) => Ok(Val::Float32(f32::from_bits(x.bits))),
+        WastArg::Core(WastArgCore::F64(x)) => Ok(Val::Float64(f64::from_bits(x.bits))),
         _ => bail!("core argument in a component invocation"),
     }
 }
 
 fn ret_val(r: WastRet<'_>) -> Result<Val> {
+    use wast::core::{NanPattern, WastRetCore};
     match r {
         WastRet::Component(v) => wast_val(&v),
+        WastRet::Core(WastRetCore::F32(p)) => Ok(Val::Float32(match p {
+            NanPattern::Value(x) => f32::from_bits(x.bits),
+            NanPattern::CanonicalNan | NanPattern::ArithmeticNan => f32::NAN,
+        })),
+        WastRet::Core(WastRetCore::F64(p)) => Ok(Val::Float64(match p {
+            NanPattern::Value(x) => f64::from_bits(x.bits),
+            NanPattern::CanonicalNan | NanPattern::ArithmeticNan => f64::NAN,
+        })),
         _ => bail!("core result in a component assertion"),
     }
 }
