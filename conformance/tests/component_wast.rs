@@ -26,7 +26,8 @@
 //!   any listed line that now passes, so the list stays honest.
 //! * Our own suites, `conformance/component-wast/*.wast` (named
 //!   `p2shim/FILE` in the output), run the same way; there the host also
-//!   provides `echo`, a root function returning its argument unchanged
+//!   provides `echo` (and `echo-char`, `echo-str`, ...), root functions returning
+//!   their argument unchanged
 //!   whatever its type, and none of their directives may fail.
 //! * On wasm32 targets the trials run on the main thread (`--test-threads=1`
 //!   is the default there), since there are no threads to spawn.
@@ -215,10 +216,12 @@ impl Runner {
         let mut linker: Linker<HostState> = Linker::new();
         linker.root_func("host-return-two", |_, _| Ok(vec![Val::U32(2)]));
         // For conformance/component-wast: the identity, at any type.
-        linker.root_func("echo", |cx, args| match args {
-            [v] => Ok(vec![v.clone()]),
-            _ => Err(cx.trap("echo takes one argument")),
-        });
+        for name in ["echo", "echo-char", "echo-bool", "echo-var", "echo-opt", "echo-str", "echo-list"] {
+            linker.root_func(name, |cx, args| match args {
+                [v] => Ok(vec![v.clone()]),
+                _ => Err(cx.trap("echo takes one argument")),
+            });
+        }
         linker.func("host", "return-three", |_, _| Ok(vec![Val::U32(3)]));
         linker.func("host", "nested#return-four", |_, _| Ok(vec![Val::U32(4)]));
         // wasmtime's `resource1` host resource: the rep is the constructor's argument.
