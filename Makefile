@@ -54,7 +54,7 @@ BENCH_FLAGS ?=
 # Hosts of the sightglass correctness runs (`make conformance`); node doubles the time.
 CHECK_HOSTS ?= wasmtime
 
-.PHONY: all help tools shim test test-native test-wasm p2-programs p2-programs-bundle wasi-testsuite wasi-testsuite-direct \
+.PHONY: all help tools shim test test-native test-wasm p2-programs p2-programs-bundle invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts
 
@@ -75,7 +75,7 @@ shim:
 
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
-test: tools test-native shim test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-adapter \
+test: tools test-native shim invoke-check test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-adapter \
       p2-programs toolchains fuzz-smoke p2-programs-bundle test-dist
 	@echo "make test: all steps passed"
 
@@ -130,6 +130,10 @@ toolchains: shim
 # The same programs run as bundles (`p2shim bundle`, no preopen for the program).
 p2-programs-bundle: shim
 	MODE=bundle HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
+
+# `--invoke 'name(args)'` on components: the shim against wasmtime (stdout, exit status).
+invoke-check: shim
+	WASMTIME=$(WASMTIME) WASM_TOOLS=$(WASM_TOOLS) bash $(ROOT)/conformance/invoke/run.sh $(SHIM)
 
 fuzz-smoke:
 	@if $(CARGO) metadata --no-deps --format-version 1 | $(PYTHON) -c 'import json,sys; \

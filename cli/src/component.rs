@@ -1,8 +1,15 @@
-//! Running a WASIp2 command component: instantiate it with every p2 shim
+//! Running a WASIp2 component: instantiate it with every p2 shim
 //! interface (`p2_shims::add_to_linker`) and call its
-//! `wasi:cli/run@0.2.x#run` export, ending the process like `wasmtime run`.
+//! `wasi:cli/run@0.2.x#run` export, or with `--invoke 'name(args)'` the
+//! named export, ending the process like `wasmtime run`.
 //!
 //! Invariants:
+//! * `--invoke` is a WAVE function call, parsed and type-checked against the
+//!   export's type by `component_model::wave` (the `wasm-wave` crate); the
+//!   export is found by `ComponentInstance::find_func` (wasmtime's rules:
+//!   `name`, or `ns:pkg/iface.name@version` inside an exported instance);
+//!   the results are printed in WAVE on one line (`()` for none). Syntax,
+//!   lookup and type errors exit 1 before anything of the guest runs.
 //! * The guest's `get-arguments` is FILE exactly as given, then ARGS.
 //! * `run` returning `ok` exits 0, `err` exits 1; `wasi:cli/exit` calls end
 //!   the process from inside the shims.
@@ -15,7 +22,8 @@ use crate::report;
 use crate::Run;
 use anyhow::anyhow;
 use component_model::core_vm::{Config, Engine, Store};
-use component_model::{abi::Val, Component, Error, Linker};
+use component_model::wave::{self, FuncCall};
+use component_model::{abi::Val, Component, ComponentInstance, Error, Linker};
 use p2_shims::WasiCtx;
 
 const CONTEXT: &str = "failed to invoke `run` function";
@@ -43,6 +51,9 @@ pub fn run(file: &str, bytes: &[u8], run: &Run) -> ! {
         Err(Error::MissingImports(list)) => missing_import(file, &list),
         Err(e) => report::fail(anyhow!("failed to instantiate `{file}`: {e}")),
     };
+    if let Some(call) = &run.invoke {
+        invoke(file, &mut store, &instance, call);
+    }
     let Some(func) = instance.get_instance_func("wasi:cli/run@0.2.0", "run") else {
         report::fail(anyhow!(
             "`{file}` does not export `wasi:cli/run@0.2.x#run`; it is not a command component"
@@ -63,6 +74,46 @@ pub fn run(file: &str, bytes: &[u8], run: &Run) -> ! {
             "failed to run main module `{file}`: {CONTEXT}: {e}"
         )),
     }
+}
+
+/// `--invoke 'name(args)'`: calls the export and prints its results in WAVE.
+fn invoke(file: &str, store: &mut Store<WasiCtx>, instance: &ComponentInstance<WasiCtx>, call: &str) -> ! {
+    let fail = |cause: String| -> ! {
+        eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n{cause}");
+        std::process::exit(1)
+    };
+    let parsed = FuncCall::parse(call).unwrap_or_else(|e| {
+        fail(format!("    0: Failed to parse invoke '{call}': see `p2shim --help` for the syntax\n    1: {e}"))
+    });
+    let name = parsed.name();
+    let func = match instance.find_func(name) {
+        Ok(f) => f,
+        Err(Error::NotFound(_)) => fail(format!("    No exported func named `{name}` in component.")),
+        Err(Error::Ambiguous { candidates, .. }) => fail(format!(
+            "    Multiple instances contained funcs named `{name}`, retry with a more specific name: {}",
+            candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        )),
+        Err(e) => fail(format!("    {e}")),
+    };
+    let params = parsed.params(func.ty()).unwrap_or_else(|e| {
+        fail(format!("    0: while interpreting parameters in invoke \"{call}\"\n    1: {e}"))
+    });
+    let context = format!("failed to invoke `{name}`");
+    let results = match func.call(store, &params) {
+        Ok(r) => r,
+        Err(Error::Trap { trap, .. }) => {
+            report::guest_error(file, &context, component_model::core_vm::Error::Trap(trap))
+        }
+        Err(Error::Core { error, .. }) => report::guest_error(file, &context, error),
+        // A Canonical ABI trap (e.g. lifting an invalid char) is an error of
+        // the embedder in wasmtime, which exits 1 for it.
+        Err(e) => fail(format!("    0: {context}\n    1: {e}")),
+    };
+    match wave::results_to_string(&results) {
+        Ok(text) => println!("{text}"),
+        Err(e) => fail(format!("    0: {context}\n    1: cannot print the result in WAVE: {e}")),
+    }
+    std::process::exit(0)
 }
 
 /// Reports the first missing import as `wasmtime run` does and exits 1.

@@ -46,6 +46,10 @@ Options (only before FILE):
       --invoke <NAME>  Call the exported function NAME instead of `_start` and
                        print its results, one per line. ARGS, if any, are
                        its parameters; missing ones default to zero.
+                       For a component, NAME is a call in WAVE syntax,
+                       e.g. 'add(1, 2)', 'greet(\"x\")' or
+                       'ns:pkg/iface.func@1.0.0(...)'; the result is
+                       printed in WAVE.
       --stub-missing   Instantiate even when imports are missing: each
                        missing function traps when called, naming itself.
   -h, --help           Print this help

@@ -542,3 +542,29 @@ fn host_reaches_caller_memory_and_realloc() {
     let out = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
     assert_eq!(out, vec![Val::U32(0x01020304)]);
 }
+
+/// Two components composed in one (conformance/invoke/compose.wat): a
+/// UTF-16 caller lowers functions a UTF-8 callee lifts; strings and lists
+/// are copied (and transcoded) between the two instances' memories.
+#[test]
+fn composed_components_copy_between_memories() {
+    let (engine, c) = component(include_str!("../../conformance/invoke/compose.wat"));
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &c).unwrap();
+    let run = inst.get_func("run").unwrap();
+    let out = run.call(&mut store, &[Val::string("wörld 😀")]).unwrap();
+    assert_eq!(out, vec![Val::string("hello, hello, wörld 😀")]);
+    let total = inst.get_func("total").unwrap();
+    let out = total.call(&mut store, &[Val::List(vec![Val::U32(1), Val::U32(2), Val::U32(u32::MAX)])]).unwrap();
+    assert_eq!(out, vec![Val::U64(4_294_967_298)]);
+    // The callee's own exports, by wasmtime's `--invoke` names.
+    let greet = inst.find_func("test:compose/api.greet@1.0.0").unwrap();
+    assert_eq!(greet.call(&mut store, &[Val::string("ä")]).unwrap(), vec![Val::string("hello, ä")]);
+    assert!(inst.find_func("greet").is_ok());
+    assert!(matches!(inst.find_func("test:compose/api.greet@2.0.0"), Err(Error::NotFound(_))));
+    // Typed lookup.
+    let ty = greet.ty().clone();
+    assert!(inst.get_typed_func("greet", &ty).is_ok());
+    let wrong = component_model::abi::FuncType { params: vec![("name".into(), ValueType::U32)], result: ty.result.clone() };
+    assert!(matches!(inst.get_typed_func("greet", &wrong), Err(Error::Type { .. })));
+}
