@@ -231,6 +231,32 @@ pub struct Store<T> {
 }
 
 impl<T> Store<T> {
+    /// Takes the execution counts gathered on this thread (feature
+    /// `op-stats`), hottest first: (module name, function index,
+    /// instruction index, instruction, count). Counts at addresses of code
+    /// this store no longer holds are dropped.
+    #[cfg(feature = "op-stats")]
+    pub fn op_profile(&self) -> Vec<(Option<String>, u32, usize, crate::instr::Instr, u64)> {
+        let counts = crate::exec::op_stats::take();
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.inner.funcs {
+            let FuncKind::Wasm { module, func_index, code: Some(code), .. } = &f.kind else { continue };
+            if !seen.insert(*code as usize) {
+                continue;
+            }
+            // SAFETY: compiled code lives as long as its module, held by `module`.
+            let code = unsafe { &**code };
+            for (i, instr) in code.code.iter().enumerate() {
+                if let Some(&n) = counts.get(&(instr as *const _ as usize)) {
+                    out.push((module.name.clone(), *func_index, i, *instr, n));
+                }
+            }
+        }
+        out.sort_by(|a, b| b.4.cmp(&a.4));
+        out
+    }
+
     pub fn new(engine: &Engine, data: T) -> Self {
         Store {
             inner: StoreInner {
