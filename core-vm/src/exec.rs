@@ -27,6 +27,28 @@ use crate::trap::{Error, FrameInfo, Trap, TrapCode};
 use crate::values::{FuncType, Val};
 use std::sync::Arc;
 
+/// Execution counts per instruction address (feature `op-stats`).
+#[cfg(feature = "op-stats")]
+pub(crate) mod op_stats {
+    use crate::instr::Instr;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    thread_local! {
+        static COUNTS: RefCell<HashMap<usize, u64>> = RefCell::new(HashMap::new());
+    }
+
+    #[inline(never)]
+    pub fn count(ip: *const Instr) {
+        COUNTS.with(|c| *c.borrow_mut().entry(ip as usize).or_default() += 1);
+    }
+
+    /// Takes the counts gathered so far on this thread.
+    pub fn take() -> HashMap<usize, u64> {
+        COUNTS.with(|c| std::mem::take(&mut *c.borrow_mut()))
+    }
+}
+
 /// The resume point of a suspended caller.
 struct Frame {
     ip: *const Instr,
@@ -260,7 +282,11 @@ macro_rules! define_run {
         float_binop { $(($fb:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
+        fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
+        fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }
+        fused_ii { $(($fii:ident, $fiii:ident, $fiio:ident, $fiiif:ident, $fiiof:ident, $fiity:ident))* }
         store { $(($st:ident, $stm:ident, $sti:ident, $stop:ident, $stty:ident, $straw:ident))* }
         other { $($other:tt)* }
     ) => {
@@ -483,6 +509,8 @@ fn run_loop<T>(
     loop {
         // SAFETY: `ip` points into live code (module invariants).
         let instr: &Instr = unsafe { &*ip };
+        #[cfg(feature = "op-stats")]
+        op_stats::count(ip);
         match *instr {
             $(
                 Instr::$ib { dst, lhs, rhs } => { set!(dst, tri!(ops::$ibf(get!(lhs, $ibty), get!(rhs, $ibty)))); next!() }
@@ -500,10 +528,44 @@ fn run_loop<T>(
             )*
             $( Instr::$fb { dst, lhs, rhs } => { set!(dst, tri!(ops::$fbf(get!(lhs, $fbty), get!(rhs, $fbty)))); next!() } )*
             $( Instr::$fc { dst, lhs, rhs } => { set!(dst, tri!(ops::$fcf(get!(lhs, $fcty), get!(rhs, $fcty)))); next!() } )*
+            $(
+                Instr::$frr { dst, a, b, c } => {
+                    let t = tri!(ops::$frrif(get!(a, $frrty), get!(b, $frrty)));
+                    set!(dst, tri!(ops::$frrof(t, get!(c, $frrty))));
+                    next!()
+                }
+            )*
+            $(
+                Instr::$fri { dst, a, b, imm } => {
+                    let t = tri!(ops::$friif(get!(a, $frity), get!(b, $frity)));
+                    set!(dst, tri!(ops::$friof(t, imm as $frity)));
+                    next!()
+                }
+            )*
+            $(
+                Instr::$fir { dst, a, imm, c } => {
+                    let t = tri!(ops::$firif(get!(a, $firty), imm as $firty));
+                    set!(dst, tri!(ops::$firof(t, get!(c, $firty))));
+                    next!()
+                }
+            )*
+            $(
+                Instr::$fii { dst, a, imm1, imm2 } => {
+                    let t = tri!(ops::$fiiif(get!(a, $fiity), imm1 as $fiity));
+                    set!(dst, tri!(ops::$fiiof(t, imm2 as $fiity)));
+                    next!()
+                }
+            )*
             $( Instr::$un { dst, src } => { set!(dst, tri!(ops::$unf(get!(src, $unty)))); next!() } )*
             $(
                 Instr::$ld { dst, ptr, offset } => {
                     let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(mem0!(), get!(ptr), offset));
+                    set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
+                    next!()
+                }
+                Instr::$lda { dst, base, idx, offset } => {
+                    let addr = get!(base, i32).wrapping_add(get!(idx, i32)) as u32 as u64;
+                    let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(mem0!(), addr, offset));
                     set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
                     next!()
                 }

@@ -35,7 +35,22 @@ pub type BranchOffset = i32;
 ///   negated BrInstr, negated BrImmInstr, `ops` fn, operand type)
 /// * `float_binop` and `float_cmp`: (Instr, wasm operator, `ops` fn, type)
 /// * `unop`: (Instr, wasm operator, `ops` fn, operand type)
-/// * `load`: (Instr, InstrMem, wasm operator, stored type, result type)
+/// * `load`: (Instr, InstrMem, InstrAdd, wasm operator, stored type, result
+///   type); `InstrAdd` addresses memory 0 at `base + idx` (wrapping, as the
+///   `i32.add` it replaces) plus `offset`.
+/// * Superinstructions, each replacing two adjacent instructions where the
+///   first one's result is a temporary consumed only by the second one
+///   (see `Translator::fuse_pair`); the outer operators of `fused_rr_r` and
+///   `fused_ri_r` are commutative, so the inner result may have been either
+///   of their operands:
+///   * `fused_rr_r`: (Instr, inner Instr, outer Instr, inner fn, outer fn,
+///     type): `dst = outer(inner(a, b), c)`;
+///   * `fused_rr_i`: (Instr, inner Instr, outer ImmInstr, inner fn, outer
+///     fn, type): `dst = outer(inner(a, b), imm)`;
+///   * `fused_ri_r`: (Instr, inner ImmInstr, outer Instr, inner fn, outer
+///     fn, type): `dst = outer(inner(a, imm), c)`;
+///   * `fused_ii`: (Instr, inner ImmInstr, outer ImmInstr, inner fn, outer
+///     fn, type): `dst = outer(inner(a, imm1), imm2)`.
 /// * `store`: (Instr, InstrMem, InstrImm, wasm operator, operand type,
 ///   stored type); `InstrImm` stores a constant: an `i32` that is the value's
 ///   bits, sign-extended for 64-bit values.
@@ -192,20 +207,62 @@ macro_rules! for_each_instr {
                 (I64TruncSatF64U, I64TruncSatF64U, i64_trunc_sat_f64_u, f64)
             }
             load {
-                (I32Load, I32LoadMem, I32Load, i32, i32)
-                (I64Load, I64LoadMem, I64Load, i64, i64)
-                (F32Load, F32LoadMem, F32Load, f32, f32)
-                (F64Load, F64LoadMem, F64Load, f64, f64)
-                (I32Load8S, I32Load8SMem, I32Load8S, i8, i32)
-                (I32Load8U, I32Load8UMem, I32Load8U, u8, i32)
-                (I32Load16S, I32Load16SMem, I32Load16S, i16, i32)
-                (I32Load16U, I32Load16UMem, I32Load16U, u16, i32)
-                (I64Load8S, I64Load8SMem, I64Load8S, i8, i64)
-                (I64Load8U, I64Load8UMem, I64Load8U, u8, i64)
-                (I64Load16S, I64Load16SMem, I64Load16S, i16, i64)
-                (I64Load16U, I64Load16UMem, I64Load16U, u16, i64)
-                (I64Load32S, I64Load32SMem, I64Load32S, i32, i64)
-                (I64Load32U, I64Load32UMem, I64Load32U, u32, i64)
+                (I32Load, I32LoadMem, I32LoadAdd, I32Load, i32, i32)
+                (I64Load, I64LoadMem, I64LoadAdd, I64Load, i64, i64)
+                (F32Load, F32LoadMem, F32LoadAdd, F32Load, f32, f32)
+                (F64Load, F64LoadMem, F64LoadAdd, F64Load, f64, f64)
+                (I32Load8S, I32Load8SMem, I32Load8SAdd, I32Load8S, i8, i32)
+                (I32Load8U, I32Load8UMem, I32Load8UAdd, I32Load8U, u8, i32)
+                (I32Load16S, I32Load16SMem, I32Load16SAdd, I32Load16S, i16, i32)
+                (I32Load16U, I32Load16UMem, I32Load16UAdd, I32Load16U, u16, i32)
+                (I64Load8S, I64Load8SMem, I64Load8SAdd, I64Load8S, i8, i64)
+                (I64Load8U, I64Load8UMem, I64Load8UAdd, I64Load8U, u8, i64)
+                (I64Load16S, I64Load16SMem, I64Load16SAdd, I64Load16S, i16, i64)
+                (I64Load16U, I64Load16UMem, I64Load16UAdd, I64Load16U, u16, i64)
+                (I64Load32S, I64Load32SMem, I64Load32SAdd, I64Load32S, i32, i64)
+                (I64Load32U, I64Load32UMem, I64Load32UAdd, I64Load32U, u32, i64)
+            }
+            fused_rr_r {
+                (I32MulAdd, I32Mul, I32Add, i32_mul, i32_add, i32)
+                (I64MulAdd, I64Mul, I64Add, i64_mul, i64_add, i64)
+                (I32AddAdd, I32Add, I32Add, i32_add, i32_add, i32)
+                (I64AddAdd, I64Add, I64Add, i64_add, i64_add, i64)
+                (I32XorXor, I32Xor, I32Xor, i32_xor, i32_xor, i32)
+                (I64XorXor, I64Xor, I64Xor, i64_xor, i64_xor, i64)
+                (F64MulAdd, F64Mul, F64Add, f64_mul, f64_add, f64)
+                (F64SubMul, F64Sub, F64Mul, f64_sub, f64_mul, f64)
+                (F64MulMul, F64Mul, F64Mul, f64_mul, f64_mul, f64)
+            }
+            fused_rr_i {
+                (I32XorRotlImm, I32Xor, I32RotlImm, i32_xor, i32_rotl, i32)
+                (I64XorRotlImm, I64Xor, I64RotlImm, i64_xor, i64_rotl, i64)
+                (I32AddAndImm, I32Add, I32AndImm, i32_add, i32_and, i32)
+                (I32XorAndImm, I32Xor, I32AndImm, i32_xor, i32_and, i32)
+                (I32AddShrUImm, I32Add, I32ShrUImm, i32_add, i32_shr_u, i32)
+                (I64AddShrUImm, I64Add, I64ShrUImm, i64_add, i64_shr_u, i64)
+            }
+            fused_ri_r {
+                (I32ShlImmAdd, I32ShlImm, I32Add, i32_shl, i32_add, i32)
+                (I32RotlImmXor, I32RotlImm, I32Xor, i32_rotl, i32_xor, i32)
+                (I64RotlImmXor, I64RotlImm, I64Xor, i64_rotl, i64_xor, i64)
+                (I32ShrUImmAnd, I32ShrUImm, I32And, i32_shr_u, i32_and, i32)
+                (I64ShrUImmAnd, I64ShrUImm, I64And, i64_shr_u, i64_and, i64)
+                (I64ShrUImmAdd, I64ShrUImm, I64Add, i64_shr_u, i64_add, i64)
+                (I32AddImmXor, I32AddImm, I32Xor, i32_add, i32_xor, i32)
+                (I32XorImmAnd, I32XorImm, I32And, i32_xor, i32_and, i32)
+            }
+            fused_ii {
+                (I32AddImmXorImm, I32AddImm, I32XorImm, i32_add, i32_xor, i32)
+                (I32XorImmAddImm, I32XorImm, I32AddImm, i32_xor, i32_add, i32)
+                (I32XorImmXorImm, I32XorImm, I32XorImm, i32_xor, i32_xor, i32)
+                (I32XorImmShrUImm, I32XorImm, I32ShrUImm, i32_xor, i32_shr_u, i32)
+                (I32AddImmShrUImm, I32AddImm, I32ShrUImm, i32_add, i32_shr_u, i32)
+                (I32ShrUImmAndImm, I32ShrUImm, I32AndImm, i32_shr_u, i32_and, i32)
+                (I32OrImmAddImm, I32OrImm, I32AddImm, i32_or, i32_add, i32)
+                (I32AddImmLtUImm, I32AddImm, I32LtUImm, i32_add, i32_lt_u, i32)
+                (I32ShlImmAddImm, I32ShlImm, I32AddImm, i32_shl, i32_add, i32)
+                (I64ShrUImmAndImm, I64ShrUImm, I64AndImm, i64_shr_u, i64_and, i64)
+                (I64ShlImmShrUImm, I64ShlImm, I64ShrUImm, i64_shl, i64_shr_u, i64)
             }
             store {
                 (I32Store, I32StoreMem, I32StoreImm, I32Store, i32, i32)
@@ -275,7 +332,11 @@ macro_rules! define_instr_enum {
         float_binop { $(($fb:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
+        fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
+        fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }
+        fused_ii { $(($fii:ident, $fiii:ident, $fiio:ident, $fiiif:ident, $fiiof:ident, $fiity:ident))* }
         store { $(($st:ident, $stm:ident, $sti:ident, $stop:ident, $stty:ident, $straw:ident))* }
         other { $( $(#[$doc:meta])* $o:ident { $($of:ident : $oty:ty),* } )* }
     ) => {
@@ -288,7 +349,15 @@ macro_rules! define_instr_enum {
             $( $fb { dst: Reg, lhs: Reg, rhs: Reg }, )*
             $( $fc { dst: Reg, lhs: Reg, rhs: Reg }, )*
             $( $un { dst: Reg, src: Reg }, )*
-            $( $ld { dst: Reg, ptr: Reg, offset: u32 }, $ldm { dst: Reg, ptr: Reg, offset: u32, mem: u16 }, )*
+            $( $frr { dst: Reg, a: Reg, b: Reg, c: Reg }, )*
+            $( $fri { dst: Reg, a: Reg, b: Reg, imm: i32 }, )*
+            $( $fir { dst: Reg, a: Reg, imm: i32, c: Reg }, )*
+            $( $fii { dst: Reg, a: Reg, imm1: i32, imm2: i32 }, )*
+            $(
+                $ld { dst: Reg, ptr: Reg, offset: u32 },
+                $ldm { dst: Reg, ptr: Reg, offset: u32, mem: u16 },
+                $lda { dst: Reg, base: Reg, idx: Reg, offset: u32 },
+            )*
             $(
                 $st { ptr: Reg, src: Reg, offset: u32 },
                 $stm { ptr: Reg, src: Reg, offset: u32, mem: u16 },
@@ -307,7 +376,11 @@ macro_rules! define_instr_enum {
                     $( Instr::$fb { dst, .. } => Some(dst), )*
                     $( Instr::$fc { dst, .. } => Some(dst), )*
                     $( Instr::$un { dst, .. } => Some(dst), )*
-                    $( Instr::$ld { dst, .. } | Instr::$ldm { dst, .. } => Some(dst), )*
+                    $( Instr::$frr { dst, .. } => Some(dst), )*
+                    $( Instr::$fri { dst, .. } => Some(dst), )*
+                    $( Instr::$fir { dst, .. } => Some(dst), )*
+                    $( Instr::$fii { dst, .. } => Some(dst), )*
+                    $( Instr::$ld { dst, .. } | Instr::$ldm { dst, .. } | Instr::$lda { dst, .. } => Some(dst), )*
                     Instr::Copy { dst, .. }
                     | Instr::ConstI32 { dst, .. }
                     | Instr::Const64 { dst, .. }
@@ -347,6 +420,48 @@ macro_rules! define_instr_enum {
                     },
                     _ => return None,
                 })
+            }
+
+            /// The superinstruction doing `inner` then `outer`, when `outer`
+            /// reads `inner`'s result `t` (a temporary that nothing else
+            /// reads) as exactly one of its operands.
+            pub(crate) fn fuse_pair(inner: &Instr, outer: &Instr) -> Option<Instr> {
+                /// The other operand of a commutative `outer` reading `t` once.
+                fn other(t: Reg, lhs: Reg, rhs: Reg) -> Option<Reg> {
+                    match (lhs == t, rhs == t) {
+                        (true, false) => Some(rhs),
+                        (false, true) => Some(lhs),
+                        _ => None,
+                    }
+                }
+                match (*inner, *outer) {
+                    $(
+                        (Instr::$frri { dst: t, lhs: a, rhs: b }, Instr::$frro { dst, lhs, rhs }) => {
+                            other(t, lhs, rhs).map(|c| Instr::$frr { dst, a, b, c })
+                        }
+                    )*
+                    $(
+                        (Instr::$frii { dst: t, lhs: a, rhs: b }, Instr::$frio { dst, lhs, imm }) if lhs == t => {
+                            Some(Instr::$fri { dst, a, b, imm })
+                        }
+                    )*
+                    $(
+                        (Instr::$firi { dst: t, lhs: a, imm }, Instr::$firo { dst, lhs, rhs }) => {
+                            other(t, lhs, rhs).map(|c| Instr::$fir { dst, a, imm, c })
+                        }
+                    )*
+                    $(
+                        (Instr::$fiii { dst: t, lhs: a, imm: imm1 }, Instr::$fiio { dst, lhs, imm: imm2 }) if lhs == t => {
+                            Some(Instr::$fii { dst, a, imm1, imm2 })
+                        }
+                    )*
+                    $(
+                        (Instr::I32Add { dst: t, lhs: base, rhs: idx }, Instr::$ld { dst, ptr, offset }) if ptr == t => {
+                            Some(Instr::$lda { dst, base, idx, offset })
+                        }
+                    )*
+                    _ => None,
+                }
             }
 
             /// The branch offset of a branch instruction, for patching.

@@ -206,6 +206,34 @@ impl<'m> Translator<'m> {
         self.stack.last() == Some(&Provider::Temp) && self.last.is_some() && self.last == Some(self.code.len() - 1)
     }
 
+    /// Before popping the operands of a binary operator (or a load's
+    /// address, `n == 1`): the index of the last emitted instruction if it
+    /// produced one of the top `n` stack values, a Temp that only the
+    /// instruction about to be emitted will read.
+    fn fusion_candidate(&self, n: usize) -> Option<usize> {
+        let last = self.last.filter(|&l| l + 1 == self.code.len())?;
+        // `last` produced the topmost Temp (nothing was popped since, or
+        // `last` would be cleared); providers above it are locals or
+        // constants, which emit nothing when read.
+        let top_temp = self.stack.iter().rposition(|p| *p == Provider::Temp)?;
+        (top_temp >= self.stack.len() - n).then_some(last)
+    }
+
+    /// Replaces the instruction at `inner` and the one just emitted after it
+    /// (which reads its result) with one superinstruction, if there is one.
+    fn fuse_with(&mut self, inner: Option<usize>) {
+        let Some(inner) = inner else { return };
+        let outer = self.code.len() - 1;
+        if outer != inner + 1 {
+            return; // a constant was materialised in between
+        }
+        if let Some(fused) = Instr::fuse_pair(&self.code[inner], &self.code[outer]) {
+            self.code.pop();
+            self.code[inner] = fused;
+            self.last = Some(inner);
+        }
+    }
+
     fn emit(&mut self, i: Instr) -> usize {
         self.code.push(i);
         self.last = None;
@@ -294,6 +322,7 @@ impl<'m> Translator<'m> {
     }
 
     fn int_binop(&mut self, rr: MakeRR, ri: MakeRI, is_i64: bool) -> Result<(), Error> {
+        let inner = self.fusion_candidate(2);
         let rhs = self.pop();
         let rhs_pos = self.height();
         let lhs = self.pop();
@@ -301,18 +330,23 @@ impl<'m> Translator<'m> {
         let imm = Self::imm32(rhs, is_i64);
         let lhs = self.reg_of(lhs, lhs_pos);
         match imm {
-            Some(imm) => self.emit_result(|dst| ri(dst, lhs, imm)),
+            Some(imm) => self.emit_result(|dst| ri(dst, lhs, imm))?,
             None => {
                 let rhs = self.reg_of(rhs, rhs_pos);
-                self.emit_result(|dst| rr(dst, lhs, rhs))
+                self.emit_result(|dst| rr(dst, lhs, rhs))?
             }
         }
+        self.fuse_with(inner);
+        Ok(())
     }
 
     fn binop(&mut self, rr: MakeRR) -> Result<(), Error> {
+        let inner = self.fusion_candidate(2);
         let rhs = self.pop_reg();
         let lhs = self.pop_reg();
-        self.emit_result(|dst| rr(dst, lhs, rhs))
+        self.emit_result(|dst| rr(dst, lhs, rhs))?;
+        self.fuse_with(inner);
+        Ok(())
     }
 
     fn unop(&mut self, make: fn(Reg, Reg) -> Instr) -> Result<(), Error> {
@@ -337,8 +371,11 @@ impl<'m> Translator<'m> {
         memn: fn(Reg, Reg, u32, u16) -> Instr,
     ) -> Result<(), Error> {
         let (offset, mem) = self.memarg(memarg)?;
+        let inner = self.fusion_candidate(1);
         let ptr = self.pop_reg();
-        self.emit_result(|dst| if mem == 0 { mem0(dst, ptr, offset) } else { memn(dst, ptr, offset, mem) })
+        self.emit_result(|dst| if mem == 0 { mem0(dst, ptr, offset) } else { memn(dst, ptr, offset, mem) })?;
+        self.fuse_with(inner);
+        Ok(())
     }
 
     fn store(
@@ -865,6 +902,11 @@ impl<'m> Translator<'m> {
             Operator::ElemDrop { elem_index } => {
                 self.emit(Instr::ElemDrop { elem: elem_index });
             }
+            // `x & 0xffff_ffff` is the zero-extension of x's low half.
+            Operator::I64And if self.stack.last() == Some(&Provider::Const(0xffff_ffff)) => {
+                self.pop();
+                self.unop(|dst, src| Instr::I64ExtendI32U { dst, src })?
+            }
             ref other => {
                 if !self.family(other)? {
                     return Err(Error::Unsupported(format!("operator {other:?}")));
@@ -930,7 +972,11 @@ macro_rules! define_translate_family {
         float_binop { $(($fb:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
+        fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
+        fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }
+        fused_ii { $(($fii:ident, $fiii:ident, $fiio:ident, $fiiif:ident, $fiiof:ident, $fiity:ident))* }
         store { $(($st:ident, $stm:ident, $sti:ident, $stop:ident, $stty:ident, $straw:ident))* }
         other { $($other:tt)* }
     ) => {
