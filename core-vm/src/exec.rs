@@ -13,8 +13,10 @@
 //!   been reallocated (a call that grows it) or `bp` changes.
 //! * `mem`/`mem_len` describe memory 0 of the running instance (or are
 //!   null/0). They are refreshed after anything that can reallocate or
-//!   resize a memory: `memory.grow`, any call (callee or host) and any
-//!   instance switch. Every access is bounds-checked against `mem_len`
+//!   resize a memory: `memory.grow`, any host call and any instance
+//!   switch (a call or return between two functions of one instance keeps
+//!   them: within an instance only `memory.grow` and host code can change a
+//!   memory, and both refresh). Every access is bounds-checked against `mem_len`
 //!   before it is made.
 //! * `ip` points into the `code` of the running function, which is owned by
 //!   its module (`Arc`) and kept alive by the store's instances.
@@ -448,10 +450,13 @@ fn run_loop<T>(
                     regs = unsafe { stack.as_mut_ptr().add(bp) };
                     func = callee;
                     ip = code.code.as_ptr();
+                    // Within one instance `mem` stays valid: only `memory.grow`
+                    // (which refreshes it) and host calls (after which it is
+                    // refreshed) can move or resize memory 0.
                     if callee_inst != inst {
                         inst = callee_inst;
+                        refresh_mem!();
                     }
-                    refresh_mem!();
                     tick!(ip);
                     continue;
                 }
@@ -495,9 +500,12 @@ fn run_loop<T>(
                     ip = f.ip;
                     bp = f.bp;
                     func = f.func;
-                    inst = f.instance;
                     regs = unsafe { stack.as_mut_ptr().add(bp) };
-                    refresh_mem!();
+                    // See `call!`: `mem` only needs refreshing across instances.
+                    if f.instance != inst {
+                        inst = f.instance;
+                        refresh_mem!();
+                    }
                     continue;
                 }
             }
