@@ -281,7 +281,7 @@ macro_rules! define_run {
     (
         int_binop { $(($ib:ident, $ibi:ident, $ibop:ident, $ibf:ident, $ibty:ident))* }
         int_cmp { $(($ic:ident, $ici:ident, $icop:ident, $icbr:ident, $icbri:ident, $icnbr:ident, $icnbri:ident, $icf:ident, $icty:ident))* }
-        float_binop { $(($fb:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
+        float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
         load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
@@ -534,7 +534,19 @@ fn run_loop<T>(
                     if tri!(ops::$icf(get!(lhs, $icty), imm as $icty)) { jump!(offset) } else { next!() }
                 }
             )*
-            $( Instr::$fb { dst, lhs, rhs } => { set!(dst, tri!(ops::$fbf(get!(lhs, $fbty), get!(rhs, $fbty)))); next!() } )*
+            $(
+                Instr::$fb { dst, lhs, rhs } => { set!(dst, tri!(ops::$fbf(get!(lhs, $fbty), get!(rhs, $fbty)))); next!() }
+                Instr::$fbi { dst, lhs, lo, hi } => {
+                    let imm = <$fbty as Slot>::from_slot((hi as u64) << 32 | lo as u64);
+                    set!(dst, tri!(ops::$fbf(get!(lhs, $fbty), imm)));
+                    next!()
+                }
+                Instr::$fbl { dst, rhs, lo, hi } => {
+                    let imm = <$fbty as Slot>::from_slot((hi as u64) << 32 | lo as u64);
+                    set!(dst, tri!(ops::$fbf(imm, get!(rhs, $fbty))));
+                    next!()
+                }
+            )*
             $( Instr::$fc { dst, lhs, rhs } => { set!(dst, tri!(ops::$fcf(get!(lhs, $fcty), get!(rhs, $fcty)))); next!() } )*
             $(
                 Instr::$frr { dst, a, b, c } => {

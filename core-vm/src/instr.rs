@@ -33,7 +33,10 @@ pub type BranchOffset = i32;
 /// * `int_binop`: (Instr, ImmInstr, wasm operator, `ops` fn, operand type)
 /// * `int_cmp`: (Instr, ImmInstr, wasm operator, BrInstr, BrImmInstr,
 ///   negated BrInstr, negated BrImmInstr, `ops` fn, operand type)
-/// * `float_binop` and `float_cmp`: (Instr, wasm operator, `ops` fn, type)
+/// * `float_binop`: (Instr, ImmInstr, ImmLInstr, wasm operator, `ops` fn,
+///   type); `ImmInstr` has a constant right operand, `ImmLInstr` a constant
+///   left one, as the value's bits in `lo`/`hi`.
+/// * `float_cmp`: (Instr, wasm operator, `ops` fn, type)
 /// * `unop`: (Instr, wasm operator, `ops` fn, operand type)
 /// * `load`: (Instr, InstrMem, InstrAdd, wasm operator, stored type, result
 ///   type); `InstrAdd` addresses memory 0 at `base + idx` (wrapping, as the
@@ -115,20 +118,20 @@ macro_rules! for_each_instr {
                 (I64GeU, I64GeUImm, I64GeU, BrI64GeU, BrI64GeUImm, BrI64LtU, BrI64LtUImm, i64_ge_u, i64)
             }
             float_binop {
-                (F32Add, F32Add, f32_add, f32)
-                (F32Sub, F32Sub, f32_sub, f32)
-                (F32Mul, F32Mul, f32_mul, f32)
-                (F32Div, F32Div, f32_div, f32)
-                (F32Min, F32Min, f32_min, f32)
-                (F32Max, F32Max, f32_max, f32)
-                (F32Copysign, F32Copysign, f32_copysign, f32)
-                (F64Add, F64Add, f64_add, f64)
-                (F64Sub, F64Sub, f64_sub, f64)
-                (F64Mul, F64Mul, f64_mul, f64)
-                (F64Div, F64Div, f64_div, f64)
-                (F64Min, F64Min, f64_min, f64)
-                (F64Max, F64Max, f64_max, f64)
-                (F64Copysign, F64Copysign, f64_copysign, f64)
+                (F32Add, F32AddImm, F32AddImmL, F32Add, f32_add, f32)
+                (F32Sub, F32SubImm, F32SubImmL, F32Sub, f32_sub, f32)
+                (F32Mul, F32MulImm, F32MulImmL, F32Mul, f32_mul, f32)
+                (F32Div, F32DivImm, F32DivImmL, F32Div, f32_div, f32)
+                (F32Min, F32MinImm, F32MinImmL, F32Min, f32_min, f32)
+                (F32Max, F32MaxImm, F32MaxImmL, F32Max, f32_max, f32)
+                (F32Copysign, F32CopysignImm, F32CopysignImmL, F32Copysign, f32_copysign, f32)
+                (F64Add, F64AddImm, F64AddImmL, F64Add, f64_add, f64)
+                (F64Sub, F64SubImm, F64SubImmL, F64Sub, f64_sub, f64)
+                (F64Mul, F64MulImm, F64MulImmL, F64Mul, f64_mul, f64)
+                (F64Div, F64DivImm, F64DivImmL, F64Div, f64_div, f64)
+                (F64Min, F64MinImm, F64MinImmL, F64Min, f64_min, f64)
+                (F64Max, F64MaxImm, F64MaxImmL, F64Max, f64_max, f64)
+                (F64Copysign, F64CopysignImm, F64CopysignImmL, F64Copysign, f64_copysign, f64)
             }
             float_cmp {
                 (F32Eq, F32Eq, f32_eq, f32)
@@ -329,7 +332,7 @@ macro_rules! define_instr_enum {
     (
         int_binop { $(($ib:ident, $ibi:ident, $ibop:ident, $ibf:ident, $ibty:ident))* }
         int_cmp { $(($ic:ident, $ici:ident, $icop:ident, $icbr:ident, $icbri:ident, $icnbr:ident, $icnbri:ident, $icf:ident, $icty:ident))* }
-        float_binop { $(($fb:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
+        float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
         load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
@@ -346,7 +349,11 @@ macro_rules! define_instr_enum {
             $( $ib { dst: Reg, lhs: Reg, rhs: Reg }, $ibi { dst: Reg, lhs: Reg, imm: i32 }, )*
             $( $ic { dst: Reg, lhs: Reg, rhs: Reg }, $ici { dst: Reg, lhs: Reg, imm: i32 }, )*
             $( $icbr { lhs: Reg, rhs: Reg, offset: BranchOffset }, $icbri { lhs: Reg, imm: i32, offset: BranchOffset }, )*
-            $( $fb { dst: Reg, lhs: Reg, rhs: Reg }, )*
+            $(
+                $fb { dst: Reg, lhs: Reg, rhs: Reg },
+                $fbi { dst: Reg, lhs: Reg, lo: u32, hi: u32 },
+                $fbl { dst: Reg, rhs: Reg, lo: u32, hi: u32 },
+            )*
             $( $fc { dst: Reg, lhs: Reg, rhs: Reg }, )*
             $( $un { dst: Reg, src: Reg }, )*
             $( $frr { dst: Reg, a: Reg, b: Reg, c: Reg }, )*
@@ -373,7 +380,7 @@ macro_rules! define_instr_enum {
                 match self {
                     $( Instr::$ib { dst, .. } | Instr::$ibi { dst, .. } => Some(dst), )*
                     $( Instr::$ic { dst, .. } | Instr::$ici { dst, .. } => Some(dst), )*
-                    $( Instr::$fb { dst, .. } => Some(dst), )*
+                    $( Instr::$fb { dst, .. } | Instr::$fbi { dst, .. } | Instr::$fbl { dst, .. } => Some(dst), )*
                     $( Instr::$fc { dst, .. } => Some(dst), )*
                     $( Instr::$un { dst, .. } => Some(dst), )*
                     $( Instr::$frr { dst, .. } => Some(dst), )*

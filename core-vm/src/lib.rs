@@ -23,7 +23,13 @@
 //!   instructions; `local.set`/`local.tee` rewrite the result register of the
 //!   instruction that produced the value; an integer comparison feeding
 //!   `br_if` or `if` becomes one compare-and-branch instruction; all branch
-//!   targets are resolved to relative offsets at translation time.
+//!   targets are resolved to relative offsets at translation time. Constant
+//!   float operands become 64-bit immediates. Two adjacent instructions
+//!   where the second is the only reader of the first one's temporary are
+//!   replaced by one superinstruction when the table has one for the pair
+//!   (an `i32.add` feeding a load's address, multiply-add, xor-rotate,
+//!   shift-mask and other pairs chosen from instruction profiles of the
+//!   benchmarks: `vm-run --profile` in `conformance/`).
 //! * **One instruction table.** The instruction set is declared once in
 //!   [`instr`] (`for_each_instr!`); the `Instr` enum, the translator's mapping
 //!   from Wasm operators and the executor's handlers for the regular families

@@ -349,6 +349,36 @@ impl<'m> Translator<'m> {
         Ok(())
     }
 
+    /// A float binary operator; a constant operand (one, when the other is
+    /// not constant too) becomes an immediate.
+    fn float_binop(
+        &mut self,
+        rr: MakeRR,
+        ri: fn(Reg, Reg, u64) -> Instr,
+        rl: fn(Reg, Reg, u64) -> Instr,
+    ) -> Result<(), Error> {
+        let n = self.stack.len();
+        match (self.stack[n - 2], self.stack[n - 1]) {
+            (_, Provider::Const(c)) => {
+                let inner = self.fusion_candidate(2);
+                self.pop();
+                let lhs = self.pop_reg();
+                self.emit_result(|dst| ri(dst, lhs, c))?;
+                self.fuse_with(inner);
+                Ok(())
+            }
+            (Provider::Const(c), _) => {
+                let inner = self.fusion_candidate(2);
+                let rhs = self.pop_reg();
+                self.pop();
+                self.emit_result(|dst| rl(dst, rhs, c))?;
+                self.fuse_with(inner);
+                Ok(())
+            }
+            _ => self.binop(rr),
+        }
+    }
+
     fn unop(&mut self, make: fn(Reg, Reg) -> Instr) -> Result<(), Error> {
         let src = self.pop_reg();
         self.emit_result(|dst| make(dst, src))
@@ -969,7 +999,7 @@ macro_rules! define_translate_family {
     (
         int_binop { $(($ib:ident, $ibi:ident, $ibop:ident, $ibf:ident, $ibty:ident))* }
         int_cmp { $(($ic:ident, $ici:ident, $icop:ident, $icbr:ident, $icbri:ident, $icnbr:ident, $icnbri:ident, $icf:ident, $icty:ident))* }
-        float_binop { $(($fb:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
+        float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
         load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
@@ -994,7 +1024,11 @@ macro_rules! define_translate_family {
                         |dst, lhs, imm| Instr::$ici { dst, lhs, imm },
                         stringify!($icty) == "i64",
                     )?, )*
-                    $( Operator::$fbop => self.binop(|dst, lhs, rhs| Instr::$fb { dst, lhs, rhs })?, )*
+                    $( Operator::$fbop => self.float_binop(
+                        |dst, lhs, rhs| Instr::$fb { dst, lhs, rhs },
+                        |dst, lhs, c| Instr::$fbi { dst, lhs, lo: c as u32, hi: (c >> 32) as u32 },
+                        |dst, rhs, c| Instr::$fbl { dst, rhs, lo: c as u32, hi: (c >> 32) as u32 },
+                    )?, )*
                     $( Operator::$fcop => self.binop(|dst, lhs, rhs| Instr::$fc { dst, lhs, rhs })?, )*
                     $( Operator::$unop => self.unop(|dst, src| Instr::$un { dst, src })?, )*
                     $( Operator::$ldop { ref memarg } => self.load(
