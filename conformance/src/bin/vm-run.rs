@@ -1,7 +1,9 @@
 //! `vm-run`: runs a WASIp1 core module on the native build of core-vm, for
 //! profiling the interpreter (callgrind, perf) without a Wasm host.
 //!
-//! Usage: `vm-run [--profile N] [--fuel F] MODULE.wasm [ARGS]...`
+//! Usage: `vm-run [--profile N] [--fuel F] [--invoke FUNC] MODULE.wasm [ARGS]...`
+//!
+//! Runs `_start`, or the export FUNC (no parameters; results printed).
 //!
 //! Only the few p1 functions that benchmark programs need are real:
 //! `fd_write` to stdout and stderr, `proc_exit`, `args_*`, `environ_*`
@@ -124,7 +126,7 @@ fn p1(name: &str, mut c: Caller<'_, Host>, a: &[Val], r: &mut [Val]) -> Result<(
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1).peekable();
-    let (mut profile, mut fuel) = (0usize, None);
+    let (mut profile, mut fuel, mut invoke) = (0usize, None, None);
     loop {
         match args.peek().map(String::as_str) {
             Some("--profile") => {
@@ -135,10 +137,14 @@ fn main() -> Result<()> {
                 args.next();
                 fuel = Some(args.next().context("--fuel F")?.parse::<u64>()?);
             }
+            Some("--invoke") => {
+                args.next();
+                invoke = Some(args.next().context("--invoke FUNC")?);
+            }
             _ => break,
         }
     }
-    let path = args.next().context("usage: vm-run [--profile N] [--fuel F] MODULE.wasm [ARGS]...")?;
+    let path = args.next().context("usage: vm-run [--profile N] [--fuel F] [--invoke FUNC] MODULE.wasm [ARGS]...")?;
     let guest_args: Vec<String> = std::iter::once(path.clone()).chain(args).collect();
     let bytes = std::fs::read(&path).with_context(|| format!("reading {path}"))?;
     let config = Config { fuel_metering: fuel.is_some(), ..Config::default() };
@@ -166,8 +172,13 @@ fn main() -> Result<()> {
         imports.push(Extern::Func(f));
     }
     let instance = Instance::new(&mut store, &module, &imports).map_err(|e| anyhow!("instantiate: {e}"))?;
-    let start = instance.get_func(&store, "_start").context("no _start export")?;
-    let outcome = start.call(&mut store, &[], &mut []);
+    let name = invoke.unwrap_or_else(|| "_start".into());
+    let start = instance.get_func(&store, &name).with_context(|| format!("no function export {name}"))?;
+    let mut results: Vec<Val> = start.ty(&store).results().iter().map(|t| Val::default_for(*t)).collect();
+    let outcome = start.call(&mut store, &[], &mut results);
+    if outcome.is_ok() && !results.is_empty() {
+        println!("{results:?}");
+    }
     std::io::stdout().flush()?;
     #[cfg(feature = "op-stats")]
     if profile > 0 {
