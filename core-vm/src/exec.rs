@@ -639,6 +639,21 @@ fn run_loop<T>(
             Instr::Br { offset } => jump!(offset),
             Instr::BrIfNez { cond, offset } => { if get!(cond, i32) != 0 { jump!(offset) } else { next!() } }
             Instr::BrIfEqz { cond, offset } => { if get!(cond, i32) == 0 { jump!(offset) } else { next!() } }
+            Instr::BrAddImmNez { reg, imm, offset } => {
+                let v = tri!(ops::i32_add(get!(reg, i32), imm));
+                set!(reg, v);
+                if v != 0 { jump!(offset) } else { next!() }
+            }
+            Instr::BrAddImmNe { reg, imm, rhs, offset } => {
+                let v = tri!(ops::i32_add(get!(reg, i32), imm));
+                set!(reg, v);
+                if v != get!(rhs, i32) { jump!(offset) } else { next!() }
+            }
+            Instr::BrAddImmNeImm { reg, imm, cmp, offset } => {
+                let v = tri!(ops::i32_add(get!(reg, i32), imm));
+                set!(reg, v);
+                if v != cmp { jump!(offset) } else { next!() }
+            }
             Instr::BrTable { index, len } => {
                 let i = (get!(index, i32) as u32).min(len - 1);
                 jump!(1 + i as isize)

@@ -292,6 +292,12 @@ macro_rules! for_each_instr {
                 Br { offset: BranchOffset }
                 BrIfNez { cond: Reg, offset: BranchOffset }
                 BrIfEqz { cond: Reg, offset: BranchOffset }
+                /// `reg += imm` (i32), then branches if `reg != 0`.
+                BrAddImmNez { reg: Reg, imm: i32, offset: BranchOffset }
+                /// `reg += imm` (i32), then branches if `reg != rhs`.
+                BrAddImmNe { reg: Reg, imm: i32, rhs: Reg, offset: BranchOffset }
+                /// `reg += imm` (i32), then branches if `reg != cmp`.
+                BrAddImmNeImm { reg: Reg, imm: i32, cmp: i32, offset: BranchOffset }
                 /// Followed by `len` `Br` entries; the last one is the default.
                 BrTable { index: Reg, len: u32 }
                 /// Returns with no results.
@@ -475,7 +481,12 @@ macro_rules! define_instr_enum {
             pub(crate) fn branch_offset_mut(&mut self) -> Option<&mut BranchOffset> {
                 match self {
                     $( Instr::$icbr { offset, .. } | Instr::$icbri { offset, .. } => Some(offset), )*
-                    Instr::Br { offset } | Instr::BrIfNez { offset, .. } | Instr::BrIfEqz { offset, .. } => Some(offset),
+                    Instr::Br { offset }
+                    | Instr::BrIfNez { offset, .. }
+                    | Instr::BrIfEqz { offset, .. }
+                    | Instr::BrAddImmNez { offset, .. }
+                    | Instr::BrAddImmNe { offset, .. }
+                    | Instr::BrAddImmNeImm { offset, .. } => Some(offset),
                     _ => None,
                 }
             }

@@ -67,6 +67,7 @@ pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<Compiled
         reachable: true,
         num_results: ty.results().len() as u32,
         last: None,
+        label_fence: 0,
     };
     if module.engine.config().fuel_metering {
         t.code.push(Instr::ConsumeFuel {});
@@ -160,6 +161,9 @@ struct Translator<'m> {
     /// The last emitted instruction, if it produced the Temp on top of the
     /// stack and no label intervened: a candidate for fusion.
     last: Option<usize>,
+    /// The highest instruction index a label points at so far: an
+    /// instruction may be fused with the one before it only if it is above.
+    label_fence: usize,
 }
 
 /// Binary operator constructors, from the instruction table.
@@ -505,6 +509,7 @@ impl<'m> Translator<'m> {
             entered_reachable,
             else_fixup: None,
         });
+        self.label_fence = self.code.len();
         self.last = None;
     }
 
@@ -608,8 +613,8 @@ impl<'m> Translator<'m> {
             let arity = self.frames[frame_idx].label_arity();
             self.cond_branch(false, |t, i| {
                 // Temps already in place; make sure they really are registers.
+                let mut i = t.fuse_add_into_branch(i);
                 let at = t.code.len();
-                let mut i = i;
                 if is_loop {
                     *i.branch_offset_mut().unwrap() = (start as i64 - at as i64) as BranchOffset;
                 }
@@ -636,6 +641,33 @@ impl<'m> Translator<'m> {
             }
             self.patch_here(skip);
         }
+    }
+
+    /// A conditional branch `i` about to be emitted that tests the register
+    /// an `i32.add` (or `sub`) with an immediate, emitted just before it, wrote back to
+    /// its own operand (`x += k; br_if x != ...`) takes that add in (popping
+    /// it), unless a label points between the two.
+    fn fuse_add_into_branch(&mut self, i: Instr) -> Instr {
+        let (dst, lhs, imm) = match self.code.last() {
+            Some(&Instr::I32AddImm { dst, lhs, imm }) => (dst, lhs, imm),
+            Some(&Instr::I32SubImm { dst, lhs, imm }) => (dst, lhs, imm.wrapping_neg()),
+            _ => return i,
+        };
+        if dst != lhs || self.label_fence >= self.code.len() {
+            return i;
+        }
+        let fused = match i {
+            Instr::BrIfNez { cond, offset } if cond == dst => Instr::BrAddImmNez { reg: dst, imm, offset },
+            Instr::BrI32Ne { lhs, rhs, offset } if lhs == dst && rhs != dst => {
+                Instr::BrAddImmNe { reg: dst, imm, rhs, offset }
+            }
+            Instr::BrI32NeImm { lhs, imm: cmp, offset } if lhs == dst => {
+                Instr::BrAddImmNeImm { reg: dst, imm, cmp, offset }
+            }
+            _ => return i,
+        };
+        self.code.pop();
+        fused
     }
 
     fn br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<(), Error> {
@@ -674,6 +706,7 @@ impl<'m> Translator<'m> {
     }
 
     fn patch_here(&mut self, at: usize) {
+        self.label_fence = self.code.len();
         let offset = (self.code.len() - at) as BranchOffset;
         *self.code[at].branch_offset_mut().expect("patching a branch") = offset;
         self.last = None;
