@@ -9,10 +9,13 @@
 //! module and runs it (the `core_vm_exec` fuzz target), (2) mutates that
 //! module's bytes and feeds them to `Module::new` (the `core_vm_parse`
 //! target), and every fourth one (3) feeds pure random bytes behind a valid
-//! header. Exit status 1 if anything panicked or the harness reported a
+//! header, and (4) mutates one of the seed components and feeds it to
+//! `Component::new` and instantiation (`conformance::component_fuzz`, the
+//! `component_parse` target). Exit status 1 if anything panicked or the harness reported a
 //! finding; `--save DIR` writes the inputs of failing iterations there, named
 //! for the fuzz target that replays them.
 
+use conformance::component_fuzz::{parse_component, seeds};
 use conformance::fuzz_harness::{exec_generated, generate, mutate, parse_raw, Stats, XorShift};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -94,6 +97,7 @@ fn main() {
     let started = std::time::Instant::now();
     let mut total = Stats::default();
     let mut failing = 0u64;
+    let component_seeds = seeds();
     for i in args.start..args.start + args.iterations {
         let mut rng = XorShift::new(args.seed.wrapping_add(i));
         let mut it = Stats::default();
@@ -120,6 +124,12 @@ fn main() {
             it.merge(&guarded("parse (random)", || parse_raw(&raw)));
             inputs.push(("core_vm_parse", raw));
         }
+
+        // (4) a seed component, mutated, through Component::new and instantiation.
+        let mut comp = component_seeds[(i % component_seeds.len() as u64) as usize].clone();
+        mutate(&mut rng, &mut comp);
+        it.merge(&guarded("component (mutated)", || parse_component(&comp)));
+        inputs.push(("component_parse", comp));
 
         if !it.findings.is_empty() {
             failing += 1;
