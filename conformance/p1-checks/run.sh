@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 for dir in "$here"/*/; do
+  [ -f "$dir/Cargo.toml" ] || continue
   name=$(basename "$dir")
   (cd "$dir" && cargo build -q --release --target wasm32-wasip1) || exit 1
   for host in ${HOSTS:-wasmtime wasmi node}; do
@@ -17,4 +18,15 @@ for dir in "$here"/*/; do
     (cd "$tmp" && "$here/../hosts/run-on.sh" "$host" --dir . "$name.wasm" 2>&1)
     rm -rf "$tmp"
   done
+done
+# Text modules: their exit status on each host.
+for wat in "$here"/*.wat; do
+  tmp=$(mktemp -d)
+  "$root/target/tools/bin/wasm-tools" parse "$wat" -o "$tmp/m.wasm" || exit 1
+  for host in ${HOSTS:-wasmtime wasmi node}; do
+    (cd "$tmp" && "$here/../hosts/run-on.sh" "$host" m.wasm >/dev/null 2>&1)
+    rc=$?
+    echo "== $(basename "$wat") on $host: exit $rc"
+  done
+  rm -rf "$tmp"
 done
