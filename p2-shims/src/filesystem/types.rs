@@ -334,7 +334,7 @@ fn readlink(fd: u32, path: &str) -> p1::R<Val> {
 }
 
 fn read_at(fd: u32, len: u64, offset: u64) -> p1::R<Val> {
-    let mut buf = vec![0u8; len.min(1 << 20) as usize];
+    let mut buf = vec![0u8; len.min(crate::io::streams::READ_MAX) as usize];
     let n = if buf.is_empty() {
         0
     } else {

@@ -23,8 +23,9 @@ use component_model::Linker;
 
 /// What `check-write` grants.
 pub const WRITE_BUDGET: u64 = 1 << 20;
-/// The most bytes one `read` returns.
-const READ_MAX: u64 = 1 << 20;
+/// The most bytes one `read` (of a stream or of `descriptor.read`) returns:
+/// 64 KiB, what wasmtime returns at most for one read of a file.
+pub const READ_MAX: u64 = 64 << 10;
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {
     let i = iface("io/streams");
