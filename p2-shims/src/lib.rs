@@ -50,6 +50,10 @@ pub struct WasiCtx {
     /// `(fd, name)` of the host's preopens, read once.
     #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
     preopens: Option<Vec<(u32, String)>>,
+    /// `insecure-seed`'s answer, drawn once: the WIT has it return the same
+    /// value for the life of the instance.
+    #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+    insecure_seed: Option<(u64, u64)>,
 }
 
 impl WasiCtx {
