@@ -82,10 +82,10 @@ test: tools test-native shim invoke-check test-wasm wasi-testsuite wasi-testsuit
 test-native:
 	$(CARGO) test $(CARGO_LOCKED) --no-fail-fast --workspace
 
-# core-vm's tests and the spec runner compiled to wasm32-wasip1, run on wasmtime
+# core-vm's tests, the spec runner and p2-shims' tests (wit_coverage) compiled to wasm32-wasip1, run on wasmtime
 # through scripts/wasm-runner.sh (the runner set in .cargo/config.toml).
 test-wasm:
-	$(CARGO) test $(CARGO_LOCKED) --no-fail-fast --target $(WASM_TARGET) -p core-vm -p conformance
+	$(CARGO) test $(CARGO_LOCKED) --no-fail-fast --target $(WASM_TARGET) -p core-vm -p conformance -p p2-shims
 
 # The WASI testsuite directly and through the shim on each host.
 wasi-testsuite: shim

@@ -124,6 +124,17 @@ impl<T: 'static> Linker<T> {
         best.map(|(k, _)| k)
     }
 
+    /// Whether function `func` of `interface` (or of a semver-compatible
+    /// version of it) is defined, as an import of that name would bind.
+    pub fn defines_func(&self, interface: &str, func: &str) -> bool {
+        self.lookup(&[interface.to_string(), func.to_string()]).is_some()
+    }
+
+    /// Whether the destructor of resource `resource` of `interface` is defined.
+    pub fn defines_dtor(&self, interface: &str, resource: &str) -> bool {
+        self.lookup_dtor(interface, resource).is_some()
+    }
+
     pub(crate) fn lookup(&self, path: &[String]) -> Option<Arc<HostFunc<T>>> {
         let (iface, func) = match path {
             [name] => ("", name.clone()),
