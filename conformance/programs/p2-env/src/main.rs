@@ -1,0 +1,1 @@
+../../p2-args/src/main.rs
