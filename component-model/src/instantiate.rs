@@ -120,6 +120,11 @@ struct State {
     /// in progress: entering it again (recursively) traps, as the spec's
     /// reentrance rule requires for synchronous calls.
     entered: Vec<bool>,
+    /// Whether a guest trap has escaped each runtime component instance
+    /// (see [`call_lifted`]). A poisoned instance is never entered again:
+    /// its state may be half-updated, so every later call traps, as in the
+    /// spec and wasmtime.
+    poisoned: Vec<bool>,
 }
 
 fn set_may_leave<T>(sh: &Shared<T>, instance: u32, v: bool) {
@@ -199,6 +204,7 @@ fn instantiate<T: 'static>(
             lower_opts: vec![None; flat.trampolines.len()],
             may_leave: vec![true; tables.len()],
             entered: vec![false; tables.len()],
+            poisoned: vec![false; tables.len()],
             tables,
         }),
     });
@@ -522,31 +528,48 @@ fn check_results(name: &str, ty: &crate::abi::FuncType, out: &[Val]) -> Result<(
 }
 
 /// Calls a `canon lift`ed function with lifted arguments, trapping if its
-/// component instance is already entered.
+/// component instance is already entered or was poisoned by an earlier
+/// trap.
+///
+/// Poisoning follows wasmtime 49: the instance is poisoned when guest code
+/// run for this call traps (the callee's core code, including traps of
+/// lowered imports called from it, its `realloc` while the arguments are
+/// lowered, or its `post-return`). A Canonical ABI trap found while the
+/// host lifts the results (a bad `char`, discriminant, string...) fails the
+/// call without poisoning, as in wasmtime.
 fn call_lifted<T: 'static>(
     sh: &Rc<Shared<T>>,
     store: &mut Store<T>,
     l: &LiftedFunc,
     args: &[Val],
 ) -> Result<Vec<Val>, Error> {
+    // A host-side argument type error is reported before the instance is
+    // entered, so it neither needs `may_enter` nor poisons the instance.
+    check_args(l, args)?;
     {
         let mut st = sh.state.borrow_mut();
-        if st.entered[l.instance as usize] {
+        let i = l.instance as usize;
+        if st.poisoned[i] {
+            let msg = "cannot enter component instance: an earlier call trapped (the instance is poisoned)";
+            return Err(Error::Trap { func: l.name.clone(), trap: trap(&l.name, msg) });
+        }
+        if st.entered[i] {
             return Err(Error::Trap { func: l.name.clone(), trap: trap(&l.name, "cannot enter component instance") });
         }
-        st.entered[l.instance as usize] = true;
+        st.entered[i] = true;
     }
-    let r = call_lifted_inner(sh, store, l, args);
-    sh.state.borrow_mut().entered[l.instance as usize] = false;
+    let mut poison = false;
+    let r = call_lifted_inner(sh, store, l, args, &mut poison);
+    let mut st = sh.state.borrow_mut();
+    st.entered[l.instance as usize] = false;
+    if poison {
+        st.poisoned[l.instance as usize] = true;
+    }
     r
 }
 
-fn call_lifted_inner<T: 'static>(
-    sh: &Rc<Shared<T>>,
-    store: &mut Store<T>,
-    l: &LiftedFunc,
-    args: &[Val],
-) -> Result<Vec<Val>, Error> {
+/// Type-checks host-supplied arguments against the lifted function's type.
+fn check_args(l: &LiftedFunc, args: &[Val]) -> Result<(), Error> {
     let name = &l.name;
     let params = l.ty.param_types();
     if args.len() != params.len() {
@@ -558,18 +581,37 @@ fn call_lifted_inner<T: 'static>(
     for (i, (v, t)) in args.iter().zip(&params).enumerate() {
         v.type_check(t).map_err(|e| Error::Type { func: name.clone(), message: format!("argument {i}: {e}") })?;
     }
+    Ok(())
+}
+
+fn call_lifted_inner<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    l: &LiftedFunc,
+    args: &[Val],
+    poison: &mut bool,
+) -> Result<Vec<Val>, Error> {
+    let name = &l.name;
+    let params = l.ty.param_types();
     let core = resolve_func(sh, store, &l.core)?;
     let o = resolve_opts(sh, store, &l.opts)?;
     let abi = |error| Error::Abi { func: name.clone(), error };
     set_may_leave(sh, l.instance, false);
     let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| lower_values(cx, MAX_FLAT_PARAMS, args, &params, None));
     set_may_leave(sh, l.instance, true);
+    if let Err(AbiError::Guest(_)) = &flat_args {
+        // `realloc` trapped.
+        *poison = true;
+    }
     let flat_args = flat_args.map_err(abi)?;
     let core_args: Vec<core_vm::Val> = flat_args.into_iter().map(from_flat).collect();
     let nres = core.ty(store).results().len();
     let mut core_res = vec![core_vm::Val::I32(0); nres];
     core.call(store, &core_args, &mut core_res).map_err(|e| match e {
-        core_vm::Error::Trap(trap) => Error::Trap { func: name.clone(), trap },
+        core_vm::Error::Trap(trap) => {
+            *poison = true;
+            Error::Trap { func: name.clone(), trap }
+        }
         error => Error::Core { context: format!("calling `{name}`"), error },
     })?;
     let flat_res: Vec<FlatVal> = core_res.iter().map(to_flat).collect();
@@ -582,7 +624,10 @@ fn call_lifted_inner<T: 'static>(
         let r = pr.call(store, &core_res, &mut []);
         set_may_leave(sh, l.instance, true);
         r.map_err(|e| match e {
-            core_vm::Error::Trap(trap) => Error::Trap { func: format!("{name} (post-return)"), trap },
+            core_vm::Error::Trap(trap) => {
+                *poison = true;
+                Error::Trap { func: format!("{name} (post-return)"), trap }
+            }
             error => Error::Core { context: format!("post-return of `{name}`"), error },
         })?;
     }

@@ -568,3 +568,90 @@ fn composed_components_copy_between_memories() {
     let wrong = component_model::abi::FuncType { params: vec![("name".into(), ValueType::U32)], result: ty.result.clone() };
     assert!(matches!(inst.get_typed_func("greet", &wrong), Err(Error::Type { .. })));
 }
+
+/// A component whose `ok` export returns 42, whose `boom` export traps,
+/// whose `bad-char` returns an invalid `char` and whose `via-host` export
+/// calls the host import `f`.
+const POISON_WAT: &str = r#"(component
+    (import "f" (func $f (result u32)))
+    (core func $f (canon lower (func $f)))
+    (core module $m
+      (import "" "f" (func $f (result i32)))
+      (func (export "ok") (param i32) (result i32) i32.const 42)
+      (func (export "boom") unreachable)
+      (func (export "bad-char") (result i32) i32.const 0xd800)
+      (func (export "via-host") (result i32) call $f))
+    (core instance $i (instantiate $m (with "" (instance (export "f" (func $f))))))
+    (func (export "ok") (param "x" u32) (result u32) (canon lift (core func $i "ok")))
+    (func (export "boom") (canon lift (core func $i "boom")))
+    (func (export "bad-char") (result char) (canon lift (core func $i "bad-char")))
+    (func (export "via-host") (result u32) (canon lift (core func $i "via-host"))))"#;
+
+#[test]
+fn a_trap_poisons_the_instance() {
+    let (engine, c) = component(POISON_WAT);
+    let mut store = Store::new(&engine, ());
+    let mut l = Linker::<()>::new();
+    l.root_func("f", |_, _| Ok(vec![Val::U32(7)]));
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    let ok = inst.get_func("ok").unwrap();
+    assert_eq!(ok.call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
+    // A host-side argument type error is caught before entering: no poison.
+    let err = ok.call(&mut store, &[Val::S32(0)]).unwrap_err();
+    assert!(matches!(err, Error::Type { .. }), "{err}");
+    assert_eq!(ok.call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
+    // An invalid result found while the host lifts it: no poison (wasmtime).
+    let err = inst.get_func("bad-char").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.is_trap() && !err.to_string().contains("cannot enter"), "{err}");
+    assert_eq!(ok.call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
+    let err = inst.get_func("boom").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.is_trap() && !err.to_string().contains("cannot enter"), "{err}");
+    for name in ["ok", "boom", "via-host"] {
+        let f = inst.get_func(name).unwrap();
+        let args = if name == "ok" { vec![Val::U32(0)] } else { vec![] };
+        let err = f.call(&mut store, &args).unwrap_err();
+        assert!(err.is_trap() && err.to_string().contains("cannot enter component instance"), "{name}: {err}");
+        assert!(err.to_string().contains(name), "{name}: {err}");
+    }
+    // A second instance of the same component is unaffected.
+    let other = l.instantiate(&mut store, &c).unwrap();
+    assert_eq!(other.get_func("via-host").unwrap().call(&mut store, &[]).unwrap(), vec![Val::U32(7)]);
+}
+
+#[test]
+fn a_host_trap_through_a_lowered_import_poisons_the_caller() {
+    let (engine, c) = component(POISON_WAT);
+    let mut store = Store::new(&engine, ());
+    let mut l = Linker::<()>::new();
+    l.root_func("f", |cx, _| Err(cx.trap("host says no")));
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    let err = inst.get_func("via-host").unwrap().call(&mut store, &[]).unwrap_err();
+    assert!(err.to_string().contains("host says no"), "{err}");
+    let err = inst.get_func("ok").unwrap().call(&mut store, &[Val::U32(0)]).unwrap_err();
+    assert!(err.to_string().contains("cannot enter component instance"), "{err}");
+}
+
+#[test]
+fn the_host_may_not_reenter_an_instance_during_its_import_call() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    type Slot = Rc<RefCell<Option<component_model::ComponentFunc<()>>>>;
+    let (engine, c) = component(POISON_WAT);
+    let mut store = Store::new(&engine, ());
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let mut l = Linker::<()>::new();
+    let s = slot.clone();
+    l.root_func("f", move |cx, _| {
+        let ok = s.borrow().clone().unwrap();
+        match ok.call(cx.store(), &[Val::U32(0)]) {
+            Err(e) if e.to_string().contains("cannot enter component instance") => Ok(vec![Val::U32(1)]),
+            other => panic!("reentrance was not refused: {other:?}"),
+        }
+    });
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    *slot.borrow_mut() = Some(inst.get_func("ok").unwrap());
+    // The refused reentry is the host's error to handle; it handled it, so
+    // the outer call succeeds and the instance stays usable.
+    assert_eq!(inst.get_func("via-host").unwrap().call(&mut store, &[]).unwrap(), vec![Val::U32(1)]);
+    assert_eq!(inst.get_func("ok").unwrap().call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
+}
