@@ -4,5 +4,7 @@
 //! this library holds what they and the binaries in `src/bin/` share.
 
 pub mod component_fuzz;
+#[cfg(feature = "component-gen")]
+pub mod component_gen;
 pub mod fuzz_harness;
 pub mod wast_runner;

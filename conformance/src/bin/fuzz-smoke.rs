@@ -1,7 +1,7 @@
 //! `fuzz-smoke`: a bounded, deterministic run of the core-vm fuzz harness
 //! (`conformance::fuzz_harness`) for `make test` and CI.
 //!
-//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--verbose]`
+//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--verbose]`
 //!
 //! Iteration `i` draws everything from `XorShift::new(seed + i)`, so any
 //! failing iteration is reproduced alone by `--start i --iterations 1` with
@@ -11,11 +11,17 @@
 //! target), and every fourth one (3) feeds pure random bytes behind a valid
 //! header, and (4) mutates one of the seed components and feeds it to
 //! `Component::new` and instantiation (`conformance::component_fuzz`, the
-//! `component_parse` target). Exit status 1 if anything panicked or the harness reported a
-//! finding; `--save DIR` writes the inputs of failing iterations there, named
-//! for the fuzz target that replays them.
+//! `component_parse` target), and, when built with the `component-gen`
+//! feature, (5) makes a component with wit-smith + wit-component, parses,
+//! instantiates it and calls its exports (`conformance::component_gen`, the
+//! `component_gen` target; `--components-only` runs just this step). Exit
+//! status 1 if anything panicked or the harness reported a finding; `--save
+//! DIR` writes the inputs of failing iterations there, named for the fuzz
+//! target that replays them.
 
 use conformance::component_fuzz::{parse_component, seeds};
+#[cfg(feature = "component-gen")]
+use conformance::component_gen;
 use conformance::fuzz_harness::{exec_generated, generate, mutate, parse_raw, Stats, XorShift};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -26,10 +32,12 @@ struct Args {
     start: u64,
     save: Option<PathBuf>,
     verbose: bool,
+    components_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { iterations: 500, seed: 0x5eed_c0de, start: 0, save: None, verbose: false };
+    let mut args =
+        Args { iterations: 500, seed: 0x5eed_c0de, start: 0, save: None, verbose: false, components_only: false };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -46,8 +54,9 @@ fn parse_args() -> Result<Args, String> {
             "--start" => args.start = num("--start")?,
             "--save" => args.save = Some(it.next().ok_or("--save needs a directory")?.into()),
             "--verbose" | "-v" => args.verbose = true,
+            "--components-only" => args.components_only = true,
             "--help" | "-h" => {
-                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--verbose]");
+                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--verbose]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -103,33 +112,56 @@ fn main() {
         let mut it = Stats::default();
         let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
 
-        // (1) wasm-smith module, validated, instantiated and run.
-        let len = 64 + rng.below(8 * 1024) as usize;
-        let data = rng.bytes(len);
-        it.merge(&guarded("exec", || exec_generated(&data)));
-        inputs.push(("core_vm_exec", data.clone()));
+        if !args.components_only {
+            // (1) wasm-smith module, validated, instantiated and run.
+            let len = 64 + rng.below(8 * 1024) as usize;
+            let data = rng.bytes(len);
+            it.merge(&guarded("exec", || exec_generated(&data)));
+            inputs.push(("core_vm_exec", data.clone()));
 
-        // (2) the same module, mutated, through the parser (and run if accepted).
-        if let Some(mut wasm) = guarded_generate(&data) {
-            mutate(&mut rng, &mut wasm);
-            it.merge(&guarded("parse (mutated)", || parse_raw(&wasm)));
-            inputs.push(("core_vm_parse", wasm));
+            // (2) the same module, mutated, through the parser (and run if accepted).
+            if let Some(mut wasm) = guarded_generate(&data) {
+                mutate(&mut rng, &mut wasm);
+                it.merge(&guarded("parse (mutated)", || parse_raw(&wasm)));
+                inputs.push(("core_vm_parse", wasm));
+            }
+
+            // (3) random bytes behind a valid header.
+            if i % 4 == 0 {
+                let mut raw = b"\0asm\x01\0\0\0".to_vec();
+                let n = rng.below(512) as usize;
+                raw.extend(rng.bytes(n));
+                it.merge(&guarded("parse (random)", || parse_raw(&raw)));
+                inputs.push(("core_vm_parse", raw));
+            }
+
+            // (4) a seed component, mutated, through Component::new and instantiation.
+            let mut comp = component_seeds[(i % component_seeds.len() as u64) as usize].clone();
+            mutate(&mut rng, &mut comp);
+            it.merge(&guarded("component (mutated)", || parse_component(&comp)));
+            inputs.push(("component_parse", comp));
         }
 
-        // (3) random bytes behind a valid header.
-        if i % 4 == 0 {
-            let mut raw = b"\0asm\x01\0\0\0".to_vec();
-            let n = rng.below(512) as usize;
-            raw.extend(rng.bytes(n));
-            it.merge(&guarded("parse (random)", || parse_raw(&raw)));
-            inputs.push(("core_vm_parse", raw));
+        // (5) a generated component, parsed, instantiated, its exports called.
+        #[cfg(feature = "component-gen")]
+        {
+            let len = 256 + rng.below(16 * 1024) as usize;
+            let data = rng.bytes(len);
+            let mut errors = Vec::new();
+            it.merge(&guarded("component (generated)", || {
+                let mut u = arbitrary::Unstructured::new(&data);
+                match component_gen::generate(&mut u) {
+                    Some(bytes) => component_gen::exec_component(&bytes, &mut u, &mut errors),
+                    None => Stats::default(),
+                }
+            }));
+            if args.verbose {
+                for e in &errors {
+                    eprintln!("iteration {i}: {e}");
+                }
+            }
+            inputs.push(("component_gen", data));
         }
-
-        // (4) a seed component, mutated, through Component::new and instantiation.
-        let mut comp = component_seeds[(i % component_seeds.len() as u64) as usize].clone();
-        mutate(&mut rng, &mut comp);
-        it.merge(&guarded("component (mutated)", || parse_component(&comp)));
-        inputs.push(("component_parse", comp));
 
         if !it.findings.is_empty() {
             failing += 1;
@@ -157,7 +189,7 @@ fn main() {
     }
 
     println!(
-        "fuzz-smoke: {} iterations from seed {:#x} in {:.1}s: {} modules generated ({} rejected), \
+        "fuzz-smoke: {} iterations from seed {:#x} in {:.1}s: {} modules/components generated ({} rejected), \
          {} raw inputs ({} accepted), {} instantiated ({} failed), {} calls ({} ok, {} traps, {} errors); \
          {} failing iterations",
         args.iterations,

@@ -1,0 +1,175 @@
+//! Generated components for the component fuzzer (feature `component-gen`):
+//! wit-smith turns bytes into a random WIT package, wit-component makes a
+//! dummy core module for one of its worlds (every export body is
+//! `unreachable`) and encodes it as a component; the component then goes
+//! through `Component::new`, instantiation with every import stubbed
+//! (`Linker::stub_missing`: each import traps, naming itself), and a call of
+//! every exported function with arguments built from its type.
+//!
+//! Invariants: the generator only asks for what component-model supports
+//! (synchronous ABI: no async, futures, streams, `error-context`,
+//! fixed-length lists). Rejecting the component, failing to instantiate it,
+//! and a trap or typed error from a call are all fine; a panic is a finding
+//! (the caller catches it), and so is an `Error::Type` for arguments that
+//! were built from the function's own parameter types.
+
+use crate::fuzz_harness::{engine, Stats};
+use arbitrary::{Result as AResult, Unstructured};
+use component_model::abi::{Val, ValueType};
+use component_model::core_vm::Store;
+use component_model::{Component, Error, Linker};
+use wit_component::{ComponentEncoder, StringEncoding};
+use wit_parser::{LiftLowerAbi, ManglingAndAbi};
+
+/// Fuel for instantiation and for each call.
+const FUEL: u64 = 100_000;
+/// Largest list made for an argument.
+const MAX_LIST: usize = 4;
+
+/// Makes a component from `u`, or `None` when the bytes do not make one
+/// (wit-smith's `IncorrectFormat`, a world-less package, or wit-component
+/// refusing the world). May panic if wit-smith or wit-component does.
+pub fn generate(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
+    let mut config: wit_smith::Config = u.arbitrary().ok()?;
+    config.async_ = false;
+    config.futures = false;
+    config.streams = false;
+    config.error_context = false;
+    config.fixed_length_lists = false;
+    config.implements = false;
+    let wit = wit_smith::smith(&config, u).ok()?;
+    let decoded = wit_component::decode(&wit).ok()?;
+    let resolve = decoded.resolve();
+    let worlds: Vec<_> = resolve.worlds.iter().map(|(id, _)| id).collect();
+    let world = *u.choose(&worlds).ok()?;
+    let mangling = if u.arbitrary().unwrap_or(false) {
+        ManglingAndAbi::Standard32
+    } else {
+        ManglingAndAbi::Legacy(LiftLowerAbi::Sync)
+    };
+    let mut module = wit_component::dummy_module(resolve, world, mangling);
+    wit_component::embed_component_metadata(&mut module, resolve, world, StringEncoding::UTF8, false).ok()?;
+    ComponentEncoder::default().module(&module).ok()?.validate(true).encode().ok()
+}
+
+/// A value of type `t` drawn from `u` (zero/first-case values once `u` is
+/// exhausted). Resource handles are arbitrary numbers: the host owns none,
+/// so lowering them must fail with a typed error.
+pub fn arbitrary_val(u: &mut Unstructured<'_>, t: &ValueType) -> AResult<Val> {
+    Ok(match t {
+        ValueType::Bool => Val::Bool(u.arbitrary()?),
+        ValueType::S8 => Val::S8(u.arbitrary()?),
+        ValueType::U8 => Val::U8(u.arbitrary()?),
+        ValueType::S16 => Val::S16(u.arbitrary()?),
+        ValueType::U16 => Val::U16(u.arbitrary()?),
+        ValueType::S32 => Val::S32(u.arbitrary()?),
+        ValueType::U32 => Val::U32(u.arbitrary()?),
+        ValueType::S64 => Val::S64(u.arbitrary()?),
+        ValueType::U64 => Val::U64(u.arbitrary()?),
+        ValueType::F32 => Val::Float32(u.arbitrary()?),
+        ValueType::F64 => Val::Float64(u.arbitrary()?),
+        ValueType::Char => Val::Char(u.arbitrary()?),
+        ValueType::String => {
+            let n = u.int_in_range(0..=16)?;
+            let s: String = (0..n).map(|_| u.arbitrary::<char>()).collect::<AResult<_>>()?;
+            Val::string(s)
+        }
+        ValueType::List(e) => {
+            let n = u.int_in_range(0..=MAX_LIST)?;
+            Val::List((0..n).map(|_| arbitrary_val(u, e)).collect::<AResult<_>>()?)
+        }
+        ValueType::Record(fields) => {
+            Val::Record(fields.iter().map(|(n, t)| Ok((n.clone(), arbitrary_val(u, t)?))).collect::<AResult<_>>()?)
+        }
+        ValueType::Tuple(ts) => Val::Tuple(ts.iter().map(|t| arbitrary_val(u, t)).collect::<AResult<_>>()?),
+        ValueType::Variant(cases) => {
+            let (name, payload) = u.choose(cases)?;
+            let p = match payload {
+                Some(t) => Some(Box::new(arbitrary_val(u, t)?)),
+                None => None,
+            };
+            Val::Variant(name.clone(), p)
+        }
+        ValueType::Enum(labels) => Val::Enum(u.choose(labels)?.clone()),
+        ValueType::Option(t) => Val::Option(if u.arbitrary()? { Some(Box::new(arbitrary_val(u, t)?)) } else { None }),
+        ValueType::Result { ok, err } => {
+            let side = |u: &mut Unstructured<'_>, t: &Option<Box<ValueType>>| -> AResult<Option<Box<Val>>> {
+                Ok(match t {
+                    Some(t) => Some(Box::new(arbitrary_val(u, t)?)),
+                    None => None,
+                })
+            };
+            Val::Result(if u.arbitrary()? { Ok(side(u, ok)?) } else { Err(side(u, err)?) })
+        }
+        ValueType::Flags(labels) => {
+            let mut set = Vec::new();
+            for l in labels {
+                if u.arbitrary()? {
+                    set.push(l.clone());
+                }
+            }
+            Val::Flags(set)
+        }
+        ValueType::Own(_) | ValueType::Borrow(_) => Val::Resource(u.arbitrary()?),
+    })
+}
+
+/// Runs a generated component: `Component::new`, stub-missing
+/// instantiation, then every exported function called once with arguments
+/// from `u`. `errors` collects the rejection and error messages (for
+/// `--verbose`).
+pub fn exec_component(bytes: &[u8], u: &mut Unstructured<'_>, errors: &mut Vec<String>) -> Stats {
+    let mut stats = Stats { generated: 1, ..Stats::default() };
+    let engine = engine();
+    let component = match Component::new(&engine, bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            stats.rejected_generated += 1;
+            errors.push(format!("rejected: {e}"));
+            return stats;
+        }
+    };
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(FUEL);
+    let mut linker: Linker<()> = Linker::new();
+    linker.stub_missing(true);
+    let instance = match linker.instantiate(&mut store, &component) {
+        Ok(i) => i,
+        Err(e) => {
+            stats.instantiation_errors += 1;
+            errors.push(format!("instantiation: {e}"));
+            return stats;
+        }
+    };
+    stats.instantiated += 1;
+    for name in instance.exported_functions() {
+        let func = match name.split_once('#') {
+            Some((inst, f)) => instance.get_instance_func(inst, f),
+            None => instance.get_func(&name),
+        };
+        let Some(func) = func else {
+            stats.findings.push(format!("exported function {name} is listed but not found"));
+            continue;
+        };
+        let params: Vec<ValueType> = func.ty().param_types().into_iter().cloned().collect();
+        let args: Vec<Val> = match params.iter().map(|t| arbitrary_val(u, t)).collect() {
+            Ok(a) => a,
+            Err(_) => break, // out of bytes
+        };
+        store.set_fuel(FUEL);
+        stats.calls += 1;
+        match func.call(&mut store, &args) {
+            Ok(_) => stats.calls_ok += 1,
+            Err(Error::Type { func, message }) => {
+                stats.call_errors += 1;
+                stats.findings.push(format!("{func}: arguments built from its type rejected: {message}"));
+            }
+            Err(e) if e.is_trap() => stats.traps += 1,
+            Err(e) => {
+                stats.call_errors += 1;
+                errors.push(format!("call {name}: {e}"));
+            }
+        }
+    }
+    stats
+}
