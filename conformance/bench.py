@@ -300,11 +300,8 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
 
-    hosts = [h for h in a.hosts.split(",") if h]
-    p2_hosts = [h for h in a.p2_hosts.split(",") if h]
-    for h in hosts + p2_hosts:
-        if h not in H.HOSTS:
-            ap.error(f"unknown host {h}")
+    hosts = H.parse_hosts(ap, a.hosts)
+    p2_hosts = H.parse_hosts(ap, a.p2_hosts)
     do_core, do_p2 = a.suite in ("all", "core"), a.suite in ("all", "p2")
     if not do_core:
         hosts = []

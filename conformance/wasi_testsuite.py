@@ -441,10 +441,7 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
 
-    hosts = [h for h in a.hosts.split(",") if h]
-    for h in hosts:
-        if h not in H.HOSTS:
-            ap.error(f"unknown host {h}")
+    hosts = H.parse_hosts(ap, a.hosts)
     do_shim = not a.direct_only
     if do_shim and not a.shim.exists():
         print(f"wasi-testsuite: shim {a.shim} not found (run `make shim`, or --direct-only)",

@@ -87,10 +87,7 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
 
-    hosts = [h for h in a.hosts.split(",") if h]
-    for h in hosts:
-        if h not in H.HOSTS:
-            ap.error(f"unknown host {h}")
+    hosts = H.parse_hosts(ap, a.hosts)
     for p, what in ((a.shim, "shim (make shim)"),
                     (a.componentize, "componentize-p1 (cargo build in conformance/componentize)")):
         if not p.exists():

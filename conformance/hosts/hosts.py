@@ -275,6 +275,16 @@ if __name__ == "__main__":
     main(sys.argv[1:])
 
 
+def parse_hosts(ap, spec: str) -> list[str]:
+    """The comma-separated host list `spec` of a runner's `--hosts`; an unknown
+    name is a usage error of the argparse parser `ap` (exit 2)."""
+    hosts = [h for h in spec.split(",") if h]
+    for h in hosts:
+        if h not in HOSTS:
+            ap.error(f"unknown host {h}")
+    return hosts
+
+
 def run_cmd(cmd: "Command", timeout: float) -> tuple[int, bytes, bytes, float, bool]:
     """Runs `cmd` with no stdin in its own process group, killing the group on
     timeout: (exit status as a shell reports it, stdout, stderr, seconds,
