@@ -23,7 +23,7 @@
 use crate::abi::{
     flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter, FlatVal,
     FlattenContext, GuestMemory, HandleTable, LiftLowerContext, ResourceTables, ResourceTypeId, Val,
-    MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
 use crate::error::{CallError, Error};
 use crate::inline::{
@@ -545,7 +545,8 @@ fn call_lifted<T: 'static>(
 ) -> Result<Vec<Val>, Error> {
     // A host-side argument type error is reported before the instance is
     // entered, so it neither needs `may_enter` nor poisons the instance.
-    check_args(l, args)?;
+    let params = l.ty.param_types();
+    check_args(l, args, &params)?;
     {
         let mut st = sh.state.borrow_mut();
         let i = l.instance as usize;
@@ -559,7 +560,7 @@ fn call_lifted<T: 'static>(
         st.entered[i] = true;
     }
     let mut poison = false;
-    let r = call_lifted_inner(sh, store, l, args, &mut poison);
+    let r = call_lifted_inner(sh, store, l, args, &params, &mut poison);
     let mut st = sh.state.borrow_mut();
     st.entered[l.instance as usize] = false;
     if poison {
@@ -569,16 +570,15 @@ fn call_lifted<T: 'static>(
 }
 
 /// Type-checks host-supplied arguments against the lifted function's type.
-fn check_args(l: &LiftedFunc, args: &[Val]) -> Result<(), Error> {
+fn check_args(l: &LiftedFunc, args: &[Val], params: &[&ValueType]) -> Result<(), Error> {
     let name = &l.name;
-    let params = l.ty.param_types();
     if args.len() != params.len() {
         return Err(Error::Type {
             func: name.clone(),
             message: format!("expected {} argument(s), got {}", params.len(), args.len()),
         });
     }
-    for (i, (v, t)) in args.iter().zip(&params).enumerate() {
+    for (i, (v, t)) in args.iter().zip(params).enumerate() {
         v.type_check(t).map_err(|e| Error::Type { func: name.clone(), message: format!("argument {i}: {e}") })?;
     }
     Ok(())
@@ -589,15 +589,15 @@ fn call_lifted_inner<T: 'static>(
     store: &mut Store<T>,
     l: &LiftedFunc,
     args: &[Val],
+    params: &[&ValueType],
     poison: &mut bool,
 ) -> Result<Vec<Val>, Error> {
     let name = &l.name;
-    let params = l.ty.param_types();
     let core = resolve_func(sh, store, &l.core)?;
     let o = resolve_opts(sh, store, &l.opts)?;
     let abi = |error| Error::Abi { func: name.clone(), error };
     set_may_leave(sh, l.instance, false);
-    let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| lower_values(cx, MAX_FLAT_PARAMS, args, &params, None));
+    let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| lower_values(cx, MAX_FLAT_PARAMS, args, params, None));
     set_may_leave(sh, l.instance, true);
     if let Err(AbiError::Guest(_)) = &flat_args {
         // `realloc` trapped.
