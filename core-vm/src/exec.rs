@@ -284,7 +284,7 @@ macro_rules! define_run {
         float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
         fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
         fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
         fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }
@@ -589,6 +589,12 @@ fn run_loop<T>(
                     set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
                     next!()
                 }
+                Instr::$ldi { dst, base, imm, offset } => {
+                    let addr = get!(base, i32).wrapping_add(imm) as u32 as u64;
+                    let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(mem0!(), addr, offset));
+                    set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
+                    next!()
+                }
                 Instr::$ldm { dst, ptr, offset, mem: m } => {
                     let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(memn!(m), get!(ptr), offset));
                     set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
@@ -653,6 +659,16 @@ fn run_loop<T>(
                 let v = tri!(ops::i32_add(get!(reg, i32), imm));
                 set!(reg, v);
                 if v != cmp { jump!(offset) } else { next!() }
+            }
+            Instr::BrAddImmLtU { reg, imm, rhs, offset } => {
+                let v = tri!(ops::i32_add(get!(reg, i32), imm));
+                set!(reg, v);
+                if (v as u32) < (get!(rhs, i32) as u32) { jump!(offset) } else { next!() }
+            }
+            Instr::BrAddImmLtS { reg, imm, rhs, offset } => {
+                let v = tri!(ops::i32_add(get!(reg, i32), imm));
+                set!(reg, v);
+                if v < get!(rhs, i32) { jump!(offset) } else { next!() }
             }
             Instr::BrTable { index, len } => {
                 let i = (get!(index, i32) as u32).min(len - 1);

@@ -38,9 +38,10 @@ pub type BranchOffset = i32;
 ///   left one, as the value's bits in `lo`/`hi`.
 /// * `float_cmp`: (Instr, wasm operator, `ops` fn, type)
 /// * `unop`: (Instr, wasm operator, `ops` fn, operand type)
-/// * `load`: (Instr, InstrMem, InstrAdd, wasm operator, stored type, result
-///   type); `InstrAdd` addresses memory 0 at `base + idx` (wrapping, as the
-///   `i32.add` it replaces) plus `offset`.
+/// * `load`: (Instr, InstrMem, InstrAdd, InstrAddImm, wasm operator, stored
+///   type, result type); `InstrAdd` addresses memory 0 at `base + idx` and
+///   `InstrAddImm` at `base + imm` (both wrapping, as the `i32.add` they
+///   replace) plus `offset`.
 /// * Superinstructions, each replacing two adjacent instructions where the
 ///   first one's result is a temporary consumed only by the second one
 ///   (see `Translator::fuse_pair`); the outer operators of `fused_rr_r` and
@@ -210,20 +211,20 @@ macro_rules! for_each_instr {
                 (I64TruncSatF64U, I64TruncSatF64U, i64_trunc_sat_f64_u, f64)
             }
             load {
-                (I32Load, I32LoadMem, I32LoadAdd, I32Load, i32, i32)
-                (I64Load, I64LoadMem, I64LoadAdd, I64Load, i64, i64)
-                (F32Load, F32LoadMem, F32LoadAdd, F32Load, f32, f32)
-                (F64Load, F64LoadMem, F64LoadAdd, F64Load, f64, f64)
-                (I32Load8S, I32Load8SMem, I32Load8SAdd, I32Load8S, i8, i32)
-                (I32Load8U, I32Load8UMem, I32Load8UAdd, I32Load8U, u8, i32)
-                (I32Load16S, I32Load16SMem, I32Load16SAdd, I32Load16S, i16, i32)
-                (I32Load16U, I32Load16UMem, I32Load16UAdd, I32Load16U, u16, i32)
-                (I64Load8S, I64Load8SMem, I64Load8SAdd, I64Load8S, i8, i64)
-                (I64Load8U, I64Load8UMem, I64Load8UAdd, I64Load8U, u8, i64)
-                (I64Load16S, I64Load16SMem, I64Load16SAdd, I64Load16S, i16, i64)
-                (I64Load16U, I64Load16UMem, I64Load16UAdd, I64Load16U, u16, i64)
-                (I64Load32S, I64Load32SMem, I64Load32SAdd, I64Load32S, i32, i64)
-                (I64Load32U, I64Load32UMem, I64Load32UAdd, I64Load32U, u32, i64)
+                (I32Load, I32LoadMem, I32LoadAdd, I32LoadAddImm, I32Load, i32, i32)
+                (I64Load, I64LoadMem, I64LoadAdd, I64LoadAddImm, I64Load, i64, i64)
+                (F32Load, F32LoadMem, F32LoadAdd, F32LoadAddImm, F32Load, f32, f32)
+                (F64Load, F64LoadMem, F64LoadAdd, F64LoadAddImm, F64Load, f64, f64)
+                (I32Load8S, I32Load8SMem, I32Load8SAdd, I32Load8SAddImm, I32Load8S, i8, i32)
+                (I32Load8U, I32Load8UMem, I32Load8UAdd, I32Load8UAddImm, I32Load8U, u8, i32)
+                (I32Load16S, I32Load16SMem, I32Load16SAdd, I32Load16SAddImm, I32Load16S, i16, i32)
+                (I32Load16U, I32Load16UMem, I32Load16UAdd, I32Load16UAddImm, I32Load16U, u16, i32)
+                (I64Load8S, I64Load8SMem, I64Load8SAdd, I64Load8SAddImm, I64Load8S, i8, i64)
+                (I64Load8U, I64Load8UMem, I64Load8UAdd, I64Load8UAddImm, I64Load8U, u8, i64)
+                (I64Load16S, I64Load16SMem, I64Load16SAdd, I64Load16SAddImm, I64Load16S, i16, i64)
+                (I64Load16U, I64Load16UMem, I64Load16UAdd, I64Load16UAddImm, I64Load16U, u16, i64)
+                (I64Load32S, I64Load32SMem, I64Load32SAdd, I64Load32SAddImm, I64Load32S, i32, i64)
+                (I64Load32U, I64Load32UMem, I64Load32UAdd, I64Load32UAddImm, I64Load32U, u32, i64)
             }
             fused_rr_r {
                 (I32MulAdd, I32Mul, I32Add, i32_mul, i32_add, i32)
@@ -252,6 +253,10 @@ macro_rules! for_each_instr {
                 (I64ShrUImmAnd, I64ShrUImm, I64And, i64_shr_u, i64_and, i64)
                 (I64ShrUImmAdd, I64ShrUImm, I64Add, i64_shr_u, i64_add, i64)
                 (I32AddImmXor, I32AddImm, I32Xor, i32_add, i32_xor, i32)
+                (I32ShrUImmXor, I32ShrUImm, I32Xor, i32_shr_u, i32_xor, i32)
+                (I32ShlImmXor, I32ShlImm, I32Xor, i32_shl, i32_xor, i32)
+                (I64ShrUImmXor, I64ShrUImm, I64Xor, i64_shr_u, i64_xor, i64)
+                (I64ShlImmXor, I64ShlImm, I64Xor, i64_shl, i64_xor, i64)
                 (I32XorImmAnd, I32XorImm, I32And, i32_xor, i32_and, i32)
             }
             fused_ii {
@@ -298,6 +303,10 @@ macro_rules! for_each_instr {
                 BrAddImmNe { reg: Reg, imm: i32, rhs: Reg, offset: BranchOffset }
                 /// `reg += imm` (i32), then branches if `reg != cmp`.
                 BrAddImmNeImm { reg: Reg, imm: i32, cmp: i32, offset: BranchOffset }
+                /// `reg += imm` (i32), then branches if `reg < rhs` (unsigned).
+                BrAddImmLtU { reg: Reg, imm: i32, rhs: Reg, offset: BranchOffset }
+                /// `reg += imm` (i32), then branches if `reg < rhs` (signed).
+                BrAddImmLtS { reg: Reg, imm: i32, rhs: Reg, offset: BranchOffset }
                 /// Followed by `len` `Br` entries; the last one is the default.
                 BrTable { index: Reg, len: u32 }
                 /// Returns with no results.
@@ -341,7 +350,7 @@ macro_rules! define_instr_enum {
         float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
         fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
         fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
         fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }
@@ -370,6 +379,7 @@ macro_rules! define_instr_enum {
                 $ld { dst: Reg, ptr: Reg, offset: u32 },
                 $ldm { dst: Reg, ptr: Reg, offset: u32, mem: u16 },
                 $lda { dst: Reg, base: Reg, idx: Reg, offset: u32 },
+                $ldi { dst: Reg, base: Reg, imm: i32, offset: u32 },
             )*
             $(
                 $st { ptr: Reg, src: Reg, offset: u32 },
@@ -393,7 +403,7 @@ macro_rules! define_instr_enum {
                     $( Instr::$fri { dst, .. } => Some(dst), )*
                     $( Instr::$fir { dst, .. } => Some(dst), )*
                     $( Instr::$fii { dst, .. } => Some(dst), )*
-                    $( Instr::$ld { dst, .. } | Instr::$ldm { dst, .. } | Instr::$lda { dst, .. } => Some(dst), )*
+                    $( Instr::$ld { dst, .. } | Instr::$ldm { dst, .. } | Instr::$lda { dst, .. } | Instr::$ldi { dst, .. } => Some(dst), )*
                     Instr::Copy { dst, .. }
                     | Instr::ConstI32 { dst, .. }
                     | Instr::Const64 { dst, .. }
@@ -409,7 +419,7 @@ macro_rules! define_instr_enum {
                 }
             }
 
-            /// If this is an integer comparison (or `eqz`), the fused
+            /// If this is an integer comparison (or an `eqz`), the fused
             /// compare-and-branch that jumps by `offset` when the comparison
             /// is true (or false, when `negate`).
             pub(crate) fn fuse_branch(&self, negate: bool, offset: BranchOffset) -> Option<Instr> {
@@ -430,6 +440,11 @@ macro_rules! define_instr_enum {
                         Instr::BrIfNez { cond: src, offset }
                     } else {
                         Instr::BrIfEqz { cond: src, offset }
+                    },
+                    Instr::I64Eqz { src, .. } => if negate {
+                        Instr::BrI64NeImm { lhs: src, imm: 0, offset }
+                    } else {
+                        Instr::BrI64EqImm { lhs: src, imm: 0, offset }
                     },
                     _ => return None,
                 })
@@ -472,6 +487,9 @@ macro_rules! define_instr_enum {
                         (Instr::I32Add { dst: t, lhs: base, rhs: idx }, Instr::$ld { dst, ptr, offset }) if ptr == t => {
                             Some(Instr::$lda { dst, base, idx, offset })
                         }
+                        (Instr::I32AddImm { dst: t, lhs: base, imm }, Instr::$ld { dst, ptr, offset }) if ptr == t => {
+                            Some(Instr::$ldi { dst, base, imm, offset })
+                        }
                     )*
                     _ => None,
                 }
@@ -486,7 +504,9 @@ macro_rules! define_instr_enum {
                     | Instr::BrIfEqz { offset, .. }
                     | Instr::BrAddImmNez { offset, .. }
                     | Instr::BrAddImmNe { offset, .. }
-                    | Instr::BrAddImmNeImm { offset, .. } => Some(offset),
+                    | Instr::BrAddImmNeImm { offset, .. }
+                    | Instr::BrAddImmLtU { offset, .. }
+                    | Instr::BrAddImmLtS { offset, .. } => Some(offset),
                     _ => None,
                 }
             }

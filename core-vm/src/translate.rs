@@ -645,7 +645,7 @@ impl<'m> Translator<'m> {
 
     /// A conditional branch `i` about to be emitted that tests the register
     /// an `i32.add` (or `sub`) with an immediate, emitted just before it, wrote back to
-    /// its own operand (`x += k; br_if x != ...`) takes that add in (popping
+    /// its own operand (`x += k; br_if x != ...`, or `x < ...`) takes that add in (popping
     /// it), unless a label points between the two.
     fn fuse_add_into_branch(&mut self, i: Instr) -> Instr {
         let (dst, lhs, imm) = match self.code.last() {
@@ -663,6 +663,12 @@ impl<'m> Translator<'m> {
             }
             Instr::BrI32NeImm { lhs, imm: cmp, offset } if lhs == dst => {
                 Instr::BrAddImmNeImm { reg: dst, imm, cmp, offset }
+            }
+            Instr::BrI32LtU { lhs, rhs, offset } if lhs == dst && rhs != dst => {
+                Instr::BrAddImmLtU { reg: dst, imm, rhs, offset }
+            }
+            Instr::BrI32LtS { lhs, rhs, offset } if lhs == dst && rhs != dst => {
+                Instr::BrAddImmLtS { reg: dst, imm, rhs, offset }
             }
             _ => return i,
         };
@@ -1035,7 +1041,7 @@ macro_rules! define_translate_family {
         float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
         fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
         fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
         fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }

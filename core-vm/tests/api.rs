@@ -569,3 +569,140 @@ fn export_types_of_reexported_imports() {
     assert_eq!(ty("dm"), ExternType::Memory(MemoryType { min: 4, max: None, memory64: false, shared: false }));
     assert_eq!(ty("dt"), ExternType::Table(TableType { element: ValType::ExternRef, min: 5, max: None }));
 }
+
+/// Each superinstruction computes what its two parts compute: every function
+/// is written twice, once in the shape the translator fuses and once with
+/// the intermediate result in a local (which nothing fuses), and both are
+/// run over edge-case inputs, including addresses where `base + imm` wraps.
+#[test]
+fn fused_instructions_match_their_parts() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new();
+    let inst = instantiate(
+        &mut store,
+        &linker,
+        r#"(module
+            (memory 1)
+            (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
+            (func (export "load_add_imm") (param i32) (result i64)
+                (i64.load offset=2 (i32.add (local.get 0) (i32.const 6))))
+            (func (export "load_add_imm_ref") (param i32) (result i64) (local i32)
+                (local.set 1 (i32.add (local.get 0) (i32.const 6)))
+                (i64.load offset=2 (local.get 1)))
+            (func (export "load8_add_neg") (param i32) (result i32)
+                (i32.load8_s (i32.add (local.get 0) (i32.const -4))))
+            (func (export "load8_add_neg_ref") (param i32) (result i32) (local i32)
+                (local.set 1 (i32.add (local.get 0) (i32.const -4)))
+                (i32.load8_s (local.get 1)))
+            (func (export "i32_shru_xor") (param i32) (result i32)
+                (i32.xor (i32.shr_u (local.get 0) (i32.const 13)) (local.get 0)))
+            (func (export "i32_shru_xor_ref") (param i32) (result i32) (local i32)
+                (local.set 1 (i32.shr_u (local.get 0) (i32.const 13)))
+                (i32.xor (local.get 1) (local.get 0)))
+            (func (export "i32_shl_xor") (param i32) (result i32)
+                (i32.xor (local.get 0) (i32.shl (local.get 0) (i32.const 17))))
+            (func (export "i32_shl_xor_ref") (param i32) (result i32) (local i32)
+                (local.set 1 (i32.shl (local.get 0) (i32.const 17)))
+                (i32.xor (local.get 0) (local.get 1)))
+            (func (export "i64_shru_xor") (param i64) (result i64)
+                (i64.xor (i64.shr_u (local.get 0) (i64.const 12)) (local.get 0)))
+            (func (export "i64_shru_xor_ref") (param i64) (result i64) (local i64)
+                (local.set 1 (i64.shr_u (local.get 0) (i64.const 12)))
+                (i64.xor (local.get 1) (local.get 0)))
+            (func (export "i64_shl_xor") (param i64) (result i64)
+                (i64.xor (i64.shl (local.get 0) (i64.const 25)) (local.get 0)))
+            (func (export "count_lt_u") (param i32) (result i32) (local i32 i32)
+                (loop $l
+                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                    (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+                    (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+                (local.get 2))
+            (func (export "count_lt_u_ref") (param i32) (result i32) (local i32 i32 i32)
+                (loop $l
+                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                    (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+                    (local.set 3 (i32.lt_u (local.get 1) (local.get 0)))
+                    (br_if $l (local.get 3)))
+                (local.get 2))
+            (func (export "count_lt_s") (param i32) (result i32) (local i32 i32)
+                (local.set 1 (i32.const -10))
+                (loop $l
+                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                    (local.set 1 (i32.sub (local.get 1) (i32.const -3)))
+                    (br_if $l (i32.lt_s (local.get 1) (local.get 0))))
+                (local.get 2))
+            (func (export "count_lt_s_ref") (param i32) (result i32) (local i32 i32 i32)
+                (local.set 1 (i32.const -10))
+                (loop $l
+                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                    (local.set 1 (i32.sub (local.get 1) (i32.const -3)))
+                    (local.set 3 (i32.lt_s (local.get 1) (local.get 0)))
+                    (br_if $l (local.get 3)))
+                (local.get 2))
+            (func (export "count_i64_eqz") (param i64) (result i32) (local i32)
+                (block $done
+                    (loop $l
+                        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                        (local.set 0 (i64.add (local.get 0) (i64.const -1)))
+                        (br_if $done (i64.eqz (local.get 0)))
+                        (br_if $l (i32.eqz (i64.eqz (local.get 0))))))
+                (local.get 1))
+            (func (export "i64_is_zero") (param i64) (result i32)
+                (block $z (br_if $z (i64.eqz (local.get 0))) (return (i32.const 0)))
+                (i32.const 1))
+            (func (export "count_i64_eqz_ref") (param i64) (result i32) (local i32 i32)
+                (block $done
+                    (loop $l
+                        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                        (local.set 0 (i64.add (local.get 0) (i64.const -1)))
+                        (local.set 2 (i64.eqz (local.get 0)))
+                        (br_if $done (local.get 2))
+                        (local.set 2 (i32.eqz (i64.eqz (local.get 0))))
+                        (br_if $l (local.get 2))))
+                (local.get 1))
+            (func (export "i64_shl_xor_ref") (param i64) (result i64) (local i64)
+                (local.set 1 (i64.shl (local.get 0) (i64.const 25)))
+                (i64.xor (local.get 1) (local.get 0)))
+        )"#,
+    );
+    let outcome = |r: Result<Val, Error>| match r {
+        Ok(v) => format!("{v:?}"),
+        Err(Error::Trap(t)) => format!("trap {:?}", t.code()),
+        Err(e) => panic!("unexpected error {e:?}"),
+    };
+    let i32s = [0i32, 1, 3, 4, 5, 8, 65_520, 65_527, 65_528, 65_536, -1, -3, -6, -7, -8, i32::MIN, i32::MAX];
+    for name in ["load_add_imm", "load8_add_neg", "i32_shru_xor", "i32_shl_xor"] {
+        for &x in &i32s {
+            let fused = outcome(call1(&mut store, inst, name, &[Val::I32(x)]));
+            let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &[Val::I32(x)]));
+            assert_eq!(fused, parts, "{name}({x})");
+        }
+    }
+    // Small bounds only: an unsigned bound of -20 would loop 1.4e9 times.
+    for (name, xs) in [("count_lt_u", &[0i32, 1, 2, 3, 4, 100, 1001][..]), ("count_lt_s", &[-20, -9, -8, -7, 0, 1, 2, 3, 4, 100][..])] {
+        for &x in xs {
+            let fused = outcome(call1(&mut store, inst, name, &[Val::I32(x)]));
+            let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &[Val::I32(x)]));
+            assert_eq!(fused, parts, "{name}({x})");
+        }
+    }
+    // The wrapping case really is reached: -6 + 6 wraps to address 0.
+    assert_eq!(outcome(call1(&mut store, inst, "load_add_imm", &[Val::I32(-6)])), format!("{:?}", Val::I64(0x0a09080706050403)));
+    let i64s = [0i64, 1, -1, 0x1234_5678_9abc_def0, i64::MIN, i64::MAX, 0x8000_0000];
+    for x in [1i64, 2, 5, 200] {
+        let fused = outcome(call1(&mut store, inst, "count_i64_eqz", &[Val::I64(x)]));
+        let parts = outcome(call1(&mut store, inst, "count_i64_eqz_ref", &[Val::I64(x)]));
+        assert_eq!(fused, parts, "count_i64_eqz({x})");
+    }
+    for (x, zero) in [(0i64, 1), (1, 0), (0x1_0000_0000, 0), (i64::MIN, 0)] {
+        assert_eq!(call1(&mut store, inst, "i64_is_zero", &[Val::I64(x)]).unwrap(), Val::I32(zero), "i64_is_zero({x})");
+    }
+    for name in ["i64_shru_xor", "i64_shl_xor"] {
+        for &x in &i64s {
+            let fused = outcome(call1(&mut store, inst, name, &[Val::I64(x)]));
+            let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &[Val::I64(x)]));
+            assert_eq!(fused, parts, "{name}({x})");
+        }
+    }
+}
