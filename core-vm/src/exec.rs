@@ -660,6 +660,11 @@ fn run_loop<T>(
                 set!(reg, v);
                 if v != cmp { jump!(offset) } else { next!() }
             }
+            Instr::I32LtUAdd { dst, a, b, c } => {
+                let t = tri!(ops::i32_lt_u(get!(a, i32), get!(b, i32))) as i32;
+                set!(dst, tri!(ops::i32_add(t, get!(c, i32))));
+                next!()
+            }
             Instr::BrAddImmLtU { reg, imm, rhs, offset } => {
                 let v = tri!(ops::i32_add(get!(reg, i32), imm));
                 set!(reg, v);

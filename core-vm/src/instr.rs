@@ -244,6 +244,7 @@ macro_rules! for_each_instr {
                 (I64XorRotlImm, I64Xor, I64RotlImm, i64_xor, i64_rotl, i64)
                 (I32AddAndImm, I32Add, I32AndImm, i32_add, i32_and, i32)
                 (I32XorAndImm, I32Xor, I32AndImm, i32_xor, i32_and, i32)
+                (I32SubAndImm, I32Sub, I32AndImm, i32_sub, i32_and, i32)
                 (I32AddShrUImm, I32Add, I32ShrUImm, i32_add, i32_shr_u, i32)
                 (I64AddShrUImm, I64Add, I64ShrUImm, i64_add, i64_shr_u, i64)
             }
@@ -312,6 +313,8 @@ macro_rules! for_each_instr {
                 BrAddImmLtU { reg: Reg, imm: i32, rhs: Reg, offset: BranchOffset }
                 /// `reg += imm` (i32), then branches if `reg < rhs` (signed).
                 BrAddImmLtS { reg: Reg, imm: i32, rhs: Reg, offset: BranchOffset }
+                /// `dst = c + (a < b)` (i32, unsigned compare): a branchless count.
+                I32LtUAdd { dst: Reg, a: Reg, b: Reg, c: Reg }
                 /// Followed by `len` `Br` entries; the last one is the default.
                 BrTable { index: Reg, len: u32 }
                 /// Returns with no results.
@@ -419,7 +422,8 @@ macro_rules! define_instr_enum {
                     | Instr::TableGet { dst, .. }
                     | Instr::TableSize { dst, .. }
                     | Instr::TableGrow { dst, .. }
-                    | Instr::RefFunc { dst, .. } => Some(dst),
+                    | Instr::RefFunc { dst, .. }
+                    | Instr::I32LtUAdd { dst, .. } => Some(dst),
                     _ => None,
                 }
             }
@@ -488,6 +492,9 @@ macro_rules! define_instr_enum {
                             Some(Instr::$fii { dst, a, imm1, imm2 })
                         }
                     )*
+                    (Instr::I32LtU { dst: t, lhs: a, rhs: b }, Instr::I32Add { dst, lhs, rhs }) => {
+                        other(t, lhs, rhs).map(|c| Instr::I32LtUAdd { dst, a, b, c })
+                    }
                     $(
                         (Instr::I32Add { dst: t, lhs: base, rhs: idx }, Instr::$ld { dst, ptr, offset }) if ptr == t => {
                             Some(Instr::$lda { dst, base, idx, offset })

@@ -681,6 +681,14 @@ fn fused_instructions_match_their_parts() {
                 (i32.and (i32.rotr (local.get 0) (i32.const 24)) (i32.const 0xff00ff)))
             (func (export "i32_rotrimm_andimm_ref") (param i32 i32 i32) (result i32) (local i32)
                 (local.set 3 (i32.rotr (local.get 0) (i32.const 24))) (i32.and (local.get 3) (i32.const 0xff00ff)))
+            (func (export "i32_sub_andimm") (param i32 i32 i32) (result i32) (local i32)
+                (i32.and (i32.sub (local.get 0) (local.get 1)) (i32.const 0xffff)))
+            (func (export "i32_sub_andimm_ref") (param i32 i32 i32) (result i32) (local i32)
+                (local.set 3 (i32.sub (local.get 0) (local.get 1))) (i32.and (local.get 3) (i32.const 0xffff)))
+            (func (export "i32_ltu_add") (param i32 i32 i32) (result i32) (local i32)
+                (i32.add (local.get 2) (i32.lt_u (local.get 0) (local.get 1))))
+            (func (export "i32_ltu_add_ref") (param i32 i32 i32) (result i32) (local i32)
+                (local.set 3 (i32.lt_u (local.get 0) (local.get 1))) (i32.add (local.get 2) (local.get 3)))
             (func (export "i64_shl_xor_ref") (param i64) (result i64) (local i64)
                 (local.set 1 (i64.shl (local.get 0) (i64.const 25)))
                 (i64.xor (local.get 1) (local.get 0)))
@@ -700,7 +708,7 @@ fn fused_instructions_match_their_parts() {
         }
     }
     let triples = [(0i32, 0i32, 0i32), (-1, 0, 1), (0x1234_5678, -0x0edc_ba99, 0x0f0f_0f0f), (i32::MIN, i32::MAX, -1), (7, 9, 11)];
-    for name in ["i32_xor_and", "i32_and_xor", "i32_addimm_add", "i32_andimm_rotrimm", "i32_rotrimm_andimm"] {
+    for name in ["i32_xor_and", "i32_and_xor", "i32_addimm_add", "i32_andimm_rotrimm", "i32_rotrimm_andimm", "i32_sub_andimm", "i32_ltu_add"] {
         for &(a, b, c) in &triples {
             let args = [Val::I32(a), Val::I32(b), Val::I32(c)];
             let fused = outcome(call1(&mut store, inst, name, &args));
