@@ -30,7 +30,8 @@ use crate::inline::{
     import_path_name, CoreDef, Flat, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, OptionsDef,
     RuntimeResource, Trampoline,
 };
-use crate::linker::{HostContext, HostFunc, Linker, NoStoreMemory, ResourceDtor, StoreMemory};
+use crate::host_flat::{FlatCall, FlatHostFunc, FlatSig};
+use crate::linker::{HostContext, HostFunc, HostImpl, Linker, NoStoreMemory, ResourceDtor, StoreMemory};
 use crate::types::core_val_type;
 use core_vm::{Engine, Extern, Func, Memory, Store, Trap};
 use std::cell::RefCell;
@@ -141,7 +142,7 @@ fn check_may_leave<T>(sh: &Shared<T>, instance: u32, what: &str) -> Result<(), T
 
 struct Shared<T> {
     comp: Arc<ComponentInner>,
-    host_funcs: HashMap<Vec<String>, Arc<HostFunc<T>>>,
+    host_funcs: HashMap<Vec<String>, HostImpl<T>>,
     host_dtors: HashMap<u32, Arc<ResourceDtor<T>>>,
     state: RefCell<State>,
 }
@@ -153,7 +154,7 @@ fn instantiate<T: 'static>(
 ) -> Result<ComponentInstance<T>, Error> {
     let comp = component.inner.clone();
     let flat = &comp.flat;
-    let mut host_funcs: HashMap<Vec<String>, Arc<HostFunc<T>>> = HashMap::new();
+    let mut host_funcs: HashMap<Vec<String>, HostImpl<T>> = HashMap::new();
     let mut missing = Vec::new();
     for imp in &flat.imports {
         for (path, _) in &imp.funcs {
@@ -171,7 +172,7 @@ fn instantiate<T: 'static>(
                             message: "called a missing import (stubbed)".into(),
                         }))
                     });
-                    host_funcs.insert(full, stub);
+                    host_funcs.insert(full, HostImpl::Vals(stub));
                 }
                 None => missing.push(import_path_name(&full)),
             }
@@ -366,13 +367,31 @@ fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx
     let sh = shared.clone();
     let i32s = |n: usize| vec![core_vm::ValType::I32; n];
     match &shared.comp.flat.trampolines[idx as usize] {
-        Trampoline::Lower { ty, .. } => {
+        Trampoline::Lower { ty, callee, .. } => {
             let flat = flatten_functype(ty, FlattenContext::Lower);
             let fty = core_vm::FuncType::new(
                 flat.params.iter().map(|t| core_val_type(*t)),
                 flat.results.iter().map(|t| core_val_type(*t)),
             );
-            Func::new(store, fty, move |mut caller, args, results| call_lowered(&sh, caller.store_mut(), idx, args, results))
+            // The host implementation is found once, here, not per call.
+            let host = match callee {
+                FuncDef::Import { path, .. } => shared.host_funcs.get(path).cloned(),
+                FuncDef::Lifted(_) => None,
+            };
+            match host {
+                Some(HostImpl::Flat(f)) => {
+                    let sig = FlatSig::new(ty);
+                    Func::new(store, fty, move |mut caller, args, results| {
+                        call_flat(&sh, caller.store_mut(), idx, &*f, &sig, args, results)
+                    })
+                }
+                Some(HostImpl::Vals(f)) => Func::new(store, fty, move |mut caller, args, results| {
+                    call_lowered(&sh, caller.store_mut(), idx, Some(&*f), args, results)
+                }),
+                None => Func::new(store, fty, move |mut caller, args, results| {
+                    call_lowered(&sh, caller.store_mut(), idx, None, args, results)
+                }),
+            }
         }
         Trampoline::ResourceNew { rt, instance } => {
             let (rt, instance) = (*rt, *instance);
@@ -435,11 +454,73 @@ fn run_dtor<T: 'static>(sh: &Rc<Shared<T>>, store: &mut Store<T>, rt: ResourceTy
     }
 }
 
-/// The body of a `canon lower` trampoline.
+/// The canonical options of `canon lower` trampoline `idx`, resolved on its
+/// first call.
+fn lower_opts<T: 'static>(sh: &Rc<Shared<T>>, store: &mut Store<T>, idx: u32, opts: &OptionsDef, name: &str) -> Result<ResolvedOpts, Trap> {
+    let cached = sh.state.borrow().lower_opts[idx as usize];
+    match cached {
+        Some(o) => Ok(o),
+        None => {
+            let o = resolve_opts(sh, store, opts).map_err(|e| trap(name, e))?;
+            sh.state.borrow_mut().lower_opts[idx as usize] = Some(o);
+            Ok(o)
+        }
+    }
+}
+
+/// The body of a `canon lower` trampoline whose callee is a flat host
+/// function: the host reads the flat arguments itself (see
+/// [`crate::host_flat`]); `may_leave` is false while it runs, since the
+/// only guest code it can reach is the caller's `realloc`.
+fn call_flat<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    idx: u32,
+    f: &FlatHostFunc<T>,
+    sig: &FlatSig,
+    args: &[core_vm::Val],
+    results: &mut [core_vm::Val],
+) -> Result<(), Trap> {
+    let Trampoline::Lower { ty, opts, instance, name, .. } = &sh.comp.flat.trampolines[idx as usize] else {
+        unreachable!("call_flat is only created for Lower trampolines")
+    };
+    let (name, instance) = (name.as_str(), *instance);
+    check_may_leave(sh, instance, name)?;
+    let o = lower_opts(sh, store, idx, opts, name)?;
+    let mut tables = TablesRef { state: &sh.state, instance };
+    let mut call = FlatCall {
+        store,
+        canon: o.canon,
+        memory: o.memory,
+        realloc: o.realloc,
+        resources: &mut tables,
+        func_name: name,
+        ty,
+        sig,
+        args,
+        results,
+        returned: false,
+    };
+    set_may_leave(sh, instance, false);
+    let r = f(&mut call);
+    let finished = call.finished();
+    set_may_leave(sh, instance, true);
+    // Every lend taken while the host read its arguments ends here.
+    sh.state.borrow_mut().tables[instance as usize].finish_import_call();
+    r?;
+    if !finished {
+        return Err(trap(name, "the host returned no result"));
+    }
+    Ok(())
+}
+
+/// The body of a `canon lower` trampoline (lifted callee, or a host function
+/// on [`Val`]s).
 fn call_lowered<T: 'static>(
     sh: &Rc<Shared<T>>,
     store: &mut Store<T>,
     idx: u32,
+    host: Option<&HostFunc<T>>,
     args: &[core_vm::Val],
     results: &mut [core_vm::Val],
 ) -> Result<(), Trap> {
@@ -449,17 +530,9 @@ fn call_lowered<T: 'static>(
     let name = name.as_str();
     let instance = *instance;
     check_may_leave(sh, instance, name)?;
-    let cached = sh.state.borrow().lower_opts[idx as usize];
-    let o = match cached {
-        Some(o) => o,
-        None => {
-            let o = resolve_opts(sh, store, opts).map_err(|e| trap(name, e))?;
-            sh.state.borrow_mut().lower_opts[idx as usize] = Some(o);
-            o
-        }
-    };
+    let o = lower_opts(sh, store, idx, opts, name)?;
     let flat_args: Vec<FlatVal> = args.iter().map(to_flat).collect();
-    let r = lowered_call(sh, store, &o, callee, ty, instance, name, &flat_args);
+    let r = lowered_call(sh, store, &o, callee, host, ty, instance, name, &flat_args);
     // Every lend taken while lifting the arguments ends here, whether the
     // call succeeded or not.
     sh.state.borrow_mut().tables[instance as usize].finish_import_call();
@@ -481,6 +554,7 @@ fn lowered_call<T: 'static>(
     store: &mut Store<T>,
     o: &ResolvedOpts,
     callee: &FuncDef,
+    host: Option<&HostFunc<T>>,
     ty: &crate::abi::FuncType,
     instance: u32,
     name: &str,
@@ -491,8 +565,8 @@ fn lowered_call<T: 'static>(
     let vals = with_cx(store, o, &sh.state, instance, |cx| lift_values(cx, MAX_FLAT_PARAMS, &mut vi, &params))
         .map_err(|e| trap(name, e))?;
     let out = match callee {
-        FuncDef::Import { path, .. } => {
-            let f = sh.host_funcs.get(path).cloned().ok_or_else(|| trap(name, "no host implementation"))?;
+        FuncDef::Import { .. } => {
+            let f = host.ok_or_else(|| trap(name, "no host implementation"))?;
             let mut tables = TablesRef { state: &sh.state, instance };
             let mut hcx =
                 HostContext { store, memory: o.memory, realloc: o.realloc, func_name: name, resources: Some(&mut tables) };
@@ -821,7 +895,15 @@ impl<T: 'static> ComponentFunc<T> {
                 for (v, t) in args.iter().zip(&params) {
                     v.type_check(t).map_err(|e| Error::Type { func: name.clone(), message: e.to_string() })?;
                 }
-                let f = self.shared.host_funcs.get(path).cloned().ok_or_else(|| Error::NotFound(name.clone()))?;
+                let f = match self.shared.host_funcs.get(path) {
+                    Some(HostImpl::Vals(f)) => f.clone(),
+                    Some(HostImpl::Flat(_)) => {
+                        return Err(Error::Unsupported(format!(
+                            "{name} is a flat host function (Linker::func_flat): only a guest's canon lower can call it"
+                        )))
+                    }
+                    None => return Err(Error::NotFound(name.clone())),
+                };
                 let mut hcx = HostContext { store, memory: None, realloc: None, func_name: &name, resources: None };
                 let out = f(&mut hcx, args).map_err(|trap| Error::Trap { func: name.clone(), trap })?;
                 check_results(&name, ty, &out)?;

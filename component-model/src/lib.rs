@@ -11,6 +11,7 @@ pub mod abi;
 // Parsing, flattening and instantiation of components (see each module's
 // docs): translate -> inline -> instantiate, with the host-side linker.
 pub mod error;
+pub mod host_flat;
 mod inline;
 pub mod instantiate;
 pub mod linker;
@@ -20,6 +21,7 @@ mod types;
 pub use core_vm;
 pub use error::{CallError, Error};
 pub use instantiate::{Component, ComponentFunc, ComponentInstance};
+pub use host_flat::{FlatCall, FlatHostFunc};
 pub use linker::{HostContext, HostFunc, Linker, ResourceDtor, StoreMemory};
 #[cfg(feature = "wave")]
 pub mod wave;

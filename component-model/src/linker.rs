@@ -13,12 +13,17 @@
 //!   already lent, to be released when it returns) and returns its results
 //!   to be lowered; it must return exactly one value per result type (zero
 //!   or one), which is type-checked before lowering.
+//! * A function is defined either on [`Val`]s ([`Linker::func`]) or on its
+//!   flat Canonical ABI form ([`Linker::func_flat`], see
+//!   [`crate::host_flat`]); the latter can only be called by a guest's
+//!   `canon lower`, not through [`crate::ComponentFunc::call`].
 //! * Missing imports are an instantiation error listing every missing
 //!   `interface#function`, unless [`Linker::stub_missing`] is set, in which
 //!   case each missing function traps when called, naming itself.
 
 use crate::abi::{AbiError, GuestMemory, ResourceTables, Val};
 use crate::error::CallError;
+use crate::host_flat::{FlatCall, FlatHostFunc};
 use core_vm::{Func, Memory, Store, Trap};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,8 +35,23 @@ pub type HostFunc<T> = dyn Fn(&mut HostContext<'_, T>, &[Val]) -> Result<Vec<Val
 /// resource's rep when the guest drops its last `own` handle.
 pub type ResourceDtor<T> = dyn Fn(&mut T, u32) -> Result<(), Trap>;
 
+/// One registered host implementation.
+pub(crate) enum HostImpl<T> {
+    Vals(Arc<HostFunc<T>>),
+    Flat(Arc<FlatHostFunc<T>>),
+}
+
+impl<T> Clone for HostImpl<T> {
+    fn clone(&self) -> Self {
+        match self {
+            HostImpl::Vals(f) => HostImpl::Vals(f.clone()),
+            HostImpl::Flat(f) => HostImpl::Flat(f.clone()),
+        }
+    }
+}
+
 pub(crate) struct Interface<T> {
-    pub funcs: HashMap<String, Arc<HostFunc<T>>>,
+    pub funcs: HashMap<String, HostImpl<T>>,
     pub dtors: HashMap<String, Arc<ResourceDtor<T>>>,
 }
 
@@ -68,7 +88,21 @@ impl<T: 'static> Linker<T> {
         name: &str,
         f: impl Fn(&mut HostContext<'_, T>, &[Val]) -> Result<Vec<Val>, Trap> + 'static,
     ) -> &mut Self {
-        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), Arc::new(f));
+        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), HostImpl::Vals(Arc::new(f)));
+        self
+    }
+
+    /// Defines function `name` of interface `interface` on its flat form:
+    /// `f` reads the arguments it needs and lowers its result through the
+    /// [`FlatCall`] (see [`crate::host_flat`]). Replaces a [`Linker::func`]
+    /// definition of the same name.
+    pub fn func_flat(
+        &mut self,
+        interface: &str,
+        name: &str,
+        f: impl Fn(&mut FlatCall<'_, T>) -> Result<(), Trap> + 'static,
+    ) -> &mut Self {
+        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), HostImpl::Flat(Arc::new(f)));
         self
     }
 
@@ -135,7 +169,7 @@ impl<T: 'static> Linker<T> {
         self.lookup_dtor(interface, resource).is_some()
     }
 
-    pub(crate) fn lookup(&self, path: &[String]) -> Option<Arc<HostFunc<T>>> {
+    pub(crate) fn lookup(&self, path: &[String]) -> Option<HostImpl<T>> {
         let (iface, func) = match path {
             [name] => ("", name.clone()),
             [iface, rest @ ..] => (iface.as_str(), rest.join("#")),

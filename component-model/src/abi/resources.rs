@@ -185,11 +185,13 @@ impl HandleTable {
 
     /// End of a `canon lower`ed call: every lend taken by `lift_borrow` ends.
     pub fn finish_import_call(&mut self) {
-        for i in std::mem::take(&mut self.lenders) {
+        // `lenders` keeps its capacity: most calls lend one handle.
+        for &i in &self.lenders {
             if let Some(Some(h)) = self.array.get_mut(i as usize) {
                 h.num_lends = h.num_lends.saturating_sub(1);
             }
         }
+        self.lenders.clear();
     }
 
     /// End of a `canon lift`ed call (`Task.exit`): trap if borrows remain.
