@@ -106,6 +106,45 @@ fn def<T: WasiView>(
     });
 }
 
+/// Defines `iface#name` on its flat form (see `component_model::host_flat`):
+/// for the hot calls, which read their arguments straight from the guest's
+/// flat values and memory. A [`HostError`] traps, as with [`def`].
+#[cfg(target_os = "wasi")]
+fn def_flat<T: WasiView>(
+    l: &mut component_model::Linker<T>,
+    iface: &str,
+    name: &str,
+    f: fn(&mut component_model::FlatCall<'_, T>) -> Result<(), FlatFail>,
+) {
+    l.func_flat(iface, name, move |cx| match f(cx) {
+        Ok(()) => Ok(()),
+        Err(FlatFail::Trap(t)) => Err(t),
+        Err(FlatFail::Host(e)) => Err(cx.trap(e.to_string())),
+    });
+}
+
+/// Why a flat shim function failed: a trap of the ABI layer (bad handle
+/// index, out-of-bounds list...) or a [`HostError`].
+#[cfg(target_os = "wasi")]
+enum FlatFail {
+    Trap(component_model::core_vm::Trap),
+    Host(HostError),
+}
+
+#[cfg(target_os = "wasi")]
+impl From<component_model::core_vm::Trap> for FlatFail {
+    fn from(t: component_model::core_vm::Trap) -> Self {
+        FlatFail::Trap(t)
+    }
+}
+
+#[cfg(target_os = "wasi")]
+impl From<HostError> for FlatFail {
+    fn from(e: HostError) -> Self {
+        FlatFail::Host(e)
+    }
+}
+
 /// Registers the destructor of resource `resource` of `iface`: the entry
 /// leaves the table and an owned descriptor's fd is closed.
 #[cfg(target_os = "wasi")]

@@ -17,9 +17,9 @@ use super::error::push_errno;
 use crate::errno::p1 as errno;
 use crate::table::{Entry, OutputKind, Pollable};
 use crate::vals::{bytes, err, ok, ok_unit, Ret};
-use crate::{def, dtor, iface, p1, HostError, WasiCtx, WasiView};
+use crate::{def, def_flat, dtor, iface, p1, FlatFail, HostError, WasiCtx, WasiView};
 use component_model::abi::Val;
-use component_model::Linker;
+use component_model::{FlatCall, Linker};
 
 /// What `check-write` grants.
 pub const WRITE_BUDGET: u64 = 1 << 20;
@@ -50,32 +50,24 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
         };
         Ok(vec![Val::Resource(cx.table.push(Entry::Pollable(p))?)])
     });
-    def(l, &i, "[method]output-stream.check-write", |cx, a| {
-        if cx.table.output(a.res(0)?)?.closed {
-            return Ok(vec![closed()]);
-        }
-        Ok(vec![ok(Val::U64(WRITE_BUDGET))])
-    });
-    def(l, &i, "[method]output-stream.write", |cx, a| {
-        write_ret(cx, a.res(0)?, &a.bytes(1)?)
-    });
-    def(
+    // The calls of every write (check-write, write, flush) are flat: see
+    // `write_flat`.
+    def_flat(l, &i, "[method]output-stream.check-write", check_write_flat);
+    def_flat(l, &i, "[method]output-stream.write", write_flat);
+    def_flat(
         l,
         &i,
         "[method]output-stream.blocking-write-and-flush",
-        |cx, a| write_ret(cx, a.res(0)?, &a.bytes(1)?),
+        write_flat,
     );
-    def(l, &i, "[method]output-stream.flush", |cx, a| {
-        flush(cx, a.res(0)?)
-    });
-    def(l, &i, "[method]output-stream.blocking-flush", |cx, a| {
-        flush(cx, a.res(0)?)
-    });
-    def(l, &i, "[method]output-stream.subscribe", |cx, a| {
-        cx.table.output(a.res(0)?)?;
-        Ok(vec![Val::Resource(
-            cx.table.push(Entry::Pollable(Pollable::Ready))?,
-        )])
+    def_flat(l, &i, "[method]output-stream.flush", flush_flat);
+    def_flat(l, &i, "[method]output-stream.blocking-flush", flush_flat);
+    def_flat(l, &i, "[method]output-stream.subscribe", |cx| {
+        let rep = cx.arg_resource(0)?;
+        let t = &mut cx.data_mut().wasi().table;
+        t.output(rep)?;
+        let p = t.push(Entry::Pollable(Pollable::Ready))?;
+        Ok(cx.ret_own(p)?)
     });
     def(l, &i, "[method]output-stream.write-zeroes", |cx, a| {
         write_zeroes(cx, a.res(0)?, a.u64(1)?)
@@ -176,13 +168,29 @@ fn write_all(cx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<Result<(), Strea
         return Ok(Err(StreamFail::Closed));
     }
     let (fd, kind) = (s.fd, s.kind);
+    let r = write_fd(fd, kind, data);
+    finish_write(cx, rep, r)
+}
+
+/// How a [`write_fd`] ended.
+enum Written {
+    /// All written; the position after the data (for [`OutputKind::At`]).
+    Done(u64),
+    /// `EPIPE`: the stream is closed from now on.
+    Pipe,
+    Errno(u16),
+}
+
+/// Writes all of `data` to `fd` as a stream of `kind` writes, without
+/// touching the table (so `data` may be a view of guest memory).
+fn write_fd(fd: u32, kind: OutputKind, data: &[u8]) -> Written {
     let mut done = 0usize;
     let mut at = match kind {
         OutputKind::Stream => 0,
         OutputKind::At(off) => off,
         OutputKind::Append => match p1::filestat(fd) {
             Ok(st) => st.size,
-            Err(e) => return Ok(Err(StreamFail::Errno(e))),
+            Err(e) => return Written::Errno(e),
         },
     };
     while done < data.len() {
@@ -191,37 +199,76 @@ fn write_all(cx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<Result<(), Strea
             _ => p1::pwrite(fd, &data[done..], at),
         };
         match r {
-            Ok(0) => return Ok(Err(StreamFail::Errno(errno::IO))),
+            Ok(0) => return Written::Errno(errno::IO),
             Ok(n) => {
                 done += n;
                 at += n as u64;
             }
-            Err(errno::PIPE) => {
-                cx.table.output(rep)?.closed = true;
-                return Ok(Err(StreamFail::Closed));
-            }
-            Err(e) => return Ok(Err(StreamFail::Errno(e))),
+            Err(errno::PIPE) => return Written::Pipe,
+            Err(e) => return Written::Errno(e),
         }
     }
-    if let OutputKind::At(_) = kind {
-        cx.table.output(rep)?.kind = OutputKind::At(at);
-    }
-    Ok(Ok(()))
+    Written::Done(at)
 }
 
-fn write_ret(cx: &mut WasiCtx, rep: u32, data: &[u8]) -> Ret {
-    Ok(vec![match write_all(cx, rep, data)? {
-        Ok(()) => ok_unit(),
-        Err(f) => f.into_val(cx)?,
-    }])
+/// Records the outcome of a [`write_fd`] on stream `rep`.
+fn finish_write(cx: &mut WasiCtx, rep: u32, r: Written) -> Result<Result<(), StreamFail>, HostError> {
+    let s = cx.table.output(rep)?;
+    match r {
+        Written::Done(at) => {
+            if let OutputKind::At(_) = s.kind {
+                s.kind = OutputKind::At(at);
+            }
+            Ok(Ok(()))
+        }
+        Written::Pipe => {
+            s.closed = true;
+            Ok(Err(StreamFail::Closed))
+        }
+        Written::Errno(e) => Ok(Err(StreamFail::Errno(e))),
+    }
 }
 
-fn flush(cx: &mut WasiCtx, rep: u32) -> Ret {
-    if cx.table.output(rep)?.closed {
-        return Ok(vec![closed()]);
-    }
-    Ok(vec![ok_unit()])
+/// Lowers a stream operation's failure as its `err(stream-error)` result.
+fn ret_fail<T: WasiView>(cx: &mut FlatCall<'_, T>, f: StreamFail) -> Result<(), FlatFail> {
+    let v = f.into_val(cx.data_mut().wasi())?;
+    Ok(cx.ret(&v)?)
 }
+
+/// `write` and `blocking-write-and-flush`: the guest's bytes go to p1
+/// `fd_write` / `fd_pwrite` straight from its memory (an iovec over the
+/// `list<u8>` argument), with no copy and no value built.
+fn write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    let rep = cx.arg_resource(0)?;
+    let s = cx.data_mut().wasi().table.output(rep)?;
+    let (fd, kind, closed) = (s.fd, s.kind, s.closed);
+    if closed {
+        return ret_fail(cx, StreamFail::Closed);
+    }
+    let r = write_fd(fd, kind, cx.arg_bytes(1)?);
+    match finish_write(cx.data_mut().wasi(), rep, r)? {
+        Ok(()) => Ok(cx.ret_ok_unit()?),
+        Err(f) => ret_fail(cx, f),
+    }
+}
+
+fn check_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    let rep = cx.arg_resource(0)?;
+    if cx.data_mut().wasi().table.output(rep)?.closed {
+        return ret_fail(cx, StreamFail::Closed);
+    }
+    Ok(cx.ret_ok_u64(WRITE_BUDGET)?)
+}
+
+/// `flush` and `blocking-flush`: nothing is buffered (see the module doc).
+fn flush_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    let rep = cx.arg_resource(0)?;
+    if cx.data_mut().wasi().table.output(rep)?.closed {
+        return ret_fail(cx, StreamFail::Closed);
+    }
+    Ok(cx.ret_ok_unit()?)
+}
+
 
 fn write_zeroes(cx: &mut WasiCtx, rep: u32, len: u64) -> Ret {
     let mut left = len;
