@@ -284,7 +284,7 @@ macro_rules! define_run {
         float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldx:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
         fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
         fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
         fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }
@@ -591,6 +591,12 @@ fn run_loop<T>(
                 }
                 Instr::$ldi { dst, base, imm, offset } => {
                     let addr = get!(base, i32).wrapping_add(imm) as u32 as u64;
+                    let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(mem0!(), addr, offset));
+                    set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
+                    next!()
+                }
+                Instr::$ldx { dst, base, idx, shift, offset } => {
+                    let addr = get!(base, i32).wrapping_add(get!(idx, i32) << shift) as u32 as u64;
                     let b = tri!(load_bytes::<{ std::mem::size_of::<$ldraw>() }>(mem0!(), addr, offset));
                     set!(dst, <$ldraw>::from_le_bytes(b) as $ldty);
                     next!()

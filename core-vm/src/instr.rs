@@ -38,10 +38,11 @@ pub type BranchOffset = i32;
 ///   left one, as the value's bits in `lo`/`hi`.
 /// * `float_cmp`: (Instr, wasm operator, `ops` fn, type)
 /// * `unop`: (Instr, wasm operator, `ops` fn, operand type)
-/// * `load`: (Instr, InstrMem, InstrAdd, InstrAddImm, wasm operator, stored
-///   type, result type); `InstrAdd` addresses memory 0 at `base + idx` and
-///   `InstrAddImm` at `base + imm` (both wrapping, as the `i32.add` they
-///   replace) plus `offset`.
+/// * `load`: (Instr, InstrMem, InstrAdd, InstrAddImm, InstrIdx, wasm
+///   operator, stored type, result type); `InstrAdd` addresses memory 0 at
+///   `base + idx`, `InstrAddImm` at `base + imm` and `InstrIdx` at
+///   `base + (idx << shift)` (all wrapping, as the `i32.add` and `i32.shl`
+///   they replace) plus `offset`.
 /// * Superinstructions, each replacing two adjacent instructions where the
 ///   first one's result is a temporary consumed only by the second one
 ///   (see `Translator::fuse_pair`); the outer operators of `fused_rr_r` and
@@ -211,20 +212,20 @@ macro_rules! for_each_instr {
                 (I64TruncSatF64U, I64TruncSatF64U, i64_trunc_sat_f64_u, f64)
             }
             load {
-                (I32Load, I32LoadMem, I32LoadAdd, I32LoadAddImm, I32Load, i32, i32)
-                (I64Load, I64LoadMem, I64LoadAdd, I64LoadAddImm, I64Load, i64, i64)
-                (F32Load, F32LoadMem, F32LoadAdd, F32LoadAddImm, F32Load, f32, f32)
-                (F64Load, F64LoadMem, F64LoadAdd, F64LoadAddImm, F64Load, f64, f64)
-                (I32Load8S, I32Load8SMem, I32Load8SAdd, I32Load8SAddImm, I32Load8S, i8, i32)
-                (I32Load8U, I32Load8UMem, I32Load8UAdd, I32Load8UAddImm, I32Load8U, u8, i32)
-                (I32Load16S, I32Load16SMem, I32Load16SAdd, I32Load16SAddImm, I32Load16S, i16, i32)
-                (I32Load16U, I32Load16UMem, I32Load16UAdd, I32Load16UAddImm, I32Load16U, u16, i32)
-                (I64Load8S, I64Load8SMem, I64Load8SAdd, I64Load8SAddImm, I64Load8S, i8, i64)
-                (I64Load8U, I64Load8UMem, I64Load8UAdd, I64Load8UAddImm, I64Load8U, u8, i64)
-                (I64Load16S, I64Load16SMem, I64Load16SAdd, I64Load16SAddImm, I64Load16S, i16, i64)
-                (I64Load16U, I64Load16UMem, I64Load16UAdd, I64Load16UAddImm, I64Load16U, u16, i64)
-                (I64Load32S, I64Load32SMem, I64Load32SAdd, I64Load32SAddImm, I64Load32S, i32, i64)
-                (I64Load32U, I64Load32UMem, I64Load32UAdd, I64Load32UAddImm, I64Load32U, u32, i64)
+                (I32Load, I32LoadMem, I32LoadAdd, I32LoadAddImm, I32LoadIdx, I32Load, i32, i32)
+                (I64Load, I64LoadMem, I64LoadAdd, I64LoadAddImm, I64LoadIdx, I64Load, i64, i64)
+                (F32Load, F32LoadMem, F32LoadAdd, F32LoadAddImm, F32LoadIdx, F32Load, f32, f32)
+                (F64Load, F64LoadMem, F64LoadAdd, F64LoadAddImm, F64LoadIdx, F64Load, f64, f64)
+                (I32Load8S, I32Load8SMem, I32Load8SAdd, I32Load8SAddImm, I32Load8SIdx, I32Load8S, i8, i32)
+                (I32Load8U, I32Load8UMem, I32Load8UAdd, I32Load8UAddImm, I32Load8UIdx, I32Load8U, u8, i32)
+                (I32Load16S, I32Load16SMem, I32Load16SAdd, I32Load16SAddImm, I32Load16SIdx, I32Load16S, i16, i32)
+                (I32Load16U, I32Load16UMem, I32Load16UAdd, I32Load16UAddImm, I32Load16UIdx, I32Load16U, u16, i32)
+                (I64Load8S, I64Load8SMem, I64Load8SAdd, I64Load8SAddImm, I64Load8SIdx, I64Load8S, i8, i64)
+                (I64Load8U, I64Load8UMem, I64Load8UAdd, I64Load8UAddImm, I64Load8UIdx, I64Load8U, u8, i64)
+                (I64Load16S, I64Load16SMem, I64Load16SAdd, I64Load16SAddImm, I64Load16SIdx, I64Load16S, i16, i64)
+                (I64Load16U, I64Load16UMem, I64Load16UAdd, I64Load16UAddImm, I64Load16UIdx, I64Load16U, u16, i64)
+                (I64Load32S, I64Load32SMem, I64Load32SAdd, I64Load32SAddImm, I64Load32SIdx, I64Load32S, i32, i64)
+                (I64Load32U, I64Load32UMem, I64Load32UAdd, I64Load32UAddImm, I64Load32UIdx, I64Load32U, u32, i64)
             }
             fused_rr_r {
                 (I32MulAdd, I32Mul, I32Add, i32_mul, i32_add, i32)
@@ -358,7 +359,7 @@ macro_rules! define_instr_enum {
         float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldx:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
         fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
         fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
         fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }
@@ -388,6 +389,7 @@ macro_rules! define_instr_enum {
                 $ldm { dst: Reg, ptr: Reg, offset: u32, mem: u16 },
                 $lda { dst: Reg, base: Reg, idx: Reg, offset: u32 },
                 $ldi { dst: Reg, base: Reg, imm: i32, offset: u32 },
+                $ldx { dst: Reg, base: Reg, idx: Reg, shift: u16, offset: u32 },
             )*
             $(
                 $st { ptr: Reg, src: Reg, offset: u32 },
@@ -411,7 +413,7 @@ macro_rules! define_instr_enum {
                     $( Instr::$fri { dst, .. } => Some(dst), )*
                     $( Instr::$fir { dst, .. } => Some(dst), )*
                     $( Instr::$fii { dst, .. } => Some(dst), )*
-                    $( Instr::$ld { dst, .. } | Instr::$ldm { dst, .. } | Instr::$lda { dst, .. } | Instr::$ldi { dst, .. } => Some(dst), )*
+                    $( Instr::$ld { dst, .. } | Instr::$ldm { dst, .. } | Instr::$lda { dst, .. } | Instr::$ldi { dst, .. } | Instr::$ldx { dst, .. } => Some(dst), )*
                     Instr::Copy { dst, .. }
                     | Instr::ConstI32 { dst, .. }
                     | Instr::Const64 { dst, .. }
@@ -501,6 +503,9 @@ macro_rules! define_instr_enum {
                         }
                         (Instr::I32AddImm { dst: t, lhs: base, imm }, Instr::$ld { dst, ptr, offset }) if ptr == t => {
                             Some(Instr::$ldi { dst, base, imm, offset })
+                        }
+                        (Instr::I32ShlImmAdd { dst: t, a: idx, imm, c: base }, Instr::$ld { dst, ptr, offset }) if ptr == t => {
+                            Some(Instr::$ldx { dst, base, idx, shift: (imm & 31) as u16, offset })
                         }
                     )*
                     _ => None,

@@ -1041,7 +1041,7 @@ macro_rules! define_translate_family {
         float_binop { $(($fb:ident, $fbi:ident, $fbl:ident, $fbop:ident, $fbf:ident, $fbty:ident))* }
         float_cmp { $(($fc:ident, $fcop:ident, $fcf:ident, $fcty:ident))* }
         unop { $(($un:ident, $unop:ident, $unf:ident, $unty:ident))* }
-        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
+        load { $(($ld:ident, $ldm:ident, $lda:ident, $ldi:ident, $ldx:ident, $ldop:ident, $ldraw:ident, $ldty:ident))* }
         fused_rr_r { $(($frr:ident, $frri:ident, $frro:ident, $frrif:ident, $frrof:ident, $frrty:ident))* }
         fused_rr_i { $(($fri:ident, $frii:ident, $frio:ident, $friif:ident, $friof:ident, $frity:ident))* }
         fused_ri_r { $(($fir:ident, $firi:ident, $firo:ident, $firif:ident, $firof:ident, $firty:ident))* }

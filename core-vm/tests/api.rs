@@ -590,6 +590,18 @@ fn fused_instructions_match_their_parts() {
             (func (export "load_add_imm_ref") (param i32) (result i64) (local i32)
                 (local.set 1 (i32.add (local.get 0) (i32.const 6)))
                 (i64.load offset=2 (local.get 1)))
+            (func (export "load_idx") (param i32) (result i32)
+                (i32.load16_u offset=1 (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 3))))
+            (func (export "load_idx_ref") (param i32) (result i32) (local i32)
+                (local.set 1 (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 3)))
+                (i32.load16_u offset=1 (local.get 1)))
+            (func (export "load_idx_reg") (param i32) (result i32) (local i32)
+                (local.set 1 (i32.const 5))
+                (i32.load8_u (i32.add (local.get 1) (i32.shl (local.get 0) (i32.const 1)))))
+            (func (export "load_idx_reg_ref") (param i32) (result i32) (local i32 i32)
+                (local.set 1 (i32.const 5))
+                (local.set 2 (i32.add (local.get 1) (i32.shl (local.get 0) (i32.const 1))))
+                (i32.load8_u (local.get 2)))
             (func (export "load8_add_neg") (param i32) (result i32)
                 (i32.load8_s (i32.add (local.get 0) (i32.const -4))))
             (func (export "load8_add_neg_ref") (param i32) (result i32) (local i32)
@@ -700,7 +712,7 @@ fn fused_instructions_match_their_parts() {
         Err(e) => panic!("unexpected error {e:?}"),
     };
     let i32s = [0i32, 1, 3, 4, 5, 8, 65_520, 65_527, 65_528, 65_536, -1, -3, -6, -7, -8, i32::MIN, i32::MAX];
-    for name in ["load_add_imm", "load8_add_neg", "i32_shru_xor", "i32_shl_xor"] {
+    for name in ["load_add_imm", "load8_add_neg", "load_idx", "load_idx_reg", "i32_shru_xor", "i32_shl_xor"] {
         for &x in &i32s {
             let fused = outcome(call1(&mut store, inst, name, &[Val::I32(x)]));
             let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &[Val::I32(x)]));
@@ -724,6 +736,8 @@ fn fused_instructions_match_their_parts() {
             assert_eq!(fused, parts, "{name}({x})");
         }
     }
+    // (0x4000_0000 << 2) + 3 wraps to address 3: the scaled load wraps as its parts do.
+    assert_eq!(outcome(call1(&mut store, inst, "load_idx", &[Val::I32(0x4000_0000)])), format!("{:?}", Val::I32(0x0605)));
     // The wrapping case really is reached: -6 + 6 wraps to address 0.
     assert_eq!(outcome(call1(&mut store, inst, "load_add_imm", &[Val::I32(-6)])), format!("{:?}", Val::I64(0x0a09080706050403)));
     let i64s = [0i64, 1, -1, 0x1234_5678_9abc_def0, i64::MIN, i64::MAX, 0x8000_0000];
