@@ -56,6 +56,7 @@ mod engine;
 mod exec;
 pub mod instr;
 mod instantiate;
+mod linear;
 mod module;
 mod ops;
 mod store;

@@ -10,6 +10,7 @@
 //! `FuncIdx + 1` and an externref is `ExternRef.0 + 1`.
 
 use crate::engine::Engine;
+use crate::linear::LinearMemory;
 use crate::module::{ExportKind, ModuleInner};
 use crate::translate::CompiledFunc;
 use crate::trap::{Error, Trap, TrapCode};
@@ -107,7 +108,7 @@ pub(crate) struct FuncEntity {
 
 pub(crate) struct MemoryEntity {
     pub ty: MemoryType,
-    pub data: Vec<u8>,
+    pub data: LinearMemory,
     /// Effective maximum in pages (declared maximum, capped by the config).
     pub max_pages: u64,
 }
@@ -125,19 +126,10 @@ impl MemoryEntity {
             return None;
         }
         let new_len = usize::try_from(new * PAGE_SIZE).ok()?;
-        if new_len > self.data.capacity() {
-            // Amortised growth: guests often grow a page at a time, and an
-            // exact reservation would copy the whole memory on every grow.
-            // Untouched capacity costs address space, not resident memory.
-            let cap_limit = usize::try_from(self.max_pages * PAGE_SIZE).unwrap_or(usize::MAX);
-            let target = new_len.max(self.data.capacity().saturating_mul(2)).min(cap_limit).max(new_len);
-            if self.data.try_reserve_exact(target - self.data.len()).is_err()
-                && self.data.try_reserve_exact(new_len - self.data.len()).is_err()
-            {
-                return None;
-            }
+        let limit = usize::try_from(self.max_pages * PAGE_SIZE).unwrap_or(usize::MAX);
+        if !self.data.grow_to(new_len, limit) {
+            return None;
         }
-        self.data.resize(new_len, 0);
         Some(old)
     }
 }
@@ -320,10 +312,8 @@ impl StoreInner {
         }
         let len = usize::try_from(ty.min * PAGE_SIZE)
             .map_err(|_| Error::Limit("memory too large for this host".into()))?;
-        let mut data = Vec::new();
-        data.try_reserve_exact(len)
-            .map_err(|_| Error::Limit(format!("cannot allocate a memory of {} pages", ty.min)))?;
-        data.resize(len, 0);
+        let data = LinearMemory::new(len)
+            .ok_or_else(|| Error::Limit(format!("cannot allocate a memory of {} pages", ty.min)))?;
         self.memories.push(MemoryEntity { ty, data, max_pages });
         Ok(Memory(self.memories.len() as u32 - 1))
     }
