@@ -671,6 +671,22 @@ fn run_loop<T>(
                 set!(dst, tri!(ops::i32_add(t, get!(c, i32))));
                 next!()
             }
+            Instr::F64MulSub { dst, a, b, c } => {
+                let t = tri!(ops::f64_mul(get!(a, f64), get!(b, f64)));
+                set!(dst, tri!(ops::f64_sub(t, get!(c, f64))));
+                next!()
+            }
+            Instr::F64MulSubFrom { dst, a, b, c } => {
+                let t = tri!(ops::f64_mul(get!(a, f64), get!(b, f64)));
+                set!(dst, tri!(ops::f64_sub(get!(c, f64), t)));
+                next!()
+            }
+            Instr::F64MulImmAdd { dst, a, c, lo, hi } => {
+                let k = f64::from_slot((hi as u64) << 32 | lo as u64);
+                let t = tri!(ops::f64_mul(get!(a, f64), k));
+                set!(dst, tri!(ops::f64_add(t, get!(c, f64))));
+                next!()
+            }
             Instr::BrAddImmLtU { reg, imm, rhs, offset } => {
                 let v = tri!(ops::i32_add(get!(reg, i32), imm));
                 set!(reg, v);

@@ -316,6 +316,12 @@ macro_rules! for_each_instr {
                 BrAddImmLtS { reg: Reg, imm: i32, rhs: Reg, offset: BranchOffset }
                 /// `dst = c + (a < b)` (i32, unsigned compare): a branchless count.
                 I32LtUAdd { dst: Reg, a: Reg, b: Reg, c: Reg }
+                /// `dst = a * b - c` (f64; two roundings, as the two operators).
+                F64MulSub { dst: Reg, a: Reg, b: Reg, c: Reg }
+                /// `dst = c - a * b` (f64).
+                F64MulSubFrom { dst: Reg, a: Reg, b: Reg, c: Reg }
+                /// `dst = (a * k) + c` (f64), `k` from its bits in `lo`/`hi`.
+                F64MulImmAdd { dst: Reg, a: Reg, c: Reg, lo: u32, hi: u32 }
                 /// Followed by `len` `Br` entries; the last one is the default.
                 BrTable { index: Reg, len: u32 }
                 /// Returns with no results.
@@ -425,7 +431,10 @@ macro_rules! define_instr_enum {
                     | Instr::TableSize { dst, .. }
                     | Instr::TableGrow { dst, .. }
                     | Instr::RefFunc { dst, .. }
-                    | Instr::I32LtUAdd { dst, .. } => Some(dst),
+                    | Instr::I32LtUAdd { dst, .. }
+                    | Instr::F64MulSub { dst, .. }
+                    | Instr::F64MulSubFrom { dst, .. }
+                    | Instr::F64MulImmAdd { dst, .. } => Some(dst),
                     _ => None,
                 }
             }
@@ -496,6 +505,14 @@ macro_rules! define_instr_enum {
                     )*
                     (Instr::I32LtU { dst: t, lhs: a, rhs: b }, Instr::I32Add { dst, lhs, rhs }) => {
                         other(t, lhs, rhs).map(|c| Instr::I32LtUAdd { dst, a, b, c })
+                    }
+                    (Instr::F64Mul { dst: t, lhs: a, rhs: b }, Instr::F64Sub { dst, lhs, rhs }) => match (lhs == t, rhs == t) {
+                        (true, false) => Some(Instr::F64MulSub { dst, a, b, c: rhs }),
+                        (false, true) => Some(Instr::F64MulSubFrom { dst, a, b, c: lhs }),
+                        _ => None,
+                    },
+                    (Instr::F64MulImm { dst: t, lhs: a, lo, hi }, Instr::F64Add { dst, lhs, rhs }) => {
+                        other(t, lhs, rhs).map(|c| Instr::F64MulImmAdd { dst, a, c, lo, hi })
                     }
                     $(
                         (Instr::I32Add { dst: t, lhs: base, rhs: idx }, Instr::$ld { dst, ptr, offset }) if ptr == t => {

@@ -701,6 +701,18 @@ fn fused_instructions_match_their_parts() {
                 (i32.add (local.get 2) (i32.lt_u (local.get 0) (local.get 1))))
             (func (export "i32_ltu_add_ref") (param i32 i32 i32) (result i32) (local i32)
                 (local.set 3 (i32.lt_u (local.get 0) (local.get 1))) (i32.add (local.get 2) (local.get 3)))
+            (func (export "f64_mul_sub") (param f64 f64 f64) (result f64) (local f64)
+                (f64.sub (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
+            (func (export "f64_mul_sub_ref") (param f64 f64 f64) (result f64) (local f64)
+                (local.set 3 (f64.mul (local.get 0) (local.get 1))) (f64.sub (local.get 3) (local.get 2)))
+            (func (export "f64_mul_sub_from") (param f64 f64 f64) (result f64) (local f64)
+                (f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1))))
+            (func (export "f64_mul_sub_from_ref") (param f64 f64 f64) (result f64) (local f64)
+                (local.set 3 (f64.mul (local.get 0) (local.get 1))) (f64.sub (local.get 2) (local.get 3)))
+            (func (export "f64_mulimm_add") (param f64 f64 f64) (result f64) (local f64)
+                (f64.add (local.get 2) (f64.mul (local.get 0) (f64.const 0.01))))
+            (func (export "f64_mulimm_add_ref") (param f64 f64 f64) (result f64) (local f64)
+                (local.set 3 (f64.mul (local.get 0) (f64.const 0.01))) (f64.add (local.get 2) (local.get 3)))
             (func (export "i64_shl_xor_ref") (param i64) (result i64) (local i64)
                 (local.set 1 (i64.shl (local.get 0) (i64.const 25)))
                 (i64.xor (local.get 1) (local.get 0)))
@@ -726,6 +738,17 @@ fn fused_instructions_match_their_parts() {
             let fused = outcome(call1(&mut store, inst, name, &args));
             let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &args));
             assert_eq!(fused, parts, "{name}({a}, {b}, {c})");
+        }
+    }
+    let f64s = [0.0f64, -0.0, 1.5, -3.25, 1e308, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::from_bits(0x7ff4_0000_0000_0001)];
+    for name in ["f64_mul_sub", "f64_mul_sub_from", "f64_mulimm_add"] {
+        for &a in &f64s {
+            for &b in &f64s[..4] {
+                let args = [Val::F64(a.to_bits()), Val::F64(b.to_bits()), Val::F64(2.5f64.to_bits())];
+                let fused = outcome(call1(&mut store, inst, name, &args));
+                let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &args));
+                assert_eq!(fused, parts, "{name}({a}, {b})");
+            }
         }
     }
     // Small bounds only: an unsigned bound of -20 would loop 1.4e9 times.
