@@ -301,6 +301,41 @@ impl<'a, T> FlatCall<'a, T> {
         Ok(())
     }
 
+    /// Lowers `ok(bytes)` of a `result<list<u8>, E>` result as the spec's
+    /// `store_list`: one `realloc(0, 0, 1, len)` in the caller, the bytes
+    /// copied there, then the discriminant 0 and `(ptr, len)` at the
+    /// `retptr`. No value is built for the bytes.
+    pub fn ret_ok_bytes(&mut self, bytes: &[u8]) -> Result<(), Trap> {
+        let is_bytes = matches!(&self.ty.result,
+            Some(ValueType::Result { ok: Some(ok), .. }) if matches!(&**ok, ValueType::List(e) if **e == ValueType::U8));
+        if !is_bytes || self.returned || !self.sig.retptr {
+            let list = Val::List(bytes.iter().map(|&b| Val::U8(b)).collect());
+            return self.ret(&Val::Result(Ok(Some(Box::new(list)))));
+        }
+        let (memory, ptr) = self.checked_retptr()?;
+        let byte_length = bytes.len() as u64;
+        if byte_length > crate::abi::strings::REALLOC_I32_MAX {
+            return Err(self.abi_trap(AbiError::ListTooLong { byte_length }));
+        }
+        if !self.canon.has_realloc {
+            return Err(self.abi_trap(AbiError::MissingRealloc));
+        }
+        let mut mem = StoreMemory { store: &mut *self.store, memory, realloc: self.realloc };
+        let list = mem.realloc(0, 0, 1, byte_length as u32).map_err(|e| self.abi_trap(e))?;
+        let data = memory.data_mut(self.store);
+        if u64::from(list) + byte_length > data.len() as u64 {
+            return Err(self.abi_trap(AbiError::ReallocOutOfBounds { ptr: list, size: byte_length }));
+        }
+        data[list as usize..list as usize + bytes.len()].copy_from_slice(bytes);
+        // The retptr was checked before `realloc`, which may only grow memory.
+        let at = (ptr + self.sig.payload_offset) as usize;
+        data[ptr as usize] = 0;
+        data[at..at + 4].copy_from_slice(&list.to_le_bytes());
+        data[at + 4..at + 8].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+        self.returned = true;
+        Ok(())
+    }
+
     /// Lowers an `own<R>` result for `rep` (`lower_own`: a new handle in
     /// the caller's table).
     pub fn ret_own(&mut self, rep: u32) -> Result<(), Trap> {

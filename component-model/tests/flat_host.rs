@@ -1,7 +1,8 @@
 //! Host functions registered on their flat form (`Linker::func_flat`): a
 //! guest writes bytes to a host stream resource through a `list<u8>` view
 //! of its memory, gets `result` values through the `retptr` (typed
-//! shortcuts and the general `FlatCall::ret`, with `realloc` for a string),
+//! shortcuts and the general `FlatCall::ret`, with `realloc` for a string
+//! and for a `list<u8>` read result),
 //! and every misuse (bad handle, out-of-bounds list, wrong accessor type,
 //! missing result, calling it from the host) is a clear error.
 
@@ -16,6 +17,8 @@ const WAT: &str = r#"(component
       (export "[method]stream.write" (func (param "self" (borrow $stream)) (param "data" (list u8))
         (result (result (error string)))))
       (export "[method]stream.budget" (func (param "self" (borrow $stream)) (result (result u64 (error string)))))
+      (export "[method]stream.read" (func (param "self" (borrow $stream)) (param "len" u64)
+        (result (result (list u8) (error string)))))
       (export "mix" (func (param "a" u32) (param "b" u64) (result u64)))
       (export "silent" (func (result u32)))))
     (alias export $io "stream" (type $stream))
@@ -36,6 +39,8 @@ const WAT: &str = r#"(component
       (realloc (core func $libc "realloc"))))
     (core func $budget (canon lower (func $io "[method]stream.budget") (memory (core memory $libc "mem"))
       (realloc (core func $libc "realloc"))))
+    (core func $read (canon lower (func $io "[method]stream.read") (memory (core memory $libc "mem"))
+      (realloc (core func $libc "realloc"))))
     (core func $mix (canon lower (func $io "mix")))
     (core func $silent (canon lower (func $io "silent")))
     (core func $drop (canon resource.drop $stream))
@@ -44,6 +49,7 @@ const WAT: &str = r#"(component
       (import "io" "open" (func $open (result i32)))
       (import "io" "write" (func $write (param i32 i32 i32 i32)))
       (import "io" "budget" (func $budget (param i32 i32)))
+      (import "io" "read" (func $read (param i32 i64 i32)))
       (import "io" "mix" (func $mix (param i32 i64) (result i64)))
       (import "io" "silent" (func $silent (result i32)))
       (import "io" "drop" (func $drop (param i32)))
@@ -73,6 +79,16 @@ const WAT: &str = r#"(component
         (call $budget (local.get $h) (i32.const 512))
         (call $drop (local.get $h))
         (i64.add (i64.load (i32.const 520)) (i64.extend_i32_u (i32.load8_u (i32.const 512)))))
+      ;; Reads 5 bytes: disc + 10*len + 100*(ptr is a realloc'd block) + 1000*(bytes[4] == 'e').
+      (func (export "read") (result i32)
+        (local $h i32)
+        (local.set $h (call $open))
+        (call $read (local.get $h) (i64.const 5) (i32.const 600))
+        (call $drop (local.get $h))
+        (i32.add (i32.add (i32.load8_u (i32.const 600)) (i32.mul (i32.const 10) (i32.load (i32.const 608))))
+          (i32.add (i32.mul (i32.const 100) (i32.ge_u (i32.load (i32.const 604)) (i32.const 1024)))
+            (i32.mul (i32.const 1000) (i32.eq (i32.load8_u (i32.add (i32.load (i32.const 604)) (i32.const 4)))
+              (i32.const 101))))))
       (func (export "mix") (result i64) (call $mix (i32.const 7) (i64.const 5)))
       (func (export "out-of-bounds")
         (call $write (call $open) (i32.const 65530) (i32.const 100) (i32.const 256)))
@@ -82,10 +98,11 @@ const WAT: &str = r#"(component
         (call $write (i32.const 77) (i32.const 16) (i32.const 5) (i32.const 256)))
       (func (export "silent") (result i32) (call $silent)))
     (core instance $i (instantiate $m (with "libc" (instance $libc)) (with "io" (instance
-      (export "open" (func $open)) (export "write" (func $write)) (export "budget" (func $budget))
+      (export "open" (func $open)) (export "write" (func $write)) (export "budget" (func $budget)) (export "read" (func $read))
       (export "mix" (func $mix)) (export "silent" (func $silent)) (export "drop" (func $drop))))))
     (func (export "run") (result u32) (canon lift (core func $i "run")))
     (func (export "budget") (result u64) (canon lift (core func $i "budget")))
+    (func (export "read") (result u32) (canon lift (core func $i "read")))
     (func (export "mix") (result u64) (canon lift (core func $i "mix")))
     (func (export "out-of-bounds") (canon lift (core func $i "out-of-bounds")))
     (func (export "misaligned-retptr") (canon lift (core func $i "misaligned-retptr")))
@@ -126,6 +143,11 @@ fn setup() -> (Store<Out>, component_model::ComponentInstance<Out>) {
         cx.arg_resource(0)?;
         cx.ret_ok_u64(1 << 40)
     });
+    l.func_flat(i, "[method]stream.read", |cx| {
+        cx.arg_resource(0)?;
+        let n = cx.arg_u64(1)? as usize;
+        cx.ret_ok_bytes(&b"abcdefgh"[..n])
+    });
     l.func_flat(i, "mix", |cx| {
         // Reading parameter 0 as the wrong type traps; the general path works.
         assert!(cx.arg_u64(0).is_err());
@@ -153,6 +175,8 @@ fn flat_host_functions_read_guest_memory_and_lower_results() {
     assert_eq!(store.data().dropped, vec![41], "the lends ended, so the drop ran the dtor");
     let out = inst.get_func("budget").unwrap().call(&mut store, &[]).unwrap();
     assert_eq!(out, vec![Val::U64(1 << 40)], "ok discriminant 0 and the u64 at offset 8");
+    let out = inst.get_func("read").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(out, vec![Val::U32(1150)], "ok, 5 bytes in a realloc'd block, ending in 'e'");
     let out = inst.get_func("mix").unwrap().call(&mut store, &[]).unwrap();
     assert_eq!(out, vec![Val::U64(705)]);
 }

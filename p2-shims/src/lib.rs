@@ -54,6 +54,10 @@ pub struct WasiCtx {
     /// value for the life of the instance.
     #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
     insecure_seed: Option<(u64, u64)>,
+    /// A buffer reads fill before their bytes are copied to the guest, kept
+    /// so that a read does not allocate.
+    #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+    scratch: Vec<u8>,
 }
 
 impl WasiCtx {

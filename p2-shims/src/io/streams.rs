@@ -16,7 +16,7 @@
 use super::error::push_errno;
 use crate::errno::p1 as errno;
 use crate::table::{Entry, OutputKind, Pollable};
-use crate::vals::{bytes, err, ok, ok_unit, Ret};
+use crate::vals::{err, ok, ok_unit, Ret};
 use crate::{def, def_flat, dtor, iface, p1, FlatFail, HostError, WasiCtx, WasiView};
 use component_model::abi::Val;
 use component_model::{FlatCall, Linker};
@@ -29,12 +29,8 @@ pub const READ_MAX: u64 = 64 << 10;
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {
     let i = iface("io/streams");
-    def(l, &i, "[method]input-stream.read", |cx, a| {
-        read_ret(cx, a.res(0)?, a.u64(1)?)
-    });
-    def(l, &i, "[method]input-stream.blocking-read", |cx, a| {
-        read_ret(cx, a.res(0)?, a.u64(1)?)
-    });
+    def_flat(l, &i, "[method]input-stream.read", read_flat);
+    def_flat(l, &i, "[method]input-stream.blocking-read", read_flat);
     def(l, &i, "[method]input-stream.skip", |cx, a| {
         skip(cx, a.res(0)?, a.u64(1)?)
     });
@@ -119,17 +115,29 @@ impl StreamFail {
 
 /// Reads up to `len` bytes (at least one unless `len` is 0).
 fn read(cx: &mut WasiCtx, rep: u32, len: u64) -> Result<Result<Vec<u8>, StreamFail>, HostError> {
+    let mut buf = Vec::new();
+    Ok(read_into(cx, rep, len, &mut buf)?.map(|()| buf))
+}
+
+/// Reads up to `len` bytes into `buf` (replacing its contents).
+fn read_into(
+    cx: &mut WasiCtx,
+    rep: u32,
+    len: u64,
+    buf: &mut Vec<u8>,
+) -> Result<Result<(), StreamFail>, HostError> {
+    buf.clear();
     let s = cx.table.input(rep)?;
     if s.closed {
         return Ok(Err(StreamFail::Closed));
     }
     if len == 0 {
-        return Ok(Ok(Vec::new()));
+        return Ok(Ok(()));
     }
-    let mut buf = vec![0u8; len.min(READ_MAX) as usize];
+    buf.resize(len.min(READ_MAX) as usize, 0);
     let r = match s.offset {
-        Some(off) => p1::pread(s.fd, &mut buf, off),
-        None => p1::read(s.fd, &mut buf),
+        Some(off) => p1::pread(s.fd, buf, off),
+        None => p1::read(s.fd, buf),
     };
     match r {
         Ok(0) => {
@@ -141,17 +149,28 @@ fn read(cx: &mut WasiCtx, rep: u32, len: u64) -> Result<Result<Vec<u8>, StreamFa
                 *off += n as u64;
             }
             buf.truncate(n);
-            Ok(Ok(buf))
+            Ok(Ok(()))
         }
         Err(e) => Ok(Err(StreamFail::Errno(e))),
     }
 }
 
-fn read_ret(cx: &mut WasiCtx, rep: u32, len: u64) -> Ret {
-    Ok(vec![match read(cx, rep, len)? {
-        Ok(b) => ok(bytes(&b)),
-        Err(f) => f.into_val(cx)?,
-    }])
+/// `read` and `blocking-read`: p1 reads into the context's scratch buffer
+/// (kept between calls), which is copied once into the guest's `realloc`ed
+/// list.
+fn read_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    let rep = cx.arg_resource(0)?;
+    let len = cx.arg_u64(1)?;
+    let w = cx.data_mut().wasi();
+    let mut buf = std::mem::take(&mut w.scratch);
+    let r = read_into(w, rep, len, &mut buf);
+    let out = match r {
+        Err(e) => Err(e.into()),
+        Ok(Ok(())) => cx.ret_ok_bytes(&buf).map_err(FlatFail::from),
+        Ok(Err(f)) => ret_fail(cx, f),
+    };
+    cx.data_mut().wasi().scratch = buf;
+    out
 }
 
 fn skip(cx: &mut WasiCtx, rep: u32, len: u64) -> Ret {
