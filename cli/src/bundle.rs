@@ -16,11 +16,12 @@
 //!   allocator's initial heap (wasi-libc's dlmalloc uses `__heap_base` to
 //!   `__heap_end`, fixed at link time) and `memory.grow` only adds pages past
 //!   the current size, so the payload stays intact for the process lifetime.
-//! * The rewrite goes through `wasm_encoder::reencode`; every other section is
-//!   re-encoded unchanged. A shim that already carries a payload is refused.
+//! * The rewrite copies every section but the memory, data-count and data
+//!   sections byte for byte (`wasm_encoder::RawSection`), so it needs no
+//!   re-encoder of instructions in the shim. A shim that already carries a
+//!   payload is refused.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use wasm_encoder::reencode::{self, Reencode};
 
 /// Identifies the descriptor in the shim's data (checked before patching).
 pub const MAGIC: [u8; 16] = *b"p2shim:bundle:v1";
@@ -145,70 +146,61 @@ fn layout(shim: &[u8]) -> Result<Layout> {
     Ok(Layout { desc_addr, min_pages: memory.initial, max_pages: memory.maximum })
 }
 
-/// The re-encoder that grows memory 0, patches the descriptor and appends the
-/// payload segment.
-struct Bundler<'a> {
-    layout: &'a Layout,
-    payload: &'a [u8],
-    payload_addr: u32,
-    new_min: u64,
-    memories_seen: u32,
-    patched: bool,
+/// The memory section with memory 0's minimum set to `new_min`.
+fn memory_section(section: wasmparser::MemorySectionReader<'_>, new_min: u64) -> Result<wasm_encoder::MemorySection> {
+    let mut out = wasm_encoder::MemorySection::new();
+    for (i, m) in section.into_iter().enumerate() {
+        let m = m?;
+        out.memory(wasm_encoder::MemoryType {
+            minimum: if i == 0 { new_min } else { m.initial },
+            maximum: m.maximum,
+            memory64: m.memory64,
+            shared: m.shared,
+            page_size_log2: m.page_size_log2,
+        });
+    }
+    Ok(out)
 }
 
-impl Reencode for Bundler<'_> {
-    type Error = anyhow::Error;
-
-    fn memory_type(&mut self, ty: wasmparser::MemoryType) -> Result<wasm_encoder::MemoryType, reencode::Error<Self::Error>> {
-        let mut out = reencode::utils::memory_type(self, ty);
-        if self.memories_seen == 0 {
-            out.minimum = self.new_min;
-        }
-        self.memories_seen += 1;
-        Ok(out)
-    }
-
-    fn data_count(&mut self, count: u32) -> Result<u32, reencode::Error<Self::Error>> {
-        Ok(count + 1)
-    }
-
-    fn parse_data_section(
-        &mut self,
-        data: &mut wasm_encoder::DataSection,
-        section: wasmparser::DataSectionReader<'_>,
-    ) -> Result<(), reencode::Error<Self::Error>> {
-        for datum in section {
-            let datum = datum?;
-            let wasmparser::DataKind::Active { memory_index: 0, offset_expr } = &datum.kind else {
-                self.parse_data(data, datum)?;
-                continue;
-            };
-            let start = const_i32(offset_expr);
-            let desc = self.layout.desc_addr;
-            let inside = start.and_then(|s| desc.checked_sub(s)).map(|off| off as usize);
-            match inside {
-                Some(off) if off + size_of::<Descriptor>() <= datum.data.len() => {
-                    let mut bytes = datum.data.to_vec();
-                    let d = &mut bytes[off..off + size_of::<Descriptor>()];
-                    if d[..16] != MAGIC {
-                        return Err(reencode::Error::UserError(anyhow!("`{EXPORT}` does not point at a bundle descriptor")));
-                    }
-                    if d[20..24] != [0; 4] {
-                        return Err(reencode::Error::UserError(anyhow!(
-                            "the shim is already a bundle (it carries an embedded program); bundle a plain p2shim.wasm"
-                        )));
-                    }
-                    d[16..20].copy_from_slice(&self.payload_addr.to_le_bytes());
-                    d[20..24].copy_from_slice(&(self.payload.len() as u32).to_le_bytes());
-                    data.active(0, &self.const_expr(offset_expr.clone())?, bytes);
-                    self.patched = true;
+/// The data section with the descriptor patched to point at the payload,
+/// which is appended as one more active segment at `payload_addr`. Every
+/// other segment is copied as encoded.
+fn data_section(
+    shim: &[u8],
+    section: wasmparser::DataSectionReader<'_>,
+    layout: &Layout,
+    payload: &[u8],
+    payload_addr: u32,
+) -> Result<wasm_encoder::DataSection> {
+    let mut out = wasm_encoder::DataSection::new();
+    let mut patched = false;
+    for datum in section {
+        let datum = datum?;
+        let mut encoded = shim[datum.range.start as usize..datum.range.end as usize].to_vec();
+        if let wasmparser::DataKind::Active { memory_index: 0, offset_expr } = &datum.kind {
+            let inside = const_i32(offset_expr).and_then(|s| layout.desc_addr.checked_sub(s)).map(|off| off as usize);
+            if let Some(off) = inside.filter(|off| off + size_of::<Descriptor>() <= datum.data.len()) {
+                // The segment's bytes end its encoding.
+                let at = encoded.len() - datum.data.len() + off;
+                let d = &mut encoded[at..at + size_of::<Descriptor>()];
+                if d[..16] != MAGIC {
+                    bail!("`{EXPORT}` does not point at a bundle descriptor");
                 }
-                _ => self.parse_data(data, datum)?,
+                if d[20..24] != [0; 4] {
+                    bail!("the shim is already a bundle (it carries an embedded program); bundle a plain p2shim.wasm");
+                }
+                d[16..20].copy_from_slice(&payload_addr.to_le_bytes());
+                d[20..24].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+                patched = true;
             }
         }
-        data.active(0, &wasm_encoder::ConstExpr::i32_const(self.payload_addr as i32), self.payload.iter().copied());
-        Ok(())
+        out.raw(&encoded);
     }
+    if !patched {
+        bail!("no data segment of the shim holds the `{EXPORT}` descriptor");
+    }
+    out.active(0, &wasm_encoder::ConstExpr::i32_const(payload_addr as i32), payload.iter().copied());
+    Ok(out)
 }
 
 /// The bundle of `shim` (p2shim.wasm's bytes) with `program` (a component
@@ -233,20 +225,30 @@ pub fn bundle(shim: &[u8], program: &[u8], argv0: &str) -> Result<Vec<u8>> {
             bail!("the shim's memory maximum ({max} pages) leaves no room for a {} byte program", program.len());
         }
     }
-    let mut bundler = Bundler {
-        layout: &layout,
-        payload: &payload,
-        payload_addr: start as u32,
-        new_min,
-        memories_seen: 0,
-        patched: false,
-    };
+    let payload_addr = start as u32;
     let mut module = wasm_encoder::Module::new();
-    bundler.parse_core_module(&mut module, wasmparser::Parser::new(0), shim).map_err(|e| match e {
-        reencode::Error::UserError(e) => e,
-        other => anyhow!("failed to re-encode the shim: {other}"),
-    })?;
-    if !bundler.patched {
+    let mut has_data = false;
+    for p in wasmparser::Parser::new(0).parse_all(shim) {
+        let p = p.context("failed to re-encode the shim")?;
+        match p {
+            wasmparser::Payload::MemorySection(s) => {
+                module.section(&memory_section(s, new_min)?);
+            }
+            wasmparser::Payload::DataCountSection { count, .. } => {
+                module.section(&wasm_encoder::DataCountSection { count: count + 1 });
+            }
+            wasmparser::Payload::DataSection(s) => {
+                module.section(&data_section(shim, s, &layout, &payload, payload_addr)?);
+                has_data = true;
+            }
+            other => {
+                if let Some((id, range)) = other.as_section() {
+                    module.section(&wasm_encoder::RawSection { id, data: &shim[range.start as usize..range.end as usize] });
+                }
+            }
+        }
+    }
+    if !has_data {
         bail!("no data segment of the shim holds the `{EXPORT}` descriptor");
     }
     Ok(module.finish())
