@@ -783,11 +783,8 @@ fn run_loop<T>(
             }
             Instr::MemoryInit { dst, src, len, mem: m, data } => {
                 let i = &store.inner.instances[inst.0 as usize];
-                let seg = if i.data_dropped[data as usize] {
-                    Arc::from([])
-                } else {
-                    i.module.datas[data as usize].bytes.clone()
-                };
+                let (dropped, module) = (i.data_dropped[data as usize], i.module.clone());
+                let seg = if dropped { &[][..] } else { module.data_bytes(data as usize) };
                 let n = get!(len);
                 let s = tri!(range(get!(src), n, seg.len()));
                 let mdata = memn!(m);

@@ -7,7 +7,7 @@
 //! data segments are applied in order and a failing one traps after the
 //! earlier ones took effect, as Wasm 2.0 specifies.
 
-use crate::module::{ConstExpr, ConstOp, ImportDesc, ModuleInner, SegmentMode};
+use crate::module::{ConstExpr, ConstOp, ElemItems, ImportDesc, ModuleInner, SegmentMode};
 use crate::store::{Extern, FuncEntity, FuncKind, Instance, InstanceEntity, Store, StoreInner};
 use crate::trap::{Error, Trap, TrapCode};
 use crate::values::{ExternType, ValType};
@@ -53,16 +53,30 @@ fn check_import(store: &StoreInner, m: &ModuleInner, desc: &ImportDesc, item: Ex
 
 /// Evaluates a constant expression in the context of a (partially built) instance.
 pub(crate) fn eval_const(store: &StoreInner, inst: &InstanceEntity, expr: &ConstExpr) -> u64 {
-    let mut stack: Vec<u64> = Vec::with_capacity(2);
+    // A single operand (the usual segment offset or global initialiser)
+    // needs no stack.
+    let operand = |op: &ConstOp| match *op {
+        ConstOp::I32(v) => Some(v as u32 as u64),
+        ConstOp::I64(v) => Some(v as u64),
+        ConstOp::F32(v) => Some(v as u64),
+        ConstOp::F64(v) => Some(v),
+        ConstOp::RefNull => Some(0),
+        ConstOp::RefFunc(f) => Some(inst.funcs[f as usize].0 as u64 + 1),
+        ConstOp::GlobalGet(g) => Some(store.globals[inst.globals[g as usize].0 as usize].value),
+        _ => None,
+    };
+    if let [op] = &expr[..] {
+        if let Some(v) = operand(op) {
+            return v;
+        }
+    }
+    let mut stack: Vec<u64> = Vec::with_capacity(4);
     for op in expr.iter() {
+        if let Some(v) = operand(op) {
+            stack.push(v);
+            continue;
+        }
         let v = match *op {
-            ConstOp::I32(v) => v as u32 as u64,
-            ConstOp::I64(v) => v as u64,
-            ConstOp::F32(v) => v as u64,
-            ConstOp::F64(v) => v,
-            ConstOp::RefNull => 0,
-            ConstOp::RefFunc(f) => inst.funcs[f as usize].0 as u64 + 1,
-            ConstOp::GlobalGet(g) => store.globals[inst.globals[g as usize].0 as usize].value,
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                 let b = stack.pop().unwrap_or(0) as u32;
                 let a = stack.pop().unwrap_or(0) as u32;
@@ -81,6 +95,7 @@ pub(crate) fn eval_const(store: &StoreInner, inst: &InstanceEntity, expr: &Const
                     _ => a.wrapping_mul(b),
                 }
             }
+            _ => unreachable!("operands are handled above"),
         };
         stack.push(v);
     }
@@ -122,6 +137,7 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         }
     }
     let handle = Instance(s.instances.len() as u32);
+    s.funcs.reserve(m.bodies.len());
     for def_index in 0..m.bodies.len() as u32 {
         let func_index = m.num_imported_funcs + def_index;
         let ty = inst.types[m.funcs[func_index as usize].0 as usize];
@@ -143,7 +159,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         inst.tables.push(s.alloc_table(*ty, v)?);
     }
     for seg in &m.elems {
-        let items: Arc<[u64]> = seg.items.iter().map(|e| eval_const(s, &inst, e)).collect();
+        let items: Arc<[u64]> = match &seg.items {
+            ElemItems::Funcs(f) => f.iter().map(|&f| inst.funcs[f as usize].0 as u64 + 1).collect(),
+            ElemItems::Exprs(e) => e.iter().map(|e| eval_const(s, &inst, e)).collect(),
+        };
         inst.elems.push(items);
     }
     s.instances.push(inst);
@@ -174,9 +193,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
             let inst = &s.instances[handle.0 as usize];
             let off = eval_const(s, inst, offset) as u32 as usize;
             let mem = &mut s.memories[inst.memories[*index as usize].0 as usize];
-            let end = off.checked_add(seg.bytes.len()).filter(|&e| e <= mem.data.len());
+            let bytes = &m.bytes[seg.range.clone()];
+            let end = off.checked_add(bytes.len()).filter(|&e| e <= mem.data.len());
             let Some(end) = end else { return Err(trap(TrapCode::MemoryOutOfBounds)) };
-            mem.data[off..end].copy_from_slice(&seg.bytes);
+            mem.data[off..end].copy_from_slice(bytes);
             s.instances[handle.0 as usize].data_dropped[i] = true;
         }
     }

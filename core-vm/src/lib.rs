@@ -9,7 +9,15 @@
 //!
 //! * **Validation.** [`Module::new`] validates the whole module with
 //!   wasmparser before anything runs; malformed and invalid input is an
-//!   [`Error::Validation`] with the parser's message and offset.
+//!   [`Error::Validation`] with the parser's message and offset. With
+//!   [`Config::lazy_validation`] the sections are validated up front and
+//!   each function body just before its first translation, so loading a
+//!   large module costs what its non-code sections cost; a called invalid
+//!   body is the same [`Error::Validation`], at its first call.
+//! * **Shared bytes.** A module keeps its bytes as a range of a shared
+//!   buffer ([`Module::from_shared`]: the file as read, or the component
+//!   holding it); function bodies and data segments are ranges into it,
+//!   never copied at load.
 //! * **Lazy translation.** Each function body is translated on its first
 //!   call into register bytecode ([`instr`]), once per module. Every Wasm
 //!   operand-stack slot and every local is a *register*: a 64-bit slot of the

@@ -1,18 +1,23 @@
 //! A validated, parsed module: the static description that instances are
 //! created from.
 //!
-//! Invariants: a [`Module`] only exists for bytes that wasmparser validated in
-//! full (every function body included) with the features in
-//! [`crate::Engine::features`]; function bodies are kept as byte ranges and
-//! translated lazily, once per module, on their first call (see
-//! [`ModuleInner::compiled`]). Index spaces follow the spec: imported entities
-//! come first in each space.
+//! Invariants: a [`Module`] only exists for bytes that wasmparser validated
+//! with the features in [`crate::Engine::features`]: every section, and every
+//! function body too unless [`crate::Config::lazy_validation`] is on, in which
+//! case a body is validated just before its translation. Function bodies and
+//! data segments are kept as byte ranges into the module's bytes, which are
+//! shared, not copied ([`Module::from_shared`]); a body is translated lazily,
+//! once per module, on its first call (see [`ModuleInner::compiled`]). So
+//! loading costs follow the module's sections other than code, and the cost
+//! of a body is paid only when it runs. Index spaces follow the spec: imported
+//! entities come first in each space.
 
 use crate::engine::Engine;
 use crate::translate::CompiledFunc;
 use crate::trap::Error;
 use crate::values::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 use wasmparser::{Parser, Payload, Validator};
 
@@ -70,30 +75,61 @@ pub(crate) enum SegmentMode {
     Active { index: u32, offset: ConstExpr },
 }
 
+/// The items of an element segment.
+#[derive(Debug, Clone)]
+pub(crate) enum ElemItems {
+    /// `funcref` items given as function indices (the common case: one
+    /// allocation for the whole segment).
+    Funcs(Box<[u32]>),
+    /// Items given as constant expressions.
+    Exprs(Box<[ConstExpr]>),
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct ElemSegment {
     pub mode: SegmentMode,
     pub ty: ValType,
-    pub items: Box<[ConstExpr]>,
+    pub items: ElemItems,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct DataSegment {
     pub mode: SegmentMode,
-    pub bytes: Arc<[u8]>,
+    /// Where the segment's bytes are in the module's bytes.
+    pub range: Range<usize>,
 }
 
 /// The body of a defined function: where its bytes are, and its translation.
 pub(crate) struct FuncBody {
-    pub range: std::ops::Range<usize>,
+    pub range: Range<usize>,
     pub compiled: OnceLock<Result<Arc<CompiledFunc>, Error>>,
-    /// With lazy validation: the body's validator, run before translation.
-    pub validator: std::sync::Mutex<Option<wasmparser::FuncToValidate<wasmparser::ValidatorResources>>>,
+}
+
+/// What a lazily validated body is validated against: the module's
+/// validation context, shared by all bodies.
+pub(crate) struct Deferred {
+    pub resources: wasmparser::ValidatorResources,
+    pub features: wasmparser::WasmFeatures,
+}
+
+/// The bytes of a module: a range of a shared buffer (a whole file, or a
+/// component that holds the module), never copied.
+#[derive(Clone)]
+pub(crate) struct ModuleBytes {
+    owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    range: Range<usize>,
+}
+
+impl std::ops::Deref for ModuleBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &(*self.owner).as_ref()[self.range.clone()]
+    }
 }
 
 pub(crate) struct ModuleInner {
     pub engine: Engine,
-    pub bytes: Arc<[u8]>,
+    pub bytes: ModuleBytes,
     pub name: Option<String>,
     pub types: Vec<Arc<FuncType>>,
     pub imports: Vec<Import>,
@@ -114,10 +150,29 @@ pub(crate) struct ModuleInner {
     pub elems: Vec<ElemSegment>,
     pub datas: Vec<DataSegment>,
     pub bodies: Vec<FuncBody>,
+    /// With lazy validation: the context bodies are validated in.
+    pub deferred: Option<Deferred>,
     pub func_names: HashMap<u32, String>,
 }
 
 impl ModuleInner {
+    /// The bytes of active or passive data segment `index`.
+    pub fn data_bytes(&self, index: usize) -> &[u8] {
+        &self.bytes[self.datas[index].range.clone()]
+    }
+
+    /// With lazy validation, the validator of defined function `def_index`.
+    pub fn body_validator(&self, def_index: u32) -> Option<wasmparser::FuncToValidate<wasmparser::ValidatorResources>> {
+        let d = self.deferred.as_ref()?;
+        let index = self.num_imported_funcs + def_index;
+        Some(wasmparser::FuncToValidate {
+            resources: d.resources.clone(),
+            index,
+            ty: self.funcs[index as usize].0,
+            features: d.features,
+        })
+    }
+
     pub fn func_type(&self, func: u32) -> &Arc<FuncType> {
         &self.types[self.funcs[func as usize].0 as usize]
     }
@@ -168,9 +223,28 @@ pub struct ExportType<'m> {
 }
 
 impl Module {
-    /// Parses and validates `bytes` (binary only; use the `wat` crate for text).
+    /// Parses and validates `bytes` (binary only; use the `wat` crate for
+    /// text). The module keeps a copy of `bytes`; [`Module::from_shared`]
+    /// keeps the caller's buffer instead.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
-        let inner = parse(engine, bytes)?;
+        let len = bytes.len();
+        Module::from_shared(engine, Arc::new(bytes.to_vec()), 0..len)
+    }
+
+    /// Parses and validates the module in `owner[range]`, keeping `owner`
+    /// (shared, not copied) for the function bodies and data segments it
+    /// reads later. Error offsets are relative to `range.start`.
+    ///
+    /// # Panics
+    ///
+    /// If `range` is not within `owner`.
+    pub fn from_shared(
+        engine: &Engine,
+        owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+        range: Range<usize>,
+    ) -> Result<Module, Error> {
+        assert!(range.start <= range.end && range.end <= (*owner).as_ref().len(), "module range out of bounds");
+        let inner = parse(engine, ModuleBytes { owner, range })?;
         Ok(Module { inner: Arc::new(inner) })
     }
 
@@ -268,7 +342,8 @@ fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType, Error> {
 
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
     use wasmparser::Operator as O;
-    let mut ops = Vec::new();
+    // Usually one operand: one allocation of the exact size.
+    let mut ops = Vec::with_capacity(1);
     let mut reader = expr.get_operators_reader();
     while !reader.eof() {
         ops.push(match reader.read()? {
@@ -294,9 +369,8 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
     Ok(ops.into_boxed_slice())
 }
 
-fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
+fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
     let mut validator = Validator::new_with_features(engine.features());
-    let bytes: Arc<[u8]> = Arc::from(bytes);
     let mut m = ModuleInner {
         engine: engine.clone(),
         bytes: bytes.clone(),
@@ -318,20 +392,39 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
         elems: Vec::new(),
         datas: Vec::new(),
         bodies: Vec::new(),
+        deferred: None,
         func_names: HashMap::new(),
     };
     let mut saw_module_header = false;
-    for payload in Parser::new(0).parse_all(&bytes) {
-        let payload = payload?;
-        let mut deferred = None;
-        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload)? {
-            if engine.lazy_validation() {
-                deferred = Some(func);
-            } else {
-                let mut fv = func.into_validator(Default::default());
-                fv.validate(&body)?;
+    let bytes = &*bytes;
+    let mut parser = Parser::new(0);
+    let mut rest = bytes;
+    loop {
+        let payload = match parser.parse(rest, true)? {
+            wasmparser::Chunk::Parsed { consumed, payload } => {
+                rest = &rest[consumed..];
+                payload
             }
+            // Not returned when `eof` is true; reported like a truncation.
+            wasmparser::Chunk::NeedMoreData(_) => {
+                return Err(Error::Validation { message: "unexpected end of module".into(), offset: bytes.len() })
+            }
+        };
+        // The code section is read here, not through the parser: one
+        // bounds-checked walk over the bodies' sizes, nothing copied.
+        if let Payload::CodeSectionStart { unchecked_range, size, .. } = &payload {
+            validator.payload(&payload)?;
+            let range = unchecked_range.start as usize..unchecked_range.end as usize;
+            let section = bytes.get(range.clone()).filter(|_| rest.len() >= *size as usize).ok_or_else(|| {
+                Error::Validation { message: "unexpected end of the code section".into(), offset: range.start }
+            })?;
+            read_code(&mut m, &mut validator, engine, section, range.start)?;
+            parser.skip_section();
+            rest = &rest[*size as usize..];
+            continue;
         }
+        let end = matches!(payload, Payload::End(_));
+        validator.payload(&payload)?;
         match payload {
             Payload::Version { encoding, .. } => {
                 if encoding != wasmparser::Encoding::Module {
@@ -385,6 +478,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
                 }
             }
             Payload::FunctionSection(reader) => {
+                m.funcs.reserve_exact(reader.count() as usize);
                 for t in reader {
                     m.funcs.push(TypeIdx(t?));
                 }
@@ -441,24 +535,22 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
                     };
                     let (ty, items) = match e.items {
                         wasmparser::ElementItems::Functions(r) => {
-                            let items = r
-                                .into_iter()
-                                .map(|f| f.map(|f| vec![ConstOp::RefFunc(f)].into_boxed_slice()))
-                                .collect::<Result<Vec<_>, _>>()?;
-                            (ValType::FuncRef, items)
+                            let items = r.into_iter().collect::<Result<Box<[u32]>, _>>()?;
+                            (ValType::FuncRef, ElemItems::Funcs(items))
                         }
                         wasmparser::ElementItems::Expressions(ty, r) => {
-                            let mut items = Vec::new();
+                            let mut items = Vec::with_capacity(r.count() as usize);
                             for x in r {
                                 items.push(const_expr(&x?)?);
                             }
-                            (ref_type(ty)?, items)
+                            (ref_type(ty)?, ElemItems::Exprs(items.into_boxed_slice()))
                         }
                     };
-                    m.elems.push(ElemSegment { mode, ty, items: items.into_boxed_slice() });
+                    m.elems.push(ElemSegment { mode, ty, items });
                 }
             }
             Payload::DataSection(reader) => {
+                m.datas.reserve_exact(reader.count() as usize);
                 for d in reader {
                     let d = d?;
                     let mode = match d.kind {
@@ -467,16 +559,12 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
                             SegmentMode::Active { index: memory_index, offset: const_expr(&offset_expr)? }
                         }
                     };
-                    m.datas.push(DataSegment { mode, bytes: Arc::from(d.data) });
+                    // The data are the last bytes of the segment's entry.
+                    let end = d.range.end as usize;
+                    let range = end - d.data.len()..end;
+                    debug_assert!(bytes[range.clone()] == *d.data);
+                    m.datas.push(DataSegment { mode, range });
                 }
-            }
-            Payload::CodeSectionEntry(body) => {
-                let r = body.range();
-                m.bodies.push(FuncBody {
-                    range: r.start as usize..r.end as usize,
-                    compiled: OnceLock::new(),
-                    validator: std::sync::Mutex::new(deferred),
-                });
             }
             Payload::CustomSection(c) => {
                 if let wasmparser::KnownCustom::Name(names) = c.as_known() {
@@ -492,11 +580,46 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner, Error> {
             }
             _ => {}
         }
+        if end {
+            break;
+        }
     }
     if !saw_module_header {
         return Err(Error::Validation { message: "missing module header".into(), offset: 0 });
     }
     Ok(m)
+}
+
+/// Records the bodies of the code section `section` (at `offset` in the
+/// module) as ranges, telling `validator` of each; validates them now unless
+/// validation is lazy.
+fn read_code(
+    m: &mut ModuleInner,
+    validator: &mut Validator,
+    engine: &Engine,
+    section: &[u8],
+    offset: usize,
+) -> Result<(), Error> {
+    let reader = wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(section, offset as u64))?;
+    m.bodies.reserve_exact(reader.count() as usize);
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    for body in reader {
+        let body = body?;
+        let func = validator.code_section_entry(&body)?;
+        if engine.lazy_validation() {
+            // Every body shares one context; the first one records it.
+            if m.deferred.is_none() {
+                m.deferred = Some(Deferred { resources: func.resources, features: func.features });
+            }
+        } else {
+            let mut fv = func.into_validator(std::mem::take(&mut allocs));
+            fv.validate(&body)?;
+            allocs = fv.into_allocations();
+        }
+        let r = body.range();
+        m.bodies.push(FuncBody { range: r.start as usize..r.end as usize, compiled: OnceLock::new() });
+    }
+    Ok(())
 }
 
 fn read_names(m: &mut ModuleInner, names: wasmparser::NameSectionReader<'_>) -> Result<(), Error> {

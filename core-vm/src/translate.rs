@@ -41,8 +41,7 @@ pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<Compiled
     let bytes = &module.bytes[body.range.clone()];
     let reader = wasmparser::BinaryReader::new(bytes, body.range.start as u64);
     let body = wasmparser::FunctionBody::new(reader);
-    let deferred = body_ref_validator(module, def_index);
-    if let Some(func) = deferred {
+    if let Some(func) = module.body_validator(def_index) {
         let mut fv = func.into_validator(Default::default());
         fv.validate(&body)?;
     }
@@ -95,15 +94,6 @@ pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<Compiled
 }
 
 const MAX_REGS: u32 = u16::MAX as u32;
-
-/// Takes the deferred validator of a lazily validated body, if any.
-fn body_ref_validator(
-    module: &ModuleInner,
-    def_index: u32,
-) -> Option<wasmparser::FuncToValidate<wasmparser::ValidatorResources>> {
-    let slot = &module.bodies[def_index as usize].validator;
-    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
-}
 
 /// Where a value on the compile-time operand stack comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]

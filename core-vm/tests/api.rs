@@ -453,6 +453,79 @@ fn malformed_and_invalid_bytes_are_validation_errors_with_offsets() {
     assert!(Module::new(&engine, &simd).is_err());
 }
 
+/// A module whose second function is ill-typed; the first one, its data
+/// segments and its element segment are fine.
+const ONE_BAD_BODY: &str = r#"(module
+    (memory (export "mem") 1)
+    (table 2 funcref)
+    (elem (i32.const 0) $good $bad)
+    (data (i32.const 16) "active")
+    (data $p "passive")
+    (func $good (export "good") (result i32)
+        (memory.init $p (i32.const 32) (i32.const 0) (i32.const 7))
+        (i32.load8_u (i32.const 33)))
+    (func $bad (export "bad") (result i32) (i64.const 1))
+    (func (export "via-table") (param i32) (result i32) (call_indirect (result i32) (local.get 0))))"#;
+
+#[test]
+fn lazy_validation_rejects_an_invalid_body_when_it_is_first_called() {
+    let bytes = wat::parse_str(ONE_BAD_BODY).unwrap();
+    // Eagerly: the whole module is rejected, pointing into the bad body.
+    let eager = Module::new(&Engine::default(), &bytes);
+    let eager_offset = match eager {
+        Err(Error::Validation { offset, message }) => {
+            assert!(message.contains("type mismatch"), "{message}");
+            offset
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    // Lazily: loading, instantiating (segments included) and calling the
+    // valid function work; the invalid one fails with the same error, on
+    // every call, directly or through the table.
+    let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
+    let m = Module::new(&engine, &bytes).expect("lazy load skips bodies");
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &m).expect("instantiation runs no body");
+    let mem = inst.get_memory(&store, "mem").unwrap();
+    assert_eq!(&mem.data(&store)[16..22], b"active");
+    assert_eq!(call1(&mut store, inst, "good", &[]).unwrap(), Val::I32(b'a' as i32));
+    assert_eq!(&mem.data(&store)[32..39], b"passive");
+    for _ in 0..2 {
+        match call1(&mut store, inst, "bad", &[]) {
+            Err(Error::Validation { offset, message }) => {
+                assert_eq!(offset, eager_offset, "{message}");
+                assert!(message.contains("type mismatch"), "{message}");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+    assert!(matches!(call1(&mut store, inst, "via-table", &[Val::I32(1)]), Err(Error::Validation { .. })));
+    assert_eq!(call1(&mut store, inst, "via-table", &[Val::I32(0)]).unwrap(), Val::I32(b'a' as i32));
+}
+
+#[test]
+fn a_module_shares_its_bytes_and_may_sit_inside_a_larger_buffer() {
+    // The module at offset 5 of a buffer (as in a component); its data
+    // segments and bodies are read from there, and error offsets are
+    // relative to the module's start.
+    let bytes = wat::parse_str(ONE_BAD_BODY).unwrap();
+    let mut buffer = b"xxxxx".to_vec();
+    buffer.extend_from_slice(&bytes);
+    buffer.extend_from_slice(b"trailing");
+    let range = 5..5 + bytes.len();
+    let eager = Module::from_shared(&Engine::default(), std::sync::Arc::new(buffer.clone()), range.clone());
+    let expected = Module::new(&Engine::default(), &bytes).unwrap_err().to_string();
+    assert_eq!(eager.unwrap_err().to_string(), expected);
+    let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
+    let m = Module::from_shared(&engine, std::sync::Arc::new(buffer), range).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &m).unwrap();
+    assert_eq!(call1(&mut store, inst, "good", &[]).unwrap(), Val::I32(b'a' as i32));
+    let mem = inst.get_memory(&store, "mem").unwrap();
+    assert_eq!(&mem.data(&store)[16..22], b"active");
+    assert_eq!(call1(&mut store, inst, "bad", &[]).unwrap_err().to_string(), expected);
+}
+
 #[test]
 fn type_mismatched_calls_are_type_errors() {
     let engine = Engine::default();
