@@ -25,15 +25,16 @@ use component_model::core_vm::{Config, Engine, Store};
 use component_model::wave::{self, FuncCall};
 use component_model::{abi::Val, Component, ComponentInstance, Error, Linker};
 use p2_shims::WasiCtx;
+use std::sync::Arc;
 
 const CONTEXT: &str = "failed to invoke `run` function";
 
-pub fn run(file: &str, bytes: &[u8], run: &Run) -> ! {
+pub fn run(file: &str, bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, run: &Run) -> ! {
     // Function bodies are validated on their first call, so start-up follows
     // the code that runs, not the size of the file (componentize-py's
     // 18 MB); an invalid body is still an error, raised when it is reached.
     let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
-    let component = Component::new(&engine, bytes).unwrap_or_else(|e| {
+    let component = Component::from_shared(&engine, bytes).unwrap_or_else(|e| {
         report::fail(anyhow!(
             "failed to parse WebAssembly component `{file}`: {e}"
         ))

@@ -236,17 +236,21 @@ mod wasi_run {
     use anyhow::{anyhow, Context as _};
     use core_vm::{Config, Engine, Func, Instance, Linker, Module, Store, Val, ValType};
     use std::os::wasi::ffi::OsStrExt;
+    use std::sync::Arc;
 
     /// Runs FILE, or `embedded` (a bundle's program, named FILE).
     pub fn execute(mut run: Run, embedded: Option<&'static [u8]>) {
         let file = run.file.to_string_lossy().into_owned();
-        // Read and close FILE before anything of the guest runs.
-        let bytes: std::borrow::Cow<'static, [u8]> = match embedded {
-            Some(b) => b.into(),
-            None => std::fs::read(&run.file)
-                .with_context(|| format!("failed to read input file `{file}`"))
-                .unwrap_or_else(|e| report::fail(e))
-                .into(),
+        // Read and close FILE before anything of the guest runs. The module
+        // keeps these bytes (shared, not copied) for its lazily translated
+        // bodies and its data segments.
+        let bytes: Arc<dyn AsRef<[u8]> + Send + Sync> = match embedded {
+            Some(b) => Arc::new(b),
+            None => Arc::new(
+                std::fs::read(&run.file)
+                    .with_context(|| format!("failed to read input file `{file}`"))
+                    .unwrap_or_else(|e| report::fail(e)),
+            ),
         };
         for dir in &run.hide_preopens {
             crate::preopen::close(dir.as_bytes()).unwrap_or_else(|e| report::fail(e));
@@ -254,16 +258,16 @@ mod wasi_run {
         if let Some(argv0) = run.argv0.take() {
             run.file = argv0;
         }
-        if core_vm::is_component(&bytes) {
-            crate::component::run(&file, &bytes, &run);
+        let len = (*bytes).as_ref().len();
+        if core_vm::is_component((*bytes).as_ref()) {
+            crate::component::run(&file, bytes, &run);
         }
         // As for components: bodies are validated on their first call.
         let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
-        let module = Module::new(&engine, &bytes)
+        let module = Module::from_shared(&engine, bytes, 0..len)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("failed to parse WebAssembly module `{file}`"))
             .unwrap_or_else(|e| report::fail(e));
-        drop(bytes);
 
         let mut linker = Linker::new();
         p1::add_to_linker(&mut linker);

@@ -61,9 +61,18 @@ impl std::fmt::Debug for Component {
 }
 
 impl Component {
-    /// Parses, validates, compiles and flattens a component binary.
+    /// Parses, validates, compiles and flattens a component binary. The
+    /// component keeps a copy of `bytes`; [`Component::from_shared`] keeps
+    /// the caller's buffer instead.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Component, Error> {
-        let t = crate::translate::translate(engine, bytes)?;
+        Component::from_shared(engine, Arc::new(bytes.to_vec()))
+    }
+
+    /// As [`Component::new`], for the component in `owner`, which its core
+    /// modules keep (shared, not copied) for their lazily translated
+    /// function bodies and their data segments.
+    pub fn from_shared(engine: &Engine, owner: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Result<Component, Error> {
+        let t = crate::translate::translate(engine, owner)?;
         let flat = crate::inline::inline(&t)?;
         Ok(Component { inner: Arc::new(ComponentInner { modules: t.modules, flat }) })
     }

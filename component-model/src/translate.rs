@@ -118,7 +118,11 @@ fn features(engine: &core_vm::Engine) -> WasmFeatures {
 }
 
 /// Parses, validates and translates `bytes`.
-pub(crate) fn translate(engine: &core_vm::Engine, bytes: &[u8]) -> Result<Translation, Error> {
+pub(crate) fn translate(
+    engine: &core_vm::Engine,
+    owner: std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
+) -> Result<Translation, Error> {
+    let bytes: &[u8] = (*owner).as_ref();
     let mut validator = Validator::new_with_features(features(engine));
     let mut rids = ResourceIds::default();
     let mut stack: Vec<StaticComponent> = Vec::new();
@@ -334,7 +338,7 @@ pub(crate) fn translate(engine: &core_vm::Engine, bytes: &[u8]) -> Result<Transl
     let mut modules = Vec::with_capacity(module_bytes.len());
     for (i, range) in module_bytes.into_iter().enumerate() {
         let start = range.start;
-        let m = core_vm::Module::new(engine, &bytes[range]).map_err(|error| match error {
+        let m = core_vm::Module::from_shared(engine, owner.clone(), range).map_err(|error| match error {
             // Function bodies are validated here: report them as the
             // component's validation errors, at their offset in the component.
             core_vm::Error::Validation { message, offset } => {
