@@ -1,7 +1,7 @@
 //! `vm-run`: runs a WASIp1 core module on the native build of core-vm, for
 //! profiling the interpreter (callgrind, perf) without a Wasm host.
 //!
-//! Usage: `vm-run [--profile N] [--fuel F] [--invoke FUNC] MODULE.wasm [ARGS]...`
+//! Usage: `vm-run [--profile N] [--fuel F] [--lazy] [--invoke FUNC] MODULE.wasm [ARGS]...`
 //!
 //! Runs `_start`, or the export FUNC (no parameters; results printed).
 //!
@@ -16,6 +16,9 @@
 //! executed bytecode instructions and the instruction total to stderr.
 //! `--fuel F` stops the guest after F units of fuel (function entries and
 //! loop iterations), to profile a bounded slice of a long benchmark.
+//! `--lazy` validates function bodies on their first call, as the shim does
+//! (to profile start-up: `--lazy --invoke ABSENT big.wasm` loads and
+//! instantiates, then fails on the missing export).
 
 use anyhow::{anyhow, bail, Context, Result};
 use core_vm::{Caller, Config, Engine, Extern, ExternType, Func, Instance, Module, Store, Trap, TrapCode, Val};
@@ -126,7 +129,7 @@ fn p1(name: &str, mut c: Caller<'_, Host>, a: &[Val], r: &mut [Val]) -> Result<(
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1).peekable();
-    let (mut profile, mut fuel, mut invoke) = (0usize, None, None);
+    let (mut profile, mut fuel, mut invoke, mut lazy) = (0usize, None, None, false);
     loop {
         match args.peek().map(String::as_str) {
             Some("--profile") => {
@@ -137,6 +140,10 @@ fn main() -> Result<()> {
                 args.next();
                 fuel = Some(args.next().context("--fuel F")?.parse::<u64>()?);
             }
+            Some("--lazy") => {
+                args.next();
+                lazy = true;
+            }
             Some("--invoke") => {
                 args.next();
                 invoke = Some(args.next().context("--invoke FUNC")?);
@@ -144,12 +151,14 @@ fn main() -> Result<()> {
             _ => break,
         }
     }
-    let path = args.next().context("usage: vm-run [--profile N] [--fuel F] [--invoke FUNC] MODULE.wasm [ARGS]...")?;
+    let path = args.next().context("usage: vm-run [--profile N] [--fuel F] [--lazy] [--invoke FUNC] MODULE.wasm [ARGS]...")?;
     let guest_args: Vec<String> = std::iter::once(path.clone()).chain(args).collect();
     let bytes = std::fs::read(&path).with_context(|| format!("reading {path}"))?;
-    let config = Config { fuel_metering: fuel.is_some(), ..Config::default() };
+    let config = Config { fuel_metering: fuel.is_some(), lazy_validation: lazy, ..Config::default() };
     let engine = Engine::new(config);
-    let module = Module::new(&engine, &bytes).map_err(|e| anyhow!("{path}: {e}"))?;
+    let len = bytes.len();
+    // As the shim does: the module keeps the file's bytes, uncopied.
+    let module = Module::from_shared(&engine, std::sync::Arc::new(bytes), 0..len).map_err(|e| anyhow!("{path}: {e}"))?;
     let host = Host { args: guest_args, exit: None, rng: 0x2545_f491_4f6c_dd1d, start: std::time::Instant::now() };
     let mut store = Store::new(&engine, host);
     if let Some(f) = fuel {
