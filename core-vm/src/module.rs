@@ -152,7 +152,11 @@ pub(crate) struct ModuleInner {
     pub bodies: Vec<FuncBody>,
     /// With lazy validation: the context bodies are validated in.
     pub deferred: Option<Deferred>,
-    pub func_names: HashMap<u32, String>,
+    /// Where the name section's contents are, if there is one.
+    pub name_section: Option<Range<usize>>,
+    /// Function names from the name section, read on first use (a backtrace):
+    /// a large module's names cost nothing at load.
+    pub func_names: OnceLock<HashMap<u32, Box<str>>>,
 }
 
 impl ModuleInner {
@@ -178,7 +182,28 @@ impl ModuleInner {
     }
 
     pub fn func_name(&self, func: u32) -> Option<&str> {
-        self.func_names.get(&func).map(|s| s.as_str())
+        self.func_names.get_or_init(|| self.read_func_names()).get(&func).map(|s| &**s)
+    }
+
+    fn read_func_names(&self) -> HashMap<u32, Box<str>> {
+        let mut names = HashMap::new();
+        let Some(range) = self.name_section.clone() else { return names };
+        let reader = wasmparser::BinaryReader::new(&self.bytes[range.clone()], range.start as u64);
+        for name in wasmparser::NameSectionReader::new(reader) {
+            // A malformed name section is ignored, as the spec requires:
+            // the names read before the error are kept.
+            let Ok(wasmparser::Name::Function(map)) = name else {
+                if name.is_err() {
+                    break;
+                }
+                continue;
+            };
+            for naming in map {
+                let Ok(naming) = naming else { break };
+                names.insert(naming.index, naming.name.into());
+            }
+        }
+        names
     }
 
     /// The translation of defined function `def_index`, made (and, with lazy
@@ -393,7 +418,8 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
         datas: Vec::new(),
         bodies: Vec::new(),
         deferred: None,
-        func_names: HashMap::new(),
+        name_section: None,
+        func_names: OnceLock::new(),
     };
     let mut saw_module_header = false;
     let bytes = &*bytes;
@@ -568,8 +594,9 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
             }
             Payload::CustomSection(c) => {
                 if let wasmparser::KnownCustom::Name(names) = c.as_known() {
-                    // A malformed name section is ignored, as the spec requires.
-                    let _ = read_names(&mut m, names);
+                    let start = c.data_offset() as usize;
+                    m.name_section = Some(start..start + c.data().len());
+                    m.name = module_name(names);
                 }
             }
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => {
@@ -622,20 +649,14 @@ fn read_code(
     Ok(())
 }
 
-fn read_names(m: &mut ModuleInner, names: wasmparser::NameSectionReader<'_>) -> Result<(), Error> {
-    for name in names {
-        match name? {
-            wasmparser::Name::Module { name, .. } => m.name = Some(name.to_string()),
-            wasmparser::Name::Function(map) => {
-                for naming in map {
-                    let naming = naming?;
-                    m.func_names.insert(naming.index, naming.name.to_string());
-                }
-            }
-            _ => {}
-        }
+/// The module name of a name section: its first subsection if any (the
+/// spec orders subsections by id, the module name's is 0). A malformed name
+/// section is ignored, as the spec requires.
+fn module_name(mut names: wasmparser::NameSectionReader<'_>) -> Option<String> {
+    match names.next()? {
+        Ok(wasmparser::Name::Module { name, .. }) => Some(name.to_string()),
+        _ => None,
     }
-    Ok(())
 }
 
 impl Module {
