@@ -68,6 +68,7 @@ pub fn embedded() -> Option<(String, &'static [u8])> {
     Some((name, program))
 }
 
+#[cfg(any(target_os = "wasi", test))]
 fn split_payload(p: &[u8]) -> Option<(String, &[u8])> {
     let n = u32::from_le_bytes(p.get(..4)?.try_into().ok()?) as usize;
     let name = std::str::from_utf8(p.get(4..4 + n)?).ok()?.to_string();
