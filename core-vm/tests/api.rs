@@ -649,207 +649,135 @@ fn export_types_of_reexported_imports() {
 /// run over edge-case inputs, including addresses where `base + imm` wraps.
 #[test]
 fn fused_instructions_match_their_parts() {
+    // (name, type, fused body, the same with the inner result in local $t)
+    const PAIRS: &[(&str, &str, &str, &str)] = &[
+        ("load_add_imm", "(param $x i32) (result i64) (local $t i32)",
+            "(i64.load offset=2 (i32.add (local.get $x) (i32.const 6)))",
+            "(local.set $t (i32.add (local.get $x) (i32.const 6))) (i64.load offset=2 (local.get $t))"),
+        ("load8_add_neg", "(param $x i32) (result i32) (local $t i32)",
+            "(i32.load8_s (i32.add (local.get $x) (i32.const -4)))",
+            "(local.set $t (i32.add (local.get $x) (i32.const -4))) (i32.load8_s (local.get $t))"),
+        ("load_idx", "(param $x i32) (result i32) (local $t i32) (local $b i32)",
+            "(local.set $b (i32.const 5)) (i32.load8_u (i32.add (local.get $b) (i32.shl (local.get $x) (i32.const 1))))",
+            "(local.set $b (i32.const 5)) (local.set $t (i32.add (local.get $b) (i32.shl (local.get $x) (i32.const 1)))) (i32.load8_u (local.get $t))"),
+        ("load_idx_wrap", "(param $x i32) (result i32) (local $t i32) (local $b i32)",
+            "(local.set $b (i32.const 3)) (i32.load16_u offset=1 (i32.add (local.get $b) (i32.shl (local.get $x) (i32.const 2))))",
+            "(local.set $b (i32.const 3)) (local.set $t (i32.add (local.get $b) (i32.shl (local.get $x) (i32.const 2)))) (i32.load16_u offset=1 (local.get $t))"),
+        ("i32_shru_xor", "(param $x i32) (result i32) (local $t i32)",
+            "(i32.xor (i32.shr_u (local.get $x) (i32.const 13)) (local.get $x))",
+            "(local.set $t (i32.shr_u (local.get $x) (i32.const 13))) (i32.xor (local.get $t) (local.get $x))"),
+        ("i32_shl_xor", "(param $x i32) (result i32) (local $t i32)",
+            "(i32.xor (local.get $x) (i32.shl (local.get $x) (i32.const 17)))",
+            "(local.set $t (i32.shl (local.get $x) (i32.const 17))) (i32.xor (local.get $x) (local.get $t))"),
+        ("i64_shru_xor", "(param $x i64) (result i64) (local $t i64)",
+            "(i64.xor (i64.shr_u (local.get $x) (i64.const 12)) (local.get $x))",
+            "(local.set $t (i64.shr_u (local.get $x) (i64.const 12))) (i64.xor (local.get $t) (local.get $x))"),
+        ("i64_shl_xor", "(param $x i64) (result i64) (local $t i64)",
+            "(i64.xor (i64.shl (local.get $x) (i64.const 25)) (local.get $x))",
+            "(local.set $t (i64.shl (local.get $x) (i64.const 25))) (i64.xor (local.get $t) (local.get $x))"),
+        ("i32_xor_and", "(param $a i32) (param $b i32) (param $c i32) (result i32) (local $t i32)",
+            "(i32.and (i32.xor (local.get $a) (local.get $b)) (local.get $c))",
+            "(local.set $t (i32.xor (local.get $a) (local.get $b))) (i32.and (local.get $t) (local.get $c))"),
+        ("i32_and_xor", "(param $a i32) (param $b i32) (param $c i32) (result i32) (local $t i32)",
+            "(i32.xor (local.get $c) (i32.and (local.get $a) (local.get $b)))",
+            "(local.set $t (i32.and (local.get $a) (local.get $b))) (i32.xor (local.get $c) (local.get $t))"),
+        ("i32_addimm_add", "(param $a i32) (param $b i32) (param $c i32) (result i32) (local $t i32)",
+            "(i32.add (i32.add (local.get $a) (i32.const 0x428a2f98)) (local.get $b))",
+            "(local.set $t (i32.add (local.get $a) (i32.const 0x428a2f98))) (i32.add (local.get $t) (local.get $b))"),
+        ("i32_andimm_rotrimm", "(param $a i32) (param $b i32) (param $c i32) (result i32) (local $t i32)",
+            "(i32.rotr (i32.and (local.get $a) (i32.const 0xff00ff)) (i32.const 8))",
+            "(local.set $t (i32.and (local.get $a) (i32.const 0xff00ff))) (i32.rotr (local.get $t) (i32.const 8))"),
+        ("i32_rotrimm_andimm", "(param $a i32) (param $b i32) (param $c i32) (result i32) (local $t i32)",
+            "(i32.and (i32.rotr (local.get $a) (i32.const 24)) (i32.const 0xff00ff))",
+            "(local.set $t (i32.rotr (local.get $a) (i32.const 24))) (i32.and (local.get $t) (i32.const 0xff00ff))"),
+        ("i32_sub_andimm", "(param $a i32) (param $b i32) (param $c i32) (result i32) (local $t i32)",
+            "(i32.and (i32.sub (local.get $a) (local.get $b)) (i32.const 0xffff))",
+            "(local.set $t (i32.sub (local.get $a) (local.get $b))) (i32.and (local.get $t) (i32.const 0xffff))"),
+        ("i32_ltu_add", "(param $a i32) (param $b i32) (param $c i32) (result i32) (local $t i32)",
+            "(i32.add (local.get $c) (i32.lt_u (local.get $a) (local.get $b)))",
+            "(local.set $t (i32.lt_u (local.get $a) (local.get $b))) (i32.add (local.get $c) (local.get $t))"),
+        ("f64_mul_sub", "(param $a f64) (param $b f64) (param $c f64) (result f64) (local $t f64)",
+            "(f64.sub (f64.mul (local.get $a) (local.get $b)) (local.get $c))",
+            "(local.set $t (f64.mul (local.get $a) (local.get $b))) (f64.sub (local.get $t) (local.get $c))"),
+        ("f64_mul_sub_from", "(param $a f64) (param $b f64) (param $c f64) (result f64) (local $t f64)",
+            "(f64.sub (local.get $c) (f64.mul (local.get $a) (local.get $b)))",
+            "(local.set $t (f64.mul (local.get $a) (local.get $b))) (f64.sub (local.get $c) (local.get $t))"),
+        ("f64_mulimm_add", "(param $a f64) (param $b f64) (param $c f64) (result f64) (local $t f64)",
+            "(f64.add (local.get $c) (f64.mul (local.get $a) (f64.const 0.01)))",
+            "(local.set $t (f64.mul (local.get $a) (f64.const 0.01))) (f64.add (local.get $c) (local.get $t))"),
+        // `x += k; br_if x < n` (and `x -= -k`), counting the iterations.
+        ("count_lt_u", "(param $n i32) (result i32) (local $x i32) (local $i i32) (local $t i32)",
+            "(loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (local.set $x (i32.add (local.get $x) (i32.const 3))) (br_if $l (i32.lt_u (local.get $x) (local.get $n)))) (local.get $i)",
+            "(loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (local.set $x (i32.add (local.get $x) (i32.const 3))) (local.set $t (i32.lt_u (local.get $x) (local.get $n))) (br_if $l (local.get $t))) (local.get $i)"),
+        ("count_lt_s", "(param $n i32) (result i32) (local $x i32) (local $i i32) (local $t i32)",
+            "(local.set $x (i32.const -10)) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (local.set $x (i32.sub (local.get $x) (i32.const -3))) (br_if $l (i32.lt_s (local.get $x) (local.get $n)))) (local.get $i)",
+            "(local.set $x (i32.const -10)) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (local.set $x (i32.sub (local.get $x) (i32.const -3))) (local.set $t (i32.lt_s (local.get $x) (local.get $n))) (br_if $l (local.get $t))) (local.get $i)"),
+        // `br_if (i64.eqz x)`, on the full 64 bits.
+        ("i64_is_zero", "(param $x i64) (result i32) (local $t i32)",
+            "(block $z (br_if $z (i64.eqz (local.get $x))) (return (i32.const 0))) (i32.const 1)",
+            "(block $z (local.set $t (i64.eqz (local.get $x))) (br_if $z (local.get $t)) (return (i32.const 0))) (i32.const 1)"),
+    ];
+    let funcs: String = PAIRS
+        .iter()
+        .map(|(name, ty, fused, parts)| {
+            format!("(func (export \"{name}\") {ty} {fused})\n(func (export \"{name}_ref\") {ty} {parts})\n")
+        })
+        .collect();
+    let wat = format!(
+        "(module (memory 1) (data (i32.const 0) \"\\01\\02\\03\\04\\05\\06\\07\\08\\09\\0a\\0b\\0c\\0d\\0e\\0f\\10\")\n{funcs})"
+    );
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let linker = Linker::new();
-    let inst = instantiate(
-        &mut store,
-        &linker,
-        r#"(module
-            (memory 1)
-            (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
-            (func (export "load_add_imm") (param i32) (result i64)
-                (i64.load offset=2 (i32.add (local.get 0) (i32.const 6))))
-            (func (export "load_add_imm_ref") (param i32) (result i64) (local i32)
-                (local.set 1 (i32.add (local.get 0) (i32.const 6)))
-                (i64.load offset=2 (local.get 1)))
-            (func (export "load_idx") (param i32) (result i32)
-                (i32.load16_u offset=1 (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 3))))
-            (func (export "load_idx_ref") (param i32) (result i32) (local i32)
-                (local.set 1 (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 3)))
-                (i32.load16_u offset=1 (local.get 1)))
-            (func (export "load_idx_reg") (param i32) (result i32) (local i32)
-                (local.set 1 (i32.const 5))
-                (i32.load8_u (i32.add (local.get 1) (i32.shl (local.get 0) (i32.const 1)))))
-            (func (export "load_idx_reg_ref") (param i32) (result i32) (local i32 i32)
-                (local.set 1 (i32.const 5))
-                (local.set 2 (i32.add (local.get 1) (i32.shl (local.get 0) (i32.const 1))))
-                (i32.load8_u (local.get 2)))
-            (func (export "load8_add_neg") (param i32) (result i32)
-                (i32.load8_s (i32.add (local.get 0) (i32.const -4))))
-            (func (export "load8_add_neg_ref") (param i32) (result i32) (local i32)
-                (local.set 1 (i32.add (local.get 0) (i32.const -4)))
-                (i32.load8_s (local.get 1)))
-            (func (export "i32_shru_xor") (param i32) (result i32)
-                (i32.xor (i32.shr_u (local.get 0) (i32.const 13)) (local.get 0)))
-            (func (export "i32_shru_xor_ref") (param i32) (result i32) (local i32)
-                (local.set 1 (i32.shr_u (local.get 0) (i32.const 13)))
-                (i32.xor (local.get 1) (local.get 0)))
-            (func (export "i32_shl_xor") (param i32) (result i32)
-                (i32.xor (local.get 0) (i32.shl (local.get 0) (i32.const 17))))
-            (func (export "i32_shl_xor_ref") (param i32) (result i32) (local i32)
-                (local.set 1 (i32.shl (local.get 0) (i32.const 17)))
-                (i32.xor (local.get 0) (local.get 1)))
-            (func (export "i64_shru_xor") (param i64) (result i64)
-                (i64.xor (i64.shr_u (local.get 0) (i64.const 12)) (local.get 0)))
-            (func (export "i64_shru_xor_ref") (param i64) (result i64) (local i64)
-                (local.set 1 (i64.shr_u (local.get 0) (i64.const 12)))
-                (i64.xor (local.get 1) (local.get 0)))
-            (func (export "i64_shl_xor") (param i64) (result i64)
-                (i64.xor (i64.shl (local.get 0) (i64.const 25)) (local.get 0)))
-            (func (export "count_lt_u") (param i32) (result i32) (local i32 i32)
-                (loop $l
-                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
-                    (local.set 1 (i32.add (local.get 1) (i32.const 3)))
-                    (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
-                (local.get 2))
-            (func (export "count_lt_u_ref") (param i32) (result i32) (local i32 i32 i32)
-                (loop $l
-                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
-                    (local.set 1 (i32.add (local.get 1) (i32.const 3)))
-                    (local.set 3 (i32.lt_u (local.get 1) (local.get 0)))
-                    (br_if $l (local.get 3)))
-                (local.get 2))
-            (func (export "count_lt_s") (param i32) (result i32) (local i32 i32)
-                (local.set 1 (i32.const -10))
-                (loop $l
-                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
-                    (local.set 1 (i32.sub (local.get 1) (i32.const -3)))
-                    (br_if $l (i32.lt_s (local.get 1) (local.get 0))))
-                (local.get 2))
-            (func (export "count_lt_s_ref") (param i32) (result i32) (local i32 i32 i32)
-                (local.set 1 (i32.const -10))
-                (loop $l
-                    (local.set 2 (i32.add (local.get 2) (i32.const 1)))
-                    (local.set 1 (i32.sub (local.get 1) (i32.const -3)))
-                    (local.set 3 (i32.lt_s (local.get 1) (local.get 0)))
-                    (br_if $l (local.get 3)))
-                (local.get 2))
-            (func (export "count_i64_eqz") (param i64) (result i32) (local i32)
-                (block $done
-                    (loop $l
-                        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
-                        (local.set 0 (i64.add (local.get 0) (i64.const -1)))
-                        (br_if $done (i64.eqz (local.get 0)))
-                        (br_if $l (i32.eqz (i64.eqz (local.get 0))))))
-                (local.get 1))
-            (func (export "i64_is_zero") (param i64) (result i32)
-                (block $z (br_if $z (i64.eqz (local.get 0))) (return (i32.const 0)))
-                (i32.const 1))
-            (func (export "count_i64_eqz_ref") (param i64) (result i32) (local i32 i32)
-                (block $done
-                    (loop $l
-                        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
-                        (local.set 0 (i64.add (local.get 0) (i64.const -1)))
-                        (local.set 2 (i64.eqz (local.get 0)))
-                        (br_if $done (local.get 2))
-                        (local.set 2 (i32.eqz (i64.eqz (local.get 0))))
-                        (br_if $l (local.get 2))))
-                (local.get 1))
-            (func (export "i32_xor_and") (param i32 i32 i32) (result i32) (local i32)
-                (i32.and (i32.xor (local.get 0) (local.get 1)) (local.get 2)))
-            (func (export "i32_xor_and_ref") (param i32 i32 i32) (result i32) (local i32)
-                (local.set 3 (i32.xor (local.get 0) (local.get 1))) (i32.and (local.get 3) (local.get 2)))
-            (func (export "i32_and_xor") (param i32 i32 i32) (result i32) (local i32)
-                (i32.xor (local.get 2) (i32.and (local.get 0) (local.get 1))))
-            (func (export "i32_and_xor_ref") (param i32 i32 i32) (result i32) (local i32)
-                (local.set 3 (i32.and (local.get 0) (local.get 1))) (i32.xor (local.get 2) (local.get 3)))
-            (func (export "i32_addimm_add") (param i32 i32 i32) (result i32) (local i32)
-                (i32.add (i32.add (local.get 0) (i32.const 0x428a2f98)) (local.get 1)))
-            (func (export "i32_addimm_add_ref") (param i32 i32 i32) (result i32) (local i32)
-                (local.set 3 (i32.add (local.get 0) (i32.const 0x428a2f98))) (i32.add (local.get 3) (local.get 1)))
-            (func (export "i32_andimm_rotrimm") (param i32 i32 i32) (result i32) (local i32)
-                (i32.rotr (i32.and (local.get 0) (i32.const 0xff00ff)) (i32.const 8)))
-            (func (export "i32_andimm_rotrimm_ref") (param i32 i32 i32) (result i32) (local i32)
-                (local.set 3 (i32.and (local.get 0) (i32.const 0xff00ff))) (i32.rotr (local.get 3) (i32.const 8)))
-            (func (export "i32_rotrimm_andimm") (param i32 i32 i32) (result i32) (local i32)
-                (i32.and (i32.rotr (local.get 0) (i32.const 24)) (i32.const 0xff00ff)))
-            (func (export "i32_rotrimm_andimm_ref") (param i32 i32 i32) (result i32) (local i32)
-                (local.set 3 (i32.rotr (local.get 0) (i32.const 24))) (i32.and (local.get 3) (i32.const 0xff00ff)))
-            (func (export "i32_sub_andimm") (param i32 i32 i32) (result i32) (local i32)
-                (i32.and (i32.sub (local.get 0) (local.get 1)) (i32.const 0xffff)))
-            (func (export "i32_sub_andimm_ref") (param i32 i32 i32) (result i32) (local i32)
-                (local.set 3 (i32.sub (local.get 0) (local.get 1))) (i32.and (local.get 3) (i32.const 0xffff)))
-            (func (export "i32_ltu_add") (param i32 i32 i32) (result i32) (local i32)
-                (i32.add (local.get 2) (i32.lt_u (local.get 0) (local.get 1))))
-            (func (export "i32_ltu_add_ref") (param i32 i32 i32) (result i32) (local i32)
-                (local.set 3 (i32.lt_u (local.get 0) (local.get 1))) (i32.add (local.get 2) (local.get 3)))
-            (func (export "f64_mul_sub") (param f64 f64 f64) (result f64) (local f64)
-                (f64.sub (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
-            (func (export "f64_mul_sub_ref") (param f64 f64 f64) (result f64) (local f64)
-                (local.set 3 (f64.mul (local.get 0) (local.get 1))) (f64.sub (local.get 3) (local.get 2)))
-            (func (export "f64_mul_sub_from") (param f64 f64 f64) (result f64) (local f64)
-                (f64.sub (local.get 2) (f64.mul (local.get 0) (local.get 1))))
-            (func (export "f64_mul_sub_from_ref") (param f64 f64 f64) (result f64) (local f64)
-                (local.set 3 (f64.mul (local.get 0) (local.get 1))) (f64.sub (local.get 2) (local.get 3)))
-            (func (export "f64_mulimm_add") (param f64 f64 f64) (result f64) (local f64)
-                (f64.add (local.get 2) (f64.mul (local.get 0) (f64.const 0.01))))
-            (func (export "f64_mulimm_add_ref") (param f64 f64 f64) (result f64) (local f64)
-                (local.set 3 (f64.mul (local.get 0) (f64.const 0.01))) (f64.add (local.get 2) (local.get 3)))
-            (func (export "i64_shl_xor_ref") (param i64) (result i64) (local i64)
-                (local.set 1 (i64.shl (local.get 0) (i64.const 25)))
-                (i64.xor (local.get 1) (local.get 0)))
-        )"#,
-    );
-    let outcome = |r: Result<Val, Error>| match r {
+    let inst = instantiate(&mut store, &Linker::new(), &wat);
+    let outcome = |store: &mut Store<()>, name: &str, args: &[Val]| match call1(store, inst, name, args) {
         Ok(v) => format!("{v:?}"),
         Err(Error::Trap(t)) => format!("trap {:?}", t.code()),
         Err(e) => panic!("unexpected error {e:?}"),
     };
+    let mut same = |name: &str, args: &[Val]| {
+        let fused = outcome(&mut store, name, args);
+        assert_eq!(fused, outcome(&mut store, &format!("{name}_ref"), args), "{name}{args:?}");
+        fused
+    };
+
     let i32s = [0i32, 1, 3, 4, 5, 8, 65_520, 65_527, 65_528, 65_536, -1, -3, -6, -7, -8, i32::MIN, i32::MAX];
-    for name in ["load_add_imm", "load8_add_neg", "load_idx", "load_idx_reg", "i32_shru_xor", "i32_shl_xor"] {
+    for name in ["load_add_imm", "load8_add_neg", "load_idx", "load_idx_wrap", "i32_shru_xor", "i32_shl_xor"] {
         for &x in &i32s {
-            let fused = outcome(call1(&mut store, inst, name, &[Val::I32(x)]));
-            let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &[Val::I32(x)]));
-            assert_eq!(fused, parts, "{name}({x})");
+            same(name, &[Val::I32(x)]);
+        }
+    }
+    // The wrapping cases really are reached: -6 + 6 wraps to address 0, and
+    // 3 + (0x4000_0000 << 2) to address 3.
+    assert_eq!(same("load_add_imm", &[Val::I32(-6)]), format!("{:?}", Val::I64(0x0a09080706050403)));
+    assert_eq!(same("load_idx_wrap", &[Val::I32(0x4000_0000)]), format!("{:?}", Val::I32(0x0605)));
+    for name in ["i64_shru_xor", "i64_shl_xor"] {
+        for x in [0i64, 1, -1, 0x1234_5678_9abc_def0, i64::MIN, i64::MAX, 0x8000_0000] {
+            same(name, &[Val::I64(x)]);
         }
     }
     let triples = [(0i32, 0i32, 0i32), (-1, 0, 1), (0x1234_5678, -0x0edc_ba99, 0x0f0f_0f0f), (i32::MIN, i32::MAX, -1), (7, 9, 11)];
     for name in ["i32_xor_and", "i32_and_xor", "i32_addimm_add", "i32_andimm_rotrimm", "i32_rotrimm_andimm", "i32_sub_andimm", "i32_ltu_add"] {
         for &(a, b, c) in &triples {
-            let args = [Val::I32(a), Val::I32(b), Val::I32(c)];
-            let fused = outcome(call1(&mut store, inst, name, &args));
-            let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &args));
-            assert_eq!(fused, parts, "{name}({a}, {b}, {c})");
+            same(name, &[Val::I32(a), Val::I32(b), Val::I32(c)]);
         }
     }
     let f64s = [0.0f64, -0.0, 1.5, -3.25, 1e308, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::from_bits(0x7ff4_0000_0000_0001)];
     for name in ["f64_mul_sub", "f64_mul_sub_from", "f64_mulimm_add"] {
         for &a in &f64s {
             for &b in &f64s[..4] {
-                let args = [Val::F64(a.to_bits()), Val::F64(b.to_bits()), Val::F64(2.5f64.to_bits())];
-                let fused = outcome(call1(&mut store, inst, name, &args));
-                let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &args));
-                assert_eq!(fused, parts, "{name}({a}, {b})");
+                same(name, &[Val::F64(a.to_bits()), Val::F64(b.to_bits()), Val::F64(2.5f64.to_bits())]);
             }
         }
     }
     // Small bounds only: an unsigned bound of -20 would loop 1.4e9 times.
-    for (name, xs) in [("count_lt_u", &[0i32, 1, 2, 3, 4, 100, 1001][..]), ("count_lt_s", &[-20, -9, -8, -7, 0, 1, 2, 3, 4, 100][..])] {
-        for &x in xs {
-            let fused = outcome(call1(&mut store, inst, name, &[Val::I32(x)]));
-            let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &[Val::I32(x)]));
-            assert_eq!(fused, parts, "{name}({x})");
-        }
+    for x in [0i32, 1, 2, 3, 4, 100, 1001] {
+        same("count_lt_u", &[Val::I32(x)]);
     }
-    // (0x4000_0000 << 2) + 3 wraps to address 3: the scaled load wraps as its parts do.
-    assert_eq!(outcome(call1(&mut store, inst, "load_idx", &[Val::I32(0x4000_0000)])), format!("{:?}", Val::I32(0x0605)));
-    // The wrapping case really is reached: -6 + 6 wraps to address 0.
-    assert_eq!(outcome(call1(&mut store, inst, "load_add_imm", &[Val::I32(-6)])), format!("{:?}", Val::I64(0x0a09080706050403)));
-    let i64s = [0i64, 1, -1, 0x1234_5678_9abc_def0, i64::MIN, i64::MAX, 0x8000_0000];
-    for x in [1i64, 2, 5, 200] {
-        let fused = outcome(call1(&mut store, inst, "count_i64_eqz", &[Val::I64(x)]));
-        let parts = outcome(call1(&mut store, inst, "count_i64_eqz_ref", &[Val::I64(x)]));
-        assert_eq!(fused, parts, "count_i64_eqz({x})");
+    for x in [-20i32, -9, -8, -7, 0, 1, 2, 3, 4, 100] {
+        same("count_lt_s", &[Val::I32(x)]);
     }
     for (x, zero) in [(0i64, 1), (1, 0), (0x1_0000_0000, 0), (i64::MIN, 0)] {
-        assert_eq!(call1(&mut store, inst, "i64_is_zero", &[Val::I64(x)]).unwrap(), Val::I32(zero), "i64_is_zero({x})");
-    }
-    for name in ["i64_shru_xor", "i64_shl_xor"] {
-        for &x in &i64s {
-            let fused = outcome(call1(&mut store, inst, name, &[Val::I64(x)]));
-            let parts = outcome(call1(&mut store, inst, &format!("{name}_ref"), &[Val::I64(x)]));
-            assert_eq!(fused, parts, "{name}({x})");
-        }
+        assert_eq!(same("i64_is_zero", &[Val::I64(x)]), format!("{:?}", Val::I32(zero)), "i64_is_zero({x})");
     }
 }
+
