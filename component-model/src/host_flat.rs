@@ -27,6 +27,7 @@ use crate::abi::{
     GuestMemory, LiftLowerContext, ResourceTables, Val, ValueType, MAX_FLAT_PARAMS,
 };
 use crate::error::CallError;
+use crate::instantiate::from_flat;
 use crate::linker::{NoStoreMemory, StoreMemory};
 use core_vm::{Func, Memory, Store, Trap};
 
@@ -354,15 +355,6 @@ impl<'a, T> FlatCall<'a, T> {
     /// Whether the host has lowered its result (or the function has none).
     pub(crate) fn finished(&self) -> bool {
         self.returned || self.ty.result.is_none()
-    }
-}
-
-fn from_flat(v: FlatVal) -> core_vm::Val {
-    match v {
-        FlatVal::I32(x) => core_vm::Val::I32(x),
-        FlatVal::I64(x) => core_vm::Val::I64(x),
-        FlatVal::F32(x) => core_vm::Val::F32(x),
-        FlatVal::F64(x) => core_vm::Val::F64(x),
     }
 }
 

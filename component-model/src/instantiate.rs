@@ -351,7 +351,7 @@ fn to_flat(v: &core_vm::Val) -> FlatVal {
     }
 }
 
-fn from_flat(v: FlatVal) -> core_vm::Val {
+pub(crate) fn from_flat(v: FlatVal) -> core_vm::Val {
     match v {
         FlatVal::I32(x) => core_vm::Val::I32(x),
         FlatVal::I64(x) => core_vm::Val::I64(x),
