@@ -10,6 +10,10 @@ use component_model::abi::Val;
 use component_model::core_vm::{Engine, Store};
 use component_model::{Component, Error, Linker};
 
+mod common;
+use common::LIBC;
+
+/// The component under test; `{LIBC}` is spliced in by [`wat`].
 const WAT: &str = r#"(component
     (import "test:io/out@0.1.0" (instance $io
       (export "stream" (type $stream (sub resource)))
@@ -22,18 +26,7 @@ const WAT: &str = r#"(component
       (export "mix" (func (param "a" u32) (param "b" u64) (result u64)))
       (export "silent" (func (result u32)))))
     (alias export $io "stream" (type $stream))
-    (core module $libc
-      (memory (export "mem") 1)
-      (global $bump (mut i32) (i32.const 1024))
-      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-        (local $p i32)
-        global.get $bump
-        local.get 2 i32.const 1 i32.sub i32.add
-        i32.const 0 local.get 2 i32.sub i32.and
-        local.tee $p
-        local.get 3 i32.add global.set $bump
-        local.get $p))
-    (core instance $libc (instantiate $libc))
+    {LIBC}
     (core func $open (canon lower (func $io "open")))
     (core func $write (canon lower (func $io "[method]stream.write") (memory (core memory $libc "mem"))
       (realloc (core func $libc "realloc"))))
@@ -119,7 +112,7 @@ struct Out {
 
 fn setup() -> (Store<Out>, component_model::ComponentInstance<Out>) {
     let engine = Engine::default();
-    let bytes = wat::parse_str(WAT).expect("valid WAT");
+    let bytes = wat::parse_str(WAT.replace("{LIBC}", LIBC)).expect("valid WAT");
     let c = Component::new(&engine, &bytes).unwrap_or_else(|e| panic!("component: {e}"));
     let mut store = Store::new(&engine, Out { next: 40, ..Default::default() });
     let mut l: Linker<Out> = Linker::new();

@@ -8,6 +8,9 @@ use component_model::abi::{Val, ValueType};
 use component_model::core_vm::{Engine, Store};
 use component_model::{Component, Error, Linker};
 
+mod common;
+use common::LIBC;
+
 fn component(wat: &str) -> (Engine, Component) {
     let bytes = wat::parse_str(wat).expect("valid WAT");
     let engine = Engine::default();
@@ -37,21 +40,6 @@ fn lift_scalar_export() {
     assert!(matches!(err, Error::Type { .. }), "{err}");
     assert!(inst.get_func("nope").is_none());
 }
-
-const LIBC: &str = r#"
-    (core module $libc
-      (memory (export "mem") 1)
-      (global $bump (mut i32) (i32.const 1024))
-      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-        (local $p i32)
-        global.get $bump
-        local.get 2 i32.const 1 i32.sub i32.add
-        i32.const 0 local.get 2 i32.sub i32.and
-        local.tee $p
-        local.get 3 i32.add global.set $bump
-        local.get $p))
-    (core instance $libc (instantiate $libc))
-"#;
 
 #[test]
 fn strings_through_host_with_realloc_and_post_return() {
