@@ -88,8 +88,7 @@ impl<T: 'static> Linker<T> {
         name: &str,
         f: impl Fn(&mut HostContext<'_, T>, &[Val]) -> Result<Vec<Val>, Trap> + 'static,
     ) -> &mut Self {
-        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), HostImpl::Vals(Arc::new(f)));
-        self
+        self.define(interface, name, HostImpl::Vals(Arc::new(f)))
     }
 
     /// Defines function `name` of interface `interface` on its flat form:
@@ -102,7 +101,12 @@ impl<T: 'static> Linker<T> {
         name: &str,
         f: impl Fn(&mut FlatCall<'_, T>) -> Result<(), Trap> + 'static,
     ) -> &mut Self {
-        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), HostImpl::Flat(Arc::new(f)));
+        self.define(interface, name, HostImpl::Flat(Arc::new(f)))
+    }
+
+    /// Defines (or replaces) function `name` of `interface`.
+    fn define(&mut self, interface: &str, name: &str, f: HostImpl<T>) -> &mut Self {
+        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), f);
         self
     }
 
