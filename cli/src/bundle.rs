@@ -40,7 +40,11 @@ pub struct Descriptor {
 
 #[no_mangle]
 #[used]
-pub static P2SHIM_BUNDLE: Descriptor = Descriptor { magic: MAGIC, addr: 0, len: 0 };
+pub static P2SHIM_BUNDLE: Descriptor = Descriptor {
+    magic: MAGIC,
+    addr: 0,
+    len: 0,
+};
 
 /// The embedded program of a bundle, `(argv0, bytes)`, or `None` in a plain
 /// shim.
@@ -60,7 +64,8 @@ pub fn embedded() -> Option<(String, &'static [u8])> {
     // SAFETY: the bundler wrote `len` bytes at `addr` in an active data
     // segment inside the initial memory, above everything the allocator and
     // the stack use (see the module doc); nothing writes there afterwards.
-    let payload: &'static [u8] = unsafe { core::slice::from_raw_parts(addr as usize as *const u8, len as usize) };
+    let payload: &'static [u8] =
+        unsafe { core::slice::from_raw_parts(addr as usize as *const u8, len as usize) };
     let (name, program) = split_payload(payload).unwrap_or_else(|| {
         eprintln!("Error: the embedded program of this bundle is corrupt");
         std::process::exit(1)
@@ -100,7 +105,10 @@ fn layout(shim: &[u8]) -> Result<Layout> {
     let mut memory = None;
     for payload in wasmparser::Parser::new(0).parse_all(shim) {
         match payload.context("the shim is not a valid WebAssembly module")? {
-            wasmparser::Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
+            wasmparser::Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                ..
+            } => {
                 bail!("the shim is a component, not p2shim's core module")
             }
             wasmparser::Payload::ImportSection(s) => {
@@ -135,7 +143,9 @@ fn layout(shim: &[u8]) -> Result<Layout> {
             _ => {}
         }
     }
-    let index = export.ok_or_else(|| anyhow!("the shim has no `{EXPORT}` export: not a p2shim.wasm that can bundle"))?;
+    let index = export.ok_or_else(|| {
+        anyhow!("the shim has no `{EXPORT}` export: not a p2shim.wasm that can bundle")
+    })?;
     let desc_addr = index
         .checked_sub(imported_globals)
         .and_then(|i| globals.get(i as usize).copied().flatten())
@@ -144,11 +154,18 @@ fn layout(shim: &[u8]) -> Result<Layout> {
     if memory.memory64 {
         bail!("the shim's memory is 64-bit");
     }
-    Ok(Layout { desc_addr, min_pages: memory.initial, max_pages: memory.maximum })
+    Ok(Layout {
+        desc_addr,
+        min_pages: memory.initial,
+        max_pages: memory.maximum,
+    })
 }
 
 /// The memory section with memory 0's minimum set to `new_min`.
-fn memory_section(section: wasmparser::MemorySectionReader<'_>, new_min: u64) -> Result<wasm_encoder::MemorySection> {
+fn memory_section(
+    section: wasmparser::MemorySectionReader<'_>,
+    new_min: u64,
+) -> Result<wasm_encoder::MemorySection> {
     let mut out = wasm_encoder::MemorySection::new();
     for (i, m) in section.into_iter().enumerate() {
         let m = m?;
@@ -178,9 +195,17 @@ fn data_section(
     for datum in section {
         let datum = datum?;
         let mut encoded = shim[datum.range.start as usize..datum.range.end as usize].to_vec();
-        if let wasmparser::DataKind::Active { memory_index: 0, offset_expr } = &datum.kind {
-            let inside = const_i32(offset_expr).and_then(|s| layout.desc_addr.checked_sub(s)).map(|off| off as usize);
-            if let Some(off) = inside.filter(|off| off + size_of::<Descriptor>() <= datum.data.len()) {
+        if let wasmparser::DataKind::Active {
+            memory_index: 0,
+            offset_expr,
+        } = &datum.kind
+        {
+            let inside = const_i32(offset_expr)
+                .and_then(|s| layout.desc_addr.checked_sub(s))
+                .map(|off| off as usize);
+            if let Some(off) =
+                inside.filter(|off| off + size_of::<Descriptor>() <= datum.data.len())
+            {
                 // The segment's bytes end its encoding.
                 let at = encoded.len() - datum.data.len() + off;
                 let d = &mut encoded[at..at + size_of::<Descriptor>()];
@@ -200,7 +225,11 @@ fn data_section(
     if !patched {
         bail!("no data segment of the shim holds the `{EXPORT}` descriptor");
     }
-    out.active(0, &wasm_encoder::ConstExpr::i32_const(payload_addr as i32), payload.iter().copied());
+    out.active(
+        0,
+        &wasm_encoder::ConstExpr::i32_const(payload_addr as i32),
+        payload.iter().copied(),
+    );
     Ok(out)
 }
 
@@ -223,7 +252,10 @@ pub fn bundle(shim: &[u8], program: &[u8], argv0: &str) -> Result<Vec<u8>> {
     }
     if let Some(max) = layout.max_pages {
         if new_min > max {
-            bail!("the shim's memory maximum ({max} pages) leaves no room for a {} byte program", program.len());
+            bail!(
+                "the shim's memory maximum ({max} pages) leaves no room for a {} byte program",
+                program.len()
+            );
         }
     }
     let payload_addr = start as u32;
@@ -244,7 +276,10 @@ pub fn bundle(shim: &[u8], program: &[u8], argv0: &str) -> Result<Vec<u8>> {
             }
             other => {
                 if let Some((id, range)) = other.as_section() {
-                    module.section(&wasm_encoder::RawSection { id, data: &shim[range.start as usize..range.end as usize] });
+                    module.section(&wasm_encoder::RawSection {
+                        id,
+                        data: &shim[range.start as usize..range.end as usize],
+                    });
                 }
             }
         }
@@ -271,10 +306,23 @@ mod tests {
         funcs.function(0);
         m.section(&funcs);
         let mut mems = MemorySection::new();
-        mems.memory(MemoryType { minimum: 2, maximum: None, memory64: false, shared: false, page_size_log2: None });
+        mems.memory(MemoryType {
+            minimum: 2,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
         m.section(&mems);
         let mut globals = GlobalSection::new();
-        globals.global(GlobalType { val_type: ValType::I32, mutable: false, shared: false }, &ConstExpr::i32_const(1024));
+        globals.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: false,
+                shared: false,
+            },
+            &ConstExpr::i32_const(1024),
+        );
         m.section(&globals);
         let mut exports = ExportSection::new();
         exports.export("memory", ExportKind::Memory, 0);
@@ -286,7 +334,15 @@ mod tests {
         }
         let mut code = CodeSection::new();
         let mut f = Function::new([]);
-        f.instructions().i32_const(1024 + 20).i32_load(MemArg { offset: 0, align: 2, target: MemArgTarget::Memory(0), ordering: None }).end();
+        f.instructions()
+            .i32_const(1024 + 20)
+            .i32_load(MemArg {
+                offset: 0,
+                align: 2,
+                target: MemArgTarget::Memory(0),
+                ordering: None,
+            })
+            .end();
         code.function(&f);
         m.section(&code);
         let mut data = DataSection::new();
@@ -304,11 +360,15 @@ mod tests {
         let mut min = 0;
         for p in wasmparser::Parser::new(0).parse_all(bundle) {
             match p.unwrap() {
-                wasmparser::Payload::MemorySection(s) => min = s.into_iter().next().unwrap().unwrap().initial,
+                wasmparser::Payload::MemorySection(s) => {
+                    min = s.into_iter().next().unwrap().unwrap().initial
+                }
                 wasmparser::Payload::DataSection(s) => {
                     for d in s {
                         let d = d.unwrap();
-                        let wasmparser::DataKind::Active { offset_expr, .. } = d.kind else { panic!() };
+                        let wasmparser::DataKind::Active { offset_expr, .. } = d.kind else {
+                            panic!()
+                        };
                         segs.push((const_i32(&offset_expr).unwrap(), d.data.to_vec()));
                     }
                 }
@@ -319,7 +379,12 @@ mod tests {
         assert_eq!(desc[..16], MAGIC);
         let addr = u32::from_le_bytes(desc[16..20].try_into().unwrap());
         let len = u32::from_le_bytes(desc[20..24].try_into().unwrap());
-        let payload = segs.iter().find(|(a, _)| *a == addr).expect("payload segment").1.clone();
+        let payload = segs
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .expect("payload segment")
+            .1
+            .clone();
         assert_eq!(payload.len(), len as usize);
         (min as u32, addr, payload)
     }
@@ -329,7 +394,9 @@ mod tests {
         for data_count in [false, true] {
             let program = [b"\0asm\x0d\0\x01\0".as_slice(), &vec![7u8; 70_000]].concat();
             let out = bundle(&fake_shim(data_count), &program, "app.wasm").unwrap();
-            wasmparser::Validator::new().validate_all(&out).expect("valid bundle");
+            wasmparser::Validator::new()
+                .validate_all(&out)
+                .expect("valid bundle");
             let (min, addr, payload) = read_back(&out);
             assert_eq!(addr, 2 * 65536);
             assert_eq!(min, 2 + 2, "70 KB of payload needs two more pages");
@@ -344,9 +411,13 @@ mod tests {
         let err = bundle(&shim, b"not wasm", "x").unwrap_err().to_string();
         assert!(err.contains("not a WebAssembly binary"), "{err}");
         let once = bundle(&shim, b"\0asm\x01\0\0\0", "a").unwrap();
-        let err = bundle(&once, b"\0asm\x01\0\0\0", "a").unwrap_err().to_string();
+        let err = bundle(&once, b"\0asm\x01\0\0\0", "a")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("already a bundle"), "{err}");
-        let err = bundle(b"\0asm\x01\0\0\0", b"\0asm\x01\0\0\0", "a").unwrap_err().to_string();
+        let err = bundle(b"\0asm\x01\0\0\0", b"\0asm\x01\0\0\0", "a")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no `P2SHIM_BUNDLE` export"), "{err}");
     }
 }

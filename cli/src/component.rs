@@ -33,7 +33,10 @@ pub fn run(file: &str, bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, run: &Run) -> 
     // Function bodies are validated on their first call, so start-up follows
     // the code that runs, not the size of the file (componentize-py's
     // 18 MB); an invalid body is still an error, raised when it is reached.
-    let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
+    let engine = Engine::new(Config {
+        lazy_validation: true,
+        ..Config::default()
+    });
     let component = Component::from_shared(&engine, bytes).unwrap_or_else(|e| {
         report::fail(anyhow!(
             "failed to parse WebAssembly component `{file}`: {e}"
@@ -78,7 +81,12 @@ pub fn run(file: &str, bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, run: &Run) -> 
 }
 
 /// `--invoke 'name(args)'`: calls the export and prints its results in WAVE.
-fn invoke(file: &str, store: &mut Store<WasiCtx>, instance: &ComponentInstance<WasiCtx>, call: &str) -> ! {
+fn invoke(
+    file: &str,
+    store: &mut Store<WasiCtx>,
+    instance: &ComponentInstance<WasiCtx>,
+    call: &str,
+) -> ! {
     let fail = |cause: String| -> ! {
         eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n{cause}");
         std::process::exit(1)
@@ -97,7 +105,9 @@ fn invoke(file: &str, store: &mut Store<WasiCtx>, instance: &ComponentInstance<W
         Err(e) => fail(format!("    {e}")),
     };
     let params = parsed.params(func.ty()).unwrap_or_else(|e| {
-        fail(format!("    0: while interpreting parameters in invoke \"{call}\"\n    1: {e}"))
+        fail(format!(
+            "    0: while interpreting parameters in invoke \"{call}\"\n    1: {e}"
+        ))
     });
     let context = format!("failed to invoke `{name}`");
     let results = match func.call(store, &params) {
@@ -112,7 +122,9 @@ fn invoke(file: &str, store: &mut Store<WasiCtx>, instance: &ComponentInstance<W
     };
     match wave::results_to_string(&results) {
         Ok(text) => println!("{text}"),
-        Err(e) => fail(format!("    0: {context}\n    1: cannot print the result in WAVE: {e}")),
+        Err(e) => fail(format!(
+            "    0: {context}\n    1: cannot print the result in WAVE: {e}"
+        )),
     }
     std::process::exit(0)
 }

@@ -36,10 +36,16 @@ impl fmt::Display for GuestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             GuestError::OutOfBounds { start, len } => {
-                write!(f, "Pointer out of bounds: Region {{ start: {start}, len: {len} }}")
+                write!(
+                    f,
+                    "Pointer out of bounds: Region {{ start: {start}, len: {len} }}"
+                )
             }
             GuestError::NotAligned { start, len, align } => {
-                write!(f, "Pointer not aligned to {align}: Region {{ start: {start}, len: {len} }}")
+                write!(
+                    f,
+                    "Pointer not aligned to {align}: Region {{ start: {start}, len: {len} }}"
+                )
             }
         }
     }
@@ -75,7 +81,11 @@ impl<'a> GuestMem<'a> {
     pub fn region(&self, ptr: u32, len: u64, align: u32) -> Result<Range<usize>, GuestError> {
         // `align` is a power of two.
         if ptr & (align - 1) != 0 {
-            return Err(GuestError::NotAligned { start: ptr, len, align });
+            return Err(GuestError::NotAligned {
+                start: ptr,
+                len,
+                align,
+            });
         }
         let end = u64::from(ptr) + len;
         if end > self.mem.len() as u64 {
@@ -130,7 +140,10 @@ impl<'a> GuestMem<'a> {
                 continue;
             }
             match self.region(buf, u64::from(len), 1) {
-                Ok(r) => out.push(HostIovec { buf: base + r.start, len: len as usize }),
+                Ok(r) => out.push(HostIovec {
+                    buf: base + r.start,
+                    len: len as usize,
+                }),
                 Err(e) if !seen_data => return Err(e),
                 Err(_) => break,
             }
@@ -150,11 +163,29 @@ mod tests {
         let g = GuestMem::new(&mut mem);
         assert_eq!(g.region(0, 64, 8), Ok(0..64));
         assert_eq!(g.region(64, 0, 1), Ok(64..64));
-        assert_eq!(g.region(65, 0, 1), Err(GuestError::OutOfBounds { start: 65, len: 0 }));
-        assert_eq!(g.region(60, 8, 4), Err(GuestError::OutOfBounds { start: 60, len: 8 }));
-        assert_eq!(g.region(u32::MAX, u64::from(u32::MAX), 1).unwrap_err(),
-            GuestError::OutOfBounds { start: u32::MAX, len: u64::from(u32::MAX) });
-        assert_eq!(g.region(2, 4, 4), Err(GuestError::NotAligned { start: 2, len: 4, align: 4 }));
+        assert_eq!(
+            g.region(65, 0, 1),
+            Err(GuestError::OutOfBounds { start: 65, len: 0 })
+        );
+        assert_eq!(
+            g.region(60, 8, 4),
+            Err(GuestError::OutOfBounds { start: 60, len: 8 })
+        );
+        assert_eq!(
+            g.region(u32::MAX, u64::from(u32::MAX), 1).unwrap_err(),
+            GuestError::OutOfBounds {
+                start: u32::MAX,
+                len: u64::from(u32::MAX)
+            }
+        );
+        assert_eq!(
+            g.region(2, 4, 4),
+            Err(GuestError::NotAligned {
+                start: 2,
+                len: 4,
+                align: 4
+            })
+        );
     }
 
     #[test]
@@ -180,9 +211,21 @@ mod tests {
         let base = mem.as_ptr() as usize;
         let mut g = GuestMem::new(&mut mem);
         let v = g.iovecs(0, 3).unwrap();
-        assert_eq!(v, vec![HostIovec { buf: base, len: 0 }, HostIovec { buf: base + 32, len: 8 }]);
+        assert_eq!(
+            v,
+            vec![
+                HostIovec { buf: base, len: 0 },
+                HostIovec {
+                    buf: base + 32,
+                    len: 8
+                }
+            ]
+        );
         // The first non-empty buffer out of bounds is an error.
-        assert_eq!(g.iovecs(16, 1), Err(GuestError::OutOfBounds { start: 60, len: 8 }));
+        assert_eq!(
+            g.iovecs(16, 1),
+            Err(GuestError::OutOfBounds { start: 60, len: 8 })
+        );
         // The array itself must be in bounds and aligned.
         assert!(g.iovecs(60, 1).is_err());
         assert!(g.iovecs(2, 1).is_err());

@@ -16,9 +16,9 @@
 //!   build compiles but says so and exits with status 1.
 
 mod bundle;
-mod guest;
 #[cfg(target_os = "wasi")]
 mod component;
+mod guest;
 #[cfg(target_os = "wasi")]
 mod p1;
 #[cfg(target_os = "wasi")]
@@ -105,10 +105,21 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
         args.next();
         return parse_bundle(args);
     }
-    let mut run = Run { invoke: None, stub_missing: false, argv0: None, hide_preopens: Vec::new(), file: OsString::new(), args: Vec::new() };
+    let mut run = Run {
+        invoke: None,
+        stub_missing: false,
+        argv0: None,
+        hide_preopens: Vec::new(),
+        file: OsString::new(),
+        args: Vec::new(),
+    };
     while let Some(arg) = args.next() {
         let Some(opt) = arg.to_str().filter(|s| s.starts_with('-') && s.len() > 1) else {
-            return Ok(Command::Run(Run { file: arg, args: args.collect(), ..run }));
+            return Ok(Command::Run(Run {
+                file: arg,
+                args: args.collect(),
+                ..run
+            }));
         };
         let (invoke, stub_missing) = (&mut run.invoke, &mut run.stub_missing);
         match opt {
@@ -116,10 +127,15 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
             "-V" | "--version" => return Ok(Command::Version),
             "--" => break,
             "--stub-missing" => *stub_missing = true,
-            "--argv0" => run.argv0 = Some(args.next().ok_or_else(|| anyhow::anyhow!("a value is required for '--argv0 <NAME>'"))?),
-            "--hide-preopen" => run
-                .hide_preopens
-                .push(args.next().ok_or_else(|| anyhow::anyhow!("a value is required for '--hide-preopen <DIR>'"))?),
+            "--argv0" => {
+                run.argv0 =
+                    Some(args.next().ok_or_else(|| {
+                        anyhow::anyhow!("a value is required for '--argv0 <NAME>'")
+                    })?)
+            }
+            "--hide-preopen" => run.hide_preopens.push(args.next().ok_or_else(|| {
+                anyhow::anyhow!("a value is required for '--hide-preopen <DIR>'")
+            })?),
             "--invoke" => match args.next() {
                 Some(name) => *invoke = Some(utf8(name, "--invoke")?),
                 None => bail!("a value is required for '--invoke <NAME>'"),
@@ -131,7 +147,11 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
         }
     }
     match args.next() {
-        Some(file) => Ok(Command::Run(Run { file, args: args.collect(), ..run })),
+        Some(file) => Ok(Command::Run(Run {
+            file,
+            args: args.collect(),
+            ..run
+        })),
         None => bail!("the following required arguments were not provided: <FILE>"),
     }
 }
@@ -140,44 +160,69 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
 fn parse_bundle(mut args: impl Iterator<Item = OsString>) -> Result<Command> {
     let (mut shim, mut name, mut file, mut out) = (None, None, None, None);
     while let Some(arg) = args.next() {
-        let mut value = |what: &str| args.next().ok_or_else(|| anyhow::anyhow!("a value is required for '{what}'"));
+        let mut value = |what: &str| {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("a value is required for '{what}'"))
+        };
         match arg.to_str() {
             Some("--shim") => shim = Some(value("--shim <SHIM>")?),
             Some("--name") => name = Some(utf8(value("--name <NAME>")?, "--name")?),
             Some("-o" | "--output") => out = Some(value("-o <OUT>")?),
             Some("-h" | "--help") => return Ok(Command::Help),
-            Some(s) if s.starts_with('-') && s.len() > 1 => bail!("unexpected argument '{s}' of `bundle`"),
+            Some(s) if s.starts_with('-') && s.len() > 1 => {
+                bail!("unexpected argument '{s}' of `bundle`")
+            }
             _ if file.is_none() => file = Some(arg),
             _ => bail!("`bundle` takes one FILE; unexpected {arg:?}"),
         }
     }
     let file = file.ok_or_else(|| anyhow::anyhow!("`bundle` needs the program FILE to embed"))?;
     let out = out.ok_or_else(|| anyhow::anyhow!("`bundle` needs `-o <OUT>`"))?;
-    Ok(Command::Bundle(Bundle { shim, name, file, out }))
+    Ok(Command::Bundle(Bundle {
+        shim,
+        name,
+        file,
+        out,
+    }))
 }
 
 /// Writes the bundle `b` asks for; the shim's bytes come from `--shim` or
 /// `argv0` (this shim's own path).
 fn write_bundle(b: Bundle, argv0: Option<OsString>) -> Result<()> {
     use anyhow::Context as _;
-    let shim_path = b.shim.or(argv0).ok_or_else(|| anyhow::anyhow!("`bundle` needs `--shim <p2shim.wasm>`"))?;
-    let shim = std::fs::read(&shim_path)
-        .with_context(|| format!("failed to read the shim `{}` (give its path with --shim)", shim_path.to_string_lossy()))?;
-    let program = std::fs::read(&b.file).with_context(|| format!("failed to read `{}`", b.file.to_string_lossy()))?;
+    let shim_path = b
+        .shim
+        .or(argv0)
+        .ok_or_else(|| anyhow::anyhow!("`bundle` needs `--shim <p2shim.wasm>`"))?;
+    let shim = std::fs::read(&shim_path).with_context(|| {
+        format!(
+            "failed to read the shim `{}` (give its path with --shim)",
+            shim_path.to_string_lossy()
+        )
+    })?;
+    let program = std::fs::read(&b.file)
+        .with_context(|| format!("failed to read `{}`", b.file.to_string_lossy()))?;
     let name = match b.name {
         Some(n) => n,
         None => std::path::Path::new(&b.file)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| anyhow::anyhow!("cannot take a file name from `{}`; give --name", b.file.to_string_lossy()))?,
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "cannot take a file name from `{}`; give --name",
+                    b.file.to_string_lossy()
+                )
+            })?,
     };
     let out = bundle::bundle(&shim, &program, &name)
         .with_context(|| format!("failed to bundle `{}`", b.file.to_string_lossy()))?;
-    std::fs::write(&b.out, out).with_context(|| format!("failed to write `{}`", b.out.to_string_lossy()))
+    std::fs::write(&b.out, out)
+        .with_context(|| format!("failed to write `{}`", b.out.to_string_lossy()))
 }
 
 fn utf8(s: OsString, what: &str) -> Result<String> {
-    s.into_string().map_err(|s| anyhow::anyhow!("invalid UTF-8 in {what}: {s:?}"))
+    s.into_string()
+        .map_err(|s| anyhow::anyhow!("invalid UTF-8 in {what}: {s:?}"))
 }
 
 fn main() {
@@ -263,7 +308,10 @@ mod wasi_run {
             crate::component::run(&file, bytes, &run);
         }
         // As for components: bodies are validated on their first call.
-        let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
+        let engine = Engine::new(Config {
+            lazy_validation: true,
+            ..Config::default()
+        });
         let module = Module::from_shared(&engine, bytes, 0..len)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("failed to parse WebAssembly module `{file}`"))
@@ -275,8 +323,13 @@ mod wasi_run {
         if run.stub_missing {
             stub_missing_imports(&mut linker, &module);
         }
-        let argv = std::iter::once(&run.file).chain(&run.args).map(|a| a.as_bytes());
-        let ctx = Ctx { args: Strings::new(argv), environ: Strings::host_environ() };
+        let argv = std::iter::once(&run.file)
+            .chain(&run.args)
+            .map(|a| a.as_bytes());
+        let ctx = Ctx {
+            args: Strings::new(argv),
+            environ: Strings::host_environ(),
+        };
         let mut store = Store::new(&engine, ctx);
 
         let instantiate = format!("failed to instantiate `{file}`");
@@ -284,14 +337,28 @@ mod wasi_run {
             .instantiate(&mut store, &module)
             .unwrap_or_else(|e| report::guest_error(&file, &instantiate, e));
         if let Some(init) = instance.get_func(&store, "_initialize") {
-            call(&mut store, &file, "failed to invoke `_initialize`", init, &[]);
+            call(
+                &mut store,
+                &file,
+                "failed to invoke `_initialize`",
+                init,
+                &[],
+            );
         }
         match &run.invoke {
             Some(name) => invoke(&mut store, instance, &file, name, &run),
             None => {
-                let main = instance.get_func(&store, "").or_else(|| instance.get_func(&store, "_start"));
+                let main = instance
+                    .get_func(&store, "")
+                    .or_else(|| instance.get_func(&store, "_start"));
                 if let Some(main) = main {
-                    call(&mut store, &file, "failed to invoke command default", main, &[]);
+                    call(
+                        &mut store,
+                        &file,
+                        "failed to invoke command default",
+                        main,
+                        &[],
+                    );
                 }
             }
         }
@@ -302,7 +369,9 @@ mod wasi_run {
     /// memories, tables and globals still fail instantiation.)
     fn stub_missing_imports(linker: &mut Linker<Ctx>, module: &Module) {
         for import in module.imports() {
-            let core_vm::ExternType::Func(ty) = import.ty else { continue };
+            let core_vm::ExternType::Func(ty) = import.ty else {
+                continue;
+            };
             if linker.contains(import.module, import.name) {
                 continue;
             }
@@ -336,14 +405,26 @@ mod wasi_run {
             })
             .collect::<anyhow::Result<Vec<_>>>()
             .unwrap_or_else(|e| report::fail(e));
-        let results = call(store, file, &format!("failed to invoke `{name}`"), func, &params);
+        let results = call(
+            store,
+            file,
+            &format!("failed to invoke `{name}`"),
+            func,
+            &params,
+        );
         for r in results {
             println!("{}", show_val(r));
         }
     }
 
     /// Calls `func`, reporting a failure (and exiting) with `context`.
-    fn call(store: &mut Store<Ctx>, file: &str, context: &str, func: Func, params: &[Val]) -> Vec<Val> {
+    fn call(
+        store: &mut Store<Ctx>,
+        file: &str,
+        context: &str,
+        func: Func,
+        params: &[Val],
+    ) -> Vec<Val> {
         let ty = func.ty(store);
         let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
         if let Err(e) = func.call(store, params, &mut results) {
@@ -354,8 +435,14 @@ mod wasi_run {
 
     fn parse_val(ty: ValType, s: &str) -> anyhow::Result<Val> {
         Ok(match ty {
-            ValType::I32 => Val::I32(s.parse::<i32>().or_else(|_| s.parse::<u32>().map(|v| v as i32))?),
-            ValType::I64 => Val::I64(s.parse::<i64>().or_else(|_| s.parse::<u64>().map(|v| v as i64))?),
+            ValType::I32 => Val::I32(
+                s.parse::<i32>()
+                    .or_else(|_| s.parse::<u32>().map(|v| v as i32))?,
+            ),
+            ValType::I64 => Val::I64(
+                s.parse::<i64>()
+                    .or_else(|_| s.parse::<u64>().map(|v| v as i64))?,
+            ),
             ValType::F32 => Val::F32(s.parse::<f32>()?.to_bits()),
             ValType::F64 => Val::F64(s.parse::<f64>()?.to_bits()),
             other => anyhow::bail!("cannot pass a {other} on the command line"),
@@ -398,31 +485,68 @@ mod tests {
 
     #[test]
     fn options_stop_at_file() {
-        assert_eq!(parse(&["prog.wasm", "--help", "-x"]).unwrap(), run(None, "prog.wasm", &["--help", "-x"]));
-        assert_eq!(parse(&["--invoke", "run", "cm.wasm"]).unwrap(), run(Some("run"), "cm.wasm", &[]));
-        assert_eq!(parse(&["--invoke=add", "m.wasm", "1", "2"]).unwrap(), run(Some("add"), "m.wasm", &["1", "2"]));
-        assert_eq!(parse(&["--", "-weird.wasm", "a"]).unwrap(), run(None, "-weird.wasm", &["a"]));
+        assert_eq!(
+            parse(&["prog.wasm", "--help", "-x"]).unwrap(),
+            run(None, "prog.wasm", &["--help", "-x"])
+        );
+        assert_eq!(
+            parse(&["--invoke", "run", "cm.wasm"]).unwrap(),
+            run(Some("run"), "cm.wasm", &[])
+        );
+        assert_eq!(
+            parse(&["--invoke=add", "m.wasm", "1", "2"]).unwrap(),
+            run(Some("add"), "m.wasm", &["1", "2"])
+        );
+        assert_eq!(
+            parse(&["--", "-weird.wasm", "a"]).unwrap(),
+            run(None, "-weird.wasm", &["a"])
+        );
         assert_eq!(parse(&["-", "a"]).unwrap(), run(None, "-", &["a"]));
         assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
-        let Command::Run(r) = parse(&["--stub-missing", "c.wasm"]).unwrap() else { panic!("not a run") };
+        let Command::Run(r) = parse(&["--stub-missing", "c.wasm"]).unwrap() else {
+            panic!("not a run")
+        };
         assert!(r.stub_missing && r.file == "c.wasm" && r.invoke.is_none());
         assert_eq!(parse(&["-V", "x.wasm"]).unwrap(), Command::Version);
     }
 
     #[test]
     fn wrapper_options_and_bundle() {
-        let Command::Run(r) = parse(&["--argv0", "app.wasm", "--hide-preopen", "/d", "--", "/d/app.wasm", "x"]).unwrap() else {
+        let Command::Run(r) = parse(&[
+            "--argv0",
+            "app.wasm",
+            "--hide-preopen",
+            "/d",
+            "--",
+            "/d/app.wasm",
+            "x",
+        ])
+        .unwrap() else {
             panic!("not a run")
         };
-        assert_eq!((r.argv0.as_deref(), r.hide_preopens.as_slice()), (Some("app.wasm".as_ref()), ["/d".into()].as_slice()));
-        assert_eq!((r.file.as_os_str(), r.args.as_slice()), ("/d/app.wasm".as_ref(), ["x".into()].as_slice()));
+        assert_eq!(
+            (r.argv0.as_deref(), r.hide_preopens.as_slice()),
+            (Some("app.wasm".as_ref()), ["/d".into()].as_slice())
+        );
+        assert_eq!(
+            (r.file.as_os_str(), r.args.as_slice()),
+            ("/d/app.wasm".as_ref(), ["x".into()].as_slice())
+        );
         assert_eq!(
             parse(&["bundle", "a.wasm", "-o", "b.wasm", "--shim", "s.wasm"]).unwrap(),
-            Command::Bundle(Bundle { shim: Some("s.wasm".into()), name: None, file: "a.wasm".into(), out: "b.wasm".into() })
+            Command::Bundle(Bundle {
+                shim: Some("s.wasm".into()),
+                name: None,
+                file: "a.wasm".into(),
+                out: "b.wasm".into()
+            })
         );
         assert!(parse(&["bundle", "a.wasm"]).is_err(), "no -o");
         assert!(parse(&["bundle", "-o", "b.wasm"]).is_err(), "no FILE");
-        assert!(parse(&["bundle", "a.wasm", "c.wasm", "-o", "b"]).is_err(), "two FILEs");
+        assert!(
+            parse(&["bundle", "a.wasm", "c.wasm", "-o", "b"]).is_err(),
+            "two FILEs"
+        );
         // Only the first argument names the subcommand; `./bundle` runs a file.
         assert_eq!(parse(&["./bundle"]).unwrap(), run(None, "./bundle", &[]));
         assert!(parse(&["--argv0"]).is_err());

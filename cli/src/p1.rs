@@ -84,8 +84,12 @@ struct Entry {
 
 /// The Rust type of a raw host parameter of kind `$k`.
 macro_rules! raw_ty {
-    (I64) => { i64 };
-    ($k:ident) => { i32 };
+    (I64) => {
+        i64
+    };
+    ($k:ident) => {
+        i32
+    };
 }
 
 /// How an entry is served: `=> EXPR` given, or forwarded to `raw::$name`.
@@ -187,7 +191,9 @@ impl Strings {
     pub fn host_environ() -> Self {
         // SAFETY: the buffers are sized from `environ_sizes_get`, as the call requires.
         unsafe {
-            let Ok((count, size)) = wasi::environ_sizes_get() else { return Strings::default() };
+            let Ok((count, size)) = wasi::environ_sizes_get() else {
+                return Strings::default();
+            };
             let mut ptrs = vec![std::ptr::null_mut::<u8>(); count];
             let mut buf = vec![0u8; size];
             if wasi::environ_get(ptrs.as_mut_ptr(), buf.as_mut_ptr()).is_err() {
@@ -210,7 +216,11 @@ impl Strings {
         g.region(ptrs, 4 * self.offsets.len() as u64, 4)?;
         g.write(buf, &self.buf, 1)?;
         for (i, off) in self.offsets.iter().enumerate() {
-            g.write(ptrs + 4 * i as u32, &buf.wrapping_add(*off).to_le_bytes(), 4)?;
+            g.write(
+                ptrs + 4 * i as u32,
+                &buf.wrapping_add(*off).to_le_bytes(),
+                4,
+            )?;
         }
         Ok(())
     }
@@ -259,7 +269,10 @@ impl Entry {
             Imp::Exit => &[],
             _ => &[ValType::I32],
         };
-        FuncType::new(self.params.iter().map(|p| p.val_type()), results.iter().copied())
+        FuncType::new(
+            self.params.iter().map(|p| p.val_type()),
+            results.iter().copied(),
+        )
     }
 
     /// Runs the function for a guest call, returning its errno.
@@ -338,7 +351,12 @@ impl Entry {
     }
 
     /// Copies the `Out` results from the scratch slots to the guest.
-    fn store_outs(&self, g: &mut GuestMem<'_>, vals: &[u64], slots: &[Slot; 2]) -> Result<(), GuestError> {
+    fn store_outs(
+        &self,
+        g: &mut GuestMem<'_>,
+        vals: &[u64],
+        slots: &[Slot; 2],
+    ) -> Result<(), GuestError> {
         let outs = self.params.iter().zip(vals).filter_map(|(p, v)| match *p {
             P::Out(size, align) => Some((*v as u32, size, align)),
             _ => None,
@@ -357,8 +375,11 @@ pub fn add_to_linker(linker: &mut Linker<Ctx>) {
             Imp::Exit => 0,
             _ => 1,
         };
-        linker.func_new(MODULE, entry.name, entry.func_type(), move |mut caller, params, out| {
-            match entry.call(&mut caller, params) {
+        linker.func_new(
+            MODULE,
+            entry.name,
+            entry.func_type(),
+            move |mut caller, params, out| match entry.call(&mut caller, params) {
                 Ok(errno) => {
                     if results == 1 {
                         out[0] = Val::I32(errno);
@@ -367,8 +388,8 @@ pub fn add_to_linker(linker: &mut Linker<Ctx>) {
                 }
                 Err(Stop::Guest(e)) => Err(Trap::host(e)),
                 Err(Stop::NoMemory) => Err(Trap::host(MissingMemory)),
-            }
-        });
+            },
+        );
     }
 }
 
@@ -379,10 +400,15 @@ pub fn add_bench_hooks(linker: &mut Linker<Ctx>) {
     for name in ["start", "end"] {
         linker.func_new("bench", name, FuncType::new([], []), |_, _, _| Ok(()));
     }
-    linker.func_new("env", "clock_ms", FuncType::new([], [ValType::I32]), |_, _, out| {
-        // SAFETY: a plain host call with value arguments.
-        let ns = unsafe { wasi::clock_time_get(wasi::CLOCKID_MONOTONIC, 1_000) }.unwrap_or(0);
-        out[0] = Val::I32((ns / 1_000_000) as i32);
-        Ok(())
-    });
+    linker.func_new(
+        "env",
+        "clock_ms",
+        FuncType::new([], [ValType::I32]),
+        |_, _, out| {
+            // SAFETY: a plain host call with value arguments.
+            let ns = unsafe { wasi::clock_time_get(wasi::CLOCKID_MONOTONIC, 1_000) }.unwrap_or(0);
+            out[0] = Val::I32((ns / 1_000_000) as i32);
+            Ok(())
+        },
+    );
 }

@@ -16,7 +16,9 @@ pub fn close(dir: &[u8]) -> Result<()> {
     let mut closed = false;
     for fd in 3u32.. {
         // SAFETY: scalars only.
-        let Ok(stat) = (unsafe { wasi::fd_prestat_get(fd) }) else { break };
+        let Ok(stat) = (unsafe { wasi::fd_prestat_get(fd) }) else {
+            break;
+        };
         if stat.tag != wasi::PREOPENTYPE_DIR.raw() {
             continue;
         }
@@ -30,13 +32,19 @@ pub fn close(dir: &[u8]) -> Result<()> {
         if name == dir {
             // SAFETY: scalars only.
             if let Err(e) = unsafe { wasi::fd_close(fd) } {
-                bail!("--hide-preopen: cannot close preopen `{}`: {e}", String::from_utf8_lossy(dir));
+                bail!(
+                    "--hide-preopen: cannot close preopen `{}`: {e}",
+                    String::from_utf8_lossy(dir)
+                );
             }
             closed = true;
         }
     }
     if !closed {
-        bail!("--hide-preopen: no preopened directory named `{}`", String::from_utf8_lossy(dir));
+        bail!(
+            "--hide-preopen: no preopened directory named `{}`",
+            String::from_utf8_lossy(dir)
+        );
     }
     Ok(())
 }

@@ -47,7 +47,8 @@ fn trapped(file: &str, context: &str, trap: &Trap) -> ! {
 
 /// The text of a trap report, ending in a newline.
 pub fn render_trap(file: &str, context: &str, trap: &Trap) -> String {
-    let mut s = format!("Error: failed to run main module `{file}`\n\nCaused by:\n    0: {context}\n");
+    let mut s =
+        format!("Error: failed to run main module `{file}`\n\nCaused by:\n    0: {context}\n");
     let mut cause = 1;
     if !trap.backtrace().is_empty() {
         s.push_str("    1: error while executing at wasm backtrace:\n");

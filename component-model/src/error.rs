@@ -25,7 +25,10 @@ pub enum Error {
     /// An import exists but cannot be used as requested.
     Link(String),
     /// A core module failed to compile or instantiate in core-vm.
-    Core { context: String, error: core_vm::Error },
+    Core {
+        context: String,
+        error: core_vm::Error,
+    },
     /// The guest trapped (or a host function failed) during a call.
     Trap { func: String, trap: core_vm::Trap },
     /// A Canonical ABI trap (or embedder error) while lifting or lowering
@@ -36,7 +39,10 @@ pub enum Error {
     /// No export with that name.
     NotFound(String),
     /// A function name that several exported instances define.
-    Ambiguous { name: String, candidates: Vec<String> },
+    Ambiguous {
+        name: String,
+        candidates: Vec<String>,
+    },
 }
 
 impl Error {
@@ -51,7 +57,10 @@ impl Error {
     }
 
     pub(crate) fn validation(e: wasmparser::BinaryReaderError) -> Self {
-        Error::Validation { message: e.message().to_string(), offset: e.offset() as usize }
+        Error::Validation {
+            message: e.message().to_string(),
+            offset: e.offset() as usize,
+        }
     }
 }
 
@@ -74,7 +83,11 @@ impl fmt::Display for Error {
             Error::Ambiguous { name, candidates } => write!(
                 f,
                 "several exported instances have a function named `{name}`: {}",
-                candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                candidates
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }

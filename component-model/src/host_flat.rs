@@ -23,8 +23,9 @@
 
 use crate::abi::types::{variant_case_types, variant_payload_offset};
 use crate::abi::{
-    alignment, elem_size, flatten_type, lift_flat, store, AbiError, CanonicalOptions, CoreType, FlatSource, FlatVal, FuncType,
-    GuestMemory, LiftLowerContext, ResourceTables, Val, ValueType, MAX_FLAT_PARAMS,
+    alignment, elem_size, flatten_type, lift_flat, store, AbiError, CanonicalOptions, CoreType,
+    FlatSource, FlatVal, FuncType, GuestMemory, LiftLowerContext, ResourceTables, Val, ValueType,
+    MAX_FLAT_PARAMS,
 };
 use crate::error::CallError;
 use crate::instantiate::from_flat;
@@ -63,14 +64,27 @@ impl FlatSig {
         if params_spilled {
             param_at.clear();
         }
-        let retptr = ty.result.as_ref().is_some_and(|t| flatten_type(t).len() > crate::abi::MAX_FLAT_RESULTS);
-        let (result_align, result_size) = ty.result.as_ref().map_or((0, 0), |t| (alignment(t), elem_size(t)));
+        let retptr = ty
+            .result
+            .as_ref()
+            .is_some_and(|t| flatten_type(t).len() > crate::abi::MAX_FLAT_RESULTS);
+        let (result_align, result_size) = ty
+            .result
+            .as_ref()
+            .map_or((0, 0), |t| (alignment(t), elem_size(t)));
         let payload_offset = ty
             .result
             .as_ref()
             .and_then(variant_case_types)
             .map_or(0, |cases| variant_payload_offset(&cases));
-        FlatSig { param_at, params_spilled, retptr, result_align, result_size, payload_offset }
+        FlatSig {
+            param_at,
+            params_spilled,
+            retptr,
+            result_align,
+            result_size,
+            payload_offset,
+        }
     }
 }
 
@@ -107,7 +121,10 @@ impl FlatSource for ArgSource<'_> {
             _ => return Err(AbiError::FlatValuesExhausted),
         };
         if got.ty() != want {
-            return Err(AbiError::FlatTypeMismatch { expected: want, found: got.ty() });
+            return Err(AbiError::FlatTypeMismatch {
+                expected: want,
+                found: got.ty(),
+            });
         }
         self.i += 1;
         Ok(got)
@@ -127,7 +144,10 @@ impl<'a, T> FlatCall<'a, T> {
     }
     /// A trap naming this function.
     pub fn trap(&self, message: impl Into<String>) -> Trap {
-        Trap::host(CallError { func: self.func_name.to_string(), message: message.into() })
+        Trap::host(CallError {
+            func: self.func_name.to_string(),
+            message: message.into(),
+        })
     }
     fn abi_trap(&self, e: AbiError) -> Trap {
         self.trap(e.to_string())
@@ -137,21 +157,32 @@ impl<'a, T> FlatCall<'a, T> {
     /// value.
     fn param(&self, i: usize) -> Result<(&'a ValueType, usize), Trap> {
         if self.sig.params_spilled {
-            return Err(self.trap("its parameters are spilled to memory, which flat host functions do not read"));
+            return Err(self.trap(
+                "its parameters are spilled to memory, which flat host functions do not read",
+            ));
         }
         let ty: &'a FuncType = self.ty;
-        let t = ty.params.get(i).map(|(_, t)| t).ok_or_else(|| self.trap(format!("has no parameter {i}")))?;
+        let t = ty
+            .params
+            .get(i)
+            .map(|(_, t)| t)
+            .ok_or_else(|| self.trap(format!("has no parameter {i}")))?;
         Ok((t, self.sig.param_at[i] as usize))
     }
 
     fn type_error(&self, i: usize, want: &str, t: &ValueType) -> Trap {
-        self.trap(format!("parameter {i}: the host reads it as {want}, the import declares {t:?}"))
+        self.trap(format!(
+            "parameter {i}: the host reads it as {want}, the import declares {t:?}"
+        ))
     }
 
     fn core_i32(&self, at: usize) -> Result<u32, Trap> {
         match self.args.get(at) {
             Some(core_vm::Val::I32(x)) => Ok(*x as u32),
-            _ => Err(self.abi_trap(AbiError::FlatTypeMismatch { expected: CoreType::I32, found: CoreType::I64 })),
+            _ => Err(self.abi_trap(AbiError::FlatTypeMismatch {
+                expected: CoreType::I32,
+                found: CoreType::I64,
+            })),
         }
     }
 
@@ -196,12 +227,19 @@ impl<'a, T> FlatCall<'a, T> {
         }
         let (ptr, len) = (self.core_i32(at)?, self.core_i32(at + 1)?);
         if u64::from(len) > crate::abi::lift::MAX_LIST_BYTE_LENGTH {
-            return Err(self.abi_trap(AbiError::ListTooLong { byte_length: u64::from(len) }));
+            return Err(self.abi_trap(AbiError::ListTooLong {
+                byte_length: u64::from(len),
+            }));
         }
-        let memory = self.memory.ok_or_else(|| self.abi_trap(AbiError::MissingMemory))?;
+        let memory = self
+            .memory
+            .ok_or_else(|| self.abi_trap(AbiError::MissingMemory))?;
         let data = memory.data(self.store);
         if u64::from(ptr) + u64::from(len) > data.len() as u64 {
-            return Err(self.abi_trap(AbiError::ListOutOfBounds { ptr, byte_length: u64::from(len) }));
+            return Err(self.abi_trap(AbiError::ListOutOfBounds {
+                ptr,
+                byte_length: u64::from(len),
+            }));
         }
         Ok(&data[ptr as usize..ptr as usize + len as usize])
     }
@@ -209,9 +247,19 @@ impl<'a, T> FlatCall<'a, T> {
     /// Parameter `i` of any type, lifted to a [`Val`] (the general path).
     pub fn arg(&mut self, i: usize) -> Result<Val, Trap> {
         let (t, at) = self.param(i)?;
-        let mut src = ArgSource { args: self.args, i: at };
+        let mut src = ArgSource {
+            args: self.args,
+            i: at,
+        };
         let (canon, memory, realloc) = (self.canon, self.memory, self.realloc);
-        let r = with_memory(self.store, canon, memory, realloc, &mut *self.resources, |cx| lift_flat(cx, &mut src, t));
+        let r = with_memory(
+            self.store,
+            canon,
+            memory,
+            realloc,
+            &mut *self.resources,
+            |cx| lift_flat(cx, &mut src, t),
+        );
         r.map_err(|e| self.abi_trap(e))
     }
 
@@ -224,19 +272,32 @@ impl<'a, T> FlatCall<'a, T> {
         if self.returned {
             return Err(self.trap("the host lowered its result twice"));
         }
-        v.type_check(t).map_err(|e| self.trap(format!("result: {e}")))?;
+        v.type_check(t)
+            .map_err(|e| self.trap(format!("result: {e}")))?;
         let (canon, memory, realloc) = (self.canon, self.memory, self.realloc);
         let r = if self.sig.retptr {
             let ptr = match self.args.last() {
                 Some(core_vm::Val::I32(p)) => *p as u32,
                 _ => return Err(self.abi_trap(AbiError::FlatValuesExhausted)),
             };
-            with_memory(self.store, canon, memory, realloc, &mut *self.resources, |cx| store(cx, v, t, ptr))
+            with_memory(
+                self.store,
+                canon,
+                memory,
+                realloc,
+                &mut *self.resources,
+                |cx| store(cx, v, t, ptr),
+            )
         } else {
             let mut out = Vec::with_capacity(1);
-            let r = with_memory(self.store, canon, memory, realloc, &mut *self.resources, |cx| {
-                crate::abi::lower_flat(cx, v, t, &mut out)
-            });
+            let r = with_memory(
+                self.store,
+                canon,
+                memory,
+                realloc,
+                &mut *self.resources,
+                |cx| crate::abi::lower_flat(cx, v, t, &mut out),
+            );
             if r.is_ok() {
                 if out.len() != self.results.len() {
                     return Err(self.trap("flat result count mismatch"));
@@ -260,7 +321,9 @@ impl<'a, T> FlatCall<'a, T> {
             (true, Some(core_vm::Val::I32(p))) => *p as u32,
             _ => return Err(self.trap("the result is not returned through a retptr")),
         };
-        let memory = self.memory.ok_or_else(|| self.abi_trap(AbiError::MissingMemory))?;
+        let memory = self
+            .memory
+            .ok_or_else(|| self.abi_trap(AbiError::MissingMemory))?;
         let align = self.sig.result_align.max(1);
         if ptr % align != 0 {
             return Err(self.abi_trap(AbiError::PointerMisaligned { ptr, align }));
@@ -275,7 +338,14 @@ impl<'a, T> FlatCall<'a, T> {
     /// Lowers `ok` of a `result<_, E>` result whose `E` has a payload (so it
     /// is stored through the `retptr`): the discriminant byte 0.
     pub fn ret_ok_unit(&mut self) -> Result<(), Trap> {
-        if !matches!(self.ty.result, Some(ValueType::Result { ok: None, err: Some(_) })) || self.returned {
+        if !matches!(
+            self.ty.result,
+            Some(ValueType::Result {
+                ok: None,
+                err: Some(_)
+            })
+        ) || self.returned
+        {
             return self.ret(&Val::Result(Ok(None)));
         }
         let (memory, ptr) = self.checked_retptr()?;
@@ -321,11 +391,20 @@ impl<'a, T> FlatCall<'a, T> {
         if !self.canon.has_realloc {
             return Err(self.abi_trap(AbiError::MissingRealloc));
         }
-        let mut mem = StoreMemory { store: &mut *self.store, memory, realloc: self.realloc };
-        let list = mem.realloc(0, 0, 1, byte_length as u32).map_err(|e| self.abi_trap(e))?;
+        let mut mem = StoreMemory {
+            store: &mut *self.store,
+            memory,
+            realloc: self.realloc,
+        };
+        let list = mem
+            .realloc(0, 0, 1, byte_length as u32)
+            .map_err(|e| self.abi_trap(e))?;
         let data = memory.data_mut(self.store);
         if u64::from(list) + byte_length > data.len() as u64 {
-            return Err(self.abi_trap(AbiError::ReallocOutOfBounds { ptr: list, size: byte_length }));
+            return Err(self.abi_trap(AbiError::ReallocOutOfBounds {
+                ptr: list,
+                size: byte_length,
+            }));
         }
         data[list as usize..list as usize + bytes.len()].copy_from_slice(bytes);
         // The retptr was checked before `realloc`, which may only grow memory.
@@ -340,13 +419,17 @@ impl<'a, T> FlatCall<'a, T> {
     /// Lowers an `own<R>` result for `rep` (`lower_own`: a new handle in
     /// the caller's table).
     pub fn ret_own(&mut self, rep: u32) -> Result<(), Trap> {
-        let (Some(ValueType::Own(rt)), false, [slot]) = (&self.ty.result, self.returned, &mut *self.results) else {
+        let (Some(ValueType::Own(rt)), false, [slot]) =
+            (&self.ty.result, self.returned, &mut *self.results)
+        else {
             return self.ret(&Val::Resource(rep));
         };
-        let h = self.resources.lower_own(*rt, rep).map_err(|e| Trap::host(CallError {
-            func: self.func_name.to_string(),
-            message: e.to_string(),
-        }))?;
+        let h = self.resources.lower_own(*rt, rep).map_err(|e| {
+            Trap::host(CallError {
+                func: self.func_name.to_string(),
+                message: e.to_string(),
+            })
+        })?;
         *slot = core_vm::Val::I32(h as i32);
         self.returned = true;
         Ok(())
@@ -369,7 +452,11 @@ fn with_memory<T, R>(
 ) -> Result<R, AbiError> {
     match memory {
         Some(memory) => {
-            let mut mem = StoreMemory { store, memory, realloc };
+            let mut mem = StoreMemory {
+                store,
+                memory,
+                realloc,
+            };
             let mut cx = LiftLowerContext::new(canon, &mut mem as &mut dyn GuestMemory, resources);
             f(&mut cx)
         }

@@ -71,7 +71,10 @@ pub(crate) struct LiftedFunc {
 #[derive(Debug, Clone)]
 pub(crate) enum FuncDef {
     /// A host import at this path (import name, then export names).
-    Import { path: Vec<String>, ty: FuncType },
+    Import {
+        path: Vec<String>,
+        ty: FuncType,
+    },
     Lifted(Arc<LiftedFunc>),
 }
 
@@ -137,10 +140,25 @@ pub(crate) enum ItemDef {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Trampoline {
     /// `canon lower` of `callee` into runtime component instance `instance`.
-    Lower { callee: FuncDef, ty: FuncType, opts: OptionsDef, instance: u32, name: String },
-    ResourceNew { rt: ResourceTypeId, instance: u32 },
-    ResourceRep { rt: ResourceTypeId, instance: u32 },
-    ResourceDrop { rt: ResourceTypeId, instance: u32 },
+    Lower {
+        callee: FuncDef,
+        ty: FuncType,
+        opts: OptionsDef,
+        instance: u32,
+        name: String,
+    },
+    ResourceNew {
+        rt: ResourceTypeId,
+        instance: u32,
+    },
+    ResourceRep {
+        rt: ResourceTypeId,
+        instance: u32,
+    },
+    ResourceDrop {
+        rt: ResourceTypeId,
+        instance: u32,
+    },
 }
 
 /// A runtime resource type.
@@ -149,7 +167,10 @@ pub(crate) enum RuntimeResource {
     /// Imported from the host: `interface` is the import name.
     Host { interface: String, name: String },
     /// Defined by a component instance, with its destructor.
-    Guest { instance: u32, dtor: Option<CoreDef> },
+    Guest {
+        instance: u32,
+        dtor: Option<CoreDef>,
+    },
 }
 
 /// One step of instantiation.
@@ -207,11 +228,16 @@ struct Frame {
 }
 
 fn bad(what: impl Into<String>) -> Error {
-    Error::Validation { message: what.into(), offset: 0 }
+    Error::Validation {
+        message: what.into(),
+        offset: 0,
+    }
 }
 
 fn get<T: Clone>(v: &[T], i: u32, what: &str) -> Result<T, Error> {
-    v.get(i as usize).cloned().ok_or_else(|| bad(format!("{what} index {i} out of bounds")))
+    v.get(i as usize)
+        .cloned()
+        .ok_or_else(|| bad(format!("{what} index {i} out of bounds")))
 }
 
 /// Flattens a translation.
@@ -249,7 +275,10 @@ impl Inliner<'_> {
         // A resource type we could not trace to its definition: give it a
         // fresh identity, implemented by nobody (no destructor, borrows are
         // always handles). Validation makes this unreachable in practice.
-        let r = self.new_resource(RuntimeResource::Host { interface: String::new(), name: format!("<untraced {}>", id.0) });
+        let r = self.new_resource(RuntimeResource::Host {
+            interface: String::new(),
+            name: format!("<untraced {}>", id.0),
+        });
         f.rmap.insert(id, r);
         r
     }
@@ -267,9 +296,18 @@ impl Inliner<'_> {
     fn opts(&self, f: &Frame, o: &Opts) -> Result<OptionsDef, Error> {
         Ok(OptionsDef {
             encoding: o.encoding,
-            memory: o.memory.map(|i| get(&f.core_memories, i, "core memory")).transpose()?,
-            realloc: o.realloc.map(|i| get(&f.core_funcs, i, "core func")).transpose()?,
-            post_return: o.post_return.map(|i| get(&f.core_funcs, i, "core func")).transpose()?,
+            memory: o
+                .memory
+                .map(|i| get(&f.core_memories, i, "core memory"))
+                .transpose()?,
+            realloc: o
+                .realloc
+                .map(|i| get(&f.core_funcs, i, "core func"))
+                .transpose()?,
+            post_return: o
+                .post_return
+                .map(|i| get(&f.core_funcs, i, "core func"))
+                .transpose()?,
         })
     }
 
@@ -281,11 +319,17 @@ impl Inliner<'_> {
     fn item(&self, f: &Frame, kind: ComponentExternalKind, index: u32) -> Result<ItemDef, Error> {
         Ok(match kind {
             ComponentExternalKind::Func => ItemDef::Func(get(&f.funcs, index, "function")?),
-            ComponentExternalKind::Instance => ItemDef::Instance(get(&f.instances, index, "instance")?),
-            ComponentExternalKind::Component => ItemDef::Component(get(&f.components, index, "component")?),
+            ComponentExternalKind::Instance => {
+                ItemDef::Instance(get(&f.instances, index, "instance")?)
+            }
+            ComponentExternalKind::Component => {
+                ItemDef::Component(get(&f.components, index, "component")?)
+            }
             ComponentExternalKind::Module => ItemDef::Module(get(&f.modules, index, "module")?),
             ComponentExternalKind::Type => ItemDef::Type,
-            ComponentExternalKind::Value => return Err(Error::Unsupported("component values".into())),
+            ComponentExternalKind::Value => {
+                return Err(Error::Unsupported("component values".into()))
+            }
         })
     }
 
@@ -319,7 +363,9 @@ impl Inliner<'_> {
     ) -> Result<(Vec<(String, ItemDef)>, ResourceMap), Error> {
         self.depth += 1;
         if self.depth > 100 {
-            return Err(Error::Unsupported("components nested more than 100 deep".into()));
+            return Err(Error::Unsupported(
+                "components nested more than 100 deep".into(),
+            ));
         }
         let is_root = args.is_none();
         let mut f = Frame {
@@ -348,7 +394,12 @@ impl Inliner<'_> {
 
     fn step(&mut self, f: &mut Frame, init: &Init, is_root: bool) -> Result<(), Error> {
         match init {
-            Init::Import { name, kind, funcs, resources } => {
+            Init::Import {
+                name,
+                kind,
+                funcs,
+                resources,
+            } => {
                 if is_root {
                     for (path, rid) in resources {
                         if f.rmap.contains_key(rid) {
@@ -356,7 +407,11 @@ impl Inliner<'_> {
                             continue;
                         }
                         let r = self.new_resource(RuntimeResource::Host {
-                            interface: if path.is_empty() { String::new() } else { name.clone() },
+                            interface: if path.is_empty() {
+                                String::new()
+                            } else {
+                                name.clone()
+                            },
                             name: path.last().cloned().unwrap_or_else(|| name.clone()),
                         });
                         f.rmap.insert(*rid, r);
@@ -369,35 +424,55 @@ impl Inliner<'_> {
                         self.import_func_types.insert(full, ty.clone());
                         rfuncs.push((path.clone(), ty));
                     }
-                    self.flat.imports.push(ImportReq { name: name.clone(), funcs: rfuncs });
+                    self.flat.imports.push(ImportReq {
+                        name: name.clone(),
+                        funcs: rfuncs,
+                    });
                     match kind {
                         ComponentExternalKind::Func => {
-                            let ty = self.import_func_types.get(&vec![name.clone()]).cloned().ok_or_else(|| {
-                                Error::Unsupported(format!("the type of imported function `{name}`"))
-                            })?;
-                            f.funcs.push(FuncDef::Import { path: vec![name.clone()], ty });
+                            let ty = self
+                                .import_func_types
+                                .get(&vec![name.clone()])
+                                .cloned()
+                                .ok_or_else(|| {
+                                    Error::Unsupported(format!(
+                                        "the type of imported function `{name}`"
+                                    ))
+                                })?;
+                            f.funcs.push(FuncDef::Import {
+                                path: vec![name.clone()],
+                                ty,
+                            });
                         }
-                        ComponentExternalKind::Instance => f.instances.push(InstanceDef::Import(vec![name.clone()])),
+                        ComponentExternalKind::Instance => {
+                            f.instances.push(InstanceDef::Import(vec![name.clone()]))
+                        }
                         ComponentExternalKind::Type => {}
                         ComponentExternalKind::Module | ComponentExternalKind::Component => {
                             return Err(Error::Unsupported(format!(
                                 "root import `{name}` of a core module or component"
                             )))
                         }
-                        ComponentExternalKind::Value => return Err(Error::Unsupported("value imports".into())),
+                        ComponentExternalKind::Value => {
+                            return Err(Error::Unsupported("value imports".into()))
+                        }
                     }
                 } else {
-                    let item = f
-                        .args
-                        .get(name)
-                        .cloned()
-                        .ok_or_else(|| bad(format!("missing instantiation argument `{name}`")))?;
+                    let item =
+                        f.args.get(name).cloned().ok_or_else(|| {
+                            bad(format!("missing instantiation argument `{name}`"))
+                        })?;
                     Self::push_item(f, item);
                 }
             }
             Init::DefineResource { rid, dtor } => {
-                let dtor = dtor.map(|d| get(&f.core_funcs, d, "core func")).transpose()?;
-                let r = self.new_resource(RuntimeResource::Guest { instance: f.instance, dtor });
+                let dtor = dtor
+                    .map(|d| get(&f.core_funcs, d, "core func"))
+                    .transpose()?;
+                let r = self.new_resource(RuntimeResource::Guest {
+                    instance: f.instance,
+                    dtor,
+                });
                 f.rmap.insert(*rid, r);
             }
             Init::ResourceAlias { new, old } => {
@@ -409,10 +484,20 @@ impl Inliner<'_> {
                 let ty = self.remap(f, ty);
                 let opts = self.opts(f, opts)?;
                 let name = callee.name();
-                let d = self.trampoline(Trampoline::Lower { callee, ty, opts, instance: f.instance, name });
+                let d = self.trampoline(Trampoline::Lower {
+                    callee,
+                    ty,
+                    opts,
+                    instance: f.instance,
+                    name,
+                });
                 f.core_funcs.push(d);
             }
-            Init::Lift { core_func, opts, ty } => {
+            Init::Lift {
+                core_func,
+                opts,
+                ty,
+            } => {
                 let core = get(&f.core_funcs, *core_func, "core func")?;
                 let name = match &core {
                     CoreDef::Export { name, .. } => name.clone(),
@@ -420,21 +505,36 @@ impl Inliner<'_> {
                 };
                 let ty = self.remap(f, ty);
                 let opts = self.opts(f, opts)?;
-                f.funcs.push(FuncDef::Lifted(Arc::new(LiftedFunc { ty, core, opts, instance: f.instance, name })));
+                f.funcs.push(FuncDef::Lifted(Arc::new(LiftedFunc {
+                    ty,
+                    core,
+                    opts,
+                    instance: f.instance,
+                    name,
+                })));
             }
             Init::ResourceNew(rid) => {
                 let rt = self.rt(f, *rid);
-                let d = self.trampoline(Trampoline::ResourceNew { rt, instance: f.instance });
+                let d = self.trampoline(Trampoline::ResourceNew {
+                    rt,
+                    instance: f.instance,
+                });
                 f.core_funcs.push(d);
             }
             Init::ResourceRep(rid) => {
                 let rt = self.rt(f, *rid);
-                let d = self.trampoline(Trampoline::ResourceRep { rt, instance: f.instance });
+                let d = self.trampoline(Trampoline::ResourceRep {
+                    rt,
+                    instance: f.instance,
+                });
                 f.core_funcs.push(d);
             }
             Init::ResourceDrop(rid) => {
                 let rt = self.rt(f, *rid);
-                let d = self.trampoline(Trampoline::ResourceDrop { rt, instance: f.instance });
+                let d = self.trampoline(Trampoline::ResourceDrop {
+                    rt,
+                    instance: f.instance,
+                });
                 f.core_funcs.push(d);
             }
             Init::Module(i) => f.modules.push(*i),
@@ -443,27 +543,43 @@ impl Inliner<'_> {
                 let module_ref = &self.t.modules[m];
                 let mut by_name = HashMap::new();
                 for (name, idx) in args {
-                    by_name.insert(name.as_str(), get(&f.core_instances, *idx, "core instance")?);
+                    by_name.insert(
+                        name.as_str(),
+                        get(&f.core_instances, *idx, "core instance")?,
+                    );
                 }
                 let mut defs = Vec::new();
                 for imp in module_ref.imports() {
                     let inst = by_name.get(imp.module).ok_or_else(|| {
-                        bad(format!("core instantiation: no argument named `{}`", imp.module))
+                        bad(format!(
+                            "core instantiation: no argument named `{}`",
+                            imp.module
+                        ))
                     })?;
                     let def = match inst {
-                        CoreInstanceDef::Instance(i) => CoreDef::Export { instance: *i, name: imp.name.to_string() },
+                        CoreInstanceDef::Instance(i) => CoreDef::Export {
+                            instance: *i,
+                            name: imp.name.to_string(),
+                        },
                         CoreInstanceDef::Bundle(items) => items
                             .iter()
                             .find(|(n, _)| n == imp.name)
                             .map(|(_, d)| d.clone())
                             .ok_or_else(|| {
-                                bad(format!("core instantiation: `{}` has no export `{}`", imp.module, imp.name))
+                                bad(format!(
+                                    "core instantiation: `{}` has no export `{}`",
+                                    imp.module, imp.name
+                                ))
                             })?,
                     };
                     defs.push(def);
                 }
-                self.flat.inits.push(FlatInit::Instantiate { module: m, args: defs });
-                f.core_instances.push(CoreInstanceDef::Instance(self.num_core_instances));
+                self.flat.inits.push(FlatInit::Instantiate {
+                    module: m,
+                    args: defs,
+                });
+                f.core_instances
+                    .push(CoreInstanceDef::Instance(self.num_core_instances));
                 self.num_core_instances += 1;
             }
             Init::CoreBundle(items) => {
@@ -471,7 +587,8 @@ impl Inliner<'_> {
                 for (name, kind, idx) in items {
                     out.push((name.clone(), Self::core_item(f, *kind, *idx)?));
                 }
-                f.core_instances.push(CoreInstanceDef::Bundle(Arc::new(out)));
+                f.core_instances
+                    .push(CoreInstanceDef::Bundle(Arc::new(out)));
             }
             Init::Component(i) => {
                 let scope = Arc::new(Scope {
@@ -481,7 +598,12 @@ impl Inliner<'_> {
                 });
                 f.components.push(ComponentDef { index: *i, scope });
             }
-            Init::Instantiate { component, args, resource_args, resource_results } => {
+            Init::Instantiate {
+                component,
+                args,
+                resource_args,
+                resource_results,
+            } => {
                 let c = get(&f.components, *component, "component")?;
                 let mut child_args = HashMap::new();
                 for (name, kind, idx) in args {
@@ -493,7 +615,8 @@ impl Inliner<'_> {
                     child_map.insert(*child, r);
                 }
                 let child = &self.t.components[c.index];
-                let (exports, child_map) = self.run(child, c.scope.clone(), Some(child_args), child_map)?;
+                let (exports, child_map) =
+                    self.run(child, c.scope.clone(), Some(child_args), child_map)?;
                 for (parent, child) in resource_results {
                     if let Some(r) = child_map.get(child) {
                         f.rmap.insert(*parent, *r);
@@ -508,10 +631,17 @@ impl Inliner<'_> {
                 }
                 f.instances.push(InstanceDef::Items(Arc::new(out)));
             }
-            Init::AliasCoreExport { instance, kind, name } => {
+            Init::AliasCoreExport {
+                instance,
+                kind,
+                name,
+            } => {
                 let inst = get(&f.core_instances, *instance, "core instance")?;
                 let def = match inst {
-                    CoreInstanceDef::Instance(i) => CoreDef::Export { instance: i, name: name.clone() },
+                    CoreInstanceDef::Instance(i) => CoreDef::Export {
+                        instance: i,
+                        name: name.clone(),
+                    },
                     CoreInstanceDef::Bundle(items) => items
                         .iter()
                         .find(|(n, _)| n == name)
@@ -526,7 +656,11 @@ impl Inliner<'_> {
                     other => return Err(Error::Unsupported(format!("core {other:?} aliases"))),
                 }
             }
-            Init::AliasExport { instance, kind, name } => {
+            Init::AliasExport {
+                instance,
+                kind,
+                name,
+            } => {
                 let inst = get(&f.instances, *instance, "instance")?;
                 let item = match inst {
                     InstanceDef::Import(path) => {
@@ -534,12 +668,18 @@ impl Inliner<'_> {
                         p.push(name.clone());
                         match kind {
                             ComponentExternalKind::Func => {
-                                let ty = self.import_func_types.get(&p).cloned().ok_or_else(|| {
-                                    Error::Unsupported(format!("the type of imported function `{}`", import_path_name(&p)))
-                                })?;
+                                let ty =
+                                    self.import_func_types.get(&p).cloned().ok_or_else(|| {
+                                        Error::Unsupported(format!(
+                                            "the type of imported function `{}`",
+                                            import_path_name(&p)
+                                        ))
+                                    })?;
                                 ItemDef::Func(FuncDef::Import { path: p, ty })
                             }
-                            ComponentExternalKind::Instance => ItemDef::Instance(InstanceDef::Import(p)),
+                            ComponentExternalKind::Instance => {
+                                ItemDef::Instance(InstanceDef::Import(p))
+                            }
                             ComponentExternalKind::Type => ItemDef::Type,
                             _ => {
                                 return Err(Error::Unsupported(format!(
@@ -568,7 +708,10 @@ impl Inliner<'_> {
                     }
                     let mut s = f.scope.clone();
                     for _ in 1..*count {
-                        s = s.parent.clone().ok_or_else(|| bad("outer alias count out of bounds"))?;
+                        s = s
+                            .parent
+                            .clone()
+                            .ok_or_else(|| bad("outer alias count out of bounds"))?;
                     }
                     if modules {
                         Ok(ItemDef::Module(get(&s.modules, *index, "module")?))

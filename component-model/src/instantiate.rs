@@ -21,17 +21,19 @@
 //!   call into guest code, so re-entrant calls cannot observe a borrow.
 
 use crate::abi::{
-    flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter, FlatVal,
-    FlattenContext, GuestMemory, HandleTable, LiftLowerContext, ResourceTables, ResourceTypeId, Val,
-    ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter,
+    FlatVal, FlattenContext, GuestMemory, HandleTable, LiftLowerContext, ResourceTables,
+    ResourceTypeId, Val, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
 use crate::error::{CallError, Error};
-use crate::inline::{
-    import_path_name, CoreDef, Flat, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, OptionsDef,
-    RuntimeResource, Trampoline,
-};
 use crate::host_flat::{FlatCall, FlatHostFunc, FlatSig};
-use crate::linker::{HostContext, HostFunc, HostImpl, Linker, NoStoreMemory, ResourceDtor, StoreMemory};
+use crate::inline::{
+    import_path_name, CoreDef, Flat, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc,
+    OptionsDef, RuntimeResource, Trampoline,
+};
+use crate::linker::{
+    HostContext, HostFunc, HostImpl, Linker, NoStoreMemory, ResourceDtor, StoreMemory,
+};
 use crate::types::core_val_type;
 use core_vm::{Engine, Extern, Func, Memory, Store, Trap};
 use std::cell::RefCell;
@@ -71,10 +73,18 @@ impl Component {
     /// As [`Component::new`], for the component in `owner`, which its core
     /// modules keep (shared, not copied) for their lazily translated
     /// function bodies and their data segments.
-    pub fn from_shared(engine: &Engine, owner: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Result<Component, Error> {
+    pub fn from_shared(
+        engine: &Engine,
+        owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    ) -> Result<Component, Error> {
         let t = crate::translate::translate(engine, owner)?;
         let flat = crate::inline::inline(&t)?;
-        Ok(Component { inner: Arc::new(ComponentInner { modules: t.modules, flat }) })
+        Ok(Component {
+            inner: Arc::new(ComponentInner {
+                modules: t.modules,
+                flat,
+            }),
+        })
     }
 
     /// Every function the component imports, as `interface#function` (or
@@ -93,25 +103,44 @@ impl Component {
 
     /// Names of the root imports.
     pub fn import_names(&self) -> Vec<String> {
-        self.inner.flat.imports.iter().map(|i| i.name.clone()).collect()
+        self.inner
+            .flat
+            .imports
+            .iter()
+            .map(|i| i.name.clone())
+            .collect()
     }
 
     /// Names of the root exports.
     pub fn export_names(&self) -> Vec<String> {
-        self.inner.flat.exports.iter().map(|(n, _)| n.clone()).collect()
+        self.inner
+            .flat
+            .exports
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     /// Numbers describing the flattened form: (core modules, core
     /// instantiations, trampolines, runtime component instances).
     pub fn stats(&self) -> (usize, usize, usize, u32) {
         let f = &self.inner.flat;
-        (self.inner.modules.len(), f.inits.len(), f.trampolines.len(), f.num_instances)
+        (
+            self.inner.modules.len(),
+            f.inits.len(),
+            f.trampolines.len(),
+            f.num_instances,
+        )
     }
 }
 
 impl<T: 'static> Linker<T> {
     /// Instantiates `component` in `store` with this linker's host functions.
-    pub fn instantiate(&self, store: &mut Store<T>, component: &Component) -> Result<ComponentInstance<T>, Error> {
+    pub fn instantiate(
+        &self,
+        store: &mut Store<T>,
+        component: &Component,
+    ) -> Result<ComponentInstance<T>, Error> {
         instantiate(self, store, component)
     }
 }
@@ -175,12 +204,13 @@ fn instantiate<T: 'static>(
                 }
                 None if linker.stub_missing => {
                     let name = import_path_name(&full);
-                    let stub: Arc<HostFunc<T>> = Arc::new(move |_: &mut HostContext<'_, T>, _: &[Val]| {
-                        Err(Trap::host(CallError {
-                            func: name.clone(),
-                            message: "called a missing import (stubbed)".into(),
-                        }))
-                    });
+                    let stub: Arc<HostFunc<T>> =
+                        Arc::new(move |_: &mut HostContext<'_, T>, _: &[Val]| {
+                            Err(Trap::host(CallError {
+                                func: name.clone(),
+                                message: "called a missing import (stubbed)".into(),
+                            }))
+                        });
                     host_funcs.insert(full, HostImpl::Vals(stub));
                 }
                 None => missing.push(import_path_name(&full)),
@@ -191,7 +221,9 @@ fn instantiate<T: 'static>(
         return Err(Error::MissingImports(missing));
     }
     let mut host_dtors = HashMap::new();
-    let mut tables: Vec<HandleTable> = (0..flat.num_instances).map(|_| HandleTable::new()).collect();
+    let mut tables: Vec<HandleTable> = (0..flat.num_instances)
+        .map(|_| HandleTable::new())
+        .collect();
     for (i, r) in flat.resources.iter().enumerate() {
         match r {
             RuntimeResource::Host { interface, name } => {
@@ -200,7 +232,9 @@ fn instantiate<T: 'static>(
                 }
             }
             RuntimeResource::Guest { instance, .. } => {
-                tables[*instance as usize].implemented.insert(ResourceTypeId(i as u32));
+                tables[*instance as usize]
+                    .implemented
+                    .insert(ResourceTypeId(i as u32));
             }
         }
     }
@@ -224,16 +258,23 @@ fn instantiate<T: 'static>(
         for a in args {
             externs.push(resolve(&shared, store, a)?);
         }
-        let inst = core_vm::Instance::new(store, &comp.modules[*module], &externs).map_err(|error| Error::Core {
-            context: format!("instantiating core module {module} (core instance {n})"),
-            error,
-        })?;
+        let inst =
+            core_vm::Instance::new(store, &comp.modules[*module], &externs).map_err(|error| {
+                Error::Core {
+                    context: format!("instantiating core module {module} (core instance {n})"),
+                    error,
+                }
+            })?;
         shared.state.borrow_mut().core_instances.push(inst);
     }
     Ok(ComponentInstance { shared })
 }
 
-fn resolve<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreDef) -> Result<Extern, Error> {
+fn resolve<T: 'static>(
+    shared: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    def: &CoreDef,
+) -> Result<Extern, Error> {
     match def {
         CoreDef::Export { instance, name } => {
             let inst = *shared
@@ -241,9 +282,12 @@ fn resolve<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreD
                 .borrow()
                 .core_instances
                 .get(*instance as usize)
-                .ok_or_else(|| Error::Link(format!("core instance {instance} used before it exists")))?;
-            inst.get_export(store, name)
-                .ok_or_else(|| Error::Link(format!("core instance {instance} has no export `{name}`")))
+                .ok_or_else(|| {
+                    Error::Link(format!("core instance {instance} used before it exists"))
+                })?;
+            inst.get_export(store, name).ok_or_else(|| {
+                Error::Link(format!("core instance {instance} has no export `{name}`"))
+            })
         }
         CoreDef::Trampoline(i) => {
             if let Some(f) = shared.state.borrow().trampolines[*i as usize] {
@@ -256,12 +300,24 @@ fn resolve<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreD
     }
 }
 
-fn resolve_func<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreDef) -> Result<Func, Error> {
-    resolve(shared, store, def)?.into_func().ok_or_else(|| Error::Link("expected a core function".into()))
+fn resolve_func<T: 'static>(
+    shared: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    def: &CoreDef,
+) -> Result<Func, Error> {
+    resolve(shared, store, def)?
+        .into_func()
+        .ok_or_else(|| Error::Link("expected a core function".into()))
 }
 
-fn resolve_memory<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, def: &CoreDef) -> Result<Memory, Error> {
-    resolve(shared, store, def)?.into_memory().ok_or_else(|| Error::Link("expected a core memory".into()))
+fn resolve_memory<T: 'static>(
+    shared: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    def: &CoreDef,
+) -> Result<Memory, Error> {
+    resolve(shared, store, def)?
+        .into_memory()
+        .ok_or_else(|| Error::Link("expected a core memory".into()))
 }
 
 #[derive(Clone, Copy)]
@@ -272,7 +328,11 @@ struct ResolvedOpts {
     post_return: Option<Func>,
 }
 
-fn resolve_opts<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, o: &OptionsDef) -> Result<ResolvedOpts, Error> {
+fn resolve_opts<T: 'static>(
+    shared: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    o: &OptionsDef,
+) -> Result<ResolvedOpts, Error> {
     Ok(ResolvedOpts {
         canon: CanonicalOptions {
             string_encoding: o.encoding,
@@ -280,9 +340,21 @@ fn resolve_opts<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, o: &Op
             has_realloc: o.realloc.is_some(),
             has_post_return: o.post_return.is_some(),
         },
-        memory: o.memory.as_ref().map(|d| resolve_memory(shared, store, d)).transpose()?,
-        realloc: o.realloc.as_ref().map(|d| resolve_func(shared, store, d)).transpose()?,
-        post_return: o.post_return.as_ref().map(|d| resolve_func(shared, store, d)).transpose()?,
+        memory: o
+            .memory
+            .as_ref()
+            .map(|d| resolve_memory(shared, store, d))
+            .transpose()?,
+        realloc: o
+            .realloc
+            .as_ref()
+            .map(|d| resolve_func(shared, store, d))
+            .transpose()?,
+        post_return: o
+            .post_return
+            .as_ref()
+            .map(|d| resolve_func(shared, store, d))
+            .transpose()?,
     })
 }
 
@@ -294,7 +366,10 @@ struct TablesRef<'a> {
 }
 
 impl TablesRef<'_> {
-    fn with<R>(&mut self, f: impl FnOnce(&mut HandleTable) -> Result<R, AbiError>) -> Result<R, AbiError> {
+    fn with<R>(
+        &mut self,
+        f: impl FnOnce(&mut HandleTable) -> Result<R, AbiError>,
+    ) -> Result<R, AbiError> {
         let mut st = self
             .state
             .try_borrow_mut()
@@ -328,8 +403,13 @@ fn with_cx<T, R>(
     let mut tables = TablesRef { state, instance };
     match o.memory {
         Some(memory) => {
-            let mut mem = StoreMemory { store, memory, realloc: o.realloc };
-            let mut cx = LiftLowerContext::new(o.canon, &mut mem as &mut dyn GuestMemory, &mut tables);
+            let mut mem = StoreMemory {
+                store,
+                memory,
+                realloc: o.realloc,
+            };
+            let mut cx =
+                LiftLowerContext::new(o.canon, &mut mem as &mut dyn GuestMemory, &mut tables);
             f(&mut cx)
         }
         None => {
@@ -361,7 +441,10 @@ pub(crate) fn from_flat(v: FlatVal) -> core_vm::Val {
 }
 
 fn trap(func: &str, e: impl std::fmt::Display) -> Trap {
-    Trap::host(CallError { func: func.to_string(), message: e.to_string() })
+    Trap::host(CallError {
+        func: func.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Converts a component-level error raised inside a trampoline into a trap.
@@ -394,9 +477,11 @@ fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx
                         call_flat(&sh, caller.store_mut(), idx, &*f, &sig, args, results)
                     })
                 }
-                Some(HostImpl::Vals(f)) => Func::new(store, fty, move |mut caller, args, results| {
-                    call_lowered(&sh, caller.store_mut(), idx, Some(&*f), args, results)
-                }),
+                Some(HostImpl::Vals(f)) => {
+                    Func::new(store, fty, move |mut caller, args, results| {
+                        call_lowered(&sh, caller.store_mut(), idx, Some(&*f), args, results)
+                    })
+                }
                 None => Func::new(store, fty, move |mut caller, args, results| {
                     call_lowered(&sh, caller.store_mut(), idx, None, args, results)
                 }),
@@ -404,48 +489,65 @@ fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx
         }
         Trampoline::ResourceNew { rt, instance } => {
             let (rt, instance) = (*rt, *instance);
-            Func::new(store, core_vm::FuncType::new(i32s(1), i32s(1)), move |_, args, results| {
-                let rep = args[0].i32().unwrap_or(0) as u32;
-                check_may_leave(&sh, instance, "resource.new")?;
-                let h = sh.state.borrow_mut().tables[instance as usize]
-                    .resource_new(rt, rep)
-                    .map_err(|e| trap("resource.new", e))?;
-                results[0] = core_vm::Val::I32(h as i32);
-                Ok(())
-            })
+            Func::new(
+                store,
+                core_vm::FuncType::new(i32s(1), i32s(1)),
+                move |_, args, results| {
+                    let rep = args[0].i32().unwrap_or(0) as u32;
+                    check_may_leave(&sh, instance, "resource.new")?;
+                    let h = sh.state.borrow_mut().tables[instance as usize]
+                        .resource_new(rt, rep)
+                        .map_err(|e| trap("resource.new", e))?;
+                    results[0] = core_vm::Val::I32(h as i32);
+                    Ok(())
+                },
+            )
         }
         Trampoline::ResourceRep { rt, instance } => {
             let (rt, instance) = (*rt, *instance);
-            Func::new(store, core_vm::FuncType::new(i32s(1), i32s(1)), move |_, args, results| {
-                let h = args[0].i32().unwrap_or(0) as u32;
-                // `resource.rep` is allowed while `may_leave` is false.
-                let rep = sh.state.borrow().tables[instance as usize]
-                    .resource_rep(rt, h)
-                    .map_err(|e| trap("resource.rep", e))?;
-                results[0] = core_vm::Val::I32(rep as i32);
-                Ok(())
-            })
+            Func::new(
+                store,
+                core_vm::FuncType::new(i32s(1), i32s(1)),
+                move |_, args, results| {
+                    let h = args[0].i32().unwrap_or(0) as u32;
+                    // `resource.rep` is allowed while `may_leave` is false.
+                    let rep = sh.state.borrow().tables[instance as usize]
+                        .resource_rep(rt, h)
+                        .map_err(|e| trap("resource.rep", e))?;
+                    results[0] = core_vm::Val::I32(rep as i32);
+                    Ok(())
+                },
+            )
         }
         Trampoline::ResourceDrop { rt, instance } => {
             let (rt, instance) = (*rt, *instance);
-            Func::new(store, core_vm::FuncType::new(i32s(1), i32s(0)), move |mut caller, args, _| {
-                let h = args[0].i32().unwrap_or(0) as u32;
-                check_may_leave(&sh, instance, "resource.drop")?;
-                let dropped = sh.state.borrow_mut().tables[instance as usize]
-                    .resource_drop(rt, h)
-                    .map_err(|e| trap("resource.drop", e))?;
-                if let Some(rep) = dropped {
-                    run_dtor(&sh, caller.store_mut(), rt, rep)?;
-                }
-                Ok(())
-            })
+            Func::new(
+                store,
+                core_vm::FuncType::new(i32s(1), i32s(0)),
+                move |mut caller, args, _| {
+                    let h = args[0].i32().unwrap_or(0) as u32;
+                    check_may_leave(&sh, instance, "resource.drop")?;
+                    let dropped = sh.state.borrow_mut().tables[instance as usize]
+                        .resource_drop(rt, h)
+                        .map_err(|e| trap("resource.drop", e))?;
+                    if let Some(rep) = dropped {
+                        run_dtor(&sh, caller.store_mut(), rt, rep)?;
+                    }
+                    Ok(())
+                },
+            )
         }
     }
 }
 
 /// Runs the destructor of resource type `rt` for `rep` (after the last
 /// `own` handle was dropped).
-fn run_dtor<T: 'static>(sh: &Rc<Shared<T>>, store: &mut Store<T>, rt: ResourceTypeId, rep: u32) -> Result<(), Trap> {
+fn run_dtor<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    rt: ResourceTypeId,
+    rep: u32,
+) -> Result<(), Trap> {
     match &sh.comp.flat.resources[rt.0 as usize] {
         RuntimeResource::Guest { dtor: Some(d), .. } => {
             let f = resolve_func(sh, store, d).map_err(|e| trap("resource.drop", e))?;
@@ -465,7 +567,13 @@ fn run_dtor<T: 'static>(sh: &Rc<Shared<T>>, store: &mut Store<T>, rt: ResourceTy
 
 /// The canonical options of `canon lower` trampoline `idx`, resolved on its
 /// first call.
-fn lower_opts<T: 'static>(sh: &Rc<Shared<T>>, store: &mut Store<T>, idx: u32, opts: &OptionsDef, name: &str) -> Result<ResolvedOpts, Trap> {
+fn lower_opts<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    idx: u32,
+    opts: &OptionsDef,
+    name: &str,
+) -> Result<ResolvedOpts, Trap> {
     let cached = sh.state.borrow().lower_opts[idx as usize];
     match cached {
         Some(o) => Ok(o),
@@ -490,13 +598,23 @@ fn call_flat<T: 'static>(
     args: &[core_vm::Val],
     results: &mut [core_vm::Val],
 ) -> Result<(), Trap> {
-    let Trampoline::Lower { ty, opts, instance, name, .. } = &sh.comp.flat.trampolines[idx as usize] else {
+    let Trampoline::Lower {
+        ty,
+        opts,
+        instance,
+        name,
+        ..
+    } = &sh.comp.flat.trampolines[idx as usize]
+    else {
         unreachable!("call_flat is only created for Lower trampolines")
     };
     let (name, instance) = (name.as_str(), *instance);
     check_may_leave(sh, instance, name)?;
     let o = lower_opts(sh, store, idx, opts, name)?;
-    let mut tables = TablesRef { state: &sh.state, instance };
+    let mut tables = TablesRef {
+        state: &sh.state,
+        instance,
+    };
     let mut call = FlatCall {
         store,
         canon: o.canon,
@@ -533,7 +651,14 @@ fn call_lowered<T: 'static>(
     args: &[core_vm::Val],
     results: &mut [core_vm::Val],
 ) -> Result<(), Trap> {
-    let Trampoline::Lower { callee, ty, opts, instance, name } = &sh.comp.flat.trampolines[idx as usize] else {
+    let Trampoline::Lower {
+        callee,
+        ty,
+        opts,
+        instance,
+        name,
+    } = &sh.comp.flat.trampolines[idx as usize]
+    else {
         unreachable!("call_lowered is only created for Lower trampolines")
     };
     let name = name.as_str();
@@ -571,14 +696,24 @@ fn lowered_call<T: 'static>(
 ) -> Result<Vec<FlatVal>, Trap> {
     let mut vi = CoreValueIter::new(flat_args);
     let params = ty.param_types();
-    let vals = with_cx(store, o, &sh.state, instance, |cx| lift_values(cx, MAX_FLAT_PARAMS, &mut vi, &params))
-        .map_err(|e| trap(name, e))?;
+    let vals = with_cx(store, o, &sh.state, instance, |cx| {
+        lift_values(cx, MAX_FLAT_PARAMS, &mut vi, &params)
+    })
+    .map_err(|e| trap(name, e))?;
     let out = match callee {
         FuncDef::Import { .. } => {
             let f = host.ok_or_else(|| trap(name, "no host implementation"))?;
-            let mut tables = TablesRef { state: &sh.state, instance };
-            let mut hcx =
-                HostContext { store, memory: o.memory, realloc: o.realloc, func_name: name, resources: Some(&mut tables) };
+            let mut tables = TablesRef {
+                state: &sh.state,
+                instance,
+            };
+            let mut hcx = HostContext {
+                store,
+                memory: o.memory,
+                realloc: o.realloc,
+                func_name: name,
+                resources: Some(&mut tables),
+            };
             f(&mut hcx, &vals)?
         }
         FuncDef::Lifted(l) if l.instance == instance => {
@@ -601,11 +736,18 @@ fn check_results(name: &str, ty: &crate::abi::FuncType, out: &[Val]) -> Result<(
     if out.len() != want.len() {
         return Err(Error::Type {
             func: name.to_string(),
-            message: format!("expected {} result(s), the host returned {}", want.len(), out.len()),
+            message: format!(
+                "expected {} result(s), the host returned {}",
+                want.len(),
+                out.len()
+            ),
         });
     }
     for (v, t) in out.iter().zip(want) {
-        v.type_check(t).map_err(|e| Error::Type { func: name.to_string(), message: format!("result: {e}") })?;
+        v.type_check(t).map_err(|e| Error::Type {
+            func: name.to_string(),
+            message: format!("result: {e}"),
+        })?;
     }
     Ok(())
 }
@@ -635,10 +777,16 @@ fn call_lifted<T: 'static>(
         let i = l.instance as usize;
         if st.poisoned[i] {
             let msg = "cannot enter component instance: an earlier call trapped (the instance is poisoned)";
-            return Err(Error::Trap { func: l.name.clone(), trap: trap(&l.name, msg) });
+            return Err(Error::Trap {
+                func: l.name.clone(),
+                trap: trap(&l.name, msg),
+            });
         }
         if st.entered[i] {
-            return Err(Error::Trap { func: l.name.clone(), trap: trap(&l.name, "cannot enter component instance") });
+            return Err(Error::Trap {
+                func: l.name.clone(),
+                trap: trap(&l.name, "cannot enter component instance"),
+            });
         }
         st.entered[i] = true;
     }
@@ -662,7 +810,10 @@ fn check_args(l: &LiftedFunc, args: &[Val], params: &[&ValueType]) -> Result<(),
         });
     }
     for (i, (v, t)) in args.iter().zip(params).enumerate() {
-        v.type_check(t).map_err(|e| Error::Type { func: name.clone(), message: format!("argument {i}: {e}") })?;
+        v.type_check(t).map_err(|e| Error::Type {
+            func: name.clone(),
+            message: format!("argument {i}: {e}"),
+        })?;
     }
     Ok(())
 }
@@ -678,9 +829,14 @@ fn call_lifted_inner<T: 'static>(
     let name = &l.name;
     let core = resolve_func(sh, store, &l.core)?;
     let o = resolve_opts(sh, store, &l.opts)?;
-    let abi = |error| Error::Abi { func: name.clone(), error };
+    let abi = |error| Error::Abi {
+        func: name.clone(),
+        error,
+    };
     set_may_leave(sh, l.instance, false);
-    let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| lower_values(cx, MAX_FLAT_PARAMS, args, params, None));
+    let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| {
+        lower_values(cx, MAX_FLAT_PARAMS, args, params, None)
+    });
     set_may_leave(sh, l.instance, true);
     if let Err(AbiError::Guest(_)) = &flat_args {
         // `realloc` trapped.
@@ -690,18 +846,27 @@ fn call_lifted_inner<T: 'static>(
     let core_args: Vec<core_vm::Val> = flat_args.into_iter().map(from_flat).collect();
     let nres = core.ty(store).results().len();
     let mut core_res = vec![core_vm::Val::I32(0); nres];
-    core.call(store, &core_args, &mut core_res).map_err(|e| match e {
-        core_vm::Error::Trap(trap) => {
-            *poison = true;
-            Error::Trap { func: name.clone(), trap }
-        }
-        error => Error::Core { context: format!("calling `{name}`"), error },
-    })?;
+    core.call(store, &core_args, &mut core_res)
+        .map_err(|e| match e {
+            core_vm::Error::Trap(trap) => {
+                *poison = true;
+                Error::Trap {
+                    func: name.clone(),
+                    trap,
+                }
+            }
+            error => Error::Core {
+                context: format!("calling `{name}`"),
+                error,
+            },
+        })?;
     let flat_res: Vec<FlatVal> = core_res.iter().map(to_flat).collect();
     let mut vi = CoreValueIter::new(&flat_res);
     let result_types = l.ty.result_types();
-    let out = with_cx(store, &o, &sh.state, l.instance, |cx| lift_values(cx, MAX_FLAT_RESULTS, &mut vi, &result_types))
-        .map_err(abi)?;
+    let out = with_cx(store, &o, &sh.state, l.instance, |cx| {
+        lift_values(cx, MAX_FLAT_RESULTS, &mut vi, &result_types)
+    })
+    .map_err(abi)?;
     if let Some(pr) = o.post_return {
         set_may_leave(sh, l.instance, false);
         let r = pr.call(store, &core_res, &mut []);
@@ -709,12 +874,20 @@ fn call_lifted_inner<T: 'static>(
         r.map_err(|e| match e {
             core_vm::Error::Trap(trap) => {
                 *poison = true;
-                Error::Trap { func: format!("{name} (post-return)"), trap }
+                Error::Trap {
+                    func: format!("{name} (post-return)"),
+                    trap,
+                }
             }
-            error => Error::Core { context: format!("post-return of `{name}`"), error },
+            error => Error::Core {
+                context: format!("post-return of `{name}`"),
+                error,
+            },
         })?;
     }
-    sh.state.borrow().tables[l.instance as usize].finish_export_call().map_err(abi)?;
+    sh.state.borrow().tables[l.instance as usize]
+        .finish_export_call()
+        .map_err(abi)?;
     Ok(out)
 }
 
@@ -725,7 +898,9 @@ pub struct ComponentInstance<T> {
 
 impl<T> Clone for ComponentInstance<T> {
     fn clone(&self) -> Self {
-        ComponentInstance { shared: self.shared.clone() }
+        ComponentInstance {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -737,7 +912,10 @@ pub struct ComponentFunc<T> {
 
 impl<T> Clone for ComponentFunc<T> {
     fn clone(&self) -> Self {
-        ComponentFunc { shared: self.shared.clone(), def: self.def.clone() }
+        ComponentFunc {
+            shared: self.shared.clone(),
+            def: self.def.clone(),
+        }
     }
 }
 
@@ -772,7 +950,10 @@ fn split_item_name(name: &str) -> Option<(String, &str)> {
     if func.is_empty() {
         return None;
     }
-    Some((version.map_or_else(|| iface.to_string(), |v| format!("{iface}@{v}")), func))
+    Some((
+        version.map_or_else(|| iface.to_string(), |v| format!("{iface}@{v}")),
+        func,
+    ))
 }
 
 /// The compatibility track of a version: `0.2.x` → `0.2`, `1.x.y` → `1`.
@@ -790,7 +971,10 @@ impl<T: 'static> ComponentInstance<T> {
     /// A function exported at the root.
     pub fn get_func(&self, name: &str) -> Option<ComponentFunc<T>> {
         match find(&self.shared.comp.flat.exports, name)? {
-            ItemDef::Func(def) => Some(ComponentFunc { shared: self.shared.clone(), def: def.clone() }),
+            ItemDef::Func(def) => Some(ComponentFunc {
+                shared: self.shared.clone(),
+                def: def.clone(),
+            }),
             _ => None,
         }
     }
@@ -799,11 +983,16 @@ impl<T: 'static> ComponentInstance<T> {
     /// semver-compatibly, e.g. `wasi:cli/run@0.2.0` finds an export
     /// `wasi:cli/run@0.2.6`).
     pub fn get_instance_func(&self, instance: &str, func: &str) -> Option<ComponentFunc<T>> {
-        let ItemDef::Instance(InstanceDef::Items(items)) = find(&self.shared.comp.flat.exports, instance)? else {
+        let ItemDef::Instance(InstanceDef::Items(items)) =
+            find(&self.shared.comp.flat.exports, instance)?
+        else {
             return None;
         };
         match find(items, func)? {
-            ItemDef::Func(def) => Some(ComponentFunc { shared: self.shared.clone(), def: def.clone() }),
+            ItemDef::Func(def) => Some(ComponentFunc {
+                shared: self.shared.clone(),
+                def: def.clone(),
+            }),
             _ => None,
         }
     }
@@ -824,25 +1013,40 @@ impl<T: 'static> ComponentInstance<T> {
         }
         let mut found: Vec<(String, ComponentFunc<T>)> = Vec::new();
         for (n, d) in &self.shared.comp.flat.exports {
-            let ItemDef::Instance(InstanceDef::Items(items)) = d else { continue };
+            let ItemDef::Instance(InstanceDef::Items(items)) = d else {
+                continue;
+            };
             if let Some((_, ItemDef::Func(def))) = items.iter().find(|(f, _)| f == name) {
                 let shown = match n.split_once('@') {
                     Some((iface, version)) => format!("{iface}.{name}@{version}"),
                     None => format!("{n}.{name}"),
                 };
-                found.push((shown, ComponentFunc { shared: self.shared.clone(), def: def.clone() }));
+                found.push((
+                    shown,
+                    ComponentFunc {
+                        shared: self.shared.clone(),
+                        def: def.clone(),
+                    },
+                ));
             }
         }
         match found.len() {
             0 => Err(Error::NotFound(name.to_string())),
             1 => Ok(found.pop().expect("one match").1),
-            _ => Err(Error::Ambiguous { name: name.to_string(), candidates: found.into_iter().map(|(n, _)| n).collect() }),
+            _ => Err(Error::Ambiguous {
+                name: name.to_string(),
+                candidates: found.into_iter().map(|(n, _)| n).collect(),
+            }),
         }
     }
 
     /// Typed lookup: [`ComponentInstance::find_func`], then a check that the
     /// function has exactly type `ty` (parameter names included).
-    pub fn get_typed_func(&self, name: &str, ty: &crate::abi::FuncType) -> Result<ComponentFunc<T>, Error> {
+    pub fn get_typed_func(
+        &self,
+        name: &str,
+        ty: &crate::abi::FuncType,
+    ) -> Result<ComponentFunc<T>, Error> {
         let f = self.find_func(name)?;
         if f.ty() != ty {
             return Err(Error::Type {
@@ -899,10 +1103,16 @@ impl<T: 'static> ComponentFunc<T> {
                 let name = import_path_name(path);
                 let params = ty.param_types();
                 if args.len() != params.len() {
-                    return Err(Error::Type { func: name, message: format!("expected {} argument(s)", params.len()) });
+                    return Err(Error::Type {
+                        func: name,
+                        message: format!("expected {} argument(s)", params.len()),
+                    });
                 }
                 for (v, t) in args.iter().zip(&params) {
-                    v.type_check(t).map_err(|e| Error::Type { func: name.clone(), message: e.to_string() })?;
+                    v.type_check(t).map_err(|e| Error::Type {
+                        func: name.clone(),
+                        message: e.to_string(),
+                    })?;
                 }
                 let f = match self.shared.host_funcs.get(path) {
                     Some(HostImpl::Vals(f)) => f.clone(),
@@ -913,8 +1123,17 @@ impl<T: 'static> ComponentFunc<T> {
                     }
                     None => return Err(Error::NotFound(name.clone())),
                 };
-                let mut hcx = HostContext { store, memory: None, realloc: None, func_name: &name, resources: None };
-                let out = f(&mut hcx, args).map_err(|trap| Error::Trap { func: name.clone(), trap })?;
+                let mut hcx = HostContext {
+                    store,
+                    memory: None,
+                    realloc: None,
+                    func_name: &name,
+                    resources: None,
+                };
+                let out = f(&mut hcx, args).map_err(|trap| Error::Trap {
+                    func: name.clone(),
+                    trap,
+                })?;
                 check_results(&name, ty, &out)?;
                 Ok(out)
             }

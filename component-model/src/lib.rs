@@ -20,8 +20,8 @@ mod types;
 
 pub use core_vm;
 pub use error::{CallError, Error};
-pub use instantiate::{Component, ComponentFunc, ComponentInstance};
 pub use host_flat::{FlatCall, FlatHostFunc};
+pub use instantiate::{Component, ComponentFunc, ComponentInstance};
 pub use linker::{HostContext, HostFunc, Linker, ResourceDtor, StoreMemory};
 #[cfg(feature = "wave")]
 pub mod wave;

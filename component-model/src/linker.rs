@@ -57,7 +57,10 @@ pub(crate) struct Interface<T> {
 
 impl<T> Default for Interface<T> {
     fn default() -> Self {
-        Interface { funcs: HashMap::new(), dtors: HashMap::new() }
+        Interface {
+            funcs: HashMap::new(),
+            dtors: HashMap::new(),
+        }
     }
 }
 
@@ -69,7 +72,10 @@ pub struct Linker<T> {
 
 impl<T> Default for Linker<T> {
     fn default() -> Self {
-        Linker { interfaces: HashMap::new(), stub_missing: false }
+        Linker {
+            interfaces: HashMap::new(),
+            stub_missing: false,
+        }
     }
 }
 
@@ -106,7 +112,11 @@ impl<T: 'static> Linker<T> {
 
     /// Defines (or replaces) function `name` of `interface`.
     fn define(&mut self, interface: &str, name: &str, f: HostImpl<T>) -> &mut Self {
-        self.interfaces.entry(interface.to_string()).or_default().funcs.insert(name.to_string(), f);
+        self.interfaces
+            .entry(interface.to_string())
+            .or_default()
+            .funcs
+            .insert(name.to_string(), f);
         self
     }
 
@@ -127,7 +137,11 @@ impl<T: 'static> Linker<T> {
         resource: &str,
         f: impl Fn(&mut T, u32) -> Result<(), Trap> + 'static,
     ) -> &mut Self {
-        self.interfaces.entry(interface.to_string()).or_default().dtors.insert(resource.to_string(), Arc::new(f));
+        self.interfaces
+            .entry(interface.to_string())
+            .or_default()
+            .dtors
+            .insert(resource.to_string(), Arc::new(f));
         self
     }
 
@@ -151,7 +165,9 @@ impl<T: 'static> Linker<T> {
         let (base, want) = split_version(name)?;
         let mut best: Option<(&str, Version)> = None;
         for key in self.interfaces.keys() {
-            let Some((b, have)) = split_version(key) else { continue };
+            let Some((b, have)) = split_version(key) else {
+                continue;
+            };
             if b != base || !compatible(&want, &have) {
                 continue;
             }
@@ -165,7 +181,8 @@ impl<T: 'static> Linker<T> {
     /// Whether function `func` of `interface` (or of a semver-compatible
     /// version of it) is defined, as an import of that name would bind.
     pub fn defines_func(&self, interface: &str, func: &str) -> bool {
-        self.lookup(&[interface.to_string(), func.to_string()]).is_some()
+        self.lookup(&[interface.to_string(), func.to_string()])
+            .is_some()
     }
 
     /// Whether the destructor of resource `resource` of `interface` is defined.
@@ -179,12 +196,24 @@ impl<T: 'static> Linker<T> {
             [iface, rest @ ..] => (iface.as_str(), rest.join("#")),
             [] => return None,
         };
-        let key = if iface.is_empty() { "" } else { self.resolve_interface(iface)? };
+        let key = if iface.is_empty() {
+            ""
+        } else {
+            self.resolve_interface(iface)?
+        };
         self.interfaces.get(key)?.funcs.get(&func).cloned()
     }
 
-    pub(crate) fn lookup_dtor(&self, interface: &str, resource: &str) -> Option<Arc<ResourceDtor<T>>> {
-        let key = if interface.is_empty() { "" } else { self.resolve_interface(interface)? };
+    pub(crate) fn lookup_dtor(
+        &self,
+        interface: &str,
+        resource: &str,
+    ) -> Option<Arc<ResourceDtor<T>>> {
+        let key = if interface.is_empty() {
+            ""
+        } else {
+            self.resolve_interface(interface)?
+        };
         self.interfaces.get(key)?.dtors.get(resource).cloned()
     }
 }
@@ -213,7 +242,15 @@ fn split_version(name: &str) -> Option<(&str, Version)> {
     if it.next().is_some() {
         return None;
     }
-    Some((base, Version { major, minor, patch, pre }))
+    Some((
+        base,
+        Version {
+            major,
+            minor,
+            patch,
+            pre,
+        },
+    ))
 }
 
 fn compatible(a: &Version, b: &Version) -> bool {
@@ -255,7 +292,11 @@ impl<'a, T> HostContext<'a, T> {
     /// The caller's memory and `realloc`, if the `canon lower` had a
     /// `memory` option.
     pub fn memory(&mut self) -> Option<StoreMemory<'_, T>> {
-        Some(StoreMemory { store: self.store, memory: self.memory?, realloc: self.realloc })
+        Some(StoreMemory {
+            store: self.store,
+            memory: self.memory?,
+            realloc: self.realloc,
+        })
     }
     /// The calling component instance's handle table (own/borrow handles
     /// by index), for hosts that exchange raw handles; `None` when the host
@@ -268,7 +309,10 @@ impl<'a, T> HostContext<'a, T> {
     }
     /// A trap naming this function.
     pub fn trap(&self, message: impl Into<String>) -> Trap {
-        Trap::host(CallError { func: self.func_name.to_string(), message: message.into() })
+        Trap::host(CallError {
+            func: self.func_name.to_string(),
+            message: message.into(),
+        })
     }
 }
 
@@ -297,11 +341,18 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
         Ok(())
     }
 
-    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32, AbiError> {
+    fn realloc(
+        &mut self,
+        old_ptr: u32,
+        old_size: u32,
+        align: u32,
+        new_size: u32,
+    ) -> Result<u32, AbiError> {
         let f = self.realloc.ok_or(AbiError::MissingRealloc)?;
         let args = [old_ptr, old_size, align, new_size].map(|x| core_vm::Val::I32(x as i32));
         let mut out = [core_vm::Val::I32(0)];
-        f.call(self.store, &args, &mut out).map_err(|e| AbiError::Guest(format!("realloc: {e}")))?;
+        f.call(self.store, &args, &mut out)
+            .map_err(|e| AbiError::Guest(format!("realloc: {e}")))?;
         match out[0] {
             core_vm::Val::I32(p) => Ok(p as u32),
             _ => Err(AbiError::Guest("realloc returned a non-i32".into())),
@@ -334,12 +385,27 @@ mod tests {
     #[test]
     fn semver_tracks() {
         let mut l: Linker<()> = Linker::new();
-        l.func("wasi:cli/environment@0.2.12", "get-environment", |_, _| Ok(vec![]));
-        l.func("wasi:cli/environment@0.2.3", "get-environment", |_, _| Ok(vec![]));
-        l.func("wasi:cli/environment@0.3.0", "get-environment", |_, _| Ok(vec![]));
-        assert_eq!(l.resolve_interface("wasi:cli/environment@0.2.0"), Some("wasi:cli/environment@0.2.12"));
-        assert_eq!(l.resolve_interface("wasi:cli/environment@0.2.3"), Some("wasi:cli/environment@0.2.3"));
-        assert_eq!(l.resolve_interface("wasi:cli/environment@0.3.1"), Some("wasi:cli/environment@0.3.0"));
+        l.func("wasi:cli/environment@0.2.12", "get-environment", |_, _| {
+            Ok(vec![])
+        });
+        l.func("wasi:cli/environment@0.2.3", "get-environment", |_, _| {
+            Ok(vec![])
+        });
+        l.func("wasi:cli/environment@0.3.0", "get-environment", |_, _| {
+            Ok(vec![])
+        });
+        assert_eq!(
+            l.resolve_interface("wasi:cli/environment@0.2.0"),
+            Some("wasi:cli/environment@0.2.12")
+        );
+        assert_eq!(
+            l.resolve_interface("wasi:cli/environment@0.2.3"),
+            Some("wasi:cli/environment@0.2.3")
+        );
+        assert_eq!(
+            l.resolve_interface("wasi:cli/environment@0.3.1"),
+            Some("wasi:cli/environment@0.3.0")
+        );
         assert_eq!(l.resolve_interface("wasi:cli/environment@0.4.0"), None);
         assert_eq!(l.resolve_interface("wasi:cli/exit@0.2.0"), None);
         l.func("a:b/c@1.0.0", "f", |_, _| Ok(vec![]));

@@ -27,9 +27,9 @@ use crate::types::{self, ResourceIds};
 use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType};
 use wasmparser::types::TypesRef;
 use wasmparser::{
-    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind,
-    ComponentType, ComponentTypeRef, ExternalKind, Instance, Parser, Payload, ValidPayload, Validator,
-    WasmFeatures,
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind,
+    ComponentOuterAliasKind, ComponentType, ComponentTypeRef, ExternalKind, Instance, Parser,
+    Payload, ValidPayload, Validator, WasmFeatures,
 };
 
 /// A resource type path inside an entity: export names from the entity
@@ -56,16 +56,35 @@ pub(crate) enum Init {
     /// An import: pushes one item of `kind`. `funcs` lists every function
     /// reachable in the import with its path (empty for a function import)
     /// and type; `resources` every resource type it creates.
-    Import { name: String, kind: ComponentExternalKind, funcs: Vec<(Vec<String>, FuncType)>, resources: ResourcePaths },
+    Import {
+        name: String,
+        kind: ComponentExternalKind,
+        funcs: Vec<(Vec<String>, FuncType)>,
+        resources: ResourcePaths,
+    },
     /// `(type (resource (rep i32) (dtor f)))`: a fresh resource type per
     /// instance of this component.
-    DefineResource { rid: ResourceTypeId, dtor: Option<u32> },
+    DefineResource {
+        rid: ResourceTypeId,
+        dtor: Option<u32>,
+    },
     /// `new` names the same resource type as `old` (exports, re-exports).
-    ResourceAlias { new: ResourceTypeId, old: ResourceTypeId },
+    ResourceAlias {
+        new: ResourceTypeId,
+        old: ResourceTypeId,
+    },
     /// `canon lower`: pushes a core function.
-    Lower { func: u32, opts: Opts, ty: FuncType },
+    Lower {
+        func: u32,
+        opts: Opts,
+        ty: FuncType,
+    },
     /// `canon lift`: pushes a component function.
-    Lift { core_func: u32, opts: Opts, ty: FuncType },
+    Lift {
+        core_func: u32,
+        opts: Opts,
+        ty: FuncType,
+    },
     /// `canon resource.new` / `resource.rep` / `resource.drop`: push a core function.
     ResourceNew(ResourceTypeId),
     ResourceRep(ResourceTypeId),
@@ -73,7 +92,10 @@ pub(crate) enum Init {
     /// A core module (index into [`Translation::modules`]): pushes a module.
     Module(usize),
     /// Pushes a core instance made by instantiating module `module`.
-    CoreInstantiate { module: u32, args: Vec<(String, u32)> },
+    CoreInstantiate {
+        module: u32,
+        args: Vec<(String, u32)>,
+    },
     /// Pushes a core instance bundling existing core items.
     CoreBundle(Vec<(String, ExternalKind, u32)>),
     /// A nested component (index into [`Translation::components`]).
@@ -90,11 +112,27 @@ pub(crate) enum Init {
     },
     /// Pushes a component instance bundling existing items.
     Bundle(Vec<(String, ComponentExternalKind, u32)>),
-    AliasCoreExport { instance: u32, kind: ExternalKind, name: String },
-    AliasExport { instance: u32, kind: ComponentExternalKind, name: String },
-    AliasOuter { kind: ComponentOuterAliasKind, count: u32, index: u32 },
+    AliasCoreExport {
+        instance: u32,
+        kind: ExternalKind,
+        name: String,
+    },
+    AliasExport {
+        instance: u32,
+        kind: ComponentExternalKind,
+        name: String,
+    },
+    AliasOuter {
+        kind: ComponentOuterAliasKind,
+        count: u32,
+        index: u32,
+    },
     /// An export; also pushes the item again into its index space.
-    Export { name: String, kind: ComponentExternalKind, index: u32 },
+    Export {
+        name: String,
+        kind: ComponentExternalKind,
+        index: u32,
+    },
 }
 
 /// One (nested) component: its initializers.
@@ -135,7 +173,11 @@ pub(crate) fn translate(
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(Error::validation)?;
         // Numbers of items before this payload (for the new items' indices).
-        let before = if in_module == 0 { validator.types(0).map(|t| Counts::of(&t)) } else { None };
+        let before = if in_module == 0 {
+            validator.types(0).map(|t| Counts::of(&t))
+        } else {
+            None
+        };
         let valid = validator.payload(&payload).map_err(Error::validation)?;
         if let ValidPayload::Func(..) = valid {
             // Function bodies are validated by core-vm.
@@ -157,7 +199,9 @@ pub(crate) fn translate(
                 }
                 stack.push(StaticComponent::default());
             }
-            Payload::ModuleSection { unchecked_range, .. } => {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
                 in_module = 1;
                 let idx = module_bytes.len();
                 module_bytes.push(unchecked_range.start as usize..unchecked_range.end as usize);
@@ -190,7 +234,13 @@ pub(crate) fn translate(
                     let mut resources = Vec::new();
                     if let Some(item) = item {
                         collect_funcs(types, &item.ty, &mut Vec::new(), &mut rids, &mut funcs);
-                        types::resources_in(types, &item.ty, &mut Vec::new(), &mut rids, &mut resources);
+                        types::resources_in(
+                            types,
+                            &item.ty,
+                            &mut Vec::new(),
+                            &mut rids,
+                            &mut resources,
+                        );
                     }
                     let kind = match imp.ty {
                         ComponentTypeRef::Module(_) => ComponentExternalKind::Module,
@@ -203,7 +253,12 @@ pub(crate) fn translate(
                     if kind == ComponentExternalKind::Value {
                         return Err(Error::Unsupported(format!("value import `{name}`")));
                     }
-                    cur(&mut stack).inits.push(Init::Import { name, kind, funcs, resources });
+                    cur(&mut stack).inits.push(Init::Import {
+                        name,
+                        kind,
+                        funcs,
+                        resources,
+                    });
                 }
             }
             Payload::ComponentTypeSection(reader) => {
@@ -215,7 +270,9 @@ pub(crate) fn translate(
                         let idx = base + i as u32;
                         if let ComponentAnyTypeId::Resource(r) = types.component_any_type_at(idx) {
                             let rid = rids.static_id(r.resource());
-                            cur(&mut stack).inits.push(Init::DefineResource { rid, dtor });
+                            cur(&mut stack)
+                                .inits
+                                .push(Init::DefineResource { rid, dtor });
                         }
                     }
                 }
@@ -226,9 +283,17 @@ pub(crate) fn translate(
                 for func in reader {
                     let func = func.map_err(Error::validation)?;
                     let init = match func {
-                        CanonicalFunction::Lift { core_func_index, type_index, options } => {
-                            let ComponentAnyTypeId::Func(id) = types.component_any_type_at(type_index) else {
-                                return Err(Error::Unsupported("canon lift of a non-function type".into()));
+                        CanonicalFunction::Lift {
+                            core_func_index,
+                            type_index,
+                            options,
+                        } => {
+                            let ComponentAnyTypeId::Func(id) =
+                                types.component_any_type_at(type_index)
+                            else {
+                                return Err(Error::Unsupported(
+                                    "canon lift of a non-function type".into(),
+                                ));
                             };
                             Init::Lift {
                                 core_func: core_func_index,
@@ -236,15 +301,31 @@ pub(crate) fn translate(
                                 ty: types::func_type(types, id, &mut rids)?,
                             }
                         }
-                        CanonicalFunction::Lower { func_index, options } => {
+                        CanonicalFunction::Lower {
+                            func_index,
+                            options,
+                        } => {
                             let id = types.component_function_at(func_index);
-                            Init::Lower { func: func_index, opts: opts(&options)?, ty: types::func_type(types, id, &mut rids)? }
+                            Init::Lower {
+                                func: func_index,
+                                opts: opts(&options)?,
+                                ty: types::func_type(types, id, &mut rids)?,
+                            }
                         }
-                        CanonicalFunction::ResourceNew { resource } => Init::ResourceNew(resource_at(types, resource, &mut rids)?),
-                        CanonicalFunction::ResourceRep { resource } => Init::ResourceRep(resource_at(types, resource, &mut rids)?),
-                        CanonicalFunction::ResourceDrop { resource } => Init::ResourceDrop(resource_at(types, resource, &mut rids)?),
+                        CanonicalFunction::ResourceNew { resource } => {
+                            Init::ResourceNew(resource_at(types, resource, &mut rids)?)
+                        }
+                        CanonicalFunction::ResourceRep { resource } => {
+                            Init::ResourceRep(resource_at(types, resource, &mut rids)?)
+                        }
+                        CanonicalFunction::ResourceDrop { resource } => {
+                            Init::ResourceDrop(resource_at(types, resource, &mut rids)?)
+                        }
                         other => {
-                            return Err(Error::Unsupported(format!("canonical built-in {}", canon_name(&other))))
+                            return Err(Error::Unsupported(format!(
+                                "canonical built-in {}",
+                                canon_name(&other)
+                            )))
                         }
                     };
                     cur(&mut stack).inits.push(init);
@@ -259,7 +340,10 @@ pub(crate) fn translate(
                             args: args.iter().map(|a| (a.name.to_string(), a.index)).collect(),
                         },
                         Instance::FromExports(exports) => Init::CoreBundle(
-                            exports.iter().map(|e| (e.name.to_string(), e.kind, e.index)).collect(),
+                            exports
+                                .iter()
+                                .map(|e| (e.name.to_string(), e.kind, e.index))
+                                .collect(),
                         ),
                     };
                     cur(&mut stack).inits.push(init);
@@ -272,12 +356,23 @@ pub(crate) fn translate(
                     let inst = inst.map_err(Error::validation)?;
                     let new_idx = base + i as u32;
                     let init = match inst {
-                        wasmparser::ComponentInstance::Instantiate { component_index, args } => {
-                            let (resource_args, resource_results) =
-                                instantiate_resources(types, component_index, &args, new_idx, &mut rids);
+                        wasmparser::ComponentInstance::Instantiate {
+                            component_index,
+                            args,
+                        } => {
+                            let (resource_args, resource_results) = instantiate_resources(
+                                types,
+                                component_index,
+                                &args,
+                                new_idx,
+                                &mut rids,
+                            );
                             Init::Instantiate {
                                 component: component_index,
-                                args: args.iter().map(|a| (a.name.to_string(), a.kind, a.index)).collect(),
+                                args: args
+                                    .iter()
+                                    .map(|a| (a.name.to_string(), a.kind, a.index))
+                                    .collect(),
                                 resource_args,
                                 resource_results,
                             }
@@ -287,11 +382,22 @@ pub(crate) fn translate(
                             for e in exports.iter() {
                                 if e.kind == ComponentExternalKind::Type {
                                     if let Some(item) = inst_ty.exports.get(e.name.name) {
-                                        alias_type(types, &item.ty, e.index, &mut rids, cur(&mut stack));
+                                        alias_type(
+                                            types,
+                                            &item.ty,
+                                            e.index,
+                                            &mut rids,
+                                            cur(&mut stack),
+                                        );
                                     }
                                 }
                             }
-                            Init::Bundle(exports.iter().map(|e| (e.name.name.to_string(), e.kind, e.index)).collect())
+                            Init::Bundle(
+                                exports
+                                    .iter()
+                                    .map(|e| (e.name.name.to_string(), e.kind, e.index))
+                                    .collect(),
+                            )
                         }
                     };
                     cur(&mut stack).inits.push(init);
@@ -301,13 +407,27 @@ pub(crate) fn translate(
                 for alias in reader {
                     let alias = alias.map_err(Error::validation)?;
                     let init = match alias {
-                        ComponentAlias::InstanceExport { kind, instance_index, name } => {
-                            Init::AliasExport { instance: instance_index, kind, name: name.to_string() }
+                        ComponentAlias::InstanceExport {
+                            kind,
+                            instance_index,
+                            name,
+                        } => Init::AliasExport {
+                            instance: instance_index,
+                            kind,
+                            name: name.to_string(),
+                        },
+                        ComponentAlias::CoreInstanceExport {
+                            kind,
+                            instance_index,
+                            name,
+                        } => Init::AliasCoreExport {
+                            instance: instance_index,
+                            kind,
+                            name: name.to_string(),
+                        },
+                        ComponentAlias::Outer { kind, count, index } => {
+                            Init::AliasOuter { kind, count, index }
                         }
-                        ComponentAlias::CoreInstanceExport { kind, instance_index, name } => {
-                            Init::AliasCoreExport { instance: instance_index, kind, name: name.to_string() }
-                        }
-                        ComponentAlias::Outer { kind, count, index } => Init::AliasOuter { kind, count, index },
                     };
                     cur(&mut stack).inits.push(init);
                 }
@@ -325,34 +445,57 @@ pub(crate) fn translate(
                             alias_type(types, &item.ty, export.index, &mut rids, cur(&mut stack));
                         }
                     }
-                    cur(&mut stack).inits.push(Init::Export { name, kind: export.kind, index: export.index });
+                    cur(&mut stack).inits.push(Init::Export {
+                        name,
+                        kind: export.kind,
+                        index: export.index,
+                    });
                 }
             }
             Payload::ComponentStartSection { range, .. } => {
-                return Err(Error::Unsupported(format!("component start function (at offset {:#x})", range.start)));
+                return Err(Error::Unsupported(format!(
+                    "component start function (at offset {:#x})",
+                    range.start
+                )));
             }
             _ => {}
         }
     }
-    let root = root.ok_or_else(|| Error::Validation { message: "unexpected end of component".into(), offset: bytes.len() })?;
+    let root = root.ok_or_else(|| Error::Validation {
+        message: "unexpected end of component".into(),
+        offset: bytes.len(),
+    })?;
     let mut modules = Vec::with_capacity(module_bytes.len());
     for (i, range) in module_bytes.into_iter().enumerate() {
         let start = range.start;
-        let m = core_vm::Module::from_shared(engine, owner.clone(), range).map_err(|error| match error {
-            // Function bodies are validated here: report them as the
-            // component's validation errors, at their offset in the component.
-            core_vm::Error::Validation { message, offset } => {
-                Error::Validation { message: format!("core module {i}: {message}"), offset: start + offset }
-            }
-            error => Error::Core { context: format!("compiling core module {i}"), error },
-        })?;
+        let m =
+            core_vm::Module::from_shared(engine, owner.clone(), range).map_err(
+                |error| match error {
+                    // Function bodies are validated here: report them as the
+                    // component's validation errors, at their offset in the component.
+                    core_vm::Error::Validation { message, offset } => Error::Validation {
+                        message: format!("core module {i}: {message}"),
+                        offset: start + offset,
+                    },
+                    error => Error::Core {
+                        context: format!("compiling core module {i}"),
+                        error,
+                    },
+                },
+            )?;
         modules.push(m);
     }
-    Ok(Translation { modules, components, root })
+    Ok(Translation {
+        modules,
+        components,
+        root,
+    })
 }
 
 fn cur(stack: &mut [StaticComponent]) -> &mut StaticComponent {
-    stack.last_mut().expect("a section outside any component is rejected by validation")
+    stack
+        .last_mut()
+        .expect("a section outside any component is rejected by validation")
 }
 
 #[derive(Clone, Copy)]
@@ -363,7 +506,10 @@ struct Counts {
 
 impl Counts {
     fn of(t: &TypesRef<'_>) -> Counts {
-        Counts { types: t.component_type_count(), instances: t.component_instance_count() }
+        Counts {
+            types: t.component_type_count(),
+            instances: t.component_instance_count(),
+        }
     }
 }
 
@@ -393,10 +539,16 @@ fn canon_name(f: &CanonicalFunction) -> String {
     s.split([' ', '{', '(']).next().unwrap_or("?").to_string()
 }
 
-fn resource_at(types: TypesRef<'_>, idx: u32, rids: &mut ResourceIds) -> Result<ResourceTypeId, Error> {
+fn resource_at(
+    types: TypesRef<'_>,
+    idx: u32,
+    rids: &mut ResourceIds,
+) -> Result<ResourceTypeId, Error> {
     match types.component_any_type_at(idx) {
         ComponentAnyTypeId::Resource(r) => Ok(rids.static_id(r.resource())),
-        _ => Err(Error::Unsupported(format!("type {idx} is not a resource type"))),
+        _ => Err(Error::Unsupported(format!(
+            "type {idx} is not a resource type"
+        ))),
     }
 }
 
@@ -429,13 +581,28 @@ fn collect_funcs(
 
 /// Records that the resource created by a type export/bundle entry is the
 /// one at type index `referenced`.
-fn alias_type(types: TypesRef<'_>, ty: &ComponentEntityType, referenced: u32, rids: &mut ResourceIds, c: &mut StaticComponent) {
-    let ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(new), .. } = ty else { return };
+fn alias_type(
+    types: TypesRef<'_>,
+    ty: &ComponentEntityType,
+    referenced: u32,
+    rids: &mut ResourceIds,
+    c: &mut StaticComponent,
+) {
+    let ComponentEntityType::Type {
+        created: ComponentAnyTypeId::Resource(new),
+        ..
+    } = ty
+    else {
+        return;
+    };
     if referenced >= types.component_type_count() {
         return;
     }
     if let ComponentAnyTypeId::Resource(old) = types.component_any_type_at(referenced) {
-        let (new, old) = (rids.static_id(new.resource()), rids.static_id(old.resource()));
+        let (new, old) = (
+            rids.static_id(new.resource()),
+            rids.static_id(old.resource()),
+        );
         if new != old {
             c.inits.push(Init::ResourceAlias { new, old });
         }
@@ -460,12 +627,19 @@ fn instantiate_resources(
     let ct = &types[types.component_at(component)];
     let mut resource_args = Vec::new();
     for arg in args {
-        let Some(item) = ct.imports.get(arg.name) else { continue };
+        let Some(item) = ct.imports.get(arg.name) else {
+            continue;
+        };
         let arg_ty = match arg.kind {
-            ComponentExternalKind::Instance => ComponentEntityType::Instance(types.component_instance_at(arg.index)),
+            ComponentExternalKind::Instance => {
+                ComponentEntityType::Instance(types.component_instance_at(arg.index))
+            }
             ComponentExternalKind::Type => {
                 let t = types.component_any_type_at(arg.index);
-                ComponentEntityType::Type { referenced: t, created: t }
+                ComponentEntityType::Type {
+                    referenced: t,
+                    created: t,
+                }
             }
             _ => continue,
         };
@@ -477,7 +651,9 @@ fn instantiate_resources(
     let inst_ty = &types[types.component_instance_at(new_idx)];
     let mut resource_results = Vec::new();
     for (name, item) in inst_ty.exports.iter() {
-        let Some(child_item) = ct.exports.get(name) else { continue };
+        let Some(child_item) = ct.exports.get(name) else {
+            continue;
+        };
         let (mut parent, mut child) = (Vec::new(), Vec::new());
         types::resources_in(types, &item.ty, &mut Vec::new(), rids, &mut parent);
         types::resources_in(types, &child_item.ty, &mut Vec::new(), rids, &mut child);

@@ -15,11 +15,11 @@
 use crate::abi::{FuncType, ResourceTypeId, ValueType};
 use crate::error::Error;
 use std::collections::HashMap;
+use wasmparser::component_types::ResourceId;
 use wasmparser::component_types::{
     ComponentAnyTypeId, ComponentDefinedType, ComponentEntityType, ComponentValType,
 };
 use wasmparser::types::TypesRef;
-use wasmparser::component_types::ResourceId;
 use wasmparser::PrimitiveValType;
 
 /// Dense numbering of wasmparser resource ids.
@@ -90,7 +90,10 @@ pub(crate) fn val_type(
                     ValueType::List(Box::new(val_type(types, element, rids)?))
                 }
                 ComponentDefinedType::Tuple(t) => ValueType::Tuple(
-                    t.types.iter().map(|t| val_type(types, t, rids)).collect::<Result<_, _>>()?,
+                    t.types
+                        .iter()
+                        .map(|t| val_type(types, t, rids))
+                        .collect::<Result<_, _>>()?,
                 ),
                 ComponentDefinedType::Flags(names) => {
                     ValueType::Flags(names.iter().map(|n| n.to_string()).collect())
@@ -113,7 +116,9 @@ pub(crate) fn val_type(
                 },
                 ComponentDefinedType::Own(r) => ValueType::Own(rids.static_id(r.resource())),
                 ComponentDefinedType::Borrow(r) => ValueType::Borrow(rids.static_id(r.resource())),
-                ComponentDefinedType::Map { .. } => return Err(Error::Unsupported("map types".into())),
+                ComponentDefinedType::Map { .. } => {
+                    return Err(Error::Unsupported("map types".into()))
+                }
                 ComponentDefinedType::FixedLengthList { .. } => {
                     return Err(Error::Unsupported("fixed-length lists".into()))
                 }
@@ -156,7 +161,10 @@ pub(crate) fn resources_in(
     out: &mut Vec<(Vec<String>, ResourceTypeId)>,
 ) {
     match ty {
-        ComponentEntityType::Type { created: ComponentAnyTypeId::Resource(r), .. } => {
+        ComponentEntityType::Type {
+            created: ComponentAnyTypeId::Resource(r),
+            ..
+        } => {
             out.push((path.clone(), rids.static_id(r.resource())));
         }
         ComponentEntityType::Instance(id) => {
@@ -178,11 +186,15 @@ pub(crate) fn remap_value_type(
     let r = |t: &ValueType| remap_value_type(t, map);
     match t {
         ValueType::List(t) => ValueType::List(Box::new(r(t))),
-        ValueType::Record(fs) => ValueType::Record(fs.iter().map(|(n, t)| (n.clone(), r(t))).collect()),
-        ValueType::Tuple(ts) => ValueType::Tuple(ts.iter().map(r).collect()),
-        ValueType::Variant(cs) => {
-            ValueType::Variant(cs.iter().map(|(n, t)| (n.clone(), t.as_ref().map(r))).collect())
+        ValueType::Record(fs) => {
+            ValueType::Record(fs.iter().map(|(n, t)| (n.clone(), r(t))).collect())
         }
+        ValueType::Tuple(ts) => ValueType::Tuple(ts.iter().map(r).collect()),
+        ValueType::Variant(cs) => ValueType::Variant(
+            cs.iter()
+                .map(|(n, t)| (n.clone(), t.as_ref().map(r)))
+                .collect(),
+        ),
         ValueType::Option(t) => ValueType::Option(Box::new(r(t))),
         ValueType::Result { ok, err } => ValueType::Result {
             ok: ok.as_ref().map(|t| Box::new(r(t))),
@@ -195,9 +207,16 @@ pub(crate) fn remap_value_type(
 }
 
 /// [`remap_value_type`] over a function type.
-pub(crate) fn remap_func_type(ft: &FuncType, map: &dyn Fn(ResourceTypeId) -> ResourceTypeId) -> FuncType {
+pub(crate) fn remap_func_type(
+    ft: &FuncType,
+    map: &dyn Fn(ResourceTypeId) -> ResourceTypeId,
+) -> FuncType {
     FuncType {
-        params: ft.params.iter().map(|(n, t)| (n.clone(), remap_value_type(t, map))).collect(),
+        params: ft
+            .params
+            .iter()
+            .map(|(n, t)| (n.clone(), remap_value_type(t, map)))
+            .collect(),
         result: ft.result.as_ref().map(|t| remap_value_type(t, map)),
     }
 }

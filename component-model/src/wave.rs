@@ -62,9 +62,11 @@ impl WasmType for ValueType {
 
     fn record_fields(&self) -> Box<dyn Iterator<Item = (Cow<'_, str>, Self)> + '_> {
         match self {
-            ValueType::Record(fields) => {
-                Box::new(fields.iter().map(|(n, t)| (Cow::Borrowed(n.as_str()), t.clone())))
-            }
+            ValueType::Record(fields) => Box::new(
+                fields
+                    .iter()
+                    .map(|(n, t)| (Cow::Borrowed(n.as_str()), t.clone())),
+            ),
             _ => Box::new(std::iter::empty()),
         }
     }
@@ -78,9 +80,11 @@ impl WasmType for ValueType {
 
     fn variant_cases(&self) -> Box<dyn Iterator<Item = (Cow<'_, str>, Option<Self>)> + '_> {
         match self {
-            ValueType::Variant(cases) => {
-                Box::new(cases.iter().map(|(n, t)| (Cow::Borrowed(n.as_str()), t.clone())))
-            }
+            ValueType::Variant(cases) => Box::new(
+                cases
+                    .iter()
+                    .map(|(n, t)| (Cow::Borrowed(n.as_str()), t.clone())),
+            ),
             _ => Box::new(std::iter::empty()),
         }
     }
@@ -122,12 +126,16 @@ impl WasmType for ValueType {
 
 /// The error for a value that is not of type `ty`.
 fn wrong(ty: &ValueType, got: &str) -> WasmValueError {
-    WasmValueError::WrongValueType { ty: wasm_wave::wasm::DisplayType(ty).to_string(), val: got.to_string() }
+    WasmValueError::WrongValueType {
+        ty: wasm_wave::wasm::DisplayType(ty).to_string(),
+        val: got.to_string(),
+    }
 }
 
 /// Runs `v.type_check(ty)` and turns a mismatch into a WAVE error.
 fn checked(ty: &ValueType, v: Val) -> Result<Val, WasmValueError> {
-    v.type_check(ty).map_err(|e| WasmValueError::Other(e.to_string()))?;
+    v.type_check(ty)
+        .map_err(|e| WasmValueError::Other(e.to_string()))?;
     Ok(v)
 }
 
@@ -201,7 +209,10 @@ impl WasmValue for Val {
         Val::String(StringValue::new(val.into_owned()))
     }
 
-    fn make_list(ty: &ValueType, vals: impl IntoIterator<Item = Self>) -> Result<Self, WasmValueError> {
+    fn make_list(
+        ty: &ValueType,
+        vals: impl IntoIterator<Item = Self>,
+    ) -> Result<Self, WasmValueError> {
         checked(ty, Val::List(vals.into_iter().collect()))
     }
 
@@ -209,7 +220,9 @@ impl WasmValue for Val {
         ty: &ValueType,
         fields: impl IntoIterator<Item = (&'a str, Self)>,
     ) -> Result<Self, WasmValueError> {
-        let ValueType::Record(ftys) = ty else { return Err(wrong(ty, "record")) };
+        let ValueType::Record(ftys) = ty else {
+            return Err(wrong(ty, "record"));
+        };
         let mut given: Vec<(&str, Val)> = fields.into_iter().collect();
         let mut out = Vec::with_capacity(ftys.len());
         for (name, _) in ftys {
@@ -225,28 +238,42 @@ impl WasmValue for Val {
         checked(ty, Val::Record(out))
     }
 
-    fn make_tuple(ty: &ValueType, vals: impl IntoIterator<Item = Self>) -> Result<Self, WasmValueError> {
+    fn make_tuple(
+        ty: &ValueType,
+        vals: impl IntoIterator<Item = Self>,
+    ) -> Result<Self, WasmValueError> {
         let vals: Vec<Val> = vals.into_iter().collect();
         if let ValueType::Tuple(ts) = ty {
             if ts.len() != vals.len() {
-                return Err(WasmValueError::WrongNumberOfTupleValues { want: ts.len(), got: vals.len() });
+                return Err(WasmValueError::WrongNumberOfTupleValues {
+                    want: ts.len(),
+                    got: vals.len(),
+                });
             }
         }
         checked(ty, Val::Tuple(vals))
     }
 
     fn make_variant(ty: &ValueType, case: &str, val: Option<Self>) -> Result<Self, WasmValueError> {
-        let ValueType::Variant(cases) = ty else { return Err(wrong(ty, "variant")) };
+        let ValueType::Variant(cases) = ty else {
+            return Err(wrong(ty, "variant"));
+        };
         match cases.iter().find(|(n, _)| n == case) {
             None => Err(WasmValueError::UnknownCase(case.to_string())),
-            Some((_, Some(_))) if val.is_none() => Err(WasmValueError::MissingPayload(case.to_string())),
-            Some((_, None)) if val.is_some() => Err(WasmValueError::UnexpectedPayload(case.to_string())),
+            Some((_, Some(_))) if val.is_none() => {
+                Err(WasmValueError::MissingPayload(case.to_string()))
+            }
+            Some((_, None)) if val.is_some() => {
+                Err(WasmValueError::UnexpectedPayload(case.to_string()))
+            }
             Some(_) => checked(ty, Val::Variant(case.to_string(), val.map(Box::new))),
         }
     }
 
     fn make_enum(ty: &ValueType, case: &str) -> Result<Self, WasmValueError> {
-        let ValueType::Enum(labels) = ty else { return Err(wrong(ty, "enum")) };
+        let ValueType::Enum(labels) = ty else {
+            return Err(wrong(ty, "enum"));
+        };
         if !labels.iter().any(|l| l == case) {
             return Err(WasmValueError::UnknownCase(case.to_string()));
         }
@@ -257,7 +284,10 @@ impl WasmValue for Val {
         checked(ty, Val::Option(val.map(Box::new)))
     }
 
-    fn make_result(ty: &ValueType, val: Result<Option<Self>, Option<Self>>) -> Result<Self, WasmValueError> {
+    fn make_result(
+        ty: &ValueType,
+        val: Result<Option<Self>, Option<Self>>,
+    ) -> Result<Self, WasmValueError> {
         let v = match val {
             Ok(v) => Ok(v.map(Box::new)),
             Err(e) => Err(e.map(Box::new)),
@@ -265,14 +295,23 @@ impl WasmValue for Val {
         checked(ty, Val::Result(v))
     }
 
-    fn make_flags<'a>(ty: &ValueType, names: impl IntoIterator<Item = &'a str>) -> Result<Self, WasmValueError> {
-        let ValueType::Flags(labels) = ty else { return Err(wrong(ty, "flags")) };
+    fn make_flags<'a>(
+        ty: &ValueType,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, WasmValueError> {
+        let ValueType::Flags(labels) = ty else {
+            return Err(wrong(ty, "flags"));
+        };
         let names: Vec<&str> = names.into_iter().collect();
         if let Some(unknown) = names.iter().find(|n| !labels.iter().any(|l| l == *n)) {
             return Err(WasmValueError::UnknownCase(unknown.to_string()));
         }
         // Declaration order, each set flag once.
-        let set = labels.iter().filter(|l| names.contains(&l.as_str())).cloned().collect();
+        let set = labels
+            .iter()
+            .filter(|l| names.contains(&l.as_str()))
+            .cloned()
+            .collect();
         checked(ty, Val::Flags(set))
     }
 
@@ -359,7 +398,10 @@ impl WasmValue for Val {
     }
     fn unwrap_record(&self) -> Box<dyn Iterator<Item = (Cow<'_, str>, Cow<'_, Self>)> + '_> {
         match self {
-            Val::Record(fs) => Box::new(fs.iter().map(|(n, v)| (Cow::Borrowed(n.as_str()), Cow::Borrowed(v)))),
+            Val::Record(fs) => Box::new(
+                fs.iter()
+                    .map(|(n, v)| (Cow::Borrowed(n.as_str()), Cow::Borrowed(v))),
+            ),
             _ => Box::new(std::iter::empty()),
         }
     }
@@ -449,7 +491,9 @@ impl FuncCall {
     /// Parses the call syntax (the arguments are type-checked later, by
     /// [`FuncCall::params`]).
     pub fn parse(text: &str) -> Result<FuncCall, ParserError> {
-        Ok(FuncCall { call: UntypedFuncCall::parse(text)?.into_owned() })
+        Ok(FuncCall {
+            call: UntypedFuncCall::parse(text)?.into_owned(),
+        })
     }
 
     /// The function name as written (e.g. `add` or `wasi:cli/run.run@0.2.0`).
@@ -486,7 +530,10 @@ mod tests {
         rt(T::Char, "'\\u{1F44B}'", "'👋'");
         rt(T::String, "\"a\\nb\"", "\"a\\nb\"");
         rt(T::List(Box::new(T::U8)), "[1, 2]", "[1, 2]");
-        let rec = T::Record(vec![("a".into(), T::U8), ("b".into(), T::Option(Box::new(T::U8)))]);
+        let rec = T::Record(vec![
+            ("a".into(), T::U8),
+            ("b".into(), T::Option(Box::new(T::U8))),
+        ]);
         rt(rec.clone(), "{b: some(2), a: 1}", "{a: 1, b: some(2)}");
         rt(rec, "{a: 1, b: none}", "{a: 1}");
         rt(T::Tuple(vec![T::U8, T::String]), "(1, \"x\")", "(1, \"x\")");
@@ -494,9 +541,27 @@ mod tests {
         rt(var.clone(), "s(-3)", "s(-3)");
         rt(var, "n", "n");
         rt(T::Enum(vec!["x".into(), "y".into()]), "y", "y");
-        rt(T::Result { ok: Some(Box::new(T::U8)), err: None }, "err", "err");
-        rt(T::Result { ok: None, err: None }, "ok", "ok");
-        rt(T::Flags(vec!["a".into(), "b".into(), "c".into()]), "{c, a}", "{a, c}");
+        rt(
+            T::Result {
+                ok: Some(Box::new(T::U8)),
+                err: None,
+            },
+            "err",
+            "err",
+        );
+        rt(
+            T::Result {
+                ok: None,
+                err: None,
+            },
+            "ok",
+            "ok",
+        );
+        rt(
+            T::Flags(vec!["a".into(), "b".into(), "c".into()]),
+            "{c, a}",
+            "{a, c}",
+        );
     }
 
     #[test]
@@ -513,7 +578,10 @@ mod tests {
     #[test]
     fn calls() {
         let ty = FuncType {
-            params: vec![("a".into(), ValueType::U32), ("b".into(), ValueType::Option(Box::new(ValueType::U32)))],
+            params: vec![
+                ("a".into(), ValueType::U32),
+                ("b".into(), ValueType::Option(Box::new(ValueType::U32))),
+            ],
             result: None,
         };
         let c = FuncCall::parse("ns:pkg/iface.f@1.0.0(7)").unwrap();

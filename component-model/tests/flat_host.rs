@@ -114,7 +114,13 @@ fn setup() -> (Store<Out>, component_model::ComponentInstance<Out>) {
     let engine = Engine::default();
     let bytes = wat::parse_str(WAT.replace("{LIBC}", LIBC)).expect("valid WAT");
     let c = Component::new(&engine, &bytes).unwrap_or_else(|e| panic!("component: {e}"));
-    let mut store = Store::new(&engine, Out { next: 40, ..Default::default() });
+    let mut store = Store::new(
+        &engine,
+        Out {
+            next: 40,
+            ..Default::default()
+        },
+    );
     let mut l: Linker<Out> = Linker::new();
     let i = "test:io/out@0.1.0";
     l.func_flat(i, "open", |cx| {
@@ -154,7 +160,9 @@ fn setup() -> (Store<Out>, component_model::ComponentInstance<Out>) {
         o.dropped.push(rep);
         Ok(())
     });
-    let inst = l.instantiate(&mut store, &c).unwrap_or_else(|e| panic!("instantiate: {e}"));
+    let inst = l
+        .instantiate(&mut store, &c)
+        .unwrap_or_else(|e| panic!("instantiate: {e}"));
     (store, inst)
 }
 
@@ -165,18 +173,42 @@ fn flat_host_functions_read_guest_memory_and_lower_results() {
     // ok, ok (0 + 0), err (10), "bad" has 3 bytes (300), starts with 'b' (1000).
     assert_eq!(out, vec![Val::U32(1310)]);
     assert_eq!(store.data().written, b"hello, world");
-    assert_eq!(store.data().dropped, vec![41], "the lends ended, so the drop ran the dtor");
-    let out = inst.get_func("budget").unwrap().call(&mut store, &[]).unwrap();
-    assert_eq!(out, vec![Val::U64(1 << 40)], "ok discriminant 0 and the u64 at offset 8");
-    let out = inst.get_func("read").unwrap().call(&mut store, &[]).unwrap();
-    assert_eq!(out, vec![Val::U32(1150)], "ok, 5 bytes in a realloc'd block, ending in 'e'");
+    assert_eq!(
+        store.data().dropped,
+        vec![41],
+        "the lends ended, so the drop ran the dtor"
+    );
+    let out = inst
+        .get_func("budget")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Val::U64(1 << 40)],
+        "ok discriminant 0 and the u64 at offset 8"
+    );
+    let out = inst
+        .get_func("read")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Val::U32(1150)],
+        "ok, 5 bytes in a realloc'd block, ending in 'e'"
+    );
     let out = inst.get_func("mix").unwrap().call(&mut store, &[]).unwrap();
     assert_eq!(out, vec![Val::U64(705)]);
 }
 
 fn trap_of(name: &str) -> String {
     let (mut store, inst) = setup();
-    let err = inst.get_func(name).unwrap().call(&mut store, &[]).unwrap_err();
+    let err = inst
+        .get_func(name)
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
     assert!(err.is_trap(), "{name}: {err}");
     err.to_string()
 }
@@ -184,13 +216,22 @@ fn trap_of(name: &str) -> String {
 #[test]
 fn flat_host_function_misuse_traps_clearly() {
     let e = trap_of("out-of-bounds");
-    assert!(e.contains("[method]stream.write") && e.contains("out of bounds"), "{e}");
+    assert!(
+        e.contains("[method]stream.write") && e.contains("out of bounds"),
+        "{e}"
+    );
     let e = trap_of("misaligned-retptr");
-    assert!(e.contains("[method]stream.budget") && e.contains("aligned"), "{e}");
+    assert!(
+        e.contains("[method]stream.budget") && e.contains("aligned"),
+        "{e}"
+    );
     let e = trap_of("bad-handle");
     assert!(e.contains("invalid resource handle"), "{e}");
     let e = trap_of("silent");
-    assert!(e.contains("silent") && e.contains("returned no result"), "{e}");
+    assert!(
+        e.contains("silent") && e.contains("returned no result"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -198,5 +239,8 @@ fn flat_host_functions_are_not_callable_with_vals() {
     let (mut store, inst) = setup();
     let f = inst.get_func("mix-import").expect("the re-exported import");
     let err = f.call(&mut store, &[Val::U32(1), Val::U64(2)]).unwrap_err();
-    assert!(matches!(err, Error::Unsupported(_)) && err.to_string().contains("flat host function"), "{err}");
+    assert!(
+        matches!(err, Error::Unsupported(_)) && err.to_string().contains("flat host function"),
+        "{err}"
+    );
 }

@@ -42,14 +42,22 @@ fn linker() -> Linker<Recorder> {
         Ok(vec![Val::Resource(STDIN)])
     });
     l.func(io, "[method]output-stream.check-write", |cx, args| {
-        cx.data_mut().calls.push(format!("check-write({:?})", args[0]));
+        cx.data_mut()
+            .calls
+            .push(format!("check-write({:?})", args[0]));
         Ok(vec![ok(Some(Val::U64(4096)))])
     });
     l.func(io, "[method]output-stream.write", |cx, args| {
-        let Val::List(bytes) = &args[1] else { return Err(cx.trap("contents is not a list")) };
-        let bytes: Vec<u8> = bytes.iter().map(|b| if let Val::U8(b) = b { *b } else { 0 }).collect();
+        let Val::List(bytes) = &args[1] else {
+            return Err(cx.trap("contents is not a list"));
+        };
+        let bytes: Vec<u8> = bytes
+            .iter()
+            .map(|b| if let Val::U8(b) = b { *b } else { 0 })
+            .collect();
         let rec = cx.data_mut();
-        rec.calls.push(format!("write({:?}, {} bytes)", args[0], bytes.len()));
+        rec.calls
+            .push(format!("write({:?}, {} bytes)", args[0], bytes.len()));
         if args[0] == Val::Resource(STDOUT) {
             rec.stdout.extend_from_slice(&bytes);
         }
@@ -59,22 +67,35 @@ fn linker() -> Linker<Recorder> {
         cx.data_mut().calls.push("blocking-flush".into());
         Ok(vec![ok(None)])
     });
-    l.func(io, "[method]output-stream.blocking-write-and-flush", |cx, args| {
-        let Val::List(bytes) = &args[1] else { return Err(cx.trap("contents is not a list")) };
-        let bytes: Vec<u8> = bytes.iter().map(|b| if let Val::U8(b) = b { *b } else { 0 }).collect();
-        let rec = cx.data_mut();
-        rec.calls.push("blocking-write-and-flush".into());
-        rec.stdout.extend_from_slice(&bytes);
-        Ok(vec![ok(None)])
-    });
+    l.func(
+        io,
+        "[method]output-stream.blocking-write-and-flush",
+        |cx, args| {
+            let Val::List(bytes) = &args[1] else {
+                return Err(cx.trap("contents is not a list"));
+            };
+            let bytes: Vec<u8> = bytes
+                .iter()
+                .map(|b| if let Val::U8(b) = b { *b } else { 0 })
+                .collect();
+            let rec = cx.data_mut();
+            rec.calls.push("blocking-write-and-flush".into());
+            rec.stdout.extend_from_slice(&bytes);
+            Ok(vec![ok(None)])
+        },
+    );
     l.func(io, "[method]output-stream.subscribe", |cx, _| {
         cx.data_mut().calls.push("subscribe".into());
         Ok(vec![Val::Resource(100)])
     });
-    l.func("wasi:io/poll@0.2.12", "[method]pollable.block", |cx, args| {
-        cx.data_mut().calls.push(format!("block({:?})", args[0]));
-        Ok(vec![])
-    });
+    l.func(
+        "wasi:io/poll@0.2.12",
+        "[method]pollable.block",
+        |cx, args| {
+            cx.data_mut().calls.push(format!("block({:?})", args[0]));
+            Ok(vec![])
+        },
+    );
     l.func("wasi:cli/environment@0.2.12", "get-environment", |cx, _| {
         cx.data_mut().calls.push("get-environment".into());
         Ok(vec![Val::List(vec![])])
@@ -84,14 +105,20 @@ fn linker() -> Linker<Recorder> {
         Ok(vec![Val::List(vec![Val::string("hello")])])
     });
     for which in ["stdin", "stdout", "stderr"] {
-        l.func(&format!("wasi:cli/terminal-{which}@0.2.12"), &format!("get-terminal-{which}"), |_, _| {
-            Ok(vec![Val::Option(None)])
-        });
+        l.func(
+            &format!("wasi:cli/terminal-{which}@0.2.12"),
+            &format!("get-terminal-{which}"),
+            |_, _| Ok(vec![Val::Option(None)]),
+        );
     }
-    l.resource_dtor("wasi:io/streams@0.2.12", "output-stream", |rec: &mut Recorder, rep| {
-        rec.dropped.push(rep);
-        Ok(())
-    });
+    l.resource_dtor(
+        "wasi:io/streams@0.2.12",
+        "output-stream",
+        |rec: &mut Recorder, rep| {
+            rec.dropped.push(rep);
+            Ok(())
+        },
+    );
     l.stub_missing(true);
     l
 }
@@ -114,18 +141,41 @@ fn hello_world_runs() {
     assert_eq!(core_instances, 3);
     assert_eq!(instances, 2, "the root and the nested run shim");
     let mut store = Store::new(&engine, Recorder::default());
-    let instance = linker().instantiate(&mut store, &component).expect("instantiates");
-    let run = instance.get_instance_func("wasi:cli/run@0.2.0", "run").expect("run export");
+    let instance = linker()
+        .instantiate(&mut store, &component)
+        .expect("instantiates");
+    let run = instance
+        .get_instance_func("wasi:cli/run@0.2.0", "run")
+        .expect("run export");
     assert!(run.ty().params.is_empty());
     let out = run.call(&mut store, &[]).expect("run succeeds");
     assert_eq!(out, vec![Val::Result(Ok(None))]);
     let rec = store.data();
-    assert_eq!(String::from_utf8_lossy(&rec.stdout), "Hello, world!\n", "calls: {:?}", rec.calls);
-    assert!(rec.calls.iter().any(|c| c == "get-stdout"), "calls: {:?}", rec.calls);
-    assert!(rec.calls.iter().any(|c| c == "write(Resource(1), 14 bytes)"), "calls: {:?}", rec.calls);
+    assert_eq!(
+        String::from_utf8_lossy(&rec.stdout),
+        "Hello, world!\n",
+        "calls: {:?}",
+        rec.calls
+    );
+    assert!(
+        rec.calls.iter().any(|c| c == "get-stdout"),
+        "calls: {:?}",
+        rec.calls
+    );
+    assert!(
+        rec.calls
+            .iter()
+            .any(|c| c == "write(Resource(1), 14 bytes)"),
+        "calls: {:?}",
+        rec.calls
+    );
     // Semver-compatible lookup of the export works with other patch versions too.
-    assert!(instance.get_instance_func("wasi:cli/run@0.2.12", "run").is_some());
-    assert!(instance.get_instance_func("wasi:cli/run@0.3.0", "run").is_none());
+    assert!(instance
+        .get_instance_func("wasi:cli/run@0.2.12", "run")
+        .is_some());
+    assert!(instance
+        .get_instance_func("wasi:cli/run@0.3.0", "run")
+        .is_none());
 }
 
 #[test]
@@ -135,11 +185,26 @@ fn hello_world_missing_imports_are_listed() {
     let component = Component::new(&engine, &bytes).unwrap();
     let mut store = Store::new(&engine, Recorder::default());
     let mut l: Linker<Recorder> = Linker::new();
-    l.func("wasi:cli/stdout@0.2.12", "get-stdout", |_, _| Ok(vec![Val::Resource(STDOUT)]));
-    let err = l.instantiate(&mut store, &component).err().expect("missing imports");
-    let Error::MissingImports(list) = &err else { panic!("unexpected error {err}") };
-    assert!(list.iter().any(|s| s == "wasi:cli/environment@0.2.6#get-environment"), "{list:?}");
-    assert!(list.iter().any(|s| s == "wasi:io/streams@0.2.6#[method]output-stream.write"), "{list:?}");
+    l.func("wasi:cli/stdout@0.2.12", "get-stdout", |_, _| {
+        Ok(vec![Val::Resource(STDOUT)])
+    });
+    let err = l
+        .instantiate(&mut store, &component)
+        .err()
+        .expect("missing imports");
+    let Error::MissingImports(list) = &err else {
+        panic!("unexpected error {err}")
+    };
+    assert!(
+        list.iter()
+            .any(|s| s == "wasi:cli/environment@0.2.6#get-environment"),
+        "{list:?}"
+    );
+    assert!(
+        list.iter()
+            .any(|s| s == "wasi:io/streams@0.2.6#[method]output-stream.write"),
+        "{list:?}"
+    );
     assert!(!list.iter().any(|s| s.contains("get-stdout")), "{list:?}");
     let msg = err.to_string();
     assert!(msg.contains("wasi:cli/exit@0.2.6#exit"), "{msg}");
@@ -153,8 +218,12 @@ fn hello_world_stubbed_import_traps_naming_itself() {
     let mut store = Store::new(&engine, Recorder::default());
     let mut l: Linker<Recorder> = Linker::new();
     l.stub_missing(true);
-    let instance = l.instantiate(&mut store, &component).expect("stubs instantiate");
-    let run = instance.get_instance_func("wasi:cli/run@0.2.0", "run").unwrap();
+    let instance = l
+        .instantiate(&mut store, &component)
+        .expect("stubs instantiate");
+    let run = instance
+        .get_instance_func("wasi:cli/run@0.2.0", "run")
+        .unwrap();
     let err = run.call(&mut store, &[]).expect_err("a stub traps");
     let msg = err.to_string();
     assert!(msg.contains("wasi:") && msg.contains("stubbed"), "{msg}");
@@ -176,7 +245,10 @@ fn corrupted_components_do_not_panic() {
     for i in 0..64 {
         let len = (bytes.len() * i) / 64;
         if let Err(e) = Component::new(&engine, &bytes[..len]) {
-            assert!(matches!(e, Error::Validation { .. }), "truncated at {len}: {e}");
+            assert!(
+                matches!(e, Error::Validation { .. }),
+                "truncated at {len}: {e}"
+            );
         }
     }
     for _ in 0..150 {

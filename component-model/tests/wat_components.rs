@@ -32,9 +32,14 @@ fn lift_scalar_export() {
     let inst = Linker::new().instantiate(&mut store, &c).unwrap();
     let add = inst.get_func("add").unwrap();
     assert_eq!(add.ty().params.len(), 2);
-    assert_eq!(add.call(&mut store, &[Val::U32(2), Val::U32(40)]).unwrap(), vec![Val::U32(42)]);
+    assert_eq!(
+        add.call(&mut store, &[Val::U32(2), Val::U32(40)]).unwrap(),
+        vec![Val::U32(42)]
+    );
     // Type-checked against the function type.
-    let err = add.call(&mut store, &[Val::U32(2), Val::S32(40)]).unwrap_err();
+    let err = add
+        .call(&mut store, &[Val::U32(2), Val::S32(40)])
+        .unwrap_err();
     assert!(matches!(err, Error::Type { .. }), "{err}");
     let err = add.call(&mut store, &[Val::U32(2)]).unwrap_err();
     assert!(matches!(err, Error::Type { .. }), "{err}");
@@ -71,7 +76,9 @@ fn strings_through_host_with_realloc_and_post_return() {
     let mut linker: Linker<Vec<String>> = Linker::new();
     // Registered at 1.2.0; the component imports 1.0.0 (compatible).
     linker.func("test:host/greet@1.2.0", "greet", |cx, args| {
-        let Val::String(s) = &args[0] else { return Err(cx.trap("not a string")) };
+        let Val::String(s) = &args[0] else {
+            return Err(cx.trap("not a string"));
+        };
         cx.data_mut().push(s.as_str().to_string());
         Ok(vec![Val::string(format!("Hello, {}!", s.as_str()))])
     });
@@ -80,7 +87,11 @@ fn strings_through_host_with_realloc_and_post_return() {
     let out = run.call(&mut store, &[Val::string("world")]).unwrap();
     assert_eq!(out, vec![Val::string("Hello, world!")]);
     assert_eq!(store.data(), &vec!["world".to_string()]);
-    let posts = inst.get_func("posts").unwrap().call(&mut store, &[]).unwrap();
+    let posts = inst
+        .get_func("posts")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
     assert_eq!(posts, vec![Val::U32(1)], "post-return ran once");
 }
 
@@ -110,12 +121,22 @@ fn spilled_params_and_retptr_results() {
     let (engine, c) = component(&wat);
     let mut store = Store::new(&engine, ());
     let mut linker: Linker<()> = Linker::new();
-    linker.root_func("pair", |_, _| Ok(vec![Val::Tuple(vec![Val::U64(40), Val::U64(2)])]));
+    linker.root_func("pair", |_, _| {
+        Ok(vec![Val::Tuple(vec![Val::U64(40), Val::U64(2)])])
+    });
     let inst = linker.instantiate(&mut store, &c).unwrap();
     let args: Vec<Val> = (0..17).map(|i| Val::U32(i * 10 + 1)).collect();
-    let out = inst.get_func("first-last").unwrap().call(&mut store, &args).unwrap();
+    let out = inst
+        .get_func("first-last")
+        .unwrap()
+        .call(&mut store, &args)
+        .unwrap();
     assert_eq!(out, vec![Val::U32(1 + 161)]);
-    let out = inst.get_func("sum-pair").unwrap().call(&mut store, &[]).unwrap();
+    let out = inst
+        .get_func("sum-pair")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
     assert_eq!(out, vec![Val::U64(42)]);
 }
 
@@ -165,9 +186,17 @@ fn resources_new_rep_drop_and_dtor() {
     let (engine, c) = component(RESOURCES);
     let mut store = Store::new(&engine, ());
     let inst = Linker::new().instantiate(&mut store, &c).unwrap();
-    let out = inst.get_func("roundtrip").unwrap().call(&mut store, &[]).unwrap();
+    let out = inst
+        .get_func("roundtrip")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
     assert_eq!(out, vec![Val::U32(84)], "rep 42 + dtor saw 42");
-    let err = inst.get_func("double-drop").unwrap().call(&mut store, &[]).unwrap_err();
+    let err = inst
+        .get_func("double-drop")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
     assert!(err.is_trap(), "{err}");
     assert!(err.to_string().contains("invalid resource handle"), "{err}");
 }
@@ -182,11 +211,22 @@ fn resources_own_and_borrow_across_the_host_boundary() {
     let own = make.call(&mut store, &[Val::U32(5)]).unwrap();
     assert_eq!(own, vec![Val::Resource(5)], "the host holds the rep");
     // A borrow of a resource the callee implements arrives as its rep.
-    let got = inst.get_func("get").unwrap().call(&mut store, &[Val::Resource(5)]).unwrap();
+    let got = inst
+        .get_func("get")
+        .unwrap()
+        .call(&mut store, &[Val::Resource(5)])
+        .unwrap();
     assert_eq!(got, vec![Val::U32(5)]);
     // Passing the own back: lowered into a new handle, dropped by the guest, dtor runs.
-    inst.get_func("consume").unwrap().call(&mut store, &[Val::Resource(5)]).unwrap();
-    let d = inst.get_func("dropped").unwrap().call(&mut store, &[]).unwrap();
+    inst.get_func("consume")
+        .unwrap()
+        .call(&mut store, &[Val::Resource(5)])
+        .unwrap();
+    let d = inst
+        .get_func("dropped")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
     assert_eq!(d, vec![Val::U32(5)]);
 }
 
@@ -228,14 +268,22 @@ fn host_resources_borrow_ends_when_the_call_returns() {
         next: u32,
         dropped: Vec<u32>,
     }
-    let mut store = Store::new(&engine, Fs { next: 100, dropped: vec![] });
+    let mut store = Store::new(
+        &engine,
+        Fs {
+            next: 100,
+            dropped: vec![],
+        },
+    );
     let mut linker: Linker<Fs> = Linker::new();
     linker.func("test:fs/files@0.1.3", "open", |cx, _| {
         cx.data_mut().next += 1;
         Ok(vec![Val::Resource(cx.data().next)])
     });
     linker.func("test:fs/files@0.1.3", "[method]file.size", |_, args| {
-        let Val::Resource(rep) = args[0] else { unreachable!() };
+        let Val::Resource(rep) = args[0] else {
+            unreachable!()
+        };
         Ok(vec![Val::U32(rep * 10)])
     });
     linker.resource_dtor("test:fs/files@0.1.3", "file", |fs: &mut Fs, rep| {
@@ -245,9 +293,20 @@ fn host_resources_borrow_ends_when_the_call_returns() {
     let inst = linker.instantiate(&mut store, &c).unwrap();
     let out = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
     assert_eq!(out, vec![Val::U32(2020)]);
-    assert_eq!(store.data().dropped, vec![101], "dropping the own ran the host dtor");
-    let err = inst.get_func("use-after-drop").unwrap().call(&mut store, &[]).unwrap_err();
-    assert!(err.is_trap() && err.to_string().contains("invalid resource handle"), "{err}");
+    assert_eq!(
+        store.data().dropped,
+        vec![101],
+        "dropping the own ran the host dtor"
+    );
+    let err = inst
+        .get_func("use-after-drop")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
+    assert!(
+        err.is_trap() && err.to_string().contains("invalid resource handle"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -280,12 +339,28 @@ fn nested_components_guest_to_guest_and_outer_alias() {
     assert_eq!(c.stats().3, 4, "root + A + B + C");
     let mut store = Store::new(&engine, ());
     let inst = Linker::new().instantiate(&mut store, &c).unwrap();
-    let out = inst.get_func("quad").unwrap().call(&mut store, &[Val::U32(3)]).unwrap();
+    let out = inst
+        .get_func("quad")
+        .unwrap()
+        .call(&mut store, &[Val::U32(3)])
+        .unwrap();
     assert_eq!(out, vec![Val::U32(12)]);
-    let out = inst.get_instance_func("test:api/api@1.0.0", "double").unwrap().call(&mut store, &[Val::U32(4)]).unwrap();
+    let out = inst
+        .get_instance_func("test:api/api@1.0.0", "double")
+        .unwrap()
+        .call(&mut store, &[Val::U32(4)])
+        .unwrap();
     assert_eq!(out, vec![Val::U32(8)]);
-    assert!(inst.get_instance_func("test:api/api@1.2.0", "double").is_some(), "semver-compatible export lookup");
-    let out = inst.get_func("seven").unwrap().call(&mut store, &[]).unwrap();
+    assert!(
+        inst.get_instance_func("test:api/api@1.2.0", "double")
+            .is_some(),
+        "semver-compatible export lookup"
+    );
+    let out = inst
+        .get_func("seven")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
     assert_eq!(out, vec![Val::U32(7)]);
     let mut names = inst.exported_functions();
     names.sort();
@@ -307,13 +382,19 @@ fn missing_imports_list_everything_and_stubs_trap() {
     let mut store = Store::new(&engine, ());
     let err = Linker::new().instantiate(&mut store, &c).err().unwrap();
     match &err {
-        Error::MissingImports(list) => assert_eq!(list, &["a:b/c@0.2.0#f", "a:b/c@0.2.0#g", "root"]),
+        Error::MissingImports(list) => {
+            assert_eq!(list, &["a:b/c@0.2.0#f", "a:b/c@0.2.0#g", "root"])
+        }
         other => panic!("{other}"),
     }
     let mut l: Linker<()> = Linker::new();
     l.stub_missing(true);
     let inst = l.instantiate(&mut store, &c).unwrap();
-    let err = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap_err();
+    let err = inst
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
     assert!(err.to_string().contains("a:b/c@0.2.0#f"), "{err}");
     // An implementation on an incompatible track does not bind.
     let mut l: Linker<()> = Linker::new();
@@ -335,7 +416,11 @@ fn host_result_is_type_checked() {
     let mut l: Linker<()> = Linker::new();
     l.root_func("f", |_, _| Ok(vec![Val::String("no".into())]));
     let inst = l.instantiate(&mut store, &c).unwrap();
-    let err = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap_err();
+    let err = inst
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
     assert!(err.to_string().contains("f"), "{err}");
 }
 
@@ -358,7 +443,10 @@ fn malformed_and_invalid_components_are_validation_errors() {
     }
     // A core module is not a component.
     let core = wat::parse_str("(module)").unwrap();
-    assert!(matches!(Component::new(&engine, &core).unwrap_err(), Error::Validation { .. }));
+    assert!(matches!(
+        Component::new(&engine, &core).unwrap_err(),
+        Error::Validation { .. }
+    ));
 }
 
 #[test]
@@ -397,19 +485,31 @@ fn nested_component_sees_host_resources_through_its_import() {
     let (engine, c) = component(wat);
     let mut store = Store::new(&engine, Vec::<u32>::new());
     let mut linker: Linker<Vec<u32>> = Linker::new();
-    linker.func("test:fs/files@0.1.0", "open", |_, _| Ok(vec![Val::Resource(9)]));
+    linker.func("test:fs/files@0.1.0", "open", |_, _| {
+        Ok(vec![Val::Resource(9)])
+    });
     linker.func("test:fs/files@0.1.0", "[method]file.size", |_, args| {
-        let Val::Resource(rep) = args[0] else { unreachable!() };
+        let Val::Resource(rep) = args[0] else {
+            unreachable!()
+        };
         Ok(vec![Val::U32(rep + 1)])
     });
-    linker.resource_dtor("test:fs/files@0.1.0", "file", |dropped: &mut Vec<u32>, rep| {
-        dropped.push(rep);
-        Ok(())
-    });
+    linker.resource_dtor(
+        "test:fs/files@0.1.0",
+        "file",
+        |dropped: &mut Vec<u32>, rep| {
+            dropped.push(rep);
+            Ok(())
+        },
+    );
     let inst = linker.instantiate(&mut store, &c).unwrap();
     let out = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
     assert_eq!(out, vec![Val::U32(10)]);
-    assert_eq!(store.data(), &vec![9], "the host destructor ran for the nested component's drop");
+    assert_eq!(
+        store.data(),
+        &vec![9],
+        "the host destructor ran for the nested component's drop"
+    );
 }
 
 #[test]
@@ -451,7 +551,11 @@ fn parent_drops_a_resource_defined_by_its_child() {
     let mut store = Store::new(&engine, ());
     let inst = Linker::<()>::new().instantiate(&mut store, &c).unwrap();
     inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
-    let out = inst.get_func("dropped").unwrap().call(&mut store, &[]).unwrap();
+    let out = inst
+        .get_func("dropped")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap();
     assert_eq!(out, vec![Val::U32(77)]);
 }
 
@@ -468,8 +572,14 @@ fn reentering_an_instance_traps() {
         (core instance (instantiate $m2 (with "" (instance (export "" (func $f2)))))))"#;
     let (engine, c) = component(wat);
     let mut store = Store::new(&engine, ());
-    let err = Linker::<()>::new().instantiate(&mut store, &c).err().unwrap();
-    assert!(err.to_string().contains("cannot enter component instance"), "{err}");
+    let err = Linker::<()>::new()
+        .instantiate(&mut store, &c)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("cannot enter component instance"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -488,8 +598,15 @@ fn post_return_may_not_call_imports() {
     let mut l = Linker::<()>::new();
     l.root_func("f", |_, _| Ok(vec![]));
     let inst = l.instantiate(&mut store, &c).unwrap();
-    let err = inst.get_func("run").unwrap().call(&mut store, &[]).unwrap_err();
-    assert!(err.is_trap() && err.to_string().contains("cannot leave component instance"), "{err}");
+    let err = inst
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
+    assert!(
+        err.is_trap() && err.to_string().contains("cannot leave component instance"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -515,13 +632,18 @@ fn host_reaches_caller_memory_and_realloc() {
     let mut store = Store::new(&engine, ());
     let mut l = Linker::<()>::new();
     l.root_func("peek", |cx, args| {
-        let Val::U32(ptr) = args[0] else { unreachable!() };
+        let Val::U32(ptr) = args[0] else {
+            unreachable!()
+        };
         assert_eq!(cx.func_name(), "peek");
         assert!(cx.resources().is_some());
         let mut mem = cx.memory().expect("memory option");
         let word = u32::from_le_bytes(mem.read(ptr, 4).unwrap().try_into().unwrap());
         let p = mem.realloc(0, 0, 8, 16).unwrap();
-        assert!(p >= 1024 && p % 8 == 0, "allocated by the guest's realloc: {p}");
+        assert!(
+            p >= 1024 && p % 8 == 0,
+            "allocated by the guest's realloc: {p}"
+        );
         mem.write(p, b"x").unwrap();
         assert!(mem.read(u32::MAX, 1).is_err());
         Ok(vec![Val::U32(word)])
@@ -543,18 +665,39 @@ fn composed_components_copy_between_memories() {
     let out = run.call(&mut store, &[Val::string("wörld 😀")]).unwrap();
     assert_eq!(out, vec![Val::string("hello, hello, wörld 😀")]);
     let total = inst.get_func("total").unwrap();
-    let out = total.call(&mut store, &[Val::List(vec![Val::U32(1), Val::U32(2), Val::U32(u32::MAX)])]).unwrap();
+    let out = total
+        .call(
+            &mut store,
+            &[Val::List(vec![
+                Val::U32(1),
+                Val::U32(2),
+                Val::U32(u32::MAX),
+            ])],
+        )
+        .unwrap();
     assert_eq!(out, vec![Val::U64(4_294_967_298)]);
     // The callee's own exports, by wasmtime's `--invoke` names.
     let greet = inst.find_func("test:compose/api.greet@1.0.0").unwrap();
-    assert_eq!(greet.call(&mut store, &[Val::string("ä")]).unwrap(), vec![Val::string("hello, ä")]);
+    assert_eq!(
+        greet.call(&mut store, &[Val::string("ä")]).unwrap(),
+        vec![Val::string("hello, ä")]
+    );
     assert!(inst.find_func("greet").is_ok());
-    assert!(matches!(inst.find_func("test:compose/api.greet@2.0.0"), Err(Error::NotFound(_))));
+    assert!(matches!(
+        inst.find_func("test:compose/api.greet@2.0.0"),
+        Err(Error::NotFound(_))
+    ));
     // Typed lookup.
     let ty = greet.ty().clone();
     assert!(inst.get_typed_func("greet", &ty).is_ok());
-    let wrong = component_model::abi::FuncType { params: vec![("name".into(), ValueType::U32)], result: ty.result.clone() };
-    assert!(matches!(inst.get_typed_func("greet", &wrong), Err(Error::Type { .. })));
+    let wrong = component_model::abi::FuncType {
+        params: vec![("name".into(), ValueType::U32)],
+        result: ty.result.clone(),
+    };
+    assert!(matches!(
+        inst.get_typed_func("greet", &wrong),
+        Err(Error::Type { .. })
+    ));
 }
 
 /// A component whose `ok` export returns 42, whose `boom` export traps,
@@ -583,27 +726,64 @@ fn a_trap_poisons_the_instance() {
     l.root_func("f", |_, _| Ok(vec![Val::U32(7)]));
     let inst = l.instantiate(&mut store, &c).unwrap();
     let ok = inst.get_func("ok").unwrap();
-    assert_eq!(ok.call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
+    assert_eq!(
+        ok.call(&mut store, &[Val::U32(0)]).unwrap(),
+        vec![Val::U32(42)]
+    );
     // A host-side argument type error is caught before entering: no poison.
     let err = ok.call(&mut store, &[Val::S32(0)]).unwrap_err();
     assert!(matches!(err, Error::Type { .. }), "{err}");
-    assert_eq!(ok.call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
+    assert_eq!(
+        ok.call(&mut store, &[Val::U32(0)]).unwrap(),
+        vec![Val::U32(42)]
+    );
     // An invalid result found while the host lifts it: no poison (wasmtime).
-    let err = inst.get_func("bad-char").unwrap().call(&mut store, &[]).unwrap_err();
-    assert!(err.is_trap() && !err.to_string().contains("cannot enter"), "{err}");
-    assert_eq!(ok.call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
-    let err = inst.get_func("boom").unwrap().call(&mut store, &[]).unwrap_err();
-    assert!(err.is_trap() && !err.to_string().contains("cannot enter"), "{err}");
+    let err = inst
+        .get_func("bad-char")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
+    assert!(
+        err.is_trap() && !err.to_string().contains("cannot enter"),
+        "{err}"
+    );
+    assert_eq!(
+        ok.call(&mut store, &[Val::U32(0)]).unwrap(),
+        vec![Val::U32(42)]
+    );
+    let err = inst
+        .get_func("boom")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
+    assert!(
+        err.is_trap() && !err.to_string().contains("cannot enter"),
+        "{err}"
+    );
     for name in ["ok", "boom", "via-host"] {
         let f = inst.get_func(name).unwrap();
-        let args = if name == "ok" { vec![Val::U32(0)] } else { vec![] };
+        let args = if name == "ok" {
+            vec![Val::U32(0)]
+        } else {
+            vec![]
+        };
         let err = f.call(&mut store, &args).unwrap_err();
-        assert!(err.is_trap() && err.to_string().contains("cannot enter component instance"), "{name}: {err}");
+        assert!(
+            err.is_trap() && err.to_string().contains("cannot enter component instance"),
+            "{name}: {err}"
+        );
         assert!(err.to_string().contains(name), "{name}: {err}");
     }
     // A second instance of the same component is unaffected.
     let other = l.instantiate(&mut store, &c).unwrap();
-    assert_eq!(other.get_func("via-host").unwrap().call(&mut store, &[]).unwrap(), vec![Val::U32(7)]);
+    assert_eq!(
+        other
+            .get_func("via-host")
+            .unwrap()
+            .call(&mut store, &[])
+            .unwrap(),
+        vec![Val::U32(7)]
+    );
 }
 
 #[test]
@@ -613,10 +793,21 @@ fn a_host_trap_through_a_lowered_import_poisons_the_caller() {
     let mut l = Linker::<()>::new();
     l.root_func("f", |cx, _| Err(cx.trap("host says no")));
     let inst = l.instantiate(&mut store, &c).unwrap();
-    let err = inst.get_func("via-host").unwrap().call(&mut store, &[]).unwrap_err();
+    let err = inst
+        .get_func("via-host")
+        .unwrap()
+        .call(&mut store, &[])
+        .unwrap_err();
     assert!(err.to_string().contains("host says no"), "{err}");
-    let err = inst.get_func("ok").unwrap().call(&mut store, &[Val::U32(0)]).unwrap_err();
-    assert!(err.to_string().contains("cannot enter component instance"), "{err}");
+    let err = inst
+        .get_func("ok")
+        .unwrap()
+        .call(&mut store, &[Val::U32(0)])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot enter component instance"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -632,7 +823,9 @@ fn the_host_may_not_reenter_an_instance_during_its_import_call() {
     l.root_func("f", move |cx, _| {
         let ok = s.borrow().clone().unwrap();
         match ok.call(cx.store(), &[Val::U32(0)]) {
-            Err(e) if e.to_string().contains("cannot enter component instance") => Ok(vec![Val::U32(1)]),
+            Err(e) if e.to_string().contains("cannot enter component instance") => {
+                Ok(vec![Val::U32(1)])
+            }
             other => panic!("reentrance was not refused: {other:?}"),
         }
     });
@@ -640,6 +833,18 @@ fn the_host_may_not_reenter_an_instance_during_its_import_call() {
     *slot.borrow_mut() = Some(inst.get_func("ok").unwrap());
     // The refused reentry is the host's error to handle; it handled it, so
     // the outer call succeeds and the instance stays usable.
-    assert_eq!(inst.get_func("via-host").unwrap().call(&mut store, &[]).unwrap(), vec![Val::U32(1)]);
-    assert_eq!(inst.get_func("ok").unwrap().call(&mut store, &[Val::U32(0)]).unwrap(), vec![Val::U32(42)]);
+    assert_eq!(
+        inst.get_func("via-host")
+            .unwrap()
+            .call(&mut store, &[])
+            .unwrap(),
+        vec![Val::U32(1)]
+    );
+    assert_eq!(
+        inst.get_func("ok")
+            .unwrap()
+            .call(&mut store, &[Val::U32(0)])
+            .unwrap(),
+        vec![Val::U32(42)]
+    );
 }

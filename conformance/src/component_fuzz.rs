@@ -25,9 +25,14 @@ pub fn seeds() -> Vec<Vec<u8>> {
 
 /// Parses `data` as a component and instantiates it if it is accepted.
 pub fn parse_component(data: &[u8]) -> Stats {
-    let mut stats = Stats { raw_inputs: 1, ..Stats::default() };
+    let mut stats = Stats {
+        raw_inputs: 1,
+        ..Stats::default()
+    };
     let engine = engine();
-    let Ok(component) = Component::new(&engine, data) else { return stats };
+    let Ok(component) = Component::new(&engine, data) else {
+        return stats;
+    };
     stats.raw_accepted += 1;
     let mut store = Store::new(&engine, ());
     store.set_fuel(100_000);

@@ -48,8 +48,20 @@ pub fn generate(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
         ManglingAndAbi::Legacy(LiftLowerAbi::Sync)
     };
     let mut module = wit_component::dummy_module(resolve, world, mangling);
-    wit_component::embed_component_metadata(&mut module, resolve, world, StringEncoding::UTF8, false).ok()?;
-    ComponentEncoder::default().module(&module).ok()?.validate(true).encode().ok()
+    wit_component::embed_component_metadata(
+        &mut module,
+        resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )
+    .ok()?;
+    ComponentEncoder::default()
+        .module(&module)
+        .ok()?
+        .validate(true)
+        .encode()
+        .ok()
 }
 
 /// A value of type `t` drawn from `u` (zero/first-case values once `u` is
@@ -71,17 +83,30 @@ pub fn arbitrary_val(u: &mut Unstructured<'_>, t: &ValueType) -> AResult<Val> {
         ValueType::Char => Val::Char(u.arbitrary()?),
         ValueType::String => {
             let n = u.int_in_range(0..=16)?;
-            let s: String = (0..n).map(|_| u.arbitrary::<char>()).collect::<AResult<_>>()?;
+            let s: String = (0..n)
+                .map(|_| u.arbitrary::<char>())
+                .collect::<AResult<_>>()?;
             Val::string(s)
         }
         ValueType::List(e) => {
             let n = u.int_in_range(0..=MAX_LIST)?;
-            Val::List((0..n).map(|_| arbitrary_val(u, e)).collect::<AResult<_>>()?)
+            Val::List(
+                (0..n)
+                    .map(|_| arbitrary_val(u, e))
+                    .collect::<AResult<_>>()?,
+            )
         }
-        ValueType::Record(fields) => {
-            Val::Record(fields.iter().map(|(n, t)| Ok((n.clone(), arbitrary_val(u, t)?))).collect::<AResult<_>>()?)
-        }
-        ValueType::Tuple(ts) => Val::Tuple(ts.iter().map(|t| arbitrary_val(u, t)).collect::<AResult<_>>()?),
+        ValueType::Record(fields) => Val::Record(
+            fields
+                .iter()
+                .map(|(n, t)| Ok((n.clone(), arbitrary_val(u, t)?)))
+                .collect::<AResult<_>>()?,
+        ),
+        ValueType::Tuple(ts) => Val::Tuple(
+            ts.iter()
+                .map(|t| arbitrary_val(u, t))
+                .collect::<AResult<_>>()?,
+        ),
         ValueType::Variant(cases) => {
             let (name, payload) = u.choose(cases)?;
             let p = match payload {
@@ -91,15 +116,25 @@ pub fn arbitrary_val(u: &mut Unstructured<'_>, t: &ValueType) -> AResult<Val> {
             Val::Variant(name.clone(), p)
         }
         ValueType::Enum(labels) => Val::Enum(u.choose(labels)?.clone()),
-        ValueType::Option(t) => Val::Option(if u.arbitrary()? { Some(Box::new(arbitrary_val(u, t)?)) } else { None }),
+        ValueType::Option(t) => Val::Option(if u.arbitrary()? {
+            Some(Box::new(arbitrary_val(u, t)?))
+        } else {
+            None
+        }),
         ValueType::Result { ok, err } => {
-            let side = |u: &mut Unstructured<'_>, t: &Option<Box<ValueType>>| -> AResult<Option<Box<Val>>> {
+            let side = |u: &mut Unstructured<'_>,
+                        t: &Option<Box<ValueType>>|
+             -> AResult<Option<Box<Val>>> {
                 Ok(match t {
                     Some(t) => Some(Box::new(arbitrary_val(u, t)?)),
                     None => None,
                 })
             };
-            Val::Result(if u.arbitrary()? { Ok(side(u, ok)?) } else { Err(side(u, err)?) })
+            Val::Result(if u.arbitrary()? {
+                Ok(side(u, ok)?)
+            } else {
+                Err(side(u, err)?)
+            })
         }
         ValueType::Flags(labels) => {
             let mut set = Vec::new();
@@ -119,7 +154,10 @@ pub fn arbitrary_val(u: &mut Unstructured<'_>, t: &ValueType) -> AResult<Val> {
 /// from `u`. `errors` collects the rejection and error messages (for
 /// `--verbose`).
 pub fn exec_component(bytes: &[u8], u: &mut Unstructured<'_>, errors: &mut Vec<String>) -> Stats {
-    let mut stats = Stats { generated: 1, ..Stats::default() };
+    let mut stats = Stats {
+        generated: 1,
+        ..Stats::default()
+    };
     let engine = engine();
     let component = match Component::new(&engine, bytes) {
         Ok(c) => c,
@@ -148,7 +186,9 @@ pub fn exec_component(bytes: &[u8], u: &mut Unstructured<'_>, errors: &mut Vec<S
             None => instance.get_func(&name),
         };
         let Some(func) = func else {
-            stats.findings.push(format!("exported function {name} is listed but not found"));
+            stats
+                .findings
+                .push(format!("exported function {name} is listed but not found"));
             continue;
         };
         let params: Vec<ValueType> = func.ty().param_types().into_iter().cloned().collect();
@@ -162,7 +202,9 @@ pub fn exec_component(bytes: &[u8], u: &mut Unstructured<'_>, errors: &mut Vec<S
             Ok(_) => stats.calls_ok += 1,
             Err(Error::Type { func, message }) => {
                 stats.call_errors += 1;
-                stats.findings.push(format!("{func}: arguments built from its type rejected: {message}"));
+                stats.findings.push(format!(
+                    "{func}: arguments built from its type rejected: {message}"
+                ));
             }
             Err(e) if e.is_trap() => stats.traps += 1,
             Err(e) => {

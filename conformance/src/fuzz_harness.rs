@@ -23,7 +23,10 @@
 //!   engine caps growth (`max_memory_pages`, `max_table_elements`).
 
 use arbitrary::Unstructured;
-use core_vm::{Config, Engine, Error, Extern, ExternType, Func, Global, Instance, Memory, Module, Store, Table, Val};
+use core_vm::{
+    Config, Engine, Error, Extern, ExternType, Func, Global, Instance, Memory, Module, Store,
+    Table, Val,
+};
 
 /// Fuel given to the instantiation and to every exported call.
 pub const FUEL: u64 = 100_000;
@@ -119,20 +122,27 @@ impl Stats {
 /// make one (wasm-smith gives up on too little data only rarely).
 pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
     let mut u = Unstructured::new(data);
-    wasm_smith::Module::new(smith_config(), &mut u).ok().map(|m| m.to_bytes())
+    wasm_smith::Module::new(smith_config(), &mut u)
+        .ok()
+        .map(|m| m.to_bytes())
 }
 
 /// The fuzz target `core_vm_exec`: generate, validate, instantiate, call.
 pub fn exec_generated(data: &[u8]) -> Stats {
     let mut stats = Stats::default();
-    let Some(wasm) = generate(data) else { return stats };
+    let Some(wasm) = generate(data) else {
+        return stats;
+    };
     stats.generated += 1;
     let engine = engine();
     match Module::new(&engine, &wasm) {
         Ok(module) => run_module(&engine, &module, &mut stats),
         Err(e) => {
             stats.rejected_generated += 1;
-            stats.findings.push(format!("wasm-smith module ({} bytes) rejected: {e}", wasm.len()));
+            stats.findings.push(format!(
+                "wasm-smith module ({} bytes) rejected: {e}",
+                wasm.len()
+            ));
         }
     }
     stats
@@ -141,7 +151,10 @@ pub fn exec_generated(data: &[u8]) -> Stats {
 /// The fuzz target `core_vm_parse`: `Module::new` on raw bytes; whatever it
 /// accepts is also run.
 pub fn parse_raw(data: &[u8]) -> Stats {
-    let mut stats = Stats { raw_inputs: 1, ..Stats::default() };
+    let mut stats = Stats {
+        raw_inputs: 1,
+        ..Stats::default()
+    };
     let engine = engine();
     if let Ok(module) = Module::new(&engine, data) {
         stats.raw_accepted += 1;
@@ -157,7 +170,9 @@ pub fn run_module(engine: &Engine, module: &Module, stats: &mut Stats) {
         Ok(imports) => imports,
         Err(Error::Limit(_)) => return, // an import larger than the engine's caps
         Err(e) => {
-            stats.findings.push(format!("creating dummy imports failed: {e}"));
+            stats
+                .findings
+                .push(format!("creating dummy imports failed: {e}"));
             return;
         }
     };
@@ -167,7 +182,9 @@ pub fn run_module(engine: &Engine, module: &Module, stats: &mut Stats) {
         Err(e) => {
             stats.instantiation_errors += 1;
             if matches!(e, Error::Link(_) | Error::Type(_)) {
-                stats.findings.push(format!("instantiation with exact dummy imports failed: {e}"));
+                stats.findings.push(format!(
+                    "instantiation with exact dummy imports failed: {e}"
+                ));
             }
             return;
         }
@@ -200,14 +217,17 @@ fn call_with_defaults(store: &mut Store<()>, name: &str, f: Func, stats: &mut St
             stats.calls_ok += 1;
             for (r, t) in results.iter().zip(ty.results()) {
                 if r.ty() != *t {
-                    stats.findings.push(format!("export `{name}` of type {ty} returned a {}", r.ty()));
+                    stats.findings.push(format!(
+                        "export `{name}` of type {ty} returned a {}",
+                        r.ty()
+                    ));
                 }
             }
         }
         Err(Error::Trap(_)) => stats.traps += 1,
-        Err(e @ Error::Type(_)) => {
-            stats.findings.push(format!("export `{name}` of type {ty} rejected its own default arguments: {e}"))
-        }
+        Err(e @ Error::Type(_)) => stats.findings.push(format!(
+            "export `{name}` of type {ty} rejected its own default arguments: {e}"
+        )),
         Err(_) => stats.call_errors += 1,
     }
 }
@@ -227,8 +247,12 @@ pub fn dummy_imports(store: &mut Store<()>, module: &Module) -> Result<Vec<Exter
                 }))
             }
             ExternType::Memory(ty) => Extern::Memory(Memory::new(store, ty)?),
-            ExternType::Table(ty) => Extern::Table(Table::new(store, ty, Val::default_for(ty.element))?),
-            ExternType::Global(ty) => Extern::Global(Global::new(store, ty, Val::default_for(ty.content))?),
+            ExternType::Table(ty) => {
+                Extern::Table(Table::new(store, ty, Val::default_for(ty.element))?)
+            }
+            ExternType::Global(ty) => {
+                Extern::Global(Global::new(store, ty, Val::default_for(ty.content))?)
+            }
         });
     }
     Ok(out)

@@ -23,7 +23,9 @@ pub type RunFile = fn(&str, &Path, &ExpectedFailures) -> Result<(), Failed>;
 pub fn shared_dir(sub: &str) -> PathBuf {
     match std::env::var_os("P2SHIM_SHARED") {
         Some(shared) => PathBuf::from(shared).join(sub),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(sub),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared")
+            .join(sub),
     }
 }
 
@@ -47,21 +49,39 @@ pub fn parse_expected_failures(list: &str, text: &str) -> Result<ExpectedFailure
         if entry.is_empty() {
             continue;
         }
-        let (file, line) =
-            entry.rsplit_once(':').ok_or_else(|| anyhow!("{list}:{}: expected `file.wast:LINE`", i + 1))?;
-        let line: usize = line.trim().parse().with_context(|| format!("{list}:{}: bad line number", i + 1))?;
-        map.entry(file.trim().to_string()).or_default().insert(line, reason.to_string());
+        let (file, line) = entry
+            .rsplit_once(':')
+            .ok_or_else(|| anyhow!("{list}:{}: expected `file.wast:LINE`", i + 1))?;
+        let line: usize = line
+            .trim()
+            .parse()
+            .with_context(|| format!("{list}:{}: bad line number", i + 1))?;
+        map.entry(file.trim().to_string())
+            .or_default()
+            .insert(line, reason.to_string());
     }
     Ok(map)
 }
 
 /// One trial per file of `files` (relative to `root`), plus one that fails
 /// when the list at `list_path` names a file outside `files`.
-pub fn file_trials(root: &Path, files: Vec<String>, list_path: &Path, run: RunFile) -> Result<Vec<Trial>> {
-    let list = list_path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let text = std::fs::read_to_string(list_path).with_context(|| format!("reading {}", list_path.display()))?;
+pub fn file_trials(
+    root: &Path,
+    files: Vec<String>,
+    list_path: &Path,
+    run: RunFile,
+) -> Result<Vec<Trial>> {
+    let list = list_path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let text = std::fs::read_to_string(list_path)
+        .with_context(|| format!("reading {}", list_path.display()))?;
     let expected = Arc::new(parse_expected_failures(&list, &text)?);
-    let stale: Vec<String> = expected.keys().filter(|k| !files.contains(k)).cloned().collect();
+    let stale: Vec<String> = expected
+        .keys()
+        .filter(|k| !files.contains(k))
+        .cloned()
+        .collect();
     let mut trials = vec![Trial::test(list, move || {
         if stale.is_empty() {
             Ok(())
@@ -72,7 +92,9 @@ pub fn file_trials(root: &Path, files: Vec<String>, list_path: &Path, run: RunFi
     for file in files {
         let expected = expected.clone();
         let full = root.join(&file);
-        trials.push(Trial::test(file.clone(), move || run(&file, &full, &expected)));
+        trials.push(Trial::test(file.clone(), move || {
+            run(&file, &full, &expected)
+        }));
     }
     Ok(trials)
 }
@@ -86,9 +108,16 @@ pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let msg = match info.payload().downcast_ref::<&str>() {
             Some(s) => s.to_string(),
-            None => info.payload().downcast_ref::<String>().cloned().unwrap_or_else(|| "<non-string panic>".into()),
+            None => info
+                .payload()
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "<non-string panic>".into()),
         };
-        let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let loc = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let msg = format!("panicked: {msg}{loc}");
         if cfg!(panic = "abort") {
             // Nothing will catch it (wasm32-wasip1): say what happened before the abort.
@@ -102,6 +131,8 @@ pub fn install_panic_hook() {
 pub fn catch<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(_) => Err(anyhow!(LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panicked".into()))),
+        Err(_) => Err(anyhow!(LAST_PANIC
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or_else(|| "panicked".into()))),
     }
 }

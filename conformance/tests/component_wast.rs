@@ -36,7 +36,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use component_model::abi::Val;
 use component_model::core_vm::{Config, Engine, Store};
 use component_model::{Component, ComponentInstance, Error, Linker};
-use conformance::wast_runner::{catch, file_trials, install_panic_hook, shared_dir, test_args, ExpectedFailures};
+use conformance::wast_runner::{
+    catch, file_trials, install_panic_hook, shared_dir, test_args, ExpectedFailures,
+};
 use libtest_mimic::{Failed, Trial};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -47,7 +49,13 @@ use wast::parser::{self, ParseBuffer};
 use wast::token::Span;
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
-const SPEC_DIRS: &[&str] = &["spec/values", "spec/resources", "spec/linking", "spec/validation", "spec/binary"];
+const SPEC_DIRS: &[&str] = &[
+    "spec/values",
+    "spec/resources",
+    "spec/linking",
+    "spec/validation",
+    "spec/binary",
+];
 
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 static FAILED: AtomicUsize = AtomicUsize::new(0);
@@ -95,7 +103,9 @@ fn wast_files(root: &Path) -> Result<Vec<String>> {
     for dir in SPEC_DIRS.iter().copied().chain(["wasmtime"]) {
         let path = root.join(dir);
         let mut names = Vec::new();
-        for entry in std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))? {
+        for entry in
+            std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))?
+        {
             let name = entry?.file_name().to_string_lossy().into_owned();
             if name.ends_with(".wast") {
                 names.push(name);
@@ -109,7 +119,8 @@ fn wast_files(root: &Path) -> Result<Vec<String>> {
 
 fn trials() -> Result<Vec<Trial>> {
     let root = suite_root();
-    let files = wast_files(&root).context("set P2SHIM_SHARED to the folder holding component-model-tests/")?;
+    let files = wast_files(&root)
+        .context("set P2SHIM_SHARED to the folder holding component-model-tests/")?;
     let mut trials = file_trials(&root, files, &expected_failures_path(), run_file)?;
     // Our own suites: no expected failures.
     let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("component-wast");
@@ -126,13 +137,16 @@ fn trials() -> Result<Vec<Trial>> {
         let full = ours.join(&name);
         let rel = format!("p2shim/{name}");
         let none = none.clone();
-        trials.push(Trial::test(rel.clone(), move || run_file(&rel, &full, &none)));
+        trials.push(Trial::test(rel.clone(), move || {
+            run_file(&rel, &full, &none)
+        }));
     }
     Ok(trials)
 }
 
 fn run_file(rel: &str, full: &Path, expected: &ExpectedFailures) -> Result<(), Failed> {
-    let text = std::fs::read_to_string(full).map_err(|e| format!("reading {}: {e}", full.display()))?;
+    let text =
+        std::fs::read_to_string(full).map_err(|e| format!("reading {}: {e}", full.display()))?;
     let buf = ParseBuffer::new(&text).map_err(|e| format!("{}: {e}", full.display()))?;
     let wast = parser::parse::<Wast>(&buf).map_err(|e| format!("{}: {e}", full.display()))?;
     let listed = expected.get(rel).cloned().unwrap_or_default();
@@ -148,7 +162,10 @@ fn run_file(rel: &str, full: &Path, expected: &ExpectedFailures) -> Result<(), F
             }
             (Ok(()), Some(_)) => {
                 LISTED_BUT_PASSED.fetch_add(1, Ordering::Relaxed);
-                let _ = writeln!(report, "{rel}:{line}: listed as an expected failure but passes");
+                let _ = writeln!(
+                    report,
+                    "{rel}:{line}: listed as an expected failure but passes"
+                );
             }
             (Err(_), Some(_)) => {
                 EXPECTED_FAILED.fetch_add(1, Ordering::Relaxed);
@@ -157,14 +174,21 @@ fn run_file(rel: &str, full: &Path, expected: &ExpectedFailures) -> Result<(), F
             (Err(e), None) => {
                 FAILED.fetch_add(1, Ordering::Relaxed);
                 failed_lines.push(line);
-                let _ = writeln!(report, "{rel}:{line}: {}", format!("{e:#}").replace('\n', " | "));
+                let _ = writeln!(
+                    report,
+                    "{rel}:{line}: {}",
+                    format!("{e:#}").replace('\n', " | ")
+                );
             }
         }
     }
     for line in listed.keys() {
         if !failed_lines.contains(line) && !report.contains(&format!("{rel}:{line}:")) {
             // A listed line with no directive at all.
-            let _ = writeln!(report, "{rel}:{line}: listed, but no directive starts on this line");
+            let _ = writeln!(
+                report,
+                "{rel}:{line}: listed, but no directive starts on this line"
+            );
         }
     }
     if report.is_empty() {
@@ -211,12 +235,23 @@ impl Runner {
     fn new() -> Self {
         // Memories are capped at 1 GiB so parallel trials cannot exhaust the
         // machine (wasmtime/big-strings.wast grows to 4 GiB).
-        let engine = Engine::new(Config { max_memory_pages: 16384, ..Config::default() });
+        let engine = Engine::new(Config {
+            max_memory_pages: 16384,
+            ..Config::default()
+        });
         let store = Store::new(&engine, HostState::default());
         let mut linker: Linker<HostState> = Linker::new();
         linker.root_func("host-return-two", |_, _| Ok(vec![Val::U32(2)]));
         // For conformance/component-wast: the identity, at any type.
-        for name in ["echo", "echo-char", "echo-bool", "echo-var", "echo-opt", "echo-str", "echo-list"] {
+        for name in [
+            "echo",
+            "echo-char",
+            "echo-bool",
+            "echo-var",
+            "echo-opt",
+            "echo-str",
+            "echo-list",
+        ] {
             linker.root_func(name, |cx, args| match args {
                 [v] => Ok(vec![v.clone()]),
                 _ => Err(cx.trap("echo takes one argument")),
@@ -225,16 +260,32 @@ impl Runner {
         linker.func("host", "return-three", |_, _| Ok(vec![Val::U32(3)]));
         linker.func("host", "nested#return-four", |_, _| Ok(vec![Val::U32(4)]));
         // wasmtime's `resource1` host resource: the rep is the constructor's argument.
-        let rep_of = |v: &Val| if let Val::Resource(r) = v { *r } else { u32::MAX };
-        linker.func("host", "[constructor]resource1", |_, args| Ok(vec![Val::Resource(if let Val::U32(r) = args[0] { r } else { 0 })]));
+        let rep_of = |v: &Val| {
+            if let Val::Resource(r) = v {
+                *r
+            } else {
+                u32::MAX
+            }
+        };
+        linker.func("host", "[constructor]resource1", |_, args| {
+            Ok(vec![Val::Resource(if let Val::U32(r) = args[0] {
+                r
+            } else {
+                0
+            })])
+        });
         linker.func("host", "[static]resource1.assert", move |cx, args| {
             if Some(rep_of(&args[0])) != args[1].clone().into_u32() {
                 return Err(cx.trap("resource1.assert: wrong rep"));
             }
             Ok(vec![])
         });
-        linker.func("host", "[static]resource1.last-drop", |cx, _| Ok(vec![Val::U32(cx.data().last_drop)]));
-        linker.func("host", "[static]resource1.drops", |cx, _| Ok(vec![Val::U32(cx.data().drops)]));
+        linker.func("host", "[static]resource1.last-drop", |cx, _| {
+            Ok(vec![Val::U32(cx.data().last_drop)])
+        });
+        linker.func("host", "[static]resource1.drops", |cx, _| {
+            Ok(vec![Val::U32(cx.data().drops)])
+        });
         linker.func("host", "[method]resource1.simple", move |cx, args| {
             if Some(rep_of(&args[0])) != args[1].clone().into_u32() {
                 return Err(cx.trap("resource1.simple: wrong rep"));
@@ -248,7 +299,14 @@ impl Runner {
             st.last_drop = rep;
             Ok(())
         });
-        Runner { engine, store, linker, definitions: HashMap::new(), instances: HashMap::new(), current: None }
+        Runner {
+            engine,
+            store,
+            linker,
+            definitions: HashMap::new(),
+            instances: HashMap::new(),
+            current: None,
+        }
     }
 
     fn compile(&self, q: &mut QuoteWat<'_>) -> Result<Component> {
@@ -259,7 +317,10 @@ impl Runner {
         Component::new(&self.engine, &bytes).map_err(|e| anyhow!("{e}"))
     }
 
-    fn instantiate(&mut self, c: &Component) -> std::result::Result<ComponentInstance<HostState>, Error> {
+    fn instantiate(
+        &mut self,
+        c: &Component,
+    ) -> std::result::Result<ComponentInstance<HostState>, Error> {
         self.linker.instantiate(&mut self.store, c)
     }
 
@@ -270,7 +331,9 @@ impl Runner {
                 self.current = None;
                 let name = q.name().map(|n| n.name().to_string());
                 let c = self.compile(&mut q)?;
-                let inst = self.instantiate(&c).map_err(|e| anyhow!("instantiation: {e}"))?;
+                let inst = self
+                    .instantiate(&c)
+                    .map_err(|e| anyhow!("instantiation: {e}"))?;
                 if let Some(n) = name {
                     self.instances.insert(n, inst.clone());
                 }
@@ -285,19 +348,31 @@ impl Runner {
                 }
                 Ok(())
             }
-            WastDirective::ModuleInstance { instance, module, .. } => {
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
                 self.current = None;
                 let m = module.ok_or_else(|| anyhow!("instance of an unnamed definition"))?;
-                let c = self.definitions.get(m.name()).cloned().ok_or_else(|| anyhow!("unknown definition"))?;
-                let inst = self.instantiate(&c).map_err(|e| anyhow!("instantiation: {e}"))?;
+                let c = self
+                    .definitions
+                    .get(m.name())
+                    .cloned()
+                    .ok_or_else(|| anyhow!("unknown definition"))?;
+                let inst = self
+                    .instantiate(&c)
+                    .map_err(|e| anyhow!("instantiation: {e}"))?;
                 if let Some(n) = instance {
                     self.instances.insert(n.name().to_string(), inst.clone());
                 }
                 self.current = Some(inst);
                 Ok(())
             }
-            WastDirective::AssertMalformed { mut module, .. } | WastDirective::AssertInvalid { mut module, .. } => {
-                if matches!(module, QuoteWat::Wat(Wat::Module(_)) | QuoteWat::QuoteModule(..)) {
+            WastDirective::AssertMalformed { mut module, .. }
+            | WastDirective::AssertInvalid { mut module, .. } => {
+                if matches!(
+                    module,
+                    QuoteWat::Wat(Wat::Module(_)) | QuoteWat::QuoteModule(..)
+                ) {
                     bail!("core module assertion in a component suite");
                 }
                 let bytes = match module.encode() {
@@ -324,7 +399,10 @@ impl Runner {
             }
             WastDirective::AssertReturn { exec, results, .. } => {
                 let got = self.execute(exec)?;
-                let want = results.into_iter().map(ret_val).collect::<Result<Vec<_>>>()?;
+                let want = results
+                    .into_iter()
+                    .map(ret_val)
+                    .collect::<Result<Vec<_>>>()?;
                 if got.len() != want.len() || !got.iter().zip(&want).all(|(a, b)| val_eq(a, b)) {
                     bail!("expected {want:?}, got {got:?}");
                 }
@@ -337,7 +415,10 @@ impl Runner {
                     if !text.contains(message) {
                         MESSAGE_MISMATCH.fetch_add(1, Ordering::Relaxed);
                         if std::env::var_os("P2SHIM_SHOW_TRAP_MESSAGES").is_some() {
-                            eprintln!("trap message: expected `{message}`, got `{}`", text.replace('\n', " | "));
+                            eprintln!(
+                                "trap message: expected `{message}`, got `{}`",
+                                text.replace('\n', " | ")
+                            );
                         }
                     }
                     match e.downcast_ref::<Error>() {
@@ -368,11 +449,24 @@ impl Runner {
 
     fn invoke(&mut self, inv: WastInvoke<'_>) -> Result<Vec<Val>> {
         let inst = match inv.module {
-            Some(id) => self.instances.get(id.name()).cloned().ok_or_else(|| anyhow!("unknown instance"))?,
-            None => self.current.clone().ok_or_else(|| anyhow!("no current instance"))?,
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .cloned()
+                .ok_or_else(|| anyhow!("unknown instance"))?,
+            None => self
+                .current
+                .clone()
+                .ok_or_else(|| anyhow!("no current instance"))?,
         };
-        let f = inst.get_func(inv.name).ok_or_else(|| anyhow!("no exported function `{}`", inv.name))?;
-        let args = inv.args.into_iter().map(arg_val).collect::<Result<Vec<_>>>()?;
+        let f = inst
+            .get_func(inv.name)
+            .ok_or_else(|| anyhow!("no exported function `{}`", inv.name))?;
+        let args = inv
+            .args
+            .into_iter()
+            .map(arg_val)
+            .collect::<Result<Vec<_>>>()?;
         f.call(&mut self.store, &args).map_err(anyhow::Error::new)
     }
 }
@@ -422,9 +516,11 @@ fn wast_val(v: &WastVal<'_>) -> Result<Val> {
         WastVal::Char(c) => Val::Char(*c),
         WastVal::String(s) => Val::string(*s),
         WastVal::List(vs) => Val::List(vs.iter().map(wast_val).collect::<Result<_>>()?),
-        WastVal::Record(fs) => {
-            Val::Record(fs.iter().map(|(n, v)| Ok((n.to_string(), wast_val(v)?))).collect::<Result<_>>()?)
-        }
+        WastVal::Record(fs) => Val::Record(
+            fs.iter()
+                .map(|(n, v)| Ok((n.to_string(), wast_val(v)?)))
+                .collect::<Result<_>>()?,
+        ),
         WastVal::Tuple(vs) => Val::Tuple(vs.iter().map(wast_val).collect::<Result<_>>()?),
         WastVal::Variant(n, p) => Val::Variant(n.to_string(), p.as_deref().map(b).transpose()?),
         WastVal::Enum(n) => Val::Enum(n.to_string()),
@@ -443,17 +539,26 @@ fn wast_val(v: &WastVal<'_>) -> Result<Val> {
 /// Structural equality where NaNs equal NaNs and flags compare as sets.
 fn val_eq(a: &Val, b: &Val) -> bool {
     match (a, b) {
-        (Val::Float32(x), Val::Float32(y)) => (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits(),
-        (Val::Float64(x), Val::Float64(y)) => (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits(),
+        (Val::Float32(x), Val::Float32(y)) => {
+            (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits()
+        }
+        (Val::Float64(x), Val::Float64(y)) => {
+            (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits()
+        }
         (Val::List(x), Val::List(y)) | (Val::Tuple(x), Val::Tuple(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| val_eq(a, b))
         }
         (Val::Record(x), Val::Record(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((n, a), (m, b))| n == m && val_eq(a, b))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((n, a), (m, b))| n == m && val_eq(a, b))
         }
         (Val::Variant(n, x), Val::Variant(m, y)) => n == m && opt_eq(x, y),
         (Val::Option(x), Val::Option(y)) => opt_eq(x, y),
-        (Val::Result(Ok(x)), Val::Result(Ok(y))) | (Val::Result(Err(x)), Val::Result(Err(y))) => opt_eq(x, y),
+        (Val::Result(Ok(x)), Val::Result(Ok(y))) | (Val::Result(Err(x)), Val::Result(Err(y))) => {
+            opt_eq(x, y)
+        }
         (Val::Flags(x), Val::Flags(y)) => {
             let (mut x, mut y) = (x.clone(), y.clone());
             x.sort();

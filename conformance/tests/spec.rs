@@ -25,11 +25,13 @@
 //!   is the default there), since there are no threads to spawn.
 
 use anyhow::{anyhow, bail, Context, Result};
-use core_vm::{
-    Config, Engine, Error, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module,
-    Store, Table, TableType, Val, ValType,
+use conformance::wast_runner::{
+    catch, file_trials, install_panic_hook, shared_dir, test_args, ExpectedFailures,
 };
-use conformance::wast_runner::{catch, file_trials, install_panic_hook, shared_dir, test_args, ExpectedFailures};
+use core_vm::{
+    Config, Engine, Error, Extern, ExternRef, FuncType, Global, GlobalType, Instance, Linker,
+    Memory, MemoryType, Module, Store, Table, TableType, Val, ValType,
+};
 use libtest_mimic::{Failed, Trial};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -90,7 +92,8 @@ fn wast_files(root: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
     for dir in dirs {
         let path = root.join(&dir);
-        let entries = std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))?;
+        let entries =
+            std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))?;
         let mut names = Vec::new();
         for entry in entries {
             let name = entry?.file_name().to_string_lossy().into_owned();
@@ -106,7 +109,8 @@ fn wast_files(root: &Path) -> Result<Vec<String>> {
 
 fn trials() -> Result<Vec<Trial>> {
     let root = suite_root();
-    let files = wast_files(&root).context("set P2SHIM_SHARED to the folder holding spec-testsuite/")?;
+    let files =
+        wast_files(&root).context("set P2SHIM_SHARED to the folder holding spec-testsuite/")?;
     file_trials(&root, files, &expected_failures_path(), run_file)
 }
 
@@ -114,7 +118,8 @@ fn trials() -> Result<Vec<Trial>> {
 // One file.
 
 fn run_file(rel: &str, full: &Path, expected: &ExpectedFailures) -> Result<(), Failed> {
-    let text = std::fs::read_to_string(full).map_err(|e| format!("reading {}: {e}", full.display()))?;
+    let text =
+        std::fs::read_to_string(full).map_err(|e| format!("reading {}: {e}", full.display()))?;
     // names.wast deliberately uses bidi and other confusable code points.
     let mut lexer = Lexer::new(&text);
     lexer.allow_confusing_unicode(true);
@@ -141,7 +146,10 @@ fn run_file(rel: &str, full: &Path, expected: &ExpectedFailures) -> Result<(), F
             xfailed += nfail;
             if nfail == 0 {
                 xpassed += 1;
-                let _ = writeln!(report, "{rel}:{line}: listed in spec-expected-failures.txt but passes");
+                let _ = writeln!(
+                    report,
+                    "{rel}:{line}: listed in spec-expected-failures.txt but passes"
+                );
             }
         } else {
             failed += nfail;
@@ -154,8 +162,10 @@ fn run_file(rel: &str, full: &Path, expected: &ExpectedFailures) -> Result<(), F
     if let Some(listed) = listed {
         for line in listed.keys().filter(|l| !outcomes.contains_key(l)) {
             xpassed += 1;
-            let _ =
-                writeln!(report, "{rel}:{line}: listed in spec-expected-failures.txt but no directive starts there");
+            let _ = writeln!(
+                report,
+                "{rel}:{line}: listed in spec-expected-failures.txt but no directive starts there"
+            );
         }
     }
     PASSED.fetch_add(passed, Ordering::Relaxed);
@@ -222,7 +232,9 @@ impl WastContext {
             D::Module(mut module) => {
                 self.current = None;
                 let name = module.name().map(|id| id.name().to_string());
-                let bytes = module.encode().map_err(|e| anyhow!("module: failed to parse text: {e}"))?;
+                let bytes = module
+                    .encode()
+                    .map_err(|e| anyhow!("module: failed to parse text: {e}"))?;
                 let instance = self.instantiate(&bytes).context("module")?;
                 self.current = Some(instance);
                 if let Some(name) = name {
@@ -231,21 +243,29 @@ impl WastContext {
             }
             D::ModuleDefinition(mut module) => {
                 let name = module.name().map(|id| id.name().to_string());
-                let bytes = module.encode().map_err(|e| anyhow!("module definition: failed to parse text: {e}"))?;
+                let bytes = module
+                    .encode()
+                    .map_err(|e| anyhow!("module definition: failed to parse text: {e}"))?;
                 let module = Module::new(&self.engine, &bytes).context("module definition")?;
                 if let Some(name) = name {
                     self.definitions.insert(name, module.clone());
                 }
                 self.last_definition = Some(module);
             }
-            D::ModuleInstance { instance, module, .. } => {
+            D::ModuleInstance {
+                instance, module, ..
+            } => {
                 self.current = None;
                 let def = match module {
                     Some(id) => self.definitions.get(id.name()).cloned(),
                     None => self.last_definition.clone(),
                 };
-                let def = def.ok_or_else(|| anyhow!("module instance: no such module definition"))?;
-                let inst = self.linker.instantiate(&mut self.store, &def).context("module instance")?;
+                let def =
+                    def.ok_or_else(|| anyhow!("module instance: no such module definition"))?;
+                let inst = self
+                    .linker
+                    .instantiate(&mut self.store, &def)
+                    .context("module instance")?;
                 self.current = Some(inst);
                 if let Some(id) = instance {
                     self.instances.insert(id.name().to_string(), inst);
@@ -268,20 +288,39 @@ impl WastContext {
                 check_results(&actual, &results).context("assert_return")?;
             }
             D::AssertTrap { exec, message, .. } => match self.execute(exec)? {
-                Ok(vals) => bail!("assert_trap: expected trap `{message}`, got {}", show_vals(&vals)),
+                Ok(vals) => bail!(
+                    "assert_trap: expected trap `{message}`, got {}",
+                    show_vals(&vals)
+                ),
                 Err(e) => expect_trap(&e, message).context("assert_trap")?,
             },
             D::AssertExhaustion { call, message, .. } => match self.invoke(&call)? {
-                Ok(vals) => bail!("assert_exhaustion: expected `{message}`, got {}", show_vals(&vals)),
+                Ok(vals) => bail!(
+                    "assert_exhaustion: expected `{message}`, got {}",
+                    show_vals(&vals)
+                ),
                 Err(e) => expect_trap(&e, message).context("assert_exhaustion")?,
             },
-            D::AssertInvalid { module, message, .. } => self.expect_rejected(module, "assert_invalid", message)?,
-            D::AssertMalformed { module, message, .. } => self.expect_rejected(module, "assert_malformed", message)?,
-            D::AssertUnlinkable { mut module, message, .. } => {
-                let bytes = module.encode().map_err(|e| anyhow!("assert_unlinkable: failed to parse text: {e}"))?;
-                let module = Module::new(&self.engine, &bytes).context("assert_unlinkable: module must be valid")?;
+            D::AssertInvalid {
+                module, message, ..
+            } => self.expect_rejected(module, "assert_invalid", message)?,
+            D::AssertMalformed {
+                module, message, ..
+            } => self.expect_rejected(module, "assert_malformed", message)?,
+            D::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                let bytes = module
+                    .encode()
+                    .map_err(|e| anyhow!("assert_unlinkable: failed to parse text: {e}"))?;
+                let module = Module::new(&self.engine, &bytes)
+                    .context("assert_unlinkable: module must be valid")?;
                 match self.linker.instantiate(&mut self.store, &module) {
-                    Ok(_) => bail!("assert_unlinkable: expected `{message}`, but the module linked"),
+                    Ok(_) => {
+                        bail!("assert_unlinkable: expected `{message}`, but the module linked")
+                    }
                     Err(e) if e.to_string().contains(message) => {}
                     Err(e) => bail!("assert_unlinkable: expected `{message}`, got: {e}"),
                 }
@@ -290,11 +329,20 @@ impl WastContext {
                 // Custom sections carry no semantics for core-vm: the module
                 // itself must still be accepted.
                 let mut module = module;
-                let bytes = module.encode().map_err(|e| anyhow!("custom-section assertion: {e}"))?;
-                Module::new(&self.engine, &bytes).context("custom-section assertion: module must be accepted")?;
+                let bytes = module
+                    .encode()
+                    .map_err(|e| anyhow!("custom-section assertion: {e}"))?;
+                Module::new(&self.engine, &bytes)
+                    .context("custom-section assertion: module must be accepted")?;
             }
-            D::AssertException { span, .. } => bail!("unsupported directive assert_exception at {}", at(span, text)),
-            D::AssertSuspension { span, .. } => bail!("unsupported directive assert_suspension at {}", at(span, text)),
+            D::AssertException { span, .. } => bail!(
+                "unsupported directive assert_exception at {}",
+                at(span, text)
+            ),
+            D::AssertSuspension { span, .. } => bail!(
+                "unsupported directive assert_suspension at {}",
+                at(span, text)
+            ),
             D::Thread(t) => bail!("unsupported directive thread at {}", at(t.span, text)),
             D::Wait { span, .. } => bail!("unsupported directive wait at {}", at(span, text)),
         }
@@ -309,8 +357,14 @@ impl WastContext {
 
     fn instance(&self, name: Option<&str>) -> Result<Instance> {
         match name {
-            Some(name) => self.instances.get(name).copied().ok_or_else(|| anyhow!("no instance named ${name}")),
-            None => self.current.ok_or_else(|| anyhow!("no current module instance (did the last module fail?)")),
+            Some(name) => self
+                .instances
+                .get(name)
+                .copied()
+                .ok_or_else(|| anyhow!("no instance named ${name}")),
+            None => self
+                .current
+                .ok_or_else(|| anyhow!("no current module instance (did the last module fail?)")),
         }
     }
 
@@ -318,30 +372,46 @@ impl WastContext {
     /// argument), `Ok(Err)` for errors of the call itself.
     fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Result<Vec<Val>, Error>> {
         let inst = self.instance(invoke.module.map(|m| m.name()))?;
-        let func =
-            inst.get_func(&self.store, invoke.name).ok_or_else(|| anyhow!("no exported function `{}`", invoke.name))?;
-        let args = invoke.args.iter().map(arg_val).collect::<Result<Vec<_>>>()?;
+        let func = inst
+            .get_func(&self.store, invoke.name)
+            .ok_or_else(|| anyhow!("no exported function `{}`", invoke.name))?;
+        let args = invoke
+            .args
+            .iter()
+            .map(arg_val)
+            .collect::<Result<Vec<_>>>()?;
         let ty = func.ty(&self.store);
         let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-        Ok(func.call(&mut self.store, &args, &mut results).map(|()| results))
+        Ok(func
+            .call(&mut self.store, &args, &mut results)
+            .map(|()| results))
     }
 
     fn execute(&mut self, exec: WastExecute<'_>) -> Result<Result<Vec<Val>, Error>> {
         match exec {
             WastExecute::Invoke(invoke) => self.invoke(&invoke),
             WastExecute::Wat(mut module) => {
-                let bytes = module.encode().map_err(|e| anyhow!("failed to parse text: {e}"))?;
+                let bytes = module
+                    .encode()
+                    .map_err(|e| anyhow!("failed to parse text: {e}"))?;
                 Ok(self.instantiate(&bytes).map(|_| Vec::new()))
             }
             WastExecute::Get { module, global, .. } => {
                 let inst = self.instance(module.map(|m| m.name()))?;
-                let g = inst.get_global(&self.store, global).ok_or_else(|| anyhow!("no exported global `{global}`"))?;
+                let g = inst
+                    .get_global(&self.store, global)
+                    .ok_or_else(|| anyhow!("no exported global `{global}`"))?;
                 Ok(Ok(vec![g.get(&self.store)]))
             }
         }
     }
 
-    fn expect_rejected(&mut self, mut module: QuoteWat<'_>, what: &str, message: &str) -> Result<()> {
+    fn expect_rejected(
+        &mut self,
+        mut module: QuoteWat<'_>,
+        what: &str,
+        message: &str,
+    ) -> Result<()> {
         let bytes = match module.encode() {
             Ok(bytes) => bytes,
             Err(_) => return Ok(()), // `wast` itself rejects the text.
@@ -362,7 +432,11 @@ fn expect_trap(err: &Error, message: &str) -> Result<()> {
     let shown = err.to_string();
     // As in wasmtime's runner: bulk.wast names the null slot
     // ("uninitialized element 2"); our trap does not carry the index.
-    let message = if message.starts_with("uninitialized element") { "uninitialized element" } else { message };
+    let message = if message.starts_with("uninitialized element") {
+        "uninitialized element"
+    } else {
+        message
+    };
     match err {
         Error::Trap(_) if shown.contains(message) => Ok(()),
         Error::Trap(_) => bail!("expected trap `{message}`, got trap: {shown}"),
@@ -374,7 +448,9 @@ fn expect_trap(err: &Error, message: &str) -> Result<()> {
 // Values.
 
 fn arg_val(arg: &WastArg<'_>) -> Result<Val> {
-    let WastArg::Core(arg) = arg else { bail!("component-model argument in a core test") };
+    let WastArg::Core(arg) = arg else {
+        bail!("component-model argument in a core test")
+    };
     Ok(match arg {
         WastArgCore::I32(v) => Val::I32(*v),
         WastArgCore::I64(v) => Val::I64(*v),
@@ -393,18 +469,30 @@ fn arg_val(arg: &WastArg<'_>) -> Result<Val> {
 /// Which reference type a `ref.null <heaptype>` denotes.
 fn null_kind(ht: &HeapType<'_>) -> Result<ValType> {
     match ht {
-        HeapType::Abstract { ty: AbstractHeapType::Func | AbstractHeapType::NoFunc, .. } => Ok(ValType::FuncRef),
-        HeapType::Abstract { ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern, .. } => Ok(ValType::ExternRef),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+            ..
+        } => Ok(ValType::FuncRef),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+            ..
+        } => Ok(ValType::ExternRef),
         other => bail!("unsupported heap type {other:?}"),
     }
 }
 
 fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<()> {
     if actual.len() != expected.len() {
-        bail!("expected {} results, got {}", expected.len(), show_vals(actual));
+        bail!(
+            "expected {} results, got {}",
+            expected.len(),
+            show_vals(actual)
+        );
     }
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        let WastRet::Core(e) = e else { bail!("component-model result in a core test") };
+        let WastRet::Core(e) = e else {
+            bail!("component-model result in a core test")
+        };
         if !matches_ret(a, e)? {
             bail!("result {i}: expected {}, got {}", show_ret(e), show_val(a));
         }
@@ -427,10 +515,16 @@ fn matches_ret(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
             NanPattern::Value(v) => *a == v.bits,
         },
         (Val::FuncRef(f), WastRetCore::RefNull(ht)) => {
-            f.is_none() && ht.as_ref().map_or(Ok(true), |h| null_kind(h).map(|k| k == ValType::FuncRef))?
+            f.is_none()
+                && ht
+                    .as_ref()
+                    .map_or(Ok(true), |h| null_kind(h).map(|k| k == ValType::FuncRef))?
         }
         (Val::ExternRef(r), WastRetCore::RefNull(ht)) => {
-            r.is_none() && ht.as_ref().map_or(Ok(true), |h| null_kind(h).map(|k| k == ValType::ExternRef))?
+            r.is_none()
+                && ht
+                    .as_ref()
+                    .map_or(Ok(true), |h| null_kind(h).map(|k| k == ValType::ExternRef))?
         }
         (Val::ExternRef(r), WastRetCore::RefExtern(e)) => match (r, e) {
             (Some(r), Some(e)) => r.0 == *e,
@@ -439,7 +533,9 @@ fn matches_ret(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
         },
         (Val::FuncRef(f), WastRetCore::RefFunc(idx)) => match idx {
             None => f.is_some(),
-            Some(idx) => bail!("ref.func {idx:?} results are not supported (which module's index space?)"),
+            Some(idx) => {
+                bail!("ref.func {idx:?} results are not supported (which module's index space?)")
+            }
         },
         (a, WastRetCore::Either(alts)) => {
             for alt in alts {
@@ -455,7 +551,10 @@ fn matches_ret(actual: &Val, expected: &WastRetCore<'_>) -> Result<bool> {
 }
 
 fn show_vals(vals: &[Val]) -> String {
-    format!("[{}]", vals.iter().map(show_val).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        vals.iter().map(show_val).collect::<Vec<_>>().join(", ")
+    )
 }
 
 fn show_val(v: &Val) -> String {
@@ -483,7 +582,10 @@ fn show_ret(r: &WastRetCore<'_>) -> String {
         WastRetCore::F64(NanPattern::CanonicalNan) => "f64:nan:canonical".into(),
         WastRetCore::F64(NanPattern::ArithmeticNan) => "f64:nan:arithmetic".into(),
         WastRetCore::Either(alts) => {
-            format!("either({})", alts.iter().map(show_ret).collect::<Vec<_>>().join(" | "))
+            format!(
+                "either({})",
+                alts.iter().map(show_ret).collect::<Vec<_>>().join(" | ")
+            )
         }
         other => format!("{other:?}"),
     }
@@ -504,7 +606,12 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<(),
         ("print_f64_f64", &[F64, F64]),
     ];
     for (name, params) in prints {
-        linker.func_new("spectest", name, FuncType::new(params.iter().copied(), []), |_, _, _| Ok(()));
+        linker.func_new(
+            "spectest",
+            name,
+            FuncType::new(params.iter().copied(), []),
+            |_, _, _| Ok(()),
+        );
     }
     let globals = [
         ("global_i32", I32, Val::I32(666)),
@@ -513,12 +620,35 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<(),
         ("global_f64", F64, Val::F64(666.6f64.to_bits())),
     ];
     for (name, content, value) in globals {
-        let g = Global::new(store, GlobalType { content, mutable: false }, value)?;
+        let g = Global::new(
+            store,
+            GlobalType {
+                content,
+                mutable: false,
+            },
+            value,
+        )?;
         linker.define("spectest", name, Extern::Global(g));
     }
-    let table = Table::new(store, TableType { element: FuncRef, min: 10, max: Some(20) }, Val::FuncRef(None))?;
+    let table = Table::new(
+        store,
+        TableType {
+            element: FuncRef,
+            min: 10,
+            max: Some(20),
+        },
+        Val::FuncRef(None),
+    )?;
     linker.define("spectest", "table", Extern::Table(table));
-    let memory = Memory::new(store, MemoryType { min: 1, max: Some(2), memory64: false, shared: false })?;
+    let memory = Memory::new(
+        store,
+        MemoryType {
+            min: 1,
+            max: Some(2),
+            memory64: false,
+            shared: false,
+        },
+    )?;
     linker.define("spectest", "memory", Extern::Memory(memory));
     Ok(())
 }

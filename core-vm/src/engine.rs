@@ -55,7 +55,9 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: Config) -> Self {
-        Engine { config: Arc::new(config) }
+        Engine {
+            config: Arc::new(config),
+        }
     }
 
     pub fn config(&self) -> &Config {

@@ -138,7 +138,12 @@ fn load_bytes<const N: usize>(mem: &[u8], addr: u64, offset: u32) -> Result<[u8;
 
 /// Bounds-checked store of `N` bytes at `addr + offset`.
 #[inline(always)]
-fn store_bytes<const N: usize>(mem: &mut [u8], addr: u64, offset: u32, bytes: [u8; N]) -> Result<(), TrapCode> {
+fn store_bytes<const N: usize>(
+    mem: &mut [u8],
+    addr: u64,
+    offset: u32,
+    bytes: [u8; N],
+) -> Result<(), TrapCode> {
     let start = access::<N>(mem.len(), addr, offset)?;
     // SAFETY: `access` checked `start + N <= mem.len()`.
     unsafe { std::ptr::write_unaligned(mem.as_mut_ptr().add(start) as *mut [u8; N], bytes) };
@@ -169,7 +174,15 @@ pub(crate) fn invoke<T>(
 ) -> Result<(), Error> {
     if let FuncKind::Host(h) = store.inner.funcs[func.0 as usize].kind {
         let f = store.host_funcs[h].clone();
-        return f(Caller { store, instance: None }, params, results).map_err(Error::Trap);
+        return f(
+            Caller {
+                store,
+                instance: None,
+            },
+            params,
+            results,
+        )
+        .map_err(Error::Trap);
     }
     let mut stack = store.inner.stacks.pop().unwrap_or_default();
     stack.clear();
@@ -237,12 +250,23 @@ fn enter<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<C
     }
     let locals = code.num_params as usize;
     stack[locals..locals + code.num_locals as usize].fill(0);
-    Ok(Cursor { ip: code.code.as_ptr(), bp: 0, instance, func: entry })
+    Ok(Cursor {
+        ip: code.code.as_ptr(),
+        bp: 0,
+        instance,
+        func: entry,
+    })
 }
 
 /// The compiled code of a Wasm function, translating it on first use.
 fn compiled(store: &mut StoreInner, func: Func) -> Result<*const CompiledFunc, Error> {
-    let FuncKind::Wasm { module, def_index, code, .. } = &mut store.funcs[func.0 as usize].kind else {
+    let FuncKind::Wasm {
+        module,
+        def_index,
+        code,
+        ..
+    } = &mut store.funcs[func.0 as usize].kind
+    else {
         unreachable!("compiled() on a host function")
     };
     if let Some(c) = code {
@@ -255,7 +279,9 @@ fn compiled(store: &mut StoreInner, func: Func) -> Result<*const CompiledFunc, E
 
 fn frame_info(store: &StoreInner, func: Func) -> Option<FrameInfo> {
     match &store.funcs[func.0 as usize].kind {
-        FuncKind::Wasm { module, func_index, .. } => Some(FrameInfo {
+        FuncKind::Wasm {
+            module, func_index, ..
+        } => Some(FrameInfo {
             module_name: module.name.clone(),
             func_index: *func_index,
             func_name: module.func_name(*func_index).map(str::to_string),

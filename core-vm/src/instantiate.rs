@@ -14,7 +14,12 @@ use crate::values::{ExternType, ValType};
 use crate::Module;
 use std::sync::Arc;
 
-fn limits_match(actual_min: u64, actual_max: Option<u64>, want_min: u64, want_max: Option<u64>) -> bool {
+fn limits_match(
+    actual_min: u64,
+    actual_max: Option<u64>,
+    want_min: u64,
+    want_max: Option<u64>,
+) -> bool {
     actual_min >= want_min
         && match (actual_max, want_max) {
             (_, None) => true,
@@ -23,17 +28,25 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, want_min: u64, want_ma
         }
 }
 
-fn check_import(store: &StoreInner, m: &ModuleInner, desc: &ImportDesc, item: Extern) -> Result<(), String> {
+fn check_import(
+    store: &StoreInner,
+    m: &ModuleInner,
+    desc: &ImportDesc,
+    item: Extern,
+) -> Result<(), String> {
     let actual = store.extern_type(item);
     let ok = match (desc, &actual, item) {
-        (ImportDesc::Func(t), ExternType::Func(ft), _) => **m.types.get(t.0 as usize).ok_or("bad type")? == *ft,
+        (ImportDesc::Func(t), ExternType::Func(ft), _) => {
+            **m.types.get(t.0 as usize).ok_or("bad type")? == *ft
+        }
         (ImportDesc::Memory(want), ExternType::Memory(_), Extern::Memory(mem)) => {
             let e = &store.memories[mem.0 as usize];
             limits_match(e.pages(), e.ty.max, want.min, want.max)
         }
         (ImportDesc::Table(want), ExternType::Table(_), Extern::Table(t)) => {
             let e = &store.tables[t.0 as usize];
-            e.ty.element == want.element && limits_match(e.elements.len() as u64, e.ty.max, want.min, want.max)
+            e.ty.element == want.element
+                && limits_match(e.elements.len() as u64, e.ty.max, want.min, want.max)
         }
         (ImportDesc::Global(want), ExternType::Global(g), _) => want == g,
         _ => false,
@@ -102,10 +115,16 @@ pub(crate) fn eval_const(store: &StoreInner, inst: &InstanceEntity, expr: &Const
     stack.pop().unwrap_or(0)
 }
 
-pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance, Error> {
+pub(crate) fn instantiate<T>(
+    store: &mut Store<T>,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance, Error> {
     let m = &module.inner;
     if !m.engine.same(&store.inner.engine) {
-        return Err(Error::Link("module and store belong to different engines".into()));
+        return Err(Error::Link(
+            "module and store belong to different engines".into(),
+        ));
     }
     if imports.len() != m.imports.len() {
         return Err(Error::Link(format!(
@@ -127,7 +146,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     };
     for (imp, item) in m.imports.iter().zip(imports) {
         check_import(s, m, &imp.desc, *item).map_err(|why| {
-            Error::Link(format!("incompatible import type for `{}::{}`: {why}", imp.module, imp.name))
+            Error::Link(format!(
+                "incompatible import type for `{}::{}`: {why}",
+                imp.module, imp.name
+            ))
         })?;
         match *item {
             Extern::Func(f) => inst.funcs.push(f),
@@ -143,7 +165,13 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         let ty = inst.types[m.funcs[func_index as usize].0 as usize];
         s.funcs.push(FuncEntity {
             ty,
-            kind: FuncKind::Wasm { instance: handle, module: m.clone(), def_index, func_index, code: None },
+            kind: FuncKind::Wasm {
+                instance: handle,
+                module: m.clone(),
+                def_index,
+                func_index,
+                code: None,
+            },
         });
         inst.funcs.push(crate::Func(s.funcs.len() as u32 - 1));
     }
@@ -160,7 +188,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     }
     for seg in &m.elems {
         let items: Arc<[u64]> = match &seg.items {
-            ElemItems::Funcs(f) => f.iter().map(|&f| inst.funcs[f as usize].0 as u64 + 1).collect(),
+            ElemItems::Funcs(f) => f
+                .iter()
+                .map(|&f| inst.funcs[f as usize].0 as u64 + 1)
+                .collect(),
             ElemItems::Exprs(e) => e.iter().map(|e| eval_const(s, &inst, e)).collect(),
         };
         inst.elems.push(items);
@@ -177,8 +208,12 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
                 let off = eval_const(s, inst, offset) as u32 as usize;
                 let items = inst.elems[i].clone();
                 let table = &mut s.tables[inst.tables[*index as usize].0 as usize];
-                let end = off.checked_add(items.len()).filter(|&e| e <= table.elements.len());
-                let Some(end) = end else { return Err(trap(TrapCode::TableOutOfBounds)) };
+                let end = off
+                    .checked_add(items.len())
+                    .filter(|&e| e <= table.elements.len());
+                let Some(end) = end else {
+                    return Err(trap(TrapCode::TableOutOfBounds));
+                };
                 table.elements[off..end].copy_from_slice(&items);
                 s.instances[handle.0 as usize].elems[i] = Arc::from([]);
             }
@@ -194,8 +229,12 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
             let off = eval_const(s, inst, offset) as u32 as usize;
             let mem = &mut s.memories[inst.memories[*index as usize].0 as usize];
             let bytes = &m.bytes[seg.range.clone()];
-            let end = off.checked_add(bytes.len()).filter(|&e| e <= mem.data.len());
-            let Some(end) = end else { return Err(trap(TrapCode::MemoryOutOfBounds)) };
+            let end = off
+                .checked_add(bytes.len())
+                .filter(|&e| e <= mem.data.len());
+            let Some(end) = end else {
+                return Err(trap(TrapCode::MemoryOutOfBounds));
+            };
             mem.data[off..end].copy_from_slice(bytes);
             s.instances[handle.0 as usize].data_dropped[i] = true;
         }

@@ -556,6 +556,10 @@ mod tests {
 
     #[test]
     fn instructions_stay_compact() {
-        assert!(std::mem::size_of::<Instr>() <= 16, "Instr is {} bytes", std::mem::size_of::<Instr>());
+        assert!(
+            std::mem::size_of::<Instr>() <= 16,
+            "Instr is {} bytes",
+            std::mem::size_of::<Instr>()
+        );
     }
 }

@@ -62,8 +62,8 @@
 
 mod engine;
 mod exec;
-pub mod instr;
 mod instantiate;
+pub mod instr;
 mod linear;
 mod module;
 mod ops;
@@ -74,9 +74,13 @@ mod values;
 
 pub use engine::{Config, Engine};
 pub use module::{ExportType, ImportType, Module, TypeIdx};
-pub use store::{Caller, Extern, Func, Global, HostFn, Instance, Linker, Memory, Store, Table, PAGE_SIZE};
+pub use store::{
+    Caller, Extern, Func, Global, HostFn, Instance, Linker, Memory, Store, Table, PAGE_SIZE,
+};
 pub use trap::{Error, FrameInfo, Trap, TrapCode};
-pub use values::{ExternRef, ExternType, FuncType, GlobalType, MemoryType, TableType, Val, ValType};
+pub use values::{
+    ExternRef, ExternType, FuncType, GlobalType, MemoryType, TableType, Val, ValType,
+};
 
 /// Returns whether `bytes` start like a component rather than a core module.
 pub fn is_component(bytes: &[u8]) -> bool {

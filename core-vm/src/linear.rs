@@ -51,15 +51,30 @@ impl LinearMemory {
         #[cfg(target_arch = "wasm32")]
         if len >= PAGES_THRESHOLD {
             let (ptr, cap) = pages::take(len)?;
-            return Some(LinearMemory { ptr, len, cap, backing: Backing::Pages });
+            return Some(LinearMemory {
+                ptr,
+                len,
+                cap,
+                backing: Backing::Pages,
+            });
         }
         if len == 0 {
-            return Some(LinearMemory { ptr: NonNull::dangling(), len: 0, cap: 0, backing: Backing::Heap });
+            return Some(LinearMemory {
+                ptr: NonNull::dangling(),
+                len: 0,
+                cap: 0,
+                backing: Backing::Heap,
+            });
         }
         let layout = Layout::array::<u8>(len).ok()?;
         // SAFETY: `layout` has a non-zero size.
         let ptr = NonNull::new(unsafe { alloc::alloc_zeroed(layout) })?;
-        Some(LinearMemory { ptr, len, cap: len, backing: Backing::Heap })
+        Some(LinearMemory {
+            ptr,
+            len,
+            cap: len,
+            backing: Backing::Heap,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -86,7 +101,12 @@ impl LinearMemory {
                     }
                 }
                 // SAFETY: `new_len <= cap`, so the range is inside the block.
-                unsafe { self.ptr.as_ptr().add(self.len).write_bytes(0, new_len - self.len) };
+                unsafe {
+                    self.ptr
+                        .as_ptr()
+                        .add(self.len)
+                        .write_bytes(0, new_len - self.len)
+                };
             }
             #[cfg(target_arch = "wasm32")]
             Backing::Pages => {
@@ -104,14 +124,22 @@ impl LinearMemory {
 
     /// Heap backing: reallocates the block to `cap` bytes.
     fn realloc_heap(&mut self, cap: usize) -> bool {
-        let Ok(layout) = Layout::array::<u8>(cap) else { return false };
+        let Ok(layout) = Layout::array::<u8>(cap) else {
+            return false;
+        };
         let ptr = if self.cap == 0 {
             // SAFETY: `cap > len >= 0`, so `layout` has a non-zero size.
             unsafe { alloc::alloc(layout) }
         } else {
             // SAFETY: the block was allocated with this layout at `self.cap`
             // bytes; `cap` is non-zero and fits `isize` (Layout checked it).
-            unsafe { alloc::realloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.cap, 1), cap) }
+            unsafe {
+                alloc::realloc(
+                    self.ptr.as_ptr(),
+                    Layout::from_size_align_unchecked(self.cap, 1),
+                    cap,
+                )
+            }
         };
         match NonNull::new(ptr) {
             Some(p) => {
@@ -127,12 +155,19 @@ impl LinearMemory {
     /// releases the old block.
     #[cfg(target_arch = "wasm32")]
     fn move_to_pages(&mut self, new_len: usize) -> bool {
-        let Some((ptr, cap)) = pages::take(new_len) else { return false };
+        let Some((ptr, cap)) = pages::take(new_len) else {
+            return false;
+        };
         // SAFETY: the new region is valid for `cap >= new_len > len` bytes and
         // is disjoint from the old block, which holds `len` initialised bytes.
         unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), ptr.as_ptr(), self.len) };
         self.release();
-        *self = LinearMemory { ptr, len: new_len, cap, backing: Backing::Pages };
+        *self = LinearMemory {
+            ptr,
+            len: new_len,
+            cap,
+            backing: Backing::Pages,
+        };
         true
     }
 
@@ -141,7 +176,12 @@ impl LinearMemory {
         match self.backing {
             Backing::Heap if self.cap > 0 => {
                 // SAFETY: the block was allocated with this layout.
-                unsafe { alloc::dealloc(self.ptr.as_ptr(), Layout::from_size_align_unchecked(self.cap, 1)) }
+                unsafe {
+                    alloc::dealloc(
+                        self.ptr.as_ptr(),
+                        Layout::from_size_align_unchecked(self.cap, 1),
+                    )
+                }
             }
             Backing::Heap => {}
             #[cfg(target_arch = "wasm32")]
@@ -219,7 +259,9 @@ mod pages {
     /// pages.
     pub fn take(len: usize) -> Option<(NonNull<u8>, usize)> {
         let mut free = free_list();
-        let best = (0..free.len()).filter(|&i| free[i].cap >= len).min_by_key(|&i| free[i].cap);
+        let best = (0..free.len())
+            .filter(|&i| free[i].cap >= len)
+            .min_by_key(|&i| free[i].cap);
         if let Some(i) = best {
             let r = free.swap_remove(i);
             // SAFETY: the free list owns this region of `cap >= dirty` bytes.
@@ -227,7 +269,10 @@ mod pages {
             return Some((NonNull::new(r.addr as *mut u8)?, r.cap));
         }
         let end = memory_end();
-        if let Some(i) = free.iter().position(|r| r.addr as u64 + r.cap as u64 == end) {
+        if let Some(i) = free
+            .iter()
+            .position(|r| r.addr as u64 + r.cap as u64 == end)
+        {
             let more = pages_for(len - free[i].cap);
             if grow(more)? == end {
                 let r = free.swap_remove(i);
@@ -273,7 +318,11 @@ mod pages {
         let at = grow(more)?;
         if at != end {
             // Someone grew the memory in between: keep the new pages.
-            free_list().push(Free { addr: at as usize, cap: more * 65536, dirty: 0 });
+            free_list().push(Free {
+                addr: at as usize,
+                cap: more * 65536,
+                dirty: 0,
+            });
             return None;
         }
         Some(cap + more * 65536)
@@ -282,7 +331,11 @@ mod pages {
     /// Puts a region of which the first `dirty` bytes may be non-zero on the
     /// free list.
     pub fn release(ptr: NonNull<u8>, cap: usize, dirty: usize) {
-        free_list().push(Free { addr: ptr.as_ptr() as usize, cap, dirty });
+        free_list().push(Free {
+            addr: ptr.as_ptr() as usize,
+            cap,
+            dirty,
+        });
     }
 }
 
@@ -299,7 +352,10 @@ mod tests {
             assert!(m.grow_to(n, 16 << 20));
             assert_eq!(m.len(), n);
             assert_eq!(m[3], 7);
-            assert!(m[..3].iter().chain(&m[4..]).all(|&b| b == 0), "non-zero byte after growing to {n}");
+            assert!(
+                m[..3].iter().chain(&m[4..]).all(|&b| b == 0),
+                "non-zero byte after growing to {n}"
+            );
             let last = n - 1;
             m[last] = 1;
             m[last] = 0;

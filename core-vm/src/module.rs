@@ -166,7 +166,10 @@ impl ModuleInner {
     }
 
     /// With lazy validation, the validator of defined function `def_index`.
-    pub fn body_validator(&self, def_index: u32) -> Option<wasmparser::FuncToValidate<wasmparser::ValidatorResources>> {
+    pub fn body_validator(
+        &self,
+        def_index: u32,
+    ) -> Option<wasmparser::FuncToValidate<wasmparser::ValidatorResources>> {
         let d = self.deferred.as_ref()?;
         let index = self.num_imported_funcs + def_index;
         Some(wasmparser::FuncToValidate {
@@ -182,12 +185,17 @@ impl ModuleInner {
     }
 
     pub fn func_name(&self, func: u32) -> Option<&str> {
-        self.func_names.get_or_init(|| self.read_func_names()).get(&func).map(|s| &**s)
+        self.func_names
+            .get_or_init(|| self.read_func_names())
+            .get(&func)
+            .map(|s| &**s)
     }
 
     fn read_func_names(&self) -> HashMap<u32, Box<str>> {
         let mut names = HashMap::new();
-        let Some(range) = self.name_section.clone() else { return names };
+        let Some(range) = self.name_section.clone() else {
+            return names;
+        };
         let reader = wasmparser::BinaryReader::new(&self.bytes[range.clone()], range.start as u64);
         for name in wasmparser::NameSectionReader::new(reader) {
             // A malformed name section is ignored, as the spec requires:
@@ -210,11 +218,15 @@ impl ModuleInner {
     /// validation, validated) on first use and kept for every later call.
     pub fn compiled(&self, def_index: u32) -> Result<&Arc<CompiledFunc>, Error> {
         let body = &self.bodies[def_index as usize];
-        match body.compiled.get_or_init(|| crate::translate::translate(self, def_index).map(Arc::new)) {
+        match body
+            .compiled
+            .get_or_init(|| crate::translate::translate(self, def_index).map(Arc::new))
+        {
             Ok(c) => Ok(c),
-            Err(Error::Validation { message, offset }) => {
-                Err(Error::Validation { message: message.clone(), offset: *offset })
-            }
+            Err(Error::Validation { message, offset }) => Err(Error::Validation {
+                message: message.clone(),
+                offset: *offset,
+            }),
             Err(other) => Err(Error::Unsupported(other.to_string())),
         }
     }
@@ -228,7 +240,9 @@ pub struct Module {
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("name", &self.inner.name).finish_non_exhaustive()
+        f.debug_struct("Module")
+            .field("name", &self.inner.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -268,9 +282,14 @@ impl Module {
         owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
         range: Range<usize>,
     ) -> Result<Module, Error> {
-        assert!(range.start <= range.end && range.end <= (*owner).as_ref().len(), "module range out of bounds");
+        assert!(
+            range.start <= range.end && range.end <= (*owner).as_ref().len(),
+            "module range out of bounds"
+        );
         let inner = parse(engine, ModuleBytes { owner, range })?;
-        Ok(Module { inner: Arc::new(inner) })
+        Ok(Module {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The module's name from its name section.
@@ -292,10 +311,13 @@ impl Module {
     }
 
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
-        self.inner.exports.iter().map(|(name, kind, idx)| ExportType {
-            name,
-            ty: self.entity_type(*kind, *idx),
-        })
+        self.inner
+            .exports
+            .iter()
+            .map(|(name, kind, idx)| ExportType {
+                name,
+                ty: self.entity_type(*kind, *idx),
+            })
     }
 
     fn entity_type(&self, kind: ExportKind, idx: u32) -> ExternType {
@@ -315,12 +337,16 @@ impl Module {
                 ImportDesc::Memory(t) => Some(ExternType::Memory(*t)),
                 _ => None,
             }),
-            ExportKind::Memory => ExternType::Memory(m.memories[(idx - m.num_imported_memories) as usize]),
+            ExportKind::Memory => {
+                ExternType::Memory(m.memories[(idx - m.num_imported_memories) as usize])
+            }
             ExportKind::Table if idx < m.num_imported_tables => imported(|d| match d {
                 ImportDesc::Table(t) => Some(ExternType::Table(*t)),
                 _ => None,
             }),
-            ExportKind::Table => ExternType::Table(m.tables[(idx - m.num_imported_tables) as usize].0),
+            ExportKind::Table => {
+                ExternType::Table(m.tables[(idx - m.num_imported_tables) as usize].0)
+            }
         }
     }
 }
@@ -351,18 +377,32 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType, Error> {
     if t.table64 || t.shared {
         return Err(Error::Unsupported("64-bit or shared tables".into()));
     }
-    Ok(TableType { element: ref_type(t.element_type)?, min: t.initial, max: t.maximum })
+    Ok(TableType {
+        element: ref_type(t.element_type)?,
+        min: t.initial,
+        max: t.maximum,
+    })
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType, Error> {
     if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(Error::Unsupported("64-bit, shared or custom-page-size memories".into()));
+        return Err(Error::Unsupported(
+            "64-bit, shared or custom-page-size memories".into(),
+        ));
     }
-    Ok(MemoryType { min: m.initial, max: m.maximum, memory64: false, shared: false })
+    Ok(MemoryType {
+        min: m.initial,
+        max: m.maximum,
+        memory64: false,
+        shared: false,
+    })
 }
 
 fn global_type(g: &wasmparser::GlobalType) -> Result<GlobalType, Error> {
-    Ok(GlobalType { content: val_type(g.content_type)?, mutable: g.mutable })
+    Ok(GlobalType {
+        content: val_type(g.content_type)?,
+        mutable: g.mutable,
+    })
 }
 
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
@@ -387,7 +427,9 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Error> {
             O::I64Mul => ConstOp::I64Mul,
             O::End => break,
             other => {
-                return Err(Error::Unsupported(format!("constant expression operator {other:?}")))
+                return Err(Error::Unsupported(format!(
+                    "constant expression operator {other:?}"
+                )))
             }
         });
     }
@@ -433,17 +475,29 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
             }
             // Not returned when `eof` is true; reported like a truncation.
             wasmparser::Chunk::NeedMoreData(_) => {
-                return Err(Error::Validation { message: "unexpected end of module".into(), offset: bytes.len() })
+                return Err(Error::Validation {
+                    message: "unexpected end of module".into(),
+                    offset: bytes.len(),
+                })
             }
         };
         // The code section is read here, not through the parser: one
         // bounds-checked walk over the bodies' sizes, nothing copied.
-        if let Payload::CodeSectionStart { unchecked_range, size, .. } = &payload {
+        if let Payload::CodeSectionStart {
+            unchecked_range,
+            size,
+            ..
+        } = &payload
+        {
             validator.payload(&payload)?;
             let range = unchecked_range.start as usize..unchecked_range.end as usize;
-            let section = bytes.get(range.clone()).filter(|_| rest.len() >= *size as usize).ok_or_else(|| {
-                Error::Validation { message: "unexpected end of the code section".into(), offset: range.start }
-            })?;
+            let section = bytes
+                .get(range.clone())
+                .filter(|_| rest.len() >= *size as usize)
+                .ok_or_else(|| Error::Validation {
+                    message: "unexpected end of the code section".into(),
+                    offset: range.start,
+                })?;
             read_code(&mut m, &mut validator, engine, section, range.start)?;
             parser.skip_section();
             rest = &rest[*size as usize..];
@@ -466,8 +520,16 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
                     for sub in rec?.into_types() {
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
-                                let params = f.params().iter().map(|t| val_type(*t)).collect::<Result<Vec<_>, _>>()?;
-                                let results = f.results().iter().map(|t| val_type(*t)).collect::<Result<Vec<_>, _>>()?;
+                                let params = f
+                                    .params()
+                                    .iter()
+                                    .map(|t| val_type(*t))
+                                    .collect::<Result<Vec<_>, _>>()?;
+                                let results = f
+                                    .results()
+                                    .iter()
+                                    .map(|t| val_type(*t))
+                                    .collect::<Result<Vec<_>, _>>()?;
                                 m.types.push(Arc::new(FuncType::new(params, results)));
                             }
                             _ => return Err(Error::Unsupported("GC types".into())),
@@ -500,7 +562,11 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
                         }
                         other => return Err(Error::Unsupported(format!("import of {other:?}"))),
                     };
-                    m.imports.push(Import { module: imp.module.into(), name: imp.name.into(), desc });
+                    m.imports.push(Import {
+                        module: imp.module.into(),
+                        name: imp.name.into(),
+                        desc,
+                    });
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -524,7 +590,9 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
                     m.memories.push(memory_type(&t?)?);
                 }
             }
-            Payload::TagSection(_) => return Err(Error::Unsupported("exception handling (tags)".into())),
+            Payload::TagSection(_) => {
+                return Err(Error::Unsupported("exception handling (tags)".into()))
+            }
             Payload::GlobalSection(reader) => {
                 for g in reader {
                     let g = g?;
@@ -554,7 +622,10 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
                     let mode = match e.kind {
                         wasmparser::ElementKind::Passive => SegmentMode::Passive,
                         wasmparser::ElementKind::Declared => SegmentMode::Declared,
-                        wasmparser::ElementKind::Active { table_index, offset_expr } => SegmentMode::Active {
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
                             index: table_index.unwrap_or(0),
                             offset: const_expr(&offset_expr)?,
                         },
@@ -581,9 +652,13 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
                     let d = d?;
                     let mode = match d.kind {
                         wasmparser::DataKind::Passive => SegmentMode::Passive,
-                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
-                            SegmentMode::Active { index: memory_index, offset: const_expr(&offset_expr)? }
-                        }
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        },
                     };
                     // The data are the last bytes of the segment's entry.
                     let end = d.range.end as usize;
@@ -612,7 +687,10 @@ fn parse(engine: &Engine, bytes: ModuleBytes) -> Result<ModuleInner, Error> {
         }
     }
     if !saw_module_header {
-        return Err(Error::Validation { message: "missing module header".into(), offset: 0 });
+        return Err(Error::Validation {
+            message: "missing module header".into(),
+            offset: 0,
+        });
     }
     Ok(m)
 }
@@ -627,7 +705,8 @@ fn read_code(
     section: &[u8],
     offset: usize,
 ) -> Result<(), Error> {
-    let reader = wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(section, offset as u64))?;
+    let reader =
+        wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(section, offset as u64))?;
     m.bodies.reserve_exact(reader.count() as usize);
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for body in reader {
@@ -636,7 +715,10 @@ fn read_code(
         if engine.lazy_validation() {
             // Every body shares one context; the first one records it.
             if m.deferred.is_none() {
-                m.deferred = Some(Deferred { resources: func.resources, features: func.features });
+                m.deferred = Some(Deferred {
+                    resources: func.resources,
+                    features: func.features,
+                });
             }
         } else {
             let mut fv = func.into_validator(std::mem::take(&mut allocs));
@@ -644,7 +726,10 @@ fn read_code(
             allocs = fv.into_allocations();
         }
         let r = body.range();
-        m.bodies.push(FuncBody { range: r.start as usize..r.end as usize, compiled: OnceLock::new() });
+        m.bodies.push(FuncBody {
+            range: r.start as usize..r.end as usize,
+            compiled: OnceLock::new(),
+        });
     }
     Ok(())
 }
@@ -666,9 +751,16 @@ impl Module {
         let def = func_index
             .checked_sub(self.inner.num_imported_funcs)
             .filter(|d| (*d as usize) < self.inner.bodies.len())
-            .ok_or_else(|| Error::Type(format!("function {func_index} is not defined in this module")))?;
+            .ok_or_else(|| {
+                Error::Type(format!(
+                    "function {func_index} is not defined in this module"
+                ))
+            })?;
         let code = self.inner.compiled(def)?;
-        let mut out = format!("; regs={} params={} locals={}\n", code.num_regs, code.num_params, code.num_locals);
+        let mut out = format!(
+            "; regs={} params={} locals={}\n",
+            code.num_regs, code.num_params, code.num_locals
+        );
         for (i, instr) in code.code.iter().enumerate() {
             out.push_str(&format!("{i:4}: {instr:?}\n"));
         }

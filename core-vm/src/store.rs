@@ -14,7 +14,9 @@ use crate::linear::LinearMemory;
 use crate::module::{ExportKind, ModuleInner};
 use crate::translate::CompiledFunc;
 use crate::trap::{Error, Trap, TrapCode};
-use crate::values::{ExternRef, ExternType, FuncType, GlobalType, MemoryType, TableType, Val, ValType};
+use crate::values::{
+    ExternRef, ExternType, FuncType, GlobalType, MemoryType, TableType, Val, ValType,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -149,7 +151,11 @@ impl TableEntity {
             return None;
         }
         let new = usize::try_from(new).ok()?;
-        if self.elements.try_reserve_exact(new - self.elements.len()).is_err() {
+        if self
+            .elements
+            .try_reserve_exact(new - self.elements.len())
+            .is_err()
+        {
             return None;
         }
         self.elements.resize(new, init);
@@ -233,7 +239,15 @@ impl<T> Store<T> {
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for f in &self.inner.funcs {
-            let FuncKind::Wasm { module, func_index, code: Some(code), .. } = &f.kind else { continue };
+            let FuncKind::Wasm {
+                module,
+                func_index,
+                code: Some(code),
+                ..
+            } = &f.kind
+            else {
+                continue;
+            };
             if !seen.insert(*code as usize) {
                 continue;
             }
@@ -292,7 +306,10 @@ impl<T> Store<T> {
 
     /// Split borrow of a memory's bytes and the host data.
     pub fn memory_and_data(&mut self, memory: Memory) -> (&mut [u8], &mut T) {
-        (&mut self.inner.memories[memory.0 as usize].data, &mut self.data)
+        (
+            &mut self.inner.memories[memory.0 as usize].data,
+            &mut self.data,
+        )
     }
 }
 
@@ -314,7 +331,11 @@ impl StoreInner {
             .map_err(|_| Error::Limit("memory too large for this host".into()))?;
         let data = LinearMemory::new(len)
             .ok_or_else(|| Error::Limit(format!("cannot allocate a memory of {} pages", ty.min)))?;
-        self.memories.push(MemoryEntity { ty, data, max_pages });
+        self.memories.push(MemoryEntity {
+            ty,
+            data,
+            max_pages,
+        });
         Ok(Memory(self.memories.len() as u32 - 1))
     }
 
@@ -322,9 +343,16 @@ impl StoreInner {
         let cap = self.engine.config().max_table_elements;
         let max = ty.max.unwrap_or(u32::MAX as u64).min(cap);
         if ty.min > max {
-            return Err(Error::Limit(format!("table of {} elements exceeds the limit of {max}", ty.min)));
+            return Err(Error::Limit(format!(
+                "table of {} elements exceeds the limit of {max}",
+                ty.min
+            )));
         }
-        self.tables.push(TableEntity { ty, elements: vec![init; ty.min as usize], max });
+        self.tables.push(TableEntity {
+            ty,
+            elements: vec![init; ty.min as usize],
+            max,
+        });
         Ok(Table(self.tables.len() as u32 - 1))
     }
 
@@ -354,10 +382,16 @@ impl StoreInner {
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
             ValType::V128 => Val::V128(raw as u128),
-            ValType::FuncRef => Val::FuncRef(if raw == 0 { None } else { Some(Func(raw as u32 - 1)) }),
-            ValType::ExternRef => {
-                Val::ExternRef(if raw == 0 { None } else { Some(ExternRef(raw as u32 - 1)) })
-            }
+            ValType::FuncRef => Val::FuncRef(if raw == 0 {
+                None
+            } else {
+                Some(Func(raw as u32 - 1))
+            }),
+            ValType::ExternRef => Val::ExternRef(if raw == 0 {
+                None
+            } else {
+                Some(ExternRef(raw as u32 - 1))
+            }),
         }
     }
 
@@ -386,10 +420,17 @@ impl Func {
         Func::new_arc(store, Arc::new(ty), Arc::new(func))
     }
 
-    pub(crate) fn new_arc<T>(store: &mut Store<T>, ty: Arc<FuncType>, func: Arc<HostFn<T>>) -> Func {
+    pub(crate) fn new_arc<T>(
+        store: &mut Store<T>,
+        ty: Arc<FuncType>,
+        func: Arc<HostFn<T>>,
+    ) -> Func {
         let ty = store.inner.types.intern(&ty);
         store.host_funcs.push(func);
-        store.inner.funcs.push(FuncEntity { ty, kind: FuncKind::Host(store.host_funcs.len() - 1) });
+        store.inner.funcs.push(FuncEntity {
+            ty,
+            kind: FuncKind::Host(store.host_funcs.len() - 1),
+        });
         Func(store.inner.funcs.len() as u32 - 1)
     }
 
@@ -399,13 +440,27 @@ impl Func {
 
     /// Calls the function: checks `params` against its type, runs it, and
     /// writes the results (whose slice must have the right length).
-    pub fn call<T>(&self, store: &mut Store<T>, params: &[Val], results: &mut [Val]) -> Result<(), Error> {
+    pub fn call<T>(
+        &self,
+        store: &mut Store<T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<(), Error> {
         let ty = store.inner.func_type(*self).clone();
         if params.len() != ty.params().len()
-            || params.iter().zip(ty.params()).any(|(v, t)| !store.inner.val_matches(v, *t))
+            || params
+                .iter()
+                .zip(ty.params())
+                .any(|(v, t)| !store.inner.val_matches(v, *t))
         {
-            let got = params.iter().map(|v| v.ty().to_string()).collect::<Vec<_>>().join(", ");
-            return Err(Error::Type(format!("function of type {ty} called with ({got})")));
+            let got = params
+                .iter()
+                .map(|v| v.ty().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::Type(format!(
+                "function of type {ty} called with ({got})"
+            )));
         }
         if results.len() != ty.results().len() {
             return Err(Error::Type(format!(
@@ -423,7 +478,10 @@ impl Memory {
     }
     pub fn ty<T>(&self, store: &Store<T>) -> MemoryType {
         let m = &store.inner.memories[self.0 as usize];
-        MemoryType { min: m.pages(), ..m.ty }
+        MemoryType {
+            min: m.pages(),
+            ..m.ty
+        }
     }
     pub fn data<'a, T>(&self, store: &'a Store<T>) -> &'a [u8] {
         &store.inner.memories[self.0 as usize].data
@@ -446,14 +504,21 @@ impl Memory {
 impl Table {
     pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table, Error> {
         if !store.inner.val_matches(&init, ty.element) {
-            return Err(Error::Type(format!("table of {} initialised with {}", ty.element, init.ty())));
+            return Err(Error::Type(format!(
+                "table of {} initialised with {}",
+                ty.element,
+                init.ty()
+            )));
         }
         let raw = store.inner.val_to_raw(init);
         store.inner.alloc_table(ty, raw)
     }
     pub fn ty<T>(&self, store: &Store<T>) -> TableType {
         let t = &store.inner.tables[self.0 as usize];
-        TableType { min: t.elements.len() as u64, ..t.ty }
+        TableType {
+            min: t.elements.len() as u64,
+            ..t.ty
+        }
     }
     pub fn size<T>(&self, store: &Store<T>) -> u64 {
         store.inner.tables[self.0 as usize].elements.len() as u64
@@ -470,14 +535,19 @@ impl Table {
         }
         let raw = store.inner.val_to_raw(val);
         let t = &mut store.inner.tables[self.0 as usize];
-        let slot = usize::try_from(index).ok().and_then(|i| t.elements.get_mut(i));
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| t.elements.get_mut(i));
         *slot.ok_or(Error::Trap(Trap::new(TrapCode::TableOutOfBounds)))? = raw;
         Ok(())
     }
     pub fn grow<T>(&self, store: &mut Store<T>, delta: u64, init: Val) -> Result<u64, Error> {
         let elem = store.inner.tables[self.0 as usize].ty.element;
         if !store.inner.val_matches(&init, elem) {
-            return Err(Error::Type(format!("table of {elem} grown with {}", init.ty())));
+            return Err(Error::Type(format!(
+                "table of {elem} grown with {}",
+                init.ty()
+            )));
         }
         let raw = store.inner.val_to_raw(init);
         store.inner.tables[self.0 as usize]
@@ -489,7 +559,11 @@ impl Table {
 impl Global {
     pub fn new<T>(store: &mut Store<T>, ty: GlobalType, val: Val) -> Result<Global, Error> {
         if !store.inner.val_matches(&val, ty.content) {
-            return Err(Error::Type(format!("global of {} initialised with {}", ty.content, val.ty())));
+            return Err(Error::Type(format!(
+                "global of {} initialised with {}",
+                ty.content,
+                val.ty()
+            )));
         }
         let raw = store.inner.val_to_raw(val);
         Ok(store.inner.alloc_global(ty, raw))
@@ -507,7 +581,11 @@ impl Global {
             return Err(Error::Type("cannot set an immutable global".into()));
         }
         if !store.inner.val_matches(&val, ty.content) {
-            return Err(Error::Type(format!("global of {} set to {}", ty.content, val.ty())));
+            return Err(Error::Type(format!(
+                "global of {} set to {}",
+                ty.content,
+                val.ty()
+            )));
         }
         store.inner.globals[self.0 as usize].value = store.inner.val_to_raw(val);
         Ok(())
@@ -516,7 +594,11 @@ impl Global {
 
 impl Instance {
     /// Instantiates `module` with imports given in the module's import order.
-    pub fn new<T>(store: &mut Store<T>, module: &crate::Module, imports: &[Extern]) -> Result<Instance, Error> {
+    pub fn new<T>(
+        store: &mut Store<T>,
+        module: &crate::Module,
+        imports: &[Extern],
+    ) -> Result<Instance, Error> {
         crate::instantiate::instantiate(store, module, imports)
     }
 
@@ -547,7 +629,10 @@ impl Instance {
     }
     /// The instance's memory 0, whether defined or imported.
     pub fn default_memory<T>(&self, store: &Store<T>) -> Option<Memory> {
-        store.inner.instances[self.0 as usize].memories.first().copied()
+        store.inner.instances[self.0 as usize]
+            .memories
+            .first()
+            .copied()
     }
 }
 
@@ -574,11 +659,17 @@ impl StoreInner {
             Extern::Func(f) => ExternType::Func((**self.func_type(f)).clone()),
             Extern::Memory(m) => {
                 let m = &self.memories[m.0 as usize];
-                ExternType::Memory(MemoryType { min: m.pages(), ..m.ty })
+                ExternType::Memory(MemoryType {
+                    min: m.pages(),
+                    ..m.ty
+                })
             }
             Extern::Table(t) => {
                 let t = &self.tables[t.0 as usize];
-                ExternType::Table(TableType { min: t.elements.len() as u64, ..t.ty })
+                ExternType::Table(TableType {
+                    min: t.elements.len() as u64,
+                    ..t.ty
+                })
             }
             Extern::Global(g) => ExternType::Global(self.globals[g.0 as usize].ty),
         }
@@ -651,13 +742,17 @@ pub struct Linker<T> {
 
 impl<T> Default for Linker<T> {
     fn default() -> Self {
-        Linker { defs: HashMap::new() }
+        Linker {
+            defs: HashMap::new(),
+        }
     }
 }
 
 impl<T> Clone for Linker<T> {
     fn clone(&self) -> Self {
-        Linker { defs: self.defs.clone() }
+        Linker {
+            defs: self.defs.clone(),
+        }
     }
 }
 
@@ -668,7 +763,8 @@ impl<T> Linker<T> {
 
     /// Defines (or redefines) an entity of a store.
     pub fn define(&mut self, module: &str, name: &str, item: Extern) -> &mut Self {
-        self.defs.insert((module.into(), name.into()), Definition::Extern(item));
+        self.defs
+            .insert((module.into(), name.into()), Definition::Extern(item));
         self
     }
 
@@ -681,7 +777,10 @@ impl<T> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + 'static,
     ) -> &mut Self {
-        self.defs.insert((module.into(), name.into()), Definition::HostFunc(Arc::new(ty), Arc::new(func)));
+        self.defs.insert(
+            (module.into(), name.into()),
+            Definition::HostFunc(Arc::new(ty), Arc::new(func)),
+        );
         self
     }
 
@@ -695,30 +794,45 @@ impl<T> Linker<T> {
 
     /// Whether something is defined under (module, name).
     pub fn contains(&self, module: &str, name: &str) -> bool {
-        self.defs.contains_key(&(module.to_string(), name.to_string()))
+        self.defs
+            .contains_key(&(module.to_string(), name.to_string()))
     }
 
     /// Looks a definition up, creating a host function in `store` if needed.
     pub fn get(&self, store: &mut Store<T>, module: &str, name: &str) -> Option<Extern> {
         match self.defs.get(&(module.to_string(), name.to_string()))? {
             Definition::Extern(e) => Some(*e),
-            Definition::HostFunc(ty, f) => Some(Extern::Func(Func::new_arc(store, ty.clone(), f.clone()))),
+            Definition::HostFunc(ty, f) => {
+                Some(Extern::Func(Func::new_arc(store, ty.clone(), f.clone())))
+            }
         }
     }
 
     /// Resolves every import of `module` and instantiates it. A missing import
     /// is an error that lists every missing import.
-    pub fn instantiate(&self, store: &mut Store<T>, module: &crate::Module) -> Result<Instance, Error> {
+    pub fn instantiate(
+        &self,
+        store: &mut Store<T>,
+        module: &crate::Module,
+    ) -> Result<Instance, Error> {
         let mut imports = Vec::new();
         let mut missing = Vec::new();
         for imp in module.imports() {
             match self.get(store, imp.module, imp.name) {
                 Some(e) => imports.push(e),
-                None => missing.push(format!("{}::{} ({})", imp.module, imp.name, imp.ty.kind_name())),
+                None => missing.push(format!(
+                    "{}::{} ({})",
+                    imp.module,
+                    imp.name,
+                    imp.ty.kind_name()
+                )),
             }
         }
         if !missing.is_empty() {
-            return Err(Error::Link(format!("unknown import: {}", missing.join(", "))));
+            return Err(Error::Link(format!(
+                "unknown import: {}",
+                missing.join(", ")
+            )));
         }
         Instance::new(store, module, &imports)
     }

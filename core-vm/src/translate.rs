@@ -54,7 +54,9 @@ pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<Compiled
     }
     let total = num_params as u64 + num_locals as u64;
     if total > MAX_REGS as u64 {
-        return Err(Error::Unsupported(format!("function {func_index} has {total} locals")));
+        return Err(Error::Unsupported(format!(
+            "function {func_index} has {total} locals"
+        )));
     }
     let mut t = Translator {
         module,
@@ -88,9 +90,16 @@ pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<Compiled
     }
     let num_regs = t.num_locals + t.max_height + 1;
     if num_regs > MAX_REGS {
-        return Err(Error::Unsupported(format!("function {func_index} needs {num_regs} registers")));
+        return Err(Error::Unsupported(format!(
+            "function {func_index} needs {num_regs} registers"
+        )));
     }
-    Ok(CompiledFunc { code: t.code.into_boxed_slice(), num_regs, num_params, num_locals })
+    Ok(CompiledFunc {
+        code: t.code.into_boxed_slice(),
+        num_regs,
+        num_params,
+        num_locals,
+    })
 }
 
 const MAX_REGS: u32 = u16::MAX as u32;
@@ -191,13 +200,17 @@ impl<'m> Translator<'m> {
 
     fn pop(&mut self) -> Provider {
         self.last = None;
-        self.stack.pop().expect("validated: operand stack underflow")
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
     }
 
     /// Whether the Temp on top of the stack was produced by the last emitted
     /// instruction (checked before popping it).
     fn top_is_last_result(&self) -> bool {
-        self.stack.last() == Some(&Provider::Temp) && self.last.is_some() && self.last == Some(self.code.len() - 1)
+        self.stack.last() == Some(&Provider::Temp)
+            && self.last.is_some()
+            && self.last == Some(self.code.len() - 1)
     }
 
     /// Before popping the operands of a binary operator (or a load's
@@ -247,9 +260,16 @@ impl<'m> Translator<'m> {
         // that gives back `c` exactly (readers of i32 registers ignore the
         // upper half anyway).
         if (c as i32 as i64 as u64) == c {
-            self.emit(Instr::ConstI32 { dst, value: c as i32 });
+            self.emit(Instr::ConstI32 {
+                dst,
+                value: c as i32,
+            });
         } else {
-            self.emit(Instr::Const64 { dst, lo: c as u32, hi: (c >> 32) as u32 });
+            self.emit(Instr::Const64 {
+                dst,
+                lo: c as u32,
+                hi: (c >> 32) as u32,
+            });
         }
     }
 
@@ -397,7 +417,13 @@ impl<'m> Translator<'m> {
         let (offset, mem) = self.memarg(memarg)?;
         let inner = self.fusion_candidate(1);
         let ptr = self.pop_reg();
-        self.emit_result(|dst| if mem == 0 { mem0(dst, ptr, offset) } else { memn(dst, ptr, offset, mem) })?;
+        self.emit_result(|dst| {
+            if mem == 0 {
+                mem0(dst, ptr, offset)
+            } else {
+                memn(dst, ptr, offset, mem)
+            }
+        })?;
         self.fuse_with(inner);
         Ok(())
     }
@@ -421,7 +447,11 @@ impl<'m> Translator<'m> {
         }
         let src = self.reg_of(value, value_pos);
         let ptr = self.pop_reg();
-        self.emit(if mem == 0 { mem0(ptr, src, offset) } else { memn(ptr, src, offset, mem) });
+        self.emit(if mem == 0 {
+            mem0(ptr, src, offset)
+        } else {
+            memn(ptr, src, offset, mem)
+        });
         Ok(())
     }
 
@@ -443,7 +473,9 @@ impl<'m> Translator<'m> {
         if fusable {
             let last = self.code.len() - 1;
             let expected = self.slot(pos);
-            let dst = self.code[last].result_reg_mut().expect("fusion candidate has a result");
+            let dst = self.code[last]
+                .result_reg_mut()
+                .expect("fusion candidate has a result");
             debug_assert_eq!(*dst, expected);
             *dst = l;
         } else {
@@ -488,7 +520,11 @@ impl<'m> Translator<'m> {
     fn push_frame(&mut self, kind: FrameKind, ty: BlockType) {
         let (num_params, num_results) = self.block_arity(ty);
         let entered_reachable = self.reachable;
-        let height = if entered_reachable { self.height() - num_params } else { 0 };
+        let height = if entered_reachable {
+            self.height() - num_params
+        } else {
+            0
+        };
         self.frames.push(Frame {
             kind,
             height,
@@ -518,9 +554,15 @@ impl<'m> Translator<'m> {
             self.materialize_top(arity);
             return;
         }
-        let all_temps = self.stack[src as usize..].iter().all(|p| *p == Provider::Temp);
+        let all_temps = self.stack[src as usize..]
+            .iter()
+            .all(|p| *p == Provider::Temp);
         if all_temps && arity > 1 {
-            self.emit(Instr::CopySpan { dst: self.slot(height), src: self.slot(src), len: arity as u16 });
+            self.emit(Instr::CopySpan {
+                dst: self.slot(height),
+                src: self.slot(src),
+                len: arity as u16,
+            });
             return;
         }
         for i in 0..arity {
@@ -531,7 +573,10 @@ impl<'m> Translator<'m> {
                 }
                 Provider::Const(c) => self.emit_const(dst, c),
                 Provider::Temp => {
-                    self.emit(Instr::Copy { dst, src: self.slot(src + i) });
+                    self.emit(Instr::Copy {
+                        dst,
+                        src: self.slot(src + i),
+                    });
                 }
             }
         }
@@ -544,7 +589,9 @@ impl<'m> Translator<'m> {
         let top = self.height();
         arity == 0
             || (top - arity == f.height
-                && self.stack[(top - arity) as usize..].iter().all(|p| *p == Provider::Temp))
+                && self.stack[(top - arity) as usize..]
+                    .iter()
+                    .all(|p| *p == Provider::Temp))
     }
 
     /// Emits a branch instruction to the label at `depth` (values already placed).
@@ -585,7 +632,11 @@ impl<'m> Translator<'m> {
             }
         }
         let cond = self.reg_of(cond, pos);
-        let i = if negate { Instr::BrIfEqz { cond, offset: 0 } } else { Instr::BrIfNez { cond, offset: 0 } };
+        let i = if negate {
+            Instr::BrIfEqz { cond, offset: 0 }
+        } else {
+            Instr::BrIfNez { cond, offset: 0 }
+        };
         emit(self, i)
     }
 
@@ -647,18 +698,42 @@ impl<'m> Translator<'m> {
             return i;
         }
         let fused = match i {
-            Instr::BrIfNez { cond, offset } if cond == dst => Instr::BrAddImmNez { reg: dst, imm, offset },
-            Instr::BrI32Ne { lhs, rhs, offset } if lhs == dst && rhs != dst => {
-                Instr::BrAddImmNe { reg: dst, imm, rhs, offset }
-            }
-            Instr::BrI32NeImm { lhs, imm: cmp, offset } if lhs == dst => {
-                Instr::BrAddImmNeImm { reg: dst, imm, cmp, offset }
-            }
+            Instr::BrIfNez { cond, offset } if cond == dst => Instr::BrAddImmNez {
+                reg: dst,
+                imm,
+                offset,
+            },
+            Instr::BrI32Ne { lhs, rhs, offset } if lhs == dst && rhs != dst => Instr::BrAddImmNe {
+                reg: dst,
+                imm,
+                rhs,
+                offset,
+            },
+            Instr::BrI32NeImm {
+                lhs,
+                imm: cmp,
+                offset,
+            } if lhs == dst => Instr::BrAddImmNeImm {
+                reg: dst,
+                imm,
+                cmp,
+                offset,
+            },
             Instr::BrI32LtU { lhs, rhs, offset } if lhs == dst && rhs != dst => {
-                Instr::BrAddImmLtU { reg: dst, imm, rhs, offset }
+                Instr::BrAddImmLtU {
+                    reg: dst,
+                    imm,
+                    rhs,
+                    offset,
+                }
             }
             Instr::BrI32LtS { lhs, rhs, offset } if lhs == dst && rhs != dst => {
-                Instr::BrAddImmLtS { reg: dst, imm, rhs, offset }
+                Instr::BrAddImmLtS {
+                    reg: dst,
+                    imm,
+                    rhs,
+                    offset,
+                }
             }
             _ => return i,
         };
@@ -674,7 +749,10 @@ impl<'m> Translator<'m> {
         // Values must be in registers for the trampolines below.
         let arity = self.frames[self.frames.len() - 1 - default as usize].label_arity();
         self.materialize_top(arity);
-        self.emit(Instr::BrTable { index, len: all.len() as u32 });
+        self.emit(Instr::BrTable {
+            index,
+            len: all.len() as u32,
+        });
         let table_start = self.code.len();
         let mut trampolines = Vec::new();
         for &depth in &all {
@@ -704,7 +782,9 @@ impl<'m> Translator<'m> {
     fn patch_here(&mut self, at: usize) {
         self.label_fence = self.code.len();
         let offset = (self.code.len() - at) as BranchOffset;
-        *self.code[at].branch_offset_mut().expect("patching a branch") = offset;
+        *self.code[at]
+            .branch_offset_mut()
+            .expect("patching a branch") = offset;
         self.last = None;
     }
 
@@ -803,10 +883,20 @@ impl<'m> Translator<'m> {
         // The index register may be the base slot's neighbour above the
         // arguments; the executor reads it before the callee frame exists.
         if tail {
-            self.emit(Instr::ReturnCallIndirect { ty, table, index, base });
+            self.emit(Instr::ReturnCallIndirect {
+                ty,
+                table,
+                index,
+                base,
+            });
             self.set_unreachable();
         } else {
-            self.emit(Instr::CallIndirect { ty, table, index, base });
+            self.emit(Instr::CallIndirect {
+                ty,
+                table,
+                index,
+                base,
+            });
             for _ in 0..ft.results().len() {
                 self.push(Provider::Temp)?;
             }
@@ -821,7 +911,9 @@ impl<'m> Translator<'m> {
         match *op {
             Operator::Nop => {}
             Operator::Unreachable => {
-                self.emit(Instr::Trap { code: TrapCode::Unreachable });
+                self.emit(Instr::Trap {
+                    code: TrapCode::Unreachable,
+                });
                 self.set_unreachable();
             }
             Operator::Block { blockty } => {
@@ -857,12 +949,14 @@ impl<'m> Translator<'m> {
             }
             Operator::Call { function_index } => self.call(function_index, false)?,
             Operator::ReturnCall { function_index } => self.call(function_index, true)?,
-            Operator::CallIndirect { type_index, table_index } => {
-                self.call_indirect(type_index, table_index, false)?
-            }
-            Operator::ReturnCallIndirect { type_index, table_index } => {
-                self.call_indirect(type_index, table_index, true)?
-            }
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, false)?,
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, true)?,
             Operator::Drop => {
                 self.pop();
             }
@@ -875,15 +969,21 @@ impl<'m> Translator<'m> {
             Operator::TypedSelectMulti { .. } => {
                 return Err(Error::Unsupported("select with several results".into()))
             }
-            Operator::LocalGet { local_index } => self.push(Provider::Local(Reg(local_index as u16)))?,
+            Operator::LocalGet { local_index } => {
+                self.push(Provider::Local(Reg(local_index as u16)))?
+            }
             Operator::LocalSet { local_index } => self.local_set(local_index, false)?,
             Operator::LocalTee { local_index } => self.local_set(local_index, true)?,
-            Operator::GlobalGet { global_index } => {
-                self.emit_result(|dst| Instr::GlobalGet { dst, global: global_index })?
-            }
+            Operator::GlobalGet { global_index } => self.emit_result(|dst| Instr::GlobalGet {
+                dst,
+                global: global_index,
+            })?,
             Operator::GlobalSet { global_index } => {
                 let src = self.pop_reg();
-                self.emit(Instr::GlobalSet { src, global: global_index });
+                self.emit(Instr::GlobalSet {
+                    src,
+                    global: global_index,
+                });
             }
             Operator::I32Const { value } => self.push(Provider::Const(value as u32 as u64))?,
             Operator::I64Const { value } => self.push(Provider::Const(value as u64))?,
@@ -891,10 +991,13 @@ impl<'m> Translator<'m> {
             Operator::F64Const { value } => self.push(Provider::Const(value.bits()))?,
             Operator::RefNull { .. } => self.push(Provider::Const(0))?,
             Operator::RefIsNull => self.unop(|dst, src| Instr::I64Eqz { dst, src })?,
-            Operator::RefFunc { function_index } => {
-                self.emit_result(|dst| Instr::RefFunc { dst, func: function_index })?
+            Operator::RefFunc { function_index } => self.emit_result(|dst| Instr::RefFunc {
+                dst,
+                func: function_index,
+            })?,
+            Operator::MemorySize { mem } => {
+                self.emit_result(|dst| Instr::MemorySize { dst, mem })?
             }
-            Operator::MemorySize { mem } => self.emit_result(|dst| Instr::MemorySize { dst, mem })?,
             Operator::MemoryGrow { mem } => {
                 let delta = self.pop_reg();
                 self.emit_result(|dst| Instr::MemoryGrow { dst, delta, mem })?
@@ -911,14 +1014,26 @@ impl<'m> Translator<'m> {
                 let len = self.pop_reg();
                 let src = self.pop_reg();
                 let dst = self.pop_reg();
-                self.emit(Instr::MemoryCopy { dst, src, len, dst_mem, src_mem });
+                self.emit(Instr::MemoryCopy {
+                    dst,
+                    src,
+                    len,
+                    dst_mem,
+                    src_mem,
+                });
             }
             Operator::MemoryInit { data_index, mem } => {
                 let mem = self.mem16(mem)?;
                 let len = self.pop_reg();
                 let src = self.pop_reg();
                 let dst = self.pop_reg();
-                self.emit(Instr::MemoryInit { dst, src, len, mem, data: data_index });
+                self.emit(Instr::MemoryInit {
+                    dst,
+                    src,
+                    len,
+                    mem,
+                    data: data_index,
+                });
             }
             Operator::DataDrop { data_index } => {
                 self.emit(Instr::DataDrop { data: data_index });
@@ -930,33 +1045,64 @@ impl<'m> Translator<'m> {
             Operator::TableSet { table } => {
                 let value = self.pop_reg();
                 let index = self.pop_reg();
-                self.emit(Instr::TableSet { index, value, table });
+                self.emit(Instr::TableSet {
+                    index,
+                    value,
+                    table,
+                });
             }
-            Operator::TableSize { table } => self.emit_result(|dst| Instr::TableSize { dst, table })?,
+            Operator::TableSize { table } => {
+                self.emit_result(|dst| Instr::TableSize { dst, table })?
+            }
             Operator::TableGrow { table } => {
                 let delta = self.pop_reg();
                 let init = self.pop_reg();
-                self.emit_result(|dst| Instr::TableGrow { dst, init, delta, table })?
+                self.emit_result(|dst| Instr::TableGrow {
+                    dst,
+                    init,
+                    delta,
+                    table,
+                })?
             }
             Operator::TableFill { table } => {
                 let len = self.pop_reg();
                 let value = self.pop_reg();
                 let index = self.pop_reg();
-                self.emit(Instr::TableFill { index, value, len, table });
+                self.emit(Instr::TableFill {
+                    index,
+                    value,
+                    len,
+                    table,
+                });
             }
-            Operator::TableCopy { dst_table, src_table } => {
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => {
                 let (dst_table, src_table) = (self.table16(dst_table)?, self.table16(src_table)?);
                 let len = self.pop_reg();
                 let src = self.pop_reg();
                 let dst = self.pop_reg();
-                self.emit(Instr::TableCopy { dst, src, len, dst_table, src_table });
+                self.emit(Instr::TableCopy {
+                    dst,
+                    src,
+                    len,
+                    dst_table,
+                    src_table,
+                });
             }
             Operator::TableInit { elem_index, table } => {
                 let table = self.table16(table)?;
                 let len = self.pop_reg();
                 let src = self.pop_reg();
                 let dst = self.pop_reg();
-                self.emit(Instr::TableInit { dst, src, len, table, elem: elem_index });
+                self.emit(Instr::TableInit {
+                    dst,
+                    src,
+                    len,
+                    table,
+                    elem: elem_index,
+                });
             }
             Operator::ElemDrop { elem_index } => {
                 self.emit(Instr::ElemDrop { elem: elem_index });

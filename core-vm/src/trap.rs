@@ -90,12 +90,20 @@ pub struct Trap {
 
 impl Trap {
     pub fn new(code: TrapCode) -> Self {
-        Trap { code, backtrace: Vec::new(), host: None }
+        Trap {
+            code,
+            backtrace: Vec::new(),
+            host: None,
+        }
     }
 
     /// A trap raised by a host function, carrying its error.
     pub fn host(error: impl Into<HostError>) -> Self {
-        Trap { code: TrapCode::Host, backtrace: Vec::new(), host: Some(error.into()) }
+        Trap {
+            code: TrapCode::Host,
+            backtrace: Vec::new(),
+            host: Some(error.into()),
+        }
     }
 
     pub fn code(&self) -> TrapCode {
@@ -219,6 +227,9 @@ impl From<Trap> for Error {
 
 impl From<wasmparser::BinaryReaderError> for Error {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
-        Error::Validation { message: e.message().to_string(), offset: e.offset() as usize }
+        Error::Validation {
+            message: e.message().to_string(),
+            offset: e.offset() as usize,
+        }
     }
 }

@@ -8,8 +8,8 @@
 //! the whole process down (host re-entry recursion) runs in a child process.
 
 use core_vm::{
-    Caller, Config, Engine, Error, Extern, ExternRef, Func, FuncType, Global, GlobalType, Instance, Linker, Memory,
-    MemoryType, Module, Store, Table, TableType, Trap, TrapCode, Val, ValType,
+    Caller, Config, Engine, Error, Extern, ExternRef, Func, FuncType, Global, GlobalType, Instance,
+    Linker, Memory, MemoryType, Module, Store, Table, TableType, Trap, TrapCode, Val, ValType,
 };
 
 fn module(engine: &Engine, wat: &str) -> Module {
@@ -19,11 +19,15 @@ fn module(engine: &Engine, wat: &str) -> Module {
 
 fn instantiate<T>(store: &mut Store<T>, linker: &Linker<T>, wat: &str) -> Instance {
     let m = module(store.engine(), wat);
-    linker.instantiate(store, &m).expect("instantiation succeeds")
+    linker
+        .instantiate(store, &m)
+        .expect("instantiation succeeds")
 }
 
 fn call1<T>(store: &mut Store<T>, inst: Instance, name: &str, args: &[Val]) -> Result<Val, Error> {
-    let f = inst.get_func(store, name).unwrap_or_else(|| panic!("export {name}"));
+    let f = inst
+        .get_func(store, name)
+        .unwrap_or_else(|| panic!("export {name}"));
     let mut out = [Val::I32(0)];
     f.call(store, args, &mut out)?;
     Ok(out[0])
@@ -46,7 +50,10 @@ fn host_function_reads_and_writes_caller_memory() {
         "log",
         FuncType::new([ValType::I32, ValType::I32], []),
         |mut caller: Caller<'_, Vec<String>>, args, _| {
-            let (ptr, len) = (args[0].i32().unwrap() as usize, args[1].i32().unwrap() as usize);
+            let (ptr, len) = (
+                args[0].i32().unwrap() as usize,
+                args[1].i32().unwrap() as usize,
+            );
             let mem = caller.default_memory().expect("caller has a memory");
             let (bytes, log) = caller.memory_and_data(mem);
             log.push(String::from_utf8(bytes[ptr..ptr + len].to_vec()).unwrap());
@@ -63,7 +70,8 @@ fn host_function_reads_and_writes_caller_memory() {
                 Some(Extern::Memory(m)) => m,
                 other => panic!("memory export: {other:?}"),
             };
-            mem.data_mut(caller.store_mut())[ptr..ptr + 4].copy_from_slice(&0x1234_5678u32.to_le_bytes());
+            mem.data_mut(caller.store_mut())[ptr..ptr + 4]
+                .copy_from_slice(&0x1234_5678u32.to_le_bytes());
             Ok(())
         },
     );
@@ -80,7 +88,10 @@ fn host_function_reads_and_writes_caller_memory() {
               (call $fill (i32.const 100))
               (i32.load (i32.const 100))))"#,
     );
-    assert_eq!(call1(&mut store, inst, "run", &[]).unwrap(), Val::I32(0x1234_5678));
+    assert_eq!(
+        call1(&mut store, inst, "run", &[]).unwrap(),
+        Val::I32(0x1234_5678)
+    );
     assert_eq!(store.data(), &vec!["hello, host".to_string()]);
 }
 
@@ -94,9 +105,14 @@ fn host_function_reenters_wasm() {
         "callback",
         FuncType::new([ValType::I32], [ValType::I32]),
         |mut caller: Caller<'_, ()>, args, results| {
-            let double = caller.get_export("double").and_then(Extern::into_func).expect("double export");
+            let double = caller
+                .get_export("double")
+                .and_then(Extern::into_func)
+                .expect("double export");
             let mut out = [Val::I32(0)];
-            double.call(caller.store_mut(), &[args[0]], &mut out).map_err(Trap::host)?;
+            double
+                .call(caller.store_mut(), &[args[0]], &mut out)
+                .map_err(Trap::host)?;
             results[0] = Val::I32(out[0].i32().unwrap() + 1);
             Ok(())
         },
@@ -110,9 +126,15 @@ fn host_function_reenters_wasm() {
             (func (export "run") (param i32) (result i32)
               (i32.add (call $cb (local.get 0)) (i32.const 1000))))"#,
     );
-    assert_eq!(call1(&mut store, inst, "run", &[Val::I32(5)]).unwrap(), Val::I32(1011));
+    assert_eq!(
+        call1(&mut store, inst, "run", &[Val::I32(5)]).unwrap(),
+        Val::I32(1011)
+    );
     // The store stays usable after the nested call.
-    assert_eq!(call1(&mut store, inst, "double", &[Val::I32(21)]).unwrap(), Val::I32(42));
+    assert_eq!(
+        call1(&mut store, inst, "double", &[Val::I32(21)]).unwrap(),
+        Val::I32(42)
+    );
 }
 
 #[derive(Debug)]
@@ -129,7 +151,9 @@ fn host_errors_come_back_as_host_traps() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new();
-    linker.func_new("env", "fail", FuncType::new([], []), |_, _, _| Err(Trap::host(HostFailure("boom"))));
+    linker.func_new("env", "fail", FuncType::new([], []), |_, _, _| {
+        Err(Trap::host(HostFailure("boom")))
+    });
     let inst = instantiate(
         &mut store,
         &linker,
@@ -138,7 +162,10 @@ fn host_errors_come_back_as_host_traps() {
     );
     let trap = trap_of(call1(&mut store, inst, "run", &[]));
     assert_eq!(trap.code(), TrapCode::Host);
-    assert_eq!(trap.downcast_host::<HostFailure>().map(|e| e.0), Some("boom"));
+    assert_eq!(
+        trap.downcast_host::<HostFailure>().map(|e| e.0),
+        Some("boom")
+    );
 }
 
 #[test]
@@ -161,9 +188,23 @@ fn traps_carry_code_and_named_backtrace() {
     let f = inst.get_func(&store, "unreachable").unwrap();
     let trap = trap_of(f.call(&mut store, &[], &mut []));
     assert_eq!(trap.code(), TrapCode::Unreachable);
-    let names: Vec<_> = trap.backtrace().iter().map(|fr| fr.func_name.clone()).collect();
-    assert_eq!(names.first(), Some(&Some("inner".to_string())), "backtrace: {:?}", trap.backtrace());
-    assert_eq!(names.get(1), Some(&Some("middle".to_string())), "backtrace: {:?}", trap.backtrace());
+    let names: Vec<_> = trap
+        .backtrace()
+        .iter()
+        .map(|fr| fr.func_name.clone())
+        .collect();
+    assert_eq!(
+        names.first(),
+        Some(&Some("inner".to_string())),
+        "backtrace: {:?}",
+        trap.backtrace()
+    );
+    assert_eq!(
+        names.get(1),
+        Some(&Some("middle".to_string())),
+        "backtrace: {:?}",
+        trap.backtrace()
+    );
     assert_eq!(trap.backtrace()[0].module_name.as_deref(), Some("m"));
     assert_eq!(trap.function().as_deref(), Some("m!inner"));
     assert!(trap.to_string().contains("unreachable"), "{trap}");
@@ -171,10 +212,18 @@ fn traps_carry_code_and_named_backtrace() {
 
     let t = trap_of(call1(&mut store, inst, "div", &[Val::I32(0)]));
     assert_eq!(t.code(), TrapCode::IntegerDivisionByZero);
-    assert_eq!(call1(&mut store, inst, "div", &[Val::I32(1)]).unwrap(), Val::I32(1));
+    assert_eq!(
+        call1(&mut store, inst, "div", &[Val::I32(1)]).unwrap(),
+        Val::I32(1)
+    );
     let t = trap_of(call1(&mut store, inst, "load", &[Val::I32(65534)]));
     assert_eq!(t.code(), TrapCode::MemoryOutOfBounds);
-    let t = trap_of(call1(&mut store, inst, "trunc", &[Val::F32(f32::NAN.to_bits())]));
+    let t = trap_of(call1(
+        &mut store,
+        inst,
+        "trunc",
+        &[Val::F32(f32::NAN.to_bits())],
+    ));
     assert_eq!(t.code(), TrapCode::BadConversionToInteger);
 }
 
@@ -194,14 +243,25 @@ fn unbounded_recursion_is_a_stack_overflow_trap() {
             (func $odd (param i32) (result i32) (call $even (local.get 0))))"#,
     );
     let f = inst.get_func(&store, "f").unwrap();
-    assert_eq!(trap_of(f.call(&mut store, &[], &mut [])).code(), TrapCode::StackOverflow);
-    let t = trap_of(call1(&mut store, inst, "g", &[Val::I64(1), Val::I64(2), Val::I64(3)]));
+    assert_eq!(
+        trap_of(f.call(&mut store, &[], &mut [])).code(),
+        TrapCode::StackOverflow
+    );
+    let t = trap_of(call1(
+        &mut store,
+        inst,
+        "g",
+        &[Val::I64(1), Val::I64(2), Val::I64(3)],
+    ));
     assert_eq!(t.code(), TrapCode::StackOverflow);
     let t = trap_of(call1(&mut store, inst, "even", &[Val::I32(1)]));
     assert_eq!(t.code(), TrapCode::StackOverflow);
     assert!(t.to_string().contains("call stack exhausted"), "{t}");
     // Still usable afterwards.
-    assert_eq!(trap_of(f.call(&mut store, &[], &mut [])).code(), TrapCode::StackOverflow);
+    assert_eq!(
+        trap_of(f.call(&mut store, &[], &mut [])).code(),
+        TrapCode::StackOverflow
+    );
 }
 
 /// Host -> Wasm -> host -> ... without end: must be a trap, not a native
@@ -212,7 +272,12 @@ fn unbounded_recursion_is_a_stack_overflow_trap() {
 fn host_reentry_recursion_is_bounded() {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["--exact", "child_host_reentry_recursion", "--include-ignored", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_host_reentry_recursion",
+            "--include-ignored",
+            "--test-threads=1",
+        ])
         .env("P2SHIM_API_CHILD", "1")
         .output()
         .expect("spawning the test binary");
@@ -223,7 +288,10 @@ fn host_reentry_recursion_is_bounded() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"), "child did not run the test");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+        "child did not run the test"
+    );
 }
 
 #[test]
@@ -286,7 +354,10 @@ fn memory_grow_respects_declared_max() {
 
 #[test]
 fn memory_grow_respects_config_cap() {
-    let engine = Engine::new(Config { max_memory_pages: 4, ..Config::default() });
+    let engine = Engine::new(Config {
+        max_memory_pages: 4,
+        ..Config::default()
+    });
     let mut store = Store::new(&engine, ());
     let inst = instantiate(
         &mut store,
@@ -294,17 +365,37 @@ fn memory_grow_respects_config_cap() {
         r#"(module (memory (export "m") 2)
              (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
     );
-    assert_eq!(call1(&mut store, inst, "grow", &[Val::I32(3)]).unwrap(), Val::I32(-1));
-    assert_eq!(call1(&mut store, inst, "grow", &[Val::I32(2)]).unwrap(), Val::I32(2));
-    assert_eq!(call1(&mut store, inst, "grow", &[Val::I32(1)]).unwrap(), Val::I32(-1));
+    assert_eq!(
+        call1(&mut store, inst, "grow", &[Val::I32(3)]).unwrap(),
+        Val::I32(-1)
+    );
+    assert_eq!(
+        call1(&mut store, inst, "grow", &[Val::I32(2)]).unwrap(),
+        Val::I32(2)
+    );
+    assert_eq!(
+        call1(&mut store, inst, "grow", &[Val::I32(1)]).unwrap(),
+        Val::I32(-1)
+    );
     let m = inst.get_memory(&store, "m").unwrap();
     assert_eq!(m.size(&store), 4);
     assert!(m.grow(&mut store, 1).is_err());
     // A module whose minimum exceeds the cap cannot be instantiated.
     let big = module(&engine, r#"(module (memory 5))"#);
-    assert!(matches!(Linker::new().instantiate(&mut store, &big), Err(Error::Limit(_))));
     assert!(matches!(
-        Memory::new(&mut store, MemoryType { min: 5, max: None, memory64: false, shared: false }),
+        Linker::new().instantiate(&mut store, &big),
+        Err(Error::Limit(_))
+    ));
+    assert!(matches!(
+        Memory::new(
+            &mut store,
+            MemoryType {
+                min: 5,
+                max: None,
+                memory64: false,
+                shared: false
+            }
+        ),
         Err(Error::Limit(_))
     ));
 }
@@ -340,32 +431,70 @@ fn memory_table_global_shared_between_instances() {
             (func (export "set_g") (param i32) (global.set $g (local.get 0))))"#,
     );
     let poke = b.get_func(&store, "poke").unwrap();
-    poke.call(&mut store, &[Val::I32(8), Val::I32(-99)], &mut []).unwrap();
-    assert_eq!(call1(&mut store, a, "load", &[Val::I32(8)]).unwrap(), Val::I32(-99));
+    poke.call(&mut store, &[Val::I32(8), Val::I32(-99)], &mut [])
+        .unwrap();
+    assert_eq!(
+        call1(&mut store, a, "load", &[Val::I32(8)]).unwrap(),
+        Val::I32(-99)
+    );
     let set_g = b.get_func(&store, "set_g").unwrap();
     set_g.call(&mut store, &[Val::I32(123)], &mut []).unwrap();
     assert_eq!(call1(&mut store, a, "get_g", &[]).unwrap(), Val::I32(123));
     // B's element segment wrote into A's table; A calls B's function through it.
-    assert_eq!(call1(&mut store, a, "call_slot", &[Val::I32(1)]).unwrap(), Val::I32(42));
-    assert_eq!(trap_of(call1(&mut store, a, "call_slot", &[Val::I32(0)])).code(), TrapCode::UninitializedElement);
+    assert_eq!(
+        call1(&mut store, a, "call_slot", &[Val::I32(1)]).unwrap(),
+        Val::I32(42)
+    );
+    assert_eq!(
+        trap_of(call1(&mut store, a, "call_slot", &[Val::I32(0)])).code(),
+        TrapCode::UninitializedElement
+    );
     // The host sees the same entities.
     let g = a.get_global(&store, "g").unwrap();
     assert_eq!(g.get(&store), Val::I32(123));
     let mem = a.get_memory(&store, "mem").unwrap();
     assert_eq!(&mem.data(&store)[8..12], &(-99i32).to_le_bytes());
-    assert!(matches!(a.get_table(&store, "tab").unwrap().get(&store, 1), Some(Val::FuncRef(Some(_)))));
+    assert!(matches!(
+        a.get_table(&store, "tab").unwrap().get(&store, 1),
+        Some(Val::FuncRef(Some(_)))
+    ));
 }
 
 #[test]
 fn host_created_entities_can_be_imported() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let mem = Memory::new(&mut store, MemoryType { min: 1, max: Some(2), memory64: false, shared: false }).unwrap();
-    let glob = Global::new(&mut store, GlobalType { content: ValType::I64, mutable: true }, Val::I64(5)).unwrap();
-    let tab =
-        Table::new(&mut store, TableType { element: ValType::ExternRef, min: 1, max: None }, Val::ExternRef(None))
-            .unwrap();
-    tab.set(&mut store, 0, Val::ExternRef(Some(ExternRef(77)))).unwrap();
+    let mem = Memory::new(
+        &mut store,
+        MemoryType {
+            min: 1,
+            max: Some(2),
+            memory64: false,
+            shared: false,
+        },
+    )
+    .unwrap();
+    let glob = Global::new(
+        &mut store,
+        GlobalType {
+            content: ValType::I64,
+            mutable: true,
+        },
+        Val::I64(5),
+    )
+    .unwrap();
+    let tab = Table::new(
+        &mut store,
+        TableType {
+            element: ValType::ExternRef,
+            min: 1,
+            max: None,
+        },
+        Val::ExternRef(None),
+    )
+    .unwrap();
+    tab.set(&mut store, 0, Val::ExternRef(Some(ExternRef(77))))
+        .unwrap();
     let mut linker = Linker::new();
     linker.define("h", "mem", Extern::Memory(mem));
     linker.define("h", "g", Extern::Global(glob));
@@ -386,7 +515,10 @@ fn host_created_entities_can_be_imported() {
     assert_eq!(call1(&mut store, inst, "bump", &[]).unwrap(), Val::I64(6));
     assert_eq!(glob.get(&store), Val::I64(6));
     assert_eq!(&mem.data(&store)[..8], &6i64.to_le_bytes());
-    assert_eq!(call1(&mut store, inst, "ext", &[]).unwrap(), Val::ExternRef(Some(ExternRef(77))));
+    assert_eq!(
+        call1(&mut store, inst, "ext", &[]).unwrap(),
+        Val::ExternRef(Some(ExternRef(77)))
+    );
 }
 
 #[test]
@@ -404,27 +536,48 @@ fn linker_lists_every_missing_import() {
             (import "other" "missing_global" (global i32))
             (import "other" "missing_table" (table 1 funcref)))"#,
     );
-    let err = linker.instantiate(&mut store, &m).expect_err("imports are missing");
-    let Error::Link(msg) = &err else { panic!("expected a link error, got {err:?}") };
-    for name in ["env::missing_fn", "env::missing_mem", "other::missing_global", "other::missing_table"] {
+    let err = linker
+        .instantiate(&mut store, &m)
+        .expect_err("imports are missing");
+    let Error::Link(msg) = &err else {
+        panic!("expected a link error, got {err:?}")
+    };
+    for name in [
+        "env::missing_fn",
+        "env::missing_mem",
+        "other::missing_global",
+        "other::missing_table",
+    ] {
         assert!(msg.contains(name), "`{name}` not in: {msg}");
     }
     assert!(!msg.contains("env::present"), "{msg}");
     assert!(err.to_string().contains("unknown import"), "{err}");
 
     // Present but of the wrong type.
-    let m = module(&engine, r#"(module (import "env" "present" (func (result i32))))"#);
+    let m = module(
+        &engine,
+        r#"(module (import "env" "present" (func (result i32))))"#,
+    );
     let err = linker.instantiate(&mut store, &m).expect_err("wrong type");
     assert!(matches!(err, Error::Link(_)), "{err:?}");
-    assert!(err.to_string().contains("incompatible import type"), "{err}");
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_and_invalid_bytes_are_validation_errors_with_offsets() {
     let engine = Engine::default();
     // Not a module at all.
-    assert!(matches!(Module::new(&engine, b"hello"), Err(Error::Validation { .. })));
-    assert!(matches!(Module::new(&engine, b""), Err(Error::Validation { .. })));
+    assert!(matches!(
+        Module::new(&engine, b"hello"),
+        Err(Error::Validation { .. })
+    ));
+    assert!(matches!(
+        Module::new(&engine, b""),
+        Err(Error::Validation { .. })
+    ));
     // A type section whose entry has a bad form byte (0x61 at offset 11).
     let bad_form = b"\0asm\x01\0\0\0\x01\x04\x01\x61\x00\x00";
     match Module::new(&engine, bad_form) {
@@ -436,14 +589,20 @@ fn malformed_and_invalid_bytes_are_validation_errors_with_offsets() {
     // A section running past the end of the input.
     let truncated = b"\0asm\x01\0\0\0\x01\x10\x01\x60";
     match Module::new(&engine, truncated) {
-        Err(Error::Validation { offset, .. }) => assert!((8..=truncated.len()).contains(&offset), "{offset}"),
+        Err(Error::Validation { offset, .. }) => {
+            assert!((8..=truncated.len()).contains(&offset), "{offset}")
+        }
         other => panic!("expected a validation error, got {other:?}"),
     }
     // Well-formed but ill-typed: the offset points into the code section.
     let bytes = wat::parse_str(r#"(module (func (result i32) (i64.const 1)))"#).unwrap();
     match Module::new(&engine, &bytes) {
         Err(e @ Error::Validation { offset, .. }) => {
-            assert!(offset > 8 && offset < bytes.len(), "{offset} of {}", bytes.len());
+            assert!(
+                offset > 8 && offset < bytes.len(),
+                "{offset} of {}",
+                bytes.len()
+            );
             assert!(e.to_string().contains("type mismatch"), "{e}");
         }
         other => panic!("expected a validation error, got {other:?}"),
@@ -482,13 +641,21 @@ fn lazy_validation_rejects_an_invalid_body_when_it_is_first_called() {
     // Lazily: loading, instantiating (segments included) and calling the
     // valid function work; the invalid one fails with the same error, on
     // every call, directly or through the table.
-    let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
+    let engine = Engine::new(Config {
+        lazy_validation: true,
+        ..Config::default()
+    });
     let m = Module::new(&engine, &bytes).expect("lazy load skips bodies");
     let mut store = Store::new(&engine, ());
-    let inst = Linker::new().instantiate(&mut store, &m).expect("instantiation runs no body");
+    let inst = Linker::new()
+        .instantiate(&mut store, &m)
+        .expect("instantiation runs no body");
     let mem = inst.get_memory(&store, "mem").unwrap();
     assert_eq!(&mem.data(&store)[16..22], b"active");
-    assert_eq!(call1(&mut store, inst, "good", &[]).unwrap(), Val::I32(b'a' as i32));
+    assert_eq!(
+        call1(&mut store, inst, "good", &[]).unwrap(),
+        Val::I32(b'a' as i32)
+    );
     assert_eq!(&mem.data(&store)[32..39], b"passive");
     for _ in 0..2 {
         match call1(&mut store, inst, "bad", &[]) {
@@ -499,8 +666,14 @@ fn lazy_validation_rejects_an_invalid_body_when_it_is_first_called() {
             other => panic!("expected a validation error, got {other:?}"),
         }
     }
-    assert!(matches!(call1(&mut store, inst, "via-table", &[Val::I32(1)]), Err(Error::Validation { .. })));
-    assert_eq!(call1(&mut store, inst, "via-table", &[Val::I32(0)]).unwrap(), Val::I32(b'a' as i32));
+    assert!(matches!(
+        call1(&mut store, inst, "via-table", &[Val::I32(1)]),
+        Err(Error::Validation { .. })
+    ));
+    assert_eq!(
+        call1(&mut store, inst, "via-table", &[Val::I32(0)]).unwrap(),
+        Val::I32(b'a' as i32)
+    );
 }
 
 #[test]
@@ -513,17 +686,32 @@ fn a_module_shares_its_bytes_and_may_sit_inside_a_larger_buffer() {
     buffer.extend_from_slice(&bytes);
     buffer.extend_from_slice(b"trailing");
     let range = 5..5 + bytes.len();
-    let eager = Module::from_shared(&Engine::default(), std::sync::Arc::new(buffer.clone()), range.clone());
-    let expected = Module::new(&Engine::default(), &bytes).unwrap_err().to_string();
+    let eager = Module::from_shared(
+        &Engine::default(),
+        std::sync::Arc::new(buffer.clone()),
+        range.clone(),
+    );
+    let expected = Module::new(&Engine::default(), &bytes)
+        .unwrap_err()
+        .to_string();
     assert_eq!(eager.unwrap_err().to_string(), expected);
-    let engine = Engine::new(Config { lazy_validation: true, ..Config::default() });
+    let engine = Engine::new(Config {
+        lazy_validation: true,
+        ..Config::default()
+    });
     let m = Module::from_shared(&engine, std::sync::Arc::new(buffer), range).unwrap();
     let mut store = Store::new(&engine, ());
     let inst = Linker::new().instantiate(&mut store, &m).unwrap();
-    assert_eq!(call1(&mut store, inst, "good", &[]).unwrap(), Val::I32(b'a' as i32));
+    assert_eq!(
+        call1(&mut store, inst, "good", &[]).unwrap(),
+        Val::I32(b'a' as i32)
+    );
     let mem = inst.get_memory(&store, "mem").unwrap();
     assert_eq!(&mem.data(&store)[16..22], b"active");
-    assert_eq!(call1(&mut store, inst, "bad", &[]).unwrap_err().to_string(), expected);
+    assert_eq!(
+        call1(&mut store, inst, "bad", &[]).unwrap_err().to_string(),
+        expected
+    );
 }
 
 #[test]
@@ -538,16 +726,30 @@ fn type_mismatched_calls_are_type_errors() {
     );
     let f = inst.get_func(&store, "add").unwrap();
     let mut out = [Val::I64(0)];
-    assert!(matches!(f.call(&mut store, &[Val::I32(1), Val::I32(2)], &mut out), Err(Error::Type(_))));
-    assert!(matches!(f.call(&mut store, &[Val::I32(1)], &mut out), Err(Error::Type(_))));
-    assert!(matches!(f.call(&mut store, &[Val::I32(1), Val::I64(2)], &mut []), Err(Error::Type(_))));
     assert!(matches!(
-        f.call(&mut store, &[Val::I32(1), Val::I64(2)], &mut [Val::I64(0), Val::I64(0)]),
+        f.call(&mut store, &[Val::I32(1), Val::I32(2)], &mut out),
+        Err(Error::Type(_))
+    ));
+    assert!(matches!(
+        f.call(&mut store, &[Val::I32(1)], &mut out),
+        Err(Error::Type(_))
+    ));
+    assert!(matches!(
+        f.call(&mut store, &[Val::I32(1), Val::I64(2)], &mut []),
+        Err(Error::Type(_))
+    ));
+    assert!(matches!(
+        f.call(
+            &mut store,
+            &[Val::I32(1), Val::I64(2)],
+            &mut [Val::I64(0), Val::I64(0)]
+        ),
         Err(Error::Type(_))
     ));
     // Result slots start as anything: the call overwrites them with the right type.
     let mut out = [Val::I32(0)];
-    f.call(&mut store, &[Val::I32(-1), Val::I64(2)], &mut out).unwrap();
+    f.call(&mut store, &[Val::I32(-1), Val::I64(2)], &mut out)
+        .unwrap();
     assert_eq!(out[0], Val::I64(1));
 }
 
@@ -564,13 +766,22 @@ fn floats_keep_nan_payloads_across_calls() {
     );
     let payload32 = 0x7fa0_0001;
     let payload64 = 0xfff4_0000_0000_0001;
-    assert_eq!(call1(&mut store, inst, "id32", &[Val::F32(payload32)]).unwrap(), Val::F32(payload32));
-    assert_eq!(call1(&mut store, inst, "id64", &[Val::F64(payload64)]).unwrap(), Val::F64(payload64));
+    assert_eq!(
+        call1(&mut store, inst, "id32", &[Val::F32(payload32)]).unwrap(),
+        Val::F32(payload32)
+    );
+    assert_eq!(
+        call1(&mut store, inst, "id64", &[Val::F64(payload64)]).unwrap(),
+        Val::F64(payload64)
+    );
 }
 
 #[test]
 fn fuel_stops_infinite_loops() {
-    let engine = Engine::new(Config { fuel_metering: true, ..Config::default() });
+    let engine = Engine::new(Config {
+        fuel_metering: true,
+        ..Config::default()
+    });
     let mut store = Store::new(&engine, ());
     let inst = instantiate(
         &mut store,
@@ -580,11 +791,17 @@ fn fuel_stops_infinite_loops() {
     );
     let spin = inst.get_func(&store, "spin").unwrap();
     store.set_fuel(10_000);
-    assert_eq!(trap_of(spin.call(&mut store, &[], &mut [])).code(), TrapCode::OutOfFuel);
+    assert_eq!(
+        trap_of(spin.call(&mut store, &[], &mut [])).code(),
+        TrapCode::OutOfFuel
+    );
     assert_eq!(store.fuel(), 0);
     store.set_fuel(1_000);
     let recurse = inst.get_func(&store, "recurse").unwrap();
-    assert_eq!(trap_of(recurse.call(&mut store, &[], &mut [])).code(), TrapCode::OutOfFuel);
+    assert_eq!(
+        trap_of(recurse.call(&mut store, &[], &mut [])).code(),
+        TrapCode::OutOfFuel
+    );
 }
 
 #[test]
@@ -592,7 +809,9 @@ fn start_function_traps_fail_instantiation() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let m = module(&engine, r#"(module (func $s unreachable) (start $s))"#);
-    let err = Linker::new().instantiate(&mut store, &m).expect_err("start traps");
+    let err = Linker::new()
+        .instantiate(&mut store, &m)
+        .expect_err("start traps");
     assert_eq!(err.as_trap().map(Trap::code), Some(TrapCode::Unreachable));
 }
 
@@ -608,7 +827,9 @@ fn funcref_results_can_be_called() {
             (elem declare func $seven)
             (func (export "get") (result funcref) (ref.func $seven)))"#,
     );
-    let Val::FuncRef(Some(f)) = call1(&mut store, inst, "get", &[]).unwrap() else { panic!("expected a funcref") };
+    let Val::FuncRef(Some(f)) = call1(&mut store, inst, "get", &[]).unwrap() else {
+        panic!("expected a funcref")
+    };
     assert_eq!(f.ty(&store), FuncType::new([], [ValType::I32]));
     let mut out = [Val::I32(0)];
     f.call(&mut store, &[], &mut out).unwrap();
@@ -637,10 +858,40 @@ fn export_types_of_reexported_imports() {
     .unwrap();
     let module = Module::new(&Engine::default(), &bytes).unwrap();
     let ty = |name: &str| module.exports().find(|e| e.name == name).unwrap().ty;
-    assert_eq!(ty("im"), ExternType::Memory(MemoryType { min: 1, max: Some(2), memory64: false, shared: false }));
-    assert_eq!(ty("it"), ExternType::Table(TableType { element: ValType::FuncRef, min: 3, max: None }));
-    assert_eq!(ty("dm"), ExternType::Memory(MemoryType { min: 4, max: None, memory64: false, shared: false }));
-    assert_eq!(ty("dt"), ExternType::Table(TableType { element: ValType::ExternRef, min: 5, max: None }));
+    assert_eq!(
+        ty("im"),
+        ExternType::Memory(MemoryType {
+            min: 1,
+            max: Some(2),
+            memory64: false,
+            shared: false
+        })
+    );
+    assert_eq!(
+        ty("it"),
+        ExternType::Table(TableType {
+            element: ValType::FuncRef,
+            min: 3,
+            max: None
+        })
+    );
+    assert_eq!(
+        ty("dm"),
+        ExternType::Memory(MemoryType {
+            min: 4,
+            max: None,
+            memory64: false,
+            shared: false
+        })
+    );
+    assert_eq!(
+        ty("dt"),
+        ExternType::Table(TableType {
+            element: ValType::ExternRef,
+            min: 5,
+            max: None
+        })
+    );
 }
 
 /// Each superinstruction computes what its two parts compute: every function
@@ -729,43 +980,118 @@ fn fused_instructions_match_their_parts() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let inst = instantiate(&mut store, &Linker::new(), &wat);
-    let outcome = |store: &mut Store<()>, name: &str, args: &[Val]| match call1(store, inst, name, args) {
-        Ok(v) => format!("{v:?}"),
-        Err(Error::Trap(t)) => format!("trap {:?}", t.code()),
-        Err(e) => panic!("unexpected error {e:?}"),
-    };
+    let outcome =
+        |store: &mut Store<()>, name: &str, args: &[Val]| match call1(store, inst, name, args) {
+            Ok(v) => format!("{v:?}"),
+            Err(Error::Trap(t)) => format!("trap {:?}", t.code()),
+            Err(e) => panic!("unexpected error {e:?}"),
+        };
     let mut same = |name: &str, args: &[Val]| {
         let fused = outcome(&mut store, name, args);
-        assert_eq!(fused, outcome(&mut store, &format!("{name}_ref"), args), "{name}{args:?}");
+        assert_eq!(
+            fused,
+            outcome(&mut store, &format!("{name}_ref"), args),
+            "{name}{args:?}"
+        );
         fused
     };
 
-    let i32s = [0i32, 1, 3, 4, 5, 8, 65_520, 65_527, 65_528, 65_536, -1, -3, -6, -7, -8, i32::MIN, i32::MAX];
-    for name in ["load_add_imm", "load8_add_neg", "load_idx", "load_idx_wrap", "i32_shru_xor", "i32_shl_xor"] {
+    let i32s = [
+        0i32,
+        1,
+        3,
+        4,
+        5,
+        8,
+        65_520,
+        65_527,
+        65_528,
+        65_536,
+        -1,
+        -3,
+        -6,
+        -7,
+        -8,
+        i32::MIN,
+        i32::MAX,
+    ];
+    for name in [
+        "load_add_imm",
+        "load8_add_neg",
+        "load_idx",
+        "load_idx_wrap",
+        "i32_shru_xor",
+        "i32_shl_xor",
+    ] {
         for &x in &i32s {
             same(name, &[Val::I32(x)]);
         }
     }
     // The wrapping cases really are reached: -6 + 6 wraps to address 0, and
     // 3 + (0x4000_0000 << 2) to address 3.
-    assert_eq!(same("load_add_imm", &[Val::I32(-6)]), format!("{:?}", Val::I64(0x0a09080706050403)));
-    assert_eq!(same("load_idx_wrap", &[Val::I32(0x4000_0000)]), format!("{:?}", Val::I32(0x0605)));
+    assert_eq!(
+        same("load_add_imm", &[Val::I32(-6)]),
+        format!("{:?}", Val::I64(0x0a09080706050403))
+    );
+    assert_eq!(
+        same("load_idx_wrap", &[Val::I32(0x4000_0000)]),
+        format!("{:?}", Val::I32(0x0605))
+    );
     for name in ["i64_shru_xor", "i64_shl_xor"] {
-        for x in [0i64, 1, -1, 0x1234_5678_9abc_def0, i64::MIN, i64::MAX, 0x8000_0000] {
+        for x in [
+            0i64,
+            1,
+            -1,
+            0x1234_5678_9abc_def0,
+            i64::MIN,
+            i64::MAX,
+            0x8000_0000,
+        ] {
             same(name, &[Val::I64(x)]);
         }
     }
-    let triples = [(0i32, 0i32, 0i32), (-1, 0, 1), (0x1234_5678, -0x0edc_ba99, 0x0f0f_0f0f), (i32::MIN, i32::MAX, -1), (7, 9, 11)];
-    for name in ["i32_xor_and", "i32_and_xor", "i32_addimm_add", "i32_andimm_rotrimm", "i32_rotrimm_andimm", "i32_sub_andimm", "i32_ltu_add"] {
+    let triples = [
+        (0i32, 0i32, 0i32),
+        (-1, 0, 1),
+        (0x1234_5678, -0x0edc_ba99, 0x0f0f_0f0f),
+        (i32::MIN, i32::MAX, -1),
+        (7, 9, 11),
+    ];
+    for name in [
+        "i32_xor_and",
+        "i32_and_xor",
+        "i32_addimm_add",
+        "i32_andimm_rotrimm",
+        "i32_rotrimm_andimm",
+        "i32_sub_andimm",
+        "i32_ltu_add",
+    ] {
         for &(a, b, c) in &triples {
             same(name, &[Val::I32(a), Val::I32(b), Val::I32(c)]);
         }
     }
-    let f64s = [0.0f64, -0.0, 1.5, -3.25, 1e308, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::from_bits(0x7ff4_0000_0000_0001)];
+    let f64s = [
+        0.0f64,
+        -0.0,
+        1.5,
+        -3.25,
+        1e308,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        f64::from_bits(0x7ff4_0000_0000_0001),
+    ];
     for name in ["f64_mul_sub", "f64_mul_sub_from", "f64_mulimm_add"] {
         for &a in &f64s {
             for &b in &f64s[..4] {
-                same(name, &[Val::F64(a.to_bits()), Val::F64(b.to_bits()), Val::F64(2.5f64.to_bits())]);
+                same(
+                    name,
+                    &[
+                        Val::F64(a.to_bits()),
+                        Val::F64(b.to_bits()),
+                        Val::F64(2.5f64.to_bits()),
+                    ],
+                );
             }
         }
     }
@@ -777,7 +1103,10 @@ fn fused_instructions_match_their_parts() {
         same("count_lt_s", &[Val::I32(x)]);
     }
     for (x, zero) in [(0i64, 1), (1, 0), (0x1_0000_0000, 0), (i64::MIN, 0)] {
-        assert_eq!(same("i64_is_zero", &[Val::I64(x)]), format!("{:?}", Val::I32(zero)), "i64_is_zero({x})");
+        assert_eq!(
+            same("i64_is_zero", &[Val::I64(x)]),
+            format!("{:?}", Val::I32(zero)),
+            "i64_is_zero({x})"
+        );
     }
 }
-

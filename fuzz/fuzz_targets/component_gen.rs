@@ -14,8 +14,14 @@ mod fuzz_harness;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut u = arbitrary::Unstructured::new(data);
-    let Some(bytes) = component_gen::generate(&mut u) else { return };
+    let Some(bytes) = component_gen::generate(&mut u) else {
+        return;
+    };
     let mut errors = Vec::new();
     let stats = component_gen::exec_component(&bytes, &mut u, &mut errors);
-    assert!(stats.findings.is_empty(), "component findings: {:#?}", stats.findings);
+    assert!(
+        stats.findings.is_empty(),
+        "component findings: {:#?}",
+        stats.findings
+    );
 });

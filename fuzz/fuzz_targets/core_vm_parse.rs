@@ -9,5 +9,9 @@ mod fuzz_harness;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let stats = fuzz_harness::parse_raw(data);
-    assert!(stats.findings.is_empty(), "core-vm findings: {:#?}", stats.findings);
+    assert!(
+        stats.findings.is_empty(),
+        "core-vm findings: {:#?}",
+        stats.findings
+    );
 });

@@ -154,8 +154,9 @@ impl From<HostError> for FlatFail {
 #[cfg(target_os = "wasi")]
 fn dtor<T: WasiView>(l: &mut component_model::Linker<T>, iface: &str, resource: &str) {
     l.resource_dtor(iface, resource, |d: &mut T, rep| {
-        if let Some(table::Entry::Descriptor(table::Descriptor { fd, owned: true, .. })) =
-            d.wasi().table.remove(rep)
+        if let Some(table::Entry::Descriptor(table::Descriptor {
+            fd, owned: true, ..
+        })) = d.wasi().table.remove(rep)
         {
             let _ = p1::close(fd);
         }

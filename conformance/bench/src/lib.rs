@@ -45,7 +45,8 @@ pub fn size_arg(default: u64) -> u64 {
 /// Lower-case pseudo-words, separated by spaces and newlines.
 pub fn words_text(rng: &mut Rng, bytes: usize) -> String {
     const SYL: [&str; 16] = [
-        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ing", "er", "ed", "qu", "zz", "th", "an", "st",
+        "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ing", "er", "ed", "qu", "zz", "th", "an",
+        "st",
     ];
     let mut s = String::with_capacity(bytes + 16);
     let mut col = 0;
@@ -58,7 +59,11 @@ pub fn words_text(rng: &mut Rng, bytes: usize) -> String {
             s.push_str("@example.org");
         }
         if rng.below(40) == 0 {
-            s.push_str(&format!(" {}-{:04}", 1900 + rng.below(200), rng.below(10000)));
+            s.push_str(&format!(
+                " {}-{:04}",
+                1900 + rng.below(200),
+                rng.below(10000)
+            ));
         }
         col += 1;
         if col % 12 == 0 {

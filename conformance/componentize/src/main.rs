@@ -19,7 +19,10 @@ fn componentize(input: &Path, out_dir: &Path) -> Result<PathBuf> {
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
         .context("not a WASIp1 module wit-component accepts")?
-        .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER)
+        .adapter(
+            WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        )
         .context("adding the preview1 command adapter")?
         .validate(true)
         .encode()
@@ -35,8 +38,7 @@ fn main() -> Result<()> {
     let Some(out_dir) = args.next().map(PathBuf::from) else {
         bail!("usage: componentize-p1 OUT_DIR INPUT.wasm...");
     };
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("creating {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut failed = 0;
     for input in args.map(PathBuf::from) {
         if let Err(e) = componentize(&input, &out_dir) {

@@ -36,8 +36,14 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args =
-        Args { iterations: 500, seed: 0x5eed_c0de, start: 0, save: None, verbose: false, components_only: false };
+    let mut args = Args {
+        iterations: 500,
+        seed: 0x5eed_c0de,
+        start: 0,
+        save: None,
+        verbose: false,
+        components_only: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -74,8 +80,13 @@ fn guarded(what: &str, f: impl FnOnce() -> Stats) -> Stats {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(s) => s,
         Err(_) => {
-            let msg = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panic".into());
-            Stats { findings: vec![format!("{what}: {msg}")], ..Stats::default() }
+            let msg = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| "panic".into());
+            Stats {
+                findings: vec![format!("{what}: {msg}")],
+                ..Stats::default()
+            }
         }
     }
 }
@@ -95,7 +106,10 @@ fn main() {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "<non-string panic>".into());
-        let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let loc = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let msg = format!("panicked: {msg}{loc}");
         if cfg!(panic = "abort") {
             eprintln!("{msg}"); // nothing will catch it: say it before the abort
@@ -211,5 +225,7 @@ fn main() {
 }
 
 fn guarded_generate(data: &[u8]) -> Option<Vec<u8>> {
-    catch_unwind(AssertUnwindSafe(|| generate(data))).ok().flatten()
+    catch_unwind(AssertUnwindSafe(|| generate(data)))
+        .ok()
+        .flatten()
 }

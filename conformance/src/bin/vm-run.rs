@@ -21,7 +21,9 @@
 //! instantiates, then fails on the missing export).
 
 use anyhow::{anyhow, bail, Context, Result};
-use core_vm::{Caller, Config, Engine, Extern, ExternType, Func, Instance, Module, Store, Trap, TrapCode, Val};
+use core_vm::{
+    Caller, Config, Engine, Extern, ExternType, Func, Instance, Module, Store, Trap, TrapCode, Val,
+};
 use std::io::Write;
 
 struct Host {
@@ -34,19 +36,25 @@ struct Host {
 const ENOSYS: i32 = 52;
 
 fn mem<'a>(caller: &'a mut Caller<'_, Host>) -> Result<(&'a mut [u8], &'a mut Host), Trap> {
-    let m = caller.default_memory().ok_or_else(|| Trap::new(TrapCode::Host))?;
+    let m = caller
+        .default_memory()
+        .ok_or_else(|| Trap::new(TrapCode::Host))?;
     Ok(caller.memory_and_data(m))
 }
 
 fn rd32(m: &[u8], at: u32) -> Result<u32, Trap> {
     let at = at as usize;
-    let b = m.get(at..at + 4).ok_or_else(|| Trap::new(TrapCode::MemoryOutOfBounds))?;
+    let b = m
+        .get(at..at + 4)
+        .ok_or_else(|| Trap::new(TrapCode::MemoryOutOfBounds))?;
     Ok(u32::from_le_bytes(b.try_into().unwrap()))
 }
 
 fn wr(m: &mut [u8], at: u32, bytes: &[u8]) -> Result<(), Trap> {
     let at = at as usize;
-    m.get_mut(at..at + bytes.len()).ok_or_else(|| Trap::new(TrapCode::MemoryOutOfBounds))?.copy_from_slice(bytes);
+    m.get_mut(at..at + bytes.len())
+        .ok_or_else(|| Trap::new(TrapCode::MemoryOutOfBounds))?
+        .copy_from_slice(bytes);
     Ok(())
 }
 
@@ -58,7 +66,10 @@ fn p1(name: &str, mut c: Caller<'_, Host>, a: &[Val], r: &mut [Val]) -> Result<(
             let mut out = Vec::new();
             for k in 0..i(2) {
                 let (p, n) = (rd32(m, i(1) + 8 * k)?, rd32(m, i(1) + 8 * k + 4)?);
-                out.extend_from_slice(m.get(p as usize..(p + n) as usize).ok_or_else(|| Trap::new(TrapCode::MemoryOutOfBounds))?);
+                out.extend_from_slice(
+                    m.get(p as usize..(p + n) as usize)
+                        .ok_or_else(|| Trap::new(TrapCode::MemoryOutOfBounds))?,
+                );
             }
             let done = match i(0) {
                 1 => std::io::stdout().write_all(&out).is_ok(),
@@ -151,22 +162,36 @@ fn main() -> Result<()> {
             _ => break,
         }
     }
-    let path = args.next().context("usage: vm-run [--profile N] [--fuel F] [--lazy] [--invoke FUNC] MODULE.wasm [ARGS]...")?;
+    let path = args.next().context(
+        "usage: vm-run [--profile N] [--fuel F] [--lazy] [--invoke FUNC] MODULE.wasm [ARGS]...",
+    )?;
     let guest_args: Vec<String> = std::iter::once(path.clone()).chain(args).collect();
     let bytes = std::fs::read(&path).with_context(|| format!("reading {path}"))?;
-    let config = Config { fuel_metering: fuel.is_some(), lazy_validation: lazy, ..Config::default() };
+    let config = Config {
+        fuel_metering: fuel.is_some(),
+        lazy_validation: lazy,
+        ..Config::default()
+    };
     let engine = Engine::new(config);
     let len = bytes.len();
     // As the shim does: the module keeps the file's bytes, uncopied.
-    let module = Module::from_shared(&engine, std::sync::Arc::new(bytes), 0..len).map_err(|e| anyhow!("{path}: {e}"))?;
-    let host = Host { args: guest_args, exit: None, rng: 0x2545_f491_4f6c_dd1d, start: std::time::Instant::now() };
+    let module = Module::from_shared(&engine, std::sync::Arc::new(bytes), 0..len)
+        .map_err(|e| anyhow!("{path}: {e}"))?;
+    let host = Host {
+        args: guest_args,
+        exit: None,
+        rng: 0x2545_f491_4f6c_dd1d,
+        start: std::time::Instant::now(),
+    };
     let mut store = Store::new(&engine, host);
     if let Some(f) = fuel {
         store.set_fuel(f);
     }
     let mut imports = Vec::new();
     for imp in module.imports() {
-        let ExternType::Func(ty) = imp.ty else { bail!("import {}.{} is not a function", imp.module, imp.name) };
+        let ExternType::Func(ty) = imp.ty else {
+            bail!("import {}.{} is not a function", imp.module, imp.name)
+        };
         let name = imp.name.to_string();
         let is_p1 = imp.module == "wasi_snapshot_preview1";
         let f = Func::new(&mut store, ty.clone(), move |c, a, r| {
@@ -180,10 +205,18 @@ fn main() -> Result<()> {
         });
         imports.push(Extern::Func(f));
     }
-    let instance = Instance::new(&mut store, &module, &imports).map_err(|e| anyhow!("instantiate: {e}"))?;
+    let instance =
+        Instance::new(&mut store, &module, &imports).map_err(|e| anyhow!("instantiate: {e}"))?;
     let name = invoke.unwrap_or_else(|| "_start".into());
-    let start = instance.get_func(&store, &name).with_context(|| format!("no function export {name}"))?;
-    let mut results: Vec<Val> = start.ty(&store).results().iter().map(|t| Val::default_for(*t)).collect();
+    let start = instance
+        .get_func(&store, &name)
+        .with_context(|| format!("no function export {name}"))?;
+    let mut results: Vec<Val> = start
+        .ty(&store)
+        .results()
+        .iter()
+        .map(|t| Val::default_for(*t))
+        .collect();
     let outcome = start.call(&mut store, &[], &mut results);
     if outcome.is_ok() && !results.is_empty() {
         println!("{results:?}");
@@ -195,7 +228,10 @@ fn main() -> Result<()> {
         let total: u64 = prof.iter().map(|p| p.4).sum();
         eprintln!("executed {total} bytecode instructions");
         for (_, func, at, instr, n) in prof.iter().take(profile) {
-            eprintln!("{:6.2}% {n:12} f{func}:{at:<5} {instr:?}", 100.0 * *n as f64 / total as f64);
+            eprintln!(
+                "{:6.2}% {n:12} f{func}:{at:<5} {instr:?}",
+                100.0 * *n as f64 / total as f64
+            );
         }
     }
     #[cfg(not(feature = "op-stats"))]

@@ -7,7 +7,11 @@ use std::fs;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let kind = if cfg!(target_env = "p2") { "WASIp2 component" } else { "WASIp1 program" };
+    let kind = if cfg!(target_env = "p2") {
+        "WASIp2 component"
+    } else {
+        "WASIp1 program"
+    };
     println!("hello from a {kind}");
     let args: Vec<String> = std::env::args().collect();
     println!("args ({}): {:?}", args.len(), args);
@@ -16,7 +20,11 @@ fn main() -> ExitCode {
         Err(_) => println!("env GREETING is not set"),
     }
     let path = "hello-p1-output.txt";
-    let text = format!("written by {} with {} args\n", args.first().map_or("?", |s| s), args.len());
+    let text = format!(
+        "written by {} with {} args\n",
+        args.first().map_or("?", |s| s),
+        args.len()
+    );
     if let Err(e) = fs::write(path, &text) {
         eprintln!("cannot write {path} (is a folder preopened as `.`?): {e}");
         return ExitCode::from(1);

@@ -36,9 +36,11 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
         |cx, _| {
             let mut list = Vec::new();
             for (fd, name) in preopens(cx) {
-                let rep = cx
-                    .table
-                    .push(Entry::Descriptor(Descriptor { fd, owned: false, fdflags: None }))?;
+                let rep = cx.table.push(Entry::Descriptor(Descriptor {
+                    fd,
+                    owned: false,
+                    fdflags: None,
+                }))?;
                 list.push(Val::Tuple(vec![Val::Resource(rep), Val::string(name)]));
             }
             Ok(vec![Val::List(list)])

@@ -179,23 +179,27 @@ fn open_at(cx: &mut WasiCtx, a: &Args<'_>) -> Result<Val, HostError> {
     // narrowed request would open a file for writing without the write right.
     let inheriting = p1::fdstat(dir).map_or(all_rights(), |st| st.fs_rights_inheriting);
     let opened = match p1::open(dir, lf, path, oflags, base, inheriting, fdflags) {
-        Err(errno::NOTCAPABLE) if base & !inheriting != 0 => {
-            p1::open(dir, lf, path, oflags, base & inheriting, inheriting, fdflags)
-        }
+        Err(errno::NOTCAPABLE) if base & !inheriting != 0 => p1::open(
+            dir,
+            lf,
+            path,
+            oflags,
+            base & inheriting,
+            inheriting,
+            fdflags,
+        ),
         r => r,
     };
-    Ok(
-        match opened {
-            Ok(new) => ok(Val::Resource(cx.table.push(Entry::Descriptor(
-                Descriptor {
-                    fd: new,
-                    owned: true,
-                    fdflags: Some(fdflags),
-                },
-            ))?)),
-            Err(e) => err_enum(error_code(base_not_dir(dir, e))),
-        },
-    )
+    Ok(match opened {
+        Ok(new) => ok(Val::Resource(cx.table.push(Entry::Descriptor(
+            Descriptor {
+                fd: new,
+                owned: true,
+                fdflags: Some(fdflags),
+            },
+        ))?)),
+        Err(e) => err_enum(error_code(base_not_dir(dir, e))),
+    })
 }
 
 /// The errno wasmtime's OS call gives where a p1 host refuses for lack of a
@@ -216,7 +220,9 @@ fn lacking_right(fd: u32, e: u16, on_file: u16) -> u16 {
 /// wasmtime) say `not-directory`, some p1 hosts ENOTCAPABLE.
 fn base_not_dir(fd: u32, e: u16) -> u16 {
     match p1::fdstat(fd) {
-        Ok(st) if e == errno::NOTCAPABLE && st.fs_filetype != wasi::FILETYPE_DIRECTORY => errno::NOTDIR,
+        Ok(st) if e == errno::NOTCAPABLE && st.fs_filetype != wasi::FILETYPE_DIRECTORY => {
+            errno::NOTDIR
+        }
         _ => e,
     }
 }
@@ -436,7 +442,9 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
     });
     def(l, &i, &d("set-size"), |cx, a| {
         let fd = fd(cx, &a, 0)?;
-        Ok(vec![unit(p1::set_size(fd, a.u64(1)?).map_err(|e| lacking_right(fd, e, errno::INVAL)))])
+        Ok(vec![unit(
+            p1::set_size(fd, a.u64(1)?).map_err(|e| lacking_right(fd, e, errno::INVAL)),
+        )])
     });
     def(l, &i, &d("set-times"), |cx, a| {
         let fd = fd(cx, &a, 0)?;

@@ -231,7 +231,11 @@ fn write_fd(fd: u32, kind: OutputKind, data: &[u8]) -> Written {
 }
 
 /// Records the outcome of a [`write_fd`] on stream `rep`.
-fn finish_write(cx: &mut WasiCtx, rep: u32, r: Written) -> Result<Result<(), StreamFail>, HostError> {
+fn finish_write(
+    cx: &mut WasiCtx,
+    rep: u32,
+    r: Written,
+) -> Result<Result<(), StreamFail>, HostError> {
     let s = cx.table.output(rep)?;
     match r {
         Written::Done(at) => {
@@ -287,7 +291,6 @@ fn flush_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
     }
     Ok(cx.ret_ok_unit()?)
 }
-
 
 fn write_zeroes(cx: &mut WasiCtx, rep: u32, len: u64) -> Ret {
     let mut left = len;

@@ -13,7 +13,14 @@ fn main() {
     for level in [1u8, 6] {
         let packed = compress_to_vec(&data, level);
         let unpacked = decompress_to_vec(&packed).expect("inflate");
-        assert!(unpacked == data, "inflate(deflate(x)) != x at level {level}");
-        println!("level {level}: {} bytes, fnv {:016x}", packed.len(), fnv1a(FNV_START, &packed));
+        assert!(
+            unpacked == data,
+            "inflate(deflate(x)) != x at level {level}"
+        );
+        println!(
+            "level {level}: {} bytes, fnv {:016x}",
+            packed.len(),
+            fnv1a(FNV_START, &packed)
+        );
     }
 }

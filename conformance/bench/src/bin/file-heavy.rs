@@ -14,12 +14,18 @@ fn main() {
     let mut rng = Rng::new(3);
     let mut h = FNV_START;
     let (mut writes, mut reads) = (0u64, 0u64);
-    let mut log = OpenOptions::new().create(true).append(true).open(format!("{dir}/log")).expect("open log");
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{dir}/log"))
+        .expect("open log");
     for i in 0..files {
         let path = format!("{dir}/f{i:05}");
         let mut f = File::create(&path).expect("create");
         let len = 64 * (1 + rng.below(16)) as usize;
-        let chunk: Vec<u8> = (0..64).map(|j| b'a' + ((i as usize + j) % 26) as u8).collect();
+        let chunk: Vec<u8> = (0..64)
+            .map(|j| b'a' + ((i as usize + j) % 26) as u8)
+            .collect();
         let mut written = 0;
         while written < len {
             f.write_all(&chunk).expect("write");
@@ -52,7 +58,12 @@ fn main() {
     drop(log);
     let mut names: Vec<String> = fs::read_dir(dir)
         .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8 name"))
+        .map(|e| {
+            e.expect("entry")
+                .file_name()
+                .into_string()
+                .expect("utf-8 name")
+        })
         .collect();
     names.sort();
     let mut h_names = FNV_START;

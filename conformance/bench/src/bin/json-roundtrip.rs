@@ -25,9 +25,15 @@ fn main() {
             id: i,
             name: format!("item-{}-\"{}\"", i, rng.below(1000)),
             score: (rng.below(1_000_000) as f64) / 1000.0,
-            tags: (0..rng.below(5)).map(|t| format!("t{t}\u{e9}{}", rng.below(100))).collect(),
+            tags: (0..rng.below(5))
+                .map(|t| format!("t{t}\u{e9}{}", rng.below(100)))
+                .collect(),
             active: rng.below(2) == 1,
-            parent: if i > 0 && rng.below(3) == 0 { Some(rng.below(i)) } else { None },
+            parent: if i > 0 && rng.below(3) == 0 {
+                Some(rng.below(i))
+            } else {
+                None
+            },
             point: (rng.below(2000) as i32 - 1000, rng.below(2000) as i32 - 1000),
         })
         .collect();
@@ -39,8 +45,19 @@ fn main() {
     let again: serde_json::Value = serde_json::from_str(&pretty).expect("parse pretty");
     assert!(again == value, "value round trip differs");
     let typed: Vec<Record> = serde_json::from_value(again).expect("typed from value");
-    assert!(typed == records, "typed records differ after the value round trip");
+    assert!(
+        typed == records,
+        "typed records differ after the value round trip"
+    );
     println!("json-roundtrip: {n} records");
-    println!("compact {} bytes, fnv {:016x}", text.len(), fnv1a(FNV_START, text.as_bytes()));
-    println!("pretty {} bytes, fnv {:016x}", pretty.len(), fnv1a(FNV_START, pretty.as_bytes()));
+    println!(
+        "compact {} bytes, fnv {:016x}",
+        text.len(),
+        fnv1a(FNV_START, text.as_bytes())
+    );
+    println!(
+        "pretty {} bytes, fnv {:016x}",
+        pretty.len(),
+        fnv1a(FNV_START, pretty.as_bytes())
+    );
 }

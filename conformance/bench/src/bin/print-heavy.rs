@@ -8,7 +8,11 @@ fn main() {
     let lines = size_arg(100_000);
     let mut rng = Rng::new(1);
     for i in 0..lines {
-        println!("line {i:06} value {:08x} {}", rng.next_u64() as u32, "*".repeat((i % 17) as usize));
+        println!(
+            "line {i:06} value {:08x} {}",
+            rng.next_u64() as u32,
+            "*".repeat((i % 17) as usize)
+        );
     }
     println!("print-heavy: {lines} lines");
 }

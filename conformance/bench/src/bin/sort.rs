@@ -16,7 +16,11 @@ fn main() {
         let n = left.min(ROUND);
         left -= n;
         let mut v: Vec<u32> = (0..n).map(|_| rng.next_u64() as u32).collect();
-        let mut w: Vec<(u16, u32)> = v.iter().enumerate().map(|(i, &x)| ((x >> 16) as u16, i as u32)).collect();
+        let mut w: Vec<(u16, u32)> = v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| ((x >> 16) as u16, i as u32))
+            .collect();
         v.sort_unstable();
         w.sort_by_key(|p| p.0);
         assert!(v.windows(2).all(|p| p[0] <= p[1]));
@@ -24,7 +28,9 @@ fn main() {
             h = h.wrapping_mul(31).wrapping_add(*x as u64 ^ i as u64);
         }
         for (k, i) in w.iter().step_by(991) {
-            h = h.wrapping_mul(31).wrapping_add(((*k as u64) << 32) | *i as u64);
+            h = h
+                .wrapping_mul(31)
+                .wrapping_add(((*k as u64) << 32) | *i as u64);
         }
     }
     println!("checksum {h:016x}");

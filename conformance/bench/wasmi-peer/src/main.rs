@@ -54,7 +54,9 @@ fn rebase(mem: &mut [u8], ptr: i32, len: u32) -> Option<i32> {
 fn iovecs(mem: &mut [u8], ptr: i32, n: i32) -> Option<Vec<[u32; 2]>> {
     let n = n as u32 as usize;
     let start = ptr as u32 as usize;
-    let bytes = mem.get(start..start.checked_add(n.checked_mul(8)?)?)?.to_vec();
+    let bytes = mem
+        .get(start..start.checked_add(n.checked_mul(8)?)?)?
+        .to_vec();
     let mut out = Vec::with_capacity(n);
     for c in bytes.chunks_exact(8) {
         let buf = i32::from_le_bytes(c[0..4].try_into().unwrap());
@@ -138,36 +140,52 @@ macro_rules! pass_iov {
 
 fn define(linker: &mut Linker<Ctx>) {
     linker
-        .func_wrap("wasi_snapshot_preview1", "args_get", |mut c: Caller<'_, Ctx>, ptrs: i32, buf: i32| -> i32 {
-            let args = std::mem::take(&mut c.data_mut().args);
-            let r = memory(&mut c).map_or(EINVAL, |m| write_list(m, &args, ptrs, buf));
-            c.data_mut().args = args;
-            r
-        })
+        .func_wrap(
+            "wasi_snapshot_preview1",
+            "args_get",
+            |mut c: Caller<'_, Ctx>, ptrs: i32, buf: i32| -> i32 {
+                let args = std::mem::take(&mut c.data_mut().args);
+                let r = memory(&mut c).map_or(EINVAL, |m| write_list(m, &args, ptrs, buf));
+                c.data_mut().args = args;
+                r
+            },
+        )
         .expect("args_get");
     linker
-        .func_wrap("wasi_snapshot_preview1", "args_sizes_get", |mut c: Caller<'_, Ctx>, n: i32, size: i32| -> i32 {
-            let args = std::mem::take(&mut c.data_mut().args);
-            let r = memory(&mut c).map_or(EINVAL, |m| write_sizes(m, &args, n, size));
-            c.data_mut().args = args;
-            r
-        })
+        .func_wrap(
+            "wasi_snapshot_preview1",
+            "args_sizes_get",
+            |mut c: Caller<'_, Ctx>, n: i32, size: i32| -> i32 {
+                let args = std::mem::take(&mut c.data_mut().args);
+                let r = memory(&mut c).map_or(EINVAL, |m| write_sizes(m, &args, n, size));
+                c.data_mut().args = args;
+                r
+            },
+        )
         .expect("args_sizes_get");
     linker
-        .func_wrap("wasi_snapshot_preview1", "environ_get", |mut c: Caller<'_, Ctx>, ptrs: i32, buf: i32| -> i32 {
-            let env = std::mem::take(&mut c.data_mut().env);
-            let r = memory(&mut c).map_or(EINVAL, |m| write_list(m, &env, ptrs, buf));
-            c.data_mut().env = env;
-            r
-        })
+        .func_wrap(
+            "wasi_snapshot_preview1",
+            "environ_get",
+            |mut c: Caller<'_, Ctx>, ptrs: i32, buf: i32| -> i32 {
+                let env = std::mem::take(&mut c.data_mut().env);
+                let r = memory(&mut c).map_or(EINVAL, |m| write_list(m, &env, ptrs, buf));
+                c.data_mut().env = env;
+                r
+            },
+        )
         .expect("environ_get");
     linker
-        .func_wrap("wasi_snapshot_preview1", "environ_sizes_get", |mut c: Caller<'_, Ctx>, n: i32, size: i32| -> i32 {
-            let env = std::mem::take(&mut c.data_mut().env);
-            let r = memory(&mut c).map_or(EINVAL, |m| write_sizes(m, &env, n, size));
-            c.data_mut().env = env;
-            r
-        })
+        .func_wrap(
+            "wasi_snapshot_preview1",
+            "environ_sizes_get",
+            |mut c: Caller<'_, Ctx>, n: i32, size: i32| -> i32 {
+                let env = std::mem::take(&mut c.data_mut().env);
+                let r = memory(&mut c).map_or(EINVAL, |m| write_sizes(m, &env, n, size));
+                c.data_mut().env = env;
+                r
+            },
+        )
         .expect("environ_sizes_get");
     linker
         .func_wrap("wasi_snapshot_preview1", "proc_exit", |code: i32| -> () {
@@ -222,9 +240,13 @@ fn define(linker: &mut Linker<Ctx>) {
         new_len: i32 = v));
     pass!(linker, path_unlink_file(fd: i32 = v, path: i32 = s(len), len: i32 = v));
     linker
-        .func_wrap("wasi_snapshot_preview1", "poll_oneoff",
+        .func_wrap(
+            "wasi_snapshot_preview1",
+            "poll_oneoff",
             |mut c: Caller<'_, Ctx>, subs: i32, events: i32, n: i32, out: i32| -> i32 {
-                let Some(mem) = memory(&mut c) else { return EINVAL };
+                let Some(mem) = memory(&mut c) else {
+                    return EINVAL;
+                };
                 let n32 = n as u32;
                 let (Some(subs), Some(events), Some(out)) = (
                     n32.checked_mul(48).and_then(|l| rebase(mem, subs, l)),
@@ -236,7 +258,8 @@ fn define(linker: &mut Linker<Ctx>) {
                 // SAFETY: the subscription, event and count ranges are rebased and
                 // bounds-checked; subscriptions hold no pointers.
                 unsafe { p1::poll_oneoff(subs, events, n, out) }
-            })
+            },
+        )
         .expect("poll_oneoff");
 }
 
@@ -263,7 +286,10 @@ fn main() -> ExitCode {
     };
     let as_bytes = |s: std::ffi::OsString| s.into_string().unwrap_or_default().into_bytes();
     // argv[0] is the program's file name, as wasmtime gives it.
-    let name = std::path::Path::new(&prog).file_name().map(|n| n.to_os_string()).unwrap_or(prog.clone());
+    let name = std::path::Path::new(&prog)
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or(prog.clone());
     let args = std::iter::once(name).chain(argv).map(as_bytes).collect();
     let env = std::env::vars_os()
         .map(|(k, v)| {

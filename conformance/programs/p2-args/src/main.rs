@@ -12,12 +12,20 @@ fn main() {
     }
     let raw = wasi::cli::environment::get_arguments();
     println!("raw args equal std {}", raw[1..] == args[..]);
-    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("P2T")).collect();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("P2T"))
+        .collect();
     env.sort();
     println!("std env {env:?}");
-    let mut raw: Vec<(String, String)> = wasi::cli::environment::get_environment().into_iter().filter(|(k, _)| k.starts_with("P2T")).collect();
+    let mut raw: Vec<(String, String)> = wasi::cli::environment::get_environment()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("P2T"))
+        .collect();
     raw.sort();
     println!("raw env equal std {}", raw == env);
     println!("var P2T_EMPTY {:?}", std::env::var("P2T_EMPTY"));
-    println!("var P2T_MISSING {:?}", std::env::var("P2T_MISSING").is_err());
+    println!(
+        "var P2T_MISSING {:?}",
+        std::env::var("P2T_MISSING").is_err()
+    );
 }

@@ -31,7 +31,11 @@ fn main() -> Result<(), String> {
         "unreachable" => core::arch::wasm32::unreachable(),
         "stack-overflow" => {
             fn deep(x: u64) -> u64 {
-                if x == u64::MAX { 0 } else { deep(x + 1) + std::hint::black_box(1) }
+                if x == u64::MAX {
+                    0
+                } else {
+                    deep(x + 1) + std::hint::black_box(1)
+                }
             }
             println!("{}", deep(0));
         }

@@ -11,11 +11,15 @@ use wasi::filesystem::types::{DescriptorFlags as F, OpenFlags as O, PathFlags as
 use wasi::io::streams::StreamError;
 
 fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+    data.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u64 * 2654435761 >> 13) as u8 ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u64 * 2654435761 >> 13) as u8 ^ seed)
+        .collect()
 }
 
 fn main() {
@@ -30,8 +34,17 @@ fn main() {
         }
     }
     let text = String::from_utf8(input.clone()).unwrap();
-    println!("stdin {} bytes, {} lines, hash {:x}", input.len(), text.lines().count(), fnv(&input));
-    println!("stdin first {:?} last {:?}", text.lines().next(), text.lines().last());
+    println!(
+        "stdin {} bytes, {} lines, hash {:x}",
+        input.len(),
+        text.lines().count(),
+        fnv(&input)
+    );
+    println!(
+        "stdin first {:?} last {:?}",
+        text.lines().next(),
+        text.lines().last()
+    );
     println!("stdin after eof {:?}", stdin.blocking_read(1).err());
 
     // Interleaved stdout and stderr, through std and the raw streams.
@@ -40,8 +53,10 @@ fn main() {
     for i in 0..20 {
         println!("out {i}");
         eprintln!("err {i}");
-        out.blocking_write_and_flush(format!("raw out {i}\n").as_bytes()).unwrap();
-        err.blocking_write_and_flush(format!("raw err {i}\n").as_bytes()).unwrap();
+        out.blocking_write_and_flush(format!("raw out {i}\n").as_bytes())
+            .unwrap();
+        err.blocking_write_and_flush(format!("raw err {i}\n").as_bytes())
+            .unwrap();
     }
     std::io::stdout().flush().unwrap();
 
@@ -49,12 +64,17 @@ fn main() {
     let big = pattern(5 << 20, 7);
     std::fs::write("big.bin", &big).unwrap();
     let mut back = vec![];
-    std::fs::File::open("big.bin").unwrap().read_to_end(&mut back).unwrap();
+    std::fs::File::open("big.bin")
+        .unwrap()
+        .read_to_end(&mut back)
+        .unwrap();
     println!("std 5 MiB file: len {} equal {}", back.len(), back == big);
 
     // Descriptor read and write at offsets, in one call each.
     let (d, _) = &wasi::filesystem::preopens::get_directories()[0];
-    let f = d.open_at(P::empty(), "at.bin", O::CREATE, F::READ | F::WRITE).unwrap();
+    let f = d
+        .open_at(P::empty(), "at.bin", O::CREATE, F::READ | F::WRITE)
+        .unwrap();
     let chunk = pattern(3 << 20, 1);
     println!("write 3 MiB at 1 MiB {:?}", f.write(&chunk, 1 << 20));
     println!("size {:?}", f.stat().map(|s| s.size));
@@ -70,7 +90,13 @@ fn main() {
             break;
         }
     }
-    println!("read at offsets: first {:?} total {} hole zero {} tail equal {}", first, got.len(), got[..1 << 20].iter().all(|b| *b == 0), got[1 << 20..] == chunk[..]);
+    println!(
+        "read at offsets: first {:?} total {} hole zero {} tail equal {}",
+        first,
+        got.len(),
+        got[..1 << 20].iter().all(|b| *b == 0),
+        got[1 << 20..] == chunk[..]
+    );
     // Streams: write-via-stream as check-write allows, then read it back.
     let data = pattern(3 << 20, 2);
     let w = f.write_via_stream(0).unwrap();
@@ -101,10 +127,16 @@ fn main() {
         }
     }
     drop(r);
-    println!("stream 3 MiB: first read {first:?} read back {} head equal {}", back.len(), back[..data.len()] == data[..]);
+    println!(
+        "stream 3 MiB: first read {first:?} read back {} head equal {}",
+        back.len(),
+        back[..data.len()] == data[..]
+    );
 
     // splice a file into another file.
-    let g = d.open_at(P::empty(), "spliced.bin", O::CREATE, F::WRITE).unwrap();
+    let g = d
+        .open_at(P::empty(), "spliced.bin", O::CREATE, F::WRITE)
+        .unwrap();
     let r = f.read_via_stream(1 << 20).unwrap();
     let w = g.write_via_stream(0).unwrap();
     let mut total = 0;
@@ -122,7 +154,10 @@ fn main() {
     w.blocking_flush().unwrap();
     drop((r, w));
     let spliced = std::fs::read("spliced.bin").unwrap();
-    println!("spliced {total} bytes, first {first:?}, file equal {}", spliced[..] == back[1 << 20..]);
+    println!(
+        "spliced {total} bytes, first {first:?}, file equal {}",
+        spliced[..] == back[1 << 20..]
+    );
     drop((f, g));
     std::fs::remove_file("at.bin").unwrap();
 

@@ -11,7 +11,8 @@ impl wasi::exports::cli::run::Guest for Run {
         let args = wasi::cli::environment::get_arguments();
         let out = wasi::cli::stdout::get_stdout();
         let err = wasi::cli::stderr::get_stderr();
-        out.blocking_write_and_flush(format!("args {:?}\n", &args[1..]).as_bytes()).unwrap();
+        out.blocking_write_and_flush(format!("args {:?}\n", &args[1..]).as_bytes())
+            .unwrap();
         err.blocking_write_and_flush(b"run on stderr\n").unwrap();
         match args.get(1).map(String::as_str) {
             Some("err") => Err(()),
