@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """p2shim benchmarks: direct runs vs runs through the shim, per host (Python 3.11, stdlib only).
 
-    python3 conformance/bench.py [--suite all|core|p2] [--hosts wasmtime,node]
-        [--p2-hosts wasmtime,node,wasmi] [--p2-small-hosts wasmi] [--shim target/p2shim.wasm]
+    python3 conformance/bench.py [--suite all|core|p2|lowered] [--hosts wasmtime,node]
+        [--p2-hosts wasmtime,node,wasmi] [--p2-small-hosts wasmi]
+        [--lower-hosts wasmtime,node,wasmi] [--shim target/p2shim.wasm]
         [--filter REGEX] [--reps N] [--timeout S] [--direct-only | --shim-only]
         [--check-only] [--list] [--json PATH] [-v]
 
-Two suites (--suite, default all):
+Three suites (--suite, default all):
   core  WASIp1 core modules, direct vs through the shim on each of --hosts (below);
   p2    WASIp2 components (conformance/bench/, built here) natively on wasmtime vs
         through the shim on each of --p2-hosts, beside the wasmi peer (wasmi 2.0
         compiled to wasm32-wasip1 running the p1 build of the same programs); with
         peak RSS, spidermonkey's start-up through the shim and the shim's size.
         See conformance/bench_p2.py.
+  lowered  the same components lowered to one p1 core module (`p2shim lower`) and run
+        by each of --lower-hosts' own engine, against the same programs built for
+        wasm32-wasip1 and run directly on that host (the limit), with native wasmtime
+        and jco's transpiled output on Node beside them. See conformance/bench_lowered.py.
 
 Benchmarks of the core suite (all WASIp1 core modules):
   * every core module of ../shared/bench/sightglass/*/ (components are listed and
@@ -63,6 +68,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "hosts"))
 import hosts as H  # noqa: E402
 import bench_p2  # noqa: E402
+import bench_lowered  # noqa: E402
 
 REPO = H.REPO
 SHARED = Path(os.environ.get("P2SHIM_SHARED", REPO.parent / "shared"))
@@ -275,12 +281,14 @@ def fmt(x: float | None, spec: str = ".3f") -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", choices=("all", "core", "p2"), default="all")
+    ap.add_argument("--suite", choices=("all", "core", "p2", "lowered"), default="all")
     ap.add_argument("--hosts", default="wasmtime,node", help="hosts of the core suite")
     ap.add_argument("--p2-hosts", default="wasmtime,node,wasmi",
                     help="hosts running the shim in the p2 suite")
     ap.add_argument("--p2-small-hosts", default="wasmi",
                     help="p2 hosts run at the check size (too slow for the bench size)")
+    ap.add_argument("--lower-hosts", default="wasmtime,node,wasmi",
+                    help="hosts running the lowered modules and the p1 limit in the lowered suite")
     ap.add_argument("--shim", type=Path, default=REPO / "target" / "p2shim.wasm")
     ap.add_argument("--filter", default=None, help="regex searched in benchmark names")
     ap.add_argument("--reps", type=int, default=None, help="runs per measurement (min is kept); "
@@ -302,7 +310,9 @@ def main() -> int:
 
     hosts = H.parse_hosts(ap, a.hosts)
     p2_hosts = H.parse_hosts(ap, a.p2_hosts)
+    lower_hosts = H.parse_hosts(ap, a.lower_hosts)
     do_core, do_p2 = a.suite in ("all", "core"), a.suite in ("all", "p2")
+    do_lowered = a.suite in ("all", "lowered") and not a.direct_only
     if not do_core:
         hosts = []
     do_direct, do_shim = not a.shim_only, not a.direct_only
@@ -312,6 +322,8 @@ def main() -> int:
     if a.filter:
         benches = [b for b in benches if re.search(a.filter, b.name)]
     p2_selected = [p for p in bench_p2.PROGRAMS if do_p2 and (not a.filter or re.search(a.filter, p.name))]
+    lowered_selected = [p for p in bench_p2.PROGRAMS
+                        if do_lowered and (not a.filter or re.search(a.filter, p.name))]
     if a.list:
         for b in benches:
             print(f"{b.name:28} {b.kind:10} {b.wasm} {b.note}")
@@ -319,7 +331,7 @@ def main() -> int:
             print(f"{p.name:28} {'p2':10} conformance/bench/src/bin/{p.name}.rs "
                   f"size {p.bench_size} (check {p.check_size})")
         return 0
-    if not benches and not p2_selected:
+    if not benches and not p2_selected and not lowered_selected:
         print("bench: no benchmark selected", file=sys.stderr)
         return 2
     if do_shim and not a.shim.exists():
@@ -333,7 +345,7 @@ def main() -> int:
     notes: list[str] = []
     known = load_known(a.known_failures)
     t_start = time.monotonic()
-    p2_report = None
+    p2_report = lowered_report = None
     try:
         shim_cwasm = None
         if do_shim and "wasmtime" in hosts + (p2_hosts if do_p2 else []):
@@ -400,6 +412,13 @@ def main() -> int:
                 name_filter=lambda n: not a.filter or re.search(a.filter, n), verbose=a.verbose)
             failures += p2_failures
             notes += p2_notes
+        if lowered_selected:
+            lowered_report, l_failures, l_notes = bench_lowered.run_suite(
+                shim=a.shim.resolve(), hosts=lower_hosts, check_only=a.check_only, reps=reps,
+                timeout=a.timeout, work=work, known=known,
+                name_filter=lambda n: not a.filter or re.search(a.filter, n), verbose=a.verbose)
+            failures += l_failures
+            notes += l_notes
     finally:
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - t_start
@@ -432,6 +451,8 @@ def main() -> int:
         print()
     if p2_report is not None:
         bench_p2.print_table(p2_report)
+    if lowered_report is not None:
+        bench_lowered.print_table(lowered_report)
     for n in notes:
         print(n)
     for f in failures:
@@ -442,7 +463,7 @@ def main() -> int:
               "mode": "check" if a.check_only else "bench",
               "hosts": {h: {"version": H_version(h), **summary[h], "results": results[h]}
                         for h in hosts},
-              "p2": p2_report,
+              "p2": p2_report, "lowered": lowered_report,
               "shim": str(a.shim) if do_shim else None, "failures": failures}
     paths = [a.json] if a.json else [OUT_DIR / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json",
                                      OUT_DIR / "latest.json"]

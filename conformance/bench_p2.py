@@ -176,7 +176,17 @@ def run_cell(s: Setup, column: str, p: Program, size: int, reps: int | None = No
             cmd = H.command(host, inv)
         except H.HostError as e:
             return Cell(False, size=size, problem=f"n/a: {e}")
-        rss_file = d.parent / f"{d.name}.rss"
+        return measure(s, column, cmd, p, size, d, reps)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def measure(s: Setup, column: str, cmd: H.Command, p: Program, size: int, d: Path,
+            reps: int | None = None) -> Cell:
+    """Runs `cmd` (in the prepared folder d) reps times, checks each output, and returns
+    the fastest run with its CPU time and peak RSS."""
+    rss_file = d.parent / f"{d.name}.rss"
+    try:
         if TIME.exists():
             cmd = H.Command([str(TIME), "-f", "%M", "-o", str(rss_file), *cmd.argv], cmd.cwd)
         if s.verbose:
@@ -203,7 +213,7 @@ def run_cell(s: Setup, column: str, p: Program, size: int, reps: int | None = No
                 best = cell
         return best
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        rss_file.unlink(missing_ok=True)
 
 
 def geomean(xs: list[float]) -> float | None:

@@ -1,0 +1,241 @@
+"""The lowered suite of conformance/bench.py: WASIp2 components lowered to one WASIp1
+core module (`p2shim lower`) and run by each host's own engine, against the limit on
+that host (Python 3.11, stdlib only; imported by bench.py).
+
+The limit on a p1 host is the same program built for wasm32-wasip1 and run directly
+there: nothing a p2-on-p1 layer does can beat it. The programs are those of the p2
+suite (conformance/bench/, see bench_p2.py), built from the same sources for
+wasm32-wasip2 (the component that is lowered) and wasm32-wasip1 (the limit).
+
+Columns, one run of each per benchmark and host H of --lower-hosts:
+  native        `wasmtime run --dir . prog.wasm N` of the component, precompiled
+  p1@H          the wasm32-wasip1 build, run directly on H (the limit)
+  lowered@H     `p2shim lower prog.wasm -o prog.p1.wasm` once, then that module on H
+  jco@node      `jco transpile` of the component (npm @bytecodealliance/jco, pinned by
+                conformance/bench/jco/package-lock.json), run on Node 20 with
+                preview2-shim by conformance/bench/jco/run.mjs: the peer on Node
+On wasmtime every module is precompiled (`wasmtime compile`), so no column times
+Cranelift; Node and the interpreters (wasmi, iwasm) compile or translate on every run,
+in every column alike.
+
+Ratios: lowered@H / p1@H (the target: geometric mean at most 1.15x on every host, no
+program above 1.5x), lowered@wasmtime / native, and on Node jco / p1 beside lowered / p1.
+The lowering itself is timed once per program (the shim on wasmtime, precompiled) and
+the output's size is reported against the input's.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import bench_p2 as B
+import hosts as H
+
+REPO = H.REPO
+JCO_SRC = REPO / "conformance" / "bench" / "jco"
+JCO_DIR = REPO / "target" / "tools" / "jco"  # scripts/install-bench-tools.sh puts jco here
+JCO_NODE = "node"  # the Node jco runs on: Debian's Node 20, the same as the node host
+
+
+def install_jco() -> Path | None:
+    """`npm ci` of conformance/bench/jco into target/tools/jco when its lock file changed;
+    the path of the jco CLI, or None when npm is missing."""
+    cli = JCO_DIR / "node_modules" / ".bin" / "jco"
+    lock = JCO_SRC / "package-lock.json"
+    if cli.exists() and (JCO_DIR / "package-lock.json").read_bytes() == lock.read_bytes():
+        return cli
+    if shutil.which("npm") is None:
+        return None
+    JCO_DIR.mkdir(parents=True, exist_ok=True)
+    for f in ("package.json", "package-lock.json", "run.mjs"):
+        shutil.copy2(JCO_SRC / f, JCO_DIR / f)
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--silent"],
+                   cwd=JCO_DIR, check=True)
+    return cli
+
+
+def transpile(jco: Path, component: Path, name: str) -> tuple[Path | None, str]:
+    """`jco transpile` of one component, cached by the component's hash under
+    target/tools/jco/out/; (NAME.js, problem)."""
+    digest = hashlib.sha256(component.read_bytes()).hexdigest()[:16]
+    out = JCO_DIR / "out" / f"{name}-{digest}"
+    js = out / f"{name}.js"
+    if js.exists():
+        return js, ""
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([JCO_NODE, str(jco), "transpile", str(component), "-o", str(out),
+                        "--name", name, "--quiet", "--no-typescript"],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or not js.exists():
+        return None, f"jco transpile failed: {r.stderr.strip()[-200:]}"
+    (out / "package.json").write_text('{"type": "module"}\n')
+    return js, ""
+
+
+def lower(shim: Path, shim_cwasm: Path | None, component: Path, out: Path) -> tuple[float | None, str]:
+    """Lowers component to out with the shim on wasmtime; (seconds, problem)."""
+    d = Path(tempfile.mkdtemp(prefix="lower-"))
+    try:
+        shutil.copy2(component, d / "app.wasm")
+        inv = H.Invocation(prog="app.wasm", dirs=[(".", ".")], cwd=str(d))
+        inv = H.through_shim(inv, str(shim_cwasm or shim), shim_args=["lower"])
+        inv.args += ["-o", "app.p1.wasm"]
+        if shim_cwasm is not None:
+            inv.host_args.append("--allow-precompiled")
+        t0 = time.perf_counter()
+        rc, _, err, _, timed_out = H.run_cmd(H.command("wasmtime", inv), 600)
+        secs = time.perf_counter() - t0
+        if timed_out or rc != 0 or not (d / "app.p1.wasm").exists():
+            return None, f"lower failed (exit {rc}): {err.decode(errors='replace').strip()[-200:]}"
+        shutil.copy2(d / "app.p1.wasm", out)
+        return secs, ""
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, timeout: float,
+              work: Path, known: dict[str, str], name_filter, verbose: bool
+              ) -> tuple[dict, list[str], list[str]]:
+    """Runs the lowered suite and prints its table; (report, failures, notes)."""
+    programs = [p for p in B.PROGRAMS if name_filter(p.name)]
+    failures: list[str] = []
+    notes: list[str] = []
+    if not programs:
+        return {"rows": []}, failures, notes
+    p2_dir, p1_dir, _ = B.build(verbose)
+    wasmtime = H.tool("wasmtime")
+    shim_cwasm = work / "p2shim.cwasm"
+    subprocess.run([wasmtime, "compile", str(shim), "-o", str(shim_cwasm)], check=True)
+    jco = install_jco() if "node" in hosts else None
+
+    s = B.Setup(work, shim, shim_cwasm, work / "unused", p2_dir, p1_dir, reps, timeout, verbose)
+    lowered: dict[str, Path] = {}
+    lowering: dict[str, dict] = {}
+    jco_js: dict[str, Path] = {}
+    problems: dict[tuple[str, str], str] = {}
+    for p in programs:
+        comp = p2_dir / f"{p.name}.wasm"
+        out = work / f"{p.name}.p1.wasm"
+        secs, problem = lower(shim, shim_cwasm, comp, out)
+        lowering[p.name] = {"seconds": secs, "in_bytes": comp.stat().st_size,
+                            "out_bytes": out.stat().st_size if secs is not None else None,
+                            "problem": problem}
+        if problem:
+            problems[(p.name, "lowered")] = problem
+        else:
+            lowered[p.name] = out
+        if jco is not None:
+            js, problem = transpile(jco, comp, p.name)
+            if js is None:
+                problems[(p.name, "jco")] = problem
+            else:
+                jco_js[p.name] = js
+    # wasmtime runs precompiled modules in every column (native always runs on it)
+    cwasm: dict[tuple[str, str], Path] = {}
+    for p in programs:
+        sources = {"native": p2_dir / f"{p.name}.wasm"}
+        if "wasmtime" in hosts:
+            sources.update(p1=p1_dir / f"{p.name}.wasm", lowered=lowered.get(p.name))
+        for kind, src in sources.items():
+            if src is not None:
+                cwasm[(p.name, kind)] = work / f"{p.name}.{kind}.cwasm"
+                subprocess.run([wasmtime, "compile", str(src), "-o", str(cwasm[(p.name, kind)])],
+                               check=True)
+
+    columns = ["native"] + [f"{k}@{h}" for h in hosts for k in ("p1", "lowered")]
+    if jco is not None:
+        columns.append("jco@node")
+    print(f"== lowered suite: {len(programs)} programs; columns {', '.join(columns)}; reps {reps}"
+          f"{'; check sizes' if check_only else ''}", flush=True)
+
+    def cell(column: str, p: B.Program, size: int) -> B.Cell:
+        kind, _, host = column.partition("@")
+        if (p.name, kind) in problems:
+            return B.Cell(False, size=size, problem=problems[(p.name, kind)])
+        d = Path(tempfile.mkdtemp(prefix=f"{p.name}-", dir=work))
+        try:
+            args = [str(size)]
+            if kind == "jco":
+                cmd = H.Command([JCO_NODE, str(JCO_DIR / "run.mjs"), str(jco_js[p.name]), *args],
+                                str(d))
+                return B.measure(s, column, cmd, p, size, d)
+            host = host or "wasmtime"
+            inv = H.Invocation(prog=f"{p.name}.wasm", args=args, dirs=[(".", ".")], cwd=str(d))
+            if host == "wasmtime":
+                src = cwasm[(p.name, kind)]
+                inv.host_args.append("--allow-precompiled")
+            else:
+                src = {"p1": p1_dir / f"{p.name}.wasm", "lowered": lowered.get(p.name)}[kind]
+            shutil.copy2(src, d / f"{p.name}.wasm")  # same file name: same argv[0]
+            try:
+                cmd = H.command(host, inv)
+            except H.HostError as e:
+                return B.Cell(False, size=size, problem=f"n/a: {e}")
+            return B.measure(s, column, cmd, p, size, d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    rows = []
+    for p in programs:
+        size = p.check_size if check_only else p.bench_size
+        row: dict = {"name": p.name, "size": size, "cells": {}, "lowering": lowering[p.name]}
+        for c in columns:
+            x = cell(c, p, size)
+            row["cells"][c] = x.__dict__
+            key = f"{c.partition('@')[2] or 'wasmtime'}/{p.name} {c.partition('@')[0]}"
+            failed = not x.ok and not x.problem.startswith("n/a")
+            if failed and key in known:
+                notes.append(f"known {key}: {x.problem} ({known[key]})")
+            elif failed:
+                failures.append(f"FAIL {key}: {x.problem}")
+            elif key in known:
+                failures.append(f"XPASS {key}: listed as known to fail ({known[key]}) but passes now")
+        ratios = {}
+        for h in hosts:
+            lo, lim = row["cells"][f"lowered@{h}"], row["cells"][f"p1@{h}"]
+            ratios[f"lowered/p1@{h}"] = lo["seconds"] / lim["seconds"] \
+                if lo["ok"] and lim["ok"] and lim["seconds"] else None
+        nat = row["cells"]["native"]
+        lw = row["cells"].get("lowered@wasmtime")
+        if lw is not None:
+            ratios["lowered@wasmtime/native"] = lw["seconds"] / nat["seconds"] \
+                if lw["ok"] and nat["ok"] and nat["seconds"] else None
+        jc, p1n = row["cells"].get("jco@node"), row["cells"].get("p1@node")
+        if jc is not None and p1n is not None:
+            ratios["jco/p1@node"] = jc["seconds"] / p1n["seconds"] if jc["ok"] and p1n["ok"] else None
+        row["ratios"] = ratios
+        rows.append(row)
+        print(f"  {p.name:16} " + "  ".join(
+            f"{c} {B.fmt(row['cells'][c]['seconds'])}" + ("" if row["cells"][c]["ok"] else " FAIL")
+            for c in columns), flush=True)
+    return {"columns": columns, "hosts": hosts, "rows": rows}, failures, notes
+
+
+def print_table(report: dict) -> None:
+    """Prints the lowered table of run_suite's report and adds its summary to it."""
+    rows, hosts = report["rows"], report.get("hosts", [])
+    if not rows:
+        return
+    keys = [f"lowered/p1@{h}" for h in hosts]
+    if "wasmtime" in hosts:
+        keys.append("lowered@wasmtime/native")
+    if any("jco/p1@node" in r["ratios"] for r in rows):
+        keys.append("jco/p1@node")
+    print(f"{'lowered':16} " + " ".join(f"{k:>24}" for k in keys))
+    for r in rows:
+        print(f"{r['name']:16} " + " ".join(f"{B.fmt(r['ratios'].get(k), '.2f') + 'x':>24}"
+                                            for k in keys))
+    gms = {k: B.geomean([r["ratios"].get(k) for r in rows]) for k in keys}
+    worst = {k: max((r["ratios"].get(k) or 0 for r in rows), default=0) for k in keys}
+    print(f"{'geomean':16} " + " ".join(f"{B.fmt(gms[k], '.2f') + 'x':>24}" for k in keys))
+    print(f"{'worst':16} " + " ".join(f"{B.fmt(worst[k] or None, '.2f') + 'x':>24}" for k in keys))
+    print("\nlowering (the shim on wasmtime, precompiled): "
+          + "; ".join(f"{r['name']} {B.fmt(r['lowering']['seconds'], '.2f')} s, "
+                      f"{r['lowering']['in_bytes']} -> {r['lowering']['out_bytes']} bytes"
+                      for r in rows))
+    print()
+    report.update({"geomean_ratio": gms, "worst_ratio": worst})
