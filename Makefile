@@ -7,7 +7,8 @@
 #   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
 #   make bench        direct vs shim timings: core modules on wasmtime and node; p2 components
 #                     on wasmtime, node and wasmi beside the wasmi peer (conformance/bench_p2.py);
-#                     start-up per host
+#                     lowered components against their p1 builds run directly, beside jco
+#                     (conformance/bench_lowered.py); start-up per host
 #   make shim         target/p2shim.wasm
 #   make tools        install/link the pinned tools into target/tools/bin
 #   make install      PREFIX=/usr/local DESTDIR=: p2shim.wasm, wasip2-run, its man page
