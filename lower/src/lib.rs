@@ -30,4 +30,7 @@
 //! * **Memory.** The library reads and writes guest memory directly (same
 //!   address space), bounds-checked against `memory.size`.
 //!
-//! Nothing here is implemented yet: see issue 11.
+//! Implemented: the relocator (module `relocate`). Not yet: the merger, the
+//! library itself (`p2-lib`); see issue 11.
+
+pub mod relocate;

@@ -1,0 +1,317 @@
+//! The relocator against real wasm-ld output: the test library
+//! (`tests/testlib`, linked as p2-lib is) is built for wasm32-wasip1 at
+//! several layouts, and
+//! * relocating build A to the memory base (or table base) at which build B
+//!   was linked must give B's module byte for byte;
+//! * every relocation type wasm-ld emits for it must be handled;
+//! * the relocated library must run inside a guest's memory on wasmtime
+//!   (static data, vtables, a growing heap, p1 calls) without touching the
+//!   guest's bytes;
+//! * mutated libraries give an error or a valid module, never a panic.
+//!
+//! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
+
+use lower::relocate::{relocate, Placement, Relocated, TablePlacement, PAGE_SIZE};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use wasmparser::{KnownCustom, Parser, Payload, RelocationType};
+
+/// The test library linked at three layouts.
+struct Builds {
+    /// As p2-lib is linked.
+    a: Vec<u8>,
+    /// Data, stack and heap two pages higher (`--global-base`).
+    b: Vec<u8>,
+    /// Table slots from 101 instead of 1 (`--table-base`).
+    c: Vec<u8>,
+}
+
+const B_SHIFT: u32 = 2 * PAGE_SIZE;
+const C_TABLE_BASE: u32 = 101;
+
+fn builds() -> &'static Builds {
+    static BUILDS: OnceLock<Builds> = OnceLock::new();
+    BUILDS.get_or_init(|| Builds {
+        a: build(""),
+        b: build(&format!("--global-base={}", 1024 + B_SHIFT)),
+        c: build(&format!("--table-base={C_TABLE_BASE}")),
+    })
+}
+
+fn testlib_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testlib")
+}
+
+/// Builds the test library with extra link arguments and returns its bytes.
+fn build(link_args: &str) -> Vec<u8> {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("p2lib-testlib");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "--target", "wasm32-wasip1"])
+        .current_dir(testlib_dir())
+        .env("CARGO_TARGET_DIR", &target)
+        .env("TESTLIB_LINK_ARGS", link_args)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("running cargo");
+    assert!(
+        out.status.success(),
+        "building tests/testlib for wasm32-wasip1 (link args `{link_args}`) failed \
+         (is the target installed? scripts/install-tools.sh):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(target.join("wasm32-wasip1/release/p2lib_testlib.wasm")).unwrap()
+}
+
+fn place(lib: &[u8], memory_base: u32, table: TablePlacement) -> Relocated {
+    let r = relocate(lib, &Placement { memory_base, table })
+        .unwrap_or_else(|e| panic!("relocating at {memory_base:#x}: {e}"));
+    wasmparser::Validator::new()
+        .validate_all(&r.module)
+        .unwrap_or_else(|e| panic!("relocated module does not validate: {e}"));
+    r
+}
+
+#[test]
+fn relocated_build_is_the_build_at_that_memory_base() {
+    let b = builds();
+    let own = TablePlacement::Own;
+    let a_moved = place(&b.a, B_SHIFT, own);
+    let b_here = place(&b.b, 0, own);
+    // B's region starts at 0 with two unused pages: the same end.
+    assert_eq!(B_SHIFT / PAGE_SIZE + a_moved.pages, b_here.pages);
+    assert_eq!(a_moved.exports, b_here.exports);
+    assert!(
+        a_moved.module == b_here.module,
+        "A relocated by {B_SHIFT:#x} differs from B"
+    );
+    // And the comparison can fail: A left in place is not B.
+    assert!(place(&b.a, 0, own).module != b_here.module);
+}
+
+#[test]
+fn relocated_build_is_the_build_at_that_table_base() {
+    let b = builds();
+    let shared = TablePlacement::Shared { base: C_TABLE_BASE };
+    let a_moved = place(&b.a, 0, shared);
+    let c_here = place(&b.c, 0, shared);
+    assert!(a_moved.table_slots > 10, "{}", a_moved.table_slots);
+    assert_eq!(a_moved.table_slots, c_here.table_slots);
+    assert!(
+        a_moved.module == c_here.module,
+        "A moved to table slot {C_TABLE_BASE} differs from C"
+    );
+    assert!(place(&b.a, 0, TablePlacement::Own).module != c_here.module);
+}
+
+/// The relocation types in the `reloc.*` sections of `lib`.
+fn relocation_types(lib: &[u8]) -> BTreeSet<String> {
+    let mut types = BTreeSet::new();
+    for p in Parser::new(0).parse_all(lib) {
+        if let Payload::CustomSection(c) = p.unwrap() {
+            if let KnownCustom::Reloc(r) = c.as_known() {
+                for e in r.entries() {
+                    types.insert(lower::relocate::reloc_name(e.unwrap().ty).to_string());
+                }
+            }
+        }
+    }
+    types
+}
+
+#[test]
+fn every_relocation_type_of_the_library_is_handled() {
+    let b = builds();
+    let types = relocation_types(&b.a);
+    eprintln!("relocation types of the test library: {types:?}");
+    // What a Rust cdylib with data pointers, vtables and indirect calls has.
+    for want in [
+        RelocationType::MemoryAddrSleb,
+        RelocationType::MemoryAddrLeb,
+        RelocationType::MemoryAddrI32,
+        RelocationType::TableIndexI32,
+        RelocationType::FunctionIndexLeb,
+        RelocationType::TypeIndexLeb,
+        RelocationType::GlobalIndexLeb,
+    ] {
+        let name = lower::relocate::reloc_name(want);
+        assert!(types.contains(name), "{name} not in {types:?}");
+    }
+    // relocate() refuses any type it does not handle, so succeeding on
+    // every layout covers them all.
+    for lib in [&b.a, &b.b, &b.c] {
+        place(lib, 7 * PAGE_SIZE, TablePlacement::Own);
+        place(lib, 7 * PAGE_SIZE, TablePlacement::Shared { base: 3 });
+    }
+}
+
+fn wasmtime() -> PathBuf {
+    if let Ok(w) = std::env::var("WASMTIME") {
+        return w.into();
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/bin/wasmtime");
+    if local.exists() {
+        local
+    } else {
+        "wasmtime".into()
+    }
+}
+
+/// The line `tlib_run(10)` prints on its `call`th call.
+fn expected_line(call: u32) -> String {
+    let areas = [9u32, 10, 16];
+    let sum: u32 = (0..10u32)
+        .map(|i| {
+            let a = areas[(i % 3) as usize];
+            if i % 2 == 0 {
+                a * 2
+            } else {
+                a * a
+            }
+        })
+        .sum();
+    format!("hello from the library: call {call}, sum {sum}, [(\"rect\", 3), (\"square\", 7)]")
+}
+
+#[test]
+fn relocated_library_runs_inside_the_guest_memory() {
+    let b = builds();
+    // The guest: 3 pages of its own, the library above them.
+    let guest_pages = 3;
+    let base = guest_pages * PAGE_SIZE;
+    let lib = place(&b.a, base, TablePlacement::Own);
+    let total = guest_pages + lib.pages;
+    let memory = format!("(module (memory (export \"memory\") {total}))");
+    // Fills the guest's pages with a pattern, runs the library, grows the
+    // memory for itself, lets the library allocate past its region, and
+    // checks that the guest's bytes are intact; exit status = failed checks.
+    let guest = format!(
+        r#"(module
+  (import "env" "memory" (memory 1))
+  (export "memory" (memory 0))
+  (import "lib" "p2lib_init" (func $init))
+  (import "lib" "tlib_run" (func $run (param i32) (result i32)))
+  (import "lib" "tlib_alloc" (func $alloc (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (global $fails (mut i32) (i32.const 0))
+  (func $fill (param $from i32) (param $to i32)
+    (loop $l
+      (i32.store8 (local.get $from) (i32.mul (local.get $from) (i32.const 7)))
+      (local.set $from (i32.add (local.get $from) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $from) (local.get $to)))))
+  (func $intact (param $from i32) (param $to i32) (result i32)
+    (loop $l
+      (if (i32.ne (i32.load8_u (local.get $from))
+                  (i32.and (i32.mul (local.get $from) (i32.const 7)) (i32.const 255)))
+        (then (return (i32.const 0))))
+      (local.set $from (i32.add (local.get $from) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $from) (local.get $to))))
+    (i32.const 1))
+  (func $expect (param $ok i32) (param $bit i32)
+    (if (i32.eqz (local.get $ok))
+      (then (global.set $fails (i32.or (global.get $fails) (local.get $bit))))))
+  (func (export "_start")
+    (local $page i32) (local $p i32)
+    (call $fill (i32.const 0) (i32.const {base}))
+    (call $init)
+    (drop (call $run (i32.const 10)))
+    (local.set $page (memory.grow (i32.const 1)))
+    (call $expect (i32.eq (local.get $page) (i32.const {total})) (i32.const 1))
+    (call $fill (i32.mul (local.get $page) (i32.const 65536))
+                (i32.mul (i32.add (local.get $page) (i32.const 1)) (i32.const 65536)))
+    ;; 300 KB: more than the library's first region holds.
+    (local.set $p (call $alloc (i32.const 300000)))
+    (call $expect (i32.ge_u (local.get $p)
+                            (i32.mul (i32.add (local.get $page) (i32.const 1)) (i32.const 65536)))
+                  (i32.const 2))
+    (call $expect (i32.eq (i32.load8_u (i32.add (local.get $p) (i32.const 299999))) (i32.const 0xab))
+                  (i32.const 4))
+    (drop (call $run (i32.const 10)))
+    (call $expect (call $intact (i32.const 0) (i32.const {base})) (i32.const 8))
+    (call $expect (call $intact (i32.mul (local.get $page) (i32.const 65536))
+                                (i32.mul (i32.add (local.get $page) (i32.const 1)) (i32.const 65536)))
+                  (i32.const 16))
+    (call $exit (global.get $fails))))"#
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("relocate-run");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("memory.wasm"), wat::parse_str(&memory).unwrap()).unwrap();
+    std::fs::write(dir.join("lib.wasm"), &lib.module).unwrap();
+    std::fs::write(dir.join("guest.wasm"), wat::parse_str(&guest).unwrap()).unwrap();
+    let out = Command::new(wasmtime())
+        .current_dir(&dir)
+        .args([
+            "run",
+            "--preload",
+            "env=memory.wasm",
+            "--preload",
+            "lib=lib.wasm",
+            "guest.wasm",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("running {:?} (scripts/install-tools.sh): {e}", wasmtime()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "failed checks (bits: 1 grow, 2 library heap placement, 4 library heap bytes, \
+         8 guest data, 16 guest's grown page); stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout,
+        format!("{}\n{}\n", expected_line(1), expected_line(2))
+    );
+}
+
+/// A small deterministic generator (xorshift) for the mutations.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_libraries_give_an_error_or_a_valid_module() {
+    let b = builds();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..300 {
+        let mut lib = b.a.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(lib.len());
+            lib[at] = rng.next() as u8;
+        }
+        let placement = Placement {
+            memory_base: (rng.below(64) as u32) * PAGE_SIZE,
+            table: TablePlacement::Own,
+        };
+        match relocate(&lib, &placement) {
+            Ok(r) => {
+                // A mutation inside code or data gives a module that may be
+                // invalid only where the input already was.
+                if wasmparser::Validator::new().validate_all(&lib).is_ok() {
+                    wasmparser::Validator::new()
+                        .validate_all(&r.module)
+                        .expect("valid input, invalid output");
+                }
+                ok += 1;
+            }
+            Err(e) => {
+                assert!(!e.to_string().contains('\n'), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(ok > 0 && refused > 0, "ok {ok}, refused {refused}");
+}
