@@ -16,7 +16,11 @@
 //!   `Local` providers are materialised, so a provider's value can never
 //!   depend on which path control flow took;
 //! * at a label, the label's values (block results, loop parameters) are in
-//!   the registers of their stack positions above the label's height.
+//!   the registers of their stack positions above the label's height;
+//! * code emitted on one edge of a conditional branch (a `br_if`'s copies to
+//!   its label, or its return) writes registers but never changes a
+//!   provider: the providers describe the fall-through edge, on which that
+//!   code did not run (`place`, never `materialize`, there).
 
 use crate::instr::{BranchOffset, Instr, Reg};
 use crate::module::ModuleInner;
@@ -273,16 +277,25 @@ impl<'m> Translator<'m> {
         }
     }
 
-    /// Makes the provider at stack position `pos` a Temp.
-    fn materialize(&mut self, pos: u32) {
+    /// Emits code that puts the value at stack position `pos` into that
+    /// position's register, leaving its provider as it is. The register of
+    /// a `Local` or `Const` provider holds nothing else, so this is safe on
+    /// one edge of a branch (the other edge keeps reading the provider).
+    fn place(&mut self, pos: u32) {
         let dst = self.slot(pos);
         match self.stack[pos as usize] {
-            Provider::Temp => return,
+            Provider::Temp => {}
             Provider::Local(src) => {
                 self.emit(Instr::Copy { dst, src });
             }
             Provider::Const(c) => self.emit_const(dst, c),
         }
+    }
+
+    /// Makes the provider at stack position `pos` a Temp. Only where every
+    /// path to later code runs the emitted copy (never on one edge only).
+    fn materialize(&mut self, pos: u32) {
+        self.place(pos);
         self.stack[pos as usize] = Provider::Temp;
     }
 
@@ -546,12 +559,16 @@ impl<'m> Translator<'m> {
         self.materialize_top(num_params);
     }
 
-    /// Copies the top `arity` values into the registers of a label at `height`.
+    /// Copies the top `arity` values into the registers of a label at
+    /// `height`. Only writes registers, never changes a provider: a
+    /// conditional branch's copies run on its taken edge alone.
     fn copy_to_label(&mut self, height: u32, arity: u32) {
         let top = self.height();
         let src = top - arity;
         if src == height {
-            self.materialize_top(arity);
+            for pos in src..top {
+                self.place(pos);
+            }
             return;
         }
         let all_temps = self.stack[src as usize..]
@@ -673,11 +690,7 @@ impl<'m> Translator<'m> {
             } else {
                 let f = &self.frames[self.frames.len() - 1 - depth as usize];
                 let (height, arity) = (f.height, f.label_arity());
-                // Copies must not change the providers of the fallthrough
-                // path, so they never materialise (copy_to_label only reads).
-                let saved = self.stack.clone();
                 self.copy_to_label(height, arity);
-                self.stack = saved;
                 self.emit_branch(depth, |offset| Instr::Br { offset });
             }
             self.patch_here(skip);
@@ -795,6 +808,9 @@ impl<'m> Translator<'m> {
         self.last = None;
     }
 
+    /// Emits a return of the top `num_results` values. Like
+    /// [`Self::copy_to_label`], it only writes registers (a `br_if` may
+    /// return on its taken edge alone).
     fn emit_return(&mut self) {
         let n = self.num_results;
         match n {
@@ -808,15 +824,18 @@ impl<'m> Translator<'m> {
                     Provider::Local(r) => r,
                     Provider::Temp => self.slot(pos),
                     Provider::Const(_) => {
-                        self.materialize(pos);
+                        self.place(pos);
                         self.slot(pos)
                     }
                 };
                 self.emit(Instr::ReturnReg { src });
             }
             _ => {
-                self.materialize_top(n);
-                let src = self.slot(self.height() - n);
+                let top = self.height();
+                for pos in top - n..top {
+                    self.place(pos);
+                }
+                let src = self.slot(top - n);
                 self.emit(Instr::ReturnSpan { src, len: n as u16 });
             }
         }
