@@ -11,7 +11,7 @@ use component_model::abi::Val;
 use component_model::Linker;
 
 fn clock(r: p1::R<u64>, what: &str) -> Result<u64, HostError> {
-    r.map_err(|e| HostError::Refused(format!("{what}: {}", p1::errno_message(e))))
+    r.map_err(|e| HostError::Refused(format!("{what}: {}", crate::errno::message(e))))
 }
 
 fn datetime(ns: u64) -> Val {

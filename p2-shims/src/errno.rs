@@ -5,9 +5,9 @@
 //! * Every p1 errno maps to exactly one error-code case name that exists in
 //!   the 0.2.12 WIT; errnos p2 has no case for map to `io` (the nearest
 //!   generic failure), never to success.
-//! * The numeric values are p1's (`wasi_snapshot_preview1.witx`); on
-//!   `target_os = "wasi"` a compile-time check ties a sample of them to the
-//!   `wasi` crate's constants.
+//! * The numeric values are p1's (`wasi_snapshot_preview1.witx`); a
+//!   compile-time check ties a sample of them to the `wasi` crate's
+//!   constants.
 
 /// The p1 errno numbers used below.
 pub mod p1 {
@@ -52,7 +52,6 @@ pub mod p1 {
     pub const NOTCAPABLE: u16 = 76;
 }
 
-#[cfg(target_os = "wasi")]
 const _: () = {
     assert!(wasi::ERRNO_ACCES.raw() == p1::ACCES);
     assert!(wasi::ERRNO_NOENT.raw() == p1::NOENT);
@@ -104,6 +103,23 @@ pub fn error_code(errno: u16) -> &'static str {
         XDEV => "cross-device",
         _ => "io",
     }
+}
+
+/// The p1 errno of a failed transfer (`fd_read`, `fd_write` and their
+/// positioned forms): a descriptor lacking the p1 right for the transfer is
+/// one not opened for it, which p2 reports as `bad-descriptor` (wasmtime's
+/// p1 says EBADF there, node's uvwasi ENOTCAPABLE).
+pub fn transfer(errno: u16) -> u16 {
+    if errno == p1::NOTCAPABLE {
+        p1::BADF
+    } else {
+        errno
+    }
+}
+
+/// How a p1 errno is named in trap messages and `error` debug strings.
+pub fn message(errno: u16) -> String {
+    format!("{} (WASIp1 errno {errno})", error_code(errno))
 }
 
 /// Every case of `error-code` in the 0.2.12 WIT, in declaration order.

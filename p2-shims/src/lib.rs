@@ -12,27 +12,26 @@
 //!   express a function the nearest correct error is returned (see
 //!   README.md, "WASIp2 over WASIp1"). A [`HostError`] (bad handle, argument
 //!   of the wrong shape) traps the guest.
-//! * The implementation exists only on `target_os = "wasi"`; elsewhere only
-//!   the target-independent parts (errno table, table, values) compile.
+//! * Everything compiles on every target; the p1 host calls are real only
+//!   on `target_os = "wasi"` (`p1.rs`). Elsewhere `p1_fake.rs`, an
+//!   in-memory p1 host with the same signatures, stands in for them, so the
+//!   shims' logic runs in native unit tests (chosen at compile time: the
+//!   shim itself pays nothing for it).
 
 pub mod errno;
 pub mod error;
 pub mod table;
 pub mod vals;
 
-#[cfg(target_os = "wasi")]
 mod cli;
-#[cfg(target_os = "wasi")]
 mod clocks;
-#[cfg(target_os = "wasi")]
 mod filesystem;
-#[cfg(target_os = "wasi")]
 mod io;
-#[cfg(target_os = "wasi")]
+/// The p1 host calls: the real ones on `target_os = "wasi"`, an in-memory
+/// stand-in with the same signatures elsewhere (native unit tests).
+#[cfg_attr(not(target_os = "wasi"), path = "p1_fake.rs")]
 mod p1;
-#[cfg(target_os = "wasi")]
 mod random;
-#[cfg(target_os = "wasi")]
 mod sockets;
 
 pub use error::HostError;
@@ -48,15 +47,12 @@ pub struct WasiCtx {
     pub args: Vec<String>,
     pub table: Table,
     /// `(fd, name)` of the host's preopens, read once.
-    #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
     preopens: Option<Vec<(u32, String)>>,
     /// `insecure-seed`'s answer, drawn once: the WIT has it return the same
     /// value for the life of the instance.
-    #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
     insecure_seed: Option<(u64, u64)>,
     /// A buffer reads fill before their bytes are copied to the guest, kept
     /// so that a read does not allocate.
-    #[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
     scratch: Vec<u8>,
 }
 
@@ -81,13 +77,11 @@ impl WasiView for WasiCtx {
 }
 
 /// `wasi:NAME@0.2.12`.
-#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
 fn iface(name: &str) -> String {
     format!("wasi:{name}@{VERSION}")
 }
 
 /// Registers every interface of the shims.
-#[cfg(target_os = "wasi")]
 pub fn add_to_linker<T: WasiView>(linker: &mut component_model::Linker<T>) {
     cli::add(linker);
     io::add(linker);
@@ -98,7 +92,6 @@ pub fn add_to_linker<T: WasiView>(linker: &mut component_model::Linker<T>) {
 }
 
 /// Defines `iface#name` as the shim function `f`; a [`HostError`] traps.
-#[cfg(target_os = "wasi")]
 fn def<T: WasiView>(
     l: &mut component_model::Linker<T>,
     iface: &str,
@@ -113,7 +106,6 @@ fn def<T: WasiView>(
 /// Defines `iface#name` on its flat form (see `component_model::host_flat`):
 /// for the hot calls, which read their arguments straight from the guest's
 /// flat values and memory. A [`HostError`] traps, as with [`def`].
-#[cfg(target_os = "wasi")]
 fn def_flat<T: WasiView>(
     l: &mut component_model::Linker<T>,
     iface: &str,
@@ -129,20 +121,17 @@ fn def_flat<T: WasiView>(
 
 /// Why a flat shim function failed: a trap of the ABI layer (bad handle
 /// index, out-of-bounds list...) or a [`HostError`].
-#[cfg(target_os = "wasi")]
 enum FlatFail {
     Trap(component_model::core_vm::Trap),
     Host(HostError),
 }
 
-#[cfg(target_os = "wasi")]
 impl From<component_model::core_vm::Trap> for FlatFail {
     fn from(t: component_model::core_vm::Trap) -> Self {
         FlatFail::Trap(t)
     }
 }
 
-#[cfg(target_os = "wasi")]
 impl From<HostError> for FlatFail {
     fn from(e: HostError) -> Self {
         FlatFail::Host(e)
@@ -151,7 +140,6 @@ impl From<HostError> for FlatFail {
 
 /// Registers the destructor of resource `resource` of `iface`: the entry
 /// leaves the table and an owned descriptor's fd is closed.
-#[cfg(target_os = "wasi")]
 fn dtor<T: WasiView>(l: &mut component_model::Linker<T>, iface: &str, resource: &str) {
     l.resource_dtor(iface, resource, |d: &mut T, rep| {
         if let Some(table::Entry::Descriptor(table::Descriptor {

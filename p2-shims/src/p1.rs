@@ -6,24 +6,28 @@
 //!   host comes from a live Rust slice or a local of the right type, with
 //!   its exact length.
 //! * Short reads/writes are returned as such; looping is the caller's job.
+//! * `p1_fake.rs` has the same items with the same signatures (it stands in
+//!   for this module off `target_os = "wasi"`); a change here is made there.
 
 use wasi::{Errno, Fd};
 
 pub type R<T> = Result<T, u16>;
 
+/// What one `poll_oneoff` subscription waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// The fd has data to read (or is at end of file).
+    FdRead(Fd),
+    /// A relative timeout on the monotonic clock, in ns.
+    Timeout(u64),
+}
+
 fn e(err: Errno) -> u16 {
     err.raw()
 }
 
-/// Errors of reads and writes: a descriptor lacking the p1 right for the
-/// transfer is one not opened for it, which p2 reports as `bad-descriptor`
-/// (wasmtime's p1 says EBADF there, node's uvwasi ENOTCAPABLE).
 fn io_e(err: Errno) -> u16 {
-    if err == wasi::ERRNO_NOTCAPABLE {
-        wasi::ERRNO_BADF.raw()
-    } else {
-        err.raw()
-    }
+    crate::errno::transfer(err.raw())
 }
 
 pub fn write(fd: Fd, buf: &[u8]) -> R<usize> {
@@ -204,8 +208,37 @@ pub fn random(buf: &mut [u8]) -> R<()> {
     unsafe { wasi::random_get(buf.as_mut_ptr(), buf.len()) }.map_err(e)
 }
 
-/// `poll_oneoff`: the events that fired.
-pub fn poll(subs: &[wasi::Subscription]) -> R<Vec<wasi::Event>> {
+/// `poll_oneoff` over `waits`: for each event, the index of its wait in
+/// `waits` and the event's errno (0 when none).
+pub fn poll(waits: &[Wait]) -> R<Vec<(usize, u16)>> {
+    let subs: Vec<wasi::Subscription> = waits
+        .iter()
+        .enumerate()
+        .map(|(i, w)| wasi::Subscription {
+            userdata: i as u64,
+            u: match *w {
+                Wait::FdRead(fd) => wasi::SubscriptionU {
+                    tag: wasi::EVENTTYPE_FD_READ.raw(),
+                    u: wasi::SubscriptionUU {
+                        fd_read: wasi::SubscriptionFdReadwrite {
+                            file_descriptor: fd,
+                        },
+                    },
+                },
+                Wait::Timeout(ns) => wasi::SubscriptionU {
+                    tag: wasi::EVENTTYPE_CLOCK.raw(),
+                    u: wasi::SubscriptionUU {
+                        clock: wasi::SubscriptionClock {
+                            id: wasi::CLOCKID_MONOTONIC,
+                            timeout: ns,
+                            precision: 0,
+                            flags: 0,
+                        },
+                    },
+                },
+            },
+        })
+        .collect();
     let mut events: Vec<wasi::Event> = Vec::with_capacity(subs.len());
     // SAFETY: `subs` is live; `events` has capacity for `subs.len()` events,
     // and only the `n` the host reports written are exposed.
@@ -213,7 +246,11 @@ pub fn poll(subs: &[wasi::Subscription]) -> R<Vec<wasi::Event>> {
         unsafe { wasi::poll_oneoff(subs.as_ptr(), events.as_mut_ptr(), subs.len()) }.map_err(e)?;
     // SAFETY: the host initialised the first `n <= subs.len()` events.
     unsafe { events.set_len(n.min(subs.len())) };
-    Ok(events)
+    Ok(events
+        .iter()
+        .filter(|ev| (ev.userdata as usize) < waits.len())
+        .map(|ev| (ev.userdata as usize, ev.error.raw()))
+        .collect())
 }
 
 pub fn exit(code: u32) -> ! {
@@ -221,8 +258,4 @@ pub fn exit(code: u32) -> ! {
     unsafe { wasi::proc_exit(code) };
     // proc_exit never returns; if a host did, end anyway.
     std::process::abort()
-}
-
-pub fn errno_message(errno: u16) -> String {
-    format!("{} (WASIp1 errno {errno})", crate::errno::error_code(errno))
 }

@@ -19,7 +19,7 @@ fn random_bytes(len: u64) -> Result<Vec<u8>, HostError> {
     }
     let mut b = vec![0u8; len as usize];
     p1::random(&mut b)
-        .map_err(|e| HostError::Refused(format!("random_get: {}", p1::errno_message(e))))?;
+        .map_err(|e| HostError::Refused(format!("random_get: {}", crate::errno::message(e))))?;
     Ok(b)
 }
 

@@ -3,9 +3,9 @@
 //! `wasi:cli/command` world imports, and the destructor of every resource
 //! they define, must be registered by [`p2_shims::add_to_linker`].
 //!
-//! Only on wasm32-wasip1 (the shims exist only there): run with
-//! `cargo test --target wasm32-wasip1 -p p2-shims --test wit_coverage`.
-#![cfg(target_os = "wasi")]
+//! Runs natively (the shims compile there over the fake p1 layer) and on
+//! wasm32-wasip1 (`cargo test --target wasm32-wasip1 -p p2-shims --test
+//! wit_coverage`).
 
 use component_model::Linker;
 use p2_shims::WasiCtx;

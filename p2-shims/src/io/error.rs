@@ -3,7 +3,7 @@
 //! Invariant: the debug string names the p1 errno it came from, if any.
 
 use crate::table::{Entry, IoError};
-use crate::{def, dtor, iface, p1, HostError, WasiCtx, WasiView};
+use crate::{def, dtor, iface, HostError, WasiCtx, WasiView};
 use component_model::abi::Val;
 use component_model::Linker;
 
@@ -20,6 +20,6 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
 pub fn push_errno(cx: &mut WasiCtx, errno: u16) -> Result<u32, HostError> {
     cx.table.push(Entry::Error(IoError {
         errno: Some(errno),
-        message: p1::errno_message(errno),
+        message: crate::errno::message(errno),
     }))
 }

@@ -48,7 +48,7 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
 
 fn now() -> Result<u64, HostError> {
     p1::clock_now(wasi::CLOCKID_MONOTONIC)
-        .map_err(|e| HostError::Refused(format!("clock_time_get: {}", p1::errno_message(e))))
+        .map_err(|e| HostError::Refused(format!("clock_time_get: {}", crate::errno::message(e))))
 }
 
 /// Whether `p` is ready, without blocking.
@@ -94,50 +94,28 @@ pub fn wait(ps: &[Pollable]) -> Result<Vec<u32>, HostError> {
 /// One `poll_oneoff` over the fd pollables of `ps` plus, if given, a
 /// relative monotonic timeout (ns). Returns the indexes of fired fds.
 fn poll_host(ps: &[Pollable], timeout: Option<u64>) -> Result<Vec<u32>, HostError> {
-    const TIMEOUT_TAG: u64 = u64::MAX;
-    let mut subs = Vec::new();
+    // `waits[k]` is the wait of pollable `index[k]`; the timeout is last.
+    let mut waits = Vec::new();
+    let mut index = Vec::new();
     for (i, p) in ps.iter().enumerate() {
         if let Pollable::FdRead(fd) = *p {
-            subs.push(wasi::Subscription {
-                userdata: i as u64,
-                u: wasi::SubscriptionU {
-                    tag: wasi::EVENTTYPE_FD_READ.raw(),
-                    u: wasi::SubscriptionUU {
-                        fd_read: wasi::SubscriptionFdReadwrite {
-                            file_descriptor: fd,
-                        },
-                    },
-                },
-            });
+            waits.push(p1::Wait::FdRead(fd));
+            index.push(i as u32);
         }
     }
     if let Some(ns) = timeout {
-        subs.push(wasi::Subscription {
-            userdata: TIMEOUT_TAG,
-            u: wasi::SubscriptionU {
-                tag: wasi::EVENTTYPE_CLOCK.raw(),
-                u: wasi::SubscriptionUU {
-                    clock: wasi::SubscriptionClock {
-                        id: wasi::CLOCKID_MONOTONIC,
-                        timeout: ns,
-                        precision: 0,
-                        flags: 0,
-                    },
-                },
-            },
-        });
+        waits.push(p1::Wait::Timeout(ns));
     }
-    if subs.is_empty() {
+    if waits.is_empty() {
         return Err(HostError::Refused(
             "poll: nothing to wait for would block forever".into(),
         ));
     }
-    let events = p1::poll(&subs)
-        .map_err(|e| HostError::Refused(format!("poll_oneoff: {}", p1::errno_message(e))))?;
+    let events = p1::poll(&waits)
+        .map_err(|e| HostError::Refused(format!("poll_oneoff: {}", crate::errno::message(e))))?;
     let mut out: Vec<u32> = events
         .iter()
-        .filter(|e| e.userdata != TIMEOUT_TAG)
-        .map(|e| e.userdata as u32)
+        .filter_map(|&(k, _)| index.get(k).copied())
         .collect();
     out.sort_unstable();
     out.dedup();
