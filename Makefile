@@ -9,7 +9,8 @@
 #                     on wasmtime, node and wasmi beside the wasmi peer (conformance/bench_p2.py);
 #                     lowered components against their p1 builds run directly, beside jco
 #                     (conformance/bench_lowered.py); start-up per host
-#   make shim         target/p2shim.wasm
+#   make shim         target/p2shim.wasm (after p2-lib, which it embeds)
+#   make p2-lib       target/p2lib.wasm: lowered mode's WASI library (relocatable)
 #   make tools        install/link the pinned tools into target/tools/bin
 #   make install      PREFIX=/usr/local DESTDIR=: p2shim.wasm, wasip2-run, its man page
 #   make deb          target/p2shim_VERSION_all.deb (packaging/debian)
@@ -48,6 +49,8 @@ CARGO_LOCKED ?= $(if $(filter true 1,$(CI)),--locked,)
 comma := ,
 SHIM       := $(ROOT)/target/p2shim.wasm
 SHIM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/p2shim.wasm
+P2LIB       := $(ROOT)/target/p2lib.wasm
+P2LIB_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/p2_lib.wasm
 HOSTS      ?= wasmtime,wasmi,node
 JOBS       ?= 2
 WASI_TESTSUITE_FLAGS ?=
@@ -55,24 +58,33 @@ BENCH_FLAGS ?=
 # Hosts of the sightglass correctness runs (`make conformance`); node doubles the time.
 CHECK_HOSTS ?= wasmtime
 
-.PHONY: all help tools shim test test-native test-wasm p2-programs p2-programs-bundle invoke-check wasi-testsuite wasi-testsuite-direct \
+.PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts
 
 all: shim
 
 help:
-	@sed -n '2,18p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 tools:
 	$(ROOT)/scripts/install-tools.sh
 
 # ---- the shim ----------------------------------------------------------------
-shim:
-	$(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2shim
+# The shim embeds the library that `p2shim lower` links into its output (cli/build.rs
+# reads the path from P2SHIM_P2LIB).
+shim: p2-lib
+	P2SHIM_P2LIB=$(P2LIB) $(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2shim
 	@mkdir -p $(dir $(SHIM))
 	cp $(SHIM_BUILT) $(SHIM)
 	@echo "built $(SHIM) ($$(wc -c < $(SHIM)) bytes)"
+
+# Lowered mode's WASI library: a wasm32-wasip1 cdylib linked with --emit-relocs
+# (p2-lib/build.rs), which lower::relocate places inside the guest's memory.
+p2-lib:
+	$(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2-lib
+	@mkdir -p $(dir $(P2LIB))
+	cp $(P2LIB_BUILT) $(P2LIB)
 
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
