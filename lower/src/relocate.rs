@@ -26,7 +26,9 @@
 //!   its own); other global and table exports are dropped;
 //! * the function table stays the library's own ([`TablePlacement::Own`]:
 //!   table-index relocations unchanged; the merged module then has several
-//!   tables, which is Wasm 2.0 reference-types), or joins an imported table
+//!   tables, which is Wasm 2.0 reference-types: wasmtime 49, wasmi 2.0,
+//!   Node 20 and WAMR 2.4.3's fast interpreter all run a module whose
+//!   `call_indirect` uses a second table), or joins an imported table
 //!   at a given slot ([`TablePlacement::Shared`]: every table-index
 //!   relocation and the element segment move by the same amount);
 //! * index relocations (function, type, global, table number, tag) are

@@ -1,6 +1,6 @@
 //! The relocator against real wasm-ld output: the test library
-//! (`tests/testlib`, linked as p2-lib is) is built for wasm32-wasip1 at
-//! several layouts, and
+//! (`tests/testlib`, linked as p2-lib is) and p2-lib itself are built for
+//! wasm32-wasip1 at several layouts, and
 //! * relocating build A to the memory base (or table base) at which build B
 //!   was linked must give B's module byte for byte;
 //! * every relocation type wasm-ld emits for it must be handled;
@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use wasmparser::{KnownCustom, Parser, Payload, RelocationType};
 
-/// The test library linked at three layouts.
+/// The test library linked at three layouts, and p2-lib at two.
 struct Builds {
     /// As p2-lib is linked.
     a: Vec<u8>,
@@ -26,6 +26,9 @@ struct Builds {
     b: Vec<u8>,
     /// Table slots from 101 instead of 1 (`--table-base`).
     c: Vec<u8>,
+    /// p2-lib as `make p2-lib` links it, and two pages higher.
+    p2lib_a: Vec<u8>,
+    p2lib_b: Vec<u8>,
 }
 
 const B_SHIFT: u32 = 2 * PAGE_SIZE;
@@ -37,6 +40,8 @@ fn builds() -> &'static Builds {
         a: build(""),
         b: build(&format!("--global-base={}", 1024 + B_SHIFT)),
         c: build(&format!("--table-base={C_TABLE_BASE}")),
+        p2lib_a: build_p2lib(""),
+        p2lib_b: build_p2lib(&format!("--global-base={}", 1024 + B_SHIFT)),
     })
 }
 
@@ -66,6 +71,38 @@ fn build(link_args: &str) -> Vec<u8> {
     std::fs::read(target.join("wasm32-wasip1/release/p2lib_testlib.wasm")).unwrap()
 }
 
+/// Builds p2-lib (the workspace's crate) with extra link arguments, in a
+/// target directory of its own, and returns its bytes.
+fn build_p2lib(link_args: &str) -> Vec<u8> {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("p2lib-relocate");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--locked",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            "p2-lib",
+        ])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("P2LIB_LINK_ARGS", link_args)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("running cargo");
+    assert!(
+        out.status.success(),
+        "building p2-lib for wasm32-wasip1 (link args `{link_args}`) failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(target.join("wasm32-wasip1/release/p2_lib.wasm")).unwrap()
+}
+
 fn place(lib: &[u8], memory_base: u32, table: TablePlacement) -> Relocated {
     let r = relocate(lib, &Placement { memory_base, table })
         .unwrap_or_else(|e| panic!("relocating at {memory_base:#x}: {e}"));
@@ -90,6 +127,20 @@ fn relocated_build_is_the_build_at_that_memory_base() {
     );
     // And the comparison can fail: A left in place is not B.
     assert!(place(&b.a, 0, own).module != b_here.module);
+}
+
+#[test]
+fn relocated_p2lib_is_the_build_at_that_memory_base() {
+    let b = builds();
+    let own = TablePlacement::Own;
+    let a_moved = place(&b.p2lib_a, B_SHIFT, own);
+    let b_here = place(&b.p2lib_b, 0, own);
+    assert_eq!(B_SHIFT / PAGE_SIZE + a_moved.pages, b_here.pages);
+    assert!(a_moved.exports.iter().any(|e| e == "p2lib_init"));
+    assert!(
+        a_moved.module == b_here.module,
+        "p2-lib relocated by {B_SHIFT:#x} differs from its build there"
+    );
 }
 
 #[test]
@@ -142,7 +193,7 @@ fn every_relocation_type_of_the_library_is_handled() {
     }
     // relocate() refuses any type it does not handle, so succeeding on
     // every layout covers them all.
-    for lib in [&b.a, &b.b, &b.c] {
+    for lib in [&b.a, &b.b, &b.c, &b.p2lib_a] {
         place(lib, 7 * PAGE_SIZE, TablePlacement::Own);
         place(lib, 7 * PAGE_SIZE, TablePlacement::Shared { base: 3 });
     }
