@@ -109,3 +109,37 @@ impl Memory {
         unsafe { guest_realloc(old_ptr, old_size, align, new_size) }
     }
 }
+
+/// A failed WASI call: the Canonical ABI trapped (a bad handle, pointer or
+/// string from the guest) or the shims refused (a host error). It ends the
+/// program as the interpreter does when a shim traps, which is how
+/// `wasmtime run` reports a host function's error: the error in wasmtime's
+/// shape on stderr, then exit status 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    /// `interface#function: reason`, as the interpreter's message.
+    pub message: String,
+}
+
+impl Trap {
+    /// A failure of WASI function `func` (`interface#function`).
+    pub fn in_call(func: &str, reason: impl core::fmt::Display) -> Self {
+        Trap {
+            message: format!("{func}: {reason}"),
+        }
+    }
+
+    /// Reports the trap and ends the process.
+    pub fn abort(self) -> ! {
+        use std::io::Write as _;
+        // The program's name as the host gives it (p1 `args_get`).
+        let program = std::env::args().next().unwrap_or_default();
+        let text = format!(
+            "Error: failed to run main module `{program}`\n\nCaused by:\n    \
+             0: failed to invoke `run` function\n    1: {}\n",
+            self.message
+        );
+        let _ = std::io::stderr().write_all(text.as_bytes());
+        std::process::exit(1)
+    }
+}

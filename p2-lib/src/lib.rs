@@ -15,9 +15,31 @@
 //!   every range against `memory.size`; the guest's `cabi_realloc` only
 //!   through [`guest::Memory::realloc`].
 //!
-//! Not done yet: the WASI functions themselves and the handle table. They
-//! come from the shims' generated glue (the bindings work of issue 11), not
-//! from code written here.
+//! # How the WASI functions plug in (not done yet)
+//! The functions come from the shims' generated glue (the bindings work of
+//! issue 11), not from code written here: for each function of the
+//! generated table, an export named `I@0.2.12#F` with the `canon lower`
+//! core signature runs the function's glue with the lowered boundary, whose
+//! pieces are here: [`guest::Memory`] (views and writes of memory 0, the
+//! guest's `realloc`), [`guest::Trap`] (how a failed call ends the
+//! program), and, still to write, the library's state (the shims' context
+//! and a Canonical ABI handle table for the WASI resources, reached through
+//! one `RefCell`, so that a WASI call from inside the guest's `realloc` is
+//! refused rather than aliased) and the handle table's end-of-call step
+//! (lends taken by `borrow` arguments end when the export returns).
+//!
+//! # Per-call cost (the design the glue follows)
+//! * No relocation cost: the relocator fixes every address at lowering
+//!   time, so the code runs as if linked where it lies.
+//! * No copy on writes: a `list<u8>` argument is a view of guest memory,
+//!   and since the library shares the guest's address space, the iovec
+//!   handed to p1 `fd_write` points straight at the guest's bytes (the host
+//!   reads them from the merged module's memory, which is the guest's).
+//! * One copy on reads: p1 reads into a buffer the shims keep (no
+//!   allocation per call), then one `realloc` of the exact result size and
+//!   one copy, so the guest's allocator sees the same calls as under the
+//!   interpreter and native wasmtime.
+//! * A bounds check is one `memory.size` and one compare.
 
 #[cfg(target_os = "wasi")]
 pub mod guest;
