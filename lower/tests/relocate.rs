@@ -36,71 +36,72 @@ const C_TABLE_BASE: u32 = 101;
 
 fn builds() -> &'static Builds {
     static BUILDS: OnceLock<Builds> = OnceLock::new();
+    let shifted = format!("--global-base={}", 1024 + B_SHIFT);
     BUILDS.get_or_init(|| Builds {
-        a: build(""),
-        b: build(&format!("--global-base={}", 1024 + B_SHIFT)),
-        c: build(&format!("--table-base={C_TABLE_BASE}")),
-        p2lib_a: build_p2lib(""),
-        p2lib_b: build_p2lib(&format!("--global-base={}", 1024 + B_SHIFT)),
+        a: build(Lib::Test, ""),
+        b: build(Lib::Test, &shifted),
+        c: build(Lib::Test, &format!("--table-base={C_TABLE_BASE}")),
+        p2lib_a: build(Lib::P2Lib, ""),
+        p2lib_b: build(Lib::P2Lib, &shifted),
     })
 }
 
-fn testlib_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testlib")
+/// The libraries the tests build.
+#[derive(Clone, Copy, Debug)]
+enum Lib {
+    /// `tests/testlib`, its own Cargo project.
+    Test,
+    /// The workspace's p2-lib.
+    P2Lib,
 }
 
-/// Builds the test library with extra link arguments and returns its bytes.
-fn build(link_args: &str) -> Vec<u8> {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("p2lib-testlib");
+/// Builds `lib` for wasm32-wasip1 with extra link arguments, in a target
+/// directory of its own, and returns its bytes.
+fn build(lib: Lib, link_args: &str) -> Vec<u8> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (dir, package, link_env, artifact) = match lib {
+        Lib::Test => (
+            manifest.join("tests/testlib"),
+            None,
+            "TESTLIB_LINK_ARGS",
+            "p2lib_testlib",
+        ),
+        Lib::P2Lib => (
+            manifest.join(".."),
+            Some("p2-lib"),
+            "P2LIB_LINK_ARGS",
+            "p2_lib",
+        ),
+    };
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("relocate-{artifact}"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "--target", "wasm32-wasip1"])
-        .current_dir(testlib_dir())
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--quiet",
+        "--locked",
+        "--target",
+        "wasm32-wasip1",
+    ]);
+    if let Some(p) = package {
+        cmd.args(["-p", p]);
+    }
+    let out = cmd
+        .current_dir(dir)
         .env("CARGO_TARGET_DIR", &target)
-        .env("TESTLIB_LINK_ARGS", link_args)
+        .env(link_env, link_args)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .expect("running cargo");
     assert!(
         out.status.success(),
-        "building tests/testlib for wasm32-wasip1 (link args `{link_args}`) failed \
+        "building {lib:?} for wasm32-wasip1 (link args `{link_args}`) failed \
          (is the target installed? scripts/install-tools.sh):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read(target.join("wasm32-wasip1/release/p2lib_testlib.wasm")).unwrap()
-}
-
-/// Builds p2-lib (the workspace's crate) with extra link arguments, in a
-/// target directory of its own, and returns its bytes.
-fn build_p2lib(link_args: &str) -> Vec<u8> {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("p2lib-relocate");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--locked",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            "p2-lib",
-        ])
-        .current_dir(&root)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("P2LIB_LINK_ARGS", link_args)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("running cargo");
-    assert!(
-        out.status.success(),
-        "building p2-lib for wasm32-wasip1 (link args `{link_args}`) failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(target.join("wasm32-wasip1/release/p2_lib.wasm")).unwrap()
+    std::fs::read(target.join(format!("wasm32-wasip1/release/{artifact}.wasm"))).unwrap()
 }
 
 fn place(lib: &[u8], memory_base: u32, table: TablePlacement) -> Relocated {
@@ -112,35 +113,33 @@ fn place(lib: &[u8], memory_base: u32, table: TablePlacement) -> Relocated {
     r
 }
 
-#[test]
-fn relocated_build_is_the_build_at_that_memory_base() {
-    let b = builds();
+/// Relocating `a` by [`B_SHIFT`] gives `b` (built there) byte for byte.
+fn assert_moved_is_built_there(a: &[u8], b: &[u8]) {
     let own = TablePlacement::Own;
-    let a_moved = place(&b.a, B_SHIFT, own);
-    let b_here = place(&b.b, 0, own);
+    let a_moved = place(a, B_SHIFT, own);
+    let b_here = place(b, 0, own);
     // B's region starts at 0 with two unused pages: the same end.
     assert_eq!(B_SHIFT / PAGE_SIZE + a_moved.pages, b_here.pages);
     assert_eq!(a_moved.exports, b_here.exports);
+    assert!(a_moved.exports.iter().any(|e| e == "p2lib_init"));
     assert!(
         a_moved.module == b_here.module,
-        "A relocated by {B_SHIFT:#x} differs from B"
+        "relocated by {B_SHIFT:#x}, it differs from its build there"
     );
     // And the comparison can fail: A left in place is not B.
-    assert!(place(&b.a, 0, own).module != b_here.module);
+    assert!(place(a, 0, own).module != b_here.module);
+}
+
+#[test]
+fn relocated_build_is_the_build_at_that_memory_base() {
+    let b = builds();
+    assert_moved_is_built_there(&b.a, &b.b);
 }
 
 #[test]
 fn relocated_p2lib_is_the_build_at_that_memory_base() {
     let b = builds();
-    let own = TablePlacement::Own;
-    let a_moved = place(&b.p2lib_a, B_SHIFT, own);
-    let b_here = place(&b.p2lib_b, 0, own);
-    assert_eq!(B_SHIFT / PAGE_SIZE + a_moved.pages, b_here.pages);
-    assert!(a_moved.exports.iter().any(|e| e == "p2lib_init"));
-    assert!(
-        a_moved.module == b_here.module,
-        "p2-lib relocated by {B_SHIFT:#x} differs from its build there"
-    );
+    assert_moved_is_built_there(&b.p2lib_a, &b.p2lib_b);
 }
 
 #[test]
