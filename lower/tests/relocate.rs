@@ -228,24 +228,44 @@ fn expected_line(call: u32) -> String {
 
 #[test]
 fn relocated_library_runs_inside_the_guest_memory() {
+    run_inside_a_guest(TablePlacement::Own, "own");
+}
+
+#[test]
+fn relocated_library_runs_with_the_guest_table() {
+    run_inside_a_guest(TablePlacement::Shared { base: 4 }, "shared");
+}
+
+/// Runs the test library placed above a guest's 3 pages (and with its
+/// table slots as `table` says), on wasmtime.
+fn run_inside_a_guest(table: TablePlacement, name: &str) {
     let b = builds();
-    // The guest: 3 pages of its own, the library above them.
     let guest_pages = 3;
     let base = guest_pages * PAGE_SIZE;
-    let lib = place(&b.a, base, TablePlacement::Own);
+    let lib = place(&b.a, base, table);
     let total = guest_pages + lib.pages;
-    let memory = format!("(module (memory (export \"memory\") {total}))");
+    // The memory and the table the guest and the library share.
+    let memory = format!(
+        "(module (memory (export \"memory\") {total}) \
+         (table (export \"__indirect_function_table\") {} funcref))",
+        4 + lib.table_slots
+    );
     // Fills the guest's pages with a pattern, runs the library, grows the
     // memory for itself, lets the library allocate past its region, and
-    // checks that the guest's bytes are intact; exit status = failed checks.
+    // checks that the guest's bytes and its table slot are intact; exit
+    // status = failed checks.
     let guest = format!(
         r#"(module
   (import "env" "memory" (memory 1))
+  (import "env" "__indirect_function_table" (table 1 funcref))
   (export "memory" (memory 0))
   (import "lib" "p2lib_init" (func $init))
   (import "lib" "tlib_run" (func $run (param i32) (result i32)))
   (import "lib" "tlib_alloc" (func $alloc (param i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (type $r (func (result i32)))
+  (elem (table 0) (i32.const 1) func $seven)
+  (func $seven (result i32) (i32.const 7))
   (global $fails (mut i32) (i32.const 0))
   (func $fill (param $from i32) (param $to i32)
     (loop $l
@@ -284,9 +304,10 @@ fn relocated_library_runs_inside_the_guest_memory() {
     (call $expect (call $intact (i32.mul (local.get $page) (i32.const 65536))
                                 (i32.mul (i32.add (local.get $page) (i32.const 1)) (i32.const 65536)))
                   (i32.const 16))
+    (call $expect (i32.eq (call_indirect (type $r) (i32.const 1)) (i32.const 7)) (i32.const 32))
     (call $exit (global.get $fails))))"#
     );
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("relocate-run");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("relocate-run-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("memory.wasm"), wat::parse_str(&memory).unwrap()).unwrap();
     std::fs::write(dir.join("lib.wasm"), &lib.module).unwrap();
@@ -308,7 +329,7 @@ fn relocated_library_runs_inside_the_guest_memory() {
         out.status.code(),
         Some(0),
         "failed checks (bits: 1 grow, 2 library heap placement, 4 library heap bytes, \
-         8 guest data, 16 guest's grown page); stdout:\n{stdout}\nstderr:\n{}",
+         8 guest data, 16 guest's grown page, 32 guest's table slot); stdout:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
