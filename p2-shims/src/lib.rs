@@ -35,6 +35,8 @@ mod random;
 mod sockets;
 
 pub use error::HostError;
+/// The host's preopened directories `(fd, name)`, stepping over closed fds.
+pub use filesystem::preopens::host_preopens as preopens;
 use table::Table;
 
 /// The WASI version the shims register.

@@ -1,6 +1,6 @@
 //! `wasi:filesystem`: `preopens` and `types`.
 
-mod preopens;
+pub(crate) mod preopens;
 mod types;
 
 use crate::WasiView;

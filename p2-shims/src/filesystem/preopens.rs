@@ -1,5 +1,5 @@
-//! `wasi:filesystem/preopens`: the host's p1 preopens (fds 3, 4, ... while
-//! `fd_prestat_get` succeeds), with their names.
+//! `wasi:filesystem/preopens`: the host's p1 preopens (fds from 3 up, gaps
+//! left by closed ones stepped over: [`host_preopens`]), with their names.
 //!
 //! Invariant: the list is read once; each call hands out new descriptor
 //! resources that do not own the fd (dropping one never closes a preopen).
@@ -9,21 +9,49 @@ use crate::{def, iface, p1, WasiCtx, WasiView};
 use component_model::abi::Val;
 use component_model::Linker;
 
+/// How many fds in a row that are not preopens end the scan of [`host_preopens`].
+const PREOPEN_GAP: u32 = 64;
+
+/// The host's preopened directories, `(fd, name as the host gives it)`, by fd.
+///
+/// p1 has no call that says where the preopens end: `fd_prestat_get` answers
+/// `BADF` alike for a closed fd and for one past the last (checked on
+/// wasmtime, wasmi, node and iwasm). Hosts number their preopens from 3
+/// without gaps, but one closed in the middle (p2shim's `--hide-preopen`)
+/// leaves a gap, and a host may give a later open file that fd. So the scan
+/// steps over fds that are not preopens and stops only after
+/// [`PREOPEN_GAP`] of them in a row.
+pub fn host_preopens() -> Vec<(u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut misses = 0;
+    let mut fd: u32 = 3;
+    while misses < PREOPEN_GAP {
+        match p1::prestat_name(fd) {
+            Ok(name) => {
+                out.push((fd, name));
+                misses = 0;
+            }
+            Err(_) => misses += 1,
+        }
+        fd = match fd.checked_add(1) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    out
+}
+
 fn preopens(cx: &mut WasiCtx) -> Vec<(u32, String)> {
     cx.preopens
         .get_or_insert_with(|| {
-            let mut out = Vec::new();
-            for fd in 3u32.. {
-                match p1::prestat_name(fd) {
-                    Ok(name) => {
-                        // p1 hosts may include a trailing NUL.
-                        let name = name.strip_suffix(b"\0").unwrap_or(&name);
-                        out.push((fd, String::from_utf8_lossy(name).into_owned()));
-                    }
-                    Err(_) => break,
-                }
-            }
-            out
+            host_preopens()
+                .into_iter()
+                .map(|(fd, name)| {
+                    // p1 hosts may include a trailing NUL.
+                    let name = name.strip_suffix(b"\0").unwrap_or(&name);
+                    (fd, String::from_utf8_lossy(name).into_owned())
+                })
+                .collect()
         })
         .clone()
 }
