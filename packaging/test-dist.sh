@@ -6,7 +6,7 @@
 # component, the p2 programs, --bundle), and the .deb built, unpacked with
 # dpkg-deb -x and run.
 #
-#   packaging/test-dist.sh path/to/p2shim.wasm     (HOSTS="wasmtime wasmi node")
+#   packaging/test-dist.sh path/to/p2shim.wasm     (HOSTS: default every host of hosts.py)
 #
 # Every check compares with the native p2 run on wasmtime, so a wrong
 # translation of --dir/--env/argv fails. Exits 1 if any check failed.
@@ -14,7 +14,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 shim="$(realpath "${1:?usage: test-dist.sh p2shim.wasm}")"
-hosts=${HOSTS:-wasmtime wasmi node}
+hosts=${HOSTS:-wasmtime wasmi node node-current iwasm}
 W=${WASMTIME:-$root/target/tools/bin/wasmtime}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 tmp="$(mktemp -d)"
@@ -80,16 +80,23 @@ rc=$?
 (cd "$tmp" && P2SHIM_HOST=wasmtime "$run" --dry-run --dir .::/g --env A=1 x.wasm a >"$tmp/dry" 2>&1)
 grep -q "'--dir' '.::/g'" "$tmp/dry" && grep -q "'--argv0' 'x.wasm'" "$tmp/dry" &&
     ok "--dry-run shows the wasmtime command" || bad "--dry-run: $(cat "$tmp/dry")"
-for h in wasmer wasmedge iwasm wazero; do # untested hosts: their translation, via a stand-in binary
-    mkdir -p "$tmp/fake"
+# Hosts not installed here: their translation only, through a stand-in binary
+# (an installed host is run for real below, renamed folders included).
+mkdir -p "$tmp/fake"
+declare -A want=(
+    [wasmer]="'--mapdir' '/g:$tmp'"
+    [wasmedge]="'--dir' '/g:$tmp'"
+    [iwasm]="'--stack-size=16777216' '--map-dir=/g::$tmp' .*'--env=A=1'"
+    [wazero]="'-mount=$tmp:/g' .*'-env=A=1'"
+)
+for h in wasmer wasmedge iwasm wazero; do
+    if [[ " $hosts " == *" $h "* ]]; then continue; fi
     printf '#!/bin/sh\nexit 0\n' >"$tmp/fake/$h"; chmod +x "$tmp/fake/$h"
     upper=$(tr '[:lower:]' '[:upper:]' <<<"$h")
     env "$upper=$tmp/fake/$h" P2SHIM_HOST=$h "$run" --dry-run --dir "$tmp::/g" --env A=1 "$tmp/dry" >"$tmp/dry.$h"
+    grep -q "${want[$h]}" "$tmp/dry.$h" && ok "$h (not installed): the command line's text" ||
+        bad "$h (not installed): $(cat "$tmp/dry.$h")"
 done
-grep -q "'--mapdir' '/g:$tmp'" "$tmp/dry.wasmer" && grep -q "'--dir' '/g:$tmp'" "$tmp/dry.wasmedge" &&
-    grep -q "'--stack-size=16777216' '--map-dir=/g::$tmp' .*'--env=A=1'" "$tmp/dry.iwasm" &&
-    grep -q "'-mount=$tmp:/g' .*'-env=A=1'" "$tmp/dry.wazero" &&
-    ok "translations for wasmer, wasmedge, iwasm, wazero" || bad "translations: $(cat "$tmp"/dry.*)"
 
 # ---- the demo component through the installed wrapper ------------------------------------
 (cd "$root/examples/hello-p1" && cargo build -q --release --target wasm32-wasip2) || bad "build examples/hello-p1"
@@ -105,9 +112,61 @@ run_demo() {
     (cd "$d" && "$@" --dir . --env "GREETING=hi there" hello.wasm one 'two words' >out 2>err </dev/null; echo "exit $?" >>out)
     if diff -r "$tmp/native" "$d" >"$tmp/diff"; then ok "$name"; else bad "$name"; cat "$tmp/diff"; fi
 }
+# wenv HOST: the environment that makes the wrapper use HOST (hosts.py).
+wenv() { "$root/conformance/hosts/run-on.sh" --wrapper-env "$1"; }
 for h in $hosts; do
-    run_demo "wasip2-run on $h: demo component" env P2SHIM_HOST="$h" "$run"
+    mapfile -t e < <(wenv "$h")
+    run_demo "wasip2-run on $h: demo component" env "${e[@]}" "$run"
 done
+# Renamed folders, run on each host: packaging/test-dirs prints the preopens in
+# order and what each holds; the wrapper must give what native wasmtime gives.
+if (cd "$here/test-dirs" && cargo build -q --release --target wasm32-wasip2); then
+    dirs_wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/test-dirs.wasm"
+    # dirs_case NAME RENAMES DIR-OPTIONS...: the native run, then the wrapper on
+    # each host; RENAMES=1 if a folder gets a name other than its path, . or /.
+    dirs_case() {
+        local name=$1 renames=$2; shift 2
+        local d="$tmp/dirs" side
+        for side in native $hosts; do
+            rm -rf "${d:?}/$side"; mkdir -p "$d/$side/bin" "$d/$side/data/sub" "$d/$side/d2"
+            cp "$dirs_wasm" "$d/$side/bin/app.wasm"
+            echo "in data" >"$d/$side/data/f.txt"; echo "in d2" >"$d/$side/d2/g.txt"
+        done
+        (cd "$d/native" && "$W" run "$@" bin/app.wasm >../native.out 2>&1; echo "exit $?" >>../native.out)
+        for h in $hosts; do
+            mapfile -t e < <(wenv "$h")
+            (cd "$d/$h" && env "${e[@]}" "$run" "$@" bin/app.wasm >"../$h.out" 2>&1 </dev/null; echo "exit $?" >>"../$h.out")
+            if [[ $h == wasmi && $renames == 1 ]]; then
+                # wasmi's CLI cannot rename a folder: the wrapper must say so and exit 2.
+                grep -q "wasmi cannot preopen" "$d/$h.out" && grep -qx "exit 2" "$d/$h.out" &&
+                    ok "wasip2-run on wasmi: $name refused (wasmi cannot rename a folder)" ||
+                    bad "wasip2-run on wasmi: $name: $(cat "$d/$h.out")"
+            elif diff "$d/native.out" "$d/$h.out" >"$tmp/diff"; then
+                ok "wasip2-run on $h: $name"
+            else
+                bad "wasip2-run on $h: $name"; cat "$tmp/diff"
+            fi
+        done
+    }
+    dirs_case "--dir data::." 0 --dir data::.
+    dirs_case "--dir d2::y --dir data" 1 --dir d2::y --dir data
+    # The shim's preopen scan steps over a closed preopen in the middle: the
+    # hidden folder comes first (fd 3) and is closed, `.` is fd 4.
+    d="$tmp/dirs"
+    (cd "$d/native" && "$W" run --dir data::. bin/app.wasm >../native.out 2>&1; echo "exit $?" >>../native.out)
+    for h in $hosts; do
+        (cd "$d/$h" && "$root/conformance/hosts/run-on.sh" "$h" --dir "$d/$h/bin" --dir "$d/$h/data::." "$shim" \
+            --hide-preopen "$d/$h/bin" "$d/$h/bin/app.wasm" >"../$h.out" 2>&1 </dev/null; echo "exit $?" >>"../$h.out")
+        if diff "$d/native.out" "$d/$h.out" >"$tmp/diff"; then
+            ok "p2shim on $h: a hidden preopen before the others"
+        else
+            bad "p2shim on $h: a hidden preopen before the others"; cat "$tmp/diff"
+        fi
+    done
+else
+    bad "build packaging/test-dirs"
+fi
+
 # Default host choice: the first found (wasmtime here).
 [[ "$("$run" --print-host | cut -d' ' -f1)" == wasmtime ]] && ok "default host is wasmtime" || bad "default host"
 
@@ -116,7 +175,8 @@ mkdir -p "$tmp/inv"
 if "${WASM_TOOLS:-wasm-tools}" parse -o "$tmp/inv/m.wasm" - <<<'(module (memory (export "memory") 1) (func (export "answer") (result i32) i32.const 42))'; then
     "$W" run --invoke answer "$tmp/inv/m.wasm" >"$tmp/inv/direct" 2>/dev/null
     for h in $hosts; do
-        P2SHIM_HOST=$h "$run" --invoke answer "$tmp/inv/m.wasm" >"$tmp/inv/$h" 2>"$tmp/inv/$h.err"
+        mapfile -t e < <(wenv "$h")
+        env "${e[@]}" "$run" --invoke answer "$tmp/inv/m.wasm" >"$tmp/inv/$h" 2>"$tmp/inv/$h.err"
         cmp -s "$tmp/inv/direct" "$tmp/inv/$h" && [[ -s "$tmp/inv/direct" ]] &&
             ok "wasip2-run --invoke on $h" || bad "wasip2-run --invoke on $h: $(cat "$tmp/inv/$h" "$tmp/inv/$h.err")"
     done
@@ -166,7 +226,8 @@ if bash "$here/debian/build.sh" "$deb" >/dev/null; then
         check ".deb holds /$f" test -s "$tmp/debroot/$f"
     done
     for h in $hosts; do
-        run_demo "unpacked .deb's wasip2-run on $h: demo component" env P2SHIM_HOST="$h" "$tmp/debroot/usr/bin/wasip2-run"
+        mapfile -t e < <(wenv "$h")
+        run_demo "unpacked .deb's wasip2-run on $h: demo component" env "${e[@]}" "$tmp/debroot/usr/bin/wasip2-run"
     done
 else
     bad "build the .deb"
