@@ -2,7 +2,7 @@
 """p2shim benchmarks: direct runs vs runs through the shim, per host (Python 3.11, stdlib only).
 
     python3 conformance/bench.py [--suite all|core|p2|lowered] [--hosts wasmtime,node]
-        [--p2-hosts wasmtime,node,wasmi] [--p2-small-hosts wasmi]
+        [--p2-hosts wasmtime,node,node-current,iwasm,wasmi] [--p2-small-hosts wasmi,iwasm]
         [--lower-hosts wasmtime,node,wasmi] [--shim target/p2shim.wasm]
         [--filter REGEX] [--reps N] [--timeout S] [--direct-only | --shim-only]
         [--check-only] [--list] [--json PATH] [-v]
@@ -283,9 +283,9 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", choices=("all", "core", "p2", "lowered"), default="all")
     ap.add_argument("--hosts", default="wasmtime,node", help="hosts of the core suite")
-    ap.add_argument("--p2-hosts", default="wasmtime,node,wasmi",
+    ap.add_argument("--p2-hosts", default="wasmtime,node,node-current,iwasm,wasmi",
                     help="hosts running the shim in the p2 suite")
-    ap.add_argument("--p2-small-hosts", default="wasmi",
+    ap.add_argument("--p2-small-hosts", default="wasmi,iwasm",
                     help="p2 hosts run at the check size (too slow for the bench size)")
     ap.add_argument("--lower-hosts", default="wasmtime,node,wasmi",
                     help="hosts running the lowered modules and the p1 limit in the lowered suite")

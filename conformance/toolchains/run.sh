@@ -5,7 +5,7 @@
 # the shim on each p1 host (`HOST ... p2shim.wasm app.wasm ARGS`), and compares
 # stdout, stderr, exit code and the files left behind.
 # Usage: conformance/toolchains/run.sh [path/to/p2shim.wasm]
-# Environment: HOSTS (default "wasmtime wasmi node"), WASMTIME.
+# Environment: HOSTS (default "wasmtime wasmi node node-current iwasm"), WASMTIME.
 # The native side runs a `wasmtime compile`d copy (compiling an 18 MB
 # component takes wasmtime tens of seconds; once is enough). It is named
 # app.wasm too so that argv[0] matches; the file comparison skips app.wasm.
@@ -16,7 +16,7 @@ root=$(cd "$here/../.." && pwd)
 W=${WASMTIME:-$root/target/tools/bin/wasmtime}
 # shellcheck disable=SC2034 # used inside eval
 shim=$(realpath "${1:-$root/target/p2shim.wasm}")
-hosts=${HOSTS:-wasmtime wasmi node}
+hosts=${HOSTS:-wasmtime wasmi node node-current iwasm}
 out=$root/target/toolchains
 pass=0
 fail=0

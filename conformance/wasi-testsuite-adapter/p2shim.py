@@ -16,10 +16,11 @@ path). The guest's argv[0] is therefore D/TEST.wasm, not the bare file name
 wasmtime passes. The command line per host comes from conformance/hosts/hosts.py.
 
 Environment
-  P2SHIM_HOST  wasmtime (default), wasmi or node: the p1 host that runs the shim
+  P2SHIM_HOST  wasmtime (default), wasmi, node, node-current or iwasm: the p1 host
+               that runs the shim
   P2SHIM_WASM  the shim (default: target/p2shim.wasm of this repo); a `.cwasm`
                (from `wasmtime compile`) is run with --allow-precompiled on wasmtime
-  WASMTIME, WASMI, NODE  the host binaries (as in hosts.py)
+  WASMTIME, WASMI, NODE, NODE_CURRENT, IWASM  the host binaries (as in hosts.py)
 
 Importing this module runs nothing and prints nothing (the runner's legacy-adapter
 check runs the file as a script with --version and expects no output).
@@ -45,8 +46,8 @@ _CHDIR_EXEC = "import os, sys; os.chdir(sys.argv[1]); os.execvp(sys.argv[2], sys
 
 def _host() -> str:
     host = os.environ.get("P2SHIM_HOST", "wasmtime")
-    if host not in ("wasmtime", "wasmi", "node"):
-        raise ValueError(f"P2SHIM_HOST={host!r}: expected wasmtime, wasmi or node")
+    if host not in _H.HOSTS:
+        raise ValueError(f"P2SHIM_HOST={host!r}: expected one of {', '.join(_H.HOSTS)}")
     return host
 
 
@@ -67,10 +68,7 @@ def get_version() -> str:
         shim_version += f"+{rev}"
     except (OSError, subprocess.CalledProcessError):
         pass
-    host = _host()
-    argv = [_H.tool(host), "--version"]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
-    return f"{shim_version} ({out.splitlines()[0] if out else host})"
+    return f"{shim_version} ({_H.version(_host())})"
 
 
 def get_wasi_versions() -> List[str]:

@@ -42,6 +42,11 @@ fn main() {
         path_symlink("../../x", d, "up.lnk")
     });
     let _ = unsafe { path_unlink_file(d, "up.lnk") };
+    // symlink-at with an absolute target (iwasm: EBADF; wasmtime: EPERM).
+    println!("path_symlink /etc/passwd {:?}", unsafe {
+        path_symlink("/etc/passwd", d, "abs.lnk")
+    });
+    let _ = unsafe { path_unlink_file(d, "abs.lnk") };
     // open-at without symlink-follow on a symlink.
     unsafe { path_symlink("q.txt", d, "l") }.unwrap();
     let r = unsafe { path_open(d, 0, "l", 0, RIGHTS_FD_READ, 0, 0) };
@@ -59,6 +64,33 @@ fn main() {
     // A path whose `..` climbs out through a missing directory.
     let r = unsafe { path_open(d, 0, "missing/../../x", 0, RIGHTS_FD_READ, 0, 0) };
     println!("path_open missing/../../x {:?}", r.map(|_| ()));
+    // The numbers new fds get: the lowest free ones on wasmtime; random on iwasm
+    // (WAMR's fd_table_unused), so they change from run to run there.
+    let more: Vec<Fd> = (0..3)
+        .map(|_| unsafe { path_open(d, 0, "q.txt", 0, RIGHTS_FD_READ, 0, 0) }.unwrap())
+        .collect();
+    println!("path_open fds {f} {more:?}");
+    // fd_readdir on a directory opened without RIGHTS_FD_READDIR (what p2shim
+    // asks when a p2 open-at has no `read` flag): wasmtime ignores p1 rights.
+    unsafe { path_create_directory(d, "sub") }.unwrap();
+    let sub = unsafe {
+        path_open(
+            d,
+            0,
+            "sub",
+            OFLAGS_DIRECTORY,
+            RIGHTS_FD_FILESTAT_GET,
+            all,
+            0,
+        )
+    }
+    .unwrap();
+    let mut buf = [0u8; 256];
+    println!(
+        "fd_readdir without the right {:?}",
+        unsafe { fd_readdir(sub, buf.as_mut_ptr(), buf.len(), 0) }.map(|_| ())
+    );
+    unsafe { path_remove_directory(d, "sub") }.unwrap();
     unsafe { path_unlink_file(d, "l") }.unwrap();
     unsafe { path_unlink_file(d, "q.txt") }.unwrap();
 }
