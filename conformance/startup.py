@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start-up cost of the shim: cold and warm start of a hello-world component per host.
 
-    python3 conformance/startup.py [--shim target/p2shim.wasm] [--hosts wasmtime,wasmi,node]
+    python3 conformance/startup.py [--shim target/p2shim.wasm] [--hosts wasmtime,wasmi,node,node-current,iwasm]
         [--reps N] [--json PATH]
 
 The component is examples/hello-p1 built for wasm32-wasip2 (built here). Every
@@ -64,11 +64,11 @@ def timed(argv: list[str], cwd: Path) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shim", type=Path, default=REPO / "target" / "p2shim.wasm")
-    ap.add_argument("--hosts", default="wasmtime,wasmi,node")
+    ap.add_argument("--hosts", default=",".join(H.HOSTS))
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json", type=Path, default=REPO / "target" / "bench" / "startup.json")
     a = ap.parse_args()
-    hosts = [h for h in a.hosts.split(",") if h]
+    hosts = H.parse_hosts(ap, a.hosts)
     shim = a.shim.resolve()
     hello = build_hello()
     wasmtime = H.tool("wasmtime")
@@ -117,11 +117,11 @@ def main() -> int:
                                             str(tmp / "hello.p1.wasm"), "one"], reset=fresh_cache)
             row("wasmtime, native p2", [wasmtime, "run", "-C", "cache=n", *args, "hello.wasm", "one"],
                 note="(no shim; reference)")
-        if "wasmi" in hosts:
-            row("wasmi", [H.tool("wasmi"), "run", "--dir", ".", str(tmp / "p2shim.wasm"), "hello.wasm", "one"])
-        if "node" in hosts:
-            row("node", [H.tool("node"), str(H.NODE_LAUNCHER), "--dir", ".::.", "--",
-                         str(tmp / "p2shim.wasm"), "hello.wasm", "one"])
+        for h in hosts:
+            if h != "wasmtime":  # the other hosts through hosts.py, as the test runners
+                inv = H.Invocation(prog=str(tmp / "p2shim.wasm"), args=["hello.wasm", "one"],
+                                   dirs=[(".", ".")])
+                row(h, H.command(h, inv).argv)
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps({"shim_bytes": shim.stat().st_size, "reps": a.reps, "rows": rows}, indent=1))
         print(f"startup: wrote {a.json}")

@@ -9,7 +9,7 @@
 #
 #   conformance/invoke/run.sh [p2shim.wasm]
 # Environment: HOSTS (default "wasmtime wasmi node node-current iwasm"), WASMTIME,
-# WASM_TOOLS.
+# WASM_TOOLS. Report: target/conformance/invoke.json (per host: pass, fail, xfail).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -23,6 +23,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export RUST_BACKTRACE=0
 pass=0 fail=0 xfail=0
+declare -A hpass hfail hxfail
 while IFS=$'\t' read -r file call; do
     [[ -z "$file" || "$file" == \#* ]] && continue
     name=$(basename "$file" .wat)
@@ -50,21 +51,24 @@ while IFS=$'\t' read -r file call; do
         label="$host/$name --invoke '$call'"
         if listed "$host/$name" "$host/$name:$call"; then
             if [[ -z "$why" ]]; then
-                fail=$((fail + 1))
+                fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
                 echo "XPASS $label (listed in expected-failures.txt)"
             else
-                xfail=$((xfail + 1))
+                xfail=$((xfail + 1)); hxfail[$host]=$((${hxfail[$host]:-0} + 1))
                 echo "xfail $label: $why"
             fi
         elif [[ -z "$why" ]]; then
-            pass=$((pass + 1))
+            pass=$((pass + 1)); hpass[$host]=$((${hpass[$host]:-0} + 1))
             echo "ok    $label (exit $shimrc)"
         else
-            fail=$((fail + 1))
+            fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
             echo "FAIL  $label: $why"
             diff <(cat "$work/direct.out" "$work/direct.err") <(cat "$work/shim.out" "$work/shim.err") | head -20 || true
         fi
     done
 done <"$here/cases.txt"
+cells=()
+for host in $hosts; do cells+=("$host:${hpass[$host]:-0}:${hfail[$host]:-0}:${hxfail[$host]:-0}"); done
+python3 "$root/conformance/report.py" "$root/target/conformance/invoke.json" invoke "${cells[@]}"
 echo "invoke: $pass passed, $fail failed, $xfail expected failures"
 [[ $fail == 0 ]]

@@ -29,6 +29,8 @@
 #            wasip2-run; WRAPPER must be set; the host's binary and name for the
 #            wrapper come from `run-on.sh --wrapper-env HOST`)
 # expected-failures.txt lists `host/program` (every run) or `host/program:N`.
+# A run of every program writes target/conformance/p2-programs-MODE.json (per host:
+# pass, fail, xfail) for conformance/host_matrix.py.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -135,8 +137,12 @@ for name in $programs; do
   done
   [ "$mode" != bundle ] || rm -rf "$bdir"
 done
+cells=()
 for host in $hosts; do
   echo "  $host: ${hpass[$host]:-0} passed, ${hfail[$host]:-0} failed, ${hxfail[$host]:-0} expected failures"
+  cells+=("$host:${hpass[$host]:-0}:${hfail[$host]:-0}:${hxfail[$host]:-0}")
 done
+report=$root/target/conformance/p2-programs-$mode.json
+[ -n "${PROGRAMS:-}" ] || python3 "$root/conformance/report.py" "$report" "p2-programs-$mode" "${cells[@]}"
 echo "p2 programs ($mode): $pass passed, $fail failed, $xfail expected failures"
 [ "$fail" -eq 0 ]

@@ -6,6 +6,7 @@
 # stdout, stderr, exit code and the files left behind.
 # Usage: conformance/toolchains/run.sh [path/to/p2shim.wasm]
 # Environment: HOSTS (default "wasmtime wasmi node node-current iwasm"), WASMTIME.
+# Report: target/conformance/toolchains.json (per host: pass, fail, xfail).
 # The native side runs a `wasmtime compile`d copy (compiling an 18 MB
 # component takes wasmtime tens of seconds; once is enough). It is named
 # app.wasm too so that argv[0] matches; the file comparison skips app.wasm.
@@ -21,6 +22,7 @@ out=$root/target/toolchains
 pass=0
 fail=0
 xfail=0
+declare -A hpass hfail hxfail
 expected=$(sed -e 's/#.*//' "$here/expected-failures.txt" | tr -s ' \t' '\n' | grep -v '^$')
 listed() { grep -qxF "$1" <<<"$expected"; }
 work=$(mktemp -d)
@@ -51,17 +53,20 @@ for name in python js; do
       if diff "$tmp/native.out" "$tmp/$host.out" && diff "$tmp/native.err" "$tmp/$host.err" &&
         diff -r -x app.wasm "$tmp/native" "$tmp/$host"; then
         if listed "$host/$name"; then
-          echo "XPASS $host/$name $args (listed in expected-failures.txt)"; fail=$((fail + 1))
+          echo "XPASS $host/$name $args (listed in expected-failures.txt)"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
         else
-          echo "ok   $host/$name $args"; pass=$((pass + 1))
+          echo "ok   $host/$name $args"; pass=$((pass + 1)); hpass[$host]=$((${hpass[$host]:-0} + 1))
         fi
       elif listed "$host/$name"; then
-        echo "xfail $host/$name $args"; xfail=$((xfail + 1))
+        echo "xfail $host/$name $args"; xfail=$((xfail + 1)); hxfail[$host]=$((${hxfail[$host]:-0} + 1))
       else
-        echo "FAIL $host/$name $args"; fail=$((fail + 1))
+        echo "FAIL $host/$name $args"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
       fi
     done
   done
 done
+cells=()
+for host in $hosts; do cells+=("$host:${hpass[$host]:-0}:${hfail[$host]:-0}:${hxfail[$host]:-0}"); done
+python3 "$root/conformance/report.py" "$root/target/conformance/toolchains.json" toolchains "${cells[@]}"
 echo "toolchain components: $pass passed, $fail failed, $xfail expected failures"
 [ "$fail" -eq 0 ]

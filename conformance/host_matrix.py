@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The host matrix: one row per suite, one column per host, from the runners' JSON reports
+in target/conformance/ (Python 3.11, stdlib only).
+
+    python3 conformance/host_matrix.py [--reports target/conformance] [--update README.md]
+
+Cells: `P/T` (passed of T) when nothing is listed, `P + X listed` otherwise (X runs in an
+expected-failures list, each with its reason), `FAIL n` if a run failed; `-` when the
+suite did not run on that host (its report is missing, or has no such host). With
+--update, the table replaces the lines between `<!-- host-matrix -->` and
+`<!-- /host-matrix -->` in the given file; otherwise it is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "conformance" / "hosts"))
+import hosts as H  # noqa: E402
+
+COLUMNS = (*H.HOSTS, "chromium")
+TITLES = {"node": "node 20", "node-current": "node 24"}
+
+# (row title, report file, how to read a host's counts: pass, fail, xfail)
+SUITES = (
+    ("wasi-testsuite p1 through the shim = direct", "wasi-testsuite.json",
+     lambda c: (c["shim_match"], c["fail"] + c["xpass"], c["xfail"])),
+    ("wasi-testsuite as p2 = native wasmtime", "wasi-testsuite-p2.json",
+     lambda c: (c["match"], c["fail"] + c["xpass"], c["xfail"])),
+    ("p2 programs", "p2-programs-shim.json", None),
+    ("p2 programs as bundles", "p2-programs-bundle.json", None),
+    ("p2 programs through wasip2-run", "p2-programs-wrapper.json", None),
+    ("componentize-py/-js components", "toolchains.json", None),
+    ("--invoke", "invoke.json", None),
+    ("the page in the browser", "browser.json", None),
+)
+
+
+def counts(report: dict, host: str, read) -> tuple[int, int, int] | None:
+    if report.get("kind") == "browser":
+        if host != report.get("host"):
+            return None
+        s = report["summary"]
+        return s["pass"], s["fail"], s["xfail"]
+    c = report.get("hosts", {}).get(host)
+    if c is None:
+        return None
+    if read is None:
+        return c["pass"], c["fail"], c["xfail"]
+    return read(c)
+
+
+def cell(c: tuple[int, int, int] | None) -> str:
+    if c is None:
+        return "-"
+    p, f, x = c
+    text = f"{p}/{p + f + x}" if not x else f"{p} + {x} listed"
+    return f"{text}, FAIL {f}" if f else text
+
+
+def table(reports: Path) -> str:
+    head = "| suite | " + " | ".join(TITLES.get(h, h) for h in COLUMNS) + " |"
+    lines = [head, "|---|" + "---|" * len(COLUMNS)]
+    for title, name, read in SUITES:
+        path = reports / name
+        report = json.loads(path.read_text()) if path.is_file() else {}
+        lines.append(f"| {title} | " + " | ".join(cell(counts(report, h, read)) for h in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--reports", type=Path, default=REPO / "target" / "conformance")
+    ap.add_argument("--update", type=Path, default=None)
+    a = ap.parse_args()
+    t = table(a.reports)
+    if a.update is None:
+        print(t, end="")
+        return 0
+    text = a.update.read_text()
+    start, end = "<!-- host-matrix -->\n", "<!-- /host-matrix -->"
+    i, j = text.find(start), text.find(end)
+    if i < 0 or j < i:
+        print(f"host-matrix: no {start.strip()} ... {end} block in {a.update}", file=sys.stderr)
+        return 2
+    a.update.write_text(text[:i + len(start)] + t + text[j:])
+    print(f"host-matrix: {a.update} updated", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
