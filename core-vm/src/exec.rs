@@ -51,13 +51,7 @@ pub(crate) mod op_stats {
     }
 }
 
-/// The resume point of a suspended caller.
-struct Frame {
-    ip: *const Instr,
-    bp: usize,
-    instance: Instance,
-    func: Func,
-}
+use crate::observe::{notify, Event, Frame, StackView};
 
 /// Conversion between a 64-bit register and a typed value.
 trait Slot: Sized {
@@ -214,16 +208,84 @@ fn run<T>(store: &mut Store<T>, stack: &mut Vec<u64>, entry: Func) -> Result<(),
     let outer = store.inner.outer_frames;
     let mut frames = Vec::new();
     let outcome = enter(store, stack, entry).and_then(|mut cursor| {
-        // The dispatch loop returns every YIELD_INTERVAL back-edges or calls
-        // and is entered again: engines that tier code up per call (V8 never
-        // replaces the baseline code of a running Wasm function) then run
-        // the optimised dispatch loop.
-        while !run_loop(store, stack, &mut frames, &mut cursor, outer)? {}
-        Ok(())
+        if store.observer.is_some() && store.inner.obs.wants.calls {
+            let view = view(stack, &frames, &cursor, store.inner.entries == 1);
+            notify(store, view, Event::Call(entry));
+        }
+        drive(store, stack, &mut frames, &mut cursor, outer)
     });
     store.inner.outer_frames = outer;
     store.inner.entries -= 1;
     outcome
+}
+
+/// Runs the dispatch loop from `cursor` until the entry returns. The loop
+/// is chosen once per entry: observed only when an observer is installed.
+fn drive<T>(
+    store: &mut Store<T>,
+    stack: &mut Vec<u64>,
+    frames: &mut Vec<Frame>,
+    cursor: &mut Cursor,
+    outer: usize,
+) -> Result<(), Error> {
+    // The dispatch loop returns every YIELD_INTERVAL back-edges or calls
+    // and is entered again: engines that tier code up per call (V8 never
+    // replaces the baseline code of a running Wasm function) then run
+    // the optimised dispatch loop.
+    if store.observer.is_some() {
+        while !run_loop::<T, true>(store, stack, frames, cursor, outer)? {}
+    } else {
+        while !run_loop::<T, false>(store, stack, frames, cursor, outer)? {}
+    }
+    Ok(())
+}
+
+/// An observer's view of an entry's stack.
+fn view<'a>(
+    stack: &'a [u64],
+    frames: &'a [Frame],
+    cursor: &Cursor,
+    outermost: bool,
+) -> StackView<'a> {
+    StackView {
+        frames,
+        func: cursor.func,
+        ip: cursor.ip,
+        bp: cursor.bp,
+        instance: cursor.instance,
+        values: stack,
+        outermost,
+    }
+}
+
+/// Runs a restored entry (see [`crate::Store::resume`]) to completion.
+pub(crate) fn resume<T>(
+    store: &mut Store<T>,
+    p: crate::snapshot::Prepared,
+) -> Result<Vec<Val>, Error> {
+    if store.inner.entries != 0 {
+        return Err(Error::Snapshot("resume from inside a host call".into()));
+    }
+    let mut stack = p.stack;
+    let mut frames = p.frames;
+    let mut cursor = Cursor {
+        ip: p.ip,
+        bp: p.bp,
+        instance: p.instance,
+        func: p.func,
+    };
+    store.inner.entries += 1;
+    let outer = store.inner.outer_frames;
+    let outcome = drive(store, &mut stack, &mut frames, &mut cursor, outer);
+    store.inner.outer_frames = outer;
+    store.inner.entries -= 1;
+    outcome?;
+    Ok(p.entry_ty
+        .results()
+        .iter()
+        .zip(&stack)
+        .map(|(t, raw)| StoreInner::raw_to_val(*raw, *t))
+        .collect())
 }
 
 /// Where the running function stands; saved when the dispatch loop yields.
@@ -322,7 +384,10 @@ macro_rules! define_run {
 /// in `stack[0..]`) or the yield budget is spent (`Ok(false)`, `cursor`
 /// saved). `outer_frames` Wasm frames of enclosing entries count against the
 /// depth limit.
-fn run_loop<T>(
+// The observed loop reloads registers and memory after every observer call,
+// also where the loop then returns.
+#[allow(unused_assignments)]
+fn run_loop<T, const OBS: bool>(
     store: &mut Store<T>,
     stack: &mut Vec<u64>,
     frames: &mut Vec<Frame>,
@@ -344,6 +409,18 @@ fn run_loop<T>(
     let mut mem: *mut u8;
     let mut mem_len: usize;
 
+    let outermost = store.inner.entries == 1;
+    let wants = store.inner.obs.wants;
+    /// Tells the observer of `$event` (observed loop only) with the running
+    /// function at `$at`, then reloads what its method may have moved.
+    macro_rules! observe {
+        ($event:expr, $at:expr) => {{
+            let c = Cursor { ip: $at, bp, instance: inst, func };
+            notify(store, view(stack, frames, &c, outermost), $event);
+            regs = unsafe { stack.as_mut_ptr().add(bp) };
+            refresh_mem!();
+        }};
+    }
     macro_rules! refresh_mem {
         () => {{
             let i = &store.inner.instances[inst.0 as usize];
@@ -419,11 +496,20 @@ fn run_loop<T>(
             }
         }};
     }
+    /// A safe point (a loop header or a function entry) at `ip`.
+    macro_rules! safe_point {
+        () => {{
+            if OBS && store.inner.obs.safe_point_requested && outermost {
+                observe!(Event::SafePoint, ip);
+            }
+        }};
+    }
     macro_rules! jump {
         ($offset:expr) => {{
             let offset = $offset as isize;
             ip = unsafe { ip.offset(offset) };
             if offset < 0 {
+                safe_point!();
                 tick!(ip);
             }
             continue;
@@ -483,6 +569,15 @@ fn run_loop<T>(
                         inst = callee_inst;
                         refresh_mem!();
                     }
+                    if OBS {
+                        if wants.calls {
+                            if $tail {
+                                observe!(Event::Return(func), ip);
+                            }
+                            observe!(Event::Call(callee), ip);
+                        }
+                        safe_point!();
+                    }
                     tick!(ip);
                     continue;
                 }
@@ -495,9 +590,15 @@ fn run_loop<T>(
                     host_rets.clear();
                     host_rets.extend(ty.results().iter().map(|t| Val::default_for(*t)));
                     let f = store.host_funcs[h].clone();
+                    if OBS && wants.calls {
+                        observe!(Event::Call(callee), ip);
+                    }
                     store.inner.outer_frames = outer_frames + frames.len() + 1;
                     let outcome = f(Caller { store: &mut *store, instance: Some(inst) }, &host_args, &mut host_rets);
                     store.inner.outer_frames = outer_frames;
+                    if OBS && wants.calls {
+                        observe!(Event::Return(callee), ip);
+                    }
                     if let Err(t) = outcome {
                         return Err(with_backtrace(&store.inner, t, func, frames));
                     }
@@ -520,6 +621,9 @@ fn run_loop<T>(
     /// Pops the caller's frame (results are already in registers 0..).
     macro_rules! do_return {
         () => {{
+            if OBS && wants.calls {
+                observe!(Event::Return(func), ip);
+            }
             match frames.pop() {
                 None => return Ok(true),
                 Some(f) => {
@@ -542,6 +646,15 @@ fn run_loop<T>(
 
     loop {
         // SAFETY: `ip` points into live code (module invariants).
+        if OBS {
+            store.inner.obs.count += 1;
+            if store.inner.obs.count >= store.inner.obs.deadline {
+                observe!(Event::Deadline, ip);
+            }
+            if wants.instrs {
+                observe!(Event::Instr, ip);
+            }
+        }
         let instr: &Instr = unsafe { &*ip };
         #[cfg(feature = "op-stats")]
         op_stats::count(ip);

@@ -66,7 +66,9 @@ mod instantiate;
 pub mod instr;
 mod linear;
 mod module;
+mod observe;
 mod ops;
+mod snapshot;
 mod store;
 mod translate;
 mod trap;
@@ -74,6 +76,8 @@ mod values;
 
 pub use engine::{Config, Engine};
 pub use module::{ExportType, ImportType, Module, TypeIdx};
+pub use observe::{Context, Observer, Wants};
+pub use snapshot::{ExecState, FrameState, InstanceState, MemoryState, Position, Shape};
 pub use store::{
     Caller, Extern, Func, Global, HostFn, Instance, Linker, Memory, Store, Table, PAGE_SIZE,
 };

@@ -13,7 +13,7 @@
 //! entities come first in each space.
 
 use crate::engine::Engine;
-use crate::translate::CompiledFunc;
+use crate::translate::{CompiledFunc, DebugInfo};
 use crate::trap::Error;
 use crate::values::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
 use std::collections::HashMap;
@@ -103,6 +103,9 @@ pub(crate) struct DataSegment {
 pub(crate) struct FuncBody {
     pub range: Range<usize>,
     pub compiled: OnceLock<Result<Arc<CompiledFunc>, Error>>,
+    /// Offsets and safe points, from a second translation made only when a
+    /// checkpoint, trace or profile needs them.
+    pub debug: OnceLock<Option<Arc<DebugInfo>>>,
 }
 
 /// What a lazily validated body is validated against: the module's
@@ -229,6 +232,21 @@ impl ModuleInner {
             }),
             Err(other) => Err(Error::Unsupported(other.to_string())),
         }
+    }
+}
+
+impl ModuleInner {
+    /// The [`DebugInfo`] of defined function `def_index`, or `None` if its
+    /// body does not translate.
+    pub fn debug_info(&self, def_index: u32) -> Option<&Arc<DebugInfo>> {
+        self.bodies[def_index as usize]
+            .debug
+            .get_or_init(|| {
+                crate::translate::debug_info(self, def_index)
+                    .ok()
+                    .map(Arc::new)
+            })
+            .as_ref()
     }
 }
 
@@ -729,6 +747,7 @@ fn read_code(
         m.bodies.push(FuncBody {
             range: r.start as usize..r.end as usize,
             compiled: OnceLock::new(),
+            debug: OnceLock::new(),
         });
     }
     Ok(())

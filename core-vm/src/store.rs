@@ -219,12 +219,16 @@ pub(crate) struct StoreInner {
     /// bounded so re-entry cannot exhaust the native stack.
     pub outer_frames: usize,
     pub entries: u32,
+    /// The instruction count and requests of an observer.
+    pub obs: crate::observe::ObsState,
 }
 
 /// All runtime state, plus the embedder's data `T`.
 pub struct Store<T> {
     pub(crate) inner: StoreInner,
     pub(crate) host_funcs: Vec<Arc<HostFn<T>>>,
+    /// Selects the observed dispatch loop when set (see [`crate::Observer`]).
+    pub(crate) observer: Option<Box<dyn crate::Observer<T>>>,
     data: T,
 }
 
@@ -277,8 +281,10 @@ impl<T> Store<T> {
                 fuel: u64::MAX,
                 outer_frames: 0,
                 entries: 0,
+                obs: Default::default(),
             },
             host_funcs: Vec::new(),
+            observer: None,
             data,
         }
     }

@@ -38,8 +38,84 @@ pub(crate) struct CompiledFunc {
     pub num_locals: u32,
 }
 
+/// Where a value of the Wasm operand stack is at a safe point: in a register
+/// of the frame, or a constant the translator has not materialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    Reg(Reg),
+    Const(u64),
+}
+
+/// What kind of position a [`SafePoint`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SafeKind {
+    /// The function's first instruction.
+    Entry,
+    /// A loop header: the target of the loop's back-edges.
+    Loop,
+    /// A call: a suspended caller resumes after it, with the callee's
+    /// frame at register `base`.
+    Call { base: Reg },
+}
+
+/// A bytecode position where the Wasm-level state (locals and operand
+/// stack) can be read from, and written back to, the frame's registers.
+#[derive(Debug, Clone)]
+pub(crate) struct SafePoint {
+    pub kind: SafeKind,
+    /// The index of the instruction (for a call: the call instruction).
+    pub index: u32,
+    /// The Wasm operator's offset in the module's bytes.
+    pub wasm_offset: u32,
+    /// The operand stack below the point (for a call: below its arguments).
+    pub stack: Vec<Place>,
+}
+
+/// What a second, recording translation of a body adds to its code: the
+/// Wasm offset of each instruction and the safe points. Made only when a
+/// checkpoint, a trace or a profile asks for it; execution never reads it.
+#[derive(Debug)]
+pub(crate) struct DebugInfo {
+    /// For every instruction, the offset of the Wasm operator that emitted
+    /// it (for a fused one, the last of its operators).
+    pub offsets: Box<[u32]>,
+    /// Sorted by `index`; a loop header may share its index with the entry
+    /// or an enclosing loop header (they then describe the same state).
+    pub safe_points: Vec<SafePoint>,
+    /// The number of instructions; equal to the executed code's length.
+    pub len: usize,
+}
+
 /// Translates the defined function `def_index` of `module`.
 pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<CompiledFunc, Error> {
+    translate_with(module, def_index, None)
+}
+
+/// Translates `def_index` again, recording its [`DebugInfo`]. Translation is
+/// deterministic, so the code equals what [`translate`] made.
+pub(crate) fn debug_info(module: &ModuleInner, def_index: u32) -> Result<DebugInfo, Error> {
+    let mut rec = Recorder::default();
+    let code = translate_with(module, def_index, Some(&mut rec))?;
+    Ok(DebugInfo {
+        offsets: rec.offsets.into_boxed_slice(),
+        safe_points: rec.safe_points,
+        len: code.code.len(),
+    })
+}
+
+#[derive(Default)]
+struct Recorder {
+    offsets: Vec<u32>,
+    safe_points: Vec<SafePoint>,
+    /// The offset of the operator being translated.
+    at: u32,
+}
+
+fn translate_with(
+    module: &ModuleInner,
+    def_index: u32,
+    rec: Option<&mut Recorder>,
+) -> Result<CompiledFunc, Error> {
     let func_index = module.num_imported_funcs + def_index;
     let body = &module.bodies[def_index as usize];
     let bytes = &module.bytes[body.range.clone()];
@@ -73,6 +149,7 @@ pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<Compiled
         num_results: ty.results().len() as u32,
         last: None,
         label_fence: 0,
+        rec,
     };
     if module.engine.config().fuel_metering {
         t.code.push(Instr::ConsumeFuel {});
@@ -88,9 +165,27 @@ pub(crate) fn translate(module: &ModuleInner, def_index: u32) -> Result<Compiled
         else_fixup: None,
     });
     let mut ops = body.get_operators_reader()?;
+    if let Some(r) = &mut t.rec {
+        r.at = ops.original_position() as u32;
+        r.safe_points.push(SafePoint {
+            kind: SafeKind::Entry,
+            index: 0,
+            wasm_offset: r.at,
+            stack: Vec::new(),
+        });
+    }
     while !ops.eof() {
+        if let Some(r) = &mut t.rec {
+            r.at = ops.original_position() as u32;
+        }
         let op = ops.read()?;
         t.operator(&op)?;
+        if let Some(r) = &mut t.rec {
+            // Fusion may have replaced earlier instructions: keep the
+            // offsets parallel to the code.
+            r.offsets.truncate(t.code.len());
+            r.offsets.resize(t.code.len(), r.at);
+        }
     }
     let num_regs = t.num_locals + t.max_height + 1;
     if num_regs > MAX_REGS {
@@ -167,6 +262,8 @@ struct Translator<'m> {
     /// The highest instruction index a label points at so far: an
     /// instruction may be fused with the one before it only if it is above.
     label_fence: usize,
+    /// Set for a recording translation ([`debug_info`]).
+    rec: Option<&'m mut Recorder>,
 }
 
 /// Binary operator constructors, from the instruction table.
@@ -174,6 +271,25 @@ type MakeRR = fn(Reg, Reg, Reg) -> Instr;
 type MakeRI = fn(Reg, Reg, i32) -> Instr;
 
 impl<'m> Translator<'m> {
+    /// Records a safe point at the next instruction, with the operand
+    /// stack's bottom `keep` values.
+    fn safe_point(&mut self, kind: SafeKind, keep: u32) {
+        let Some(r) = &mut self.rec else { return };
+        let stack = (0..keep)
+            .map(|pos| match self.stack[pos as usize] {
+                Provider::Local(reg) => Place::Reg(reg),
+                Provider::Const(c) => Place::Const(c),
+                Provider::Temp => Place::Reg(Reg((self.num_locals + pos) as u16)),
+            })
+            .collect();
+        r.safe_points.push(SafePoint {
+            kind,
+            index: self.code.len() as u32,
+            wasm_offset: r.at,
+            stack,
+        });
+    }
+
     // ----- registers and providers -----
 
     fn slot(&self, pos: u32) -> Reg {
@@ -879,6 +995,9 @@ impl<'m> Translator<'m> {
         let n = ty.params().len() as u32;
         self.materialize_top(n);
         let base = self.slot(self.height() - n);
+        if !tail {
+            self.safe_point(SafeKind::Call { base }, self.height() - n);
+        }
         self.stack.truncate((self.height() - n) as usize);
         if tail {
             self.emit(Instr::ReturnCall { func, base });
@@ -898,6 +1017,9 @@ impl<'m> Translator<'m> {
         let n = ft.params().len() as u32;
         self.materialize_top(n);
         let base = self.slot(self.height() - n);
+        if !tail {
+            self.safe_point(SafeKind::Call { base }, self.height() - n);
+        }
         self.stack.truncate((self.height() - n) as usize);
         // The index register may be the base slot's neighbour above the
         // arguments; the executor reads it before the callee frame exists.
@@ -944,6 +1066,7 @@ impl<'m> Translator<'m> {
                 let (params, _) = self.block_arity(blockty);
                 self.enter_block(params);
                 self.push_frame(FrameKind::Loop, blockty);
+                self.safe_point(SafeKind::Loop, self.height());
                 if self.module.engine.config().fuel_metering {
                     self.emit(Instr::ConsumeFuel {});
                 }

@@ -184,6 +184,9 @@ pub enum Error {
     Type(String),
     /// The guest trapped (also during instantiation: data, elem, start).
     Trap(Trap),
+    /// Execution state cannot be captured, or a snapshot does not fit the
+    /// store it is restored into.
+    Snapshot(String),
 }
 
 impl Error {
@@ -206,6 +209,7 @@ impl fmt::Display for Error {
             Error::Limit(msg) => write!(f, "resource limit: {msg}"),
             Error::Type(msg) => write!(f, "type mismatch: {msg}"),
             Error::Trap(t) => write!(f, "{t}"),
+            Error::Snapshot(msg) => write!(f, "snapshot: {msg}"),
         }
     }
 }
