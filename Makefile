@@ -64,7 +64,8 @@ CHECK_HOSTS ?= wasmtime
 
 .PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
-        toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts
+        toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts \
+        checkpoint-check
 
 all: shim
 
@@ -161,6 +162,11 @@ host-matrix:
 # The same programs run as bundles (`p2shim bundle`, no preopen for the program).
 p2-programs-bundle: shim
 	MODE=bundle HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
+
+# Checkpoint on each host, restore on each host (conformance/checkpoint.py): the bench
+# programs as p1 modules against one native run.
+checkpoint-check: shim
+	$(PYTHON) $(ROOT)/conformance/checkpoint.py --shim $(SHIM) --hosts $(HOSTS)
 
 # `--invoke 'name(args)'` on components: the shim against wasmtime (stdout, exit status).
 invoke-check: shim

@@ -29,7 +29,13 @@ use std::sync::Arc;
 
 const CONTEXT: &str = "failed to invoke `run` function";
 
-pub fn run(file: &str, bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, run: &Run) -> ! {
+pub fn run(
+    file: &str,
+    bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    run: &Run,
+    restored: Option<crate::snapshot::Snapshot>,
+    program: Option<crate::snapshot::Program>,
+) -> ! {
     // Function bodies are validated on their first call, so start-up follows
     // the code that runs, not the size of the file (componentize-py's
     // 18 MB); an invalid body is still an error, raised when it is reached.
@@ -50,6 +56,14 @@ pub fn run(file: &str, bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, run: &Run) -> 
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let mut store = Store::new(&engine, WasiCtx::new(args));
+    p2_shims::set_before_exit(crate::watch::finish);
+    let layers = crate::checkpoint::ComponentLayers { program };
+    if let Some(w) = crate::watch::Watcher::new(&run.watch, file, Box::new(layers)) {
+        store.set_observer(Box::new(w));
+    }
+    if restored.is_some() {
+        report::fail(anyhow!("restoring a component is not implemented yet"));
+    }
     let instance = match linker.instantiate(&mut store, &component) {
         Ok(i) => i,
         Err(Error::MissingImports(list)) => missing_import(file, &list),
@@ -63,7 +77,10 @@ pub fn run(file: &str, bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, run: &Run) -> 
             "`{file}` does not export `wasi:cli/run@0.2.x#run`; it is not a command component"
         ))
     };
-    match func.call(&mut store, &[]) {
+    let outcome = func.call(&mut store, &[]);
+    crate::watch::end_of_run(store.instr_count());
+    crate::watch::finish();
+    match outcome {
         Ok(v) if v == [Val::Result(Ok(None))] => std::process::exit(0),
         Ok(_) => std::process::exit(1),
         Err(Error::Trap { trap, .. }) => {
@@ -120,6 +137,7 @@ fn invoke(
         // the embedder in wasmtime, which exits 1 for it.
         Err(e) => fail(format!("    0: {context}\n    1: {e}")),
     };
+    crate::watch::finish();
     match wave::results_to_string(&results) {
         Ok(text) => println!("{text}"),
         Err(e) => fail(format!(

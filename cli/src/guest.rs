@@ -101,6 +101,12 @@ impl<'a> GuestMem<'a> {
         Ok(self.mem.as_mut_ptr() as usize + range.start)
     }
 
+    /// The bytes `[ptr, ptr + len)`.
+    pub fn read(&self, ptr: u32, len: u64) -> Result<&[u8], GuestError> {
+        let r = self.region(ptr, len, 1)?;
+        Ok(&self.mem[r])
+    }
+
     /// Reads a little-endian `u32` (alignment 4).
     pub fn read_u32(&self, ptr: u32) -> Result<u32, GuestError> {
         let r = self.region(ptr, 4, 4)?;

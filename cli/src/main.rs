@@ -17,14 +17,21 @@
 
 mod bundle;
 #[cfg(target_os = "wasi")]
+mod checkpoint;
+#[cfg(target_os = "wasi")]
 mod component;
 mod guest;
 #[cfg(target_os = "wasi")]
 mod p1;
 #[cfg(target_os = "wasi")]
+mod p1_state;
+#[cfg(target_os = "wasi")]
 mod preopen;
 #[cfg(target_os = "wasi")]
 mod report;
+mod snapshot;
+#[cfg(target_os = "wasi")]
+mod watch;
 
 use anyhow::{bail, Result};
 use std::ffi::OsString;
@@ -52,6 +59,32 @@ Options (only before FILE):
                        printed in WAVE.
       --stub-missing   Instantiate even when imports are missing: each
                        missing function traps when called, naming itself.
+      --trace <SPEC>   Trace to stderr (or --trace-file), one event a line.
+                       SPEC is a comma-separated list of KIND[=FILTER]:
+                       `wasi` (every WASI call: p1 calls with their
+                       arguments and errno), `calls` (function entry and
+                       exit, with import and export names), `instr` (every
+                       executed instruction with its operands' values).
+                       FILTER keeps events whose function name contains
+                       it (`*` matches anything).
+      --trace-file <FILE>      Write the trace to FILE instead of stderr.
+      --trace-format <text|json>  Plain text (default) or JSON Lines.
+      --profile <FILE> Sample the guest's call stack every
+                       --profile-interval executed instructions (default
+                       10000); write FILE in the Firefox Profiler's format
+                       and FILE.folded (folded stacks for flamegraphs).
+      --profile-interval <N>
+      --checkpoint-to <FILE>   Write a snapshot of the running program to
+                       FILE when --checkpoint-when fires, then exit 0.
+      --checkpoint-when <TRIGGER>
+                       `fuel=N`: after N executed instructions (at the
+                       next safe point: a call or a loop header);
+                       `call=NAME`: at the first call of function NAME;
+                       `file=PATH[,poll=N]`: when PATH exists (polled every
+                       N instructions, default 1000000).
+      --checkpoint-and-continue  Go on running after the snapshot.
+      --restore <FILE> Resume the snapshot FILE of program FILE (the
+                       same program; its preopens given again).
   -h, --help           Print this help
   -V, --version        Print the version
 
@@ -96,6 +129,98 @@ struct Run {
     file: OsString,
     /// The guest's arguments after FILE.
     args: Vec<OsString>,
+    /// Tracing, profiling and checkpoint options.
+    watch: Watch,
+}
+
+/// `--trace*`, `--profile*`, `--checkpoint*` and `--restore`.
+#[derive(Debug, PartialEq, Default, Clone)]
+pub struct Watch {
+    /// `--trace SPEC`: (kind, filter) pairs.
+    pub trace: Vec<(TraceKind, Option<String>)>,
+    pub trace_file: Option<OsString>,
+    pub trace_json: bool,
+    pub profile: Option<OsString>,
+    pub profile_interval: u64,
+    pub checkpoint_to: Option<OsString>,
+    pub checkpoint_when: Option<Trigger>,
+    pub checkpoint_continue: bool,
+    pub restore: Option<OsString>,
+}
+
+impl Watch {
+    /// Whether anything needs the observed dispatch loop.
+    pub fn observes(&self) -> bool {
+        self.trace.iter().any(|(k, _)| *k != TraceKind::Wasi)
+            || self.profile.is_some()
+            || self.checkpoint_to.is_some()
+    }
+    pub fn traces(&self, kind: TraceKind) -> bool {
+        self.trace.iter().any(|(k, _)| *k == kind)
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum TraceKind {
+    Wasi,
+    Calls,
+    Instr,
+}
+
+/// When to take the snapshot.
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub enum Trigger {
+    Fuel(u64),
+    Call(String),
+    File { path: String, poll: u64 },
+}
+
+impl Trigger {
+    fn parse(s: &str) -> Result<Trigger> {
+        let number = |v: &str, what: &str| {
+            v.replace('_', "")
+                .parse::<u64>()
+                .map_err(|_| anyhow::anyhow!("invalid {what} `{v}` in --checkpoint-when"))
+        };
+        if let Some(n) = s.strip_prefix("fuel=") {
+            return Ok(Trigger::Fuel(number(n, "instruction count")?.max(1)));
+        }
+        if let Some(name) = s.strip_prefix("call=").filter(|n| !n.is_empty()) {
+            return Ok(Trigger::Call(name.to_string()));
+        }
+        if let Some(rest) = s.strip_prefix("file=") {
+            let (path, poll) = match rest.rsplit_once(",poll=") {
+                Some((p, n)) => (p, number(n, "poll interval")?.max(1)),
+                None => (rest, 1_000_000),
+            };
+            if !path.is_empty() {
+                return Ok(Trigger::File {
+                    path: path.to_string(),
+                    poll,
+                });
+            }
+        }
+        bail!("invalid --checkpoint-when `{s}`: expected fuel=N, call=NAME or file=PATH[,poll=N]")
+    }
+}
+
+fn parse_trace(spec: &str) -> Result<Vec<(TraceKind, Option<String>)>> {
+    spec.split(',')
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (kind, filter) = match part.split_once('=') {
+                Some((k, f)) => (k, Some(f.to_string()).filter(|f| f != "*" && !f.is_empty())),
+                None => (part, None),
+            };
+            let kind = match kind {
+                "wasi" => TraceKind::Wasi,
+                "calls" => TraceKind::Calls,
+                "instr" => TraceKind::Instr,
+                other => bail!("unknown trace kind `{other}` (expected wasi, calls or instr)"),
+            };
+            Ok((kind, filter))
+        })
+        .collect()
 }
 
 /// Parses the shim's arguments (without its own argv[0]).
@@ -112,6 +237,10 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
         hide_preopens: Vec::new(),
         file: OsString::new(),
         args: Vec::new(),
+        watch: Watch {
+            profile_interval: 10_000,
+            ..Watch::default()
+        },
     };
     while let Some(arg) = args.next() {
         let Some(opt) = arg.to_str().filter(|s| s.starts_with('-') && s.len() > 1) else {
@@ -121,6 +250,16 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
                 ..run
             }));
         };
+        let (opt, inline) = match opt.split_once('=') {
+            Some((o, v)) if o != "--invoke" && WATCH_OPTIONS.contains(&o) => {
+                (o, Some(v.to_string()))
+            }
+            _ => (opt, None),
+        };
+        if WATCH_OPTIONS.contains(&opt) {
+            parse_watch(&mut run.watch, opt, inline, &mut args)?;
+            continue;
+        }
         let (invoke, stub_missing) = (&mut run.invoke, &mut run.stub_missing);
         match opt {
             "-h" | "--help" => return Ok(Command::Help),
@@ -146,6 +285,7 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
             },
         }
     }
+    check_watch(&run.watch)?;
     match args.next() {
         Some(file) => Ok(Command::Run(Run {
             file,
@@ -154,6 +294,79 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
         })),
         None => bail!("the following required arguments were not provided: <FILE>"),
     }
+}
+
+/// The options of [`Watch`].
+const WATCH_OPTIONS: &[&str] = &[
+    "--trace",
+    "--trace-file",
+    "--trace-format",
+    "--profile",
+    "--profile-interval",
+    "--checkpoint-to",
+    "--checkpoint-when",
+    "--checkpoint-and-continue",
+    "--restore",
+];
+
+fn parse_watch(
+    w: &mut Watch,
+    opt: &str,
+    inline: Option<String>,
+    args: &mut impl Iterator<Item = OsString>,
+) -> Result<()> {
+    if opt == "--checkpoint-and-continue" {
+        if inline.is_some() {
+            bail!("'--checkpoint-and-continue' takes no value");
+        }
+        w.checkpoint_continue = true;
+        return Ok(());
+    }
+    let value: OsString = match inline {
+        Some(v) => v.into(),
+        None => args
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("a value is required for '{opt}'"))?,
+    };
+    match opt {
+        "--trace" => w.trace.extend(parse_trace(&utf8(value, opt)?)?),
+        "--trace-file" => w.trace_file = Some(value),
+        "--trace-format" => {
+            w.trace_json = match value.to_str() {
+                Some("text") => false,
+                Some("json") | Some("jsonl") => true,
+                _ => bail!("--trace-format is `text` or `json`, not {value:?}"),
+            }
+        }
+        "--profile" => w.profile = Some(value),
+        "--profile-interval" => {
+            w.profile_interval = utf8(value, opt)?
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| anyhow::anyhow!("--profile-interval takes a positive number"))?
+        }
+        "--checkpoint-to" => w.checkpoint_to = Some(value),
+        "--checkpoint-when" => w.checkpoint_when = Some(Trigger::parse(&utf8(value, opt)?)?),
+        "--restore" => w.restore = Some(value),
+        _ => unreachable!("listed in WATCH_OPTIONS"),
+    }
+    Ok(())
+}
+
+fn check_watch(w: &Watch) -> Result<()> {
+    match (&w.checkpoint_to, &w.checkpoint_when) {
+        (Some(_), None) => bail!("--checkpoint-to needs --checkpoint-when"),
+        (None, Some(_)) => bail!("--checkpoint-when needs --checkpoint-to"),
+        _ => {}
+    }
+    if w.checkpoint_continue && w.checkpoint_to.is_none() {
+        bail!("--checkpoint-and-continue needs --checkpoint-to");
+    }
+    if (w.trace_file.is_some() || w.trace_json) && w.trace.is_empty() {
+        bail!("--trace-file and --trace-format need --trace");
+    }
+    Ok(())
 }
 
 /// `bundle [--shim SHIM] [--name NAME] FILE -o OUT` (options in any order).
@@ -236,6 +449,7 @@ fn main() {
             hide_preopens: Vec::new(),
             file: name.into(),
             args: std::env::args_os().skip(1).collect(),
+            watch: Watch::default(),
         };
         wasi_run::execute(run, Some(program));
         return;
@@ -274,7 +488,7 @@ fn execute(run: Run) {
 
 /// Running a program on the host (wasm32-wasip1 only).
 #[cfg(target_os = "wasi")]
-mod wasi_run {
+pub(crate) mod wasi_run {
     use super::Run;
     use crate::p1::{self, Ctx, Strings};
     use crate::report;
@@ -289,12 +503,19 @@ mod wasi_run {
         // Read and close FILE before anything of the guest runs. The module
         // keeps these bytes (shared, not copied) for its lazily translated
         // bodies and its data segments.
+        // On restore, the files the shim reads stay open until the guest's
+        // descriptors are placed (see `p1_state::Track::restore`).
+        let mut spares = Vec::new();
         let bytes: Arc<dyn AsRef<[u8]> + Send + Sync> = match embedded {
             Some(b) => Arc::new(b),
             None => Arc::new(
-                std::fs::read(&run.file)
-                    .with_context(|| format!("failed to read input file `{file}`"))
-                    .unwrap_or_else(|e| report::fail(e)),
+                if run.watch.restore.is_some() {
+                    crate::checkpoint::read_keeping_fd(&run.file, &mut spares)
+                } else {
+                    std::fs::read(&run.file)
+                }
+                .with_context(|| format!("failed to read input file `{file}`"))
+                .unwrap_or_else(|e| report::fail(e)),
             ),
         };
         for dir in &run.hide_preopens {
@@ -303,9 +524,20 @@ mod wasi_run {
         if let Some(argv0) = run.argv0.take() {
             run.file = argv0;
         }
+        crate::watch::open_sink(&run.watch).unwrap_or_else(|e| report::fail(e));
+        let restored = run.watch.restore.as_ref().map(|path| {
+            crate::checkpoint::read(path, (*bytes).as_ref(), &mut spares)
+                .unwrap_or_else(|e| report::fail(e))
+        });
         let len = (*bytes).as_ref().len();
-        if core_vm::is_component((*bytes).as_ref()) {
-            crate::component::run(&file, bytes, &run);
+        let is_component = core_vm::is_component((*bytes).as_ref());
+        let program = run
+            .watch
+            .checkpoint_to
+            .is_some()
+            .then(|| crate::snapshot::Program::of((*bytes).as_ref(), is_component));
+        if is_component {
+            crate::component::run(&file, bytes, &run, restored, program);
         }
         // As for components: bodies are validated on their first call.
         let engine = Engine::new(Config {
@@ -323,20 +555,54 @@ mod wasi_run {
         if run.stub_missing {
             stub_missing_imports(&mut linker, &module);
         }
-        let argv = std::iter::once(&run.file)
+        let argv: Vec<Vec<u8>> = std::iter::once(&run.file)
             .chain(&run.args)
-            .map(|a| a.as_bytes());
+            .map(|a| a.as_bytes().to_vec())
+            .collect();
+        let environ = Strings::host_environ();
+        let (argv, env) = match &restored {
+            Some(s) => (s.argv.clone(), s.env.clone()),
+            None => (argv, environ.items()),
+        };
+        let track = match restored.as_ref().and_then(|s| s.p1.as_ref()) {
+            Some(p1) => Some(
+                crate::p1_state::Track::restore(p1, std::mem::take(&mut spares)).unwrap_or_else(
+                    |e| report::fail(e.context("cannot restore the checkpoint's descriptors")),
+                ),
+            ),
+            None => run
+                .watch
+                .checkpoint_to
+                .is_some()
+                .then(crate::p1_state::Track::new),
+        };
         let ctx = Ctx {
-            args: Strings::new(argv),
-            environ: Strings::host_environ(),
+            args: Strings::new(&argv),
+            environ: Strings::new(&env),
+            track,
+            entry: String::new(),
         };
         let mut store = Store::new(&engine, ctx);
+        let layers = crate::checkpoint::P1Layers {
+            program: program.clone(),
+            argv,
+            env,
+        };
+        if let Some(w) = crate::watch::Watcher::new(&run.watch, &file, Box::new(layers)) {
+            store.set_observer(Box::new(w));
+        }
 
         let instantiate = format!("failed to instantiate `{file}`");
         let instance = linker
             .instantiate(&mut store, &module)
             .unwrap_or_else(|e| report::guest_error(&file, &instantiate, e));
+        if let Some(snapshot) = restored {
+            crate::checkpoint::resume_p1(&mut store, instance, &file, &snapshot, &run);
+            crate::watch::finish();
+            return;
+        }
         if let Some(init) = instance.get_func(&store, "_initialize") {
+            store.data_mut().entry = "_initialize".into();
             call(
                 &mut store,
                 &file,
@@ -351,6 +617,12 @@ mod wasi_run {
                 let main = instance
                     .get_func(&store, "")
                     .or_else(|| instance.get_func(&store, "_start"));
+                store.data_mut().entry = if instance.get_func(&store, "").is_some() {
+                    ""
+                } else {
+                    "_start"
+                }
+                .into();
                 if let Some(main) = main {
                     call(
                         &mut store,
@@ -362,6 +634,8 @@ mod wasi_run {
                 }
             }
         }
+        crate::watch::end_of_run(store.instr_count());
+        crate::watch::finish();
     }
 
     /// `--stub-missing`: every function import nothing defines becomes a host
@@ -386,7 +660,14 @@ mod wasi_run {
 
     /// `--invoke NAME`: calls the export with ARGS as parameters (missing
     /// ones zero) and prints its results one per line.
-    fn invoke(store: &mut Store<Ctx>, instance: Instance, file: &str, name: &str, run: &Run) {
+    pub(crate) fn invoke(
+        store: &mut Store<Ctx>,
+        instance: Instance,
+        file: &str,
+        name: &str,
+        run: &Run,
+    ) {
+        store.data_mut().entry = name.to_string();
         let func = instance
             .get_func(store, name)
             .unwrap_or_else(|| report::fail(anyhow!("no func export named `{name}` found")));
@@ -418,7 +699,7 @@ mod wasi_run {
     }
 
     /// Calls `func`, reporting a failure (and exiting) with `context`.
-    fn call(
+    pub(crate) fn call(
         store: &mut Store<Ctx>,
         file: &str,
         context: &str,
@@ -450,7 +731,7 @@ mod wasi_run {
     }
 
     /// A result as `wasmtime run --invoke` prints it.
-    fn show_val(v: Val) -> String {
+    pub(crate) fn show_val(v: Val) -> String {
         match v {
             Val::I32(x) => x.to_string(),
             Val::I64(x) => x.to_string(),
@@ -480,7 +761,71 @@ mod tests {
             hide_preopens: Vec::new(),
             file: file.into(),
             args: args.iter().map(OsString::from).collect(),
+            watch: Watch {
+                profile_interval: 10_000,
+                ..Watch::default()
+            },
         })
+    }
+
+    #[test]
+    fn watch_options() {
+        let Command::Run(r) = parse(&[
+            "--trace=wasi,calls=fd_*",
+            "--trace-format",
+            "json",
+            "--profile",
+            "p.json",
+            "--checkpoint-to=s.ckpt",
+            "--checkpoint-when",
+            "file=stop,poll=5",
+            "--checkpoint-and-continue",
+            "a.wasm",
+            "--trace",
+        ])
+        .unwrap() else {
+            panic!("not a run")
+        };
+        let w = &r.watch;
+        assert_eq!(
+            w.trace,
+            vec![
+                (TraceKind::Wasi, None),
+                (TraceKind::Calls, Some("fd_*".into()))
+            ]
+        );
+        assert!(w.trace_json && w.checkpoint_continue && w.observes());
+        assert_eq!(w.profile.as_deref(), Some("p.json".as_ref()));
+        assert_eq!(
+            w.checkpoint_when,
+            Some(Trigger::File {
+                path: "stop".into(),
+                poll: 5
+            })
+        );
+        assert_eq!(r.args, vec![OsString::from("--trace")]);
+        assert_eq!(Trigger::parse("fuel=1_000").unwrap(), Trigger::Fuel(1000));
+        assert_eq!(
+            Trigger::parse("call=main").unwrap(),
+            Trigger::Call("main".into())
+        );
+        for bad in [
+            &["--checkpoint-to", "x", "a.wasm"][..],
+            &["--checkpoint-when", "fuel=1", "a.wasm"],
+            &[
+                "--checkpoint-when",
+                "fuel=x",
+                "--checkpoint-to",
+                "s",
+                "a.wasm",
+            ],
+            &["--trace=bogus", "a.wasm"],
+            &["--trace-format", "xml", "a.wasm"],
+            &["--checkpoint-and-continue", "a.wasm"],
+            &["--profile-interval", "0", "a.wasm"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -187,6 +187,21 @@ impl Strings {
         s
     }
 
+    /// The strings, without their NULs.
+    pub fn items(&self) -> Vec<Vec<u8>> {
+        let ends = self
+            .offsets
+            .iter()
+            .skip(1)
+            .map(|o| *o as usize - 1)
+            .chain(std::iter::once(self.buf.len().saturating_sub(1)));
+        self.offsets
+            .iter()
+            .zip(ends)
+            .map(|(s, e)| self.buf[*s as usize..e].to_vec())
+            .collect()
+    }
+
     /// The host's own environment, exactly as its `environ_get` gives it.
     pub fn host_environ() -> Self {
         // SAFETY: the buffers are sized from `environ_sizes_get`, as the call requires.
@@ -231,6 +246,10 @@ impl Strings {
 pub struct Ctx {
     pub args: Strings,
     pub environ: Strings,
+    /// Descriptor bookkeeping, kept only when a checkpoint may be taken.
+    pub track: Option<crate::p1_state::Track>,
+    /// The export whose call is running (for a checkpoint).
+    pub entry: String,
 }
 
 /// A scratch result slot the host writes a fixed-size result into (the
@@ -292,8 +311,16 @@ impl Entry {
         let (bytes, ctx) = caller.memory_and_data(memory);
         let mut g = GuestMem::new(bytes);
         let mut slots = [Slot([0; 64]); 2];
-        match self.imp {
-            Imp::Forward(f) => Ok(self.forward(f, &mut g, vals)?),
+        let errno = match self.imp {
+            Imp::Forward(f) => {
+                let errno = self.forward(f, &mut g, vals)?;
+                if errno == 0 {
+                    if let Some(t) = ctx.track.as_mut() {
+                        self.track(t, &mut g, &vals)?;
+                    }
+                }
+                Ok(errno)
+            }
             Imp::Sizes(which) => {
                 which(ctx).sizes(&mut slots);
                 self.store_outs(&mut g, &vals, &slots)?;
@@ -303,9 +330,89 @@ impl Entry {
                 which(ctx).copy_to(&mut g, vals[0] as u32, vals[1] as u32)?;
                 Ok(0)
             }
-            // SAFETY: proc_exit takes a plain value and does not return.
-            Imp::Exit => unsafe { raw::proc_exit(vals[0] as i32) },
+            Imp::Exit => {
+                if crate::watch::tracing_wasi() {
+                    self.trace(&g, &vals, 0);
+                }
+                crate::watch::finish();
+                // SAFETY: proc_exit takes a plain value and does not return.
+                unsafe { raw::proc_exit(vals[0] as i32) }
+            }
+        };
+        if crate::watch::tracing_wasi() {
+            if let Ok(errno) = &errno {
+                self.trace(&g, &vals, *errno);
+            }
         }
+        errno
+    }
+
+    /// Keeps the checkpoint bookkeeping in step with a successful call.
+    fn track(
+        &self,
+        t: &mut crate::p1_state::Track,
+        g: &mut GuestMem<'_>,
+        v: &[u64; MAX_PARAMS],
+    ) -> Result<(), GuestError> {
+        let a = |i: usize| v[i] as u32;
+        match self.name {
+            "path_open" => {
+                let fd = g.read_u32(a(8))?;
+                let path = g.read(a(2), v[3])?.to_vec();
+                t.opened(fd, a(0), a(1), &path, a(4), v[5], v[6], a(7));
+            }
+            "fd_close" => t.closed(a(0)),
+            "fd_renumber" => t.renumbered(a(0), a(1)),
+            "sock_accept" => t.socket(g.read_u32(a(2))?),
+            "fd_read" if a(0) == 0 => t.stdin_read(g.read_u32(a(3))?),
+            "clock_time_get" if a(0) == wasi::CLOCKID_MONOTONIC.raw() => {
+                let host = u64::from_le_bytes(g.read(a(2), 8)?.try_into().expect("8 bytes"));
+                g.write(a(2), &t.monotonic(host).to_le_bytes(), 8)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Writes the call to the `wasi` trace: its parameters (strings for
+    /// buffers of up to 256 bytes, fixed-size results after success) and
+    /// its errno.
+    fn trace(&self, g: &GuestMem<'_>, v: &[u64; MAX_PARAMS], errno: i32) {
+        let mut args = Vec::new();
+        let mut outs = Vec::new();
+        for (i, p) in self.params.iter().enumerate() {
+            match *p {
+                P::I32 => args.push((v[i] as u32).to_string()),
+                P::I64 => args.push((v[i] as i64).to_string()),
+                P::Len => {}
+                P::Buf => args.push(match g.read(v[i] as u32, v[i + 1]) {
+                    Ok(b) if b.len() <= 256 => format!("{:?}", String::from_utf8_lossy(b)),
+                    _ => format!("<{} bytes at {:#x}>", v[i + 1], v[i]),
+                }),
+                P::Iovs => args.push(format!("<{} iovecs at {:#x}>", v[i + 1], v[i])),
+                P::Arr { .. } => args.push(format!("{:#x}", v[i])),
+                P::Out(size, _) => {
+                    if errno == 0 {
+                        outs.push(match g.read(v[i] as u32, size as u64) {
+                            Ok(b) if size == 4 => {
+                                u32::from_le_bytes(b.try_into().expect("4")).to_string()
+                            }
+                            Ok(b) if size == 8 => {
+                                u64::from_le_bytes(b.try_into().expect("8")).to_string()
+                            }
+                            Ok(b) => format!("{b:02x?}"),
+                            Err(_) => "?".into(),
+                        });
+                    }
+                }
+            }
+        }
+        let result = match (errno, outs.is_empty()) {
+            (0, true) => "ok".to_string(),
+            (0, false) => format!("ok({})", outs.join(", ")),
+            (e, _) => format!("errno {e}"),
+        };
+        crate::watch::trace_wasi("p1", self.name, &args.join(", "), &result);
     }
 
     /// Translates the parameters, calls the host, stores the results.

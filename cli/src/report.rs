@@ -22,6 +22,7 @@ const MAX_FRAMES: usize = 20;
 
 /// Prints a one-line error and exits with status 1.
 pub fn fail(err: anyhow::Error) -> ! {
+    crate::watch::finish();
     eprintln!("Error: {err:#}");
     std::process::exit(1)
 }
@@ -29,6 +30,7 @@ pub fn fail(err: anyhow::Error) -> ! {
 /// Reports a core-vm error met while `context` (e.g. "failed to invoke
 /// command default"), running the main module `file`, and exits.
 pub fn guest_error(file: &str, context: &str, err: Error) -> ! {
+    crate::watch::finish();
     match err {
         Error::Trap(trap) => trapped(file, context, &trap),
         other => fail(anyhow::Error::msg(other.to_string()).context(context.to_string())),

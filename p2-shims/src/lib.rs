@@ -39,6 +39,23 @@ pub use error::HostError;
 pub use filesystem::preopens::host_preopens as preopens;
 use table::Table;
 
+/// Run before `wasi:cli/exit` ends the process (the embedder flushes its
+/// traces and profiles there); set once.
+static BEFORE_EXIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets the function run before `wasi:cli/exit` ends the process.
+pub fn set_before_exit(f: fn()) {
+    let _ = BEFORE_EXIT.set(f);
+}
+
+/// Runs the function set by [`set_before_exit`], if any.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+fn before_exit() {
+    if let Some(f) = BEFORE_EXIT.get() {
+        f()
+    }
+}
+
 /// The WASI version the shims register.
 pub const VERSION: &str = "0.2.12";
 

@@ -254,6 +254,7 @@ pub fn poll(waits: &[Wait]) -> R<Vec<(usize, u16)>> {
 }
 
 pub fn exit(code: u32) -> ! {
+    crate::before_exit();
     // SAFETY: ends the process; no memory is involved.
     unsafe { wasi::proc_exit(code) };
     // proc_exit never returns; if a host did, end anyway.
