@@ -65,7 +65,7 @@ CHECK_HOSTS ?= wasmtime
 .PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts \
-        checkpoint-check
+        checkpoint-check trace-check
 
 all: shim
 
@@ -167,6 +167,11 @@ p2-programs-bundle: shim
 # programs as p1 modules against one native run.
 checkpoint-check: shim
 	$(PYTHON) $(ROOT)/conformance/checkpoint.py --shim $(SHIM) --hosts $(HOSTS)
+
+# --trace (JSON Lines parsed back, calls paired) and --profile (samples = instructions / N)
+# through the shim on each host (conformance/trace_check.py).
+trace-check: shim
+	$(PYTHON) $(ROOT)/conformance/trace_check.py --shim $(SHIM) --hosts $(HOSTS)
 
 # `--invoke 'name(args)'` on components: the shim against wasmtime (stdout, exit status).
 invoke-check: shim

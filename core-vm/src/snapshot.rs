@@ -6,8 +6,9 @@
 //! * the store's shape (numbers of functions, memories, tables, globals,
 //!   instances), checked on restore: the embedder must instantiate the
 //!   same program the same way, which makes every store index agree;
-//! * every memory (its size in pages, its bytes compressed with LZ4, the
-//!   `lz4_flex` block format with the length prepended), every table's
+//! * every memory (its size in pages, its bytes in 1 MiB chunks, each
+//!   compressed with LZ4: the `lz4_flex` block format with the length
+//!   prepended), every table's
 //!   elements and every global's value, as raw 64-bit slots (a funcref is
 //!   the store's function index + 1, which instantiating the same program
 //!   reproduces; a non-null externref is a host object and is refused);
@@ -63,10 +64,14 @@ pub struct Shape {
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct MemoryState {
     pub pages: u64,
-    /// `lz4_flex::compress_prepend_size` of the memory's bytes.
-    #[serde(with = "serde_bytes")]
-    pub lz4: Vec<u8>,
+    /// The memory's bytes in chunks of [`CHUNK`] bytes (the last may be
+    /// shorter), each compressed on its own by
+    /// `lz4_flex::compress_prepend_size`.
+    pub lz4: Vec<serde_bytes::ByteBuf>,
 }
+
+/// The size of a memory's compressed chunks.
+pub const CHUNK: usize = 1 << 20;
 
 impl std::fmt::Debug for MemoryState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -252,7 +257,11 @@ pub(crate) fn capture(store: &StoreInner, view: &StackView<'_>) -> Result<ExecSt
             .iter()
             .map(|m| MemoryState {
                 pages: m.pages(),
-                lz4: lz4_flex::compress_prepend_size(&m.data),
+                lz4: m
+                    .data
+                    .chunks(CHUNK)
+                    .map(|c| serde_bytes::ByteBuf::from(lz4_flex::compress_prepend_size(c)))
+                    .collect(),
             })
             .collect(),
         tables,
@@ -438,8 +447,21 @@ pub(crate) fn restore(store: &mut StoreInner, state: &ExecState) -> Result<Prepa
     }
     // Now write.
     for (i, m) in state.memories.iter().enumerate() {
-        let bytes = lz4_flex::decompress_size_prepended(&m.lz4)
-            .map_err(|e| bad(format!("memory {i}: {e}")))?;
+        let mut bytes = Vec::new();
+        for (n, c) in m.lz4.iter().enumerate() {
+            let size = c
+                .get(..4)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
+            if size.is_none_or(|s| s as usize > CHUNK) {
+                return Err(bad(format!("memory {i}, chunk {n}: bad size")));
+            }
+            let chunk = lz4_flex::decompress_size_prepended(c)
+                .map_err(|e| bad(format!("memory {i}, chunk {n}: {e}")))?;
+            if chunk.len() > CHUNK {
+                return Err(bad(format!("memory {i}, chunk {n}: {} bytes", chunk.len())));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if bytes.len() as u64 != m.pages * crate::PAGE_SIZE {
             return Err(bad(format!(
                 "memory {i}: {} bytes for {} pages",
