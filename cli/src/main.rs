@@ -244,6 +244,7 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
     };
     while let Some(arg) = args.next() {
         let Some(opt) = arg.to_str().filter(|s| s.starts_with('-') && s.len() > 1) else {
+            check_watch(&run.watch)?;
             return Ok(Command::Run(Run {
                 file: arg,
                 args: args.collect(),
