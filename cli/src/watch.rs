@@ -289,6 +289,7 @@ impl<T: 'static> Watcher<T> {
             return;
         };
         c.done = true;
+        CHECKPOINT_PENDING.with(|p| p.set(false));
         let path = c.path.clone();
         match c.layers.write(cx, &path) {
             Ok(size) => {
