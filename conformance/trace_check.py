@@ -122,7 +122,7 @@ def main() -> int:
                         problems.append(why)
                     rc, out, err = shim_run(["--trace=calls"])
                     text_calls = sum(1 for line in err.decode(errors="replace").splitlines()
-                                     if line.startswith("call ") and "> " in line)
+                                     if line.startswith("call ") and line[5:].lstrip().startswith("> "))
                     if text_calls != calls:
                         problems.append(f"text trace has {text_calls} calls, JSON {calls}")
                 interval = 997

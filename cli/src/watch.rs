@@ -42,6 +42,26 @@ thread_local! {
     static FINISHERS: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Appends each write to a file it opens and closes again, so that the
+/// guest never sees the trace file's fd: a guest scanning for preopens
+/// (wasi-libc) stops at the first fd that is not one, and Node answers
+/// EINVAL for a plain file there, which wasi-libc treats as fatal. Behind a
+/// 1 MiB `BufWriter`, a file is opened once per MiB of trace.
+struct Appender(std::path::PathBuf);
+
+impl Write for Appender {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.0)?
+            .write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Whether `name` passes the filter `f` (`*` matches any run of characters,
 /// otherwise a substring match).
 fn matches(f: &str, name: &str) -> bool {
@@ -75,14 +95,18 @@ pub fn open_sink(watch: &Watch) -> anyhow::Result<()> {
         return Ok(());
     }
     let out: Box<dyn Write> = match &watch.trace_file {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => {
             std::fs::File::create(path).with_context(|| {
                 format!(
                     "failed to create the trace file `{}`",
                     path.to_string_lossy()
                 )
-            })?,
-        )),
+            })?;
+            Box::new(std::io::BufWriter::with_capacity(
+                1 << 20,
+                Appender(path.into()),
+            ))
+        }
         None => Box::new(std::io::BufWriter::new(std::io::stderr())),
     };
     SINK.with(|s| {
