@@ -6,5 +6,7 @@
 pub mod component_fuzz;
 #[cfg(feature = "component-gen")]
 pub mod component_gen;
+#[cfg(feature = "differential")]
+pub mod differential;
 pub mod fuzz_harness;
 pub mod wast_runner;

@@ -1,7 +1,7 @@
 //! `fuzz-smoke`: a bounded, deterministic run of the core-vm fuzz harness
 //! (`conformance::fuzz_harness`) for `make test` and CI.
 //!
-//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--verbose]`
+//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--verbose]`
 //!
 //! Iteration `i` draws everything from `XorShift::new(seed + i)`, so any
 //! failing iteration is reproduced alone by `--start i --iterations 1` with
@@ -14,7 +14,10 @@
 //! `component_parse` target), and, when built with the `component-gen`
 //! feature, (5) makes a component with wit-smith + wit-component, parses,
 //! instantiates it and calls its exports (`conformance::component_gen`, the
-//! `component_gen` target; `--components-only` runs just this step). Exit
+//! `component_gen` target; `--components-only` runs just this step), and,
+//! when built with the `differential` feature, (6) runs the module of (1)
+//! on core-vm and on wasmi and compares them (`conformance::differential`,
+//! the `core_vm_diff` target; `--differential-only` runs just this step). Exit
 //! status 1 if anything panicked or the harness reported a finding; `--save
 //! DIR` writes the inputs of failing iterations there, named for the fuzz
 //! target that replays them.
@@ -33,6 +36,7 @@ struct Args {
     save: Option<PathBuf>,
     verbose: bool,
     components_only: bool,
+    differential_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         save: None,
         verbose: false,
         components_only: false,
+        differential_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -61,8 +66,9 @@ fn parse_args() -> Result<Args, String> {
             "--save" => args.save = Some(it.next().ok_or("--save needs a directory")?.into()),
             "--verbose" | "-v" => args.verbose = true,
             "--components-only" => args.components_only = true,
+            "--differential-only" => args.differential_only = true,
             "--help" | "-h" => {
-                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--verbose]");
+                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--verbose]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -119,6 +125,10 @@ fn main() {
 
     let started = std::time::Instant::now();
     let mut total = Stats::default();
+    #[cfg(feature = "differential")]
+    let mut diff_total = conformance::differential::DiffStats::default();
+    #[cfg(feature = "differential")]
+    let started_cpu = cpu_seconds();
     let mut failing = 0u64;
     let component_seeds = seeds();
     for i in args.start..args.start + args.iterations {
@@ -126,7 +136,32 @@ fn main() {
         let mut it = Stats::default();
         let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
 
+        // (6) core-vm against wasmi on a wasm-smith module (the bytes of (1)
+        // behind a byte choosing the NaN mode).
+        #[cfg(feature = "differential")]
         if !args.components_only {
+            let mode = rng.next_u64() as u8;
+            let len = 64 + rng.below(8 * 1024) as usize;
+            let mut data = vec![mode];
+            data.extend(rng.bytes(len));
+            let mut diff = conformance::differential::DiffStats::default();
+            it.merge(&guarded("differential", || {
+                diff = conformance::differential::diff_generated(&data);
+                Stats {
+                    findings: diff.findings.clone(),
+                    ..Stats::default()
+                }
+            }));
+            diff_total.merge(&diff);
+            inputs.push(("core_vm_diff", data));
+        }
+        #[cfg(not(feature = "differential"))]
+        if args.differential_only {
+            eprintln!("fuzz-smoke: --differential-only needs the `differential` feature");
+            std::process::exit(2);
+        }
+
+        if !args.components_only && !args.differential_only {
             // (1) wasm-smith module, validated, instantiated and run.
             let len = 64 + rng.below(8 * 1024) as usize;
             let data = rng.bytes(len);
@@ -158,7 +193,7 @@ fn main() {
 
         // (5) a generated component, parsed, instantiated, its exports called.
         #[cfg(feature = "component-gen")]
-        {
+        if !args.differential_only {
             let len = 256 + rng.below(16 * 1024) as usize;
             let data = rng.bytes(len);
             let mut errors = Vec::new();
@@ -221,6 +256,20 @@ fn main() {
         total.call_errors,
         failing,
     );
+    #[cfg(feature = "differential")]
+    println!(
+        "fuzz-smoke differential (core-vm vs wasmi 2.0): {} modules ({} rejected by wasmi), {} instantiated, \
+         {} calls compared ({} trapping alike), {} modules inconclusive (fuel, stack or caps), {} mismatches; \
+         {:.1} s CPU",
+        diff_total.modules,
+        diff_total.reference_rejected,
+        diff_total.instantiated,
+        diff_total.calls,
+        diff_total.traps,
+        diff_total.inconclusive,
+        diff_total.findings.len(),
+        cpu_seconds() - started_cpu,
+    );
     std::process::exit(if failing == 0 { 0 } else { 1 });
 }
 
@@ -228,4 +277,21 @@ fn guarded_generate(data: &[u8]) -> Option<Vec<u8>> {
     catch_unwind(AssertUnwindSafe(|| generate(data)))
         .ok()
         .flatten()
+}
+
+#[cfg(feature = "differential")]
+/// CPU time of this process so far (user + system), from /proc; 0 where
+/// there is none.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat: 11 and 12 after ')'.
+    (ticks(11) + ticks(12)) / 100.0
 }

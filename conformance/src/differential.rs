@@ -1,0 +1,939 @@
+//! Differential fuzzing of core-vm against wasmi 2.0 (the library), on
+//! wasm-smith modules: the `core_vm_diff` fuzz target (`fuzz/`, which
+//! compiles this file in with `#[path]`) and the differential step of
+//! `fuzz-smoke` (feature `differential`).
+//!
+//! **Why wasmi.** It is the peer the project already measures against (the
+//! wasmi 2.0 CLI is a test host), it implements exactly the features core-vm
+//! does (Wasm 2.0, tail calls, multi-memory, extended-const; SIMD off), it
+//! is a small pure-Rust crate (built here without its SIMD and memory64
+//! features, so wasmi rejects them as core-vm does) that builds in the workspace in about a
+//! minute (wasmtime with Cranelift takes many times that, which CI cannot
+//! afford on every run), it is an independent implementation (its own
+//! translator, register allocation and executor, sharing only wasmparser
+//! with core-vm), and it meters fuel deterministically, so a guest's
+//! infinite loop ends in both engines. wasmi is itself differentially
+//! fuzzed against wasmtime upstream.
+//!
+//! **What one module does.** wasm-smith makes a module from the input (in
+//! core-vm's feature set, `export_everything`, in three of four modules
+//! with `canonicalize_nans`, and with `ensure_termination`, a fuel counter of
+//! the module's own, so that endless loops trap at the same instruction in
+//! both engines: [`SELF_FUEL`]). Both engines instantiate it with the same
+//! imports: host functions that log every call (import, arguments) and
+//! return values computed from their arguments (and trap, deterministically,
+//! for one argument hash in 16), memories, tables and globals of the exact
+//! imported types with the same contents. Then every exported function is
+//! called with [`ARG_SETS`] argument sets drawn from interesting values
+//! (zero, ±1, extremes, NaNs with payloads, infinities, ±0.0, small and
+//! random numbers; externrefs by id). After each call the outcomes are
+//! compared: the results, trap versus no trap, the trap's category (core-vm
+//! and wasmi name traps differently: [`Category`]), and the host-call log.
+//! At the end all exported globals, memories (size and bytes) and tables
+//! (size, each element's null-ness and externref id) are compared.
+//!
+//! **NaNs.** In modules with `canonicalize_nans` every float result is
+//! compared bit for bit, and so are memories. Without it, a float that is a
+//! NaN in both engines is equal whatever its bits (the spec lets arithmetic
+//! produce any arithmetic NaN), and memories are not compared (a stored NaN's
+//! payload may differ legitimately).
+//!
+//! **Limits.** Fuel: core-vm counts function entries and loop iterations,
+//! wasmi roughly one unit per instruction, so wasmi gets [`WASMI_FUEL_RATIO`]
+//! times more. Stack depth differs too. A call that runs out of fuel or
+//! stack in *either* engine makes the rest of the module inconclusive: it is
+//! counted and the module's comparison stops there (the two states may
+//! legitimately differ from then on). Memories are capped at
+//! [`MAX_MEMORY_PAGES`] and tables at [`MAX_TABLE_ELEMENTS`] in both; growth
+//! refused growth stops wasmi with a trap ([`WasmiData`]), which makes the
+//! module inconclusive.
+//!
+//! Invariants: this file depends only on core-vm, wasmi, wasm-smith and
+//! arbitrary (and `fuzz_harness`, compiled beside it). Every mismatch is a
+//! finding; a module wasmi rejects is counted (`reference_rejected`), not a
+//! finding; a module core-vm rejects is a finding (wasm-smith stays within
+//! core-vm's features).
+
+use crate::fuzz_harness::{smith_config, XorShift, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS};
+use arbitrary::Unstructured;
+use core_vm as cv;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+/// Argument sets per exported function.
+pub const ARG_SETS: usize = 3;
+/// core-vm fuel for the instantiation and for each call.
+pub const CORE_VM_FUEL: u64 = 20_000;
+/// wasmi's fuel per unit of core-vm's (one instruction versus one call or
+/// loop iteration of at most a few hundred instructions).
+pub const WASMI_FUEL_RATIO: u64 = 256;
+
+/// Counters of a differential run; `findings` are the mismatches.
+#[derive(Debug, Default, Clone)]
+pub struct DiffStats {
+    pub modules: u64,
+    /// Modules core-vm accepted but wasmi did not (a wasmi limitation).
+    pub reference_rejected: u64,
+    /// Modules both engines instantiated (or both failed to, alike).
+    pub instantiated: u64,
+    pub calls: u64,
+    pub traps: u64,
+    /// Modules whose comparison stopped early: fuel or stack ran out in one
+    /// engine, or a resource cap was hit at instantiation.
+    pub inconclusive: u64,
+    pub findings: Vec<String>,
+}
+
+impl DiffStats {
+    pub fn merge(&mut self, o: &DiffStats) {
+        self.modules += o.modules;
+        self.reference_rejected += o.reference_rejected;
+        self.instantiated += o.instantiated;
+        self.calls += o.calls;
+        self.traps += o.traps;
+        self.inconclusive += o.inconclusive;
+        self.findings.extend(o.findings.iter().cloned());
+    }
+}
+
+/// An engine-neutral value. Funcrefs compare by null-ness only (function
+/// identities do not map between engines); externrefs by their id.
+#[derive(Debug, Clone, Copy)]
+pub enum V {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    FuncRef(bool),
+    ExternRef(Option<u32>),
+}
+
+impl V {
+    /// Equality under the module's NaN rule (see the module doc).
+    fn same(&self, other: &V, exact_nans: bool) -> bool {
+        match (*self, *other) {
+            (V::F32(a), V::F32(b)) => {
+                a == b || (!exact_nans && f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan())
+            }
+            (V::F64(a), V::F64(b)) => {
+                a == b || (!exact_nans && f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
+            }
+            (V::I32(a), V::I32(b)) => a == b,
+            (V::I64(a), V::I64(b)) => a == b,
+            (V::FuncRef(a), V::FuncRef(b)) => a == b,
+            (V::ExternRef(a), V::ExternRef(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+fn same_vals(a: &[V], b: &[V], exact_nans: bool) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y, exact_nans))
+}
+
+/// Trap categories both engines can be mapped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Unreachable,
+    MemoryOutOfBounds,
+    /// Table access out of bounds, including `call_indirect` past the end.
+    TableOutOfBounds,
+    IndirectCallToNull,
+    BadSignature,
+    IntegerOverflow,
+    IntegerDivisionByZero,
+    BadConversionToInteger,
+    /// A host function's error.
+    Host,
+    /// Fuel or stack ran out: not comparable between the engines.
+    Exhausted,
+    /// Any other error (resource limits at instantiation, link errors).
+    Other,
+}
+
+fn cv_category(e: &cv::Error) -> Category {
+    use cv::TrapCode as C;
+    match e {
+        cv::Error::Trap(t) => match t.code() {
+            C::Unreachable => Category::Unreachable,
+            C::MemoryOutOfBounds => Category::MemoryOutOfBounds,
+            C::TableOutOfBounds | C::UndefinedElement => Category::TableOutOfBounds,
+            C::UninitializedElement => Category::IndirectCallToNull,
+            C::BadSignature => Category::BadSignature,
+            C::IntegerOverflow => Category::IntegerOverflow,
+            C::IntegerDivisionByZero => Category::IntegerDivisionByZero,
+            C::BadConversionToInteger => Category::BadConversionToInteger,
+            C::StackOverflow | C::OutOfFuel => Category::Exhausted,
+            C::Host => Category::Host,
+        },
+        cv::Error::Limit(_) => Category::Exhausted,
+        _ => Category::Other,
+    }
+}
+
+fn wasmi_category(e: &wasmi::Error) -> Category {
+    use wasmi::TrapCode as C;
+    match e.as_trap_code() {
+        Some(C::UnreachableCodeReached) => Category::Unreachable,
+        Some(C::MemoryOutOfBounds) => Category::MemoryOutOfBounds,
+        Some(C::TableOutOfBounds) => Category::TableOutOfBounds,
+        Some(C::IndirectCallToNull) => Category::IndirectCallToNull,
+        Some(C::BadSignature) => Category::BadSignature,
+        Some(C::IntegerOverflow) => Category::IntegerOverflow,
+        Some(C::IntegerDivisionByZero) => Category::IntegerDivisionByZero,
+        Some(C::BadConversionToInteger) => Category::BadConversionToInteger,
+        Some(
+            C::StackOverflow | C::OutOfFuel | C::GrowthOperationLimited | C::OutOfSystemMemory,
+        ) => Category::Exhausted,
+        None if e.downcast_ref::<HostTrap>().is_some() => Category::Host,
+        None => {
+            // Resource limits at instantiation come back as plain errors.
+            let msg = e.to_string();
+            if msg.contains("limit") || msg.contains("resource") || msg.contains("out of") {
+                Category::Exhausted
+            } else {
+                Category::Other
+            }
+        }
+    }
+}
+
+/// The error a host import raises when it decides to trap.
+#[derive(Debug)]
+struct HostTrap;
+
+impl std::fmt::Display for HostTrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("host import trapped")
+    }
+}
+
+impl std::error::Error for HostTrap {}
+impl wasmi::errors::HostError for HostTrap {}
+
+/// The outcome of one call (or of the instantiation).
+#[derive(Debug, Clone)]
+enum Outcome {
+    Ok(Vec<V>),
+    /// The category is compared; the message only helps reading a finding.
+    Trap(Category, String),
+}
+
+/// What a host import does: shared by both engines so they agree.
+/// Returns the results, or `None` to trap.
+fn host_behaviour(import: usize, args: &[V], results: &[cv::ValType]) -> Option<Vec<V>> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ import as u64;
+    for a in args {
+        let bits = match *a {
+            V::I32(x) => x as u32 as u64,
+            V::I64(x) => x as u64,
+            V::F32(x) => x as u64,
+            V::F64(x) => x,
+            V::FuncRef(n) => n as u64,
+            V::ExternRef(id) => id.map_or(u64::MAX, u64::from),
+        };
+        h = (h ^ bits).wrapping_mul(0x1000_0000_01b3);
+    }
+    if h % 16 == 0 && !args.is_empty() {
+        return None;
+    }
+    let mut rng = XorShift::new(h);
+    Some(
+        results
+            .iter()
+            .map(|t| arbitrary_val(&mut rng, *t))
+            .collect(),
+    )
+}
+
+/// A value of type `t`: half the time one of the interesting edge values.
+pub fn arbitrary_val(rng: &mut XorShift, t: cv::ValType) -> V {
+    let pick = rng.below(2) == 0;
+    match t {
+        cv::ValType::I32 => {
+            const I: &[i32] = &[
+                0,
+                1,
+                -1,
+                2,
+                7,
+                8,
+                16,
+                31,
+                32,
+                255,
+                65536,
+                i32::MIN,
+                i32::MAX,
+            ];
+            V::I32(if pick {
+                I[rng.below(I.len() as u64) as usize]
+            } else {
+                rng.next_u64() as i32
+            })
+        }
+        cv::ValType::I64 => {
+            const I: &[i64] = &[0, 1, -1, 2, 32, 63, 64, 1 << 32, i64::MIN, i64::MAX];
+            V::I64(if pick {
+                I[rng.below(I.len() as u64) as usize]
+            } else {
+                rng.next_u64() as i64
+            })
+        }
+        cv::ValType::F32 => {
+            const F: &[u32] = &[
+                0,
+                0x8000_0000,
+                0x3f80_0000,
+                0xbf80_0000,
+                0x7fc0_0000,
+                0xffc0_0000,
+                0x7fa0_0001,
+                0x7f80_0000,
+                0xff80_0000,
+                0x0080_0000,
+                0x0000_0001,
+                0x4f00_0000,
+                0xcf00_0000,
+                0x3f00_0000,
+                0x7f7f_ffff,
+            ];
+            V::F32(if pick {
+                F[rng.below(F.len() as u64) as usize]
+            } else if rng.below(2) == 0 {
+                (rng.below(2001) as f32 - 1000.0).to_bits()
+            } else {
+                rng.next_u64() as u32
+            })
+        }
+        cv::ValType::F64 => {
+            const F: &[u64] = &[
+                0,
+                0x8000_0000_0000_0000,
+                0x3ff0_0000_0000_0000,
+                0xbff0_0000_0000_0000,
+                0x7ff8_0000_0000_0000,
+                0xfff8_0000_0000_0000,
+                0x7ff4_0000_0000_0001,
+                0x7ff0_0000_0000_0000,
+                0xfff0_0000_0000_0000,
+                0x0010_0000_0000_0000,
+                0x0000_0000_0000_0001,
+                0x43e0_0000_0000_0000,
+                0xc3e0_0000_0000_0000,
+                0x41e0_0000_0000_0000,
+                0x3fe0_0000_0000_0000,
+            ];
+            V::F64(if pick {
+                F[rng.below(F.len() as u64) as usize]
+            } else if rng.below(2) == 0 {
+                (rng.below(2001) as f64 - 1000.0).to_bits()
+            } else {
+                rng.next_u64()
+            })
+        }
+        cv::ValType::FuncRef => V::FuncRef(true),
+        cv::ValType::ExternRef => V::ExternRef(if pick {
+            None
+        } else {
+            Some(rng.below(4) as u32)
+        }),
+        cv::ValType::V128 => unreachable!("SIMD is off"),
+    }
+}
+
+// ----- conversions -----
+
+fn cv_val(v: V) -> cv::Val {
+    match v {
+        V::I32(x) => cv::Val::I32(x),
+        V::I64(x) => cv::Val::I64(x),
+        V::F32(x) => cv::Val::F32(x),
+        V::F64(x) => cv::Val::F64(x),
+        // Non-null funcrefs are never made up (only null ones are).
+        V::FuncRef(_) => cv::Val::FuncRef(None),
+        V::ExternRef(id) => cv::Val::ExternRef(id.map(cv::ExternRef)),
+    }
+}
+
+fn from_cv(v: &cv::Val) -> V {
+    match *v {
+        cv::Val::I32(x) => V::I32(x),
+        cv::Val::I64(x) => V::I64(x),
+        cv::Val::F32(x) => V::F32(x),
+        cv::Val::F64(x) => V::F64(x),
+        cv::Val::FuncRef(f) => V::FuncRef(f.is_none()),
+        cv::Val::ExternRef(r) => V::ExternRef(r.map(|r| r.0)),
+        cv::Val::V128(_) => unreachable!("SIMD is off"),
+    }
+}
+
+fn wasmi_ty(t: cv::ValType) -> wasmi::ValType {
+    match t {
+        cv::ValType::I32 => wasmi::ValType::I32,
+        cv::ValType::I64 => wasmi::ValType::I64,
+        cv::ValType::F32 => wasmi::ValType::F32,
+        cv::ValType::F64 => wasmi::ValType::F64,
+        cv::ValType::V128 => wasmi::ValType::V128,
+        cv::ValType::FuncRef => wasmi::ValType::FuncRef,
+        cv::ValType::ExternRef => wasmi::ValType::ExternRef,
+    }
+}
+
+fn wasmi_val(ctx: impl wasmi::AsContextMut, v: V) -> wasmi::Val {
+    match v {
+        V::I32(x) => wasmi::Val::I32(x),
+        V::I64(x) => wasmi::Val::I64(x),
+        V::F32(x) => wasmi::Val::F32(wasmi::F32::from_bits(x)),
+        V::F64(x) => wasmi::Val::F64(wasmi::F64::from_bits(x)),
+        V::FuncRef(_) => wasmi::Val::FuncRef(wasmi::Nullable::Null),
+        V::ExternRef(None) => wasmi::Val::ExternRef(wasmi::Nullable::Null),
+        V::ExternRef(Some(id)) => {
+            wasmi::Val::ExternRef(wasmi::Nullable::Val(wasmi::ExternRef::new(ctx, id)))
+        }
+    }
+}
+
+fn from_wasmi<'a, T: 'a>(store: impl Into<wasmi::StoreContext<'a, T>> + Copy, v: &wasmi::Val) -> V {
+    match v {
+        wasmi::Val::I32(x) => V::I32(*x),
+        wasmi::Val::I64(x) => V::I64(*x),
+        wasmi::Val::F32(x) => V::F32(x.to_bits()),
+        wasmi::Val::F64(x) => V::F64(x.to_bits()),
+        wasmi::Val::FuncRef(f) => V::FuncRef(f.is_null()),
+        wasmi::Val::ExternRef(r) => V::ExternRef(
+            r.val()
+                .and_then(|r| r.data(store).downcast_ref::<u32>().copied()),
+        ),
+        wasmi::Val::V128(_) => unreachable!("SIMD is off"),
+    }
+}
+
+fn from_wasmi_ref<'a, T: 'a>(
+    store: impl Into<wasmi::StoreContext<'a, T>> + Copy,
+    r: &wasmi::Ref,
+) -> V {
+    match r {
+        wasmi::Ref::Func(f) => V::FuncRef(f.is_null()),
+        wasmi::Ref::Extern(e) => V::ExternRef(
+            e.val()
+                .and_then(|r| r.data(store).downcast_ref::<u32>().copied()),
+        ),
+    }
+}
+
+// ----- the two engines -----
+
+/// The host-call log of one engine: one line per import call.
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn log_call(log: &Log, import: usize, args: &[V]) {
+    let mut line = format!("import {import}(");
+    for a in args {
+        let _ = write!(line, "{a:?} ");
+    }
+    line.push(')');
+    log.lock().unwrap().push(line);
+}
+
+/// The wasmi engine, configured like core-vm's fuzzing engine.
+fn wasmi_engine() -> wasmi::Engine {
+    let mut config = wasmi::Config::default();
+    config
+        .wasm_tail_call(true)
+        .wasm_multi_memory(true)
+        .wasm_extended_const(true)
+        .wasm_bulk_memory(true)
+        .wasm_reference_types(true)
+        .wasm_multi_value(true)
+        .wasm_wide_arithmetic(false)
+        .wasm_custom_page_sizes(false)
+        .consume_fuel(true);
+    wasmi::Engine::new(&config)
+}
+
+/// The store data of the wasmi side: its limits. Growth that the limits
+/// refuse (past a declared maximum or past the fuzzing caps) *traps* in
+/// wasmi (`trap_on_grow_failure`, an inconclusive outcome) where core-vm
+/// gives -1: wasmi 2.0 gives -1 too without that option, but a guest that
+/// retries a refused `memory.grow` in a loop then overflows wasmi's native
+/// stack (seen on a wasm-smith module), and its `ResourceLimiter` trait
+/// cannot be implemented outside wasmi (its error type is private).
+struct WasmiData {
+    limits: wasmi::StoreLimits,
+}
+
+/// Initial value of an imported global (the same for both engines).
+fn global_init(rng: &mut XorShift, t: cv::ValType) -> V {
+    match t {
+        cv::ValType::FuncRef => V::FuncRef(true),
+        t => arbitrary_val(rng, t),
+    }
+}
+
+/// Runs `wasm` on both engines and compares them.
+pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
+    let mut stats = DiffStats {
+        modules: 1,
+        ..DiffStats::default()
+    };
+    let cv_engine = crate::fuzz_harness::engine();
+    debug("validating on core-vm");
+    let cv_module = match cv::Module::new(&cv_engine, wasm) {
+        Ok(m) => m,
+        Err(e) => {
+            stats
+                .findings
+                .push(format!("core-vm rejected the module: {e}"));
+            return stats;
+        }
+    };
+    let wi_engine = wasmi_engine();
+    debug("validating on wasmi");
+    let wi_module = match wasmi::Module::new(&wi_engine, wasm) {
+        Ok(m) => m,
+        Err(_) => {
+            stats.reference_rejected += 1;
+            return stats;
+        }
+    };
+    let mut d = Diff {
+        stats,
+        exact_nans,
+        cv_log: Log::default(),
+        wi_log: Log::default(),
+    };
+    d.run(&cv_engine, &cv_module, &wi_engine, &wi_module, arg_seed);
+    d.stats
+}
+
+struct Diff {
+    stats: DiffStats,
+    exact_nans: bool,
+    cv_log: Log,
+    wi_log: Log,
+}
+
+impl Diff {
+    fn finding(&mut self, what: String) {
+        self.stats.findings.push(what);
+    }
+
+    /// Compares one outcome pair; false if the module's comparison must stop
+    /// (inconclusive, or a mismatch after which states differ).
+    fn compare(&mut self, what: &str, cv: &Outcome, wi: &Outcome) -> bool {
+        let logs_same = {
+            let a = self.cv_log.lock().unwrap();
+            let b = self.wi_log.lock().unwrap();
+            *a == *b
+        };
+        match (cv, wi) {
+            (Outcome::Trap(Category::Exhausted, _), _)
+            | (_, Outcome::Trap(Category::Exhausted, _)) => {
+                debug(&format!("inconclusive {what}: core-vm {cv:?} wasmi {wi:?}"));
+                self.stats.inconclusive += 1;
+                return false;
+            }
+            _ => {}
+        }
+        if !logs_same {
+            let a = self.cv_log.lock().unwrap().clone();
+            let b = self.wi_log.lock().unwrap().clone();
+            self.finding(format!(
+                "{what}: host calls differ:\n  core-vm: {a:?}\n  wasmi:   {b:?}"
+            ));
+            return false;
+        }
+        match (cv, wi) {
+            (Outcome::Ok(a), Outcome::Ok(b)) if same_vals(a, b, self.exact_nans) => true,
+            (Outcome::Trap(a, _), Outcome::Trap(b, _)) if a == b => {
+                self.stats.traps += 1;
+                true
+            }
+            _ => {
+                self.finding(format!("{what}: core-vm {cv:?}, wasmi {wi:?}"));
+                false
+            }
+        }
+    }
+
+    fn run(
+        &mut self,
+        cv_engine: &cv::Engine,
+        cv_module: &cv::Module,
+        wi_engine: &wasmi::Engine,
+        wi_module: &wasmi::Module,
+        arg_seed: u64,
+    ) {
+        let mut cv_store = cv::Store::new(cv_engine, ());
+        let mut wi_store = wasmi::Store::new(
+            wi_engine,
+            WasmiData {
+                limits: wasmi::StoreLimitsBuilder::new()
+                    .memory_size((MAX_MEMORY_PAGES * cv::PAGE_SIZE) as usize)
+                    .table_elements(MAX_TABLE_ELEMENTS as usize)
+                    .trap_on_grow_failure(true)
+                    .build(),
+            },
+        );
+        wi_store.limiter(|d| &mut d.limits);
+
+        // Imports, the same on both sides.
+        let mut rng = XorShift::new(arg_seed ^ 0x1111);
+        let mut cv_imports = Vec::new();
+        let mut wi_imports = Vec::new();
+        for (index, imp) in cv_module.imports().enumerate() {
+            match imp.ty {
+                cv::ExternType::Func(ty) => {
+                    let results: Vec<cv::ValType> = ty.results().to_vec();
+                    let log = self.cv_log.clone();
+                    let r = results.clone();
+                    cv_imports.push(cv::Extern::Func(cv::Func::new(
+                        &mut cv_store,
+                        ty.clone(),
+                        move |_c, params, out| {
+                            let args: Vec<V> = params.iter().map(from_cv).collect();
+                            log_call(&log, index, &args);
+                            let vals = host_behaviour(index, &args, &r)
+                                .ok_or_else(|| cv::Trap::host(HostTrap))?;
+                            for (o, v) in out.iter_mut().zip(vals) {
+                                *o = cv_val(v);
+                            }
+                            Ok(())
+                        },
+                    )));
+                    let log = self.wi_log.clone();
+                    let wty = wasmi::FuncType::new(
+                        ty.params().iter().map(|t| wasmi_ty(*t)),
+                        results.iter().map(|t| wasmi_ty(*t)),
+                    );
+                    wi_imports.push(wasmi::Extern::Func(wasmi::Func::new(
+                        &mut wi_store,
+                        wty,
+                        move |mut c, params, out| {
+                            let args: Vec<V> = params.iter().map(|p| from_wasmi(&c, p)).collect();
+                            log_call(&log, index, &args);
+                            let vals = host_behaviour(index, &args, &results)
+                                .ok_or_else(|| wasmi::Error::host(HostTrap))?;
+                            for (o, v) in out.iter_mut().zip(vals) {
+                                *o = wasmi_val(&mut c, v);
+                            }
+                            Ok(())
+                        },
+                    )));
+                }
+                cv::ExternType::Memory(ty) => {
+                    let fill = rng.bytes(64);
+                    let cm = match cv::Memory::new(&mut cv_store, ty) {
+                        Ok(m) => m,
+                        Err(_) => {
+                            self.stats.inconclusive += 1;
+                            return;
+                        }
+                    };
+                    let wm = match wasmi::Memory::new(
+                        &mut wi_store,
+                        wasmi::MemoryType::new(ty.min as u32, ty.max.map(|m| m as u32)),
+                    ) {
+                        Ok(m) => m,
+                        Err(_) => {
+                            self.stats.inconclusive += 1;
+                            return;
+                        }
+                    };
+                    // The same first bytes in both.
+                    let n = fill.len().min(cm.data(&cv_store).len());
+                    cm.data_mut(&mut cv_store)[..n].copy_from_slice(&fill[..n]);
+                    wm.data_mut(&mut wi_store)[..n].copy_from_slice(&fill[..n]);
+                    cv_imports.push(cv::Extern::Memory(cm));
+                    wi_imports.push(wasmi::Extern::Memory(wm));
+                }
+                cv::ExternType::Table(ty) => {
+                    let init = cv::Val::default_for(ty.element);
+                    let ct = match cv::Table::new(&mut cv_store, ty, init) {
+                        Ok(t) => t,
+                        Err(_) => {
+                            self.stats.inconclusive += 1;
+                            return;
+                        }
+                    };
+                    let rt = match ty.element {
+                        cv::ValType::FuncRef => wasmi::RefType::Func,
+                        _ => wasmi::RefType::Extern,
+                    };
+                    let winit = match rt {
+                        wasmi::RefType::Func => wasmi::Ref::Func(wasmi::Nullable::Null),
+                        wasmi::RefType::Extern => wasmi::Ref::Extern(wasmi::Nullable::Null),
+                    };
+                    let wt = match wasmi::Table::new(
+                        &mut wi_store,
+                        wasmi::TableType::new(rt, ty.min as u32, ty.max.map(|m| m as u32)),
+                        winit,
+                    ) {
+                        Ok(t) => t,
+                        Err(_) => {
+                            self.stats.inconclusive += 1;
+                            return;
+                        }
+                    };
+                    cv_imports.push(cv::Extern::Table(ct));
+                    wi_imports.push(wasmi::Extern::Table(wt));
+                }
+                cv::ExternType::Global(ty) => {
+                    let v = global_init(&mut rng, ty.content);
+                    let cg = match cv::Global::new(&mut cv_store, ty, cv_val(v)) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            self.finding(format!("core-vm refused an imported global: {e}"));
+                            return;
+                        }
+                    };
+                    let wv = wasmi_val(&mut wi_store, v);
+                    let mutability = if ty.mutable {
+                        wasmi::Mutability::Var
+                    } else {
+                        wasmi::Mutability::Const
+                    };
+                    let wg = wasmi::Global::new(&mut wi_store, wv, mutability);
+                    cv_imports.push(cv::Extern::Global(cg));
+                    wi_imports.push(wasmi::Extern::Global(wg));
+                }
+            }
+        }
+
+        // wasmi takes its imports in its own order (grouped by kind): the
+        // k-th import named (module, name) of a kind is the same import.
+        let kind = |t: &cv::ExternType| match t {
+            cv::ExternType::Func(_) => 0,
+            cv::ExternType::Table(_) => 1,
+            cv::ExternType::Memory(_) => 2,
+            cv::ExternType::Global(_) => 3,
+        };
+        let wi_kind = |t: &wasmi::ExternType| match t {
+            wasmi::ExternType::Func(_) => 0,
+            wasmi::ExternType::Table(_) => 1,
+            wasmi::ExternType::Memory(_) => 2,
+            wasmi::ExternType::Global(_) => 3,
+        };
+        let cv_keys: Vec<(String, String, u8)> = cv_module
+            .imports()
+            .map(|i| (i.module.to_string(), i.name.to_string(), kind(&i.ty)))
+            .collect();
+        let mut taken = vec![false; cv_keys.len()];
+        let mut ordered = Vec::with_capacity(wi_imports.len());
+        for imp in wi_module.imports() {
+            let key = (
+                imp.module().to_string(),
+                imp.name().to_string(),
+                wi_kind(imp.ty()),
+            );
+            let Some(i) = (0..cv_keys.len()).find(|&i| !taken[i] && cv_keys[i] == key) else {
+                self.finding(format!("wasmi lists an import core-vm does not: {key:?}"));
+                return;
+            };
+            taken[i] = true;
+            ordered.push(wi_imports[i].clone());
+        }
+        let wi_imports = ordered;
+
+        // Instantiation (data and element segments, the start function).
+        cv_store.set_fuel(CORE_VM_FUEL);
+        let _ = wi_store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
+        debug("instantiating on core-vm");
+        let cv_inst = cv::Instance::new(&mut cv_store, cv_module, &cv_imports);
+        debug("instantiating on wasmi");
+        let wi_inst = wasmi::Instance::new(&mut wi_store, wi_module, &wi_imports);
+        let (cv_inst, wi_inst) = match (cv_inst, wi_inst) {
+            (Ok(a), Ok(b)) => {
+                if !self.compare("instantiation", &Outcome::Ok(vec![]), &Outcome::Ok(vec![])) {
+                    return;
+                }
+                (a, b)
+            }
+            (a, b) => {
+                let ca = a.map_or_else(
+                    |e| Outcome::Trap(cv_category(&e), e.to_string()),
+                    |_| Outcome::Ok(vec![]),
+                );
+                let cb = b.map_or_else(
+                    |e| Outcome::Trap(wasmi_category(&e), e.to_string()),
+                    |_| Outcome::Ok(vec![]),
+                );
+                if self.compare("instantiation", &ca, &cb) {
+                    self.stats.instantiated += 1;
+                }
+                return;
+            }
+        };
+        self.stats.instantiated += 1;
+
+        // Every exported function, with several argument sets.
+        let mut arg_rng = XorShift::new(arg_seed);
+        let exports: Vec<(String, cv::ExternType)> = cv_module
+            .exports()
+            .map(|e| (e.name.to_string(), e.ty))
+            .collect();
+        for (name, ty) in &exports {
+            let cv::ExternType::Func(fty) = ty else {
+                continue;
+            };
+            let cf = cv_inst.get_func(&cv_store, name).expect("exported");
+            let Some(wf) = wi_inst.get_func(&wi_store, name) else {
+                self.finding(format!("wasmi has no export `{name}`"));
+                return;
+            };
+            for set in 0..ARG_SETS {
+                let args: Vec<V> = fty
+                    .params()
+                    .iter()
+                    .map(|t| arbitrary_val(&mut arg_rng, *t))
+                    .collect();
+                let cv_args: Vec<cv::Val> = args.iter().map(|v| cv_val(*v)).collect();
+                let wi_args: Vec<wasmi::Val> =
+                    args.iter().map(|v| wasmi_val(&mut wi_store, *v)).collect();
+                let mut cv_out: Vec<cv::Val> = fty
+                    .results()
+                    .iter()
+                    .map(|t| cv::Val::default_for(*t))
+                    .collect();
+                let mut wi_out: Vec<wasmi::Val> = fty
+                    .results()
+                    .iter()
+                    .map(|t| wasmi::Val::default_for_ty(wasmi_ty(*t)))
+                    .collect();
+                cv_store.set_fuel(CORE_VM_FUEL);
+                let _ = wi_store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
+                self.stats.calls += 1;
+                debug(&format!("calling {name} on core-vm"));
+                let a = match cf.call(&mut cv_store, &cv_args, &mut cv_out) {
+                    Ok(()) => Outcome::Ok(cv_out.iter().map(from_cv).collect()),
+                    Err(e) => Outcome::Trap(cv_category(&e), e.to_string()),
+                };
+                debug(&format!("calling {name} on wasmi"));
+                let b = match wf.call(&mut wi_store, &wi_args, &mut wi_out) {
+                    Ok(()) => {
+                        Outcome::Ok(wi_out.iter().map(|v| from_wasmi(&wi_store, v)).collect())
+                    }
+                    Err(e) => Outcome::Trap(wasmi_category(&e), e.to_string()),
+                };
+                let what = format!("call {name}{args:?} (set {set})");
+                if !self.compare(&what, &a, &b) {
+                    return;
+                }
+            }
+        }
+
+        // The final state of every exported global, memory and table.
+        for (name, ty) in &exports {
+            match ty {
+                cv::ExternType::Global(_) => {
+                    let a = from_cv(&cv_inst.get_global(&cv_store, name).unwrap().get(&cv_store));
+                    let b = match wi_inst.get_global(&wi_store, name) {
+                        Some(g) => from_wasmi(&wi_store, &g.get(&wi_store)),
+                        None => {
+                            self.finding(format!("wasmi has no global `{name}`"));
+                            continue;
+                        }
+                    };
+                    if !a.same(&b, self.exact_nans) {
+                        self.finding(format!("global `{name}`: core-vm {a:?}, wasmi {b:?}"));
+                    }
+                }
+                cv::ExternType::Memory(_) => {
+                    let cm = cv_inst.get_memory(&cv_store, name).unwrap();
+                    let Some(wm) = wi_inst.get_memory(&wi_store, name) else {
+                        self.finding(format!("wasmi has no memory `{name}`"));
+                        continue;
+                    };
+                    let (a, b) = (cm.data(&cv_store), wm.data(&wi_store));
+                    if a.len() != b.len() {
+                        self.finding(format!(
+                            "memory `{name}`: core-vm {} bytes, wasmi {} bytes",
+                            a.len(),
+                            b.len()
+                        ));
+                    } else if self.exact_nans && a != b {
+                        let at = a.iter().zip(b).position(|(x, y)| x != y).unwrap();
+                        self.finding(format!(
+                            "memory `{name}` differs first at byte {at}: core-vm {:#04x}, wasmi {:#04x}",
+                            a[at], b[at]
+                        ));
+                    }
+                }
+                cv::ExternType::Table(_) => {
+                    let ct = cv_inst.get_table(&cv_store, name).unwrap();
+                    let Some(wt) = wi_inst.get_table(&wi_store, name) else {
+                        self.finding(format!("wasmi has no table `{name}`"));
+                        continue;
+                    };
+                    let (n, m) = (ct.size(&cv_store), wt.size(&wi_store));
+                    if n != m {
+                        self.finding(format!("table `{name}`: core-vm size {n}, wasmi size {m}"));
+                        continue;
+                    }
+                    for i in 0..n {
+                        let a = ct.get(&cv_store, i).map(|v| from_cv(&v));
+                        let b = wt.get(&wi_store, i).map(|r| from_wasmi_ref(&wi_store, &r));
+                        let same = match (&a, &b) {
+                            (Some(a), Some(b)) => a.same(b, true),
+                            _ => false,
+                        };
+                        if !same {
+                            self.finding(format!(
+                                "table `{name}`[{i}]: core-vm {a:?}, wasmi {b:?}"
+                            ));
+                            break;
+                        }
+                    }
+                }
+                cv::ExternType::Func(_) => {}
+            }
+        }
+    }
+}
+
+/// With `DIFF_DEBUG` set, says on stderr what is about to run (to find a
+/// crash that no finding reports).
+fn debug(what: &str) {
+    if std::env::var_os("DIFF_DEBUG").is_some() {
+        eprintln!("differential: {what}");
+    }
+}
+
+/// Fuel of the counter `ensure_termination` puts in every module: a global
+/// decremented at every function entry and loop header, trapping with
+/// `unreachable` at zero, so an endless loop stops at the same instruction
+/// in both engines and the comparison goes on. (The engines' own fuel stays
+/// on as a backstop.) Every module gets it, not only most: wasmi 2.0
+/// overflows its native stack after some 10^5 refused `memory.grow`s in a
+/// loop (a three-line module shows it with the wasmi CLI too), which only
+/// an endless loop reaches; the counter keeps every guest far below that.
+const SELF_FUEL: u32 = 5_000;
+
+/// The `core_vm_diff` fuzz target: the input's first byte picks the NaN
+/// mode, the rest drives wasm-smith; arguments come from a hash of it all.
+pub fn diff_generated(data: &[u8]) -> DiffStats {
+    let Some((&mode, rest)) = data.split_first() else {
+        return DiffStats::default();
+    };
+    let exact_nans = mode % 4 != 0;
+    let mut config = smith_config();
+    config.canonicalize_nans = exact_nans;
+    let mut u = Unstructured::new(rest);
+    let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
+        return DiffStats::default();
+    };
+    // The module counts its own fuel (see SELF_FUEL).
+    if module.ensure_termination(SELF_FUEL).is_err() {
+        return DiffStats::default();
+    }
+    let wasm = module.to_bytes();
+    if let Some(path) = std::env::var_os("DIFF_SAVE") {
+        let _ = std::fs::write(path, &wasm);
+    }
+    let mut seed: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        seed = (seed ^ b as u64).wrapping_mul(0x1000_0000_01b3);
+    }
+    diff_module(&wasm, seed, exact_nans)
+}
