@@ -66,6 +66,13 @@ pub struct HostIovec {
 const GUEST_IOVEC_SIZE: u64 = 8;
 const GUEST_IOVEC_ALIGN: u32 = 4;
 
+/// The iovec count at which wasmtime 49's p1 answers `ENOMEM` (48) instead
+/// of doing the I/O. Observed on `fd_write`, `fd_read` and `fd_pwrite`: a
+/// count above it is `ENOMEM` before the array's bounds are checked; a count
+/// of exactly this many is `ENOMEM` once the array is in bounds (one less
+/// works).
+pub const MAX_IOVECS: u32 = 1 << 24;
+
 /// A guest's linear memory, borrowed for the duration of one host call.
 pub struct GuestMem<'a> {
     mem: &'a mut [u8],
@@ -131,11 +138,24 @@ impl<'a> GuestMem<'a> {
     /// that is out of bounds ends the list there (wasmtime only ever
     /// transfers the first non-empty buffer, so it never looks at it), which
     /// keeps every address handed to the host inside guest memory.
-    pub fn iovecs(&mut self, ptr: u32, count: u32) -> Result<Vec<HostIovec>, GuestError> {
+    ///
+    /// `Ok(None)`: too many iovecs to translate, which the caller answers
+    /// with `ENOMEM` as wasmtime does (see [`MAX_IOVECS`]; also when the
+    /// shim cannot allocate the host array).
+    pub fn iovecs(&mut self, ptr: u32, count: u32) -> Result<Option<Vec<HostIovec>>, GuestError> {
+        if count > MAX_IOVECS {
+            return Ok(None);
+        }
         let total = u64::from(count) * GUEST_IOVEC_SIZE;
         self.region(ptr, total, GUEST_IOVEC_ALIGN)?;
+        if count == MAX_IOVECS {
+            return Ok(None);
+        }
         let base = self.mem.as_mut_ptr() as usize;
-        let mut out = Vec::with_capacity(count as usize);
+        let mut out = Vec::new();
+        if out.try_reserve_exact(count as usize).is_err() {
+            return Ok(None);
+        }
         let mut seen_data = false;
         for i in 0..count {
             let entry = ptr + i * GUEST_IOVEC_SIZE as u32;
@@ -155,7 +175,7 @@ impl<'a> GuestMem<'a> {
             }
             seen_data = true;
         }
-        Ok(out)
+        Ok(Some(out))
     }
 }
 
@@ -216,7 +236,7 @@ mod tests {
         iov(&mut mem, 16, 60, 8); // out of bounds after data: list ends
         let base = mem.as_ptr() as usize;
         let mut g = GuestMem::new(&mut mem);
-        let v = g.iovecs(0, 3).unwrap();
+        let v = g.iovecs(0, 3).unwrap().unwrap();
         assert_eq!(
             v,
             vec![
@@ -235,6 +255,16 @@ mod tests {
         // The array itself must be in bounds and aligned.
         assert!(g.iovecs(60, 1).is_err());
         assert!(g.iovecs(2, 1).is_err());
-        assert_eq!(g.iovecs(64, 0), Ok(vec![]));
+        assert_eq!(g.iovecs(64, 0), Ok(Some(vec![])));
+        // Too many: ENOMEM before the bounds check above the limit, after it at the limit.
+        assert_eq!(g.iovecs(0, MAX_IOVECS + 1), Ok(None));
+        assert!(g.iovecs(0, MAX_IOVECS).is_err());
+    }
+
+    #[test]
+    fn iovecs_at_the_limit_are_refused_in_bounds() {
+        let mut mem = vec![0u8; (MAX_IOVECS as usize) * 8];
+        let mut g = GuestMem::new(&mut mem);
+        assert_eq!(g.iovecs(0, MAX_IOVECS), Ok(None));
     }
 }

@@ -436,7 +436,10 @@ impl Entry {
                     args[i] = g.host_addr(ptr, u64::from(size) * vals[index], align)? as u64
                 }
                 P::Iovs => {
-                    iovs = g.iovecs(ptr, vals[i + 1] as u32)?;
+                    let Some(v) = g.iovecs(ptr, vals[i + 1] as u32)? else {
+                        return Ok(i32::from(wasi::ERRNO_NOMEM.raw()));
+                    };
+                    iovs = v;
                     args[i] = iovs.as_ptr() as usize as u64;
                     args[i + 1] = iovs.len() as u64;
                 }
