@@ -18,6 +18,13 @@ pub enum HostError {
     },
     /// A resource rep that is not (or no longer) a live resource of `kind`.
     BadHandle { rep: u32, kind: &'static str },
+    /// A resource dropped while resources made from it live (a stream
+    /// while its pollable does), as wasmtime's resource table refuses.
+    HasChildren,
+    /// More bytes than a `blocking-*-and-flush` call takes.
+    BufferTooLarge { func: &'static str, max: u64 },
+    /// `write-zeroes` of more than `check-write` grants.
+    ZeroesOverBudget,
     /// A request the shim refuses rather than answer wrongly.
     Refused(String),
 }
@@ -29,6 +36,14 @@ impl fmt::Display for HostError {
                 write!(f, "argument {index} is not a {expected}")
             }
             HostError::BadHandle { rep, kind } => write!(f, "{rep} is not a live {kind} resource"),
+            HostError::HasChildren => f.write_str("resource has children"),
+            // wasmtime's wording for both.
+            HostError::BufferTooLarge { func, max } => {
+                write!(f, "Buffer too large for {func} (expected at most {max})")
+            }
+            HostError::ZeroesOverBudget => {
+                f.write_str("cannot write more zeroes than `check_write` allows")
+            }
             HostError::Refused(why) => f.write_str(why),
         }
     }

@@ -158,15 +158,23 @@ impl From<HostError> for FlatFail {
 }
 
 /// Registers the destructor of resource `resource` of `iface`: the entry
-/// leaves the table and an owned descriptor's fd is closed.
+/// leaves the table, and a shims-owned fd is closed with its last holder.
+/// Dropping an entry that still has children traps, as in wasmtime.
 fn dtor<T: WasiView>(l: &mut component_model::Linker<T>, iface: &str, resource: &str) {
-    l.resource_dtor(iface, resource, |d: &mut T, rep| {
-        if let Some(table::Entry::Descriptor(table::Descriptor {
-            fd, owned: true, ..
-        })) = d.wasi().table.remove(rep)
-        {
-            let _ = p1::close(fd);
+    let func = format!("{iface}#[resource-drop]{resource}");
+    l.resource_dtor(iface, resource, move |d: &mut T, rep| {
+        match d.wasi().table.remove(rep) {
+            Ok(Some(fd)) => {
+                let _ = p1::close(fd);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(component_model::core_vm::Trap::host(
+                component_model::CallError {
+                    func: func.clone(),
+                    message: e.to_string(),
+                },
+            )),
         }
-        Ok(())
     });
 }

@@ -6,8 +6,21 @@
 //! * Reps are unique across all kinds and never reused (a counter), so a
 //!   stale rep can never reach a different object; rep 0 is never issued.
 //! * An entry leaves the table only through [`Table::remove`], called by the
-//!   resource's destructor when the guest drops its last handle; whoever
-//!   removes a [`Descriptor`] with `owned` set closes its fd.
+//!   resource's destructor when the guest drops its last handle.
+//! * Parent and child, as wasmtime's `ResourceTable` tracks them: a child
+//!   names its parent, which must be live when the child is made, and an
+//!   entry with live children cannot be removed ([`HostError::HasChildren`],
+//!   which traps the guest as wasmtime's "resource has children" does). The
+//!   only pairs wasmtime's WASI 0.2 makes that a guest can see here are a
+//!   stream and the pollables `subscribe` made from it. A descriptor is not
+//!   the parent of its streams or directory listings (wasmtime's streams
+//!   hold the open file itself), and a clock's pollable has no parent.
+//! * A p1 fd opened by the shims (by `open-at`) is shared by its descriptor
+//!   and every stream made from it, and counted: [`Table::remove`] returns
+//!   it for closing only when its last holder leaves. So a stream outlives
+//!   its descriptor on the same open file, and a closed fd number, reused
+//!   by the host for the next open, is never reachable through a stale
+//!   holder.
 //! * Typed getters return [`HostError::BadHandle`] instead of panicking.
 
 use crate::error::HostError;
@@ -20,6 +33,9 @@ pub struct InputStream {
     pub fd: u32,
     pub offset: Option<u64>,
     pub closed: bool,
+    /// The stream holds a count on `fd`, which the shims opened (see the
+    /// module doc); false for stdio.
+    pub owns_fd: bool,
 }
 
 /// Where an output stream writes.
@@ -38,6 +54,11 @@ pub struct OutputStream {
     pub fd: u32,
     pub kind: OutputKind,
     pub closed: bool,
+    /// As [`InputStream::owns_fd`].
+    pub owns_fd: bool,
+    /// A `write` to a file that failed with this errno, reported by the
+    /// stream's next call (see `io::streams`).
+    pub failed: Option<u16>,
 }
 
 /// What a pollable waits for.
@@ -62,8 +83,9 @@ pub struct IoError {
 #[derive(Debug, Clone, Copy)]
 pub struct Descriptor {
     pub fd: u32,
-    /// Closed when the guest drops it (false for preopens, which the
-    /// host owns and `get-directories` hands out again).
+    /// The shims opened `fd` (by `open-at`) and close it when its last
+    /// holder leaves the table; false for preopens, which the host owns and
+    /// `get-directories` hands out again.
     pub owned: bool,
     /// The p1 fdflags `open-at` asked for (`None` for preopens): `get-flags`
     /// reports these sync flags, as wasmtime does from the OS, rather than
@@ -89,16 +111,44 @@ pub enum Entry {
     Network,
 }
 
+impl Entry {
+    /// The shims-owned p1 fd this entry holds a count on.
+    fn owned_fd(&self) -> Option<u32> {
+        match self {
+            Entry::Descriptor(Descriptor {
+                fd, owned: true, ..
+            })
+            | Entry::Input(InputStream {
+                fd, owns_fd: true, ..
+            })
+            | Entry::Output(OutputStream {
+                fd, owns_fd: true, ..
+            }) => Some(*fd),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    entry: Entry,
+    parent: Option<u32>,
+    /// How many live entries name this one as their parent.
+    children: u32,
+}
+
 #[derive(Debug, Default)]
 pub struct Table {
     next: u32,
-    entries: HashMap<u32, Entry>,
+    entries: HashMap<u32, Slot>,
+    /// Holders of each shims-owned p1 fd.
+    fd_holders: HashMap<u32, u32>,
 }
 
 macro_rules! getter {
     ($name:ident, $variant:ident, $ty:ty, $kind:literal) => {
         pub fn $name(&mut self, rep: u32) -> Result<&mut $ty, HostError> {
-            match self.entries.get_mut(&rep) {
+            match self.entries.get_mut(&rep).map(|s| &mut s.entry) {
                 Some(Entry::$variant(v)) => Ok(v),
                 _ => Err(HostError::BadHandle { rep, kind: $kind }),
             }
@@ -109,21 +159,78 @@ macro_rules! getter {
 impl Table {
     /// Adds an entry and returns its new rep.
     pub fn push(&mut self, e: Entry) -> Result<u32, HostError> {
+        self.insert(e, None)
+    }
+
+    /// Adds an entry that is a child of live entry `parent` (which cannot
+    /// be removed while the child lives).
+    pub fn push_child(&mut self, e: Entry, parent: u32) -> Result<u32, HostError> {
+        if !self.entries.contains_key(&parent) {
+            return Err(HostError::BadHandle {
+                rep: parent,
+                kind: "parent resource",
+            });
+        }
+        let rep = self.insert(e, Some(parent))?;
+        if let Some(p) = self.entries.get_mut(&parent) {
+            p.children += 1;
+        }
+        Ok(rep)
+    }
+
+    fn insert(&mut self, entry: Entry, parent: Option<u32>) -> Result<u32, HostError> {
         self.next = self
             .next
             .checked_add(1)
             .ok_or_else(|| HostError::Refused("resource table full".into()))?;
-        self.entries.insert(self.next, e);
+        if let Some(fd) = entry.owned_fd() {
+            *self.fd_holders.entry(fd).or_insert(0) += 1;
+        }
+        self.entries.insert(
+            self.next,
+            Slot {
+                entry,
+                parent,
+                children: 0,
+            },
+        );
         Ok(self.next)
     }
-    pub fn remove(&mut self, rep: u32) -> Option<Entry> {
-        self.entries.remove(&rep)
+
+    /// Removes entry `rep` (its last guest handle was dropped). Fails,
+    /// leaving it in place, while it has children. Returns the shims-owned
+    /// p1 fd to close when `rep` was its last holder.
+    pub fn remove(&mut self, rep: u32) -> Result<Option<u32>, HostError> {
+        match self.entries.get(&rep) {
+            None => return Ok(None),
+            Some(s) if s.children > 0 => return Err(HostError::HasChildren),
+            Some(_) => {}
+        }
+        let Some(slot) = self.entries.remove(&rep) else {
+            return Ok(None);
+        };
+        if let Some(p) = slot.parent.and_then(|p| self.entries.get_mut(&p)) {
+            p.children -= 1;
+        }
+        let Some(fd) = slot.entry.owned_fd() else {
+            return Ok(None);
+        };
+        let holders = self.fd_holders.entry(fd).or_insert(1);
+        *holders -= 1;
+        if *holders > 0 {
+            return Ok(None);
+        }
+        self.fd_holders.remove(&fd);
+        Ok(Some(fd))
     }
     pub fn contains(&self, rep: u32) -> bool {
         self.entries.contains_key(&rep)
     }
     pub fn is_network(&self, rep: u32) -> bool {
-        matches!(self.entries.get(&rep), Some(Entry::Network))
+        matches!(
+            self.entries.get(&rep).map(|s| &s.entry),
+            Some(Entry::Network)
+        )
     }
     getter!(input, Input, InputStream, "input-stream");
     getter!(output, Output, OutputStream, "output-stream");
@@ -156,9 +263,62 @@ mod tests {
                 kind: "pollable"
             }
         );
-        t.remove(a);
+        assert_eq!(t.remove(a), Ok(None));
         assert!(t.pollable(a).is_err());
         let c = t.push(Entry::Pollable(Pollable::Ready)).unwrap();
         assert!(c != a && c != b);
+    }
+
+    fn stream(fd: u32, owns_fd: bool) -> Entry {
+        Entry::Input(InputStream {
+            fd,
+            offset: Some(0),
+            closed: false,
+            owns_fd,
+        })
+    }
+
+    #[test]
+    fn a_parent_outlives_its_children() {
+        let mut t = Table::default();
+        let s = t.push(stream(0, false)).unwrap();
+        let p = t.push_child(Entry::Pollable(Pollable::Ready), s).unwrap();
+        let q = t.push_child(Entry::Pollable(Pollable::Ready), s).unwrap();
+        assert_eq!(t.remove(s), Err(HostError::HasChildren));
+        assert_eq!(HostError::HasChildren.to_string(), "resource has children");
+        assert!(t.contains(s));
+        assert_eq!(t.remove(p), Ok(None));
+        assert_eq!(t.remove(s), Err(HostError::HasChildren));
+        assert_eq!(t.remove(q), Ok(None));
+        assert_eq!(t.remove(s), Ok(None));
+        assert!(t.push_child(Entry::Pollable(Pollable::Ready), s).is_err());
+    }
+
+    #[test]
+    fn an_owned_fd_closes_with_its_last_holder() {
+        let mut t = Table::default();
+        let d = t
+            .push(Entry::Descriptor(Descriptor {
+                fd: 7,
+                owned: true,
+                fdflags: None,
+            }))
+            .unwrap();
+        let r = t.push(stream(7, true)).unwrap();
+        let w = t.push(stream(7, true)).unwrap();
+        let stdin = t.push(stream(0, false)).unwrap();
+        assert_eq!(t.remove(r), Ok(None));
+        assert_eq!(t.remove(d), Ok(None));
+        assert_eq!(t.remove(stdin), Ok(None));
+        assert_eq!(t.remove(w), Ok(Some(7)));
+        // A preopen's fd is never closed.
+        let pre = t
+            .push(Entry::Descriptor(Descriptor {
+                fd: 3,
+                owned: false,
+                fdflags: None,
+            }))
+            .unwrap();
+        assert_eq!(t.remove(pre), Ok(None));
     }
 }

@@ -14,6 +14,7 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
             fd: 0,
             offset: None,
             closed: false,
+            owns_fd: false,
         }))?;
         Ok(vec![Val::Resource(rep)])
     });
@@ -22,6 +23,8 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
             fd: 1,
             kind: OutputKind::Stream,
             closed: false,
+            owns_fd: false,
+            failed: None,
         }))?;
         Ok(vec![Val::Resource(rep)])
     });
@@ -30,6 +33,8 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
             fd: 2,
             kind: OutputKind::Stream,
             closed: false,
+            owns_fd: false,
+            failed: None,
         }))?;
         Ok(vec![Val::Resource(rep)])
     });

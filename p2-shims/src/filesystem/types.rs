@@ -140,38 +140,48 @@ const WRITE_RIGHTS: u64 = wasi::RIGHTS_FD_WRITE
     | wasi::RIGHTS_FD_ALLOCATE
     | wasi::RIGHTS_FD_FILESTAT_SET_SIZE;
 
-fn open_at(cx: &mut WasiCtx, a: &Args<'_>) -> Result<Val, HostError> {
-    let dir = fd(cx, a, 0)?;
-    let lf = lookup(a, 1)?;
-    let path = a.str(2)?;
-    let mut oflags = 0;
-    for (name, bit) in [
-        ("create", wasi::OFLAGS_CREAT),
-        ("directory", wasi::OFLAGS_DIRECTORY),
-        ("exclusive", wasi::OFLAGS_EXCL),
-        ("truncate", wasi::OFLAGS_TRUNC),
-    ] {
-        if a.has_flag(3, name)? {
-            oflags |= bit;
-        }
-    }
+/// An `open-at` request in p1 terms.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenAt<'a> {
+    pub lookup: wasi::Lookupflags,
+    pub path: &'a str,
+    pub oflags: wasi::Oflags,
+    /// The `read` and `write` descriptor flags.
+    pub read: bool,
+    pub write: bool,
+    /// The sync descriptor flags, as p1 fdflags.
+    pub fdflags: wasi::Fdflags,
+}
+
+/// The p1 rights `open-at` asks for: the neutral ones, plus those of what
+/// wasmtime opens the file for. wasmtime opens for reading unless only
+/// writing is asked (so a descriptor opened with neither flag can be read),
+/// and for writing when writing is asked or the file is created or
+/// truncated (so such a descriptor can be written). Hosts that enforce
+/// rights (node, wasmi) then allow the same reads and writes.
+pub fn open_rights(req: &OpenAt<'_>) -> wasi::Rights {
+    let writes = req.write || req.oflags & (wasi::OFLAGS_CREAT | wasi::OFLAGS_TRUNC) != 0;
+    let reads = req.read || !req.write;
     let mut base = !(READ_RIGHTS | WRITE_RIGHTS) & all_rights();
-    let mut fdflags = 0;
-    for (name, bit) in [
-        ("file-integrity-sync", wasi::FDFLAGS_SYNC),
-        ("data-integrity-sync", wasi::FDFLAGS_DSYNC),
-        ("requested-write-sync", wasi::FDFLAGS_RSYNC),
-    ] {
-        if a.has_flag(4, name)? {
-            fdflags |= bit;
-        }
-    }
-    if a.has_flag(4, "read")? {
+    if reads {
         base |= READ_RIGHTS;
     }
-    if a.has_flag(4, "write")? {
+    if writes {
         base |= WRITE_RIGHTS;
     }
+    base
+}
+
+/// `open-at` under directory descriptor `dir`: the new descriptor's rep or
+/// a p1 errno.
+pub fn open_at(
+    cx: &mut WasiCtx,
+    dir: u32,
+    req: &OpenAt<'_>,
+) -> Result<Result<u32, u16>, HostError> {
+    let dir = cx.table.descriptor(dir)?.fd;
+    let base = open_rights(req);
+    let (lf, path, oflags, fdflags) = (req.lookup, req.path, req.oflags, req.fdflags);
     // Hosts such as node's uvwasi refuse (ENOTCAPABLE) an open that asks for
     // rights the directory cannot pass on; then ask again for only those it
     // lists. Not first: wasmtime's p1 lists inheriting rights it does not
@@ -191,15 +201,47 @@ fn open_at(cx: &mut WasiCtx, a: &Args<'_>) -> Result<Val, HostError> {
         r => r,
     };
     Ok(match opened {
-        Ok(new) => ok(Val::Resource(cx.table.push(Entry::Descriptor(
-            Descriptor {
-                fd: new,
-                owned: true,
-                fdflags: Some(fdflags),
-            },
-        ))?)),
-        Err(e) => err_enum(error_code(base_not_dir(dir, e))),
+        Ok(new) => Ok(cx.table.push(Entry::Descriptor(Descriptor {
+            fd: new,
+            owned: true,
+            fdflags: Some(fdflags),
+        }))?),
+        Err(e) => Err(base_not_dir(dir, e)),
     })
+}
+
+/// Reads `open-at`'s arguments.
+fn open_at_args(cx: &mut WasiCtx, a: &Args<'_>) -> Result<Val, HostError> {
+    let mut oflags = 0;
+    for (name, bit) in [
+        ("create", wasi::OFLAGS_CREAT),
+        ("directory", wasi::OFLAGS_DIRECTORY),
+        ("exclusive", wasi::OFLAGS_EXCL),
+        ("truncate", wasi::OFLAGS_TRUNC),
+    ] {
+        if a.has_flag(3, name)? {
+            oflags |= bit;
+        }
+    }
+    let mut fdflags = 0;
+    for (name, bit) in [
+        ("file-integrity-sync", wasi::FDFLAGS_SYNC),
+        ("data-integrity-sync", wasi::FDFLAGS_DSYNC),
+        ("requested-write-sync", wasi::FDFLAGS_RSYNC),
+    ] {
+        if a.has_flag(4, name)? {
+            fdflags |= bit;
+        }
+    }
+    let req = OpenAt {
+        lookup: lookup(a, 1)?,
+        path: a.str(2)?,
+        oflags,
+        read: a.has_flag(4, "read")?,
+        write: a.has_flag(4, "write")?,
+        fdflags,
+    };
+    Ok(resource(open_at(cx, a.res(0)?, &req)?))
 }
 
 /// The errno wasmtime's OS call gives where a p1 host refuses for lack of a
@@ -374,45 +416,78 @@ fn advice(name: &str) -> Result<wasi::Advice, HostError> {
     })
 }
 
-fn stream(cx: &mut WasiCtx, e: Entry) -> Result<Val, HostError> {
-    Ok(ok(Val::Resource(cx.table.push(e)?)))
+/// Which stream `*-via-stream` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `read-via-stream` from this offset.
+    Read(u64),
+    /// `write-via-stream` at this offset.
+    Write(u64),
+    /// `append-via-stream`.
+    Append,
+}
+
+/// `read-via-stream`, `write-via-stream` and `append-via-stream` on
+/// descriptor `rep`: a new stream over the descriptor's open file, holding
+/// it open after the descriptor is dropped (wasmtime's streams share the
+/// file). On a directory, wasmtime says `is-directory` for reading and
+/// `bad-descriptor` for writing. Returns the stream's rep or a p1 errno.
+pub fn via_stream(cx: &mut WasiCtx, rep: u32, via: Via) -> Result<Result<u32, u16>, HostError> {
+    let desc = *cx.table.descriptor(rep)?;
+    match p1::fdstat(desc.fd) {
+        Ok(st) if st.fs_filetype == wasi::FILETYPE_DIRECTORY => {
+            return Ok(Err(match via {
+                Via::Read(_) => errno::ISDIR,
+                Via::Write(_) | Via::Append => errno::BADF,
+            }))
+        }
+        Ok(_) => {}
+        Err(e) => return Ok(Err(e)),
+    }
+    let (fd, owns_fd, closed) = (desc.fd, desc.owned, false);
+    let e = match via {
+        Via::Read(off) => Entry::Input(InputStream {
+            fd,
+            offset: Some(off),
+            closed,
+            owns_fd,
+        }),
+        Via::Write(off) => Entry::Output(OutputStream {
+            fd,
+            kind: OutputKind::At(off),
+            closed,
+            owns_fd,
+            failed: None,
+        }),
+        Via::Append => Entry::Output(OutputStream {
+            fd,
+            kind: OutputKind::Append,
+            closed,
+            owns_fd,
+            failed: None,
+        }),
+    };
+    Ok(Ok(cx.table.push(e)?))
+}
+
+/// A `result<own<T>, error-code>` from a new rep or an errno.
+fn resource(r: Result<u32, u16>) -> Val {
+    res(r.map(Val::Resource))
 }
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {
     let i = iface("filesystem/types");
     let d = |m: &str| format!("[method]descriptor.{m}");
     def(l, &i, &d("read-via-stream"), |cx, a| {
-        let fd = fd(cx, &a, 0)?;
-        Ok(vec![stream(
-            cx,
-            Entry::Input(InputStream {
-                fd,
-                offset: Some(a.u64(1)?),
-                closed: false,
-            }),
-        )?])
+        let via = Via::Read(a.u64(1)?);
+        Ok(vec![resource(via_stream(cx, a.res(0)?, via)?)])
     });
     def(l, &i, &d("write-via-stream"), |cx, a| {
-        let fd = fd(cx, &a, 0)?;
-        Ok(vec![stream(
-            cx,
-            Entry::Output(OutputStream {
-                fd,
-                kind: OutputKind::At(a.u64(1)?),
-                closed: false,
-            }),
-        )?])
+        let via = Via::Write(a.u64(1)?);
+        Ok(vec![resource(via_stream(cx, a.res(0)?, via)?)])
     });
     def(l, &i, &d("append-via-stream"), |cx, a| {
-        let fd = fd(cx, &a, 0)?;
-        Ok(vec![stream(
-            cx,
-            Entry::Output(OutputStream {
-                fd,
-                kind: OutputKind::Append,
-                closed: false,
-            }),
-        )?])
+        Ok(vec![resource(via_stream(cx, a.res(0)?, Via::Append)?)])
     });
     def(l, &i, &d("advise"), |cx, a| {
         let fd = fd(cx, &a, 0)?;
@@ -461,7 +536,7 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
     def(l, &i, &d("read-directory"), |cx, a| {
         let fd = fd(cx, &a, 0)?;
         Ok(vec![match list_dir(fd) {
-            Ok(items) => stream(cx, Entry::DirEntries(items))?,
+            Ok(items) => ok(Val::Resource(cx.table.push(Entry::DirEntries(items))?)),
             Err(e) => err_enum(error_code(e)),
         }])
     });
@@ -495,7 +570,9 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
         );
         Ok(vec![unit(p1::link(old, lf, old_path, new, new_path))])
     });
-    def(l, &i, &d("open-at"), |cx, a| Ok(vec![open_at(cx, &a)?]));
+    def(l, &i, &d("open-at"), |cx, a| {
+        Ok(vec![open_at_args(cx, &a)?])
+    });
     def(l, &i, &d("readlink-at"), |cx, a| {
         Ok(vec![res(readlink(fd(cx, &a, 0)?, a.str(1)?))])
     });
@@ -559,4 +636,215 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
     });
     dtor(l, &i, "descriptor");
     dtor(l, &i, "directory-entry-stream");
+}
+
+/// Against the fake p1 layer, so natively only.
+#[cfg(all(test, not(target_os = "wasi")))]
+mod tests {
+    use super::*;
+    use crate::io::streams::{read_into, write_all, StreamFail};
+    use crate::p1::{reset, with, Quirks};
+
+    /// A fresh fake host with `quirks` holding file `a` (unless empty), and
+    /// a context with its preopen: `(context, preopen's rep)`.
+    fn setup(quirks: Quirks, a: &[u8]) -> (WasiCtx, u32) {
+        reset(quirks);
+        if !a.is_empty() {
+            with(|h| h.add_file("a", a));
+        }
+        let mut cx = WasiCtx::default();
+        let d = cx
+            .table
+            .push(Entry::Descriptor(Descriptor {
+                fd: 3,
+                owned: false,
+                fdflags: None,
+            }))
+            .unwrap();
+        (cx, d)
+    }
+
+    /// `open-at` under `d`, which must succeed: the descriptor's rep.
+    fn open(cx: &mut WasiCtx, d: u32, path: &str, oflags: u16, read: bool, write: bool) -> u32 {
+        open_at(cx, d, &req(path, oflags, read, write))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn req(path: &str, oflags: wasi::Oflags, read: bool, write: bool) -> OpenAt<'_> {
+        OpenAt {
+            lookup: 0,
+            path,
+            oflags,
+            read,
+            write,
+            fdflags: 0,
+        }
+    }
+
+    fn flags(cx: &mut WasiCtx, rep: u32) -> Val {
+        let d = *cx.table.descriptor(rep).unwrap();
+        get_flags(d.fd, !d.owned, d.fdflags).unwrap()
+    }
+
+    fn names(v: &[&str]) -> Val {
+        Val::Flags(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// What a stream on `rep` reads from offset 0.
+    fn read_all(cx: &mut WasiCtx, rep: u32) -> Vec<u8> {
+        let s = via_stream(cx, rep, Via::Read(0)).unwrap().unwrap();
+        let mut buf = Vec::new();
+        let r = read_into(cx, s, 100, true, &mut buf).unwrap();
+        assert!(r.is_ok() || buf.is_empty());
+        cx.table.remove(s).unwrap();
+        buf
+    }
+
+    #[test]
+    fn open_asks_for_what_wasmtime_opens() {
+        let r = |oflags, read, write| open_rights(&req("x", oflags, read, write));
+        let (rd, wr) = (wasi::RIGHTS_FD_READ, wasi::RIGHTS_FD_WRITE);
+        assert_eq!(r(0, false, false) & (rd | wr), rd);
+        assert_eq!(r(0, true, false) & (rd | wr), rd);
+        assert_eq!(r(0, false, true) & (rd | wr), wr);
+        assert_eq!(r(0, true, true) & (rd | wr), rd | wr);
+        assert_eq!(r(wasi::OFLAGS_CREAT, true, false) & (rd | wr), rd | wr);
+        assert_eq!(r(wasi::OFLAGS_TRUNC, false, false) & (rd | wr), rd | wr);
+        assert_eq!(r(wasi::OFLAGS_DIRECTORY, false, false) & (rd | wr), rd);
+    }
+
+    /// On a host that enforces rights (node), descriptors opened with
+    /// neither flag read, and created or truncated ones write, as in
+    /// wasmtime; `get-flags` says so.
+    #[test]
+    fn rights_follow_wasmtime_on_a_host_that_enforces_them() {
+        let (mut cx, d) = setup(Quirks::node(), b"hello");
+        let none = open(&mut cx, d, "a", 0, false, false);
+        assert_eq!(flags(&mut cx, none), names(&["read"]));
+        let fd = cx.table.descriptor(none).unwrap().fd;
+        assert_eq!(
+            read_at(fd, 10, 0),
+            Ok(Val::Tuple(vec![bytes(b"hello"), Val::Bool(false)]))
+        );
+        assert_eq!(write_at(fd, b"x", 0), Err(errno::BADF));
+        let c = open(&mut cx, d, "c", wasi::OFLAGS_CREAT, true, false);
+        assert_eq!(flags(&mut cx, c), names(&["read", "write"]));
+        let fd = cx.table.descriptor(c).unwrap().fd;
+        assert_eq!(write_at(fd, b"xy", 0), Ok(Val::U64(2)));
+        let t = open(&mut cx, d, "a", wasi::OFLAGS_TRUNC, true, false);
+        assert_eq!(flags(&mut cx, t), names(&["read", "write"]));
+        assert_eq!(with(|h| h.file("a")), Some(vec![]));
+    }
+
+    #[test]
+    fn streams_on_a_directory_are_refused_as_wasmtime_does() {
+        let (mut cx, d) = setup(Quirks::wasmtime(), b"");
+        assert_eq!(via_stream(&mut cx, d, Via::Read(0)), Ok(Err(errno::ISDIR)));
+        assert_eq!(via_stream(&mut cx, d, Via::Write(0)), Ok(Err(errno::BADF)));
+        assert_eq!(via_stream(&mut cx, d, Via::Append), Ok(Err(errno::BADF)));
+        assert_eq!(error_code(errno::ISDIR), "is-directory");
+    }
+
+    /// A stream keeps its descriptor's fd open: dropping the descriptor
+    /// and opening another file gives the new file another fd, and the old
+    /// stream still reads (and writes) its own file.
+    #[test]
+    fn a_stream_outlives_its_descriptor() {
+        for q in [Quirks::wasmtime(), Quirks::node()] {
+            let (mut cx, d) = setup(q, b"AAAA");
+            let a = open(&mut cx, d, "a", 0, true, true);
+            let r = via_stream(&mut cx, a, Via::Read(0)).unwrap().unwrap();
+            let w = via_stream(&mut cx, a, Via::Append).unwrap().unwrap();
+            assert_eq!(cx.table.remove(a), Ok(None));
+            let b = open(&mut cx, d, "b", wasi::OFLAGS_CREAT, true, true);
+            let mut buf = Vec::new();
+            assert_eq!(read_into(&mut cx, r, 10, true, &mut buf), Ok(Ok(())));
+            assert_eq!(buf, b"AAAA");
+            let s = cx.table.output(w).unwrap();
+            assert_eq!(
+                (s.fd, s.kind),
+                (cx.table.input(r).unwrap().fd, OutputKind::Append)
+            );
+            assert_eq!(read_all(&mut cx, b), b"");
+            // The fd closes with its last holder.
+            assert_eq!(cx.table.remove(r), Ok(None));
+            let fd = cx.table.output(w).unwrap().fd;
+            assert_eq!(cx.table.remove(w), Ok(Some(fd)));
+            assert!(read_into(&mut cx, r, 1, true, &mut buf).is_err());
+        }
+    }
+
+    /// A file stream reports a failed `write` at its next call and a failed
+    /// blocking write at once; either way it is closed afterwards.
+    #[test]
+    fn a_failed_file_write_closes_the_stream() {
+        let (mut cx, d) = setup(Quirks::wasmtime(), b"hello");
+        let ro = open(&mut cx, d, "a", 0, true, false);
+        let w = via_stream(&mut cx, ro, Via::Write(0)).unwrap().unwrap();
+        let write = |cx: &mut WasiCtx, blocking| write_all(cx, w, b"x", blocking);
+        assert_eq!(write(&mut cx, false), Ok(Ok(())));
+        assert_eq!(
+            write(&mut cx, false),
+            Ok(Err(StreamFail::Errno(errno::BADF)))
+        );
+        assert_eq!(write(&mut cx, false), Ok(Err(StreamFail::Closed)));
+        let w = via_stream(&mut cx, ro, Via::Append).unwrap().unwrap();
+        let write = |cx: &mut WasiCtx, blocking| write_all(cx, w, b"x", blocking);
+        assert_eq!(
+            write(&mut cx, true),
+            Ok(Err(StreamFail::Errno(errno::BADF)))
+        );
+        assert_eq!(write(&mut cx, true), Ok(Err(StreamFail::Closed)));
+        let r = via_stream(&mut cx, ro, Via::Read(0)).unwrap().unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(read_into(&mut cx, r, 3, true, &mut buf), Ok(Ok(())));
+        assert_eq!(buf, b"hel");
+        assert_eq!(with(|h| h.file("a")), Some(b"hello".to_vec()));
+    }
+
+    #[test]
+    fn directory_listings_are_parsed_whole() {
+        reset(Quirks::wasmtime());
+        with(|h| {
+            for i in 0..500 {
+                h.add_file(&format!("file-{i:03}-{}", "x".repeat(i % 40)), b"");
+            }
+        });
+        p1::create_directory(3, "sub").unwrap();
+        let items = list_dir(3).unwrap();
+        assert_eq!(items.len(), 501);
+        assert_eq!(items[0], Ok(("regular-file", "file-000-".to_string())));
+        assert_eq!(items[500], Ok(("directory", "sub".to_string())));
+        let f = p1::open(3, 0, "file-001-x", 0, wasi::RIGHTS_FD_READ, 0, 0).unwrap();
+        assert_eq!(list_dir(f), Err(errno::NOTDIR));
+    }
+
+    #[test]
+    fn timestamps_convert_both_ways() {
+        let dt = datetime(1_600_000_000_123_456_789);
+        assert_eq!(
+            dt,
+            record(&[
+                ("seconds", Val::U64(1_600_000_000)),
+                ("nanoseconds", Val::U32(123_456_789)),
+            ])
+        );
+        let ts = |v| Val::Variant("timestamp".into(), Some(Box::new(v)));
+        let args = [ts(dt), Val::Variant("now".into(), None)];
+        assert_eq!(
+            times(&Args(&args), 0),
+            Ok(Ok((
+                1_600_000_000_123_456_789,
+                0,
+                wasi::FSTFLAGS_ATIM | wasi::FSTFLAGS_MTIM_NOW
+            )))
+        );
+        let huge = ts(record(&[
+            ("seconds", Val::U64(u64::MAX)),
+            ("nanoseconds", Val::U32(0)),
+        ]));
+        let args = [huge, Val::Variant("no-change".into(), None)];
+        assert_eq!(times(&Args(&args), 0), Ok(Err(errno::OVERFLOW)));
+    }
 }

@@ -5,13 +5,25 @@
 //! Invariants:
 //! * Writes are complete when the call returns (nothing is buffered in the
 //!   shim), so `flush` is a no-op and `check-write` always grants
-//!   [`WRITE_BUDGET`].
+//!   [`WRITE_BUDGET`], wasmtime's 64 KiB. As in wasmtime 49, `write` takes
+//!   more than that, `write-zeroes` traps above it (so a guest cannot have
+//!   the shim write without end), and the `blocking-*-and-flush` calls trap
+//!   above [`BLOCKING_MAX`], each with wasmtime's message.
 //! * End of input is `stream-error.closed` (a p1 read of 0 bytes for a
 //!   non-empty request), after which the stream stays closed; a p1 error is
-//!   `last-operation-failed` with an `error` resource, except `EPIPE` on
-//!   output, which is `closed`.
-//! * p1 reads block: `read` on stdin behaves like `blocking-read` (see the
-//!   README gaps).
+//!   `last-operation-failed` with an `error` resource. As in wasmtime, a
+//!   file stream is closed after it reported a failure, and the failure of
+//!   a (non-blocking) `write` to a file is reported by the stream's next
+//!   call (wasmtime writes files in the background), not by `write`.
+//! * Output to stdio is `closed` once the reader is gone: p1 EPIPE, and p1
+//!   EIO, which is what wasmtime's p1 layer makes of its own stream's
+//!   `closed` (so a genuine device EIO on stdout is reported as `closed`
+//!   too: p1 leaves no way to tell them apart there).
+//! * A stdio read that p1 answers with EAGAIN (node's stdin pipe with no
+//!   data yet) is 0 bytes for `read` and `skip`; the blocking forms wait in
+//!   `poll_oneoff` and read again until data or end of file. Where p1
+//!   `fd_read` itself blocks (wasmtime, wasmi), `read` on stdin blocks too
+//!   (see the README gaps).
 
 use super::error::push_errno;
 use crate::errno::p1 as errno;
@@ -21,8 +33,13 @@ use crate::{def, def_flat, dtor, iface, p1, FlatFail, HostError, WasiCtx, WasiVi
 use component_model::abi::Val;
 use component_model::{FlatCall, Linker};
 
-/// What `check-write` grants.
-pub const WRITE_BUDGET: u64 = 1 << 20;
+/// What `check-write` grants: wasmtime 49's budget for stdio and files.
+pub const WRITE_BUDGET: u64 = 64 << 10;
+/// The most bytes `blocking-write-and-flush` and
+/// `blocking-write-zeroes-and-flush` take (the WIT's limit; wasmtime traps
+/// above it).
+pub const BLOCKING_MAX: u64 = 4096;
+
 /// The most bytes one `read` (of a stream or of `descriptor.read`) returns:
 /// 64 KiB, what wasmtime returns at most for one read of a file.
 pub const READ_MAX: u64 = 64 << 10;
@@ -30,21 +47,29 @@ pub const READ_MAX: u64 = 64 << 10;
 pub fn add<T: WasiView>(l: &mut Linker<T>) {
     let i = iface("io/streams");
     def_flat(l, &i, "[method]input-stream.read", read_flat);
-    def_flat(l, &i, "[method]input-stream.blocking-read", read_flat);
+    def_flat(
+        l,
+        &i,
+        "[method]input-stream.blocking-read",
+        blocking_read_flat,
+    );
     def(l, &i, "[method]input-stream.skip", |cx, a| {
-        skip(cx, a.res(0)?, a.u64(1)?)
+        skip(cx, a.res(0)?, a.u64(1)?, false)
     });
     def(l, &i, "[method]input-stream.blocking-skip", |cx, a| {
-        skip(cx, a.res(0)?, a.u64(1)?)
+        skip(cx, a.res(0)?, a.u64(1)?, true)
     });
     def(l, &i, "[method]input-stream.subscribe", |cx, a| {
-        let s = cx.table.input(a.res(0)?)?;
+        let rep = a.res(0)?;
+        let s = cx.table.input(rep)?;
         let p = if s.offset.is_none() && !s.closed {
             Pollable::FdRead(s.fd)
         } else {
             Pollable::Ready
         };
-        Ok(vec![Val::Resource(cx.table.push(Entry::Pollable(p))?)])
+        Ok(vec![Val::Resource(
+            cx.table.push_child(Entry::Pollable(p), rep)?,
+        )])
     });
     // The calls of every write (check-write, write, flush) are flat: see
     // `write_flat`.
@@ -54,7 +79,7 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
         l,
         &i,
         "[method]output-stream.blocking-write-and-flush",
-        write_flat,
+        blocking_write_flat,
     );
     def_flat(l, &i, "[method]output-stream.flush", flush_flat);
     def_flat(l, &i, "[method]output-stream.blocking-flush", flush_flat);
@@ -62,23 +87,27 @@ pub fn add<T: WasiView>(l: &mut Linker<T>) {
         let rep = cx.arg_resource(0)?;
         let t = &mut cx.data_mut().wasi().table;
         t.output(rep)?;
-        let p = t.push(Entry::Pollable(Pollable::Ready))?;
+        let p = t.push_child(Entry::Pollable(Pollable::Ready), rep)?;
         Ok(cx.ret_own(p)?)
     });
     def(l, &i, "[method]output-stream.write-zeroes", |cx, a| {
-        write_zeroes(cx, a.res(0)?, a.u64(1)?)
+        let r = write_zeroes(cx, a.res(0)?, a.u64(1)?)?;
+        unit_val(cx, r)
     });
     def(
         l,
         &i,
         "[method]output-stream.blocking-write-zeroes-and-flush",
-        |cx, a| write_zeroes(cx, a.res(0)?, a.u64(1)?),
+        |cx, a| {
+            let r = blocking_write_zeroes(cx, a.res(0)?, a.u64(1)?)?;
+            unit_val(cx, r)
+        },
     );
     def(l, &i, "[method]output-stream.splice", |cx, a| {
-        splice(cx, a.res(0)?, a.res(1)?, a.u64(2)?)
+        splice(cx, a.res(0)?, a.res(1)?, a.u64(2)?, false)
     });
     def(l, &i, "[method]output-stream.blocking-splice", |cx, a| {
-        splice(cx, a.res(0)?, a.res(1)?, a.u64(2)?)
+        splice(cx, a.res(0)?, a.res(1)?, a.u64(2)?, true)
     });
     dtor(l, &i, "input-stream");
     dtor(l, &i, "output-stream");
@@ -99,7 +128,8 @@ fn failed(cx: &mut WasiCtx, errno: u16) -> Result<Val, HostError> {
 }
 
 /// Why a stream operation did not produce its value.
-enum StreamFail {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFail {
     Closed,
     Errno(u16),
 }
@@ -113,17 +143,24 @@ impl StreamFail {
     }
 }
 
-/// Reads up to `len` bytes (at least one unless `len` is 0).
-fn read(cx: &mut WasiCtx, rep: u32, len: u64) -> Result<Result<Vec<u8>, StreamFail>, HostError> {
-    let mut buf = Vec::new();
-    Ok(read_into(cx, rep, len, &mut buf)?.map(|()| buf))
-}
-
-/// Reads up to `len` bytes into `buf` (replacing its contents).
-fn read_into(
+/// Reads up to `len` bytes: at least one unless `len` is 0, or, when not
+/// `blocking`, none while a stdio pipe has no data yet.
+fn read(
     cx: &mut WasiCtx,
     rep: u32,
     len: u64,
+    blocking: bool,
+) -> Result<Result<Vec<u8>, StreamFail>, HostError> {
+    let mut buf = Vec::new();
+    Ok(read_into(cx, rep, len, blocking, &mut buf)?.map(|()| buf))
+}
+
+/// Reads as [`read`] does into `buf` (replacing its contents).
+pub fn read_into(
+    cx: &mut WasiCtx,
+    rep: u32,
+    len: u64,
+    blocking: bool,
     buf: &mut Vec<u8>,
 ) -> Result<Result<(), StreamFail>, HostError> {
     buf.clear();
@@ -135,35 +172,89 @@ fn read_into(
         return Ok(Ok(()));
     }
     buf.resize(len.min(READ_MAX) as usize, 0);
-    let r = match s.offset {
-        Some(off) => p1::pread(s.fd, buf, off),
-        None => p1::read(s.fd, buf),
+    let (fd, offset) = (s.fd, s.offset);
+    let mut waited = Waited::default();
+    let r = loop {
+        let r = match offset {
+            Some(off) => p1::pread(fd, buf, off),
+            None => p1::read(fd, buf),
+        };
+        match r {
+            Err(errno::AGAIN) if offset.is_none() && blocking => waited.wait(fd)?,
+            Err(errno::AGAIN) if offset.is_none() => break Ok(None),
+            r => break r.map(Some),
+        }
     };
+    let s = cx.table.input(rep)?;
+    buf.truncate(match r {
+        Ok(Some(n)) => n,
+        _ => 0,
+    });
     match r {
-        Ok(0) => {
+        Ok(None) => Ok(Ok(())),
+        Ok(Some(0)) => {
             s.closed = true;
             Ok(Err(StreamFail::Closed))
         }
-        Ok(n) => {
+        Ok(Some(n)) => {
             if let Some(off) = &mut s.offset {
                 *off += n as u64;
             }
-            buf.truncate(n);
             Ok(Ok(()))
         }
-        Err(e) => Ok(Err(StreamFail::Errno(e))),
+        Err(e) => {
+            // A file stream is closed after a failure, as in wasmtime.
+            s.closed = offset.is_some();
+            Ok(Err(StreamFail::Errno(e)))
+        }
+    }
+}
+
+/// The waits of one blocking read of an fd that answers EAGAIN.
+#[derive(Default)]
+struct Waited {
+    /// Consecutive waits so far.
+    times: u32,
+    /// The next wait is on the timeout alone.
+    timeout_only: bool,
+}
+
+impl Waited {
+    /// Waits after EAGAIN on `fd`: in `poll_oneoff` on the fd, with a
+    /// timeout that grows from 1 ms to 32 ms while no data comes. After the
+    /// host said the fd was readable (and the read found nothing again), or
+    /// when it cannot poll the fd, the next wait is on the timeout alone, so
+    /// waiting never spins.
+    fn wait(&mut self, fd: u32) -> Result<(), HostError> {
+        let ns = 1_000_000u64 << self.times.min(5);
+        self.times += 1;
+        let waits = [p1::Wait::Timeout(ns), p1::Wait::FdRead(fd)];
+        let failed = |e| HostError::Refused(format!("poll_oneoff: {}", crate::errno::message(e)));
+        self.timeout_only = if self.timeout_only {
+            p1::poll(&waits[..1]).map_err(failed)?;
+            false
+        } else {
+            match p1::poll(&waits) {
+                Ok(events) => events.iter().any(|&(i, _)| i == 1),
+                Err(_) => {
+                    p1::poll(&waits[..1]).map_err(failed)?;
+                    true
+                }
+            }
+        };
+        Ok(())
     }
 }
 
 /// `read` and `blocking-read`: p1 reads into the context's scratch buffer
 /// (kept between calls), which is copied once into the guest's `realloc`ed
 /// list.
-fn read_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+fn read_flat_as<T: WasiView>(cx: &mut FlatCall<'_, T>, blocking: bool) -> Result<(), FlatFail> {
     let rep = cx.arg_resource(0)?;
     let len = cx.arg_u64(1)?;
     let w = cx.data_mut().wasi();
     let mut buf = std::mem::take(&mut w.scratch);
-    let r = read_into(w, rep, len, &mut buf);
+    let r = read_into(w, rep, len, blocking, &mut buf);
     let out = match r {
         Err(e) => Err(e.into()),
         Ok(Ok(())) => cx.ret_ok_bytes(&buf).map_err(FlatFail::from),
@@ -173,29 +264,56 @@ fn read_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
     out
 }
 
-fn skip(cx: &mut WasiCtx, rep: u32, len: u64) -> Ret {
-    Ok(vec![match read(cx, rep, len)? {
+fn read_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    read_flat_as(cx, false)
+}
+
+fn blocking_read_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    read_flat_as(cx, true)
+}
+
+fn skip(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> Ret {
+    Ok(vec![match read(cx, rep, len, blocking)? {
         Ok(b) => ok(Val::U64(b.len() as u64)),
         Err(f) => f.into_val(cx)?,
     }])
 }
 
-/// Writes all of `data`.
-fn write_all(cx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<Result<(), StreamFail>, HostError> {
+/// Whether output stream `rep` can be used: not if closed, nor after a
+/// failed `write` to a file, which is reported now (closing the stream).
+fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(), StreamFail>, HostError> {
     let s = cx.table.output(rep)?;
+    if let Some(e) = s.failed.take() {
+        s.closed = true;
+        return Ok(Err(StreamFail::Errno(e)));
+    }
     if s.closed {
         return Ok(Err(StreamFail::Closed));
     }
-    let (fd, kind) = (s.fd, s.kind);
-    let r = write_fd(fd, kind, data);
-    finish_write(cx, rep, r)
+    Ok(Ok(()))
+}
+
+/// Writes all of `data`, as `write` or, when `blocking`, as
+/// `blocking-write-and-flush`.
+pub fn write_all(
+    cx: &mut WasiCtx,
+    rep: u32,
+    data: &[u8],
+    blocking: bool,
+) -> Result<Result<(), StreamFail>, HostError> {
+    if let Err(f) = usable(cx, rep)? {
+        return Ok(Err(f));
+    }
+    let s = cx.table.output(rep)?;
+    let r = write_fd(s.fd, s.kind, data);
+    finish_write(cx, rep, r, blocking)
 }
 
 /// How a [`write_fd`] ended.
 enum Written {
     /// All written; the position after the data (for [`OutputKind::At`]).
     Done(u64),
-    /// `EPIPE`: the stream is closed from now on.
+    /// The reader is gone: the stream is closed from now on.
     Pipe,
     Errno(u16),
 }
@@ -224,17 +342,21 @@ fn write_fd(fd: u32, kind: OutputKind, data: &[u8]) -> Written {
                 at += n as u64;
             }
             Err(errno::PIPE) => return Written::Pipe,
+            // wasmtime's p1 turns its stdout stream's `closed` into EIO.
+            Err(errno::IO) if kind == OutputKind::Stream => return Written::Pipe,
             Err(e) => return Written::Errno(e),
         }
     }
     Written::Done(at)
 }
 
-/// Records the outcome of a [`write_fd`] on stream `rep`.
+/// Records the outcome of a [`write_fd`] on stream `rep` (by `write`, or
+/// when `blocking` by `blocking-write-and-flush`).
 fn finish_write(
     cx: &mut WasiCtx,
     rep: u32,
     r: Written,
+    blocking: bool,
 ) -> Result<Result<(), StreamFail>, HostError> {
     let s = cx.table.output(rep)?;
     match r {
@@ -248,7 +370,15 @@ fn finish_write(
             s.closed = true;
             Ok(Err(StreamFail::Closed))
         }
-        Written::Errno(e) => Ok(Err(StreamFail::Errno(e))),
+        Written::Errno(e) if s.kind == OutputKind::Stream => Ok(Err(StreamFail::Errno(e))),
+        Written::Errno(e) if blocking => {
+            s.closed = true;
+            Ok(Err(StreamFail::Errno(e)))
+        }
+        Written::Errno(e) => {
+            s.failed = Some(e);
+            Ok(Ok(()))
+        }
     }
 }
 
@@ -258,61 +388,224 @@ fn ret_fail<T: WasiView>(cx: &mut FlatCall<'_, T>, f: StreamFail) -> Result<(), 
     Ok(cx.ret(&v)?)
 }
 
-/// `write` and `blocking-write-and-flush`: the guest's bytes go to p1
-/// `fd_write` / `fd_pwrite` straight from its memory (an iovec over the
-/// `list<u8>` argument), with no copy and no value built.
-fn write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+/// `write` and (when `blocking`) `blocking-write-and-flush`: the guest's
+/// bytes go to p1 `fd_write` / `fd_pwrite` straight from its memory (an
+/// iovec over the `list<u8>` argument), with no copy and no value built.
+fn write_flat_as<T: WasiView>(cx: &mut FlatCall<'_, T>, blocking: bool) -> Result<(), FlatFail> {
     let rep = cx.arg_resource(0)?;
-    let s = cx.data_mut().wasi().table.output(rep)?;
-    let (fd, kind, closed) = (s.fd, s.kind, s.closed);
-    if closed {
-        return ret_fail(cx, StreamFail::Closed);
+    if let Err(f) = usable(cx.data_mut().wasi(), rep)? {
+        return ret_fail(cx, f);
     }
+    let s = cx.data_mut().wasi().table.output(rep)?;
+    let (fd, kind) = (s.fd, s.kind);
     let r = write_fd(fd, kind, cx.arg_bytes(1)?);
-    match finish_write(cx.data_mut().wasi(), rep, r)? {
+    match finish_write(cx.data_mut().wasi(), rep, r, blocking)? {
         Ok(()) => Ok(cx.ret_ok_unit()?),
         Err(f) => ret_fail(cx, f),
     }
 }
 
+fn write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    write_flat_as(cx, false)
+}
+
+/// `blocking-write-and-flush`: wasmtime's size check first.
+fn blocking_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
+    if cx.arg_bytes(1)?.len() as u64 > BLOCKING_MAX {
+        return Err(HostError::BufferTooLarge {
+            func: "blocking-write-and-flush",
+            max: BLOCKING_MAX,
+        }
+        .into());
+    }
+    write_flat_as(cx, true)
+}
+
 fn check_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
     let rep = cx.arg_resource(0)?;
-    if cx.data_mut().wasi().table.output(rep)?.closed {
-        return ret_fail(cx, StreamFail::Closed);
+    match usable(cx.data_mut().wasi(), rep)? {
+        Ok(()) => Ok(cx.ret_ok_u64(WRITE_BUDGET)?),
+        Err(f) => ret_fail(cx, f),
     }
-    Ok(cx.ret_ok_u64(WRITE_BUDGET)?)
 }
 
-/// `flush` and `blocking-flush`: nothing is buffered (see the module doc).
+/// `flush` and `blocking-flush`: nothing is buffered (see the module doc),
+/// but a failed `write` is reported.
 fn flush_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
     let rep = cx.arg_resource(0)?;
-    if cx.data_mut().wasi().table.output(rep)?.closed {
-        return ret_fail(cx, StreamFail::Closed);
+    match usable(cx.data_mut().wasi(), rep)? {
+        Ok(()) => Ok(cx.ret_ok_unit()?),
+        Err(f) => ret_fail(cx, f),
     }
-    Ok(cx.ret_ok_unit()?)
 }
 
-fn write_zeroes(cx: &mut WasiCtx, rep: u32, len: u64) -> Ret {
-    let mut left = len;
-    let zeroes = vec![0u8; len.min(64 * 1024) as usize];
-    while left > 0 {
-        let n = left.min(zeroes.len() as u64) as usize;
-        if let Err(f) = write_all(cx, rep, &zeroes[..n])? {
-            return Ok(vec![f.into_val(cx)?]);
-        }
-        left -= n as u64;
-    }
-    Ok(vec![ok_unit()])
+/// `ok` or the failure of a stream operation without a value.
+fn unit_val(cx: &mut WasiCtx, r: Result<(), StreamFail>) -> Ret {
+    Ok(vec![match r {
+        Ok(()) => ok_unit(),
+        Err(f) => f.into_val(cx)?,
+    }])
 }
 
-fn splice(cx: &mut WasiCtx, out: u32, src: u32, len: u64) -> Ret {
-    cx.table.output(out)?;
-    let data = match read(cx, src, len)? {
+/// `write-zeroes`: as wasmtime, the stream's state first (a closed stream
+/// says so), then a trap for more than `check-write` grants.
+pub fn write_zeroes(
+    cx: &mut WasiCtx,
+    rep: u32,
+    len: u64,
+) -> Result<Result<(), StreamFail>, HostError> {
+    if let Err(f) = usable(cx, rep)? {
+        return Ok(Err(f));
+    }
+    if len > WRITE_BUDGET {
+        return Err(HostError::ZeroesOverBudget);
+    }
+    write_all(cx, rep, &vec![0; len as usize], false)
+}
+
+/// `blocking-write-zeroes-and-flush`: at most [`BLOCKING_MAX`] zeroes.
+pub fn blocking_write_zeroes(
+    cx: &mut WasiCtx,
+    rep: u32,
+    len: u64,
+) -> Result<Result<(), StreamFail>, HostError> {
+    if len > BLOCKING_MAX {
+        return Err(HostError::BufferTooLarge {
+            func: "blocking-write-zeroes-and-flush",
+            max: BLOCKING_MAX,
+        });
+    }
+    write_all(cx, rep, &vec![0; len as usize], true)
+}
+
+/// `splice` and `blocking-splice`: at most what `check-write` grants, read
+/// from `src` (without waiting unless `blocking`) and written to `out`.
+fn splice(cx: &mut WasiCtx, out: u32, src: u32, len: u64, blocking: bool) -> Ret {
+    if let Err(f) = usable(cx, out)? {
+        return Ok(vec![f.into_val(cx)?]);
+    }
+    let data = match read(cx, src, len.min(WRITE_BUDGET), blocking)? {
         Ok(b) => b,
         Err(f) => return Ok(vec![f.into_val(cx)?]),
     };
-    Ok(vec![match write_all(cx, out, &data)? {
+    Ok(vec![match write_all(cx, out, &data, blocking)? {
         Ok(()) => ok(Val::U64(data.len() as u64)),
         Err(f) => f.into_val(cx)?,
     }])
+}
+
+/// Against the fake p1 layer, so natively only.
+#[cfg(all(test, not(target_os = "wasi")))]
+mod tests {
+    use super::*;
+    use crate::p1::{reset, with, Quirks, Stdin};
+    use crate::table::{InputStream, OutputStream};
+
+    fn stdio(cx: &mut WasiCtx, fd: u32) -> u32 {
+        let e = if fd == 0 {
+            Entry::Input(InputStream {
+                fd,
+                offset: None,
+                closed: false,
+                owns_fd: false,
+            })
+        } else {
+            Entry::Output(OutputStream {
+                fd,
+                kind: OutputKind::Stream,
+                closed: false,
+                owns_fd: false,
+                failed: None,
+            })
+        };
+        cx.table.push(e).unwrap()
+    }
+
+    #[test]
+    fn write_zeroes_keeps_to_the_budget() {
+        reset(Quirks::wasmtime());
+        let mut cx = WasiCtx::default();
+        let out = stdio(&mut cx, 1);
+        assert_eq!(write_zeroes(&mut cx, out, 3), Ok(Ok(())));
+        assert_eq!(write_zeroes(&mut cx, out, WRITE_BUDGET), Ok(Ok(())));
+        for len in [WRITE_BUDGET + 1, u64::MAX] {
+            let e = write_zeroes(&mut cx, out, len).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "cannot write more zeroes than `check_write` allows"
+            );
+        }
+        assert_eq!(
+            with(|h| h.stdout.clone()),
+            vec![0; 3 + WRITE_BUDGET as usize]
+        );
+        let e = blocking_write_zeroes(&mut cx, out, BLOCKING_MAX + 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Buffer too large for blocking-write-zeroes-and-flush (expected at most 4096)"
+        );
+        assert_eq!(
+            blocking_write_zeroes(&mut cx, out, BLOCKING_MAX),
+            Ok(Ok(()))
+        );
+    }
+
+    #[test]
+    fn a_gone_reader_closes_stdout_on_every_host() {
+        for q in [Quirks::wasmtime(), Quirks::node()] {
+            reset(q);
+            let mut cx = WasiCtx::default();
+            let out = stdio(&mut cx, 1);
+            assert_eq!(write_all(&mut cx, out, b"a", false), Ok(Ok(())));
+            with(|h| h.stdout_closed = true);
+            assert_eq!(
+                write_all(&mut cx, out, b"b", true),
+                Ok(Err(StreamFail::Closed))
+            );
+            assert!(cx.table.output(out).unwrap().closed);
+            assert_eq!(with(|h| h.stdout.clone()), b"a");
+        }
+    }
+
+    #[test]
+    fn stdin_with_no_data_yet_waits_only_when_blocking() {
+        reset(Quirks::node());
+        with(|h| {
+            h.set_stdin([
+                Stdin::Later,
+                Stdin::Later,
+                Stdin::Data(b"ab".to_vec()),
+                Stdin::Later,
+                Stdin::Data(b"c".to_vec()),
+            ])
+        });
+        let mut cx = WasiCtx::default();
+        let i = stdio(&mut cx, 0);
+        // Non-blocking: 0 bytes while nothing has come, without waiting.
+        assert_eq!(read(&mut cx, i, 10, false), Ok(Ok(vec![])));
+        assert_eq!(with(|h| h.polls), 0);
+        // Blocking: waits (in poll_oneoff) until the data comes.
+        assert_eq!(read(&mut cx, i, 10, true), Ok(Ok(b"ab".to_vec())));
+        assert!(with(|h| h.polls) >= 2);
+        assert_eq!(skip(&mut cx, i, 10, false), Ok(vec![ok(Val::U64(0))]));
+        assert_eq!(read(&mut cx, i, 10, true), Ok(Ok(b"c".to_vec())));
+        assert_eq!(read(&mut cx, i, 10, true), Ok(Err(StreamFail::Closed)));
+        assert_eq!(read(&mut cx, i, 10, false), Ok(Err(StreamFail::Closed)));
+    }
+
+    #[test]
+    fn megabytes_of_stdin_arrive_whole() {
+        reset(Quirks::node());
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        with(|h| h.set_stdin((0..40).flat_map(|_| [Stdin::Later, Stdin::Data(chunk.clone())])));
+        let mut cx = WasiCtx::default();
+        let i = stdio(&mut cx, 0);
+        let mut all = Vec::new();
+        while let Ok(b) = read(&mut cx, i, 1 << 20, true).unwrap() {
+            assert!(!b.is_empty() && b.len() as u64 <= READ_MAX);
+            all.extend(b);
+        }
+        assert_eq!(all.len(), 40 * chunk.len());
+        assert!(all.chunks(chunk.len()).all(|c| c == chunk));
+    }
 }
