@@ -2,6 +2,8 @@
 # Runs the WASIp1 programs in conformance/p1-checks/ directly on each host (no
 # p2shim), printing their output side by side with wasmtime's: the evidence for
 # the host quirks listed in conformance/programs/expected-failures.txt.
+# A program folder may hold `stdin-pipe.sh` (its output is piped in live) and
+# `stdout-pipe` (a shell command the program's stdout is piped into).
 # Usage: conformance/p1-checks/run.sh   Environment: HOSTS, CARGO_TARGET_DIR.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +17,14 @@ for dir in "$here"/*/; do
     tmp=$(mktemp -d)
     cp "$CARGO_TARGET_DIR/wasm32-wasip1/release/$name.wasm" "$tmp/"
     echo "== $name on $host"
-    (cd "$tmp" && "$here/../hosts/run-on.sh" "$host" --dir . "$name.wasm" 2>&1)
+    feed=(cat /dev/null)
+    [ -f "$dir/stdin-pipe.sh" ] && feed=(bash "$dir/stdin-pipe.sh")
+    run=("$here/../hosts/run-on.sh" "$host" --dir . "$name.wasm")
+    if [ -f "$dir/stdout-pipe" ]; then
+      { "${feed[@]}" | (cd "$tmp" && "${run[@]}" 2>&3) | bash -c "$(cat "$dir/stdout-pipe")"; } 3>&1
+    else
+      "${feed[@]}" | (cd "$tmp" && "${run[@]}" 2>&1)
+    fi
     rm -rf "$tmp"
   done
 done

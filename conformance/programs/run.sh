@@ -14,7 +14,13 @@
 #   env           one K=V per line, passed with --env (besides P2T_A=1)
 #   stdin         piped to the program (default: /dev/null)
 #   stdin.sh      a bash script whose output is piped instead (for large input)
+#   stdin-pipe.sh a bash script run beside the program, its output piped in live
+#                 (with its pauses: a pipe that is often empty, as from a slow producer)
+#   stdout-pipe   a shell command that reads the program's stdout (e.g. `head -n 3`,
+#                 a reader that goes away); its output is compared, and the exit
+#                 status is the program's
 #   merge-stderr  (empty) stderr goes to stdout, so their interleaving is compared
+#                 (not with stdout-pipe)
 # stderr is compared up to the host's own error banner (hosts.py ERROR_BANNERS):
 # after a trap wasmtime and the shim report in their own words.
 #
@@ -95,13 +101,24 @@ for name in $programs; do
     [ -f "$dir/merge-stderr" ] && merge=true
     # run OUT-PREFIX COMMAND...: in the current folder, stdin piped in.
     run() {
-      local out=$1; shift
-      if $merge; then
-        timeout $limit "$@" <"$stdin" >"$out.out" 2>&1
+      local out=$1 rc; shift
+      if [ -f "$dir/stdin-pipe.sh" ]; then
+        exec 3< <(bash "$dir/stdin-pipe.sh")
       else
-        timeout $limit "$@" <"$stdin" >"$out.out" 2>"$out.rawerr"
+        exec 3<"$stdin"
       fi
-      echo "exit $?" >>"$out.out"
+      if [ -f "$dir/stdout-pipe" ]; then
+        timeout $limit "$@" <&3 2>"$out.rawerr" | bash -c "$(cat "$dir/stdout-pipe")" >"$out.out"
+        rc=${PIPESTATUS[0]}
+      elif $merge; then
+        timeout $limit "$@" <&3 >"$out.out" 2>&1
+        rc=$?
+      else
+        timeout $limit "$@" <&3 >"$out.out" 2>"$out.rawerr"
+        rc=$?
+      fi
+      exec 3<&-
+      echo "exit $rc" >>"$out.out"
       touch "$out.rawerr"
       cut_banner "$out.rawerr" >"$out.err"
     }

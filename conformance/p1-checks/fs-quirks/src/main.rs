@@ -34,9 +34,6 @@ fn main() {
     // get-flags: fd_fdstat_get of a file opened without sync flags.
     let fl = unsafe { fd_fdstat_get(f) }.unwrap().fs_flags;
     println!("fd_fdstat_get fs_flags dsync {}", fl & FDFLAGS_DSYNC != 0);
-    // open-at truncate, read only: path_open O_TRUNC with read rights only.
-    let r = unsafe { path_open(d, 0, "q.txt", OFLAGS_TRUNC, RIGHTS_FD_READ, 0, 0) };
-    println!("path_open trunc read-only {:?}", r.map(|_| ()));
     // symlink-at with a target that climbs out of the preopen.
     println!("path_symlink ../../x {:?}", unsafe {
         path_symlink("../../x", d, "up.lnk")
