@@ -1,6 +1,6 @@
 //! p1 `fd_write` to stdout after its reader is gone (`tool | head`, see
-//! `stdout-pipe`): EPIPE on node and wasmi, EIO on wasmtime (its p1 layer
-//! turns its p2 stream's `closed` into EIO), which p2shim reports as a
+//! `stdout-pipe`): EPIPE on node, wasmi and iwasm, EIO on wasmtime (its p1
+//! layer turns its p2 stream's `closed` into EIO), which p2shim reports as a
 //! `closed` stream on every host (conformance/programs/p2-pipe).
 
 use wasi::*;

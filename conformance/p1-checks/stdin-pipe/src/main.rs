@@ -1,8 +1,9 @@
 //! p1 `fd_read` of a stdin pipe that is often empty (a slow producer, see
-//! `stdin-pipe.sh`): wasmtime and wasmi block until data comes, node's
-//! uvwasi returns EAGAIN, which p2shim's blocking reads of stdin wait out in
-//! `poll_oneoff` (`wasi:io/streams` `blocking-read`, conformance/programs/
-//! p2-stdin). Also `poll_oneoff` with an fd_read subscription on that pipe.
+//! `stdin-pipe.sh`): wasmtime, wasmi and iwasm block until data comes;
+//! node's uvwasi (node 20 and 24) returns EAGAIN, which p2shim's blocking
+//! reads of stdin wait out in `poll_oneoff` (`wasi:io/streams`
+//! `blocking-read`, conformance/programs/p2-stdin). Also `poll_oneoff` with
+//! an fd_read subscription on that pipe.
 
 use wasi::*;
 
