@@ -56,6 +56,9 @@ pub struct Quirks {
     /// EIO on wasmtime (its p1 layer turns the stream's `closed` into EIO),
     /// EPIPE on node and wasmi.
     pub closed_pipe: u16,
+    /// `poll_oneoff` with an fd_read subscription on stdin fails (EPERM)
+    /// when stdin is a file or a device rather than a pipe (node).
+    pub poll_refuses_stdin_file: bool,
 }
 
 impl Quirks {
@@ -64,6 +67,7 @@ impl Quirks {
             enforce_rights: false,
             stdin_eagain: false,
             closed_pipe: errno::IO,
+            poll_refuses_stdin_file: false,
         }
     }
     #[cfg(test)]
@@ -72,6 +76,7 @@ impl Quirks {
             enforce_rights: true,
             stdin_eagain: true,
             closed_pipe: errno::PIPE,
+            poll_refuses_stdin_file: true,
         }
     }
 }
@@ -138,6 +143,8 @@ pub struct Host {
     spins: u32,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Stdin is a file or a device (`< /dev/null`), not a pipe.
+    pub stdin_file: bool,
     /// The reader of stdout / stderr is gone.
     pub stdout_closed: bool,
     pub stderr_closed: bool,
@@ -178,6 +185,7 @@ impl Host {
             fds: BTreeMap::new(),
             stdin: VecDeque::new(),
             spins: 0,
+            stdin_file: false,
             stdout: Vec::new(),
             stderr: Vec::new(),
             stdout_closed: false,
@@ -1056,6 +1064,10 @@ pub fn poll(waits: &[Wait]) -> R<Vec<(usize, u16)>> {
         }
         h.polls += 1;
         h.spins = 0;
+        let stdin_waits = waits.contains(&Wait::FdRead(0));
+        if stdin_waits && h.stdin_file && h.quirks.poll_refuses_stdin_file {
+            return Err(errno::PERM);
+        }
         loop {
             if matches!(h.stdin.front(), Some(Stdin::Later)) {
                 h.stdin.pop_front();

@@ -6,6 +6,8 @@
 //!   indexes of pollables that are ready; an empty list traps, as in
 //!   wasmtime.
 //! * Always-ready pollables and expired deadlines never reach the host.
+//! * An fd the host refuses to poll (node: stdin from a file or /dev/null)
+//!   is ready: it is not a pipe, so a read does not wait.
 
 use crate::table::Pollable;
 use crate::{def, dtor, iface, p1, HostError, WasiView};
@@ -111,8 +113,19 @@ fn poll_host(ps: &[Pollable], timeout: Option<u64>) -> Result<Vec<u32>, HostErro
             "poll: nothing to wait for would block forever".into(),
         ));
     }
-    let events = p1::poll(&waits)
-        .map_err(|e| HostError::Refused(format!("poll_oneoff: {}", crate::errno::message(e))))?;
+    let events = match p1::poll(&waits) {
+        Ok(events) => events,
+        // A host that cannot poll these fds (node's uvwasi refuses stdin
+        // from a file or /dev/null with EPERM): such fds are always
+        // readable, as regular files are.
+        Err(_) if !index.is_empty() => return Ok(index),
+        Err(e) => {
+            return Err(HostError::Refused(format!(
+                "poll_oneoff: {}",
+                crate::errno::message(e)
+            )))
+        }
+    };
     let mut out: Vec<u32> = events
         .iter()
         .filter_map(|&(k, _)| index.get(k).copied())
@@ -120,4 +133,32 @@ fn poll_host(ps: &[Pollable], timeout: Option<u64>) -> Result<Vec<u32>, HostErro
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+/// Against the fake p1 layer, so natively only.
+#[cfg(all(test, not(target_os = "wasi")))]
+mod tests {
+    use super::*;
+    use crate::p1::{reset, with, Quirks, Stdin};
+
+    #[test]
+    fn stdin_a_host_cannot_poll_is_ready() {
+        reset(Quirks::node());
+        with(|h| h.stdin_file = true);
+        let (stdin, timer) = (Pollable::FdRead(0), Pollable::Instant(u64::MAX));
+        assert_eq!(wait(&[timer, stdin]), Ok(vec![1]));
+        assert_eq!(ready_now(stdin), Ok(true));
+    }
+
+    #[test]
+    fn a_pipe_with_no_data_yet_waits() {
+        reset(Quirks::node());
+        with(|h| h.set_stdin([Stdin::Later, Stdin::Data(b"x".to_vec())]));
+        let t0 = p1::clock_now(wasi::CLOCKID_MONOTONIC).unwrap();
+        let timer = Pollable::Instant(t0 + 1_000);
+        assert_eq!(ready_now(Pollable::FdRead(0)), Ok(true));
+        assert_eq!(wait(&[Pollable::FdRead(0), timer]), Ok(vec![0]));
+        assert_eq!(wait(&[timer]), Ok(vec![0]));
+        assert!(p1::clock_now(wasi::CLOCKID_MONOTONIC).unwrap() >= t0 + 1_000);
+    }
 }
