@@ -279,9 +279,10 @@ fn skip(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> Ret {
     }])
 }
 
-/// Whether output stream `rep` can be used: not if closed, nor after a
-/// failed `write` to a file, which is reported now (closing the stream).
-fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(), StreamFail>, HostError> {
+/// Whether output stream `rep` can be used, and if so its fd and kind: not
+/// if closed, nor after a failed `write` to a file, which is reported now
+/// (closing the stream).
+fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(u32, OutputKind), StreamFail>, HostError> {
     let s = cx.table.output(rep)?;
     if let Some(e) = s.failed.take() {
         s.closed = true;
@@ -290,7 +291,7 @@ fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(), StreamFail>, HostErro
     if s.closed {
         return Ok(Err(StreamFail::Closed));
     }
-    Ok(Ok(()))
+    Ok(Ok((s.fd, s.kind)))
 }
 
 /// Writes all of `data`, as `write` or, when `blocking`, as
@@ -301,11 +302,11 @@ pub fn write_all(
     data: &[u8],
     blocking: bool,
 ) -> Result<Result<(), StreamFail>, HostError> {
-    if let Err(f) = usable(cx, rep)? {
-        return Ok(Err(f));
-    }
-    let s = cx.table.output(rep)?;
-    let r = write_fd(s.fd, s.kind, data);
+    let (fd, kind) = match usable(cx, rep)? {
+        Ok(s) => s,
+        Err(f) => return Ok(Err(f)),
+    };
+    let r = write_fd(fd, kind, data);
     finish_write(cx, rep, r, blocking)
 }
 
@@ -393,11 +394,10 @@ fn ret_fail<T: WasiView>(cx: &mut FlatCall<'_, T>, f: StreamFail) -> Result<(), 
 /// iovec over the `list<u8>` argument), with no copy and no value built.
 fn write_flat_as<T: WasiView>(cx: &mut FlatCall<'_, T>, blocking: bool) -> Result<(), FlatFail> {
     let rep = cx.arg_resource(0)?;
-    if let Err(f) = usable(cx.data_mut().wasi(), rep)? {
-        return ret_fail(cx, f);
-    }
-    let s = cx.data_mut().wasi().table.output(rep)?;
-    let (fd, kind) = (s.fd, s.kind);
+    let (fd, kind) = match usable(cx.data_mut().wasi(), rep)? {
+        Ok(s) => s,
+        Err(f) => return ret_fail(cx, f),
+    };
     let r = write_fd(fd, kind, cx.arg_bytes(1)?);
     match finish_write(cx.data_mut().wasi(), rep, r, blocking)? {
         Ok(()) => Ok(cx.ret_ok_unit()?),
@@ -424,7 +424,7 @@ fn blocking_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), Flat
 fn check_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
     let rep = cx.arg_resource(0)?;
     match usable(cx.data_mut().wasi(), rep)? {
-        Ok(()) => Ok(cx.ret_ok_u64(WRITE_BUDGET)?),
+        Ok(_) => Ok(cx.ret_ok_u64(WRITE_BUDGET)?),
         Err(f) => ret_fail(cx, f),
     }
 }
@@ -434,7 +434,7 @@ fn check_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFai
 fn flush_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
     let rep = cx.arg_resource(0)?;
     match usable(cx.data_mut().wasi(), rep)? {
-        Ok(()) => Ok(cx.ret_ok_unit()?),
+        Ok(_) => Ok(cx.ret_ok_unit()?),
         Err(f) => ret_fail(cx, f),
     }
 }
