@@ -23,31 +23,78 @@
 //!   order), so every [`CoreDef::Export`] names an earlier instance.
 //! * Outer aliases see the *lexical* scope of the component they appear in
 //!   (a snapshot taken where that component is defined).
+//!
+//! [`flatten`] gives this description with the core modules as bytes
+//! ([`FlatComponent`]) to lowered mode, which merges them into one core
+//! module instead of instantiating them.
 
 use crate::abi::{FuncType, ResourceTypeId, StringEncoding};
 use crate::error::Error;
+pub use crate::translate::StaticModule;
 use crate::translate::{Init, Opts, StaticComponent, Translation};
 use crate::types::remap_func_type;
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmparser::{ComponentExternalKind, ComponentOuterAliasKind, ExternalKind};
 
+macro_rules! index_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// As an index into a `Vec`.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+index_type!(
+    /// A core instance: the position of its [`FlatInit`] in [`Flat::inits`].
+    CoreInstanceIndex
+);
+index_type!(
+    /// A trampoline: its position in [`Flat::trampolines`].
+    TrampolineIndex
+);
+index_type!(
+    /// A static core module: its position in [`FlatComponent::modules`].
+    StaticModuleIndex
+);
+index_type!(
+    /// A runtime component instance (each has its own handle table); the
+    /// root is 0, nested instantiations follow in order.
+    ComponentInstanceIndex
+);
+
 /// A core item: an export of a runtime core instance, or a trampoline.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum CoreDef {
-    Export { instance: u32, name: String },
-    Trampoline(u32),
+pub enum CoreDef {
+    Export {
+        instance: CoreInstanceIndex,
+        name: String,
+    },
+    Trampoline(TrampolineIndex),
 }
 
 #[derive(Debug, Clone)]
 enum CoreInstanceDef {
-    Instance(u32),
+    Instance(CoreInstanceIndex),
     Bundle(Arc<Vec<(String, CoreDef)>>),
 }
 
 /// Canonical options with their core items resolved.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct OptionsDef {
+pub struct OptionsDef {
     pub encoding: StringEncoding,
     pub memory: Option<CoreDef>,
     pub realloc: Option<CoreDef>,
@@ -56,20 +103,20 @@ pub(crate) struct OptionsDef {
 
 /// A `canon lift`ed function.
 #[derive(Debug)]
-pub(crate) struct LiftedFunc {
+pub struct LiftedFunc {
     /// With runtime resource ids.
     pub ty: FuncType,
     pub core: CoreDef,
     pub opts: OptionsDef,
     /// The runtime component instance that lifted it.
-    pub instance: u32,
+    pub instance: ComponentInstanceIndex,
     /// For messages: the core export it lifts, if known.
     pub name: String,
 }
 
 /// A component function.
 #[derive(Debug, Clone)]
-pub(crate) enum FuncDef {
+pub enum FuncDef {
     /// A host import at this path (import name, then export names).
     Import {
         path: Vec<String>,
@@ -94,7 +141,7 @@ impl FuncDef {
 }
 
 /// `interface#function` for an import path.
-pub(crate) fn import_path_name(path: &[String]) -> String {
+pub fn import_path_name(path: &[String]) -> String {
     match path {
         [] => String::new(),
         [one] => one.clone(),
@@ -104,13 +151,14 @@ pub(crate) fn import_path_name(path: &[String]) -> String {
 
 /// A component instance.
 #[derive(Debug, Clone)]
-pub(crate) enum InstanceDef {
+pub enum InstanceDef {
     Import(Vec<String>),
     Items(Arc<Vec<(String, ItemDef)>>),
 }
 
+/// A (nested) component, as an item: what instantiating it needs.
 #[derive(Debug, Clone)]
-pub(crate) struct ComponentDef {
+pub struct ComponentDef {
     index: usize,
     scope: Arc<Scope>,
 }
@@ -119,18 +167,18 @@ pub(crate) struct ComponentDef {
 /// outer aliases of the components nested in it.
 #[derive(Debug, Default)]
 struct Scope {
-    modules: Vec<usize>,
+    modules: Vec<StaticModuleIndex>,
     components: Vec<ComponentDef>,
     parent: Option<Arc<Scope>>,
 }
 
 /// Any component-level item.
 #[derive(Debug, Clone)]
-pub(crate) enum ItemDef {
+pub enum ItemDef {
     Func(FuncDef),
     Instance(InstanceDef),
     Component(ComponentDef),
-    Module(usize),
+    Module(StaticModuleIndex),
     Type,
 }
 
@@ -138,51 +186,54 @@ pub(crate) enum ItemDef {
 /// per component in a `Vec`, so the size difference of variants is moot.)
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum Trampoline {
+pub enum Trampoline {
     /// `canon lower` of `callee` into runtime component instance `instance`.
     Lower {
         callee: FuncDef,
         ty: FuncType,
         opts: OptionsDef,
-        instance: u32,
+        instance: ComponentInstanceIndex,
         name: String,
     },
     ResourceNew {
         rt: ResourceTypeId,
-        instance: u32,
+        instance: ComponentInstanceIndex,
     },
     ResourceRep {
         rt: ResourceTypeId,
-        instance: u32,
+        instance: ComponentInstanceIndex,
     },
     ResourceDrop {
         rt: ResourceTypeId,
-        instance: u32,
+        instance: ComponentInstanceIndex,
     },
 }
 
 /// A runtime resource type.
 #[derive(Debug)]
-pub(crate) enum RuntimeResource {
+pub enum RuntimeResource {
     /// Imported from the host: `interface` is the import name.
     Host { interface: String, name: String },
     /// Defined by a component instance, with its destructor.
     Guest {
-        instance: u32,
+        instance: ComponentInstanceIndex,
         dtor: Option<CoreDef>,
     },
 }
 
 /// One step of instantiation.
 #[derive(Debug)]
-pub(crate) enum FlatInit {
+pub enum FlatInit {
     /// Instantiate a static core module with arguments in its import order.
-    Instantiate { module: usize, args: Vec<CoreDef> },
+    Instantiate {
+        module: StaticModuleIndex,
+        args: Vec<CoreDef>,
+    },
 }
 
 /// A root import the host must provide.
 #[derive(Debug)]
-pub(crate) struct ImportReq {
+pub struct ImportReq {
     pub name: String,
     /// Relative paths and runtime types of every function inside.
     pub funcs: Vec<(Vec<String>, FuncType)>,
@@ -190,13 +241,38 @@ pub(crate) struct ImportReq {
 
 /// The flattened component.
 #[derive(Debug)]
-pub(crate) struct Flat {
+pub struct Flat {
     pub inits: Vec<FlatInit>,
     pub trampolines: Vec<Trampoline>,
     pub resources: Vec<RuntimeResource>,
     pub num_instances: u32,
     pub imports: Vec<ImportReq>,
     pub exports: Vec<(String, ItemDef)>,
+}
+
+/// A component parsed, validated and flattened, its core modules left as
+/// bytes (not compiled): the input of lowered mode.
+#[derive(Debug)]
+pub struct FlatComponent {
+    /// The static core modules, indexed by [`StaticModuleIndex`].
+    pub modules: Vec<StaticModule>,
+    pub flat: Flat,
+}
+
+/// Parses and validates the component `bytes` (its core modules, function
+/// bodies included, against `features`; the component model is added) and
+/// flattens it.
+pub fn flatten(bytes: &[u8], features: wasmparser::WasmFeatures) -> Result<FlatComponent, Error> {
+    let how = crate::translate::Translate {
+        features,
+        validate_bodies: true,
+    };
+    let t = crate::translate::translate(&how, bytes)?;
+    let flat = inline(&t)?;
+    Ok(FlatComponent {
+        modules: t.modules,
+        flat,
+    })
 }
 
 /// Static resource id -> runtime resource id, per component instance.
@@ -211,7 +287,7 @@ struct Inliner<'a> {
 }
 
 struct Frame {
-    instance: u32,
+    instance: ComponentInstanceIndex,
     scope: Arc<Scope>,
     args: HashMap<String, ItemDef>,
     rmap: HashMap<ResourceTypeId, ResourceTypeId>,
@@ -220,7 +296,7 @@ struct Frame {
     core_memories: Vec<CoreDef>,
     core_globals: Vec<CoreDef>,
     core_instances: Vec<CoreInstanceDef>,
-    modules: Vec<usize>,
+    modules: Vec<StaticModuleIndex>,
     components: Vec<ComponentDef>,
     instances: Vec<InstanceDef>,
     funcs: Vec<FuncDef>,
@@ -313,7 +389,7 @@ impl Inliner<'_> {
 
     fn trampoline(&mut self, t: Trampoline) -> CoreDef {
         self.flat.trampolines.push(t);
-        CoreDef::Trampoline(self.flat.trampolines.len() as u32 - 1)
+        CoreDef::Trampoline(TrampolineIndex(self.flat.trampolines.len() as u32 - 1))
     }
 
     fn item(&self, f: &Frame, kind: ComponentExternalKind, index: u32) -> Result<ItemDef, Error> {
@@ -369,7 +445,7 @@ impl Inliner<'_> {
         }
         let is_root = args.is_none();
         let mut f = Frame {
-            instance: self.flat.num_instances,
+            instance: ComponentInstanceIndex(self.flat.num_instances),
             scope,
             args: args.unwrap_or_default(),
             rmap,
@@ -537,10 +613,10 @@ impl Inliner<'_> {
                 });
                 f.core_funcs.push(d);
             }
-            Init::Module(i) => f.modules.push(*i),
+            Init::Module(i) => f.modules.push(StaticModuleIndex(*i as u32)),
             Init::CoreInstantiate { module, args } => {
                 let m = get(&f.modules, *module, "module")?;
-                let module_ref = &self.t.modules[m];
+                let module_ref = &self.t.modules[m.index()];
                 let mut by_name = HashMap::new();
                 for (name, idx) in args {
                     by_name.insert(
@@ -549,26 +625,24 @@ impl Inliner<'_> {
                     );
                 }
                 let mut defs = Vec::new();
-                for imp in module_ref.imports() {
-                    let inst = by_name.get(imp.module).ok_or_else(|| {
+                for (imp_module, imp_name) in &module_ref.imports {
+                    let inst = by_name.get(imp_module.as_str()).ok_or_else(|| {
                         bad(format!(
-                            "core instantiation: no argument named `{}`",
-                            imp.module
+                            "core instantiation: no argument named `{imp_module}`"
                         ))
                     })?;
                     let def = match inst {
                         CoreInstanceDef::Instance(i) => CoreDef::Export {
                             instance: *i,
-                            name: imp.name.to_string(),
+                            name: imp_name.clone(),
                         },
                         CoreInstanceDef::Bundle(items) => items
                             .iter()
-                            .find(|(n, _)| n == imp.name)
+                            .find(|(n, _)| n == imp_name)
                             .map(|(_, d)| d.clone())
                             .ok_or_else(|| {
                                 bad(format!(
-                                    "core instantiation: `{}` has no export `{}`",
-                                    imp.module, imp.name
+                                    "core instantiation: `{imp_module}` has no export `{imp_name}`"
                                 ))
                             })?,
                     };
@@ -579,7 +653,9 @@ impl Inliner<'_> {
                     args: defs,
                 });
                 f.core_instances
-                    .push(CoreInstanceDef::Instance(self.num_core_instances));
+                    .push(CoreInstanceDef::Instance(CoreInstanceIndex(
+                        self.num_core_instances,
+                    )));
                 self.num_core_instances += 1;
             }
             Init::CoreBundle(items) => {

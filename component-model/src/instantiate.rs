@@ -28,8 +28,8 @@ use crate::abi::{
 use crate::error::{CallError, Error};
 use crate::host_flat::{FlatCall, FlatHostFunc, FlatSig};
 use crate::inline::{
-    import_path_name, CoreDef, Flat, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc,
-    OptionsDef, RuntimeResource, Trampoline,
+    import_path_name, ComponentInstanceIndex, CoreDef, Flat, FlatInit, FuncDef, InstanceDef,
+    ItemDef, LiftedFunc, OptionsDef, RuntimeResource, Trampoline,
 };
 use crate::linker::{
     HostContext, HostFunc, HostImpl, Linker, NoStoreMemory, ResourceDtor, StoreMemory,
@@ -77,13 +77,15 @@ impl Component {
         engine: &Engine,
         owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
     ) -> Result<Component, Error> {
-        let t = crate::translate::translate(engine, owner)?;
+        let how = crate::translate::Translate {
+            features: engine.features(),
+            validate_bodies: false,
+        };
+        let t = crate::translate::translate(&how, (*owner).as_ref())?;
+        let modules = crate::translate::compile(engine, &owner, &t)?;
         let flat = crate::inline::inline(&t)?;
         Ok(Component {
-            inner: Arc::new(ComponentInner {
-                modules: t.modules,
-                flat,
-            }),
+            inner: Arc::new(ComponentInner { modules, flat }),
         })
     }
 
@@ -166,12 +168,16 @@ struct State {
     poisoned: Vec<bool>,
 }
 
-fn set_may_leave<T>(sh: &Shared<T>, instance: u32, v: bool) {
-    sh.state.borrow_mut().may_leave[instance as usize] = v;
+fn set_may_leave<T>(sh: &Shared<T>, instance: ComponentInstanceIndex, v: bool) {
+    sh.state.borrow_mut().may_leave[instance.index()] = v;
 }
 
-fn check_may_leave<T>(sh: &Shared<T>, instance: u32, what: &str) -> Result<(), Trap> {
-    if sh.state.borrow().may_leave[instance as usize] {
+fn check_may_leave<T>(
+    sh: &Shared<T>,
+    instance: ComponentInstanceIndex,
+    what: &str,
+) -> Result<(), Trap> {
+    if sh.state.borrow().may_leave[instance.index()] {
         Ok(())
     } else {
         Err(trap(what, "cannot leave component instance"))
@@ -232,7 +238,7 @@ fn instantiate<T: 'static>(
                 }
             }
             RuntimeResource::Guest { instance, .. } => {
-                tables[*instance as usize]
+                tables[instance.index()]
                     .implemented
                     .insert(ResourceTypeId(i as u32));
             }
@@ -258,13 +264,12 @@ fn instantiate<T: 'static>(
         for a in args {
             externs.push(resolve(&shared, store, a)?);
         }
-        let inst =
-            core_vm::Instance::new(store, &comp.modules[*module], &externs).map_err(|error| {
-                Error::Core {
-                    context: format!("instantiating core module {module} (core instance {n})"),
-                    error,
-                }
-            })?;
+        let inst = core_vm::Instance::new(store, &comp.modules[module.index()], &externs).map_err(
+            |error| Error::Core {
+                context: format!("instantiating core module {module} (core instance {n})"),
+                error,
+            },
+        )?;
         shared.state.borrow_mut().core_instances.push(inst);
     }
     Ok(ComponentInstance { shared })
@@ -281,7 +286,7 @@ fn resolve<T: 'static>(
                 .state
                 .borrow()
                 .core_instances
-                .get(*instance as usize)
+                .get(instance.index())
                 .ok_or_else(|| {
                     Error::Link(format!("core instance {instance} used before it exists"))
                 })?;
@@ -290,11 +295,11 @@ fn resolve<T: 'static>(
             })
         }
         CoreDef::Trampoline(i) => {
-            if let Some(f) = shared.state.borrow().trampolines[*i as usize] {
+            if let Some(f) = shared.state.borrow().trampolines[i.index()] {
                 return Ok(Extern::Func(f));
             }
-            let f = make_trampoline(shared, store, *i);
-            shared.state.borrow_mut().trampolines[*i as usize] = Some(f);
+            let f = make_trampoline(shared, store, i.0);
+            shared.state.borrow_mut().trampolines[i.index()] = Some(f);
             Ok(Extern::Func(f))
         }
     }
@@ -362,7 +367,7 @@ fn resolve_opts<T: 'static>(
 /// operation.
 struct TablesRef<'a> {
     state: &'a RefCell<State>,
-    instance: u32,
+    instance: ComponentInstanceIndex,
 }
 
 impl TablesRef<'_> {
@@ -374,7 +379,7 @@ impl TablesRef<'_> {
             .state
             .try_borrow_mut()
             .map_err(|_| AbiError::Guest("re-entrant use of a handle table".into()))?;
-        f(&mut st.tables[self.instance as usize])
+        f(&mut st.tables[self.instance.index()])
     }
 }
 
@@ -397,7 +402,7 @@ fn with_cx<T, R>(
     store: &mut Store<T>,
     o: &ResolvedOpts,
     state: &RefCell<State>,
-    instance: u32,
+    instance: ComponentInstanceIndex,
     f: impl FnOnce(&mut LiftLowerContext<'_>) -> Result<R, AbiError>,
 ) -> Result<R, AbiError> {
     let mut tables = TablesRef { state, instance };
@@ -495,7 +500,7 @@ fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx
                 move |_, args, results| {
                     let rep = args[0].i32().unwrap_or(0) as u32;
                     check_may_leave(&sh, instance, "resource.new")?;
-                    let h = sh.state.borrow_mut().tables[instance as usize]
+                    let h = sh.state.borrow_mut().tables[instance.index()]
                         .resource_new(rt, rep)
                         .map_err(|e| trap("resource.new", e))?;
                     results[0] = core_vm::Val::I32(h as i32);
@@ -511,7 +516,7 @@ fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx
                 move |_, args, results| {
                     let h = args[0].i32().unwrap_or(0) as u32;
                     // `resource.rep` is allowed while `may_leave` is false.
-                    let rep = sh.state.borrow().tables[instance as usize]
+                    let rep = sh.state.borrow().tables[instance.index()]
                         .resource_rep(rt, h)
                         .map_err(|e| trap("resource.rep", e))?;
                     results[0] = core_vm::Val::I32(rep as i32);
@@ -527,7 +532,7 @@ fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx
                 move |mut caller, args, _| {
                     let h = args[0].i32().unwrap_or(0) as u32;
                     check_may_leave(&sh, instance, "resource.drop")?;
-                    let dropped = sh.state.borrow_mut().tables[instance as usize]
+                    let dropped = sh.state.borrow_mut().tables[instance.index()]
                         .resource_drop(rt, h)
                         .map_err(|e| trap("resource.drop", e))?;
                     if let Some(rep) = dropped {
@@ -633,7 +638,7 @@ fn call_flat<T: 'static>(
     let finished = call.finished();
     set_may_leave(sh, instance, true);
     // Every lend taken while the host read its arguments ends here.
-    sh.state.borrow_mut().tables[instance as usize].finish_import_call();
+    sh.state.borrow_mut().tables[instance.index()].finish_import_call();
     r?;
     if !finished {
         return Err(trap(name, "the host returned no result"));
@@ -669,7 +674,7 @@ fn call_lowered<T: 'static>(
     let r = lowered_call(sh, store, &o, callee, host, ty, instance, name, &flat_args);
     // Every lend taken while lifting the arguments ends here, whether the
     // call succeeded or not.
-    sh.state.borrow_mut().tables[instance as usize].finish_import_call();
+    sh.state.borrow_mut().tables[instance.index()].finish_import_call();
     let flat_out = r?;
     if flat_out.len() != results.len() {
         return Err(trap(name, "flat result count mismatch"));
@@ -690,7 +695,7 @@ fn lowered_call<T: 'static>(
     callee: &FuncDef,
     host: Option<&HostFunc<T>>,
     ty: &crate::abi::FuncType,
-    instance: u32,
+    instance: ComponentInstanceIndex,
     name: &str,
     flat_args: &[FlatVal],
 ) -> Result<Vec<FlatVal>, Trap> {
@@ -774,7 +779,7 @@ fn call_lifted<T: 'static>(
     check_args(l, args, &params)?;
     {
         let mut st = sh.state.borrow_mut();
-        let i = l.instance as usize;
+        let i = l.instance.index();
         if st.poisoned[i] {
             let msg = "cannot enter component instance: an earlier call trapped (the instance is poisoned)";
             return Err(Error::Trap {
@@ -793,9 +798,9 @@ fn call_lifted<T: 'static>(
     let mut poison = false;
     let r = call_lifted_inner(sh, store, l, args, &params, &mut poison);
     let mut st = sh.state.borrow_mut();
-    st.entered[l.instance as usize] = false;
+    st.entered[l.instance.index()] = false;
     if poison {
-        st.poisoned[l.instance as usize] = true;
+        st.poisoned[l.instance.index()] = true;
     }
     r
 }
@@ -885,7 +890,7 @@ fn call_lifted_inner<T: 'static>(
             },
         })?;
     }
-    sh.state.borrow().tables[l.instance as usize]
+    sh.state.borrow().tables[l.instance.index()]
         .finish_export_call()
         .map_err(abi)?;
     Ok(out)

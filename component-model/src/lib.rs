@@ -12,7 +12,7 @@ pub mod abi;
 // docs): translate -> inline -> instantiate, with the host-side linker.
 pub mod error;
 pub mod host_flat;
-mod inline;
+pub mod inline;
 pub mod instantiate;
 pub mod linker;
 mod translate;

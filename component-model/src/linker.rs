@@ -159,23 +159,7 @@ impl<T: 'static> Linker<T> {
 
     /// The registered interface name an import named `name` binds to.
     pub fn resolve_interface(&self, name: &str) -> Option<&str> {
-        if let Some((k, _)) = self.interfaces.get_key_value(name) {
-            return Some(k.as_str());
-        }
-        let (base, want) = split_version(name)?;
-        let mut best: Option<(&str, Version)> = None;
-        for key in self.interfaces.keys() {
-            let Some((b, have)) = split_version(key) else {
-                continue;
-            };
-            if b != base || !compatible(&want, &have) {
-                continue;
-            }
-            if best.as_ref().is_none_or(|(_, v)| have > *v) {
-                best = Some((key.as_str(), have));
-            }
-        }
-        best.map(|(k, _)| k)
+        resolve_interface(name, self.interfaces.keys().map(String::as_str))
     }
 
     /// Whether function `func` of `interface` (or of a semver-compatible
@@ -227,6 +211,35 @@ struct Version {
     /// Empty for releases. Releases sort after pre-releases only by this
     /// simplification: pre-releases never match anything but themselves.
     pre: String,
+}
+
+/// The interface among `available` that an import named `name` binds to,
+/// by the rule of this module's docs (an exact match, otherwise the highest
+/// semver-compatible version of the same package and interface).
+pub fn resolve_interface<'a>(
+    name: &str,
+    available: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let split = split_version(name);
+    let mut best: Option<(&str, Version)> = None;
+    for key in available {
+        if key == name {
+            return Some(key);
+        }
+        let Some((base, want)) = &split else {
+            continue;
+        };
+        let Some((b, have)) = split_version(key) else {
+            continue;
+        };
+        if b != *base || !compatible(want, &have) {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(_, v)| have > *v) {
+            best = Some((key, have));
+        }
+    }
+    best.map(|(k, _)| k)
 }
 
 fn split_version(name: &str) -> Option<(&str, Version)> {

@@ -14,8 +14,12 @@
 //!   [`Translation`] exists; a malformed or invalid component is
 //!   [`Error::Validation`] with wasmparser's offset. Core function bodies are
 //!   validated by core-vm when each core module is compiled.
-//! * Core modules are compiled with core-vm once per static module; the
-//!   inliner refers to them by index into [`Translation::modules`].
+//! * Core modules are not compiled here: [`Translation::modules`] gives each
+//!   static module's byte range in the component and its imports, in order
+//!   (the inliner resolves instantiation arguments by them).
+//!   [`compile`] compiles them with core-vm for the interpreter; lowered
+//!   mode reads the bytes instead. Function bodies are validated by core-vm
+//!   when compiled, or here when [`Translate::validate_bodies`] is set.
 //! * Component index spaces that carry no run-time meaning (types, core
 //!   types) are not replayed; resource types are, through
 //!   [`Init::DefineResource`], [`Init::ResourceAlias`] and the resource
@@ -141,31 +145,43 @@ pub(crate) struct StaticComponent {
     pub inits: Vec<Init>,
 }
 
+/// One static core module of a component: where its bytes are and what it
+/// imports.
+#[derive(Debug, Clone)]
+pub struct StaticModule {
+    /// Byte range of the module (from its magic number) in the component.
+    pub range: std::ops::Range<usize>,
+    /// `(module, name)` of each import, in the module's import order.
+    pub imports: Vec<(String, String)>,
+}
+
 /// The result of translating a component binary.
 pub(crate) struct Translation {
-    pub modules: Vec<core_vm::Module>,
+    pub modules: Vec<StaticModule>,
     pub components: Vec<StaticComponent>,
     /// Index of the outermost component in `components`.
     pub root: usize,
 }
 
-/// The wasm features a component may use: the component model (sync) on
-/// top of what core-vm runs.
-fn features(engine: &core_vm::Engine) -> WasmFeatures {
-    engine.features() | WasmFeatures::COMPONENT_MODEL | WasmFeatures::CM_IMPLEMENTS
+/// How to translate.
+pub(crate) struct Translate {
+    /// The core features the component's modules may use; the component
+    /// model (sync) is added.
+    pub features: WasmFeatures,
+    /// Validate core function bodies too (otherwise core-vm does, when it
+    /// compiles them).
+    pub validate_bodies: bool,
 }
 
 /// Parses, validates and translates `bytes`.
-pub(crate) fn translate(
-    engine: &core_vm::Engine,
-    owner: std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
-) -> Result<Translation, Error> {
-    let bytes: &[u8] = (*owner).as_ref();
-    let mut validator = Validator::new_with_features(features(engine));
+pub(crate) fn translate(how: &Translate, bytes: &[u8]) -> Result<Translation, Error> {
+    let features = how.features | WasmFeatures::COMPONENT_MODEL | WasmFeatures::CM_IMPLEMENTS;
+    let mut validator = Validator::new_with_features(features);
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
     let mut rids = ResourceIds::default();
     let mut stack: Vec<StaticComponent> = Vec::new();
     let mut components: Vec<StaticComponent> = Vec::new();
-    let mut module_bytes: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut modules: Vec<StaticModule> = Vec::new();
     // Depth inside a core module whose payloads we only validate.
     let mut in_module = 0usize;
     let mut root = None;
@@ -179,12 +195,25 @@ pub(crate) fn translate(
             None
         };
         let valid = validator.payload(&payload).map_err(Error::validation)?;
-        if let ValidPayload::Func(..) = valid {
-            // Function bodies are validated by core-vm.
+        if let ValidPayload::Func(func, body) = valid {
+            if how.validate_bodies {
+                let mut v = func.into_validator(std::mem::take(&mut allocs));
+                v.validate(&body).map_err(Error::validation)?;
+                allocs = v.into_allocations();
+            }
         }
         if in_module > 0 {
-            if let Payload::End(_) = payload {
-                in_module -= 1;
+            match payload {
+                Payload::End(_) => in_module -= 1,
+                Payload::ImportSection(reader) => {
+                    let m = modules.last_mut().expect("inside a module");
+                    for imp in reader.into_imports() {
+                        let imp = imp.map_err(Error::validation)?;
+                        m.imports
+                            .push((imp.module.to_string(), imp.name.to_string()));
+                    }
+                }
+                _ => {}
             }
             continue;
         }
@@ -203,8 +232,11 @@ pub(crate) fn translate(
                 unchecked_range, ..
             } => {
                 in_module = 1;
-                let idx = module_bytes.len();
-                module_bytes.push(unchecked_range.start as usize..unchecked_range.end as usize);
+                let idx = modules.len();
+                modules.push(StaticModule {
+                    range: unchecked_range.start as usize..unchecked_range.end as usize,
+                    imports: Vec::new(),
+                });
                 cur(&mut stack).inits.push(Init::Module(idx));
             }
             Payload::ComponentSection { .. } => {
@@ -465,31 +497,39 @@ pub(crate) fn translate(
         message: "unexpected end of component".into(),
         offset: bytes.len(),
     })?;
-    let mut modules = Vec::with_capacity(module_bytes.len());
-    for (i, range) in module_bytes.into_iter().enumerate() {
-        let start = range.start;
-        let m =
-            core_vm::Module::from_shared(engine, owner.clone(), range).map_err(
-                |error| match error {
-                    // Function bodies are validated here: report them as the
-                    // component's validation errors, at their offset in the component.
-                    core_vm::Error::Validation { message, offset } => Error::Validation {
-                        message: format!("core module {i}: {message}"),
-                        offset: start + offset,
-                    },
-                    error => Error::Core {
-                        context: format!("compiling core module {i}"),
-                        error,
-                    },
-                },
-            )?;
-        modules.push(m);
-    }
     Ok(Translation {
         modules,
         components,
         root,
     })
+}
+
+/// Compiles the static core modules of `t` (in `owner`) with core-vm.
+pub(crate) fn compile(
+    engine: &core_vm::Engine,
+    owner: &std::sync::Arc<dyn AsRef<[u8]> + Send + Sync>,
+    t: &Translation,
+) -> Result<Vec<core_vm::Module>, Error> {
+    let mut modules = Vec::with_capacity(t.modules.len());
+    for (i, m) in t.modules.iter().enumerate() {
+        let start = m.range.start;
+        let m = core_vm::Module::from_shared(engine, owner.clone(), m.range.clone()).map_err(
+            |error| match error {
+                // Function bodies are validated here: report them as the
+                // component's validation errors, at their offset in the component.
+                core_vm::Error::Validation { message, offset } => Error::Validation {
+                    message: format!("core module {i}: {message}"),
+                    offset: start + offset,
+                },
+                error => Error::Core {
+                    context: format!("compiling core module {i}"),
+                    error,
+                },
+            },
+        )?;
+        modules.push(m);
+    }
+    Ok(modules)
 }
 
 fn cur(stack: &mut [StaticComponent]) -> &mut StaticComponent {
