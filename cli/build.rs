@@ -1,9 +1,23 @@
 //! Exports the bundle descriptor's address (`P2SHIM_BUNDLE`, see
 //! src/bundle.rs) from the wasm32 build of the shim, so `p2shim bundle` can
-//! find the descriptor in any p2shim.wasm.
+//! find the descriptor in any p2shim.wasm; embeds the lowered WASI library
+//! named by `P2SHIM_P2LIB` (a path, set by the Makefile after building
+//! p2-lib) for `p2shim lower` (src/lower.rs), or an empty file without it.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     if std::env::var("CARGO_CFG_TARGET_FAMILY").as_deref() == Ok("wasm") {
         println!("cargo:rustc-link-arg-bin=p2shim=--export=P2SHIM_BUNDLE");
     }
+    println!("cargo:rerun-if-env-changed=P2SHIM_P2LIB");
+    let out = std::path::Path::new(&std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("p2lib.wasm");
+    let lib = match std::env::var_os("P2SHIM_P2LIB").filter(|p| !p.is_empty()) {
+        Some(path) => {
+            println!("cargo:rerun-if-changed={}", path.to_string_lossy());
+            std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("P2SHIM_P2LIB={}: {e}", path.to_string_lossy()))
+        }
+        None => Vec::new(),
+    };
+    std::fs::write(&out, lib).expect("writing OUT_DIR/p2lib.wasm");
 }

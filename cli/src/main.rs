@@ -21,6 +21,7 @@ mod checkpoint;
 #[cfg(target_os = "wasi")]
 mod component;
 mod guest;
+mod lower;
 #[cfg(target_os = "wasi")]
 mod p1;
 #[cfg(target_os = "wasi")]
@@ -89,11 +90,18 @@ Options (only before FILE):
   -V, --version        Print the version
 
    or: p2shim bundle [--shim <SHIM>] [--name <NAME>] <FILE> -o <OUT>
+   or: p2shim lower [--check] [--library <LIB>] <FILE> -o <OUT>
 
 Writes OUT, one WASIp1 core module: the shim SHIM (default: this shim's
 argv[0]) with FILE embedded, run as `wasmtime run OUT ARGS` with no preopen.
 Its guest's argv[0] is NAME (default: FILE's file name, as `wasmtime run
 FILE` gives). A bundle passes all its arguments to the embedded program.
+
+`lower` writes OUT, one WASIp1 core module made of the command component
+FILE and the WASI library, run by the host's own engine with no interpreter
+(`wasmtime run --dir . OUT ARGS`). --check only says whether FILE can be
+lowered, and if not, why. --library LIB links LIB instead of the WASI
+library built into this shim.
 ";
 
 /// What the command line asks for.
@@ -103,6 +111,7 @@ enum Command {
     Version,
     Run(Run),
     Bundle(Bundle),
+    Lower(lower::Lower),
 }
 
 /// `p2shim bundle`.
@@ -229,6 +238,10 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
     if args.peek().is_some_and(|a| a == "bundle") {
         args.next();
         return parse_bundle(args);
+    }
+    if args.peek().is_some_and(|a| a == "lower") {
+        args.next();
+        return lower::parse(args).map(Command::Lower);
     }
     let mut run = Run {
         invoke: None,
@@ -468,6 +481,12 @@ fn main() {
         Command::Run(run) => execute(run),
         Command::Bundle(b) => {
             if let Err(e) = write_bundle(b, std::env::args_os().next()) {
+                eprintln!("Error: {e:#}");
+                std::process::exit(1)
+            }
+        }
+        Command::Lower(l) => {
+            if let Err(e) = lower::run(&l) {
                 eprintln!("Error: {e:#}");
                 std::process::exit(1)
             }

@@ -12,6 +12,16 @@
 //!   its data, stack and heap live inside the guest's own memory 0, in a
 //!   region the guest's allocator never hands out (module `relocate`).
 //!
+//! How (each module's docs say more):
+//! * component-model flattens the component ([`component_model::inline`]):
+//!   its core instances in instantiation order, each import an export of an
+//!   earlier instance or a trampoline (`canon lower`, resource built-ins);
+//! * `link` resolves all of them, and the library's own imports, to items
+//!   of the merged module, refusing what lowered mode cannot do;
+//! * `glue` generates `_start` and the realloc plumbing;
+//! * `merge` re-encodes every module with its index maps;
+//! * the output is validated with wasmparser before it is returned.
+//!
 //! # The contract between the merged guest code and the library
 //! * **Exports of the library.** For each function `F` of interface `I` in
 //!   the imports of `wasi:cli/command@0.2.12`: an export named
@@ -22,15 +32,103 @@
 //!   component's `0.2.x` imports bind to these by semver, as in the
 //!   interpreter. `p2lib_init: () -> ()` runs before any guest code.
 //! * **Imports of the library.** `wasi_snapshot_preview1.*`, kept as imports
-//!   of the output, and the guest's `cabi_realloc` (the `realloc` canonical
-//!   option of the lowered imports), which the merger resolves.
+//!   of the output; one memory, which is the component's memory 0; and a
+//!   function named `cabi_realloc` (any module name), the guest's
+//!   `cabi_realloc` (the `realloc` canonical option of the lowered
+//!   imports), which the merger resolves. Nothing else.
 //! * **Handles.** The guest's `i32` handles of WASI resources are indices in
 //!   the library's own handle table (one per component instance), which does
 //!   the Canonical ABI's own/borrow bookkeeping for host resources.
 //! * **Memory.** The library reads and writes guest memory directly (same
 //!   address space), bounds-checked against `memory.size`.
 //!
-//! Implemented: the relocator (module `relocate`). Not yet: the merger, the
-//! library itself (`p2-lib`); see issue 11.
+//! # What is not done
+//! Reactors (components without `wasi:cli/run`), resources the component
+//! defines itself (`resource.new`/`rep`/`drop` of its own types),
+//! component-to-component calls (composed components, several memories)
+//! and string encodings other than UTF-8 on WASI imports are refused, each
+//! with a message naming it.
 
+mod error;
+mod glue;
+mod link;
+mod merge;
+mod module;
 pub mod relocate;
+
+pub use error::LowerError;
+use wasmparser::WasmFeatures;
+
+/// The core features the component's modules may use: Wasm 2.0 (SIMD
+/// included), tail calls, multi-memory and extended constant expressions.
+/// The output uses only what its inputs use, beyond Wasm 2.0 without SIMD
+/// (constant expressions are folded: no extended-const).
+pub const INPUT_FEATURES: WasmFeatures = WasmFeatures::WASM2
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::MULTI_MEMORY)
+    .union(WasmFeatures::EXTENDED_CONST);
+
+/// Wasm 2.0 without SIMD: what every p1 host runs.
+const BASE_FEATURES: WasmFeatures = WasmFeatures::WASM2.difference(WasmFeatures::SIMD);
+
+/// A lowered component.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The core module.
+    pub bytes: Vec<u8>,
+    /// The features it needs beyond Wasm 2.0 without SIMD (`simd`,
+    /// `tail-call`, `multi-memory`), empty in the common case.
+    pub extra_features: Vec<&'static str>,
+}
+
+/// Lowers the component `component`, linking in `library` (a core module
+/// that follows the contract of the crate docs).
+pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
+    let flat = component_model::inline::flatten(component, INPUT_FEATURES)?;
+    let linker = link::Linker::new(&flat, component, library)?;
+    let (mut merger, linked) = linker.link()?;
+    let glue = glue::declare(&mut merger, &linked)?;
+    // Segments of instances after the first start function wait for it.
+    let mut started = false;
+    for id in merger.inputs().collect::<Vec<_>>() {
+        if started {
+            merger.defer_segments(id);
+        }
+        started |= merger.info(id).start.is_some();
+    }
+    merger.layout()?;
+    let count = merger.glue_count();
+    let encoded =
+        merger.encode(|deferred| glue::bodies(&merger, &linked, &glue, deferred, count))?;
+    let mut features = BASE_FEATURES;
+    let mut extra_features = Vec::new();
+    if encoded.extras.tail_call {
+        features |= WasmFeatures::TAIL_CALL;
+        extra_features.push("tail-call");
+    }
+    if encoded.extras.multi_memory {
+        features |= WasmFeatures::MULTI_MEMORY;
+        extra_features.push("multi-memory");
+    }
+    if let Err(e) = validate(&encoded.bytes, features) {
+        // SIMD is the one feature found by validation rather than by the
+        // merger: try again with it.
+        if validate(&encoded.bytes, features | WasmFeatures::SIMD).is_err() {
+            return Err(LowerError::InvalidOutput {
+                message: e.message().to_string(),
+                offset: e.offset() as usize,
+            });
+        }
+        extra_features.push("simd");
+    }
+    Ok(Lowered {
+        bytes: encoded.bytes,
+        extra_features,
+    })
+}
+
+fn validate(bytes: &[u8], features: WasmFeatures) -> Result<(), wasmparser::BinaryReaderError> {
+    wasmparser::Validator::new_with_features(features)
+        .validate_all(bytes)
+        .map(|_| ())
+}

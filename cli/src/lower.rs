@@ -1,0 +1,91 @@
+//! `p2shim lower [--check] [--library LIB] FILE -o OUT`: lowered mode
+//! (crate `lower`): writes OUT, one WASIp1 core module made of the component
+//! FILE and the p2 WASI library, which the host's own engine runs.
+//!
+//! Invariants:
+//! * Works natively and inside p2shim.wasm (no interpreter involved).
+//! * The library is the one embedded at build time (`P2SHIM_P2LIB`, see
+//!   build.rs) unless `--library` names another; a build without one says so.
+//! * A component that cannot be lowered: one `Error:` line naming the
+//!   construct, exit 1, and OUT is not written (nor left half-written).
+//! * `--check` lowers without writing: `FILE: can be lowered` on stdout and
+//!   exit 0, or the reason and exit 1.
+
+use anyhow::{bail, Context as _, Result};
+use std::ffi::OsString;
+
+/// `p2shim lower`'s arguments.
+#[derive(Debug, PartialEq)]
+pub struct Lower {
+    pub check: bool,
+    pub library: Option<OsString>,
+    pub file: OsString,
+    pub out: Option<OsString>,
+}
+
+/// The WASI library embedded at build time (empty when the build had none).
+static EMBEDDED_LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/p2lib.wasm"));
+
+/// Parses `lower`'s options (in any order).
+pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Lower> {
+    let (mut check, mut library, mut file, mut out) = (false, None, None, None);
+    while let Some(arg) = args.next() {
+        let mut value = |what: &str| {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("a value is required for '{what}'"))
+        };
+        match arg.to_str() {
+            Some("--check") => check = true,
+            Some("--library") => library = Some(value("--library <LIB>")?),
+            Some("-o" | "--output") => out = Some(value("-o <OUT>")?),
+            Some(s) if s.starts_with('-') && s.len() > 1 => {
+                bail!("unexpected argument '{s}' of `lower`")
+            }
+            _ if file.is_none() => file = Some(arg),
+            _ => bail!("`lower` takes one FILE; unexpected {arg:?}"),
+        }
+    }
+    let file = file.ok_or_else(|| anyhow::anyhow!("`lower` needs the component FILE"))?;
+    if out.is_none() && !check {
+        bail!("`lower` needs `-o <OUT>` (or `--check`)");
+    }
+    Ok(Lower {
+        check,
+        library,
+        file,
+        out,
+    })
+}
+
+/// Runs `lower`; the error is the one line to print.
+pub fn run(l: &Lower) -> Result<()> {
+    let name = l.file.to_string_lossy();
+    let component = std::fs::read(&l.file).with_context(|| format!("failed to read `{name}`"))?;
+    let library = match &l.library {
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("failed to read `{}`", path.to_string_lossy()))?,
+        None if EMBEDDED_LIBRARY.is_empty() => bail!(
+            "this p2shim was built without the WASI library (build p2-lib and set P2SHIM_P2LIB, \
+             as `make shim` does), so it cannot lower; give one with --library"
+        ),
+        None => EMBEDDED_LIBRARY.to_vec(),
+    };
+    let lowered = lower::lower(&component, &library)
+        .with_context(|| format!("`{name}` cannot be lowered"))?;
+    if l.check {
+        println!("{name}: can be lowered");
+        if !lowered.extra_features.is_empty() {
+            println!(
+                "{name}: the output needs {} (beyond Wasm 2.0)",
+                lowered.extra_features.join(", ")
+            );
+        }
+        return Ok(());
+    }
+    let out = l.out.as_ref().expect("parse requires -o without --check");
+    std::fs::write(out, &lowered.bytes).with_context(|| {
+        // Never leave a partial module behind.
+        let _ = std::fs::remove_file(out);
+        format!("failed to write `{}`", out.to_string_lossy())
+    })
+}

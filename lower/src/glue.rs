@@ -1,0 +1,266 @@
+//! The generated code of a lowered command:
+//!
+//! * `_start`: calls the library's `p2lib_init`, then, for each core
+//!   instance in instantiation order, applies its deferred segments (see
+//!   [`crate::merge`]) and calls its start function, then calls the lifted
+//!   `wasi:cli/run#run`, its post-return, and ends as `wasmtime run` does:
+//!   `ok` returns (exit 0), `err` calls `proc_exit(1)`, any other
+//!   discriminant prints wasmtime's error (lifting the result fails) and
+//!   exits 1.
+//!   There is no start section: `node:wasi` needs `_start` to be the first
+//!   code that calls WASI.
+//! * the library's `cabi_realloc`: the guest's `realloc` when the lowered
+//!   imports name one (nothing generated); with several, a dispatcher on a
+//!   global that the thunks of [`crate::link`] set around each call; with
+//!   none, the component's exported `cabi_realloc`, or a function that
+//!   traps.
+
+use crate::error::LowerError;
+use crate::link::{Linked, P1};
+use crate::merge::{DeferredSegment, GlueFunc, InputId, Merger, Origin, OutputImport};
+use wasm_encoder::{FuncType, Function, ValType};
+
+/// The generated functions, declared before layout.
+pub struct Glue {
+    start: GlueFunc,
+    proc_exit: OutputImport,
+    fd_write: OutputImport,
+    realloc: Option<ReallocGlue>,
+}
+
+enum ReallocGlue {
+    Dispatch(GlueFunc),
+    Trap(GlueFunc),
+}
+
+fn realloc_type() -> FuncType {
+    FuncType::new([ValType::I32; 4], [ValType::I32])
+}
+
+/// Declares the glue and resolves the library's `cabi_realloc`.
+pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerError> {
+    let proc_exit = merger.import_func(P1, "proc_exit", FuncType::new([ValType::I32], []))?;
+    let fd_write = merger.import_func(
+        P1,
+        "fd_write",
+        FuncType::new([ValType::I32; 4], [ValType::I32]),
+    )?;
+    let start = merger.declare_glue("_start", FuncType::new([], []));
+    merger.export("_start", Origin::Glue(start));
+    merger.export("memory", linked.primary);
+    let mut realloc = None;
+    if let Some(import) = linked.library_realloc {
+        let target = match linked.reallocs.as_slice() {
+            [one] => *one,
+            [] => match exported_realloc(merger, linked.library) {
+                Some(o) => o,
+                None => {
+                    let g =
+                        merger.declare_glue("cabi_realloc (none in the component)", realloc_type());
+                    realloc = Some(ReallocGlue::Trap(g));
+                    Origin::Glue(g)
+                }
+            },
+            _ => {
+                let g = merger.declare_glue("cabi_realloc dispatcher", realloc_type());
+                realloc = Some(ReallocGlue::Dispatch(g));
+                Origin::Glue(g)
+            }
+        };
+        if merger.func_type(target) != Some(realloc_type()) {
+            return Err(LowerError::Unsupported(
+                "the `realloc` of the lowered imports does not have the type (i32 i32 i32 i32) -> i32".into(),
+            ));
+        }
+        merger.resolve(linked.library, import, target);
+    }
+    Ok(Glue {
+        start,
+        proc_exit,
+        fd_write,
+        realloc,
+    })
+}
+
+/// The component's exported `cabi_realloc` with the right type, if any.
+fn exported_realloc(merger: &Merger<'_>, library: InputId) -> Option<Origin> {
+    merger
+        .inputs()
+        .filter(|i| *i != library)
+        .filter_map(|i| merger.export_origin(i, "cabi_realloc").ok())
+        .find(|o| merger.func_type(*o) == Some(realloc_type()))
+}
+
+/// The bodies of every generated function, in declaration order.
+pub fn bodies(
+    merger: &Merger<'_>,
+    linked: &Linked,
+    glue: &Glue,
+    deferred: &[(InputId, Vec<DeferredSegment>)],
+    glue_count: usize,
+) -> Result<Vec<Function>, LowerError> {
+    let mut out: Vec<Option<Function>> = (0..glue_count).map(|_| None).collect();
+    let mut set = |g: GlueFunc, f: Function| out[g.0 as usize] = Some(f);
+    let cur = linked
+        .current_realloc
+        .map(|g| merger.index(Origin::GlueGlobal(g)));
+    for t in &linked.thunks {
+        let ty = merger
+            .func_type(Origin::Glue(t.glue))
+            .expect("a thunk has a type");
+        let mut f = Function::new([]);
+        let mut i = f.instructions();
+        i.i32_const(t.realloc as i32)
+            .global_set(cur.expect("thunks come with the global"));
+        for p in 0..ty.params().len() as u32 {
+            i.local_get(p);
+        }
+        i.call(merger.index(t.callee))
+            .i32_const(0)
+            .global_set(cur.expect("thunks come with the global"))
+            .end();
+        set(t.glue, f);
+    }
+    match &glue.realloc {
+        Some(ReallocGlue::Trap(g)) => {
+            let mut f = Function::new([]);
+            f.instructions().unreachable().end();
+            set(*g, f);
+        }
+        Some(ReallocGlue::Dispatch(g)) => {
+            let cur = cur.expect("a dispatcher comes with the global");
+            let mut f = Function::new([]);
+            let mut i = f.instructions();
+            for (k, r) in linked.reallocs.iter().enumerate().skip(1) {
+                i.global_get(cur)
+                    .i32_const(k as i32)
+                    .i32_eq()
+                    .if_(wasm_encoder::BlockType::Empty);
+                for p in 0..4 {
+                    i.local_get(p);
+                }
+                i.call(merger.index(*r)).return_().end();
+            }
+            for p in 0..4 {
+                i.local_get(p);
+            }
+            i.call(merger.index(linked.reallocs[0])).end();
+            set(*g, f);
+        }
+        None => {}
+    }
+    set(glue.start, start_body(merger, linked, glue, deferred)?);
+    out.into_iter()
+        .enumerate()
+        .map(|(n, f)| {
+            f.ok_or_else(|| LowerError::Encode {
+                what: "the generated code".into(),
+                message: format!("generated function {n} has no body"),
+            })
+        })
+        .collect()
+}
+
+fn start_body(
+    merger: &Merger<'_>,
+    linked: &Linked,
+    glue: &Glue,
+    deferred: &[(InputId, Vec<DeferredSegment>)],
+) -> Result<Function, LowerError> {
+    let mut f = Function::new([(1, ValType::I32)]);
+    f.instructions().call(merger.index(linked.init));
+    let starts = merger.starts()?;
+    for id in merger.inputs() {
+        if let Some((_, segs)) = deferred.iter().find(|(i, _)| *i == id) {
+            for s in segs {
+                s.offset.emit(&mut f);
+                let mut i = f.instructions();
+                i.i32_const(0).i32_const(s.len as i32);
+                if s.data {
+                    i.memory_init(s.target, s.segment).data_drop(s.segment);
+                } else {
+                    i.table_init(s.target, s.segment).elem_drop(s.segment);
+                }
+            }
+        }
+        if let Some((_, func)) = starts.iter().find(|(i, _)| *i == id) {
+            f.instructions().call(*func);
+        }
+    }
+    let mut i = f.instructions();
+    i.call(merger.index(linked.run.func)).local_set(0);
+    if let Some(p) = linked.run.post_return {
+        i.local_get(0).call(merger.index(p));
+    }
+    // ok: return (exit 0); err: exit 1.
+    let proc_exit = merger.index(Origin::Import(glue.proc_exit));
+    i.local_get(0)
+        .i32_eqz()
+        .if_(wasm_encoder::BlockType::Empty)
+        .return_()
+        .end()
+        .local_get(0)
+        .i32_const(1)
+        .i32_eq()
+        .if_(wasm_encoder::BlockType::Empty)
+        .i32_const(1)
+        .call(proc_exit)
+        .end();
+    // Any other discriminant: wasmtime fails lifting the result, says so
+    // and exits 1. The message goes through a page grown for it (the
+    // guest's memory is the guest's until the end).
+    i.i32_const(1)
+        .memory_grow(0)
+        .local_tee(0)
+        .i32_const(-1)
+        .i32_ne()
+        .if_(wasm_encoder::BlockType::Empty)
+        .local_get(0)
+        .i32_const(16)
+        .i32_shl()
+        .local_set(0);
+    let msg = INVALID_DISCRIMINANT.as_bytes();
+    for (k, chunk) in msg.chunks(8).enumerate() {
+        let mut word = [b' '; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        i.local_get(0)
+            .i64_const(i64::from_le_bytes(word))
+            .i64_store(wasm_encoder::MemArg {
+                offset: 16 + 8 * k as u64,
+                align: 0,
+                target: wasm_encoder::MemArgTarget::Memory(0),
+                ordering: None,
+            });
+    }
+    let store = |offset| wasm_encoder::MemArg {
+        offset,
+        align: 2,
+        target: wasm_encoder::MemArgTarget::Memory(0),
+        ordering: None,
+    };
+    i.local_get(0)
+        .local_get(0)
+        .i32_const(16)
+        .i32_add()
+        .i32_store(store(0))
+        .local_get(0)
+        .i32_const(msg.len() as i32)
+        .i32_store(store(4))
+        .i32_const(2)
+        .local_get(0)
+        .i32_const(1)
+        .local_get(0)
+        .i32_const(8)
+        .i32_add()
+        .call(merger.index(Origin::Import(glue.fd_write)))
+        .drop()
+        .end()
+        .i32_const(1)
+        .call(proc_exit)
+        .unreachable()
+        .end();
+    Ok(f)
+}
+
+/// What `_start` prints when `run` returns an invalid `result`.
+const INVALID_DISCRIMINANT: &str = "Error: failed to run main module: failed to invoke `run` function: invalid expected discriminant\n";

@@ -1,0 +1,600 @@
+//! The component side of lowering: turns component-model's flat
+//! description of a component ([`FlatComponent`]) and the WASI library
+//! into inputs of the [`Merger`], resolving every import of every core
+//! instance to an [`Origin`].
+//!
+//! * A core instance's import that names an earlier instance's export
+//!   resolves to what that export is (followed through re-exports).
+//! * A `canon lower` of a WASI function resolves to the library's export of
+//!   the same function (the interface matched by semver, as the
+//!   interpreter's linker does), after checking its core type, its string
+//!   encoding and its memory.
+//! * A `resource.drop` of a WASI resource resolves to the library's
+//!   `[resource-drop]R`.
+//! * The library's own imports: `wasi_snapshot_preview1` functions become
+//!   the output's imports, its memory is the component's (the *primary*
+//!   memory), its `cabi_realloc` is the guest's `realloc` (see
+//!   [`crate::glue`] for several).
+//!
+//! Invariants: each static core module is instantiated at most once (else
+//! refused, naming it); the library is input 0, the component's core
+//! instances follow in instantiation order, so instance `k` is
+//! `InputId(k + 1)`. Anything not listed above is refused with a message
+//! naming it.
+
+use crate::error::LowerError;
+use crate::merge::{encoder_func_type, GlueFunc, GlueGlobal, InputId, Kind, Merger, Origin};
+use crate::module::ModuleInfo;
+use component_model::abi::{flatten_functype, FlattenContext, FuncType, StringEncoding, ValueType};
+use component_model::inline::{
+    CoreDef, FlatComponent, FlatInit, FuncDef, InstanceDef, ItemDef, RuntimeResource, Trampoline,
+    TrampolineIndex,
+};
+use component_model::linker::resolve_interface;
+use std::collections::HashMap;
+use wasmparser::TypeRef;
+
+/// The module name of the library's functions the output keeps importing.
+pub const P1: &str = "wasi_snapshot_preview1";
+
+/// The library's initialization function (see the crate docs).
+pub const INIT: &str = "p2lib_init";
+
+/// The lifted `run` of a command, as merged origins.
+pub struct Run {
+    pub func: Origin,
+    pub post_return: Option<Origin>,
+}
+
+/// A lowered WASI import whose `realloc` is not the first one: the
+/// generated function that sets the current realloc and calls the library.
+pub struct Thunk {
+    pub glue: GlueFunc,
+    pub callee: Origin,
+    /// Position in [`Linked::reallocs`].
+    pub realloc: u32,
+}
+
+/// What linking found, for the glue.
+pub struct Linked {
+    pub library: InputId,
+    /// The component's memory the library shares (exported as `memory`).
+    pub primary: Origin,
+    pub init: Origin,
+    pub run: Run,
+    /// The distinct `realloc`s of the lowered WASI imports, first seen
+    /// first (at most one in the common case).
+    pub reallocs: Vec<Origin>,
+    /// Index of the library's `cabi_realloc` import, if it has one.
+    pub library_realloc: Option<usize>,
+    /// With several reallocs: the thunks, and the global holding the
+    /// position of the current one in `reallocs`.
+    pub thunks: Vec<Thunk>,
+    pub current_realloc: Option<GlueGlobal>,
+}
+
+/// The component and the library, being linked.
+pub struct Linker<'c, 'm> {
+    pub comp: &'c FlatComponent,
+    pub merger: Merger<'m>,
+    library: InputId,
+    /// Library interface names (`wasi:io/streams@0.2.12`), for semver.
+    lib_interfaces: Vec<String>,
+    trampolines: HashMap<TrampolineIndex, Origin>,
+    primary: Option<Origin>,
+    reallocs: Vec<Origin>,
+    /// The lowered imports with a `realloc`: library function and realloc.
+    realloc_of: Vec<(TrampolineIndex, Origin, Origin)>,
+}
+
+fn instance_input(i: u32) -> InputId {
+    InputId(i + 1)
+}
+
+/// A label for static module `m`: `core module 2 (wit-component:shim)`.
+pub fn module_label(m: usize, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("core module {m} (`{n}`)"),
+        None => format!("core module {m}"),
+    }
+}
+
+impl<'c, 'm> Linker<'c, 'm> {
+    /// Adds the library and every core instance of `comp` to a merger.
+    /// `bytes` is the component, `library` the library's module.
+    pub fn new(
+        comp: &'c FlatComponent,
+        bytes: &'m [u8],
+        library: &'m [u8],
+    ) -> Result<Self, LowerError> {
+        let mut merger = Merger::new();
+        let lib = ModuleInfo::parse(library, "the WASI library".into())?;
+        let mut lib_interfaces: Vec<String> = lib
+            .exports
+            .iter()
+            .filter_map(|e| e.name.split_once('#').map(|(i, _)| i.to_string()))
+            .collect();
+        lib_interfaces.sort();
+        lib_interfaces.dedup();
+        let library = merger.add_input(lib);
+        let mut seen: HashMap<usize, usize> = HashMap::new();
+        for init in &comp.flat.inits {
+            let FlatInit::Instantiate { module, .. } = init;
+            let m = module.index();
+            let range = comp.modules[m].range.clone();
+            let module_bytes = bytes.get(range).ok_or_else(|| LowerError::Malformed {
+                what: module_label(m, None),
+                message: "module out of the component's bounds".into(),
+                offset: 0,
+            })?;
+            let name = module_name(module_bytes);
+            let label = module_label(m, name);
+            let count = seen.entry(m).or_insert(0);
+            *count += 1;
+            if *count > 1 {
+                return Err(LowerError::Unsupported(format!(
+                    "{label} is instantiated more than once"
+                )));
+            }
+            merger.add_input(ModuleInfo::parse(module_bytes, label)?);
+        }
+        Ok(Linker {
+            comp,
+            merger,
+            library,
+            lib_interfaces,
+            trampolines: HashMap::new(),
+            primary: None,
+            reallocs: Vec::new(),
+            realloc_of: Vec::new(),
+        })
+    }
+
+    /// Resolves every import (see module docs) and finds `run`.
+    pub fn link(mut self) -> Result<(Merger<'m>, Linked), LowerError> {
+        self.check_imports()?;
+        self.resolve_instances()?;
+        let mut thunks = Vec::new();
+        let mut current_realloc = None;
+        if self.reallocs.len() > 1 {
+            // Calls through thunks that name their realloc; then resolve
+            // again, so that every use (re-exports too) sees the thunks.
+            let cur = self.merger.declare_global(
+                "current realloc",
+                wasm_encoder::GlobalType {
+                    val_type: wasm_encoder::ValType::I32,
+                    mutable: true,
+                    shared: false,
+                },
+                crate::merge::ConstVal::I32(0),
+            );
+            current_realloc = Some(cur);
+            for (t, callee, realloc) in std::mem::take(&mut self.realloc_of) {
+                let k = self
+                    .reallocs
+                    .iter()
+                    .position(|r| *r == realloc)
+                    .unwrap_or(0);
+                if k == 0 {
+                    continue;
+                }
+                let ty = self.merger.func_type(callee).ok_or_else(|| {
+                    LowerError::Library("a lowered import is not a function".into())
+                })?;
+                let glue = self
+                    .merger
+                    .declare_glue(&format!("realloc thunk {k} of trampoline {t}"), ty);
+                thunks.push(Thunk {
+                    glue,
+                    callee,
+                    realloc: k as u32,
+                });
+                self.trampolines.insert(t, Origin::Glue(glue));
+            }
+            self.resolve_instances()?;
+        }
+        let run = self.find_run()?;
+        let init = self.library_export(INIT)?;
+        check_type(&self.merger, init, &[], &[], INIT)?;
+        if self.primary.is_none() {
+            self.primary = self.sole_memory();
+        }
+        let primary = self.primary.ok_or_else(|| {
+            LowerError::Unsupported(
+                "the component has no linear memory for the WASI library".into(),
+            )
+        })?;
+        self.merger.set_primary_memory(primary);
+        let library_realloc = self.resolve_library_imports(primary)?;
+        let linked = Linked {
+            library: self.library,
+            primary,
+            init,
+            run,
+            reallocs: self.reallocs,
+            library_realloc,
+            thunks,
+            current_realloc,
+        };
+        Ok((self.merger, linked))
+    }
+
+    /// Every function the component imports must be in the library with
+    /// the core type its `canon lower` would have, used or not (as
+    /// instantiation on wasmtime or the interpreter requires every import).
+    fn check_imports(&self) -> Result<(), LowerError> {
+        for imp in &self.comp.flat.imports {
+            for (path, ty) in &imp.funcs {
+                let mut full = vec![imp.name.clone()];
+                full.extend(path.iter().cloned());
+                self.library_func(&full, ty)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The library's function for the WASI import at `path` of type `ty`,
+    /// its core type checked.
+    fn library_func(&self, path: &[String], ty: &FuncType) -> Result<Origin, LowerError> {
+        let name = component_model::inline::import_path_name(path);
+        let export = self.library_name(path, &name)?;
+        let origin = self
+            .library_export(&export)
+            .map_err(|_| LowerError::Library(format!("no function for the import `{name}`")))?;
+        let flat = flatten_functype(ty, FlattenContext::Lower);
+        let lib_ty = self
+            .merger
+            .func_type(origin)
+            .ok_or_else(|| LowerError::Library(format!("`{export}` is not a function")))?;
+        let want = wasm_encoder::FuncType::new(
+            flat.params.iter().map(|t| val_type(*t)),
+            flat.results.iter().map(|t| val_type(*t)),
+        );
+        if want != lib_ty {
+            return Err(LowerError::ImportType {
+                import: name,
+                component: show_type(&want),
+                library: show_type(&lib_ty),
+            });
+        }
+        Ok(origin)
+    }
+
+    /// Resolves every import of every core instance of the component.
+    fn resolve_instances(&mut self) -> Result<(), LowerError> {
+        let comp = self.comp;
+        for (k, init) in comp.flat.inits.iter().enumerate() {
+            let FlatInit::Instantiate { args, .. } = init;
+            let input = instance_input(k as u32);
+            for (i, arg) in args.iter().enumerate() {
+                let origin = self.core_def(arg)?;
+                self.merger.resolve(input, i, origin);
+            }
+        }
+        Ok(())
+    }
+
+    /// The origin a [`CoreDef`] names.
+    fn core_def(&mut self, def: &CoreDef) -> Result<Origin, LowerError> {
+        match def {
+            CoreDef::Export { instance, name } => {
+                let input = instance_input(instance.0);
+                if input.0 as usize >= self.merger.inputs().count() {
+                    return Err(LowerError::Unsupported(format!(
+                        "core instance {instance} used before it exists"
+                    )));
+                }
+                self.merger.export_origin(input, name)
+            }
+            CoreDef::Trampoline(t) => self.trampoline(*t),
+        }
+    }
+
+    fn trampoline(&mut self, t: TrampolineIndex) -> Result<Origin, LowerError> {
+        if let Some(o) = self.trampolines.get(&t) {
+            return Ok(*o);
+        }
+        let comp = self.comp;
+        let origin = match &comp.flat.trampolines[t.index()] {
+            Trampoline::Lower {
+                callee: FuncDef::Import { path, .. },
+                ty,
+                opts,
+                ..
+            } => {
+                let name = component_model::inline::import_path_name(path);
+                let origin = self.library_func(path, ty)?;
+                if opts.encoding != StringEncoding::Utf8 && has_strings(ty) {
+                    return Err(LowerError::Unsupported(format!(
+                        "import `{name}` is lowered with string-encoding={} (the WASI library takes UTF-8)",
+                        encoding_name(opts.encoding)
+                    )));
+                }
+                if let Some(mem) = &opts.memory {
+                    let mem = self.core_def(mem)?;
+                    match self.primary {
+                        None => self.primary = Some(mem),
+                        Some(p) if p == mem => {}
+                        Some(_) => {
+                            return Err(LowerError::Unsupported(format!(
+                                "import `{name}` is lowered with another memory than the other WASI imports (a composed component)"
+                            )))
+                        }
+                    }
+                }
+                if let Some(r) = &opts.realloc {
+                    let r = self.core_def(r)?;
+                    if !self.reallocs.contains(&r) {
+                        self.reallocs.push(r);
+                    }
+                    self.realloc_of.push((t, origin, r));
+                }
+                origin
+            }
+            Trampoline::Lower { name, .. } => {
+                return Err(LowerError::Unsupported(format!(
+                    "`canon lower` of `{name}`, a function lifted by the component itself (component-to-component calls)"
+                )))
+            }
+            Trampoline::ResourceDrop { rt, .. } => match &comp.flat.resources[rt.0 as usize] {
+                RuntimeResource::Host { interface, name } => {
+                    let path = [interface.clone(), format!("[resource-drop]{name}")];
+                    let full = component_model::inline::import_path_name(&path);
+                    let export = self.library_name(&path, &full)?;
+                    let origin = self.library_export(&export).map_err(|_| {
+                        LowerError::Library(format!("no destructor for the resource `{interface}#{name}`"))
+                    })?;
+                    check_type(&self.merger, origin, &[wasm_encoder::ValType::I32], &[], &export)?;
+                    origin
+                }
+                RuntimeResource::Guest { .. } => {
+                    return Err(LowerError::Unsupported(
+                        "`resource.drop` of a resource the component defines".into(),
+                    ))
+                }
+            },
+            Trampoline::ResourceNew { .. } => {
+                return Err(LowerError::Unsupported(
+                    "`resource.new` (resources the component defines)".into(),
+                ))
+            }
+            Trampoline::ResourceRep { .. } => {
+                return Err(LowerError::Unsupported(
+                    "`resource.rep` (resources the component defines)".into(),
+                ))
+            }
+        };
+        self.trampolines.insert(t, origin);
+        Ok(origin)
+    }
+
+    /// The library export name for an import path (`[interface, func]`).
+    fn library_name(&self, path: &[String], name: &str) -> Result<String, LowerError> {
+        let [iface, func] = path else {
+            return Err(LowerError::Unsupported(format!(
+                "import `{name}`: lowered mode links WASI interface functions only"
+            )));
+        };
+        let lib_iface = resolve_interface(iface, self.lib_interfaces.iter().map(String::as_str))
+            .ok_or_else(|| {
+                LowerError::Unsupported(format!(
+                    "import `{name}`: the WASI library has no interface `{iface}`"
+                ))
+            })?;
+        Ok(format!("{lib_iface}#{func}"))
+    }
+
+    fn library_export(&self, name: &str) -> Result<Origin, LowerError> {
+        self.merger.export_origin(self.library, name)
+    }
+
+    /// The only memory defined by the component's instances, if exactly one.
+    fn sole_memory(&self) -> Option<Origin> {
+        let mut found = None;
+        for input in self.merger.inputs().skip(1) {
+            for m in 0..self.merger.info(input).memories.len() as u32 {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(Origin::Defined {
+                    input,
+                    kind: Kind::Memory,
+                    index: m,
+                });
+            }
+        }
+        found
+    }
+
+    /// Finds the lifted `wasi:cli/run@0.2.x#run`.
+    fn find_run(&mut self) -> Result<Run, LowerError> {
+        let comp = self.comp;
+        let mut run = None;
+        for (name, item) in &comp.flat.exports {
+            match item {
+                ItemDef::Type | ItemDef::Module(_) | ItemDef::Component(_) => continue,
+                ItemDef::Instance(InstanceDef::Items(items)) if is_run_interface(name) => {
+                    match items.iter().find(|(n, _)| n == "run") {
+                        Some((_, ItemDef::Func(FuncDef::Lifted(l)))) => run = Some(l.clone()),
+                        _ => {
+                            return Err(LowerError::Unsupported(format!(
+                                "export `{name}` has no lifted `run` function"
+                            )))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(LowerError::Unsupported(format!(
+                        "export `{name}`: a lowered command exports only `wasi:cli/run`"
+                    )))
+                }
+            }
+        }
+        let l = run.ok_or_else(|| {
+            LowerError::Unsupported(
+                "the component exports no `wasi:cli/run@0.2.x` (not a command)".into(),
+            )
+        })?;
+        let result_ok = matches!(
+            &l.ty.result,
+            Some(ValueType::Result {
+                ok: None,
+                err: None
+            })
+        );
+        if !l.ty.params.is_empty() || !result_ok {
+            return Err(LowerError::Unsupported(
+                "`wasi:cli/run#run` does not have the type `func() -> result`".into(),
+            ));
+        }
+        let func = self.core_def(&l.core)?;
+        check_type(
+            &self.merger,
+            func,
+            &[],
+            &[wasm_encoder::ValType::I32],
+            "the lifted `run`",
+        )?;
+        if let Some(m) = &l.opts.memory {
+            if self.primary.is_none() {
+                self.primary = Some(self.core_def(m)?);
+            }
+        }
+        let post_return = match &l.opts.post_return {
+            Some(p) => {
+                let p = self.core_def(p)?;
+                check_type(
+                    &self.merger,
+                    p,
+                    &[wasm_encoder::ValType::I32],
+                    &[],
+                    "the post-return of `run`",
+                )?;
+                Some(p)
+            }
+            None => None,
+        };
+        Ok(Run { func, post_return })
+    }
+
+    /// Resolves the library's imports; returns the index of its
+    /// `cabi_realloc` import (resolved later, by the glue).
+    fn resolve_library_imports(&mut self, primary: Origin) -> Result<Option<usize>, LowerError> {
+        let imports: Vec<_> = self.merger.info(self.library).imports.to_vec();
+        let mut realloc = None;
+        for (i, imp) in imports.iter().enumerate() {
+            match (imp.module, imp.ty) {
+                (P1, TypeRef::Func(t)) => {
+                    let ty = self
+                        .merger
+                        .info(self.library)
+                        .types
+                        .get(t as usize)
+                        .map(encoder_func_type)
+                        .ok_or_else(|| {
+                            LowerError::Library(format!("bad type of `{}`", imp.name))
+                        })?;
+                    let o = self.merger.import_func(P1, imp.name, ty)?;
+                    self.merger.resolve(self.library, i, Origin::Import(o));
+                }
+                (_, TypeRef::Memory(_)) => self.merger.resolve(self.library, i, primary),
+                (_, TypeRef::Func(_)) if imp.name == "cabi_realloc" => realloc = Some(i),
+                _ => {
+                    return Err(LowerError::Library(format!(
+                        "unexpected import `{}` `{}`",
+                        imp.module, imp.name
+                    )))
+                }
+            }
+        }
+        Ok(realloc)
+    }
+}
+
+fn is_run_interface(name: &str) -> bool {
+    name.strip_prefix("wasi:cli/run@0.2.").is_some_and(|v| {
+        v.split(['-', '+'])
+            .next()
+            .is_some_and(|p| p.parse::<u32>().is_ok())
+    })
+}
+
+/// The module name of a core module's `name` section.
+fn module_name(bytes: &[u8]) -> Option<&str> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(wasmparser::Payload::CustomSection(c)) = payload else {
+            continue;
+        };
+        if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+            for n in names.into_iter().flatten() {
+                if let wasmparser::Name::Module { name, .. } = n {
+                    return Some(name);
+                }
+            }
+        }
+    }
+    None
+}
+
+pub fn val_type(t: component_model::abi::CoreType) -> wasm_encoder::ValType {
+    use component_model::abi::CoreType as C;
+    match t {
+        C::I32 => wasm_encoder::ValType::I32,
+        C::I64 => wasm_encoder::ValType::I64,
+        C::F32 => wasm_encoder::ValType::F32,
+        C::F64 => wasm_encoder::ValType::F64,
+    }
+}
+
+fn show_type(t: &wasm_encoder::FuncType) -> String {
+    let list = |v: &[wasm_encoder::ValType]| {
+        v.iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!("[{}] -> [{}]", list(t.params()), list(t.results()))
+}
+
+/// Checks that function `origin` has the given core type.
+fn check_type(
+    merger: &Merger<'_>,
+    origin: Origin,
+    params: &[wasm_encoder::ValType],
+    results: &[wasm_encoder::ValType],
+    what: &str,
+) -> Result<(), LowerError> {
+    let want = wasm_encoder::FuncType::new(params.iter().copied(), results.iter().copied());
+    match merger.func_type(origin) {
+        Some(t) if t == want => Ok(()),
+        Some(t) => Err(LowerError::Unsupported(format!(
+            "{what} has the core type {}, not {}",
+            show_type(&t),
+            show_type(&want)
+        ))),
+        None => Err(LowerError::Unsupported(format!("{what} is not a function"))),
+    }
+}
+
+fn encoding_name(e: StringEncoding) -> &'static str {
+    match e {
+        StringEncoding::Utf8 => "utf8",
+        StringEncoding::Utf16 => "utf16",
+        StringEncoding::CompactUtf16 => "latin1+utf16",
+    }
+}
+
+fn has_strings(ft: &FuncType) -> bool {
+    fn walk(t: &ValueType) -> bool {
+        match t {
+            ValueType::String => true,
+            ValueType::List(t) | ValueType::Option(t) => walk(t),
+            ValueType::Record(fs) => fs.iter().any(|(_, t)| walk(t)),
+            ValueType::Tuple(ts) => ts.iter().any(walk),
+            ValueType::Variant(cs) => cs.iter().flat_map(|(_, t)| t).any(walk),
+            ValueType::Result { ok, err } => ok.iter().chain(err.iter()).any(|t| walk(t)),
+            _ => false,
+        }
+    }
+    ft.params.iter().any(|(_, t)| walk(t)) || ft.result.as_ref().is_some_and(walk)
+}

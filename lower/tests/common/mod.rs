@@ -1,0 +1,213 @@
+//! Shared by the lower crate's tests: the stand-in WASI library (WAT, the
+//! contract of the crate docs, until the real library is linked) and a
+//! runner for lowered modules on core-vm with the few p1 functions the
+//! stand-in imports, recording stdout, stderr and the exit status.
+
+#![allow(dead_code)]
+
+use core_vm::{Caller, Config, Engine, FuncType, Linker, Module, Store, Trap, Val, ValType};
+
+/// The stand-in library, assembled.
+pub fn stand_in_library() -> Vec<u8> {
+    wat::parse_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/stand-in-lib.wat"
+    ))
+    .expect("the stand-in library assembles")
+}
+
+/// Lowers a component given as WAT with the stand-in library.
+pub fn lower_wat(component: &str) -> Result<lower::Lowered, lower::LowerError> {
+    let bytes = wat::parse_str(component).expect("the test component assembles");
+    lower::lower(&bytes, &stand_in_library())
+}
+
+/// How a run ended.
+#[derive(Debug, PartialEq)]
+pub enum Exit {
+    /// `_start` returned.
+    Returned,
+    /// `proc_exit(code)`.
+    Code(i32),
+    /// A trap, with its message.
+    Trap(String),
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit: Exit,
+}
+
+#[derive(Debug)]
+struct ExitCode(i32);
+impl std::fmt::Display for ExitCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+impl std::error::Error for ExitCode {}
+
+#[derive(Default)]
+struct Io {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    args: Vec<Vec<u8>>,
+}
+
+fn memory<'a>(caller: &'a mut Caller<'_, Io>) -> (&'a mut [u8], &'a mut Io) {
+    let mem = caller
+        .get_export("memory")
+        .and_then(|e| e.into_memory())
+        .expect("a lowered module exports its memory");
+    caller.memory_and_data(mem)
+}
+
+fn i32_at(mem: &[u8], at: u32) -> u32 {
+    let at = at as usize;
+    u32::from_le_bytes(mem[at..at + 4].try_into().unwrap())
+}
+
+fn set_i32(mem: &mut [u8], at: u32, v: u32) {
+    let at = at as usize;
+    mem[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Runs a lowered module's `_start` with `args` (argv[0] included).
+pub fn run(module: &[u8], args: &[&str]) -> Outcome {
+    let engine = Engine::new(Config::default());
+    let module = Module::new(&engine, module).expect("the lowered module loads in core-vm");
+    let mut linker: Linker<Io> = Linker::new();
+    let p1 = "wasi_snapshot_preview1";
+    let ty = |p: &[ValType], r: &[ValType]| FuncType::new(p.iter().copied(), r.iter().copied());
+    use ValType::I32;
+    linker.func_new(p1, "fd_write", ty(&[I32; 4], &[I32]), |mut c, a, r| {
+        let [Val::I32(fd), Val::I32(iovs), Val::I32(n), Val::I32(out)] = a else {
+            unreachable!()
+        };
+        let (mem, io) = memory(&mut c);
+        let mut total = 0;
+        for i in 0..*n as u32 {
+            let p = i32_at(mem, *iovs as u32 + 8 * i);
+            let len = i32_at(mem, *iovs as u32 + 8 * i + 4);
+            let bytes = &mem[p as usize..(p + len) as usize];
+            match fd {
+                1 => io.stdout.extend_from_slice(bytes),
+                2 => io.stderr.extend_from_slice(bytes),
+                _ => {
+                    r[0] = Val::I32(8); // badf
+                    return Ok(());
+                }
+            }
+            total += len;
+        }
+        set_i32(mem, *out as u32, total);
+        r[0] = Val::I32(0);
+        Ok(())
+    });
+    linker.func_new(p1, "proc_exit", ty(&[I32], &[]), |_, a, _| {
+        let Val::I32(code) = a[0] else { unreachable!() };
+        Err(Trap::host(ExitCode(code)))
+    });
+    linker.func_new(
+        p1,
+        "args_sizes_get",
+        ty(&[I32; 2], &[I32]),
+        |mut c, a, r| {
+            let [Val::I32(count), Val::I32(size)] = a else {
+                unreachable!()
+            };
+            let (mem, io) = memory(&mut c);
+            let n = io.args.len() as u32;
+            let total = io.args.iter().map(|s| s.len() as u32 + 1).sum();
+            set_i32(mem, *count as u32, n);
+            set_i32(mem, *size as u32, total);
+            r[0] = Val::I32(0);
+            Ok(())
+        },
+    );
+    linker.func_new(p1, "args_get", ty(&[I32; 2], &[I32]), |mut c, a, r| {
+        let [Val::I32(argv), Val::I32(buf)] = a else {
+            unreachable!()
+        };
+        let (mem, io) = memory(&mut c);
+        let mut at = *buf as u32;
+        for (i, s) in io.args.iter().enumerate() {
+            set_i32(mem, *argv as u32 + 4 * i as u32, at);
+            mem[at as usize..at as usize + s.len()].copy_from_slice(s);
+            mem[at as usize + s.len()] = 0;
+            at += s.len() as u32 + 1;
+        }
+        r[0] = Val::I32(0);
+        Ok(())
+    });
+    let io = Io {
+        args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        ..Io::default()
+    };
+    let mut store = Store::new(&engine, io);
+    let exit = match linker.instantiate(&mut store, &module) {
+        Err(e) => Exit::Trap(format!("instantiation: {e}")),
+        Ok(instance) => {
+            let start = instance
+                .get_func(&store, "_start")
+                .expect("a lowered command exports _start");
+            match start.call(&mut store, &[], &mut []) {
+                Ok(()) => Exit::Returned,
+                Err(e) => match e.as_trap().and_then(|t| t.downcast_host::<ExitCode>()) {
+                    Some(ExitCode(c)) => Exit::Code(*c),
+                    None => Exit::Trap(e.to_string()),
+                },
+            }
+        }
+    };
+    let io = store.into_data();
+    Outcome {
+        stdout: String::from_utf8_lossy(&io.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&io.stderr).into_owned(),
+        exit,
+    }
+}
+
+/// The merged module's imports and exports, as `module name` / `name`.
+pub fn imports_exports(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::ImportSection(r) => {
+                for i in r.into_imports() {
+                    let i = i.unwrap();
+                    imports.push(format!("{} {}", i.module, i.name));
+                }
+            }
+            wasmparser::Payload::ExportSection(r) => {
+                for e in r {
+                    exports.push(e.unwrap().name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    (imports, exports)
+}
+
+/// Counts of the merged module's index spaces: (types, defined functions,
+/// tables, memories, globals, element segments, data segments).
+pub fn counts(bytes: &[u8]) -> [u32; 7] {
+    let mut c = [0; 7];
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::TypeSection(r) => c[0] = r.count(),
+            wasmparser::Payload::FunctionSection(r) => c[1] = r.count(),
+            wasmparser::Payload::TableSection(r) => c[2] = r.count(),
+            wasmparser::Payload::MemorySection(r) => c[3] = r.count(),
+            wasmparser::Payload::GlobalSection(r) => c[4] = r.count(),
+            wasmparser::Payload::ElementSection(r) => c[5] = r.count(),
+            wasmparser::Payload::DataSection(r) => c[6] = r.count(),
+            _ => {}
+        }
+    }
+    c
+}

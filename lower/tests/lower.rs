@@ -1,0 +1,477 @@
+//! The merger on WAT components, linked with the stand-in WASI library
+//! (tests/data/stand-in-lib.wat) and run on core-vm: index spaces
+//! renumbered, imports resolved, start functions and segments in
+//! instantiation order, `_start`'s exits, realloc plumbing, and every
+//! refusal naming its construct.
+
+mod common;
+use common::{counts, imports_exports, lower_wat, run, Exit};
+
+/// WASI imports with their real 0.2.0 types (as wit-component writes
+/// them), a `libc` core instance (memory + bump `cabi_realloc`), the
+/// lowered functions bundled as core instance `$wasi` (`write`,
+/// `get-stdout`, `drop`, `get-arguments`, `exit`), then `body`, which must
+/// define core instance `$main` exporting `run`, lifted as
+/// `wasi:cli/run@0.2.0#run` (with `post-return` if `post` is given).
+fn component(body: &str, post: Option<&str>) -> String {
+    let post = post
+        .map(|p| format!("(post-return (core func $main \"{p}\"))"))
+        .unwrap_or_default();
+    format!(
+        r#"(component
+  (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
+  (alias export $error "error" (type $error-type))
+  (import "wasi:io/streams@0.2.0" (instance $streams
+    (alias outer 1 $error-type (type $e0))
+    (export "error" (type $e (eq $e0)))
+    (export "output-stream" (type $os (sub resource)))
+    (type $se (variant (case "last-operation-failed" (own $e)) (case "closed")))
+    (export "stream-error" (type $err (eq $se)))
+    (export "[method]output-stream.blocking-write-and-flush"
+      (func (param "self" (borrow $os)) (param "contents" (list u8)) (result (result (error $err)))))))
+  (alias export $streams "output-stream" (type $os))
+  (import "wasi:cli/stdout@0.2.3" (instance $stdout
+    (alias outer 1 $os (type $os2))
+    (export "output-stream" (type $os3 (eq $os2)))
+    (export "get-stdout" (func (result (own $os3))))))
+  (import "wasi:cli/environment@0.2.0" (instance $env
+    (export "get-arguments" (func (result (list string))))))
+  (import "wasi:cli/exit@0.2.0" (instance $exit
+    (export "exit" (func (param "status" (result))))))
+  (core module $libc
+    (memory (export "memory") 1)
+    (global $heap (mut i32) (i32.const 4096))
+    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $heap (i32.add (local.get $p) (local.get 3)))
+      (local.get $p)))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "memory" (core memory $mem))
+  (alias core export $libc "cabi_realloc" (core func $realloc))
+  (core func $write (canon lower (func $streams "[method]output-stream.blocking-write-and-flush") (memory $mem)))
+  (core func $get-stdout (canon lower (func $stdout "get-stdout")))
+  (core func $drop (canon resource.drop $os))
+  (core func $get-arguments (canon lower (func $env "get-arguments") (memory $mem) (realloc $realloc)))
+  (core func $exit (canon lower (func $exit "exit")))
+  (core instance $wasi
+    (export "write" (func $write)) (export "get-stdout" (func $get-stdout))
+    (export "drop" (func $drop)) (export "get-arguments" (func $get-arguments))
+    (export "exit" (func $exit)))
+  {body}
+  (func $run (result (result)) (canon lift (core func $main "run") {post}))
+  (instance $run-inst (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run-inst))
+)"#
+    )
+}
+
+/// The imports of [`PRINT`].
+const PRINT_IMPORTS: &str = r#"
+    (import "wasi" "write" (func $write (param i32 i32 i32 i32)))
+    (import "wasi" "get-stdout" (func $get-stdout (result i32)))
+    (import "wasi" "drop" (func $drop (param i32)))"#;
+
+/// A core module function `$print (ptr len)`, writing to stdout.
+const PRINT: &str = r#"
+    (func $print (param $ptr i32) (param $len i32)
+      (local $s i32)
+      (local.set $s (call $get-stdout))
+      (call $write (local.get $s) (local.get $ptr) (local.get $len) (i32.const 8))
+      (call $drop (local.get $s)))"#;
+
+/// Core module `$main` (instantiated as `$main`): `imports`, [`PRINT`],
+/// then `body`.
+fn main_module_with(imports: &str, body: &str) -> String {
+    format!(
+        r#"(core module $main
+    (import "libc" "memory" (memory 1))
+    {PRINT_IMPORTS}
+    {imports}
+    {PRINT}
+    {body})
+  (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi))))"#
+    )
+}
+
+fn main_module(body: &str) -> String {
+    main_module_with("", body)
+}
+
+fn lower_ok(wat: &str) -> Vec<u8> {
+    match lower_wat(wat) {
+        Ok(l) => {
+            assert!(l.extra_features.is_empty(), "{:?}", l.extra_features);
+            l.bytes
+        }
+        Err(e) => panic!("lowering failed: {e}"),
+    }
+}
+
+fn lower_err(wat: &str) -> String {
+    match lower_wat(wat) {
+        Ok(_) => panic!("lowering should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn hello_imports_p1_only_exports_start_and_memory() {
+    let wat = component(
+        &main_module(
+            r#"(data (i32.const 100) "hello\n")
+    (func (export "run") (result i32) (call $print (i32.const 100) (i32.const 6)) (i32.const 0))"#,
+        ),
+        None,
+    );
+    let bytes = lower_ok(&wat);
+    let (imports, exports) = imports_exports(&bytes);
+    assert!(
+        imports
+            .iter()
+            .all(|i| i.starts_with("wasi_snapshot_preview1 ")),
+        "{imports:?}"
+    );
+    assert_eq!(exports, ["_start", "memory"]);
+    let out = run(&bytes, &["app"]);
+    assert_eq!(out.stdout, "hello\n");
+    assert_eq!(out.exit, Exit::Returned);
+}
+
+#[test]
+fn run_err_exits_1_and_invalid_discriminant_says_so() {
+    for (ret, exit, stderr) in [
+        (1, Exit::Code(1), ""),
+        (2, Exit::Code(1), "invalid expected discriminant"),
+        (-1, Exit::Code(1), "invalid expected discriminant"),
+    ] {
+        let wat = component(
+            &main_module(&format!(
+                r#"(func (export "run") (result i32) (i32.const {ret}))"#
+            )),
+            None,
+        );
+        let out = run(&lower_ok(&wat), &["app"]);
+        assert_eq!(out.exit, exit, "run returned {ret}");
+        assert!(out.stderr.contains(stderr), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn post_return_gets_runs_result() {
+    let wat = component(
+        &main_module(
+            r#"(data (i32.const 100) "post 0\n")
+    (func (export "run") (result i32) (i32.const 0))
+    (func (export "post") (param i32)
+      (i32.store8 (i32.const 105) (i32.add (i32.const 48) (local.get 0)))
+      (call $print (i32.const 100) (i32.const 7)))"#,
+        ),
+        Some("post"),
+    );
+    let out = run(&lower_ok(&wat), &["app"]);
+    assert_eq!(out.stdout, "post 0\n");
+    assert_eq!(out.exit, Exit::Returned);
+}
+
+#[test]
+fn wasi_calls_reach_the_library_with_the_realloc() {
+    // get-arguments: a list<string> written through the guest's realloc.
+    let wat = component(
+        &main_module_with(
+            r#"(import "wasi" "get-arguments" (func $args (param i32)))
+    (import "wasi" "exit" (func $exit (param i32)))"#,
+            r#"(func (export "run") (result i32)
+      (local $list i32) (local $n i32) (local $i i32)
+      (call $args (i32.const 200))
+      (local.set $list (i32.load (i32.const 200)))
+      (local.set $n (i32.load (i32.const 204)))
+      (block $done (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $print
+          (i32.load (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 8))))
+          (i32.load offset=4 (i32.add (local.get $list) (i32.mul (local.get $i) (i32.const 8)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+      (call $exit (i32.const 1))
+      (unreachable))"#,
+        ),
+        None,
+    );
+    let out = run(&lower_ok(&wat), &["app", "x", "yz"]);
+    assert_eq!(out.stdout, "appxyz");
+    assert_eq!(out.exit, Exit::Code(1));
+}
+
+/// Three modules that import each other's functions, table, memory and
+/// globals, each defining its own too: every call, table slot, global and
+/// segment must land on its merged index.
+#[test]
+fn index_spaces_renumbered() {
+    let body = r#"
+  (core module $a
+    (import "libc" "memory" (memory 1))
+    (type $i2i (func (param i32) (result i32)))
+    (table (export "table") 4 funcref)
+    (global (export "base") i32 (i32.const 300))
+    (global $count (export "count") (mut i32) (i32.const 0))
+    (func $double (export "double") (type $i2i) (i32.mul (local.get 0) (i32.const 2)))
+    (func $inc (export "inc") (type $i2i)
+      (global.set $count (i32.add (global.get $count) (i32.const 1)))
+      (i32.add (local.get 0) (i32.const 1)))
+    (elem (i32.const 0) func $double $inc)
+    (data (i32.const 300) "A"))
+  (core instance $a (instantiate $a (with "libc" (instance $libc))))
+  (core module $b
+    (import "libc" "memory" (memory 1))
+    (import "a" "table" (table 4 funcref))
+    (import "a" "base" (global $base i32))
+    (import "a" "count" (global $count (mut i32)))
+    (import "a" "inc" (func $inc (param i32) (result i32)))
+    (type $i2i (func (param i32) (result i32)))
+    (table $own 2 funcref)
+    (global $ten i32 (i32.const 10))
+    (func $square (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+    (func $neg (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
+    ;; slots 2 and 3 of a's table, from b's functions; b's own table too
+    (elem (table 0) (i32.const 2) func $square $inc)
+    (elem (table $own) (i32.const 0) func $neg)
+    ;; at a's `base` + 1: an offset made of an imported global
+    (data (global.get $base) "B")
+    (func (export "compute") (param $x i32) (result i32)
+      ;; ((x*2)+1)^2 then +1 through slot 3, then negated, + count + ten
+      (i32.add
+        (i32.add
+          (call_indirect $own (type $i2i)
+            (call_indirect 0 (type $i2i)
+              (call_indirect 0 (type $i2i)
+                (call_indirect 0 (type $i2i)
+                  (call_indirect 0 (type $i2i) (local.get $x) (i32.const 0))
+                  (i32.const 1))
+                (i32.const 2))
+              (i32.const 3))
+            (i32.const 0))
+          (global.get $count))
+        (global.get $ten))))
+  (core instance $b (instantiate $b (with "libc" (instance $libc)) (with "a" (instance $a))))
+  "#;
+    let main_imports = r#"(import "b" "compute" (func $compute (param i32) (result i32)))
+    (import "a" "base" (global $base i32))"#;
+    let main = r#"(func (export "run") (result i32)
+      (local $r i32)
+      ;; x = 3: ((3*2+1)^2 + 1) = 50, negated -50, +2 incs, +10 = -38
+      (local.set $r (call $compute (i32.const 3)))
+      (i32.store8 (i32.const 310) (i32.add (i32.const 48) (i32.div_u (i32.sub (i32.const 0) (local.get $r)) (i32.const 10))))
+      (i32.store8 (i32.const 311) (i32.add (i32.const 48) (i32.rem_u (i32.sub (i32.const 0) (local.get $r)) (i32.const 10))))
+      (call $print (global.get $base) (i32.const 1))
+      (call $print (i32.const 310) (i32.const 2))
+      (i32.const 0))"#;
+    let body = format!(
+        "{body}(core module $main
+    (import \"libc\" \"memory\" (memory 1))
+    {PRINT_IMPORTS}
+    {main_imports}
+    {PRINT}
+    {main})
+  (core instance $main (instantiate $main (with \"libc\" (instance $libc)) (with \"wasi\" (instance $wasi))
+    (with \"a\" (instance $a)) (with \"b\" (instance $b))))"
+    );
+    let bytes = lower_ok(&component(&body, None));
+    let out = run(&bytes, &["app"]);
+    // b's data segment at a's base overwrote a's "A".
+    assert_eq!(out.stdout, "B38");
+    assert_eq!(out.exit, Exit::Returned);
+    // Defined items: libc (1 func, 1 memory, 1 global), a (2 funcs, 1
+    // table, 2 globals, 1 elem, 1 data), b (3 funcs, 1 table, 1 global,
+    // 2 elems, 1 data), main (2 funcs, 1 data? no), the stand-in library
+    // and `_start`.
+    let lib = counts(&common::stand_in_library());
+    let [types, funcs, tables, memories, globals, elems, datas] = counts(&bytes);
+    assert_eq!(funcs, 1 + 2 + 3 + 2 + lib[1] + 1);
+    assert_eq!(tables, 1 + 1 + lib[2]);
+    assert_eq!(memories, 1);
+    assert_eq!(globals, 1 + 2 + 1 + lib[4]);
+    assert_eq!(elems, 1 + 2 + lib[5]);
+    assert_eq!(datas, 1 + 1 + lib[6]);
+    // Types are deduplicated: far fewer than the inputs' sum.
+    assert!(types < 15, "{types} types");
+}
+
+/// Start functions run in instantiation order inside `_start`, after
+/// `p2lib_init`; segments of instances after the first start function are
+/// applied after it, as instantiation would.
+#[test]
+fn start_functions_and_segments_in_instantiation_order() {
+    let body = r#"
+  (core module $first
+    (import "libc" "memory" (memory 1))
+    (global (export "pos") (mut i32) (i32.const 400))
+    (func $start
+      (i32.store8 (i32.const 400) (i32.const 49))
+      (i32.store8 (i32.const 401) (i32.const 49)))
+    (start $start))
+  (core instance $first (instantiate $first (with "libc" (instance $libc))))
+  (core module $second
+    (import "libc" "memory" (memory 1))
+    ;; applied after $first's start: overwrites its second byte
+    (data (i32.const 401) "2")
+    (func $start (i32.store8 (i32.const 402) (i32.load8_u (i32.const 401))))
+    (start $start))
+  (core instance $second (instantiate $second (with "libc" (instance $libc))))
+  "#;
+    let body = format!(
+        "{body}{}",
+        main_module(
+            r#"(data (i32.const 403) "\n")
+    (func (export "run") (result i32) (call $print (i32.const 400) (i32.const 4)) (i32.const 0))"#
+        )
+    );
+    let out = run(&lower_ok(&component(&body, None)), &["app"]);
+    assert_eq!(out.stdout, "122\n");
+}
+
+#[test]
+fn a_single_realloc_adds_no_code() {
+    let wat = component(
+        &main_module(r#"(func (export "run") (result i32) (i32.const 0))"#),
+        None,
+    );
+    let bytes = lower_ok(&wat);
+    let lib = counts(&common::stand_in_library());
+    // libc's realloc, main's print and run, the library, `_start`: no thunk,
+    // no dispatcher, no global added.
+    let [_, funcs, _, _, globals, ..] = counts(&bytes);
+    assert_eq!(funcs, 1 + 2 + lib[1] + 1);
+    assert_eq!(globals, 1 + lib[4]);
+}
+
+#[test]
+fn several_reallocs_are_dispatched() {
+    // A second module with its own heap lowers get-arguments with its own
+    // realloc; both lists must land in their own heaps.
+    let body = r#"
+  (core module $heap2
+    (global $next (mut i32) (i32.const 8000))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (global.get $next)
+      (global.set $next (i32.add (global.get $next) (i32.and (i32.add (local.get 3) (i32.const 7)) (i32.const -8))))))
+  (core instance $heap2 (instantiate $heap2))
+  (alias core export $heap2 "realloc" (core func $realloc2))
+  (core func $get-arguments2 (canon lower (func $env "get-arguments") (memory $mem) (realloc $realloc2)))
+  (core instance $wasi2 (export "get-arguments" (func $get-arguments2)))
+  (core module $main
+    (import "libc" "memory" (memory 1))
+    (import "wasi" "get-arguments" (func $args (param i32)))
+    (import "wasi2" "get-arguments" (func $args2 (param i32)))
+    (import "wasi" "write" (func $write (param i32 i32 i32 i32)))
+    (import "wasi" "get-stdout" (func $get-stdout (result i32)))
+    (func (export "run") (result i32)
+      (local $s i32)
+      (call $args (i32.const 200))
+      (call $args2 (i32.const 208))
+      (local.set $s (call $get-stdout))
+      ;; the first list is in libc's heap (below 8000), the second above
+      (if (i32.ge_u (i32.load (i32.const 200)) (i32.const 8000)) (then (unreachable)))
+      (if (i32.lt_u (i32.load (i32.const 208)) (i32.const 8000)) (then (unreachable)))
+      (call $write (local.get $s)
+        (i32.load (i32.load (i32.const 208))) (i32.load offset=4 (i32.load (i32.const 208))) (i32.const 8))
+      (i32.const 0)))
+  (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi)) (with "wasi2" (instance $wasi2))))
+  "#;
+    let bytes = lower_ok(&component(body, None));
+    let out = run(&bytes, &["app"]);
+    assert_eq!(out.exit, Exit::Returned, "{}", out.stderr);
+    assert_eq!(out.stdout, "app");
+}
+
+#[test]
+fn a_module_instantiated_twice_is_refused() {
+    let body = format!(
+        "{}{}",
+        r#"(core module $twice (func (export "f")))
+  (core instance $t1 (instantiate $twice))
+  (core instance $t2 (instantiate $twice))"#,
+        main_module(r#"(func (export "run") (result i32) (i32.const 0))"#)
+    );
+    let e = lower_err(&component(&body, None));
+    assert!(
+        e.contains("core module") && e.contains("instantiated more than once"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refusals_name_the_construct() {
+    let run0 = r#"(func (export "run") (result i32) (i32.const 0))"#;
+    // An import that is not a WASI interface function.
+    let wat = component(&main_module(run0), None).replacen(
+        "(core module $libc",
+        r#"(import "host-fn" (func $hf))
+  (core func $hf (canon lower (func $hf)))
+  (core module $libc"#,
+        1,
+    );
+    let e = lower_err(&wat.replace(
+        "(export \"exit\" (func $exit)))",
+        "(export \"exit\" (func $exit)) (export \"hf\" (func $hf)))",
+    ));
+    assert!(e.contains("`host-fn`"), "{e}");
+    // An interface the library does not have.
+    let wat = component(&main_module(run0), None).replacen(
+        "(core module $libc",
+        r#"(import "wasi:random/random@0.2.0" (instance $random (export "get-random-u64" (func (result u64)))))
+  (core func $rand (canon lower (func $random "get-random-u64")))
+  (core module $libc"#,
+        1,
+    );
+    let e = lower_err(&wat.replace(
+        "(export \"exit\" (func $exit)))",
+        "(export \"exit\" (func $exit)) (export \"rand\" (func $rand)))",
+    ));
+    assert!(e.contains("wasi:random/random@0.2.0"), "{e}");
+    // An export besides wasi:cli/run.
+    let wat = component(&main_module(run0), None).replace(
+        "(export \"wasi:cli/run@0.2.0\" (instance $run-inst))",
+        "(export \"wasi:cli/run@0.2.0\" (instance $run-inst)) (export \"other\" (func $run))",
+    );
+    let e = lower_err(&wat);
+    assert!(e.contains("export `other`"), "{e}");
+    // No wasi:cli/run at all.
+    let wat = component(&main_module(run0), None)
+        .replace("(export \"wasi:cli/run@0.2.0\" (instance $run-inst))", "");
+    let e = lower_err(&wat);
+    assert!(e.contains("wasi:cli/run"), "{e}");
+}
+
+#[test]
+fn import_types_and_encodings_are_checked() {
+    let run0 = r#"(func (export "run") (result i32) (i32.const 0))"#;
+    // get-stdout declared with another flat type than the library's.
+    let wat = component(&main_module(run0), None).replace(
+        "(export \"get-stdout\" (func (result (own $os3))))",
+        "(export \"get-stdout\" (func (result u64)))",
+    );
+    let e = lower_err(
+        &wat.replace(
+            r#"(import "wasi" "get-stdout" (func $get-stdout (result i32)))"#,
+            r#"(import "wasi" "get-stdout" (func $get-stdout (result i64)))"#,
+        )
+        .replace(
+            "(local.set $s (call $get-stdout))",
+            "(local.set $s (i32.wrap_i64 (call $get-stdout)))",
+        ),
+    );
+    assert!(e.contains("get-stdout") && e.contains("i64"), "{e}");
+    // Strings in UTF-16 for a WASI import.
+    let uses_args = main_module_with(
+        r#"(import "wasi" "get-arguments" (func $args (param i32)))"#,
+        r#"(func (export "run") (result i32) (call $args (i32.const 200)) (i32.const 0))"#,
+    );
+    let wat = component(&uses_args, None).replace(
+        "(memory $mem) (realloc $realloc)))",
+        "(memory $mem) (realloc $realloc) string-encoding=utf16))",
+    );
+    let e = lower_err(&wat);
+    assert!(e.contains("get-arguments") && e.contains("utf16"), "{e}");
+}
