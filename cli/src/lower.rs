@@ -8,8 +8,9 @@
 //!   build.rs) unless `--library` names another; a build without one says so.
 //! * A component that cannot be lowered: one `Error:` line naming the
 //!   construct, exit 1, and OUT is not written (nor left half-written).
-//! * `--check` lowers without writing: `FILE: can be lowered` on stdout and
-//!   exit 0, or the reason and exit 1.
+//! * `--check` lowers without writing: `FILE: can be lowered` on stdout
+//!   (with the features beyond Wasm 2.0 the output needs and the exports it
+//!   does not keep, if any) and exit 0, or the reason and exit 1.
 
 use anyhow::{bail, Context as _, Result};
 use std::ffi::OsString;
@@ -73,11 +74,35 @@ pub fn run(l: &Lower) -> Result<()> {
     let lowered = lower::lower(&component, &library)
         .with_context(|| format!("`{name}` cannot be lowered"))?;
     if l.check {
-        println!("{name}: can be lowered");
+        match &lowered.reactor_exports {
+            None => println!("{name}: can be lowered"),
+            Some(funcs) if funcs.is_empty() => println!(
+                "{name}: can be lowered, as a reactor that exports no function (only _initialize)"
+            ),
+            Some(funcs) => println!(
+                "{name}: can be lowered, as a reactor (_initialize, then the core functions {})",
+                funcs
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
         if !lowered.extra_features.is_empty() {
             println!(
                 "{name}: the output needs {} (beyond Wasm 2.0)",
                 lowered.extra_features.join(", ")
+            );
+        }
+        if !lowered.dropped_exports.is_empty() {
+            println!(
+                "{name}: not kept (a command only runs wasi:cli/run): export {}",
+                lowered
+                    .dropped_exports
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         return Ok(());

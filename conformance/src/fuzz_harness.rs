@@ -98,6 +98,9 @@ pub struct Stats {
     pub calls_ok: u64,
     pub traps: u64,
     pub call_errors: u64,
+    /// Generated components lowered (`lower_gen`), and refused by lowering.
+    pub lowered: u64,
+    pub lower_refused: u64,
     /// Human-readable descriptions of everything that says core-vm is wrong.
     pub findings: Vec<String>,
 }
@@ -114,6 +117,8 @@ impl Stats {
         self.calls_ok += o.calls_ok;
         self.traps += o.traps;
         self.call_errors += o.call_errors;
+        self.lowered += o.lowered;
+        self.lower_refused += o.lower_refused;
         self.findings.extend(o.findings.iter().cloned());
     }
 }

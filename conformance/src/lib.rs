@@ -9,4 +9,6 @@ pub mod component_gen;
 #[cfg(feature = "differential")]
 pub mod differential;
 pub mod fuzz_harness;
+#[cfg(feature = "component-gen")]
+pub mod lower_gen;
 pub mod wast_runner;

@@ -1,4 +1,4 @@
-//! The generated code of a lowered command:
+//! The generated code of a lowered component:
 //!
 //! * `_start`: calls the library's `p2lib_init`, then, for each core
 //!   instance in instantiation order, applies its deferred segments (see
@@ -9,6 +9,9 @@
 //!   exits 1.
 //!   There is no start section: `node:wasi` needs `_start` to be the first
 //!   code that calls WASI.
+//! * for a reactor, `_initialize` instead (the same start-up, no `run`),
+//!   the p1 reactor convention; the exported functions are the lifted core
+//!   functions themselves (see the crate docs).
 //! * the library's `cabi_realloc`: the guest's `realloc` when the lowered
 //!   imports name one (nothing generated); with several, a dispatcher on a
 //!   global that the thunks of [`crate::link`] set around each call; with
@@ -16,15 +19,16 @@
 //!   traps.
 
 use crate::error::LowerError;
-use crate::link::{Linked, P1};
+use crate::link::{Entry, Linked, Run, P1};
 use crate::merge::{DeferredSegment, GlueFunc, InputId, Merger, Origin, OutputImport};
 use wasm_encoder::{FuncType, Function, ValType};
 
 /// The generated functions, declared before layout.
 pub struct Glue {
+    /// `_start` of a command (then the two imports it uses), or
+    /// `_initialize` of a reactor.
     start: GlueFunc,
-    proc_exit: OutputImport,
-    fd_write: OutputImport,
+    exits: Option<(OutputImport, OutputImport)>,
     realloc: Option<ReallocGlue>,
 }
 
@@ -39,14 +43,34 @@ fn realloc_type() -> FuncType {
 
 /// Declares the glue and resolves the library's `cabi_realloc`.
 pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerError> {
-    let proc_exit = merger.import_func(P1, "proc_exit", FuncType::new([ValType::I32], []))?;
-    let fd_write = merger.import_func(
-        P1,
-        "fd_write",
-        FuncType::new([ValType::I32; 4], [ValType::I32]),
-    )?;
-    let start = merger.declare_glue("_start", FuncType::new([], []));
-    merger.export("_start", Origin::Glue(start));
+    let (start, exits) = match &linked.entry {
+        Entry::Command(_) => {
+            let proc_exit =
+                merger.import_func(P1, "proc_exit", FuncType::new([ValType::I32], []))?;
+            let fd_write = merger.import_func(
+                P1,
+                "fd_write",
+                FuncType::new([ValType::I32; 4], [ValType::I32]),
+            )?;
+            let start = merger.declare_glue("_start", FuncType::new([], []));
+            merger.export("_start", Origin::Glue(start));
+            (start, Some((proc_exit, fd_write)))
+        }
+        Entry::Reactor(r) => {
+            let init = merger.declare_glue("_initialize", FuncType::new([], []));
+            merger.export("_initialize", Origin::Glue(init));
+            for f in &r.funcs {
+                merger.export(&f.name, f.func);
+                if let Some(p) = f.post_return {
+                    merger.export(&format!("cabi_post_{}", f.name), p);
+                }
+            }
+            if let Some(realloc) = r.realloc {
+                merger.export("cabi_realloc", realloc);
+            }
+            (init, None)
+        }
+    };
     merger.export("memory", linked.primary);
     let mut realloc = None;
     if let Some(import) = linked.library_realloc {
@@ -76,8 +100,7 @@ pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerEr
     }
     Ok(Glue {
         start,
-        proc_exit,
-        fd_write,
+        exits,
         realloc,
     })
 }
@@ -149,7 +172,18 @@ pub fn bodies(
         }
         None => {}
     }
-    set(glue.start, start_body(merger, linked, glue, deferred)?);
+    let mut start = Function::new([(1, ValType::I32)]);
+    init_body(&mut start, merger, linked, deferred)?;
+    match (&linked.entry, glue.exits) {
+        (Entry::Command(run), Some((proc_exit, fd_write))) => {
+            let index = |i| merger.index(Origin::Import(i));
+            run_body(&mut start, merger, run, index(proc_exit), index(fd_write));
+        }
+        _ => {
+            start.instructions().end();
+        }
+    }
+    set(glue.start, start);
     out.into_iter()
         .enumerate()
         .map(|(n, f)| {
@@ -161,19 +195,20 @@ pub fn bodies(
         .collect()
 }
 
-fn start_body(
+/// What instantiation would have run: `p2lib_init`, then each instance's
+/// deferred segments and start function, in order.
+fn init_body(
+    f: &mut Function,
     merger: &Merger<'_>,
     linked: &Linked,
-    glue: &Glue,
     deferred: &[(InputId, Vec<DeferredSegment>)],
-) -> Result<Function, LowerError> {
-    let mut f = Function::new([(1, ValType::I32)]);
+) -> Result<(), LowerError> {
     f.instructions().call(merger.index(linked.init));
     let starts = merger.starts()?;
     for id in merger.inputs() {
         if let Some((_, segs)) = deferred.iter().find(|(i, _)| *i == id) {
             for s in segs {
-                s.offset.emit(&mut f);
+                s.offset.emit(f);
                 let mut i = f.instructions();
                 i.i32_const(0).i32_const(s.len as i32);
                 if s.data {
@@ -187,13 +222,17 @@ fn start_body(
             f.instructions().call(*func);
         }
     }
+    Ok(())
+}
+
+/// A command's `run`, its post-return, and the exit (local 0 is scratch).
+fn run_body(f: &mut Function, merger: &Merger<'_>, run: &Run, proc_exit: u32, fd_write: u32) {
     let mut i = f.instructions();
-    i.call(merger.index(linked.run.func)).local_set(0);
-    if let Some(p) = linked.run.post_return {
+    i.call(merger.index(run.func)).local_set(0);
+    if let Some(p) = run.post_return {
         i.local_get(0).call(merger.index(p));
     }
     // ok: return (exit 0); err: exit 1.
-    let proc_exit = merger.index(Origin::Import(glue.proc_exit));
     i.local_get(0)
         .i32_eqz()
         .if_(wasm_encoder::BlockType::Empty)
@@ -252,14 +291,13 @@ fn start_body(
         .local_get(0)
         .i32_const(8)
         .i32_add()
-        .call(merger.index(Origin::Import(glue.fd_write)))
+        .call(fd_write)
         .drop()
         .end()
         .i32_const(1)
         .call(proc_exit)
         .unreachable()
         .end();
-    Ok(f)
 }
 
 /// What `_start` prints when `run` returns an invalid `result`.

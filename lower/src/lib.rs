@@ -3,7 +3,7 @@
 //! engine runs, with no interpreter in between.
 //!
 //! The output imports only `wasi_snapshot_preview1` and exports `_start`
-//! and `memory`. It is made of two parts, merged into one module:
+//! and `memory` (a reactor: see below). It is made of two parts, merged into one module:
 //! * the component's core modules, each instantiated once, with every
 //!   index space (types, functions, tables, memories, globals, element and
 //!   data segments) renumbered into the merged module (module `merge`);
@@ -42,21 +42,45 @@
 //! * **Memory.** The library reads and writes guest memory directly (same
 //!   address space), bounds-checked against `memory.size`.
 //!
+//! # Commands and reactors
+//! A component that exports `wasi:cli/run@0.2.x` is a command: the output
+//! exports `_start` (which runs `run` and exits as `wasmtime run` does) and
+//! `memory`; its other exports are not kept ([`Lowered::dropped_exports`]:
+//! `wasmtime run` never calls them either; componentize-py's build-time
+//! `exports#init` is one).
+//!
+//! A component without `wasi:cli/run` is a reactor: the output follows the
+//! p1 reactor convention, `_initialize` (the start-up `_start` would do)
+//! then calls of its exports, which are the component's lifted core
+//! functions themselves, so their flat ABI is the Canonical ABI's own
+//! (`canon lift`: `flatten_functype` with `MAX_FLAT_PARAMS` = 16 and
+//! `MAX_FLAT_RESULTS` = 1, a spilled result returned as a pointer, strings
+//! UTF-8), named `name` for a top-level function and `instance#name` for a
+//! function of an exported instance, with `cabi_post_NAME` (its
+//! post-return, to call after reading a result that points into memory),
+//! `cabi_realloc` (for arguments that do not fit flat) and `memory`. A host
+//! calls scalar functions directly (`wasmtime run --invoke add app.p1.wasm
+//! 1 2`); anything else needs the caller to lay values out as the
+//! Canonical ABI does. WAVE parsing of the calls (what `p2shim --invoke`
+//! does for components) is not in the lowered module: it would need the
+//! Canonical ABI's lifting and lowering of every type inside it.
+//!
 //! # What is not done
-//! Reactors (components without `wasi:cli/run`), resources the component
-//! defines itself (`resource.new`/`rep`/`drop` of its own types),
-//! component-to-component calls (composed components, several memories)
-//! and string encodings other than UTF-8 on WASI imports are refused, each
-//! with a message naming it.
+//! Resources the component defines itself (`resource.new`/`rep`/`drop` of
+//! its own types), component-to-component calls (composed components,
+//! several memories) and string encodings other than UTF-8 on WASI imports
+//! are refused, each with a message naming it.
 
 mod error;
 mod glue;
 mod link;
 mod merge;
 mod module;
+mod stub;
 pub mod relocate;
 
 pub use error::LowerError;
+pub use stub::stub_library;
 use wasmparser::WasmFeatures;
 
 /// The core features the component's modules may use: Wasm 2.0 (SIMD
@@ -79,6 +103,13 @@ pub struct Lowered {
     /// The features it needs beyond Wasm 2.0 without SIMD (`simd`,
     /// `tail-call`, `multi-memory`), empty in the common case.
     pub extra_features: Vec<&'static str>,
+    /// The component's exports besides `wasi:cli/run`, not kept: a p1
+    /// command (like `wasmtime run` of the component) only runs `run`.
+    /// componentize-py's `exports` (its build-time `init`) is one.
+    pub dropped_exports: Vec<String>,
+    /// For a reactor, the functions it exports (see the crate docs); `None`
+    /// for a command.
+    pub reactor_exports: Option<Vec<String>>,
 }
 
 /// Lowers the component `component`, linking in `library` (a core module
@@ -121,9 +152,15 @@ pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
         }
         extra_features.push("simd");
     }
+    let reactor_exports = match &linked.entry {
+        link::Entry::Command(_) => None,
+        link::Entry::Reactor(r) => Some(r.funcs.iter().map(|f| f.name.clone()).collect()),
+    };
     Ok(Lowered {
         bytes: encoded.bytes,
         extra_features,
+        dropped_exports: linked.unreachable_exports,
+        reactor_exports,
     })
 }
 

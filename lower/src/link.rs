@@ -27,8 +27,8 @@ use crate::merge::{encoder_func_type, GlueFunc, GlueGlobal, InputId, Kind, Merge
 use crate::module::ModuleInfo;
 use component_model::abi::{flatten_functype, FlattenContext, FuncType, StringEncoding, ValueType};
 use component_model::inline::{
-    CoreDef, FlatComponent, FlatInit, FuncDef, InstanceDef, ItemDef, RuntimeResource, Trampoline,
-    TrampolineIndex,
+    CoreDef, FlatComponent, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, RuntimeResource,
+    Trampoline, TrampolineIndex,
 };
 use component_model::linker::resolve_interface;
 use std::collections::HashMap;
@@ -46,6 +46,31 @@ pub struct Run {
     pub post_return: Option<Origin>,
 }
 
+/// One function a lowered reactor exports.
+pub struct ReactorFunc {
+    /// `name` (a top-level export) or `instance#name`.
+    pub name: String,
+    pub func: Origin,
+    pub post_return: Option<Origin>,
+}
+
+/// The exports of a lowered reactor.
+pub struct Reactor {
+    pub funcs: Vec<ReactorFunc>,
+    /// The `realloc` of the exports' `canon lift`s, exported as
+    /// `cabi_realloc`.
+    pub realloc: Option<Origin>,
+}
+
+/// What the lowered module runs.
+pub enum Entry {
+    Command(Run),
+    Reactor(Reactor),
+}
+
+/// The names a lowered reactor exports itself.
+pub const RESERVED: &[&str] = &["_initialize", "_start", "memory", "cabi_realloc"];
+
 /// A lowered WASI import whose `realloc` is not the first one: the
 /// generated function that sets the current realloc and calls the library.
 pub struct Thunk {
@@ -61,7 +86,7 @@ pub struct Linked {
     /// The component's memory the library shares (exported as `memory`).
     pub primary: Origin,
     pub init: Origin,
-    pub run: Run,
+    pub entry: Entry,
     /// The distinct `realloc`s of the lowered WASI imports, first seen
     /// first (at most one in the common case).
     pub reallocs: Vec<Origin>,
@@ -71,6 +96,9 @@ pub struct Linked {
     /// position of the current one in `reallocs`.
     pub thunks: Vec<Thunk>,
     pub current_realloc: Option<GlueGlobal>,
+    /// The component's exports besides `wasi:cli/run`, which the lowered
+    /// command does not keep (as `wasmtime run` never calls them).
+    pub unreachable_exports: Vec<String>,
 }
 
 /// The component and the library, being linked.
@@ -85,6 +113,8 @@ pub struct Linker<'c, 'm> {
     reallocs: Vec<Origin>,
     /// The lowered imports with a `realloc`: library function and realloc.
     realloc_of: Vec<(TrampolineIndex, Origin, Origin)>,
+    /// Exports besides `wasi:cli/run`: a p1 command cannot call them.
+    unreachable_exports: Vec<String>,
 }
 
 fn instance_input(i: u32) -> InputId {
@@ -147,6 +177,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             primary: None,
             reallocs: Vec::new(),
             realloc_of: Vec::new(),
+            unreachable_exports: Vec::new(),
         })
     }
 
@@ -193,7 +224,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             }
             self.resolve_instances()?;
         }
-        let run = self.find_run()?;
+        let entry = self.find_entry()?;
         let init = self.library_export(INIT)?;
         check_type(&self.merger, init, &[], &[], INIT)?;
         if self.primary.is_none() {
@@ -210,11 +241,12 @@ impl<'c, 'm> Linker<'c, 'm> {
             library: self.library,
             primary,
             init,
-            run,
+            entry,
             reallocs: self.reallocs,
             library_realloc,
             thunks,
             current_realloc,
+            unreachable_exports: self.unreachable_exports,
         };
         Ok((self.merger, linked))
     }
@@ -337,6 +369,11 @@ impl<'c, 'm> Linker<'c, 'm> {
                 )))
             }
             Trampoline::ResourceDrop { rt, .. } => match &comp.flat.resources[rt.0 as usize] {
+                RuntimeResource::Host { interface, name } if interface.is_empty() => {
+                    return Err(LowerError::Unsupported(format!(
+                        "`resource.drop` of `{name}`, a resource imported at the top level (lowered mode links WASI interface resources only)"
+                    )))
+                }
                 RuntimeResource::Host { interface, name } => {
                     let path = [interface.clone(), format!("[resource-drop]{name}")];
                     let full = component_model::inline::import_path_name(&path);
@@ -406,14 +443,15 @@ impl<'c, 'm> Linker<'c, 'm> {
         found
     }
 
-    /// Finds the lifted `wasi:cli/run@0.2.x#run`.
-    fn find_run(&mut self) -> Result<Run, LowerError> {
+    /// Finds what the lowered module runs: the lifted
+    /// `wasi:cli/run@0.2.x#run` of a command, or else every lifted function
+    /// a reactor exports.
+    fn find_entry(&mut self) -> Result<Entry, LowerError> {
         let comp = self.comp;
         let mut run = None;
         for (name, item) in &comp.flat.exports {
-            match item {
-                ItemDef::Type | ItemDef::Module(_) | ItemDef::Component(_) => continue,
-                ItemDef::Instance(InstanceDef::Items(items)) if is_run_interface(name) => {
+            if let ItemDef::Instance(InstanceDef::Items(items)) = item {
+                if is_run_interface(name) {
                     match items.iter().find(|(n, _)| n == "run") {
                         Some((_, ItemDef::Func(FuncDef::Lifted(l)))) => run = Some(l.clone()),
                         _ => {
@@ -422,19 +460,23 @@ impl<'c, 'm> Linker<'c, 'm> {
                             )))
                         }
                     }
-                }
-                _ => {
-                    return Err(LowerError::Unsupported(format!(
-                        "export `{name}`: a lowered command exports only `wasi:cli/run`"
-                    )))
+                    continue;
                 }
             }
+            if !matches!(item, ItemDef::Type) {
+                self.unreachable_exports.push(name.clone());
+            }
         }
-        let l = run.ok_or_else(|| {
-            LowerError::Unsupported(
-                "the component exports no `wasi:cli/run@0.2.x` (not a command)".into(),
-            )
-        })?;
+        match run {
+            Some(l) => self.command(&l).map(Entry::Command),
+            None => {
+                self.unreachable_exports.clear();
+                self.reactor().map(Entry::Reactor)
+            }
+        }
+    }
+
+    fn command(&mut self, l: &LiftedFunc) -> Result<Run, LowerError> {
         let result_ok = matches!(
             &l.ty.result,
             Some(ValueType::Result {
@@ -447,18 +489,46 @@ impl<'c, 'm> Linker<'c, 'm> {
                 "`wasi:cli/run#run` does not have the type `func() -> result`".into(),
             ));
         }
+        let (func, post_return) = self.lifted(l, "run")?;
+        Ok(Run { func, post_return })
+    }
+
+    /// The core function and post-return of a lifted function, their core
+    /// types checked against the `canon lift` of its type; its memory is
+    /// the primary one.
+    fn lifted(
+        &mut self,
+        l: &LiftedFunc,
+        name: &str,
+    ) -> Result<(Origin, Option<Origin>), LowerError> {
+        let flat = flatten_functype(&l.ty, FlattenContext::Lift);
+        let params: Vec<_> = flat.params.iter().map(|t| val_type(*t)).collect();
+        let results: Vec<_> = flat.results.iter().map(|t| val_type(*t)).collect();
         let func = self.core_def(&l.core)?;
         check_type(
             &self.merger,
             func,
-            &[],
-            &[wasm_encoder::ValType::I32],
-            "the lifted `run`",
+            &params,
+            &results,
+            &format!("the lifted `{name}`"),
         )?;
         if let Some(m) = &l.opts.memory {
-            if self.primary.is_none() {
-                self.primary = Some(self.core_def(m)?);
+            let m = self.core_def(m)?;
+            match self.primary {
+                None => self.primary = Some(m),
+                Some(p) if p == m => {}
+                Some(_) => {
+                    return Err(LowerError::Unsupported(format!(
+                        "export `{name}` is lifted from another memory than the WASI imports use (a composed component)"
+                    )))
+                }
             }
+        }
+        if l.opts.encoding != StringEncoding::Utf8 && has_strings(&l.ty) {
+            return Err(LowerError::Unsupported(format!(
+                "export `{name}` is lifted with string-encoding={} (a lowered reactor's exports take UTF-8)",
+                encoding_name(l.opts.encoding)
+            )));
         }
         let post_return = match &l.opts.post_return {
             Some(p) => {
@@ -466,15 +536,77 @@ impl<'c, 'm> Linker<'c, 'm> {
                 check_type(
                     &self.merger,
                     p,
-                    &[wasm_encoder::ValType::I32],
+                    &results,
                     &[],
-                    "the post-return of `run`",
+                    &format!("the post-return of `{name}`"),
                 )?;
                 Some(p)
             }
             None => None,
         };
-        Ok(Run { func, post_return })
+        Ok((func, post_return))
+    }
+
+    /// A reactor: every exported lifted function, at the top level or in
+    /// an exported instance (named `instance#function`); possibly none
+    /// (then the output only has `_initialize`).
+    fn reactor(&mut self) -> Result<Reactor, LowerError> {
+        let comp = self.comp;
+        let mut funcs = Vec::new();
+        let mut realloc: Option<Origin> = None;
+        let mut lifted: Vec<(String, &LiftedFunc)> = Vec::new();
+        for (name, item) in &comp.flat.exports {
+            match item {
+                ItemDef::Func(FuncDef::Lifted(l)) => lifted.push((name.clone(), l)),
+                ItemDef::Instance(InstanceDef::Items(items)) => {
+                    for (f, item) in items.iter() {
+                        match item {
+                            ItemDef::Func(FuncDef::Lifted(l)) => {
+                                lifted.push((format!("{name}#{f}"), l))
+                            }
+                            ItemDef::Type => {}
+                            _ => {
+                                return Err(LowerError::Unsupported(format!(
+                                    "export `{name}#{f}`: a lowered reactor exports lifted functions only"
+                                )))
+                            }
+                        }
+                    }
+                }
+                ItemDef::Type => {}
+                _ => {
+                    return Err(LowerError::Unsupported(format!(
+                        "export `{name}`: a lowered reactor exports lifted functions only"
+                    )))
+                }
+            }
+        }
+        for (name, l) in lifted {
+            let (func, post_return) = self.lifted(l, &name)?;
+            if let Some(r) = &l.opts.realloc {
+                let r = self.core_def(r)?;
+                match realloc {
+                    None => realloc = Some(r),
+                    Some(x) if x == r => {}
+                    Some(_) => {
+                        return Err(LowerError::Unsupported(format!(
+                            "export `{name}` is lifted with another realloc than the other exports (one `cabi_realloc` is exported)"
+                        )))
+                    }
+                }
+            }
+            if RESERVED.contains(&name.as_str()) || name.starts_with("cabi_post_") {
+                return Err(LowerError::Unsupported(format!(
+                    "export `{name}`: the name is taken by the lowered reactor's own exports"
+                )));
+            }
+            funcs.push(ReactorFunc {
+                name,
+                func,
+                post_return,
+            });
+        }
+        Ok(Reactor { funcs, realloc })
     }
 
     /// Resolves the library's imports; returns the index of its
@@ -549,7 +681,14 @@ pub fn val_type(t: component_model::abi::CoreType) -> wasm_encoder::ValType {
 fn show_type(t: &wasm_encoder::FuncType) -> String {
     let list = |v: &[wasm_encoder::ValType]| {
         v.iter()
-            .map(|t| format!("{t:?}").to_lowercase())
+            .map(|t| match t {
+                wasm_encoder::ValType::I32 => "i32",
+                wasm_encoder::ValType::I64 => "i64",
+                wasm_encoder::ValType::F32 => "f32",
+                wasm_encoder::ValType::F64 => "f64",
+                wasm_encoder::ValType::V128 => "v128",
+                wasm_encoder::ValType::Ref(_) => "ref",
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };

@@ -808,7 +808,9 @@ impl InputMap {
                         _ => return Err(bad("mistyped arithmetic")),
                     }
                 }
-                other => return Err(bad(&format!("{other:?}"))),
+                // (Not formatted with Debug: that pulls wasmparser's
+                // printer of every operator into p2shim.wasm.)
+                _ => return Err(bad("an instruction that is not constant")),
             };
             stack.push(v);
         }

@@ -5,7 +5,8 @@
 //! refusal naming its construct.
 
 mod common;
-use common::{counts, imports_exports, lower_wat, run, Exit};
+use common::{call_reactor, counts, imports_exports, lower_wat, run, Exit};
+use core_vm::Val;
 
 /// WASI imports with their real 0.2.0 types (as wit-component writes
 /// them), a `libc` core instance (memory + bump `cabi_realloc`), the
@@ -430,18 +431,21 @@ fn refusals_name_the_construct() {
         "(export \"exit\" (func $exit)) (export \"rand\" (func $rand)))",
     ));
     assert!(e.contains("wasi:random/random@0.2.0"), "{e}");
-    // An export besides wasi:cli/run.
-    let wat = component(&main_module(run0), None).replace(
+}
+
+#[test]
+fn exports_besides_run_are_dropped_and_named() {
+    let wat = component(
+        &main_module(r#"(func (export "run") (result i32) (i32.const 0))"#),
+        None,
+    )
+    .replace(
         "(export \"wasi:cli/run@0.2.0\" (instance $run-inst))",
         "(export \"wasi:cli/run@0.2.0\" (instance $run-inst)) (export \"other\" (func $run))",
     );
-    let e = lower_err(&wat);
-    assert!(e.contains("export `other`"), "{e}");
-    // No wasi:cli/run at all.
-    let wat = component(&main_module(run0), None)
-        .replace("(export \"wasi:cli/run@0.2.0\" (instance $run-inst))", "");
-    let e = lower_err(&wat);
-    assert!(e.contains("wasi:cli/run"), "{e}");
+    let l = lower_wat(&wat).expect("lowers");
+    assert_eq!(l.dropped_exports, ["other"]);
+    assert_eq!(imports_exports(&l.bytes).1, ["_start", "memory"]);
 }
 
 #[test]
@@ -474,4 +478,106 @@ fn import_types_and_encodings_are_checked() {
     );
     let e = lower_err(&wat);
     assert!(e.contains("get-arguments") && e.contains("utf16"), "{e}");
+}
+
+/// A reactor: `_initialize` (start functions included), then its lifted
+/// core functions under their component names, with post-return and
+/// realloc.
+#[test]
+fn reactor_exports_its_lifted_functions() {
+    let body = main_module(
+        r#"(global $ready (mut i32) (i32.const 0))
+    (func $start (global.set $ready (i32.const 100)))
+    (start $start)
+    (func (export "add") (param i32 i32) (result i32)
+      (i32.add (global.get $ready) (i32.add (local.get 0) (local.get 1))))
+    ;; shout(s) = s + "!" in a fresh buffer; the result (ptr, len) at 600
+    (func (export "shout") (param $p i32) (param $n i32) (result i32)
+      (memory.copy (i32.const 700) (local.get $p) (local.get $n))
+      (i32.store8 (i32.add (i32.const 700) (local.get $n)) (i32.const 33))
+      (i32.store (i32.const 600) (i32.const 700))
+      (i32.store (i32.const 604) (i32.add (local.get $n) (i32.const 1)))
+      (i32.const 600))
+    (func (export "post") (param i32)
+      (call $print (i32.load (local.get 0)) (i32.load offset=4 (local.get 0))))"#,
+    );
+    let wat = component(&body, None).replace(
+        r#"(func $run (result (result)) (canon lift (core func $main "run") ))
+  (instance $run-inst (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run-inst))"#,
+        r#"(func $add (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $main "add")))
+  (export "add" (func $add))
+  (func $shout (param "s" string) (result string)
+    (canon lift (core func $main "shout") (memory $mem) (realloc $realloc) (post-return (core func $main "post"))))
+  (instance $strings (export "shout" (func $shout)))
+  (export "test:pkg/strings@1.0.0" (instance $strings))"#,
+    );
+    let l = lower_wat(&wat).expect("lowers");
+    assert_eq!(
+        l.reactor_exports.as_deref(),
+        Some(
+            &[
+                "add".to_string(),
+                "test:pkg/strings@1.0.0#shout".to_string()
+            ][..]
+        )
+    );
+    let (_, exports) = imports_exports(&l.bytes);
+    assert_eq!(
+        exports,
+        [
+            "_initialize",
+            "add",
+            "test:pkg/strings@1.0.0#shout",
+            "cabi_post_test:pkg/strings@1.0.0#shout",
+            "cabi_realloc",
+            "memory"
+        ]
+    );
+    let shout = "test:pkg/strings@1.0.0#shout";
+    let post = "cabi_post_test:pkg/strings@1.0.0#shout";
+    // "hey" placed by the caller through cabi_realloc (in libc's heap).
+    let calls = call_reactor(
+        &l.bytes,
+        &[
+            ("add", vec![Val::I32(2), Val::I32(3)]),
+            (
+                "cabi_realloc",
+                vec![Val::I32(0), Val::I32(0), Val::I32(1), Val::I32(3)],
+            ),
+        ],
+    );
+    assert_eq!(calls.results[0], [Val::I32(105)]);
+    let Val::I32(p) = calls.results[1][0] else {
+        panic!()
+    };
+    assert!(p >= 4096, "allocated in libc's heap: {p}");
+    // The string call on a fresh instance: memory starts as the data says.
+    let calls = call_reactor(
+        &l.bytes,
+        &[
+            (shout, vec![Val::I32(16), Val::I32(0)]),
+            (post, vec![Val::I32(600)]),
+        ],
+    );
+    assert_eq!(calls.results[0], [Val::I32(600)]);
+    assert_eq!(&calls.memory[700..701], b"!");
+    assert_eq!(calls.stdout, "!");
+}
+
+#[test]
+fn a_component_exporting_nothing_is_a_reactor_with_only_initialize() {
+    let wat = component(
+        &main_module(
+            r#"(func $start (call $print (i32.const 0) (i32.const 0)))
+    (start $start)
+    (func (export "run") (result i32) (i32.const 0))"#,
+        ),
+        None,
+    )
+    .replace("(export \"wasi:cli/run@0.2.0\" (instance $run-inst))", "");
+    let l = lower_wat(&wat).expect("lowers");
+    assert_eq!(l.reactor_exports, Some(vec![]));
+    assert_eq!(imports_exports(&l.bytes).1, ["_initialize", "memory"]);
+    call_reactor(&l.bytes, &[]);
 }

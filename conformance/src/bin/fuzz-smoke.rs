@@ -14,7 +14,9 @@
 //! `component_parse` target), and, when built with the `component-gen`
 //! feature, (5) makes a component with wit-smith + wit-component, parses,
 //! instantiates it and calls its exports (`conformance::component_gen`, the
-//! `component_gen` target; `--components-only` runs just this step), and,
+//! `component_gen` target; `--components-only` runs just this step) and
+//! (7) lowers that component (`conformance::lower_gen`, the `lower_gen`
+//! target) and validates the lowered module, and,
 //! when built with the `differential` feature, (6) runs the module of (1)
 //! on core-vm and on wasmi and compares them (`conformance::differential`,
 //! the `core_vm_diff` target; `--differential-only` runs just this step). Exit
@@ -23,9 +25,9 @@
 //! target that replays them.
 
 use conformance::component_fuzz::{parse_component, seeds};
-#[cfg(feature = "component-gen")]
-use conformance::component_gen;
 use conformance::fuzz_harness::{exec_generated, generate, mutate, parse_raw, Stats, XorShift};
+#[cfg(feature = "component-gen")]
+use conformance::{component_gen, lower_gen};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -197,13 +199,25 @@ fn main() {
             let len = 256 + rng.below(16 * 1024) as usize;
             let data = rng.bytes(len);
             let mut errors = Vec::new();
+            let mut generated = None;
             it.merge(&guarded("component (generated)", || {
                 let mut u = arbitrary::Unstructured::new(&data);
                 match component_gen::generate(&mut u) {
-                    Some(bytes) => component_gen::exec_component(&bytes, &mut u, &mut errors),
+                    Some(bytes) => {
+                        let stats = component_gen::exec_component(&bytes, &mut u, &mut errors);
+                        generated = Some(bytes);
+                        stats
+                    }
                     None => Stats::default(),
                 }
             }));
+            // (7) the same component lowered to one core module, which must validate.
+            if let Some(bytes) = &generated {
+                it.merge(&guarded("lower (generated)", || {
+                    lower_gen::lower_component(bytes, &mut errors)
+                }));
+                inputs.push(("lower_gen", data.clone()));
+            }
             if args.verbose {
                 for e in &errors {
                     eprintln!("iteration {i}: {e}");
@@ -239,8 +253,8 @@ fn main() {
 
     println!(
         "fuzz-smoke: {} iterations from seed {:#x} in {:.1}s: {} modules/components generated ({} rejected), \
-         {} raw inputs ({} accepted), {} instantiated ({} failed), {} calls ({} ok, {} traps, {} errors); \
-         {} failing iterations",
+         {} raw inputs ({} accepted), {} instantiated ({} failed), {} calls ({} ok, {} traps, {} errors), \
+         {} lowered ({} refused); {} failing iterations",
         args.iterations,
         args.seed,
         started.elapsed().as_secs_f64(),
@@ -254,6 +268,8 @@ fn main() {
         total.calls_ok,
         total.traps,
         total.call_errors,
+        total.lowered,
+        total.lower_refused,
         failing,
     );
     #[cfg(feature = "differential")]

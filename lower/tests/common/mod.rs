@@ -75,11 +75,8 @@ fn set_i32(mem: &mut [u8], at: u32, v: u32) {
     mem[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-/// Runs a lowered module's `_start` with `args` (argv[0] included).
-pub fn run(module: &[u8], args: &[&str]) -> Outcome {
-    let engine = Engine::new(Config::default());
-    let module = Module::new(&engine, module).expect("the lowered module loads in core-vm");
-    let mut linker: Linker<Io> = Linker::new();
+/// The p1 functions the stand-in library imports, on an [`Io`].
+fn p1_functions(linker: &mut Linker<Io>) {
     let p1 = "wasi_snapshot_preview1";
     let ty = |p: &[ValType], r: &[ValType]| FuncType::new(p.iter().copied(), r.iter().copied());
     use ValType::I32;
@@ -143,6 +140,14 @@ pub fn run(module: &[u8], args: &[&str]) -> Outcome {
         r[0] = Val::I32(0);
         Ok(())
     });
+}
+
+/// Runs a lowered module's `_start` with `args` (argv[0] included).
+pub fn run(module: &[u8], args: &[&str]) -> Outcome {
+    let engine = Engine::new(Config::default());
+    let module = Module::new(&engine, module).expect("the lowered module loads in core-vm");
+    let mut linker: Linker<Io> = Linker::new();
+    p1_functions(&mut linker);
     let io = Io {
         args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
         ..Io::default()
@@ -168,6 +173,50 @@ pub fn run(module: &[u8], args: &[&str]) -> Outcome {
         stdout: String::from_utf8_lossy(&io.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&io.stderr).into_owned(),
         exit,
+    }
+}
+
+/// What [`call_reactor`] saw: each call's results, stdout, and the memory
+/// at the end.
+pub struct Calls {
+    pub results: Vec<Vec<Val>>,
+    pub stdout: String,
+    pub memory: Vec<u8>,
+}
+
+/// Instantiates a lowered reactor, calls `_initialize`, then each of
+/// `calls` in order.
+pub fn call_reactor(module: &[u8], calls: &[(&str, Vec<Val>)]) -> Calls {
+    let engine = Engine::new(Config::default());
+    let module = Module::new(&engine, module).expect("the lowered module loads in core-vm");
+    let mut linker: Linker<Io> = Linker::new();
+    p1_functions(&mut linker);
+    let mut store = Store::new(&engine, Io::default());
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let init = instance
+        .get_func(&store, "_initialize")
+        .expect("a lowered reactor exports _initialize");
+    init.call(&mut store, &[], &mut []).expect("_initialize");
+    let mut results = Vec::new();
+    for (name, args) in calls {
+        let f = instance
+            .get_func(&store, name)
+            .unwrap_or_else(|| panic!("no export {name}"));
+        let n = f.ty(&store).results().len();
+        let mut out = vec![Val::I32(0); n];
+        f.call(&mut store, args, &mut out)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        results.push(out);
+    }
+    let mem = instance.get_memory(&store, "memory").expect("memory");
+    let memory = mem.data(&store).to_vec();
+    let io = store.into_data();
+    Calls {
+        results,
+        stdout: String::from_utf8_lossy(&io.stdout).into_owned(),
+        memory,
     }
 }
 
