@@ -76,8 +76,8 @@ mod glue;
 mod link;
 mod merge;
 mod module;
-mod stub;
 pub mod relocate;
+mod stub;
 
 pub use error::LowerError;
 pub use stub::stub_library;
@@ -116,8 +116,30 @@ pub struct Lowered {
 /// that follows the contract of the crate docs).
 pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
     let flat = component_model::inline::flatten(component, INPUT_FEATURES)?;
-    let linker = link::Linker::new(&flat, component, library)?;
+    // A library built with --emit-relocs (p2-lib) is placed first, above
+    // every memory of the component; a plain module (a stand-in) as it is.
+    let base_pages = link::largest_memory(&flat, component)?;
+    let (library, region) = if is_relocatable(library) {
+        let placement = relocate::Placement {
+            memory_base: base_pages.checked_mul(relocate::PAGE_SIZE).ok_or_else(|| {
+                LowerError::Unsupported(
+                    "a memory of 65536 pages leaves no room for the WASI library".into(),
+                )
+            })?,
+            table: relocate::TablePlacement::Own,
+        };
+        let r = relocate::relocate(library, &placement)
+            .map_err(|e| LowerError::Library(e.to_string()))?;
+        (std::borrow::Cow::Owned(r.module), Some(r.pages))
+    } else {
+        (std::borrow::Cow::Borrowed(library), None)
+    };
+    let linker = link::Linker::new(&flat, component, &library)?;
     let (mut merger, linked) = linker.link()?;
+    if let Some(pages) = region {
+        // The region exists from the start: the library's data is active.
+        merger.raise_memory_min(linked.primary, base_pages + pages)?;
+    }
     let glue = glue::declare(&mut merger, &linked)?;
     // Segments of instances after the first start function wait for it.
     let mut started = false;
@@ -162,6 +184,14 @@ pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
         dropped_exports: linked.unreachable_exports,
         reactor_exports,
     })
+}
+
+/// Whether `lib` is a relocatable library (it has a `linking` section), as
+/// p2-lib is; a plain module (a stand-in) is linked as it is.
+fn is_relocatable(lib: &[u8]) -> bool {
+    wasmparser::Parser::new(0)
+        .parse_all(lib)
+        .any(|p| matches!(p, Ok(wasmparser::Payload::CustomSection(c)) if c.name() == "linking"))
 }
 
 fn validate(bytes: &[u8], features: WasmFeatures) -> Result<(), wasmparser::BinaryReaderError> {

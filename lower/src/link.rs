@@ -643,6 +643,44 @@ impl<'c, 'm> Linker<'c, 'm> {
     }
 }
 
+/// The largest initial size, in pages, of the memories the component's
+/// instantiated core modules define: the WASI library's region starts
+/// there.
+pub fn largest_memory(comp: &FlatComponent, bytes: &[u8]) -> Result<u32, LowerError> {
+    let mut pages = 0u64;
+    for init in &comp.flat.inits {
+        let FlatInit::Instantiate { module, .. } = init;
+        let m = module.index();
+        let module_bytes = bytes.get(comp.modules[m].range.clone()).unwrap_or_default();
+        for payload in wasmparser::Parser::new(0).parse_all(module_bytes) {
+            let bad = |e: wasmparser::BinaryReaderError| LowerError::Malformed {
+                what: module_label(m, None),
+                message: e.message().to_string(),
+                offset: e.offset() as usize,
+            };
+            match payload.map_err(bad)? {
+                wasmparser::Payload::MemorySection(r) => {
+                    for mem in r {
+                        let mem = mem.map_err(bad)?;
+                        if mem.memory64 || mem.shared {
+                            return Err(LowerError::Unsupported(format!(
+                                "a 64-bit or shared memory in {}",
+                                module_label(m, None)
+                            )));
+                        }
+                        pages = pages.max(mem.initial);
+                    }
+                }
+                // Nothing after the memory section matters here.
+                wasmparser::Payload::GlobalSection(_)
+                | wasmparser::Payload::CodeSectionStart { .. } => break,
+                _ => {}
+            }
+        }
+    }
+    u32::try_from(pages).map_err(|_| LowerError::Unsupported("a memory too large".into()))
+}
+
 fn is_run_interface(name: &str) -> bool {
     name.strip_prefix("wasi:cli/run@0.2.").is_some_and(|v| {
         v.split(['-', '+'])

@@ -218,6 +218,8 @@ pub struct Merger<'a> {
     glue: Vec<Glue>,
     globals: Vec<(GlobalType, ConstVal, String)>,
     primary_memory: Option<(InputId, u32)>,
+    /// Raised minimum sizes of defined memories.
+    memory_min: HashMap<(InputId, u32), u32>,
     exports: Vec<(String, Origin)>,
     laid_out: bool,
     glue_base: u32,
@@ -375,6 +377,37 @@ impl<'a> Merger<'a> {
         }
     }
 
+    /// Raises the minimum size of memory `origin` (defined by an input) to
+    /// `pages`; refused if its maximum is lower.
+    pub fn raise_memory_min(&mut self, origin: Origin, pages: u32) -> Result<(), LowerError> {
+        let Origin::Defined {
+            input,
+            kind: Kind::Memory,
+            index,
+        } = origin
+        else {
+            return Err(LowerError::Unsupported(
+                "the shared memory is not defined by the component".into(),
+            ));
+        };
+        let inp = &self.inputs[input.0 as usize];
+        let mem = inp.info.memories.get(index as usize).ok_or_else(|| {
+            LowerError::Unsupported(format!(
+                "memory {index} of {} does not exist",
+                inp.info.label
+            ))
+        })?;
+        if mem.maximum.is_some_and(|max| max < u64::from(pages)) {
+            return Err(LowerError::Unsupported(format!(
+                "the memory of {} has a maximum of {} pages, below the {pages} pages the WASI library needs",
+                inp.info.label,
+                mem.maximum.unwrap_or_default()
+            )));
+        }
+        self.memory_min.insert((input, index), pages);
+        Ok(())
+    }
+
     /// Turns the active segments of `input` into passive ones (see module docs).
     pub fn defer_segments(&mut self, input: InputId) {
         self.inputs[input.0 as usize].defer_segments = true;
@@ -507,7 +540,11 @@ impl<'a> Merger<'a> {
                 map.parse_table(&mut tables, t.clone()).map_err(err)?;
             }
             for (m, t) in info.memories.iter().enumerate() {
-                memories.push((inp.memories[m], map.memory_type(*t).map_err(err)?));
+                let mut t = map.memory_type(*t).map_err(err)?;
+                if let Some(&min) = self.memory_min.get(&(id, m as u32)) {
+                    t.minimum = t.minimum.max(u64::from(min));
+                }
+                memories.push((inp.memories[m], t));
             }
             for g in &info.globals {
                 let ty = map.global_type(g.ty).map_err(err)?;
