@@ -172,6 +172,9 @@ pub fn bodies(
         }
         None => {}
     }
+    for (g, f) in linked.resources.bodies(merger) {
+        set(g, f);
+    }
     let mut start = Function::new([(1, ValType::I32)]);
     init_body(&mut start, merger, linked, deferred)?;
     match (&linked.entry, glue.exits) {

@@ -66,10 +66,9 @@
 //! Canonical ABI's lifting and lowering of every type inside it.
 //!
 //! # What is not done
-//! Resources the component defines itself (`resource.new`/`rep`/`drop` of
-//! its own types), component-to-component calls (composed components,
-//! several memories) and string encodings other than UTF-8 on WASI imports
-//! are refused, each with a message naming it.
+//! Component-to-component calls (composed components, several memories)
+//! and string encodings other than UTF-8 on WASI imports are refused, each
+//! with a message naming it.
 
 mod error;
 mod glue;
@@ -77,6 +76,7 @@ mod link;
 mod merge;
 mod module;
 pub mod relocate;
+mod resources;
 mod stub;
 
 pub use error::LowerError;

@@ -10,7 +10,9 @@
 //!   interpreter's linker does), after checking its core type, its string
 //!   encoding and its memory.
 //! * A `resource.drop` of a WASI resource resolves to the library's
-//!   `[resource-drop]R`.
+//!   `[resource-drop]R`; `resource.new`, `resource.rep` and `resource.drop`
+//!   of a resource the component defines, to generated functions on its
+//!   handle table ([`crate::resources`]).
 //! * The library's own imports: `wasi_snapshot_preview1` functions become
 //!   the output's imports, its memory is the component's (the *primary*
 //!   memory), its `cabi_realloc` is the guest's `realloc` (see
@@ -25,6 +27,7 @@
 use crate::error::LowerError;
 use crate::merge::{encoder_func_type, GlueFunc, GlueGlobal, InputId, Kind, Merger, Origin};
 use crate::module::ModuleInfo;
+use crate::resources;
 use component_model::abi::{flatten_functype, FlattenContext, FuncType, StringEncoding, ValueType};
 use component_model::inline::{
     CoreDef, FlatComponent, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, RuntimeResource,
@@ -99,6 +102,8 @@ pub struct Linked {
     /// The component's exports besides `wasi:cli/run`, which the lowered
     /// command does not keep (as `wasmtime run` never calls them).
     pub unreachable_exports: Vec<String>,
+    /// The handle tables of the component's own resources.
+    pub resources: resources::Tables,
 }
 
 /// The component and the library, being linked.
@@ -115,6 +120,8 @@ pub struct Linker<'c, 'm> {
     realloc_of: Vec<(TrampolineIndex, Origin, Origin)>,
     /// Exports besides `wasi:cli/run`: a p1 command cannot call them.
     unreachable_exports: Vec<String>,
+    /// The handle tables of the component's own resources.
+    resources: resources::Tables,
 }
 
 fn instance_input(i: u32) -> InputId {
@@ -178,6 +185,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             reallocs: Vec::new(),
             realloc_of: Vec::new(),
             unreachable_exports: Vec::new(),
+            resources: resources::Tables::default(),
         })
     }
 
@@ -247,6 +255,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             thunks,
             current_realloc,
             unreachable_exports: self.unreachable_exports,
+            resources: self.resources,
         };
         Ok((self.merger, linked))
     }
@@ -384,22 +393,45 @@ impl<'c, 'm> Linker<'c, 'm> {
                     check_type(&self.merger, origin, &[wasm_encoder::ValType::I32], &[], &export)?;
                     origin
                 }
-                RuntimeResource::Guest { .. } => {
-                    return Err(LowerError::Unsupported(
-                        "`resource.drop` of a resource the component defines".into(),
+                RuntimeResource::Guest { dtor, .. } => {
+                    let dtor = match dtor {
+                        Some(d) => {
+                            let d = self.core_def(d)?;
+                            check_type(
+                                &self.merger,
+                                d,
+                                &[wasm_encoder::ValType::I32],
+                                &[],
+                                "a resource destructor",
+                            )?;
+                            Some(d)
+                        }
+                        None => None,
+                    };
+                    let Trampoline::ResourceDrop { instance, .. } = &comp.flat.trampolines[t.index()]
+                    else {
+                        unreachable!("matched above")
+                    };
+                    Origin::Glue(self.resources.declare(
+                        &mut self.merger,
+                        instance.0,
+                        rt.0,
+                        resources::Op::Drop { dtor },
                     ))
                 }
             },
-            Trampoline::ResourceNew { .. } => {
-                return Err(LowerError::Unsupported(
-                    "`resource.new` (resources the component defines)".into(),
-                ))
-            }
-            Trampoline::ResourceRep { .. } => {
-                return Err(LowerError::Unsupported(
-                    "`resource.rep` (resources the component defines)".into(),
-                ))
-            }
+            Trampoline::ResourceNew { rt, instance } => Origin::Glue(self.resources.declare(
+                &mut self.merger,
+                instance.0,
+                rt.0,
+                resources::Op::New,
+            )),
+            Trampoline::ResourceRep { rt, instance } => Origin::Glue(self.resources.declare(
+                &mut self.merger,
+                instance.0,
+                rt.0,
+                resources::Op::Rep,
+            )),
         };
         self.trampolines.insert(t, origin);
         Ok(origin)

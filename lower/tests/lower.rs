@@ -581,3 +581,61 @@ fn a_component_exporting_nothing_is_a_reactor_with_only_initialize() {
     assert_eq!(imports_exports(&l.bytes).1, ["_initialize", "memory"]);
     call_reactor(&l.bytes, &[]);
 }
+
+/// `resource.new`/`rep`/`drop` of a resource the component defines: a
+/// generated handle table (handles from 1, freed slots reused first, the
+/// destructor called with the rep on drop; a dropped handle traps).
+#[test]
+fn own_resources_get_a_handle_table() {
+    let body = |after_drop: &str| {
+        format!(
+            r#"
+  (core module $dtor
+    (import "libc" "memory" (memory 1))
+    ;; appends the rep's digit to the log at 500 (its length at 499)
+    (func (export "dtor") (param i32)
+      (i32.store8 (i32.add (i32.const 500) (i32.load8_u (i32.const 499)))
+        (i32.add (i32.const 48) (local.get 0)))
+      (i32.store8 (i32.const 499) (i32.add (i32.load8_u (i32.const 499)) (i32.const 1)))))
+  (core instance $dtor (instantiate $dtor (with "libc" (instance $libc))))
+  (type $r (resource (rep i32) (dtor (core func $dtor "dtor"))))
+  (core func $new (canon resource.new $r))
+  (core func $rep (canon resource.rep $r))
+  (core func $rdrop (canon resource.drop $r))
+  (core instance $res (export "new" (func $new)) (export "rep" (func $rep)) (export "drop" (func $rdrop)))
+  (core module $main
+    (import "libc" "memory" (memory 1))
+    {PRINT_IMPORTS}
+    (import "res" "new" (func $new (param i32) (result i32)))
+    (import "res" "rep" (func $rep (param i32) (result i32)))
+    (import "res" "drop" (func $drop-r (param i32)))
+    {PRINT}
+    (func (export "run") (result i32)
+      (local $a i32) (local $b i32) (local $c i32)
+      (local.set $a (call $new (i32.const 4)))
+      (local.set $b (call $new (i32.const 7)))
+      (if (i32.ne (local.get $a) (i32.const 1)) (then (unreachable)))
+      (if (i32.ne (local.get $b) (i32.const 2)) (then (unreachable)))
+      (if (i32.ne (call $rep (local.get $b)) (i32.const 7)) (then (unreachable)))
+      (call $drop-r (local.get $a))
+      ;; the freed slot comes back first
+      (local.set $c (call $new (i32.const 9)))
+      (if (i32.ne (local.get $c) (i32.const 1)) (then (unreachable)))
+      (call $drop-r (local.get $b))
+      (call $drop-r (local.get $c))
+      (call $print (i32.const 500) (i32.load8_u (i32.const 499)))
+      {after_drop}
+      (i32.const 0)))
+  (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi)) (with "res" (instance $res))))"#
+        )
+    };
+    let out = run(&lower_ok(&component(&body(""), None)), &["app"]);
+    assert_eq!(out.stdout, "479");
+    assert_eq!(out.exit, Exit::Returned);
+    // A dropped handle is gone: rep traps.
+    let out = run(
+        &lower_ok(&component(&body("(drop (call $rep (local.get $b)))"), None)),
+        &["app"],
+    );
+    assert!(matches!(out.exit, Exit::Trap(_)), "{:?}", out.exit);
+}
