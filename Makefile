@@ -62,7 +62,7 @@ BENCH_FLAGS ?=
 # Hosts of the sightglass correctness runs (`make conformance`); node doubles the time.
 CHECK_HOSTS ?= wasmtime
 
-.PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle invoke-check wasi-testsuite wasi-testsuite-direct \
+.PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle p2-programs-lower wasi-testsuite-p2-lower toolchains-lower invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts \
         checkpoint-check trace-check
@@ -121,6 +121,11 @@ wasi-testsuite-p2: shim componentize
 	$(PYTHON) $(ROOT)/conformance/wasi_testsuite_p2.py --shim $(SHIM) --componentize $(COMPONENTIZE) \
 	    --hosts $(HOSTS) -j $(JOBS)
 
+# The same components lowered (`p2shim lower`) to p1 modules each host runs directly.
+wasi-testsuite-p2-lower: shim componentize
+	$(PYTHON) $(ROOT)/conformance/wasi_testsuite_p2.py --mode lower --shim $(SHIM) \
+	    --componentize $(COMPONENTIZE) --hosts $(HOSTS) -j $(JOBS)
+
 # The wasi-testsuite runner's adapter (conformance/wasi-testsuite-adapter/p2shim.py), driven
 # the way the official runner calls it, on the p2 components, against native wasmtime.
 wasi-testsuite-adapter: shim componentize
@@ -145,6 +150,11 @@ toolchains: shim
 	$(ROOT)/scripts/install-toolchains.sh
 	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/toolchains/run.sh $(SHIM)
 
+# The same components lowered (`p2shim lower`) to p1 modules each host runs directly.
+toolchains-lower: shim
+	$(ROOT)/scripts/install-toolchains.sh
+	MODE=lower HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/toolchains/run.sh $(SHIM)
+
 # The page web/ (p2shim.wasm over @bjorn3/browser_wasi_shim) driven in Debian's headless
 # Chromium by puppeteer-core (web/test.mjs, on node-current): the p2 programs that need no
 # folder, examples/hello-p1 and the componentize-py/-js components against native wasmtime.
@@ -162,6 +172,11 @@ host-matrix:
 # The same programs run as bundles (`p2shim bundle`, no preopen for the program).
 p2-programs-bundle: shim
 	MODE=bundle HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
+
+# The same programs lowered (`p2shim lower`, once each, through the shim on wasmtime) to one
+# p1 module that each host runs with its own engine.
+p2-programs-lower: shim
+	MODE=lower HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
 
 # Checkpoint on each host, restore on each host (conformance/checkpoint.py): the bench
 # programs as p1 modules against one native run.

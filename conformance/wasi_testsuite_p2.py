@@ -2,7 +2,7 @@
 """The WASI preview1 test suite as WASIp2 components: native wasmtime against p2shim.
 
     python3 conformance/wasi_testsuite_p2.py [--hosts wasmtime,wasmi,node,node-current,iwasm] [--shim target/p2shim.wasm]
-        [--componentize target/release/componentize-p1] [--filter REGEX] [-j N]
+        [--mode shim|lower] [--componentize target/release/componentize-p1] [--filter REGEX] [-j N]
         [--timeout SECONDS] [--stderr exact|guest|ignore] [--expected-failures FILE]
         [--update-expected] [--json PATH] [--keep] [-v]
 
@@ -13,6 +13,10 @@ command component by conformance/componentize (wit-component with the
 
   oracle:  the component run natively on wasmtime (`wasmtime run`, p2)
   shim:    the component run through p2shim.wasm on each p1 host (wasmtime, wasmi, node, node-current, iwasm)
+           (--mode lower: the component lowered once, `p2shim.wasm lower` on wasmtime, to
+           a p1 module of the same file name, in a folder of its own, that each host runs
+           directly; same preopens; list: wasi-testsuite-p2-lower-expected-failures.txt,
+           report: wasi-testsuite-p2-lower.json)
 
 Both use the machinery of conformance/wasi_testsuite.py (run_one, compare): the test's
 args and env, a fresh writable copy of its `root` preopened as `/`, the folder holding
@@ -51,6 +55,8 @@ H = W.H
 REPO = W.REPO
 DEFAULT_EXPECTED = REPO / "conformance" / "wasi-testsuite-p2-expected-failures.txt"
 DEFAULT_JSON = REPO / "target" / "conformance" / "wasi-testsuite-p2.json"
+DEFAULT_EXPECTED_LOWER = REPO / "conformance" / "wasi-testsuite-p2-lower-expected-failures.txt"
+DEFAULT_JSON_LOWER = REPO / "target" / "conformance" / "wasi-testsuite-p2-lower.json"
 DEFAULT_COMPONENTIZE = REPO / "target" / "release" / "componentize-p1"
 ORACLE_HOST = "wasmtime"
 
@@ -66,6 +72,27 @@ def componentize(tool: Path, tests: list[W.Test], progdirs: dict) -> None:
         subprocess.run([str(tool), str(out), *inputs], check=True)
 
 
+def lower_all(shim: Path, shim_cwasm: Path | None, tests: list[W.Test], progdirs: dict,
+              lowdirs: dict) -> dict[str, str]:
+    """Lowers each test's component (the shim on wasmtime) into its suite's lowered folder,
+    same file name; returns the tests that could not be lowered, with the reason."""
+    failed = {}
+    for t in tests:
+        src, out = progdirs[t.suite], lowdirs[t.suite]
+        out.mkdir(parents=True, exist_ok=True)
+        argv = [H.tool("wasmtime"), "run", "--dir", f"{src}::/in", "--dir", f"{out}::/out"]
+        if shim_cwasm is not None:
+            argv += ["--allow-precompiled", str(shim_cwasm)]
+        else:
+            argv.append(str(shim))
+        argv += ["lower", f"/in/{t.wasm.name}", "-o", f"/out/{t.wasm.name}"]
+        p = subprocess.run(argv, capture_output=True)
+        if p.returncode != 0:
+            lines = W.decode(p.stderr).strip().splitlines()
+            failed[t.id] = lines[-1] if lines else f"exit {p.returncode}"
+    return failed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -73,21 +100,30 @@ def main() -> int:
     ap.add_argument("--suites", default=",".join(W.DEFAULT_SUITES))
     ap.add_argument("--testsuite", type=Path, default=W.DEFAULT_SUITE_ROOT)
     ap.add_argument("--shim", type=Path, default=REPO / "target" / "p2shim.wasm")
+    ap.add_argument("--mode", choices=("shim", "lower"), default="shim",
+                    help="run through the shim, or lowered (`p2shim lower`) directly on each host")
     ap.add_argument("--componentize", type=Path, default=DEFAULT_COMPONENTIZE,
                     help="the componentize-p1 binary (built from conformance/componentize)")
     ap.add_argument("--filter", default=None, help="regex searched in suite/test")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per run")
     ap.add_argument("--stderr", choices=("exact", "guest", "ignore"), default="guest")
-    ap.add_argument("--expected-failures", type=Path, default=DEFAULT_EXPECTED)
+    ap.add_argument("--expected-failures", type=Path, default=None,
+                    help=f"default: {DEFAULT_EXPECTED.name} (--mode lower: {DEFAULT_EXPECTED_LOWER.name})")
     ap.add_argument("--update-expected", action="store_true")
     ap.add_argument("--no-precompile", action="store_true")
-    ap.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    ap.add_argument("--json", type=Path, default=None,
+                    help="default: target/conformance/wasi-testsuite-p2[-lower].json")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
 
     hosts = H.parse_hosts(ap, a.hosts)
+    lowered = a.mode == "lower"
+    if a.expected_failures is None:
+        a.expected_failures = DEFAULT_EXPECTED_LOWER if lowered else DEFAULT_EXPECTED
+    if a.json is None:
+        a.json = DEFAULT_JSON_LOWER if lowered else DEFAULT_JSON
     for p, what in ((a.shim, "shim (make shim)"),
                     (a.componentize, "componentize-p1 (cargo build in conformance/componentize)")):
         if not p.exists():
@@ -110,12 +146,29 @@ def main() -> int:
             subprocess.run([H.tool("wasmtime"), "compile", str(a.shim), "-o", str(shim_cwasm)],
                            check=True)
         ctx = W.Ctx(work, a.timeout, a.shim.resolve(), shim_cwasm, progdirs, a.verbose)
+        # Lowered: the p1 modules in folders of their own, run "directly" with the same
+        # preopens as the oracle (ctx.shim stays set for that).
+        lowdirs = {s: work / "lowered" / s for s in progdirs}
+        not_lowered = {}
+        if lowered:
+            if shim_cwasm is None:
+                shim_cwasm = work / "p2shim.cwasm"
+                subprocess.run([H.tool("wasmtime"), "compile", str(a.shim), "-o", str(shim_cwasm)],
+                               check=True)
+            not_lowered = lower_all(a.shim, shim_cwasm, tests, progdirs, lowdirs)
+        lctx = W.Ctx(work, a.timeout, a.shim.resolve(), shim_cwasm, lowdirs, a.verbose)
 
         def job(t: W.Test):
             # mode "direct" on wasmtime with the component in the program folder is
             # the native p2 run, with the same preopens as the shim runs.
             oracle = W.run_one(ctx, ORACLE_HOST, t, "direct")
-            shims = {h: W.run_one(ctx, h, t, "shim") for h in hosts}
+            if not lowered:
+                shims = {h: W.run_one(ctx, h, t, "shim") for h in hosts}
+            elif t.id in not_lowered:
+                shims = {h: W.RunResult(-1, "", "", {}, 0.0,
+                                        error=f"not lowered: {not_lowered[t.id]}") for h in hosts}
+            else:
+                shims = {h: W.run_one(lctx, h, t, "direct") for h in hosts}
             return t, oracle, shims
 
         t0 = time.monotonic()
@@ -190,7 +243,7 @@ def main() -> int:
         r = summary[h]
         print(f"{h:9} {r['tests']:5} {r['match']:11} {r['xfail']:5} {r['fail']:5} "
               f"{r['xpass']:5} {r['json_pass']:9}")
-    report = {"kind": "wasi-testsuite-p2", "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    report = {"kind": "wasi-testsuite-p2" + ("-lower" if lowered else ""), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "elapsed_s": round(elapsed, 1), "shim": str(a.shim),
               "oracle": {"host": ORACLE_HOST, "json_pass": oracle_json_pass, "tests": len(tests)},
               "hosts": summary, "stderr_mode": a.stderr, "results": records}

@@ -34,7 +34,11 @@
 #   wrapper  `P2SHIM_HOST=HOST $WRAPPER --env .. --dir . app.wasm ARGS` (an installed
 #            wasip2-run; WRAPPER must be set; the host's binary and name for the
 #            wrapper come from `run-on.sh --wrapper-env HOST`)
-# expected-failures.txt lists `host/program` (every run) or `host/program:N`.
+#   lower    `p2shim lower app.wasm -o app.p1.wasm` once (the shim on wasmtime), then
+#            `HOST ... app.wasm ARGS` with the lowered module in place of the component
+#            (so argv[0] is the same; the folder comparison skips app.wasm)
+# expected-failures.txt (MODE=lower: expected-failures-lower.txt) lists `host/program`
+# (every run) or `host/program:N`.
 # A run of every program writes target/conformance/p2-programs-MODE.json (per host:
 # pass, fail, xfail) for conformance/host_matrix.py.
 set -u
@@ -45,17 +49,22 @@ shim=$(realpath "${1:-$root/target/p2shim.wasm}")
 hosts=${HOSTS:-wasmtime wasmi node node-current iwasm}
 mode=${MODE:-shim}
 case $mode in
-  shim | bundle) ;;
+  shim | bundle | lower) ;;
   wrapper) [ -x "${WRAPPER:-}" ] || { echo "MODE=wrapper needs WRAPPER=path/to/wasip2-run"; exit 2; } ;;
-  *) echo "unknown MODE=$mode (shim, bundle, wrapper)"; exit 2 ;;
+  *) echo "unknown MODE=$mode (shim, bundle, wrapper, lower)"; exit 2 ;;
 esac
+xfail_list=$here/expected-failures.txt
+[ "$mode" != lower ] || xfail_list=$here/expected-failures-lower.txt
+# In lower mode the host's app.wasm is the lowered module, not the component.
+diff_skip=()
+[ "$mode" != lower ] || diff_skip=(-x app.wasm)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 limit=600
 declare -A hpass hfail hxfail
 pass=0
 fail=0
 xfail=0
-expected=$(sed -e 's/#.*//' "$here/expected-failures.txt" | tr -s ' \t' '\n' | grep -v '^$')
+expected=$(sed -e 's/#.*//' "$xfail_list" | tr -s ' \t' '\n' | grep -v '^$')
 listed() { grep -qxF "$1" <<<"$expected" || grep -qxF "$2" <<<"$expected"; }
 # Cut stderr at the first line of a host's own error report.
 cut_banner() {
@@ -63,18 +72,19 @@ cut_banner() {
 }
 programs=${PROGRAMS:-$(cd "$here" && ls -d */ | tr -d /)}
 for name in $programs; do
+  bdir=
   dir="$here/$name"
   if ! (cd "$dir" && cargo build -q --release --target wasm32-wasip2); then
     echo "FAIL $name: build"; fail=$((fail + 1)); continue
   fi
   wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/$name.wasm"
   [ -f "$wasm" ] || wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/${name//-/_}.wasm"
-  if [ "$mode" = bundle ]; then
+  if [ "$mode" = bundle ] || [ "$mode" = lower ]; then
     bdir=$(mktemp -d)
     cp "$wasm" "$bdir/app.wasm"
     cp "$shim" "$bdir/p2shim.wasm"
-    if ! (cd "$bdir" && "$W" run --dir . p2shim.wasm bundle app.wasm -o app.p1.wasm); then
-      echo "FAIL $name: bundle"; fail=$((fail + 1)); rm -rf "$bdir"; continue
+    if ! (cd "$bdir" && "$W" run --dir . p2shim.wasm "$mode" app.wasm -o app.p1.wasm); then
+      echo "FAIL $name: $mode"; fail=$((fail + 1)); rm -rf "$bdir"; continue
     fi
   fi
   if [ -f "$dir/args" ]; then
@@ -127,10 +137,15 @@ for name in $programs; do
     (cd "$tmp/native" && run ../native "$W" run "${envopts[@]}" --dir . app.wasm "${argv[@]}")
     for host in $hosts; do
       mkdir "$tmp/$host"
-      cp "$wasm" "$tmp/$host/app.wasm"
+      if [ "$mode" = lower ]; then
+        cp "$bdir/app.p1.wasm" "$tmp/$host/app.wasm"
+      else
+        cp "$wasm" "$tmp/$host/app.wasm"
+      fi
       case $mode in
         shim) via=("$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$shim" app.wasm) ;;
         bundle) via=("$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . "$bdir/app.p1.wasm") ;;
+        lower) via=("$here/../hosts/run-on.sh" "$host" "${envopts[@]}" --dir . app.wasm) ;;
         wrapper)
           mapfile -t wenv < <("$here/../hosts/run-on.sh" --wrapper-env "$host")
           via=(env "${wenv[@]}" "$WRAPPER" "${envopts[@]}" --dir . app.wasm) ;;
@@ -138,9 +153,9 @@ for name in $programs; do
       (cd "$tmp/$host" && run "../$host" "${via[@]}" "${argv[@]}")
       label="$host/$name:$n ($args)"
       if diff "$tmp/native.out" "$tmp/$host.out" >"$tmp/diff" && diff "$tmp/native.err" "$tmp/$host.err" >>"$tmp/diff" &&
-         diff -r --no-dereference "$tmp/native" "$tmp/$host" >>"$tmp/diff"; then
+         diff -r --no-dereference "${diff_skip[@]}" "$tmp/native" "$tmp/$host" >>"$tmp/diff"; then
         if listed "$host/$name" "$host/$name:$n"; then
-          echo "XPASS $label (listed in expected-failures.txt)"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
+          echo "XPASS $label (listed in $(basename "$xfail_list"))"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
         else
           echo "ok   $label"; pass=$((pass + 1)); hpass[$host]=$((${hpass[$host]:-0} + 1))
         fi
@@ -152,7 +167,7 @@ for name in $programs; do
     done
     rm -rf "$tmp"
   done
-  [ "$mode" != bundle ] || rm -rf "$bdir"
+  [ -z "${bdir:-}" ] || rm -rf "$bdir"
 done
 cells=()
 for host in $hosts; do

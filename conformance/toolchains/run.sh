@@ -5,8 +5,11 @@
 # the shim on each p1 host (`HOST ... p2shim.wasm app.wasm ARGS`), and compares
 # stdout, stderr, exit code and the files left behind.
 # Usage: conformance/toolchains/run.sh [path/to/p2shim.wasm]
-# Environment: HOSTS (default "wasmtime wasmi node node-current iwasm"), WASMTIME.
-# Report: target/conformance/toolchains.json (per host: pass, fail, xfail).
+# Environment: HOSTS (default "wasmtime wasmi node node-current iwasm"), WASMTIME,
+# MODE: shim (default), or lower: each component lowered once (`p2shim.wasm lower`
+# on wasmtime) and the p1 module, named app.wasm, run directly by each host (list:
+# expected-failures-lower.txt).
+# Report: target/conformance/toolchains[-lower].json (per host: pass, fail, xfail).
 # The native side runs a `wasmtime compile`d copy (compiling an 18 MB
 # component takes wasmtime tens of seconds; once is enough). It is named
 # app.wasm too so that argv[0] matches; the file comparison skips app.wasm.
@@ -22,8 +25,14 @@ out=$root/target/toolchains
 pass=0
 fail=0
 xfail=0
+mode=${MODE:-shim}
+case $mode in
+  shim) xfail_list=$here/expected-failures.txt; report=toolchains ;;
+  lower) xfail_list=$here/expected-failures-lower.txt; report=toolchains-lower ;;
+  *) echo "unknown MODE=$mode (shim, lower)"; exit 2 ;;
+esac
 declare -A hpass hfail hxfail
-expected=$(sed -e 's/#.*//' "$here/expected-failures.txt" | tr -s ' \t' '\n' | grep -v '^$')
+expected=$(sed -e 's/#.*//' "$xfail_list" | tr -s ' \t' '\n' | grep -v '^$')
 listed() { grep -qxF "$1" <<<"$expected"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -34,6 +43,13 @@ for name in python js; do
   fi
   if ! "$W" compile "$wasm" -o "$work/$name.cwasm"; then
     echo "FAIL $name: wasmtime compile"; fail=$((fail + 1)); continue
+  fi
+  if [ "$mode" = lower ]; then
+    mkdir -p "$work/lower"
+    cp "$wasm" "$work/lower/app.wasm"
+    if ! (cd "$work/lower" && "$W" run --dir . "$shim" lower app.wasm -o "$name.p1.wasm"); then
+      echo "FAIL $name: lower"; fail=$((fail + 1)); continue
+    fi
   fi
   for args in "" "a 'b c' '' 'ünï cödé'" "fail x"; do
     tmp=$(mktemp -d -p "$work")
@@ -47,13 +63,20 @@ for name in python js; do
     (cd "$tmp/native" && eval '"$W" run --allow-precompiled "${env[@]}" --dir . app.wasm' "$args" \
       </dev/null >../native.out 2>../native.err; echo "exit $?" >>../native.out)
     for host in $hosts; do
-      cp "$wasm" "$tmp/$host/app.wasm"
-      (cd "$tmp/$host" && eval '"$here/../hosts/run-on.sh" "$host" "${env[@]}" --dir . "$shim" app.wasm' "$args" \
-        </dev/null >"../$host.out" 2>"../$host.err"; echo "exit $?" >>"../$host.out")
+      if [ "$mode" = lower ]; then
+        # The lowered module in place of the component: same argv[0].
+        cp "$work/lower/$name.p1.wasm" "$tmp/$host/app.wasm"
+        (cd "$tmp/$host" && eval '"$here/../hosts/run-on.sh" "$host" "${env[@]}" --dir . app.wasm' "$args" \
+          </dev/null >"../$host.out" 2>"../$host.err"; echo "exit $?" >>"../$host.out")
+      else
+        cp "$wasm" "$tmp/$host/app.wasm"
+        (cd "$tmp/$host" && eval '"$here/../hosts/run-on.sh" "$host" "${env[@]}" --dir . "$shim" app.wasm' "$args" \
+          </dev/null >"../$host.out" 2>"../$host.err"; echo "exit $?" >>"../$host.out")
+      fi
       if diff "$tmp/native.out" "$tmp/$host.out" && diff "$tmp/native.err" "$tmp/$host.err" &&
         diff -r -x app.wasm "$tmp/native" "$tmp/$host"; then
         if listed "$host/$name"; then
-          echo "XPASS $host/$name $args (listed in expected-failures.txt)"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
+          echo "XPASS $host/$name $args (listed in $(basename "$xfail_list"))"; fail=$((fail + 1)); hfail[$host]=$((${hfail[$host]:-0} + 1))
         else
           echo "ok   $host/$name $args"; pass=$((pass + 1)); hpass[$host]=$((${hpass[$host]:-0} + 1))
         fi
@@ -67,6 +90,6 @@ for name in python js; do
 done
 cells=()
 for host in $hosts; do cells+=("$host:${hpass[$host]:-0}:${hfail[$host]:-0}:${hxfail[$host]:-0}"); done
-python3 "$root/conformance/report.py" "$root/target/conformance/toolchains.json" toolchains "${cells[@]}"
-echo "toolchain components: $pass passed, $fail failed, $xfail expected failures"
+python3 "$root/conformance/report.py" "$root/target/conformance/$report.json" "$report" "${cells[@]}"
+echo "toolchain components ($mode): $pass passed, $fail failed, $xfail expected failures"
 [ "$fail" -eq 0 ]

@@ -21,7 +21,7 @@ pub enum LowerError {
         offset: usize,
     },
     /// The component uses something lowered mode does not support; the
-    /// text names it.
+    /// text names it (the caller says it cannot be lowered).
     Unsupported(String),
     /// The WASI library does not provide what the component needs, or
     /// breaks the contract of the crate docs.
@@ -47,7 +47,7 @@ impl fmt::Display for LowerError {
                 message,
                 offset,
             } => write!(f, "malformed {what}: {message} (at offset {offset:#x})"),
-            LowerError::Unsupported(what) => write!(f, "cannot be lowered: {what}"),
+            LowerError::Unsupported(what) => f.write_str(what),
             LowerError::Library(what) => write!(f, "WASI library: {what}"),
             LowerError::ImportType {
                 import,
