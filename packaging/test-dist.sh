@@ -19,6 +19,8 @@ W=${WASMTIME:-$root/target/tools/bin/wasmtime}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# Lowered modules are cached here, not in the user's cache.
+export XDG_CACHE_HOME="$tmp/cache"
 failed=0
 pass=0
 ok() { echo "ok   $*"; pass=$((pass + 1)); }
@@ -182,6 +184,52 @@ if "${WASM_TOOLS:-wasm-tools}" parse -o "$tmp/inv/m.wasm" - <<<'(module (memory 
     done
 else
     bad "wasm-tools parse (for the --invoke check)"
+fi
+
+# ---- lowered mode: the default for components, cached; --lower, --interpret ------------------
+# Components made here so that they stay lowerable, or not, whatever the WASI library
+# implements: `run` returning ok or err (no import), and one that instantiates a core
+# module twice (lowered mode refuses that; the interpreter runs it).
+mkdir -p "$tmp/low"
+component() { # component NAME RESULT TWICE
+    local second=""
+    # shellcheck disable=SC2016 # WAT names, not shell variables
+    [[ $3 == 1 ]] && second='(core instance $b (instantiate $m))'
+    "${WASM_TOOLS:-wasm-tools}" parse -o "$tmp/low/$1" - <<EOF
+(component
+  (core module \$m (memory (export "memory") 1) (func (export "run") (result i32) (i32.const $2)))
+  (core instance \$a (instantiate \$m))
+  $second
+  (func \$run (result (result)) (canon lift (core func \$a "run")))
+  (instance \$i (export "run" (func \$run)))
+  (export "wasi:cli/run@0.2.0" (instance \$i)))
+EOF
+}
+if component ok.wasm 0 0 && component err.wasm 1 0 && component twice.wasm 0 1; then
+    for h in $hosts; do
+        mapfile -t e < <(wenv "$h")
+        rm -rf "$XDG_CACHE_HOME"
+        env "${e[@]}" "$run" "$tmp/low/ok.wasm"; rc_ok=$?
+        env "${e[@]}" "$run" "$tmp/low/err.wasm"; rc_err=$?
+        n=$(find "$XDG_CACHE_HOME/p2shim" -name '*.wasm' 2>/dev/null | wc -l)
+        [[ $rc_ok == 0 && $rc_err == 1 && $n == 2 ]] &&
+            ok "wasip2-run on $h: components lowered and cached (exit 0 and 1)" ||
+            bad "wasip2-run on $h: lowered (exits $rc_ok $rc_err, $n cached)"
+        # A second run starts the cached module: no lowering in the dry run.
+        dry=$(env "${e[@]}" "$run" --dry-run "$tmp/low/ok.wasm")
+        [[ $(wc -l <<<"$dry") == 1 && $dry == *"ok.wasm"* && $dry != *p2shim.wasm* ]] &&
+            ok "wasip2-run on $h: the cached module runs without the shim" || bad "wasip2-run on $h: cached dry run: $dry"
+        env "${e[@]}" "$run" "$tmp/low/twice.wasm" 2>"$tmp/err"; rc=$?
+        [[ $rc == 0 && ! -s "$tmp/err" ]] && ok "wasip2-run on $h: not lowerable, runs in the interpreter" ||
+            bad "wasip2-run on $h: fallback (rc $rc: $(cat "$tmp/err"))"
+    done
+    "$run" --lower "$tmp/low/twice.wasm" 2>"$tmp/err"; rc=$?
+    [[ $rc == 1 ]] && grep -q "cannot be lowered: .*instantiated more than once" "$tmp/err" &&
+        ok "--lower on a component that cannot be lowered: exit 1 and why" || bad "--lower (rc $rc: $(cat "$tmp/err"))"
+    dry=$("$run" --interpret --dry-run "$tmp/low/ok.wasm")
+    [[ $dry == *p2shim.wasm*"'--argv0' 'ok.wasm'"* ]] && ok "--interpret runs the shim" || bad "--interpret: $dry"
+else
+    bad "wasm-tools parse (the lowered-mode components)"
 fi
 
 # ---- the p2 programs through the installed wrapper ------------------------------------------
