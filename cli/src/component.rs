@@ -5,7 +5,7 @@
 //!
 //! Invariants:
 //! * `--invoke` is a WAVE function call, parsed and type-checked against the
-//!   export's type by `component_model::wave` (the `wasm-wave` crate); the
+//!   export's type by `canonical_abi::wave` (the `wasm-wave` crate); the
 //!   export is found by `ComponentInstance::find_func` (wasmtime's rules:
 //!   `name`, or `ns:pkg/iface.name@version` inside an exported instance);
 //!   the results are printed in WAVE on one line (`()` for none). Syntax,
@@ -21,9 +21,10 @@
 use crate::report;
 use crate::Run;
 use anyhow::anyhow;
-use component_model::core_vm::{Config, Engine, Store};
-use component_model::wave::{self, FuncCall};
-use component_model::{abi::Val, Component, ComponentInstance, Error, Linker};
+use canonical_abi::wave::{self, FuncCall};
+use canonical_abi::Val;
+use component_model::{Component, ComponentInstance, Error, Linker};
+use core_vm::{Config, Engine, Store};
 use p2_shims::WasiCtx;
 use std::sync::Arc;
 
@@ -84,7 +85,7 @@ pub fn run(
         Ok(v) if v == [Val::Result(Ok(None))] => std::process::exit(0),
         Ok(_) => std::process::exit(1),
         Err(Error::Trap { trap, .. }) => {
-            report::guest_error(file, CONTEXT, component_model::core_vm::Error::Trap(trap))
+            report::guest_error(file, CONTEXT, core_vm::Error::Trap(trap))
         }
         Err(Error::Core { error, .. }) => report::guest_error(file, CONTEXT, error),
         Err(e) if e.is_trap() => {
@@ -130,7 +131,7 @@ fn invoke(
     let results = match func.call(store, &params) {
         Ok(r) => r,
         Err(Error::Trap { trap, .. }) => {
-            report::guest_error(file, &context, component_model::core_vm::Error::Trap(trap))
+            report::guest_error(file, &context, core_vm::Error::Trap(trap))
         }
         Err(Error::Core { error, .. }) => report::guest_error(file, &context, error),
         // A Canonical ABI trap (e.g. lifting an invalid char) is an error of

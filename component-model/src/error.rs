@@ -7,7 +7,7 @@
 //! backtrace); Canonical ABI traps raised while lifting or lowering are
 //! carried as [`Error::Abi`] with the function they happened in.
 
-use crate::abi::AbiError;
+use canonical_abi::AbiError;
 use std::fmt;
 
 /// Everything that can go wrong while parsing, instantiating or calling a

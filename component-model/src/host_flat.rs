@@ -21,15 +21,15 @@
 //!   [`MAX_FLAT_PARAMS`] flat values) are not served by the flat accessors:
 //!   they trap with a message saying so (no WASI function has them).
 
-use crate::abi::types::{variant_case_types, variant_payload_offset};
-use crate::abi::{
+use crate::error::CallError;
+use crate::instantiate::from_flat;
+use crate::linker::StoreMemory;
+use canonical_abi::types::{variant_case_types, variant_payload_offset};
+use canonical_abi::{
     alignment, elem_size, flatten_type, lift_flat, store, AbiError, CanonicalOptions, CoreType,
     FlatSource, FlatVal, FuncType, GuestMemory, LiftLowerContext, ResourceTables, Val, ValueType,
     MAX_FLAT_PARAMS,
 };
-use crate::error::CallError;
-use crate::instantiate::from_flat;
-use crate::linker::{NoStoreMemory, StoreMemory};
 use core_vm::{Func, Memory, Store, Trap};
 
 /// A host implementation of one imported function on its flat form.
@@ -67,7 +67,7 @@ impl FlatSig {
         let retptr = ty
             .result
             .as_ref()
-            .is_some_and(|t| flatten_type(t).len() > crate::abi::MAX_FLAT_RESULTS);
+            .is_some_and(|t| flatten_type(t).len() > canonical_abi::MAX_FLAT_RESULTS);
         let (result_align, result_size) = ty
             .result
             .as_ref()
@@ -226,7 +226,7 @@ impl<'a, T> FlatCall<'a, T> {
             return Err(self.type_error(i, "list<u8>", t));
         }
         let (ptr, len) = (self.core_i32(at)?, self.core_i32(at + 1)?);
-        if u64::from(len) > crate::abi::lift::MAX_LIST_BYTE_LENGTH {
+        if u64::from(len) > canonical_abi::lift::MAX_LIST_BYTE_LENGTH {
             return Err(self.abi_trap(AbiError::ListTooLong {
                 byte_length: u64::from(len),
             }));
@@ -296,7 +296,7 @@ impl<'a, T> FlatCall<'a, T> {
                 memory,
                 realloc,
                 &mut *self.resources,
-                |cx| crate::abi::lower_flat(cx, v, t, &mut out),
+                |cx| canonical_abi::lower_flat(cx, v, t, &mut out),
             );
             if r.is_ok() {
                 if out.len() != self.results.len() {
@@ -385,7 +385,7 @@ impl<'a, T> FlatCall<'a, T> {
         }
         let (memory, ptr) = self.checked_retptr()?;
         let byte_length = bytes.len() as u64;
-        if byte_length > crate::abi::strings::REALLOC_I32_MAX {
+        if byte_length > canonical_abi::strings::REALLOC_I32_MAX {
             return Err(self.abi_trap(AbiError::ListTooLong { byte_length }));
         }
         if !self.canon.has_realloc {
@@ -461,7 +461,7 @@ fn with_memory<T, R>(
             f(&mut cx)
         }
         None => {
-            let mut mem = NoStoreMemory;
+            let mut mem = canonical_abi::NoMemory;
             let mut cx = LiftLowerContext::new(canon, &mut mem, resources);
             f(&mut cx)
         }

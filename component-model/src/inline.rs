@@ -28,11 +28,11 @@
 //! ([`FlatComponent`]) to lowered mode, which merges them into one core
 //! module instead of instantiating them.
 
-use crate::abi::{FuncType, ResourceTypeId, StringEncoding};
 use crate::error::Error;
 pub use crate::translate::StaticModule;
 use crate::translate::{Init, Opts, StaticComponent, Translation};
 use crate::types::remap_func_type;
+use canonical_abi::{FuncType, ResourceTypeId, StringEncoding};
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmparser::{ComponentExternalKind, ComponentOuterAliasKind, ExternalKind};
@@ -818,8 +818,8 @@ impl Inliner<'_> {
 }
 
 fn collect_ids(ft: &FuncType, out: &mut Vec<ResourceTypeId>) {
-    fn walk(t: &crate::abi::ValueType, out: &mut Vec<ResourceTypeId>) {
-        use crate::abi::ValueType as V;
+    fn walk(t: &canonical_abi::ValueType, out: &mut Vec<ResourceTypeId>) {
+        use canonical_abi::ValueType as V;
         match t {
             V::Own(id) | V::Borrow(id) => out.push(*id),
             V::List(t) | V::Option(t) => walk(t, out),

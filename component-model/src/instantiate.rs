@@ -20,21 +20,19 @@
 //!   only ever borrowed for one table operation at a time, never across a
 //!   call into guest code, so re-entrant calls cannot observe a borrow.
 
-use crate::abi::{
-    flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter,
-    FlatVal, FlattenContext, GuestMemory, HandleTable, LiftLowerContext, ResourceTables,
-    ResourceTypeId, Val, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
-};
 use crate::error::{CallError, Error};
 use crate::host_flat::{FlatCall, FlatHostFunc, FlatSig};
 use crate::inline::{
     import_path_name, ComponentInstanceIndex, CoreDef, Flat, FlatInit, FuncDef, InstanceDef,
     ItemDef, LiftedFunc, OptionsDef, RuntimeResource, Trampoline,
 };
-use crate::linker::{
-    HostContext, HostFunc, HostImpl, Linker, NoStoreMemory, ResourceDtor, StoreMemory,
-};
+use crate::linker::{HostContext, HostFunc, HostImpl, Linker, ResourceDtor, StoreMemory};
 use crate::types::core_val_type;
+use canonical_abi::{
+    flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter,
+    FlatVal, FlattenContext, GuestMemory, HandleTable, LiftLowerContext, ResourceTables,
+    ResourceTypeId, Val, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+};
 use core_vm::{Engine, Extern, Func, Memory, Store, Trap};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -418,7 +416,7 @@ fn with_cx<T, R>(
             f(&mut cx)
         }
         None => {
-            let mut mem = NoStoreMemory;
+            let mut mem = canonical_abi::NoMemory;
             let mut cx = LiftLowerContext::new(o.canon, &mut mem, &mut tables);
             f(&mut cx)
         }
@@ -694,7 +692,7 @@ fn lowered_call<T: 'static>(
     o: &ResolvedOpts,
     callee: &FuncDef,
     host: Option<&HostFunc<T>>,
-    ty: &crate::abi::FuncType,
+    ty: &canonical_abi::FuncType,
     instance: ComponentInstanceIndex,
     name: &str,
     flat_args: &[FlatVal],
@@ -736,7 +734,7 @@ fn lowered_call<T: 'static>(
     flat_out.map_err(|e| trap(name, e))
 }
 
-fn check_results(name: &str, ty: &crate::abi::FuncType, out: &[Val]) -> Result<(), Error> {
+fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Result<(), Error> {
     let want = ty.result_types();
     if out.len() != want.len() {
         return Err(Error::Type {
@@ -1050,7 +1048,7 @@ impl<T: 'static> ComponentInstance<T> {
     pub fn get_typed_func(
         &self,
         name: &str,
-        ty: &crate::abi::FuncType,
+        ty: &canonical_abi::FuncType,
     ) -> Result<ComponentFunc<T>, Error> {
         let f = self.find_func(name)?;
         if f.ty() != ty {
@@ -1090,7 +1088,7 @@ impl<T: 'static> ComponentInstance<T> {
 
 impl<T: 'static> ComponentFunc<T> {
     /// The function's type (with runtime resource type ids).
-    pub fn ty(&self) -> &crate::abi::FuncType {
+    pub fn ty(&self) -> &canonical_abi::FuncType {
         self.def.ty()
     }
 

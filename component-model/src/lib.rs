@@ -2,11 +2,12 @@
 //! `core-vm`, and the Canonical ABI that moves values between components,
 //! their core modules and the host.
 //!
-//! Status: the Canonical ABI ([`abi`]) is implemented for the synchronous
-//! subset (no async, futures, streams or `error-context`); parsing and
-//! instantiation are in progress.
-
-pub mod abi;
+//! The Canonical ABI itself (types, layout, lifting and lowering, with no
+//! engine behind it) is the `canonical-abi` crate, shared with the WASI
+//! shims' generated bindings; this crate runs it on core-vm. Users name its
+//! types (`Val`, `ValueType`, ...) from `canonical-abi` and core-vm's
+//! (`Store`, `Engine`, ...) from `core-vm`; only [`Trap`], which host
+//! functions return, is re-exported.
 
 // Parsing, flattening and instantiation of components (see each module's
 // docs): translate -> inline -> instantiate, with the host-side linker.
@@ -18,10 +19,8 @@ pub mod linker;
 mod translate;
 mod types;
 
-pub use core_vm;
+pub use core_vm::Trap;
 pub use error::{CallError, Error};
 pub use host_flat::{FlatCall, FlatHostFunc};
 pub use instantiate::{Component, ComponentFunc, ComponentInstance};
 pub use linker::{HostContext, HostFunc, Linker, ResourceDtor, StoreMemory};
-#[cfg(feature = "wave")]
-pub mod wave;

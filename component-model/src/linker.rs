@@ -21,9 +21,9 @@
 //!   `interface#function`, unless [`Linker::stub_missing`] is set, in which
 //!   case each missing function traps when called, naming itself.
 
-use crate::abi::{AbiError, GuestMemory, ResourceTables, Val};
 use crate::error::CallError;
 use crate::host_flat::{FlatCall, FlatHostFunc};
+use canonical_abi::{AbiError, GuestMemory, MemoryView, ResourceTables, Val};
 use core_vm::{Func, Memory, Store, Trap};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -336,20 +336,20 @@ pub struct StoreMemory<'a, T> {
     pub(crate) realloc: Option<Func>,
 }
 
-impl<T> GuestMemory for StoreMemory<'_, T> {
+impl<T> MemoryView for StoreMemory<'_, T> {
     fn byte_len(&self) -> u64 {
         self.memory.data(self.store).len() as u64
     }
 
     fn read(&self, ptr: u32, len: u32) -> Result<&[u8], AbiError> {
-        let data = self.memory.data(self.store);
-        crate::abi::memory::check_bounds(data.len() as u64, ptr, u64::from(len))?;
-        Ok(&data[ptr as usize..ptr as usize + len as usize])
+        self.memory.data(self.store).read(ptr, len)
     }
+}
 
+impl<T> GuestMemory for StoreMemory<'_, T> {
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
         let data = self.memory.data_mut(self.store);
-        crate::abi::memory::check_bounds(data.len() as u64, ptr, bytes.len() as u64)?;
+        canonical_abi::memory::check_bounds(data.len() as u64, ptr, bytes.len() as u64)?;
         data[ptr as usize..ptr as usize + bytes.len()].copy_from_slice(bytes);
         Ok(())
     }
@@ -370,24 +370,6 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
             core_vm::Val::I32(p) => Ok(p as u32),
             _ => Err(AbiError::Guest("realloc returned a non-i32".into())),
         }
-    }
-}
-
-/// Stands in when a lowered function has no `memory` option.
-pub(crate) struct NoStoreMemory;
-
-impl GuestMemory for NoStoreMemory {
-    fn byte_len(&self) -> u64 {
-        0
-    }
-    fn read(&self, _: u32, _: u32) -> Result<&[u8], AbiError> {
-        Err(AbiError::MissingMemory)
-    }
-    fn write(&mut self, _: u32, _: &[u8]) -> Result<(), AbiError> {
-        Err(AbiError::MissingMemory)
-    }
-    fn realloc(&mut self, _: u32, _: u32, _: u32, _: u32) -> Result<u32, AbiError> {
-        Err(AbiError::MissingRealloc)
     }
 }
 

@@ -25,9 +25,9 @@
 //!   [`Init::DefineResource`], [`Init::ResourceAlias`] and the resource
 //!   lists of imports and instantiations.
 
-use crate::abi::{FuncType, ResourceTypeId, StringEncoding};
 use crate::error::Error;
 use crate::types::{self, ResourceIds};
+use canonical_abi::{FuncType, ResourceTypeId, StringEncoding};
 use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType};
 use wasmparser::types::TypesRef;
 use wasmparser::{

@@ -12,8 +12,8 @@
 //!   `error-context`, maps and fixed-length lists are
 //!   [`Error::Unsupported`].
 
-use crate::abi::{FuncType, ResourceTypeId, ValueType};
 use crate::error::Error;
+use canonical_abi::{FuncType, ResourceTypeId, ValueType};
 use std::collections::HashMap;
 use wasmparser::component_types::ResourceId;
 use wasmparser::component_types::{
@@ -222,11 +222,11 @@ pub(crate) fn remap_func_type(
 }
 
 /// Converts a flat core type of the ABI into a core-vm value type.
-pub(crate) fn core_val_type(t: crate::abi::CoreType) -> core_vm::ValType {
+pub(crate) fn core_val_type(t: canonical_abi::CoreType) -> core_vm::ValType {
     match t {
-        crate::abi::CoreType::I32 => core_vm::ValType::I32,
-        crate::abi::CoreType::I64 => core_vm::ValType::I64,
-        crate::abi::CoreType::F32 => core_vm::ValType::F32,
-        crate::abi::CoreType::F64 => core_vm::ValType::F64,
+        canonical_abi::CoreType::I32 => core_vm::ValType::I32,
+        canonical_abi::CoreType::I64 => core_vm::ValType::I64,
+        canonical_abi::CoreType::F32 => core_vm::ValType::F32,
+        canonical_abi::CoreType::F64 => core_vm::ValType::F64,
     }
 }

@@ -6,9 +6,9 @@
 //! and every misuse (bad handle, out-of-bounds list, wrong accessor type,
 //! missing result, calling it from the host) is a clear error.
 
-use component_model::abi::Val;
-use component_model::core_vm::{Engine, Store};
+use canonical_abi::Val;
 use component_model::{Component, Error, Linker};
+use core_vm::{Engine, Store};
 
 mod common;
 use common::LIBC;

@@ -7,9 +7,9 @@
 //! The stubs are registered at `@0.2.12` while the component imports
 //! `@0.2.6`: that exercises semver-compatible import matching.
 
-use component_model::abi::Val;
-use component_model::core_vm::{Engine, Store};
+use canonical_abi::Val;
 use component_model::{Component, Error, Linker};
+use core_vm::{Engine, Store};
 
 #[derive(Default)]
 struct Recorder {

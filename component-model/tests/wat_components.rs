@@ -4,9 +4,9 @@
 //! destructors, own/borrow across the host boundary), nested components
 //! (guest-to-guest calls, outer aliases), and error reporting.
 
-use component_model::abi::{Val, ValueType};
-use component_model::core_vm::{Engine, Store};
+use canonical_abi::{Val, ValueType};
 use component_model::{Component, Error, Linker};
+use core_vm::{Engine, Store};
 
 mod common;
 use common::LIBC;
@@ -611,7 +611,7 @@ fn post_return_may_not_call_imports() {
 
 #[test]
 fn host_reaches_caller_memory_and_realloc() {
-    use component_model::abi::GuestMemory;
+    use canonical_abi::{GuestMemory, MemoryView};
     let wat = format!(
         r#"(component
             (import "peek" (func $peek (param "ptr" u32) (result u32)))
@@ -690,7 +690,7 @@ fn composed_components_copy_between_memories() {
     // Typed lookup.
     let ty = greet.ty().clone();
     assert!(inst.get_typed_func("greet", &ty).is_ok());
-    let wrong = component_model::abi::FuncType {
+    let wrong = canonical_abi::FuncType {
         params: vec![("name".into(), ValueType::U32)],
         result: ty.result.clone(),
     };

@@ -8,8 +8,8 @@
 //! harness does not make arguments of arbitrary component types.
 
 use crate::fuzz_harness::{engine, Stats};
-use component_model::core_vm::Store;
 use component_model::{Component, Linker};
+use core_vm::Store;
 
 /// Valid components to mutate: the WAT components of `conformance/invoke`.
 pub fn seeds() -> Vec<Vec<u8>> {

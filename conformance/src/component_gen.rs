@@ -15,9 +15,9 @@
 
 use crate::fuzz_harness::{engine, Stats};
 use arbitrary::{Result as AResult, Unstructured};
-use component_model::abi::{Val, ValueType};
-use component_model::core_vm::Store;
+use canonical_abi::{Val, ValueType};
 use component_model::{Component, Error, Linker};
+use core_vm::Store;
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::{LiftLowerAbi, ManglingAndAbi};
 

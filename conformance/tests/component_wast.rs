@@ -33,12 +33,12 @@
 //!   is the default there), since there are no threads to spawn.
 
 use anyhow::{anyhow, bail, Context, Result};
-use component_model::abi::Val;
-use component_model::core_vm::{Config, Engine, Store};
+use canonical_abi::Val;
 use component_model::{Component, ComponentInstance, Error, Linker};
 use conformance::wast_runner::{
     catch, file_trials, install_panic_hook, shared_dir, test_args, ExpectedFailures,
 };
+use core_vm::{Config, Engine, Store};
 use libtest_mimic::{Failed, Trial};
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -28,7 +28,7 @@ use crate::error::LowerError;
 use crate::merge::{encoder_func_type, GlueFunc, GlueGlobal, InputId, Kind, Merger, Origin};
 use crate::module::ModuleInfo;
 use crate::resources;
-use component_model::abi::{flatten_functype, FlattenContext, FuncType, StringEncoding, ValueType};
+use canonical_abi::{flatten_functype, FlattenContext, FuncType, StringEncoding, ValueType};
 use component_model::inline::{
     CoreDef, FlatComponent, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, RuntimeResource,
     Trampoline, TrampolineIndex,
@@ -738,8 +738,8 @@ fn module_name(bytes: &[u8]) -> Option<&str> {
     None
 }
 
-pub fn val_type(t: component_model::abi::CoreType) -> wasm_encoder::ValType {
-    use component_model::abi::CoreType as C;
+pub fn val_type(t: canonical_abi::CoreType) -> wasm_encoder::ValType {
+    use canonical_abi::CoreType as C;
     match t {
         C::I32 => wasm_encoder::ValType::I32,
         C::I64 => wasm_encoder::ValType::I64,

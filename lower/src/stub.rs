@@ -14,7 +14,7 @@
 
 use crate::error::LowerError;
 use crate::link::{val_type, INIT};
-use component_model::abi::{flatten_functype, FlattenContext};
+use canonical_abi::{flatten_functype, FlattenContext};
 use component_model::inline::{import_path_name, RuntimeResource};
 use std::collections::BTreeMap;
 use wasm_encoder::{

@@ -7,7 +7,7 @@
 use crate::table::{Entry, Pollable};
 use crate::vals::record;
 use crate::{def, iface, p1, HostError, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 fn clock(r: p1::R<u64>, what: &str) -> Result<u64, HostError> {

@@ -141,12 +141,12 @@ fn def_flat<T: WasiView>(
 /// Why a flat shim function failed: a trap of the ABI layer (bad handle
 /// index, out-of-bounds list...) or a [`HostError`].
 enum FlatFail {
-    Trap(component_model::core_vm::Trap),
+    Trap(component_model::Trap),
     Host(HostError),
 }
 
-impl From<component_model::core_vm::Trap> for FlatFail {
-    fn from(t: component_model::core_vm::Trap) -> Self {
+impl From<component_model::Trap> for FlatFail {
+    fn from(t: component_model::Trap) -> Self {
         FlatFail::Trap(t)
     }
 }
@@ -169,7 +169,7 @@ fn dtor<T: WasiView>(l: &mut component_model::Linker<T>, iface: &str, resource: 
                 Ok(())
             }
             Ok(None) => Ok(()),
-            Err(e) => Err(component_model::core_vm::Trap::host(
+            Err(e) => Err(component_model::Trap::host(
                 component_model::CallError {
                     func: func.clone(),
                     message: e.to_string(),

@@ -6,7 +6,7 @@
 
 use crate::vals::bytes;
 use crate::{def, iface, p1, HostError, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 const MAX_BYTES: u64 = 64 << 20;

@@ -11,7 +11,7 @@
 use crate::table::Entry;
 use crate::vals::{err_enum, none};
 use crate::{def, dtor, iface, HostError, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 const TCP: &[&str] = &[

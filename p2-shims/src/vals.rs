@@ -5,7 +5,7 @@
 //! [`HostError::BadArgument`].
 
 use crate::error::HostError;
-use component_model::abi::Val;
+use canonical_abi::Val;
 
 /// What a shim function returns: its results (zero or one value).
 pub type Ret = Result<Vec<Val>, HostError>;

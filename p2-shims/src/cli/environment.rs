@@ -7,7 +7,7 @@
 
 use crate::vals::none;
 use crate::{def, iface, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {

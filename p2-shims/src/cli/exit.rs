@@ -5,7 +5,7 @@
 //! exiting from inside the call.
 
 use crate::{def, iface, p1, HostError, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {

@@ -5,7 +5,7 @@
 
 use crate::table::{Entry, InputStream, OutputKind, OutputStream};
 use crate::{def, iface, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {

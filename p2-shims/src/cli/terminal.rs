@@ -5,7 +5,7 @@
 use crate::table::Entry;
 use crate::vals::{none, some};
 use crate::{def, dtor, iface, p1, WasiCtx, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 fn is_terminal(fd: u32) -> bool {

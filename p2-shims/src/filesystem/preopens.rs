@@ -6,7 +6,7 @@
 
 use crate::table::{Descriptor, Entry};
 use crate::{def, iface, p1, WasiCtx, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 /// How many fds in a row that are not preopens end the scan of [`host_preopens`].

@@ -17,7 +17,7 @@ use crate::errno::{error_code, p1 as errno};
 use crate::table::{Descriptor, DirItem, Entry, InputStream, OutputKind, OutputStream};
 use crate::vals::{bytes, err_enum, field, none, ok, ok_unit, record, some, Args};
 use crate::{def, dtor, iface, p1, HostError, WasiCtx, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 use std::collections::VecDeque;
 

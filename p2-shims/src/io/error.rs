@@ -4,7 +4,7 @@
 
 use crate::table::{Entry, IoError};
 use crate::{def, dtor, iface, HostError, WasiCtx, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {

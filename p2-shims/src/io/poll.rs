@@ -11,7 +11,7 @@
 
 use crate::table::Pollable;
 use crate::{def, dtor, iface, p1, HostError, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::Linker;
 
 pub fn add<T: WasiView>(l: &mut Linker<T>) {

@@ -30,7 +30,7 @@ use crate::errno::p1 as errno;
 use crate::table::{Entry, OutputKind, Pollable};
 use crate::vals::{err, ok, ok_unit, Ret};
 use crate::{def, def_flat, dtor, iface, p1, FlatFail, HostError, WasiCtx, WasiView};
-use component_model::abi::Val;
+use canonical_abi::Val;
 use component_model::{FlatCall, Linker};
 
 /// What `check-write` grants: wasmtime 49's budget for stdio and files.

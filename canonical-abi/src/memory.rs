@@ -1,10 +1,12 @@
 //! How the Canonical ABI (and, later, the WASI shims) reach a guest's linear
 //! memory and its `realloc`.
 //!
-//! [`GuestMemory`] is deliberately small: byte length, bounds-checked read,
-//! bounds-checked write, and the guest's `realloc` export (the `realloc`
-//! canonical option). It is object safe; the ABI works on
-//! `&mut dyn GuestMemory`.
+//! [`MemoryView`] is the read side: byte length and bounds-checked read,
+//! all that lifting a string or a list needs (the WASI shims' generated
+//! glue lifts `string` / `list<u8>` parameters as borrowed views through
+//! it; `[u8]` is one). [`GuestMemory`] adds the bounds-checked write and
+//! the guest's `realloc` export (the `realloc` canonical option). Both are
+//! object safe; the ABI works on `&mut dyn GuestMemory`.
 //!
 //! Invariants every implementation must keep:
 //! * `read(ptr, len)` / `write(ptr, bytes)` succeed iff
@@ -28,15 +30,30 @@
 
 use super::AbiError;
 
-/// Access to one guest linear memory and its `realloc`.
-pub trait GuestMemory {
+/// Read access to one guest linear memory.
+pub trait MemoryView {
     /// Current byte length of the memory (`len(cx.opts.memory)`); `u64`
     /// because a full 32-bit memory is 4 GiB.
     fn byte_len(&self) -> u64;
 
     /// Borrows `len` bytes at `ptr`.
     fn read(&self, ptr: u32, len: u32) -> Result<&[u8], AbiError>;
+}
 
+/// A memory as a byte slice (the interpreter's view of a core memory).
+impl MemoryView for [u8] {
+    fn byte_len(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read(&self, ptr: u32, len: u32) -> Result<&[u8], AbiError> {
+        check_bounds(self.len() as u64, ptr, u64::from(len))?;
+        Ok(&self[ptr as usize..ptr as usize + len as usize])
+    }
+}
+
+/// Access to one guest linear memory and its `realloc`.
+pub trait GuestMemory: MemoryView {
     /// Copies `bytes` to `ptr`.
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError>;
 
@@ -117,16 +134,17 @@ impl VecMemory {
     }
 }
 
-impl GuestMemory for VecMemory {
+impl MemoryView for VecMemory {
     fn byte_len(&self) -> u64 {
         self.bytes.len() as u64
     }
 
     fn read(&self, ptr: u32, len: u32) -> Result<&[u8], AbiError> {
-        check_bounds(self.byte_len(), ptr, u64::from(len))?;
-        Ok(&self.bytes[ptr as usize..ptr as usize + len as usize])
+        self.bytes.read(ptr, len)
     }
+}
 
+impl GuestMemory for VecMemory {
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
         check_bounds(self.byte_len(), ptr, bytes.len() as u64)?;
         self.bytes[ptr as usize..ptr as usize + bytes.len()].copy_from_slice(bytes);
@@ -174,13 +192,16 @@ impl GuestMemory for VecMemory {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoMemory;
 
-impl GuestMemory for NoMemory {
+impl MemoryView for NoMemory {
     fn byte_len(&self) -> u64 {
         0
     }
     fn read(&self, _ptr: u32, _len: u32) -> Result<&[u8], AbiError> {
         Err(AbiError::MissingMemory)
     }
+}
+
+impl GuestMemory for NoMemory {
     fn write(&mut self, _ptr: u32, _bytes: &[u8]) -> Result<(), AbiError> {
         Err(AbiError::MissingMemory)
     }

@@ -2,8 +2,8 @@
 //! `realloc` sequence of each transcoding path, and the bytes written.
 
 use super::*;
-use crate::abi::memory::ReallocCall;
-use crate::abi::strings::{store_string_into_range, UTF16_TAG};
+use crate::memory::ReallocCall;
+use crate::strings::{store_string_into_range, UTF16_TAG};
 
 const TEXTS: &[&str] = &[
     "",
@@ -79,8 +79,7 @@ fn every_encoding_pair_round_trips() {
                     bytes,
                     "{src:?}->{dst:?} {text:?}"
                 );
-                let back =
-                    crate::abi::strings::load_string_from_range(&env.cx(), ptr, tagged).unwrap();
+                let back = crate::strings::load_string_from_range(&env.cx(), ptr, tagged).unwrap();
                 assert_eq!(back.as_str(), text);
                 assert_eq!(back.src_encoding(), dst);
                 assert_eq!(back.src_tagged_code_units(), u64::from(tagged));

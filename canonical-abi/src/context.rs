@@ -89,35 +89,57 @@ impl<'a> LiftLowerContext<'a> {
 
     /// Traps unless `ptr` is `align`-aligned and `ptr + size` is in bounds:
     /// the checks `lift_flat_values` / `lower_flat_values` perform on a
-    /// spilled tuple pointer.
+    /// spilled tuple pointer (see [`check_pointer`]).
     pub(crate) fn check_ptr(&self, ptr: u32, align: u32, size: u32) -> Result<(), AbiError> {
-        if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
-            return Err(AbiError::PointerMisaligned { ptr, align });
-        }
-        if u64::from(ptr) + u64::from(size) > self.mem_len()? {
-            return Err(AbiError::PointerOutOfBounds {
-                ptr,
-                size: u64::from(size),
-            });
-        }
-        Ok(())
+        check_pointer(ptr, align, size, self.mem_len()?)
     }
 
     /// Traps unless a pointer returned by `realloc` is aligned and its
-    /// `size`-byte allocation is in bounds.
+    /// `size`-byte allocation is in bounds (see [`check_realloc`]).
     pub(crate) fn check_realloc(&self, ptr: u32, align: u32, size: u64) -> Result<(), AbiError> {
-        if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
-            return Err(AbiError::ReallocMisaligned { ptr, align });
-        }
-        self.check_realloc_bounds(ptr, size)
+        check_realloc(ptr, align, size, self.mem_len()?)
     }
 
     /// Traps unless `ptr + size` is within memory (the spec's bounds check
     /// after a `realloc` that needs no alignment check).
     pub(crate) fn check_realloc_bounds(&self, ptr: u32, size: u64) -> Result<(), AbiError> {
-        if u64::from(ptr) + size > self.mem_len()? {
-            return Err(AbiError::ReallocOutOfBounds { ptr, size });
-        }
-        Ok(())
+        check_realloc_bounds(ptr, size, self.mem_len()?)
     }
+}
+
+// The checks below take the memory's length as a number, so that code with
+// no `LiftLowerContext` (the WASI shims' generated glue) makes exactly the
+// same checks with exactly the same errors.
+
+/// Traps unless `ptr` is `align`-aligned and `ptr + size` lies within a
+/// memory of `mem_len` bytes: what `lift_flat_values` / `lower_flat_values`
+/// check of a spilled tuple pointer or a `retptr`.
+pub fn check_pointer(ptr: u32, align: u32, size: u32, mem_len: u64) -> Result<(), AbiError> {
+    if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
+        return Err(AbiError::PointerMisaligned { ptr, align });
+    }
+    if u64::from(ptr) + u64::from(size) > mem_len {
+        return Err(AbiError::PointerOutOfBounds {
+            ptr,
+            size: u64::from(size),
+        });
+    }
+    Ok(())
+}
+
+/// Traps unless a pointer returned by `realloc(.., align, size)` is aligned
+/// and its allocation lies within a memory of `mem_len` bytes.
+pub fn check_realloc(ptr: u32, align: u32, size: u64, mem_len: u64) -> Result<(), AbiError> {
+    if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
+        return Err(AbiError::ReallocMisaligned { ptr, align });
+    }
+    check_realloc_bounds(ptr, size, mem_len)
+}
+
+/// Traps unless `ptr + size` is within a memory of `mem_len` bytes.
+pub fn check_realloc_bounds(ptr: u32, size: u64, mem_len: u64) -> Result<(), AbiError> {
+    if u64::from(ptr) + size > mem_len {
+        return Err(AbiError::ReallocOutOfBounds { ptr, size });
+    }
+    Ok(())
 }

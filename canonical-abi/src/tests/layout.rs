@@ -2,7 +2,7 @@
 //! flatten_functype, type validation.
 
 use super::*;
-use crate::abi::types::{discriminant_size, flatten_variant, join, variant_payload_offset};
+use crate::types::{discriminant_size, flatten_variant, join, variant_payload_offset};
 use CoreType::*;
 use ValueType as T;
 

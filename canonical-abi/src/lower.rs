@@ -184,8 +184,24 @@ pub fn store_list_into_range(
     elem_type: &ValueType,
 ) -> Result<(u32, u32), AbiError> {
     let size = elem_size(elem_type);
-    let align = alignment(elem_type);
-    let byte_length = vs.len() as u64 * u64::from(size);
+    let ptr = alloc_list(cx, vs.len(), size, alignment(elem_type))?;
+    for (i, e) in vs.iter().enumerate() {
+        store_unchecked(cx, e, elem_type, ptr + i as u32 * size)?;
+    }
+    Ok((ptr, vs.len() as u32))
+}
+
+/// The allocation `store_list_into_range` makes for `length` elements of
+/// `elem_size` bytes aligned to `align`: one `realloc(0, 0, align,
+/// byte_length)`, whose result is checked. The elements are then stored at
+/// `ptr + i * elem_size` by the caller.
+pub fn alloc_list(
+    cx: &mut LiftLowerContext<'_>,
+    length: usize,
+    elem_size: u32,
+    align: u32,
+) -> Result<u32, AbiError> {
+    let byte_length = length as u64 * u64::from(elem_size);
     // The spec asserts this (lifted lists are bounded by
     // MAX_LIST_BYTE_LENGTH); host lists are not, so it traps here.
     if byte_length > REALLOC_I32_MAX {
@@ -193,10 +209,18 @@ pub fn store_list_into_range(
     }
     let ptr = cx.realloc(0, 0, align, byte_length as u32)?;
     cx.check_realloc(ptr, align, byte_length)?;
-    for (i, e) in vs.iter().enumerate() {
-        store_unchecked(cx, e, elem_type, ptr + i as u32 * size)?;
-    }
-    Ok((ptr, vs.len() as u32))
+    Ok(ptr)
+}
+
+/// `store_list_into_range` for a `list<u8>`: one allocation, one copy.
+/// Returns `(ptr, length)`.
+pub fn store_bytes_into_range(
+    cx: &mut LiftLowerContext<'_>,
+    bytes: &[u8],
+) -> Result<(u32, u32), AbiError> {
+    let ptr = alloc_list(cx, bytes.len(), 1, 1)?;
+    cx.write(ptr, bytes)?;
+    Ok((ptr, bytes.len() as u32))
 }
 
 // ------------------------------------------------------------------ lower_flat

@@ -16,7 +16,7 @@
 //! * `kind()` of a value always matches the `unwrap_*` method that succeeds
 //!   on it (the writer relies on this).
 
-use crate::abi::{FuncType, StringValue, Val, ValueType};
+use crate::{FuncType, StringValue, Val, ValueType};
 use std::borrow::Cow;
 use wasm_wave::wasm::{WasmFunc, WasmType, WasmTypeKind, WasmValue, WasmValueError};
 
@@ -571,7 +571,7 @@ mod tests {
         assert!(parse_value(&T::U8, "\"x\"").is_err());
         assert!(parse_value(&T::Enum(vec!["x".into()]), "z").is_err());
         assert!(parse_value(&T::Flags(vec!["a".into()]), "{b}").is_err());
-        assert!(parse_value(&T::Own(crate::abi::ResourceTypeId(0)), "1").is_err());
+        assert!(parse_value(&T::Own(crate::ResourceTypeId(0)), "1").is_err());
         assert!(to_string(&Val::Resource(3)).is_err());
     }
 

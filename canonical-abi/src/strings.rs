@@ -24,6 +24,7 @@
 
 use super::context::LiftLowerContext;
 use super::{AbiError, StringEncoding};
+use std::borrow::Cow;
 
 /// High bit of the code-unit count: the `latin1+utf16` string is UTF-16.
 pub const UTF16_TAG: u32 = 1 << 31;
@@ -153,13 +154,32 @@ pub fn load_string_from_range(
     ptr: u32,
     tagged_code_units: u32,
 ) -> Result<StringValue, AbiError> {
+    cx.mem_len()?;
+    let text = lift_string(&*cx.memory, cx.opts.string_encoding, ptr, tagged_code_units)?;
+    Ok(StringValue {
+        text: text.into_owned(),
+        src_encoding: cx.opts.string_encoding,
+        src_tagged_code_units: u64::from(tagged_code_units),
+    })
+}
+
+/// The text of the string at `(ptr, tagged_code_units)` in `mem`, stored in
+/// `encoding`, with every trap of `load_string_from_range` (length limit,
+/// alignment, bounds, invalid code units). A UTF-8 string is borrowed from
+/// memory, not copied; the other encodings are decoded into a new string.
+pub fn lift_string<M: super::MemoryView + ?Sized>(
+    mem: &M,
+    encoding: StringEncoding,
+    ptr: u32,
+    tagged_code_units: u32,
+) -> Result<Cow<'_, str>, AbiError> {
     #[derive(Clone, Copy)]
     enum Dec {
         Utf8,
         Utf16,
         Latin1,
     }
-    let (alignment, byte_length, encoding) = match cx.opts.string_encoding {
+    let (alignment, byte_length, encoding) = match encoding {
         StringEncoding::Utf8 => (1, u64::from(tagged_code_units), Dec::Utf8),
         StringEncoding::Utf16 => (2, 2 * u64::from(tagged_code_units), Dec::Utf16),
         StringEncoding::CompactUtf16 => {
@@ -177,28 +197,23 @@ pub fn load_string_from_range(
     if u64::from(ptr) != super::types::align_to(u64::from(ptr), alignment) {
         return Err(AbiError::StringMisaligned { ptr });
     }
-    if u64::from(ptr) + byte_length > cx.mem_len()? {
+    if u64::from(ptr) + byte_length > mem.byte_len() {
         return Err(AbiError::StringOutOfBounds { ptr, byte_length });
     }
-    let bytes = cx.read(ptr, byte_length as u32)?;
-    let text = match encoding {
-        Dec::Utf8 => std::str::from_utf8(bytes)
-            .map_err(|_| AbiError::InvalidUtf8)?
-            .to_owned(),
+    let bytes = mem.read(ptr, byte_length as u32)?;
+    Ok(match encoding {
+        Dec::Utf8 => Cow::Borrowed(std::str::from_utf8(bytes).map_err(|_| AbiError::InvalidUtf8)?),
         Dec::Utf16 => {
             let units = bytes
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]));
-            char::decode_utf16(units)
-                .collect::<Result<String, _>>()
-                .map_err(|_| AbiError::InvalidUtf16)?
+            Cow::Owned(
+                char::decode_utf16(units)
+                    .collect::<Result<String, _>>()
+                    .map_err(|_| AbiError::InvalidUtf16)?,
+            )
         }
-        Dec::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
-    };
-    Ok(StringValue {
-        text,
-        src_encoding: cx.opts.string_encoding,
-        src_tagged_code_units: u64::from(tagged_code_units),
+        Dec::Latin1 => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
     })
 }
 

@@ -1,7 +1,7 @@
 //! Every trap (and embedder error) of lifting and lowering.
 
 use super::*;
-use crate::abi::strings::{load_string_from_range, store_string_into_range, UTF16_TAG};
+use crate::strings::{load_string_from_range, store_string_into_range, UTF16_TAG};
 use ValueType as T;
 
 fn lift_one(env: &mut Env, t: &ValueType, flat: &[FlatVal]) -> Result<Val, AbiError> {

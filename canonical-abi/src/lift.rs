@@ -120,20 +120,57 @@ pub fn load_list_from_range(
     elem_type: &ValueType,
 ) -> Result<Vec<Val>, AbiError> {
     let size = elem_size(elem_type);
-    let align = alignment(elem_type);
-    let byte_length = u64::from(length) * u64::from(size);
+    check_list(ptr, length, size, alignment(elem_type), cx.mem_len()?)?;
+    (0..length)
+        .map(|i| load_unchecked(cx, ptr + i * size, elem_type))
+        .collect()
+}
+
+/// The traps of `load_list_from_range` for `length` elements of
+/// `elem_size` bytes aligned to `align` at `ptr`, in a memory of `mem_len`
+/// bytes: the length limit, the alignment, the bounds. Returns the byte
+/// length (which fits in memory, so in a `u32`).
+pub fn check_list(
+    ptr: u32,
+    length: u32,
+    elem_size: u32,
+    align: u32,
+    mem_len: u64,
+) -> Result<u32, AbiError> {
+    let byte_length = u64::from(length) * u64::from(elem_size);
     if byte_length > MAX_LIST_BYTE_LENGTH {
         return Err(AbiError::ListTooLong { byte_length });
     }
     if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
         return Err(AbiError::ListMisaligned { ptr, align });
     }
-    if u64::from(ptr) + byte_length > cx.mem_len()? {
+    if u64::from(ptr) + byte_length > mem_len {
         return Err(AbiError::ListOutOfBounds { ptr, byte_length });
     }
-    (0..length)
-        .map(|i| load_unchecked(cx, ptr + i * size, elem_type))
-        .collect()
+    Ok(byte_length as u32)
+}
+
+/// A `list<u8>` (or `list<s8>`) at `(ptr, length)` as a borrowed view of
+/// `mem`, after the checks of `load_list_from_range` ([`check_list`]).
+pub fn lift_bytes<M: super::MemoryView + ?Sized>(
+    mem: &M,
+    ptr: u32,
+    length: u32,
+) -> Result<&[u8], AbiError> {
+    let n = check_list(ptr, length, 1, 1, mem.byte_len())?;
+    mem.read(ptr, n)
+}
+
+/// The trap of lifting a variant (or enum, option, result) discriminant:
+/// `case_index` must number one of the `num_cases` cases.
+pub fn check_discriminant(case_index: u32, num_cases: usize) -> Result<(), AbiError> {
+    if case_index as usize >= num_cases {
+        return Err(AbiError::InvalidDiscriminant {
+            case_index,
+            num_cases: num_cases as u32,
+        });
+    }
+    Ok(())
 }
 
 /// `load_record(cx, ptr, fields)`: the field values in order.
@@ -160,12 +197,7 @@ fn load_variant(
 ) -> Result<(u32, Option<Val>), AbiError> {
     let disc_size = super::types::discriminant_size(cases.len());
     let case_index = cx.load_uint(ptr, disc_size)? as u32;
-    if case_index as usize >= cases.len() {
-        return Err(AbiError::InvalidDiscriminant {
-            case_index,
-            num_cases: cases.len() as u32,
-        });
-    }
+    check_discriminant(case_index, cases.len())?;
     let ptr = super::types::align_to(u64::from(ptr + disc_size), max_case_alignment(cases)) as u32;
     let payload = match cases[case_index as usize] {
         None => None,
@@ -299,12 +331,7 @@ fn lift_flat_variant(
     let flat_types = flatten_variant(cases);
     let payload_types = &flat_types[1..];
     let case_index = next_u32(vi)?;
-    if case_index as usize >= cases.len() {
-        return Err(AbiError::InvalidDiscriminant {
-            case_index,
-            num_cases: cases.len() as u32,
-        });
-    }
+    check_discriminant(case_index, cases.len())?;
     let mut coerce = CoerceValueIter {
         vi,
         flat_types: payload_types,

@@ -1,6 +1,15 @@
-//! The Canonical ABI: how component-level values are *lifted* out of and
-//! *lowered* into a core module's representation (flat core values and
-//! linear memory), for the synchronous subset of the component model.
+//! canonical-abi: the Canonical ABI, how component-level values are
+//! *lifted* out of and *lowered* into a core module's representation (flat
+//! core values and linear memory), for the synchronous subset of the
+//! component model, with no engine behind it.
+//!
+//! It is the one copy of the ABI's rules in the workspace: component-model
+//! runs it on core-vm (its `GuestMemory` over a core memory, its
+//! `ResourceTables` over the instances' handle tables), the WASI shims'
+//! build script computes each WASI function's layout and flat signature
+//! with it, and the shims' generated glue (in the interpreter and in the
+//! lowered library) makes its checks and its string and list lowering
+//! through it.
 //!
 //! This is a faithful port of the spec's executable reference,
 //! `design/mvp/canonical-abi/definitions.py` (WebAssembly/component-model),
@@ -16,15 +25,19 @@
 //!   `flatten_functype`, [`MAX_FLAT_PARAMS`], [`MAX_FLAT_RESULTS`]).
 //! * [`val`] — the dynamic value [`Val`] and [`Val::type_check`].
 //! * [`flat`] — [`FlatVal`] (flat core values) and [`CoreValueIter`].
-//! * [`memory`] — [`GuestMemory`], the memory + `realloc` interface shared
-//!   with the WASI shims, and the test memory [`VecMemory`].
+//! * [`memory`] — [`MemoryView`] (reads) and [`GuestMemory`] (writes and
+//!   `realloc`), the memory interface shared with the WASI shims, and the
+//!   test memory [`VecMemory`].
 //! * [`options`] — [`CanonicalOptions`] and [`StringEncoding`].
 //! * [`context`] — [`LiftLowerContext`] (`cx` in the spec).
 //! * [`strings`] — string lifting/lowering and all transcoding paths.
 //! * [`lift`] / [`lower`] — `load` / `lift_flat` / [`lift_values`] and
 //!   `store` / `lower_flat` / [`lower_values`].
 //! * [`resources`] — the [`ResourceTables`] hook for `own` / `borrow`.
+//! * [`static_types`] — [`StaticType`] / [`StaticFuncType`], a host's
+//!   declared signatures as `static` data, for import type-checking.
 //! * [`error`] — [`AbiError`].
+//! * `wave` (feature `wave`) — WAVE text for [`Val`] and [`ValueType`].
 //!
 //! Invariants of the whole tree:
 //! * Everything the spec marks `trap_if` is an `Err(AbiError)` with
@@ -51,18 +64,22 @@ pub mod lower;
 pub mod memory;
 pub mod options;
 pub mod resources;
+pub mod static_types;
 pub mod strings;
 pub mod types;
 pub mod val;
+#[cfg(feature = "wave")]
+pub mod wave;
 
 pub use context::LiftLowerContext;
 pub use error::AbiError;
 pub use flat::{CoreValueIter, FlatSource, FlatVal};
 pub use lift::{lift_flat, lift_values, load};
 pub use lower::{lower_flat, lower_values, store};
-pub use memory::{GuestMemory, NoMemory, VecMemory};
+pub use memory::{GuestMemory, MemoryView, NoMemory, VecMemory};
 pub use options::{CanonicalOptions, StringEncoding};
 pub use resources::{HandleTable, NoResources, ResourceTables};
+pub use static_types::{HostResource, StaticFuncType, StaticType};
 pub use strings::StringValue;
 pub use types::{
     alignment, despecialize, elem_size, flatten_functype, flatten_type, flatten_types,
