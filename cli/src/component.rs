@@ -13,9 +13,9 @@
 //! * The guest's `get-arguments` is FILE exactly as given, then ARGS.
 //! * `run` returning `ok` exits 0, `err` exits 1; `wasi:cli/exit` calls end
 //!   the process from inside the shims.
-//! * A missing import is reported in wasmtime's words, naming the first
-//!   missing `interface` and function; other instantiation errors are one
-//!   `Error:` line; both exit 1; a guest trap prints like the p1 path and
+//! * An import that is missing or has the wrong type is reported in
+//!   wasmtime's words (the first one, with its chain of causes); other
+//!   instantiation errors are one `Error:` line; both exit 1; a guest trap prints like the p1 path and
 //!   traps the host (134), a trap raised by a shim (a host error) exits 1.
 
 use crate::report;
@@ -67,7 +67,7 @@ pub fn run(
     }
     let instance = match linker.instantiate(&mut store, &component) {
         Ok(i) => i,
-        Err(Error::MissingImports(list)) => missing_import(file, &list),
+        Err(Error::Import { kind, name, causes }) => import_error(file, kind, &name, &causes),
         Err(e) => report::fail(anyhow!("failed to instantiate `{file}`: {e}")),
     };
     if let Some(call) = &run.invoke {
@@ -148,17 +148,15 @@ fn invoke(
     std::process::exit(0)
 }
 
-/// Reports the first missing import as `wasmtime run` does and exits 1.
-fn missing_import(file: &str, list: &[String]) -> ! {
-    let first = list.first().map(String::as_str).unwrap_or("?");
-    let detail = match first.split_once('#') {
-        Some((iface, func)) => format!(
-            "    0: component imports instance `{iface}`, but a matching implementation was not found in the linker\n\
-             \x20   1: instance export `{func}` has the wrong type\n\
-             \x20   2: function implementation is missing"
-        ),
-        None => format!("    0: component imports function `{first}`, but a matching implementation was not found in the linker"),
-    };
+/// Reports an import that is missing or has the wrong type as `wasmtime
+/// run` does (the same "Caused by" chain) and exits 1.
+fn import_error(file: &str, kind: &str, name: &str, causes: &[String]) -> ! {
+    let mut detail = format!(
+        "    0: component imports {kind} `{name}`, but a matching implementation was not found in the linker"
+    );
+    for (i, c) in causes.iter().enumerate() {
+        detail.push_str(&format!("\n    {}: {c}", i + 1));
+    }
     eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n{detail}");
     std::process::exit(1)
 }

@@ -19,9 +19,17 @@ pub enum Error {
     /// The component uses a feature this implementation does not support
     /// (async, values, start functions, module imports, ...).
     Unsupported(String),
-    /// Imports that no host implementation provides, one entry per missing
-    /// function as `interface#function` (or the root import name).
-    MissingImports(Vec<String>),
+    /// An import the linker cannot satisfy (an item missing, or a function
+    /// of the wrong type), in wasmtime's words: `kind` is `instance` or
+    /// `function`, `name` the import's name, `causes` the chain below
+    /// "a matching implementation was not found", outermost first
+    /// (`instance export `get-arguments` has the wrong type`,
+    /// `type mismatch with results`, `expected `list` found `u32``).
+    Import {
+        kind: &'static str,
+        name: String,
+        causes: Vec<String>,
+    },
     /// An import exists but cannot be used as requested.
     Link(String),
     /// A core module failed to compile or instantiate in core-vm.
@@ -71,8 +79,15 @@ impl fmt::Display for Error {
                 write!(f, "invalid component: {message} (at offset {offset:#x})")
             }
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
-            Error::MissingImports(list) => {
-                write!(f, "missing imports ({}): {}", list.len(), list.join(", "))
+            Error::Import { kind, name, causes } => {
+                write!(
+                    f,
+                    "component imports {kind} `{name}`, but a matching implementation was not found in the linker"
+                )?;
+                for c in causes {
+                    write!(f, ": {c}")?;
+                }
+                Ok(())
             }
             Error::Link(msg) => write!(f, "link error: {msg}"),
             Error::Core { context, error } => write!(f, "{context}: {error}"),

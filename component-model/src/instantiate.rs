@@ -21,17 +21,18 @@
 //!   call into guest code, so re-entrant calls cannot observe a borrow.
 
 use crate::error::{CallError, Error};
-use crate::host_flat::{FlatCall, FlatHostFunc, FlatSig};
+use crate::host_flat::{FlatCall, FlatHostFunc};
 use crate::inline::{
     import_path_name, ComponentInstanceIndex, CoreDef, Flat, FlatInit, FuncDef, InstanceDef,
     ItemDef, LiftedFunc, OptionsDef, RuntimeResource, Trampoline,
 };
 use crate::linker::{HostContext, HostFunc, HostImpl, Linker, ResourceDtor, StoreMemory};
+use crate::typecheck::check_func;
 use crate::types::core_val_type;
 use canonical_abi::{
     flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter,
-    FlatVal, FlattenContext, GuestMemory, HandleTable, LiftLowerContext, ResourceTables,
-    ResourceTypeId, Val, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    FlatVal, FlattenContext, GuestMemory, HandleTable, HostResource, LiftLowerContext,
+    ResourceTables, ResourceTypeId, Val, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
 use core_vm::{Engine, Extern, Func, Memory, Store, Trap};
 use std::cell::RefCell;
@@ -184,28 +185,91 @@ fn check_may_leave<T>(
 
 struct Shared<T> {
     comp: Arc<ComponentInner>,
-    host_funcs: HashMap<Vec<String>, HostImpl<T>>,
+    host_funcs: HashMap<Vec<String>, Bound<T>>,
     host_dtors: HashMap<u32, Arc<ResourceDtor<T>>>,
     state: RefCell<State>,
 }
 
-fn instantiate<T: 'static>(
+/// A host function bound to an import: for a typed one, the import's
+/// resource type of each host resource of its declared type (the result of
+/// the type check).
+struct Bound<T> {
+    imp: HostImpl<T>,
+    rts: Arc<[Option<ResourceTypeId>]>,
+}
+
+impl<T> Clone for Bound<T> {
+    fn clone(&self) -> Self {
+        Bound {
+            imp: self.imp.clone(),
+            rts: self.rts.clone(),
+        }
+    }
+}
+
+/// Binds every import to the linker's definitions, in import order, as
+/// wasmtime does: the first import with a missing item (resource, then
+/// functions) or a function of the wrong type fails, in wasmtime's words.
+fn bind_imports<T: 'static>(
     linker: &Linker<T>,
-    store: &mut Store<T>,
-    component: &Component,
-) -> Result<ComponentInstance<T>, Error> {
-    let comp = component.inner.clone();
-    let flat = &comp.flat;
-    let mut host_funcs: HashMap<Vec<String>, HostImpl<T>> = HashMap::new();
-    let mut missing = Vec::new();
+    flat: &crate::inline::Flat,
+) -> Result<HashMap<Vec<String>, Bound<T>>, Error> {
+    let mut host_funcs = HashMap::new();
+    let same_resource =
+        |r: HostResource, rt: ResourceTypeId| match flat.resources.get(rt.0 as usize) {
+            Some(RuntimeResource::Host { interface, name }) => linker
+                .lookup_resource(interface, name)
+                .is_some_and(|d| d.id == Some(r)),
+            _ => false,
+        };
     for imp in &flat.imports {
-        for (path, _) in &imp.funcs {
+        let fail = |path: &[String], cause: Vec<String>| {
+            let (kind, exports) = match path.first() {
+                // A root function import: `funcs` has one entry, at path [].
+                None if imp.funcs.len() == 1 && imp.funcs[0].0.is_empty() => ("function", &[][..]),
+                _ => ("instance", path),
+            };
+            let mut causes: Vec<String> = exports
+                .iter()
+                .map(|e| format!("instance export `{e}` has the wrong type"))
+                .collect();
+            causes.extend(cause);
+            Error::Import {
+                kind,
+                name: imp.name.clone(),
+                causes,
+            }
+        };
+        for r in &flat.resources {
+            let RuntimeResource::Host { interface, name } = r else {
+                continue;
+            };
+            if *interface == imp.name
+                && linker.lookup_resource(interface, name).is_none()
+                && !linker.stub_missing
+            {
+                return Err(fail(
+                    std::slice::from_ref(name),
+                    vec!["resource implementation is missing".into()],
+                ));
+            }
+        }
+        for (path, ty) in &imp.funcs {
             let mut full = vec![imp.name.clone()];
             full.extend(path.iter().cloned());
-            match linker.lookup(&full) {
-                Some(f) => {
-                    host_funcs.insert(full, f);
+            let bound = match linker.lookup(&full) {
+                Some(HostImpl::Typed { ty: declared, f }) => {
+                    let rts =
+                        check_func(declared, ty, &same_resource).map_err(|m| fail(path, m))?;
+                    Bound {
+                        imp: HostImpl::Typed { ty: declared, f },
+                        rts: rts.into(),
+                    }
                 }
+                Some(imp) => Bound {
+                    imp,
+                    rts: Arc::new([]),
+                },
                 None if linker.stub_missing => {
                     let name = import_path_name(&full);
                     let stub: Arc<HostFunc<T>> =
@@ -215,15 +279,32 @@ fn instantiate<T: 'static>(
                                 message: "called a missing import (stubbed)".into(),
                             }))
                         });
-                    host_funcs.insert(full, HostImpl::Vals(stub));
+                    Bound {
+                        imp: HostImpl::Vals(stub),
+                        rts: Arc::new([]),
+                    }
                 }
-                None => missing.push(import_path_name(&full)),
-            }
+                None => {
+                    return Err(fail(
+                        path,
+                        vec!["function implementation is missing".into()],
+                    ))
+                }
+            };
+            host_funcs.insert(full, bound);
         }
     }
-    if !missing.is_empty() {
-        return Err(Error::MissingImports(missing));
-    }
+    Ok(host_funcs)
+}
+
+fn instantiate<T: 'static>(
+    linker: &Linker<T>,
+    store: &mut Store<T>,
+    component: &Component,
+) -> Result<ComponentInstance<T>, Error> {
+    let comp = component.inner.clone();
+    let flat = &comp.flat;
+    let host_funcs = bind_imports(linker, flat)?;
     let mut host_dtors = HashMap::new();
     let mut tables: Vec<HandleTable> = (0..flat.num_instances)
         .map(|_| HandleTable::new())
@@ -231,7 +312,10 @@ fn instantiate<T: 'static>(
     for (i, r) in flat.resources.iter().enumerate() {
         match r {
             RuntimeResource::Host { interface, name } => {
-                if let Some(d) = linker.lookup_dtor(interface, name) {
+                if let Some(d) = linker
+                    .lookup_resource(interface, name)
+                    .and_then(|d| d.dtor.clone())
+                {
                     host_dtors.insert(i as u32, d);
                 }
             }
@@ -473,14 +557,13 @@ fn make_trampoline<T: 'static>(shared: &Rc<Shared<T>>, store: &mut Store<T>, idx
                 FuncDef::Import { path, .. } => shared.host_funcs.get(path).cloned(),
                 FuncDef::Lifted(_) => None,
             };
-            match host {
-                Some(HostImpl::Flat(f)) => {
-                    let sig = FlatSig::new(ty);
+            match host.map(|b| (b.imp, b.rts)) {
+                Some((HostImpl::Typed { f, .. }, rts)) => {
                     Func::new(store, fty, move |mut caller, args, results| {
-                        call_flat(&sh, caller.store_mut(), idx, &*f, &sig, args, results)
+                        call_flat(&sh, caller.store_mut(), idx, &*f, &rts, args, results)
                     })
                 }
-                Some(HostImpl::Vals(f)) => {
+                Some((HostImpl::Vals(f), _)) => {
                     Func::new(store, fty, move |mut caller, args, results| {
                         call_lowered(&sh, caller.store_mut(), idx, Some(&*f), args, results)
                     })
@@ -597,12 +680,11 @@ fn call_flat<T: 'static>(
     store: &mut Store<T>,
     idx: u32,
     f: &FlatHostFunc<T>,
-    sig: &FlatSig,
+    host_rts: &[Option<ResourceTypeId>],
     args: &[core_vm::Val],
     results: &mut [core_vm::Val],
 ) -> Result<(), Trap> {
     let Trampoline::Lower {
-        ty,
         opts,
         instance,
         name,
@@ -625,8 +707,7 @@ fn call_flat<T: 'static>(
         realloc: o.realloc,
         resources: &mut tables,
         func_name: name,
-        ty,
-        sig,
+        host_rts,
         args,
         results,
         returned: false,
@@ -1117,11 +1198,11 @@ impl<T: 'static> ComponentFunc<T> {
                         message: e.to_string(),
                     })?;
                 }
-                let f = match self.shared.host_funcs.get(path) {
+                let f = match self.shared.host_funcs.get(path).map(|b| &b.imp) {
                     Some(HostImpl::Vals(f)) => f.clone(),
-                    Some(HostImpl::Flat(_)) => {
+                    Some(HostImpl::Typed { .. }) => {
                         return Err(Error::Unsupported(format!(
-                            "{name} is a flat host function (Linker::func_flat): only a guest's canon lower can call it"
+                            "{name} is a flat host function (Linker::func_typed): only a guest's canon lower can call it"
                         )))
                     }
                     None => return Err(Error::NotFound(name.clone())),

@@ -17,6 +17,7 @@ pub mod inline;
 pub mod instantiate;
 pub mod linker;
 mod translate;
+mod typecheck;
 mod types;
 
 pub use core_vm::Trap;

@@ -13,17 +13,26 @@
 //!   already lent, to be released when it returns) and returns its results
 //!   to be lowered; it must return exactly one value per result type (zero
 //!   or one), which is type-checked before lowering.
-//! * A function is defined either on [`Val`]s ([`Linker::func`]) or on its
-//!   flat Canonical ABI form ([`Linker::func_flat`], see
-//!   [`crate::host_flat`]); the latter can only be called by a guest's
-//!   `canon lower`, not through [`crate::ComponentFunc::call`].
-//! * Missing imports are an instantiation error listing every missing
-//!   `interface#function`, unless [`Linker::stub_missing`] is set, in which
-//!   case each missing function traps when called, naming itself.
+//! * A function is defined either on [`Val`]s ([`Linker::func`]), checked
+//!   dynamically at each call, or on its flat Canonical ABI form with a
+//!   declared type ([`Linker::func_typed`], see [`crate::host_flat`]),
+//!   checked against the import's type at instantiation (wasmtime's rules
+//!   and words, `crate::typecheck`); the latter can only be called by a
+//!   guest's `canon lower`, not through [`crate::ComponentFunc::call`].
+//! * A host resource is defined per interface ([`Linker::resource`], with
+//!   the host's own [`HostResource`] index that its declared types use, or
+//!   [`Linker::resource_dtor`]); an imported resource the linker does not
+//!   define fails instantiation.
+//! * The first import that is missing or has the wrong type fails
+//!   instantiation ([`crate::Error::Import`]), unless
+//!   [`Linker::stub_missing`] is set, in which case each missing function
+//!   (or resource) is stubbed: a function traps when called, naming itself.
 
 use crate::error::CallError;
 use crate::host_flat::{FlatCall, FlatHostFunc};
-use canonical_abi::{AbiError, GuestMemory, MemoryView, ResourceTables, Val};
+use canonical_abi::{
+    AbiError, GuestMemory, HostResource, MemoryView, ResourceTables, StaticFuncType, Val,
+};
 use core_vm::{Func, Memory, Store, Trap};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,28 +47,48 @@ pub type ResourceDtor<T> = dyn Fn(&mut T, u32) -> Result<(), Trap>;
 /// One registered host implementation.
 pub(crate) enum HostImpl<T> {
     Vals(Arc<HostFunc<T>>),
-    Flat(Arc<FlatHostFunc<T>>),
+    /// On the flat form, with its declared type.
+    Typed {
+        ty: &'static StaticFuncType,
+        f: Arc<FlatHostFunc<T>>,
+    },
 }
 
 impl<T> Clone for HostImpl<T> {
     fn clone(&self) -> Self {
         match self {
             HostImpl::Vals(f) => HostImpl::Vals(f.clone()),
-            HostImpl::Flat(f) => HostImpl::Flat(f.clone()),
+            HostImpl::Typed { ty, f } => HostImpl::Typed { ty, f: f.clone() },
+        }
+    }
+}
+
+/// One host resource type of an interface.
+pub(crate) struct HostResourceDef<T> {
+    /// The host's index of it, used by declared types.
+    pub id: Option<HostResource>,
+    pub dtor: Option<Arc<ResourceDtor<T>>>,
+}
+
+impl<T> Clone for HostResourceDef<T> {
+    fn clone(&self) -> Self {
+        HostResourceDef {
+            id: self.id,
+            dtor: self.dtor.clone(),
         }
     }
 }
 
 pub(crate) struct Interface<T> {
     pub funcs: HashMap<String, HostImpl<T>>,
-    pub dtors: HashMap<String, Arc<ResourceDtor<T>>>,
+    pub resources: HashMap<String, HostResourceDef<T>>,
 }
 
 impl<T> Default for Interface<T> {
     fn default() -> Self {
         Interface {
             funcs: HashMap::new(),
-            dtors: HashMap::new(),
+            resources: HashMap::new(),
         }
     }
 }
@@ -97,17 +126,20 @@ impl<T: 'static> Linker<T> {
         self.define(interface, name, HostImpl::Vals(Arc::new(f)))
     }
 
-    /// Defines function `name` of interface `interface` on its flat form:
-    /// `f` reads the arguments it needs and lowers its result through the
+    /// Defines function `name` of interface `interface` on its flat form,
+    /// with declared type `ty` (resources named by the host's indices, see
+    /// [`Linker::resource`]): an import of it must have that type, and `f`
+    /// lifts its arguments and lowers its result itself through the
     /// [`FlatCall`] (see [`crate::host_flat`]). Replaces a [`Linker::func`]
     /// definition of the same name.
-    pub fn func_flat(
+    pub fn func_typed(
         &mut self,
         interface: &str,
         name: &str,
+        ty: &'static StaticFuncType,
         f: impl Fn(&mut FlatCall<'_, T>) -> Result<(), Trap> + 'static,
     ) -> &mut Self {
-        self.define(interface, name, HostImpl::Flat(Arc::new(f)))
+        self.define(interface, name, HostImpl::Typed { ty, f: Arc::new(f) })
     }
 
     /// Defines (or replaces) function `name` of `interface`.
@@ -130,18 +162,48 @@ impl<T: 'static> Linker<T> {
         self.func("", name, f)
     }
 
-    /// Registers the destructor of host resource `resource` of `interface`.
+    /// Defines host resource `resource` of `interface`, which the host's
+    /// declared types (see [`Linker::func_typed`]) name `id`, with its
+    /// destructor.
+    pub fn resource(
+        &mut self,
+        interface: &str,
+        resource: &str,
+        id: HostResource,
+        dtor: impl Fn(&mut T, u32) -> Result<(), Trap> + 'static,
+    ) -> &mut Self {
+        self.define_resource(interface, resource, Some(id), Arc::new(dtor))
+    }
+
+    /// Defines host resource `resource` of `interface` with its destructor
+    /// (for hosts whose functions are on [`Val`]s).
     pub fn resource_dtor(
         &mut self,
         interface: &str,
         resource: &str,
         f: impl Fn(&mut T, u32) -> Result<(), Trap> + 'static,
     ) -> &mut Self {
+        self.define_resource(interface, resource, None, Arc::new(f))
+    }
+
+    fn define_resource(
+        &mut self,
+        interface: &str,
+        resource: &str,
+        id: Option<HostResource>,
+        dtor: Arc<ResourceDtor<T>>,
+    ) -> &mut Self {
         self.interfaces
             .entry(interface.to_string())
             .or_default()
-            .dtors
-            .insert(resource.to_string(), Arc::new(f));
+            .resources
+            .insert(
+                resource.to_string(),
+                HostResourceDef {
+                    id,
+                    dtor: Some(dtor),
+                },
+            );
         self
     }
 
@@ -169,9 +231,10 @@ impl<T: 'static> Linker<T> {
             .is_some()
     }
 
-    /// Whether the destructor of resource `resource` of `interface` is defined.
-    pub fn defines_dtor(&self, interface: &str, resource: &str) -> bool {
-        self.lookup_dtor(interface, resource).is_some()
+    /// Whether resource `resource` of `interface` (or of a
+    /// semver-compatible version of it) is defined.
+    pub fn defines_resource(&self, interface: &str, resource: &str) -> bool {
+        self.lookup_resource(interface, resource).is_some()
     }
 
     pub(crate) fn lookup(&self, path: &[String]) -> Option<HostImpl<T>> {
@@ -188,17 +251,17 @@ impl<T: 'static> Linker<T> {
         self.interfaces.get(key)?.funcs.get(&func).cloned()
     }
 
-    pub(crate) fn lookup_dtor(
+    pub(crate) fn lookup_resource(
         &self,
         interface: &str,
         resource: &str,
-    ) -> Option<Arc<ResourceDtor<T>>> {
+    ) -> Option<&HostResourceDef<T>> {
         let key = if interface.is_empty() {
             ""
         } else {
             self.resolve_interface(interface)?
         };
-        self.interfaces.get(key)?.dtors.get(resource).cloned()
+        self.interfaces.get(key)?.resources.get(resource)
     }
 }
 
@@ -362,14 +425,27 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
         new_size: u32,
     ) -> Result<u32, AbiError> {
         let f = self.realloc.ok_or(AbiError::MissingRealloc)?;
-        let args = [old_ptr, old_size, align, new_size].map(|x| core_vm::Val::I32(x as i32));
-        let mut out = [core_vm::Val::I32(0)];
-        f.call(self.store, &args, &mut out)
-            .map_err(|e| AbiError::Guest(format!("realloc: {e}")))?;
-        match out[0] {
-            core_vm::Val::I32(p) => Ok(p as u32),
-            _ => Err(AbiError::Guest("realloc returned a non-i32".into())),
-        }
+        call_realloc(self.store, f, [old_ptr, old_size, align, new_size])
+            .map_err(|e| AbiError::Guest(format!("realloc: {e}")))
+    }
+}
+
+/// Calls a guest `realloc` with `(old_ptr, old_size, align, new_size)`.
+pub(crate) fn call_realloc<T>(
+    store: &mut Store<T>,
+    f: Func,
+    args: [u32; 4],
+) -> Result<u32, core_vm::Error> {
+    let args = args.map(|x| core_vm::Val::I32(x as i32));
+    let mut out = [core_vm::Val::I32(0)];
+    f.call(store, &args, &mut out)?;
+    match out[0] {
+        core_vm::Val::I32(p) => Ok(p as u32),
+        // Validation gives `realloc` the type (i32 i32 i32 i32) -> i32.
+        _ => Err(core_vm::Error::Trap(Trap::host(CallError {
+            func: "realloc".into(),
+            message: "returned a non-i32".into(),
+        }))),
     }
 }
 

@@ -1,13 +1,17 @@
-//! Host functions registered on their flat form (`Linker::func_flat`): a
-//! guest writes bytes to a host stream resource through a `list<u8>` view
-//! of its memory, gets `result` values through the `retptr` (typed
-//! shortcuts and the general `FlatCall::ret`, with `realloc` for a string
-//! and for a `list<u8>` read result),
-//! and every misuse (bad handle, out-of-bounds list, wrong accessor type,
-//! missing result, calling it from the host) is a clear error.
+//! Host functions registered on their flat form with a declared type
+//! (`Linker::func_typed`), written by hand here as the WASI shims' glue is
+//! generated: a guest writes bytes to a host stream resource through a
+//! `list<u8>` view of its memory, gets `result` values through the `retptr`
+//! (with `realloc` for a string and for a `list<u8>` read result), every
+//! misuse (bad handle, out-of-bounds list, wrong flat type, missing result,
+//! calling it from the host) is a clear error, and an import whose type
+//! differs from the declared one, or a missing resource, fails
+//! instantiation in wasmtime's words.
 
-use canonical_abi::Val;
-use component_model::{Component, Error, Linker};
+use canonical_abi::context::check_pointer;
+use canonical_abi::lift::lift_bytes;
+use canonical_abi::{AbiError, HostResource, StaticFuncType, StaticType, Val};
+use component_model::{Component, Error, FlatCall, Linker, Trap};
 use core_vm::{Engine, Store};
 
 mod common;
@@ -103,6 +107,142 @@ const WAT: &str = r#"(component
     (func (export "silent") (result u32) (canon lift (core func $i "silent")))
     (export "mix-import" (func $io "mix")))"#;
 
+const STREAM: HostResource = HostResource(0);
+static OPEN: StaticFuncType = StaticFuncType {
+    params: &[],
+    result: Some(StaticType::Own(STREAM)),
+};
+static WRITE: StaticFuncType = StaticFuncType {
+    params: &[
+        ("self", StaticType::Borrow(STREAM)),
+        ("data", StaticType::List(&StaticType::U8)),
+    ],
+    result: Some(StaticType::Result {
+        ok: None,
+        err: Some(&StaticType::String),
+    }),
+};
+static BUDGET: StaticFuncType = StaticFuncType {
+    params: &[("self", StaticType::Borrow(STREAM))],
+    result: Some(StaticType::Result {
+        ok: Some(&StaticType::U64),
+        err: Some(&StaticType::String),
+    }),
+};
+static READ: StaticFuncType = StaticFuncType {
+    params: &[
+        ("self", StaticType::Borrow(STREAM)),
+        ("len", StaticType::U64),
+    ],
+    result: Some(StaticType::Result {
+        ok: Some(&StaticType::List(&StaticType::U8)),
+        err: Some(&StaticType::String),
+    }),
+};
+static MIX: StaticFuncType = StaticFuncType {
+    params: &[("a", StaticType::U32), ("b", StaticType::U64)],
+    result: Some(StaticType::U64),
+};
+static SILENT: StaticFuncType = StaticFuncType {
+    params: &[],
+    result: Some(StaticType::U32),
+};
+
+fn abi(cx: &FlatCall<'_, Out>, e: AbiError) -> Trap {
+    cx.trap(e.to_string())
+}
+
+/// Writes `bytes` into a fresh `realloc`ed block; returns its pointer.
+fn alloc_copy(cx: &mut FlatCall<'_, Out>, bytes: &[u8]) -> Result<u32, Trap> {
+    let p = cx.realloc(0, 0, 1, bytes.len() as u32)?;
+    cx.write(p, bytes).map_err(|e| abi(cx, e))?;
+    Ok(p)
+}
+
+/// The `retptr` (flat argument `i`), checked for a `result<_, string>`-like
+/// value of `size` bytes aligned to `align`.
+fn retptr(cx: &FlatCall<'_, Out>, i: usize, align: u32, size: u32) -> Result<u32, Trap> {
+    let ret = cx.arg_i32(i)? as u32;
+    let len = cx.memory().map_err(|e| abi(cx, e))?.len() as u64;
+    check_pointer(ret, align, size, len).map_err(|e| abi(cx, e))?;
+    Ok(ret)
+}
+
+fn write_all(cx: &mut FlatCall<'_, Out>, parts: &[(u32, &[u8])]) -> Result<(), Trap> {
+    for (at, b) in parts {
+        cx.write(*at, b).map_err(|e| abi(cx, e))?;
+    }
+    Ok(())
+}
+
+/// The host of the test component, with `write` declared as `write_ty`.
+fn linker(write_ty: &'static StaticFuncType) -> Linker<Out> {
+    let mut l: Linker<Out> = Linker::new();
+    let i = "test:io/out@0.1.0";
+    l.func_typed(i, "open", &OPEN, |cx| {
+        cx.data_mut().next += 1;
+        let rep = cx.data().next;
+        let h = cx.lower_own(STREAM, rep).map_err(|e| abi(cx, e))?;
+        cx.set_result_i32(h as i32)
+    });
+    l.func_typed(i, "[method]stream.write", write_ty, |cx| {
+        let h = cx.arg_i32(0)? as u32;
+        let rep = cx.lift_borrow(STREAM, h).map_err(|e| abi(cx, e))?;
+        assert_eq!(rep, cx.data().next, "the borrow lifts to the rep");
+        let (p, n) = (cx.arg_i32(1)? as u32, cx.arg_i32(2)? as u32);
+        let mem = cx.memory().map_err(|e| abi(cx, e))?;
+        let bytes = lift_bytes(mem, p, n).map_err(|e| abi(cx, e))?.to_vec();
+        let ret = retptr(cx, 3, 4, 12)?;
+        if bytes == b"bad" {
+            let s = alloc_copy(cx, b"bad")?;
+            return write_all(
+                cx,
+                &[
+                    (ret, &[1]),
+                    (ret + 4, &s.to_le_bytes()),
+                    (ret + 8, &3u32.to_le_bytes()),
+                ],
+            );
+        }
+        cx.data_mut().written.extend_from_slice(&bytes);
+        write_all(cx, &[(ret, &[0])])
+    });
+    l.func_typed(i, "[method]stream.budget", &BUDGET, |cx| {
+        let h = cx.arg_i32(0)? as u32;
+        cx.lift_borrow(STREAM, h).map_err(|e| abi(cx, e))?;
+        let ret = retptr(cx, 1, 8, 16)?;
+        write_all(cx, &[(ret, &[0]), (ret + 8, &(1u64 << 40).to_le_bytes())])
+    });
+    l.func_typed(i, "[method]stream.read", &READ, |cx| {
+        let h = cx.arg_i32(0)? as u32;
+        cx.lift_borrow(STREAM, h).map_err(|e| abi(cx, e))?;
+        let n = cx.arg_i64(1)? as usize;
+        let ret = retptr(cx, 2, 4, 12)?;
+        let p = alloc_copy(cx, &b"abcdefgh"[..n])?;
+        write_all(
+            cx,
+            &[
+                (ret, &[0]),
+                (ret + 4, &p.to_le_bytes()),
+                (ret + 8, &(n as u32).to_le_bytes()),
+            ],
+        )
+    });
+    l.func_typed(i, "mix", &MIX, |cx| {
+        // Reading flat argument 0 as the wrong core type traps.
+        assert!(cx.arg_i64(0).is_err());
+        let a = cx.arg_i32(0)? as u32;
+        let b = cx.arg_i64(1)? as u64;
+        cx.set_result_i64((u64::from(a) * 100 + b) as i64)
+    });
+    l.func_typed(i, "silent", &SILENT, |_| Ok(()));
+    l.resource(i, "stream", STREAM, |o: &mut Out, rep| {
+        o.dropped.push(rep);
+        Ok(())
+    });
+    l
+}
+
 #[derive(Default)]
 struct Out {
     next: u32,
@@ -121,45 +261,7 @@ fn setup() -> (Store<Out>, component_model::ComponentInstance<Out>) {
             ..Default::default()
         },
     );
-    let mut l: Linker<Out> = Linker::new();
-    let i = "test:io/out@0.1.0";
-    l.func_flat(i, "open", |cx| {
-        cx.data_mut().next += 1;
-        let rep = cx.data().next;
-        cx.ret_own(rep)
-    });
-    l.func_flat(i, "[method]stream.write", |cx| {
-        let rep = cx.arg_resource(0)?;
-        assert_eq!(rep, cx.data().next, "the borrow lifts to the rep");
-        let bytes = cx.arg_bytes(1)?.to_vec();
-        if bytes == b"bad" {
-            return cx.ret(&Val::Result(Err(Some(Box::new(Val::String("bad".into()))))));
-        }
-        cx.data_mut().written.extend_from_slice(&bytes);
-        cx.ret_ok_unit()
-    });
-    l.func_flat(i, "[method]stream.budget", |cx| {
-        cx.arg_resource(0)?;
-        cx.ret_ok_u64(1 << 40)
-    });
-    l.func_flat(i, "[method]stream.read", |cx| {
-        cx.arg_resource(0)?;
-        let n = cx.arg_u64(1)? as usize;
-        cx.ret_ok_bytes(&b"abcdefgh"[..n])
-    });
-    l.func_flat(i, "mix", |cx| {
-        // Reading parameter 0 as the wrong type traps; the general path works.
-        assert!(cx.arg_u64(0).is_err());
-        let a = cx.arg_u32(0)?;
-        let b = cx.arg_u64(1)?;
-        assert_eq!(cx.arg(1)?, Val::U64(5));
-        cx.ret(&Val::U64(u64::from(a) * 100 + b))
-    });
-    l.func_flat(i, "silent", |_| Ok(()));
-    l.resource_dtor(i, "stream", |o: &mut Out, rep| {
-        o.dropped.push(rep);
-        Ok(())
-    });
+    let l = linker(&WRITE);
     let inst = l
         .instantiate(&mut store, &c)
         .unwrap_or_else(|e| panic!("instantiate: {e}"));
@@ -242,5 +344,99 @@ fn flat_host_functions_are_not_callable_with_vals() {
     assert!(
         matches!(err, Error::Unsupported(_)) && err.to_string().contains("flat host function"),
         "{err}"
+    );
+}
+
+fn instantiate_error(l: &Linker<Out>) -> Error {
+    let engine = Engine::default();
+    let bytes = wat::parse_str(WAT.replace("{LIBC}", LIBC)).expect("valid WAT");
+    let c = Component::new(&engine, &bytes).unwrap();
+    let mut store = Store::new(&engine, Out::default());
+    l.instantiate(&mut store, &c)
+        .err()
+        .expect("instantiation fails")
+}
+
+static WRITE_U16: StaticFuncType = StaticFuncType {
+    params: &[
+        ("self", StaticType::Borrow(STREAM)),
+        ("data", StaticType::List(&StaticType::U16)),
+    ],
+    result: WRITE.result,
+};
+
+#[test]
+fn an_import_of_another_type_fails_instantiation_in_wasmtimes_words() {
+    let err = instantiate_error(&linker(&WRITE_U16));
+    let Error::Import { kind, name, causes } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!((*kind, name.as_str()), ("instance", "test:io/out@0.1.0"));
+    assert_eq!(
+        causes,
+        &[
+            "instance export `[method]stream.write` has the wrong type",
+            "type mismatch with parameters",
+            "expected `u16` found `u8`"
+        ]
+    );
+    assert_eq!(
+        err.to_string(),
+        "component imports instance `test:io/out@0.1.0`, but a matching implementation was not found in the linker: instance export `[method]stream.write` has the wrong type: type mismatch with parameters: expected `u16` found `u8`"
+    );
+}
+
+#[test]
+fn a_missing_resource_fails_instantiation_in_wasmtimes_words() {
+    // A host with one function and no resource.
+    let mut l: Linker<Out> = Linker::new();
+    l.func_typed("test:io/out@0.1.0", "open", &OPEN, |_| Ok(()));
+    let err = instantiate_error(&l);
+    let Error::Import { causes, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        causes,
+        &[
+            "instance export `stream` has the wrong type",
+            "resource implementation is missing"
+        ]
+    );
+    // With the resource but a function missing: the first missing function.
+    l.resource("test:io/out@0.1.0", "stream", STREAM, |_, _| Ok(()));
+    let err = instantiate_error(&l);
+    let Error::Import { causes, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        causes,
+        &[
+            "instance export `[method]stream.write` has the wrong type",
+            "function implementation is missing"
+        ]
+    );
+}
+
+#[test]
+fn a_resource_of_another_host_index_is_a_resource_type_mismatch() {
+    let mut l = linker(&WRITE);
+    // `stream` registered under another host index than the declared types use.
+    l.resource(
+        "test:io/out@0.1.0",
+        "stream",
+        HostResource(7),
+        |_, _| Ok(()),
+    );
+    let err = instantiate_error(&l);
+    let Error::Import { causes, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        causes,
+        &[
+            "instance export `open` has the wrong type",
+            "type mismatch with results",
+            "resource type mismatch"
+        ]
     );
 }

@@ -299,6 +299,10 @@ impl Runner {
             st.last_drop = rep;
             Ok(())
         });
+        // wasmtime's harness also defines `resource2` and `resource1-again`
+        // (resources.wast imports all three; only `resource1` has functions).
+        linker.resource_dtor("host", "resource2", |_: &mut HostState, _| Ok(()));
+        linker.resource_dtor("host", "resource1-again", |_: &mut HostState, _| Ok(()));
         Runner {
             engine,
             store,

@@ -1,13 +1,15 @@
 //! The one table from WASIp1 `errno` values to WASIp2
-//! `wasi:filesystem/types.error-code` case names.
+//! `wasi:filesystem/types.error-code` cases.
 //!
 //! Invariants:
-//! * Every p1 errno maps to exactly one error-code case name that exists in
-//!   the 0.2.12 WIT; errnos p2 has no case for map to `io` (the nearest
-//!   generic failure), never to success.
+//! * Every p1 errno maps to exactly one error-code case (the generated
+//!   [`ErrorCode`], so only cases of the WIT exist); errnos p2 has no case
+//!   for map to `io` (the nearest generic failure), never to success.
 //! * The numeric values are p1's (`wasi_snapshot_preview1.witx`); a
 //!   compile-time check ties a sample of them to the `wasi` crate's
 //!   constants.
+
+pub use crate::bindings::filesystem_types::ErrorCode;
 
 /// The p1 errno numbers used below.
 pub mod p1 {
@@ -61,47 +63,48 @@ const _: () = {
 };
 
 /// The `error-code` case for p1 errno `errno`.
-pub fn error_code(errno: u16) -> &'static str {
+pub fn error_code(errno: u16) -> ErrorCode {
     use p1::*;
+    use ErrorCode as E;
     match errno {
-        ACCES => "access",
-        AGAIN => "would-block",
-        ALREADY => "already",
-        BADF => "bad-descriptor",
-        BUSY => "busy",
-        DEADLK => "deadlock",
-        DQUOT => "quota",
-        EXIST => "exist",
-        FBIG => "file-too-large",
-        ILSEQ => "illegal-byte-sequence",
-        INPROGRESS => "in-progress",
-        INTR => "interrupted",
-        INVAL => "invalid",
-        IO => "io",
-        ISDIR => "is-directory",
-        LOOP => "loop",
-        MLINK => "too-many-links",
-        MSGSIZE => "message-size",
-        NAMETOOLONG => "name-too-long",
-        NODEV => "no-device",
-        NOENT => "no-entry",
-        NOLCK => "no-lock",
-        NOMEM => "insufficient-memory",
-        NOSPC => "insufficient-space",
-        NOTDIR => "not-directory",
-        NOTEMPTY => "not-empty",
-        NOTRECOVERABLE => "not-recoverable",
-        NOTSUP | NOSYS => "unsupported",
-        NOTTY => "no-tty",
-        NXIO => "no-such-device",
-        OVERFLOW => "overflow",
-        PERM | NOTCAPABLE => "not-permitted",
-        PIPE => "pipe",
-        ROFS => "read-only",
-        SPIPE => "invalid-seek",
-        TXTBSY => "text-file-busy",
-        XDEV => "cross-device",
-        _ => "io",
+        ACCES => E::Access,
+        AGAIN => E::WouldBlock,
+        ALREADY => E::Already,
+        BADF => E::BadDescriptor,
+        BUSY => E::Busy,
+        DEADLK => E::Deadlock,
+        DQUOT => E::Quota,
+        EXIST => E::Exist,
+        FBIG => E::FileTooLarge,
+        ILSEQ => E::IllegalByteSequence,
+        INPROGRESS => E::InProgress,
+        INTR => E::Interrupted,
+        INVAL => E::Invalid,
+        IO => E::Io,
+        ISDIR => E::IsDirectory,
+        LOOP => E::Loop,
+        MLINK => E::TooManyLinks,
+        MSGSIZE => E::MessageSize,
+        NAMETOOLONG => E::NameTooLong,
+        NODEV => E::NoDevice,
+        NOENT => E::NoEntry,
+        NOLCK => E::NoLock,
+        NOMEM => E::InsufficientMemory,
+        NOSPC => E::InsufficientSpace,
+        NOTDIR => E::NotDirectory,
+        NOTEMPTY => E::NotEmpty,
+        NOTRECOVERABLE => E::NotRecoverable,
+        NOTSUP | NOSYS => E::Unsupported,
+        NOTTY => E::NoTty,
+        NXIO => E::NoSuchDevice,
+        OVERFLOW => E::Overflow,
+        PERM | NOTCAPABLE => E::NotPermitted,
+        PIPE => E::Pipe,
+        ROFS => E::ReadOnly,
+        SPIPE => E::InvalidSeek,
+        TXTBSY => E::TextFileBusy,
+        XDEV => E::CrossDevice,
+        _ => E::Io,
     }
 }
 
@@ -119,60 +122,20 @@ pub fn transfer(errno: u16) -> u16 {
 
 /// How a p1 errno is named in trap messages and `error` debug strings.
 pub fn message(errno: u16) -> String {
-    format!("{} (WASIp1 errno {errno})", error_code(errno))
+    format!("{} (WASIp1 errno {errno})", error_code(errno).name())
 }
-
-/// Every case of `error-code` in the 0.2.12 WIT, in declaration order.
-pub const ERROR_CODES: [&str; 37] = [
-    "access",
-    "would-block",
-    "already",
-    "bad-descriptor",
-    "busy",
-    "deadlock",
-    "quota",
-    "exist",
-    "file-too-large",
-    "illegal-byte-sequence",
-    "in-progress",
-    "interrupted",
-    "invalid",
-    "io",
-    "is-directory",
-    "loop",
-    "too-many-links",
-    "message-size",
-    "name-too-long",
-    "no-device",
-    "no-entry",
-    "no-lock",
-    "insufficient-memory",
-    "insufficient-space",
-    "not-directory",
-    "not-empty",
-    "not-recoverable",
-    "unsupported",
-    "no-tty",
-    "no-such-device",
-    "overflow",
-    "not-permitted",
-    "pipe",
-    "read-only",
-    "invalid-seek",
-    "text-file-busy",
-    "cross-device",
-];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_errno_maps_to_a_real_case() {
-        for e in 0..=u16::from(u8::MAX) {
-            assert!(ERROR_CODES.contains(&error_code(e)), "errno {e}");
-        }
-        assert_eq!(error_code(p1::NOENT), "no-entry");
-        assert_eq!(error_code(p1::NOTCAPABLE), "not-permitted");
+    fn errnos_map_to_their_cases() {
+        assert_eq!(error_code(p1::NOENT), ErrorCode::NoEntry);
+        assert_eq!(error_code(p1::NOTCAPABLE), ErrorCode::NotPermitted);
+        assert_eq!(error_code(p1::AGAIN).name(), "would-block");
+        // An errno p2 has no case for is `io`, never success.
+        assert_eq!(error_code(9999), ErrorCode::Io);
+        assert_eq!(message(p1::NOENT), "no-entry (WASIp1 errno 44)");
     }
 }

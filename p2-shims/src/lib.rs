@@ -1,8 +1,17 @@
 //! p2-shims: the WASIp2 (0.2.x) interfaces a command component imports,
 //! implemented over the WASIp1 host the shim itself runs on (through the
-//! `wasi` 0.11 crate), registered into a [`component_model::Linker`].
+//! `wasi` 0.11 crate), once for both modes: registered into a
+//! [`component_model::Linker`] for the interpreter (feature
+//! `component-model`, [`add_to_linker`]), and exported by the lowered
+//! library (crate `p2-lib`) through the same generated glue.
 //!
 //! Invariants:
+//! * The WIT in `wit/` is the one source of the interfaces: [`bindings`]
+//!   is generated from it at build time (types, one `Host` trait per
+//!   interface, the flat glue of every function, the function table); each
+//!   interface module implements its `Host` trait on [`WasiCtx`] with typed
+//!   arguments and results, and reaches guest memory, `realloc` and the
+//!   handle tables only through [`glue::Guest`].
 //! * Every interface is registered at `@0.2.12` ([`VERSION`]); the linker's
 //!   semver matching binds any `0.2.x` import to it.
 //! * One module per interface; the p1 calls live in `p1` (the only
@@ -10,18 +19,23 @@
 //! * A p1 failure becomes the WIT's own error value (an `error-code`, a
 //!   `stream-error` carrying an `error`), never a panic. Where p1 cannot
 //!   express a function the nearest correct error is returned (see
-//!   README.md, "WASIp2 over WASIp1"). A [`HostError`] (bad handle, argument
-//!   of the wrong shape) traps the guest.
+//!   README.md, "WASIp2 over WASIp1"). A [`HostError`] (bad handle, a
+//!   request refused) traps the guest.
+//! * [`WasiCtx`] is plain data (no engine type in it).
 //! * Everything compiles on every target; the p1 host calls are real only
 //!   on `target_os = "wasi"` (`p1.rs`). Elsewhere `p1_fake.rs`, an
 //!   in-memory p1 host with the same signatures, stands in for them, so the
 //!   shims' logic runs in native unit tests (chosen at compile time: the
 //!   shim itself pays nothing for it).
 
+#[macro_use]
+pub mod bindings;
 pub mod errno;
 pub mod error;
+pub mod glue;
+#[cfg(feature = "component-model")]
+mod interp;
 pub mod table;
-pub mod vals;
 
 mod cli;
 mod clocks;
@@ -95,86 +109,31 @@ impl WasiView for WasiCtx {
     }
 }
 
-/// `wasi:NAME@0.2.12`.
-fn iface(name: &str) -> String {
-    format!("wasi:{name}@{VERSION}")
-}
+#[cfg(feature = "component-model")]
+pub use interp::add_to_linker;
 
-/// Registers every interface of the shims.
-pub fn add_to_linker<T: WasiView>(linker: &mut component_model::Linker<T>) {
-    cli::add(linker);
-    io::add(linker);
-    clocks::add(linker);
-    random::add(linker);
-    filesystem::add(linker);
-    sockets::add(linker);
-}
-
-/// Defines `iface#name` as the shim function `f`; a [`HostError`] traps.
-fn def<T: WasiView>(
-    l: &mut component_model::Linker<T>,
-    iface: &str,
-    name: &str,
-    f: fn(&mut WasiCtx, vals::Args<'_>) -> vals::Ret,
-) {
-    l.func(iface, name, move |cx, args| {
-        f(cx.data_mut().wasi(), vals::Args(args)).map_err(|e| cx.trap(e.to_string()))
-    });
-}
-
-/// Defines `iface#name` on its flat form (see `component_model::host_flat`):
-/// for the hot calls, which read their arguments straight from the guest's
-/// flat values and memory. A [`HostError`] traps, as with [`def`].
-fn def_flat<T: WasiView>(
-    l: &mut component_model::Linker<T>,
-    iface: &str,
-    name: &str,
-    f: fn(&mut component_model::FlatCall<'_, T>) -> Result<(), FlatFail>,
-) {
-    l.func_flat(iface, name, move |cx| match f(cx) {
-        Ok(()) => Ok(()),
-        Err(FlatFail::Trap(t)) => Err(t),
-        Err(FlatFail::Host(e)) => Err(cx.trap(e.to_string())),
-    });
-}
-
-/// Why a flat shim function failed: a trap of the ABI layer (bad handle
-/// index, out-of-bounds list...) or a [`HostError`].
-enum FlatFail {
-    Trap(component_model::Trap),
-    Host(HostError),
-}
-
-impl From<component_model::Trap> for FlatFail {
-    fn from(t: component_model::Trap) -> Self {
-        FlatFail::Trap(t)
-    }
-}
-
-impl From<HostError> for FlatFail {
-    fn from(e: HostError) -> Self {
-        FlatFail::Host(e)
-    }
-}
-
-/// Registers the destructor of resource `resource` of `iface`: the entry
-/// leaves the table, and a shims-owned fd is closed with its last holder.
-/// Dropping an entry that still has children traps, as in wasmtime.
-fn dtor<T: WasiView>(l: &mut component_model::Linker<T>, iface: &str, resource: &str) {
-    let func = format!("{iface}#[resource-drop]{resource}");
-    l.resource_dtor(iface, resource, move |d: &mut T, rep| {
-        match d.wasi().table.remove(rep) {
-            Ok(Some(fd)) => {
-                let _ = p1::close(fd);
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(e) => Err(component_model::Trap::host(
-                component_model::CallError {
-                    func: func.clone(),
-                    message: e.to_string(),
-                },
-            )),
+impl WasiCtx {
+    /// The destructor of every resource: the entry leaves the table, and a
+    /// shims-owned fd is closed with its last holder. Dropping an entry that
+    /// still has children traps, as in wasmtime.
+    fn drop_entry(&mut self, rep: u32) -> Result<(), HostError> {
+        if let Some(fd) = self.table.remove(rep)? {
+            let _ = p1::close(fd);
         }
-    });
+        Ok(())
+    }
 }
+
+/// A `list<u8>` result handed back after it was copied to the guest: kept
+/// as the read buffer (`scratch`) when it is at least as large, up to
+/// [`SCRATCH_MAX`], so that reads do not allocate.
+impl glue::ReuseBytes for WasiCtx {
+    fn reuse_bytes(&mut self, bytes: Vec<u8>) {
+        if bytes.capacity() > self.scratch.capacity() && bytes.capacity() <= SCRATCH_MAX {
+            self.scratch = bytes;
+        }
+    }
+}
+
+/// The largest read buffer [`WasiCtx`] keeps between calls.
+const SCRATCH_MAX: usize = 1 << 20;

@@ -4,10 +4,8 @@
 //! Invariant: requests above [`MAX_BYTES`] trap instead of exhausting the
 //! shim's memory; a failing `random_get` traps (p2 random cannot fail).
 
-use crate::vals::bytes;
-use crate::{def, iface, p1, HostError, WasiView};
-use canonical_abi::Val;
-use component_model::Linker;
+use crate::bindings::{random_insecure, random_insecure_seed, random_random};
+use crate::{p1, HostError, WasiCtx};
 
 const MAX_BYTES: u64 = 64 << 20;
 
@@ -30,31 +28,29 @@ fn random_u64() -> Result<u64, HostError> {
     Ok(u64::from_le_bytes(a))
 }
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    let r = iface("random/random");
-    def(l, &r, "get-random-bytes", |_, a| {
-        Ok(vec![bytes(&random_bytes(a.u64(0)?)?)])
-    });
-    def(l, &r, "get-random-u64", |_, _| {
-        Ok(vec![Val::U64(random_u64()?)])
-    });
-    let i = iface("random/insecure");
-    def(l, &i, "get-insecure-random-bytes", |_, a| {
-        Ok(vec![bytes(&random_bytes(a.u64(0)?)?)])
-    });
-    def(l, &i, "get-insecure-random-u64", |_, _| {
-        Ok(vec![Val::U64(random_u64()?)])
-    });
-    def(
-        l,
-        &iface("random/insecure-seed"),
-        "insecure-seed",
-        |cx, _| {
-            let (a, b) = match cx.insecure_seed {
-                Some(seed) => seed,
-                None => *cx.insecure_seed.insert((random_u64()?, random_u64()?)),
-            };
-            Ok(vec![Val::Tuple(vec![Val::U64(a), Val::U64(b)])])
-        },
-    );
+impl random_random::Host for WasiCtx {
+    fn get_random_bytes(&mut self, len: u64) -> Result<Vec<u8>, HostError> {
+        random_bytes(len)
+    }
+    fn get_random_u64(&mut self) -> Result<u64, HostError> {
+        random_u64()
+    }
+}
+
+impl random_insecure::Host for WasiCtx {
+    fn get_insecure_random_bytes(&mut self, len: u64) -> Result<Vec<u8>, HostError> {
+        random_bytes(len)
+    }
+    fn get_insecure_random_u64(&mut self) -> Result<u64, HostError> {
+        random_u64()
+    }
+}
+
+impl random_insecure_seed::Host for WasiCtx {
+    fn insecure_seed(&mut self) -> Result<(u64, u64), HostError> {
+        match self.insecure_seed {
+            Some(seed) => Ok(seed),
+            None => Ok(*self.insecure_seed.insert((random_u64()?, random_u64()?))),
+        }
+    }
 }

@@ -23,6 +23,7 @@
 //!   holder.
 //! * Typed getters return [`HostError::BadHandle`] instead of panicking.
 
+use crate::bindings::filesystem_types::{DescriptorType, ErrorCode};
 use crate::error::HostError;
 use std::collections::{HashMap, VecDeque};
 
@@ -95,8 +96,8 @@ pub struct Descriptor {
 }
 
 /// One item of a `directory-entry-stream`: `(descriptor-type, name)` or an
-/// `error-code` case.
-pub type DirItem = Result<(&'static str, String), &'static str>;
+/// `error-code`.
+pub type DirItem = Result<(DescriptorType, String), ErrorCode>;
 
 #[derive(Debug)]
 pub enum Entry {

@@ -5,26 +5,24 @@
 //! Invariant: non-UTF-8 variables are converted lossily (p2 strings must be
 //! UTF-8); nothing is dropped.
 
-use crate::vals::none;
-use crate::{def, iface, WasiView};
-use canonical_abi::Val;
-use component_model::Linker;
+use crate::bindings::cli_environment::Host;
+use crate::{HostError, WasiCtx};
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    let i = iface("cli/environment");
-    def(l, &i, "get-environment", |_, _| {
-        let vars = std::env::vars_os()
+impl Host for WasiCtx {
+    fn get_environment(&mut self) -> Result<Vec<(String, String)>, HostError> {
+        Ok(std::env::vars_os()
             .map(|(k, v)| {
-                Val::Tuple(vec![
-                    Val::string(k.to_string_lossy()),
-                    Val::string(v.to_string_lossy()),
-                ])
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
             })
-            .collect();
-        Ok(vec![Val::List(vars)])
-    });
-    def(l, &i, "get-arguments", |cx, _| {
-        Ok(vec![Val::List(cx.args.iter().map(Val::string).collect())])
-    });
-    def(l, &i, "initial-cwd", |_, _| Ok(vec![none()]));
+            .collect())
+    }
+    fn get_arguments(&mut self) -> Result<Vec<String>, HostError> {
+        Ok(self.args.clone())
+    }
+    fn initial_cwd(&mut self) -> Result<Option<String>, HostError> {
+        Ok(None)
+    }
 }

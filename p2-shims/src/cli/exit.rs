@@ -4,21 +4,14 @@
 //! Invariant: streams write through immediately, so nothing is lost by
 //! exiting from inside the call.
 
-use crate::{def, iface, p1, HostError, WasiView};
-use canonical_abi::Val;
-use component_model::Linker;
+use crate::bindings::cli_exit::Host;
+use crate::{p1, HostError, WasiCtx};
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    let i = iface("cli/exit");
-    def(l, &i, "exit", |_, a| match a.raw(0)? {
-        Val::Result(Ok(_)) => p1::exit(0),
-        Val::Result(Err(_)) => p1::exit(1),
-        _ => Err(HostError::BadArgument {
-            index: 0,
-            expected: "result",
-        }),
-    });
-    def(l, &i, "exit-with-code", |_, a| {
-        p1::exit(u32::from(a.u8(0)?))
-    });
+impl Host for WasiCtx {
+    fn exit(&mut self, status: Result<(), ()>) -> Result<(), HostError> {
+        p1::exit(if status.is_ok() { 0 } else { 1 })
+    }
+    fn exit_with_code(&mut self, status_code: u8) -> Result<(), HostError> {
+        p1::exit(u32::from(status_code))
+    }
 }

@@ -2,11 +2,12 @@
 //! says it is a character device without seek/tell rights (what wasmtime's
 //! p1 reports for a tty; `/dev/null` has those rights).
 
+use crate::bindings::cli_terminal_input::{self, TerminalInput};
+use crate::bindings::cli_terminal_output::{self, TerminalOutput};
+use crate::bindings::{cli_terminal_stderr, cli_terminal_stdin, cli_terminal_stdout};
+use crate::glue::Own;
 use crate::table::Entry;
-use crate::vals::{none, some};
-use crate::{def, dtor, iface, p1, WasiCtx, WasiView};
-use canonical_abi::Val;
-use component_model::Linker;
+use crate::{p1, HostError, WasiCtx};
 
 fn is_terminal(fd: u32) -> bool {
     match p1::fdstat(fd) {
@@ -18,32 +19,40 @@ fn is_terminal(fd: u32) -> bool {
     }
 }
 
-fn terminal(cx: &mut WasiCtx, fd: u32, e: Entry) -> crate::vals::Ret {
+/// A new terminal resource for stdio `fd`, if it is a terminal.
+fn terminal<R>(cx: &mut WasiCtx, fd: u32, e: Entry) -> Result<Option<Own<R>>, HostError> {
     if !is_terminal(fd) {
-        return Ok(vec![none()]);
+        return Ok(None);
     }
-    Ok(vec![some(Val::Resource(cx.table.push(e)?))])
+    Ok(Some(Own::new(cx.table.push(e)?)))
 }
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    def(
-        l,
-        &iface("cli/terminal-stdin"),
-        "get-terminal-stdin",
-        |cx, _| terminal(cx, 0, Entry::TerminalInput),
-    );
-    def(
-        l,
-        &iface("cli/terminal-stdout"),
-        "get-terminal-stdout",
-        |cx, _| terminal(cx, 1, Entry::TerminalOutput),
-    );
-    def(
-        l,
-        &iface("cli/terminal-stderr"),
-        "get-terminal-stderr",
-        |cx, _| terminal(cx, 2, Entry::TerminalOutput),
-    );
-    dtor(l, &iface("cli/terminal-input"), "terminal-input");
-    dtor(l, &iface("cli/terminal-output"), "terminal-output");
+impl cli_terminal_stdin::Host for WasiCtx {
+    fn get_terminal_stdin(&mut self) -> Result<Option<Own<TerminalInput>>, HostError> {
+        terminal(self, 0, Entry::TerminalInput)
+    }
+}
+
+impl cli_terminal_stdout::Host for WasiCtx {
+    fn get_terminal_stdout(&mut self) -> Result<Option<Own<TerminalOutput>>, HostError> {
+        terminal(self, 1, Entry::TerminalOutput)
+    }
+}
+
+impl cli_terminal_stderr::Host for WasiCtx {
+    fn get_terminal_stderr(&mut self) -> Result<Option<Own<TerminalOutput>>, HostError> {
+        terminal(self, 2, Entry::TerminalOutput)
+    }
+}
+
+impl cli_terminal_input::Host for WasiCtx {
+    fn drop_terminal_input(&mut self, t: Own<TerminalInput>) -> Result<(), HostError> {
+        self.drop_entry(t.rep())
+    }
+}
+
+impl cli_terminal_output::Host for WasiCtx {
+    fn drop_terminal_output(&mut self, t: Own<TerminalOutput>) -> Result<(), HostError> {
+        self.drop_entry(t.rep())
+    }
 }

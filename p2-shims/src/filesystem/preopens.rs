@@ -4,10 +4,11 @@
 //! Invariant: the list is read once; each call hands out new descriptor
 //! resources that do not own the fd (dropping one never closes a preopen).
 
+use crate::bindings::filesystem_preopens::Host;
+use crate::bindings::filesystem_types::Descriptor as DescriptorRes;
+use crate::glue::Own;
 use crate::table::{Descriptor, Entry};
-use crate::{def, iface, p1, WasiCtx, WasiView};
-use canonical_abi::Val;
-use component_model::Linker;
+use crate::{p1, HostError, WasiCtx};
 
 /// How many fds in a row that are not preopens end the scan of [`host_preopens`].
 const PREOPEN_GAP: u32 = 64;
@@ -56,22 +57,17 @@ fn preopens(cx: &mut WasiCtx) -> Vec<(u32, String)> {
         .clone()
 }
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    def(
-        l,
-        &iface("filesystem/preopens"),
-        "get-directories",
-        |cx, _| {
-            let mut list = Vec::new();
-            for (fd, name) in preopens(cx) {
-                let rep = cx.table.push(Entry::Descriptor(Descriptor {
-                    fd,
-                    owned: false,
-                    fdflags: None,
-                }))?;
-                list.push(Val::Tuple(vec![Val::Resource(rep), Val::string(name)]));
-            }
-            Ok(vec![Val::List(list)])
-        },
-    );
+impl Host for WasiCtx {
+    fn get_directories(&mut self) -> Result<Vec<(Own<DescriptorRes>, String)>, HostError> {
+        let mut list = Vec::new();
+        for (fd, name) in preopens(self) {
+            let rep = self.table.push(Entry::Descriptor(Descriptor {
+                fd,
+                owned: false,
+                fdflags: None,
+            }))?;
+            list.push((Own::new(rep), name));
+        }
+        Ok(list)
+    }
 }

@@ -2,18 +2,18 @@
 //!
 //! Invariant: the debug string names the p1 errno it came from, if any.
 
+use crate::bindings::io_error::{Error, Host};
+use crate::glue::{Borrow, Own};
 use crate::table::{Entry, IoError};
-use crate::{def, dtor, iface, HostError, WasiCtx, WasiView};
-use canonical_abi::Val;
-use component_model::Linker;
+use crate::{HostError, WasiCtx};
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    let i = iface("io/error");
-    def(l, &i, "[method]error.to-debug-string", |cx, a| {
-        let e = cx.table.error(a.res(0)?)?;
-        Ok(vec![Val::string(e.message.clone())])
-    });
-    dtor(l, &i, "error");
+impl Host for WasiCtx {
+    fn error_to_debug_string(&mut self, e: Borrow<Error>) -> Result<String, HostError> {
+        Ok(self.table.error(e.rep())?.message.clone())
+    }
+    fn drop_error(&mut self, e: Own<Error>) -> Result<(), HostError> {
+        self.drop_entry(e.rep())
+    }
 }
 
 /// A new `error` resource for p1 errno `errno`.

@@ -9,43 +9,36 @@
 //! * An fd the host refuses to poll (node: stdin from a file or /dev/null)
 //!   is ready: it is not a pipe, so a read does not wait.
 
+use crate::bindings::io_poll::{Host, Pollable as PollableRes};
+use crate::glue::{Borrow, Own};
 use crate::table::Pollable;
-use crate::{def, dtor, iface, p1, HostError, WasiView};
-use canonical_abi::Val;
-use component_model::Linker;
+use crate::{p1, HostError, WasiCtx};
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    let i = iface("io/poll");
-    def(l, &i, "[method]pollable.ready", |cx, a| {
-        let p = *cx.table.pollable(a.res(0)?)?;
-        Ok(vec![Val::Bool(ready_now(p)?)])
-    });
-    def(l, &i, "[method]pollable.block", |cx, a| {
-        let p = *cx.table.pollable(a.res(0)?)?;
+impl Host for WasiCtx {
+    fn pollable_ready(&mut self, p: Borrow<PollableRes>) -> Result<bool, HostError> {
+        let p = *self.table.pollable(p.rep())?;
+        ready_now(p)
+    }
+    fn pollable_block(&mut self, p: Borrow<PollableRes>) -> Result<(), HostError> {
+        let p = *self.table.pollable(p.rep())?;
         wait(&[p])?;
-        Ok(vec![])
-    });
-    def(l, &i, "poll", |cx, a| {
-        let list = a.list(0)?;
+        Ok(())
+    }
+    fn poll(&mut self, list: Vec<Borrow<PollableRes>>) -> Result<Vec<u32>, HostError> {
         if list.is_empty() {
             return Err(HostError::Refused(
                 "poll: the list of pollables is empty".into(),
             ));
         }
         let mut ps = Vec::with_capacity(list.len());
-        for v in list {
-            let Val::Resource(rep) = v else {
-                return Err(HostError::BadArgument {
-                    index: 0,
-                    expected: "list<borrow<pollable>>",
-                });
-            };
-            ps.push(*cx.table.pollable(*rep)?);
+        for p in list {
+            ps.push(*self.table.pollable(p.rep())?);
         }
-        let ready = wait(&ps)?;
-        Ok(vec![Val::List(ready.into_iter().map(Val::U32).collect())])
-    });
-    dtor(l, &i, "pollable");
+        wait(&ps)
+    }
+    fn drop_pollable(&mut self, p: Own<PollableRes>) -> Result<(), HostError> {
+        self.drop_entry(p.rep())
+    }
 }
 
 fn now() -> Result<u64, HostError> {

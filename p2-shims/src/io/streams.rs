@@ -26,12 +26,12 @@
 //!   (see the README gaps).
 
 use super::error::push_errno;
+use crate::bindings::io_poll::Pollable as PollableRes;
+use crate::bindings::io_streams::{Host, InputStream, OutputStream, StreamError};
 use crate::errno::p1 as errno;
+use crate::glue::{Borrow, Own};
 use crate::table::{Entry, OutputKind, Pollable};
-use crate::vals::{err, ok, ok_unit, Ret};
-use crate::{def, def_flat, dtor, iface, p1, FlatFail, HostError, WasiCtx, WasiView};
-use canonical_abi::Val;
-use component_model::{FlatCall, Linker};
+use crate::{p1, HostError, WasiCtx};
 
 /// What `check-write` grants: wasmtime 49's budget for stdio and files.
 pub const WRITE_BUDGET: u64 = 64 << 10;
@@ -44,87 +44,127 @@ pub const BLOCKING_MAX: u64 = 4096;
 /// 64 KiB, what wasmtime returns at most for one read of a file.
 pub const READ_MAX: u64 = 64 << 10;
 
-pub fn add<T: WasiView>(l: &mut Linker<T>) {
-    let i = iface("io/streams");
-    def_flat(l, &i, "[method]input-stream.read", read_flat);
-    def_flat(
-        l,
-        &i,
-        "[method]input-stream.blocking-read",
-        blocking_read_flat,
-    );
-    def(l, &i, "[method]input-stream.skip", |cx, a| {
-        skip(cx, a.res(0)?, a.u64(1)?, false)
-    });
-    def(l, &i, "[method]input-stream.blocking-skip", |cx, a| {
-        skip(cx, a.res(0)?, a.u64(1)?, true)
-    });
-    def(l, &i, "[method]input-stream.subscribe", |cx, a| {
-        let rep = a.res(0)?;
-        let s = cx.table.input(rep)?;
+/// A stream operation's result: its value or a `stream-error`.
+type StreamResult<T> = Result<Result<T, StreamError>, HostError>;
+
+impl Host for WasiCtx {
+    fn input_stream_read(&mut self, s: Borrow<InputStream>, len: u64) -> StreamResult<Vec<u8>> {
+        read_scratch(self, s.rep(), len, false)
+    }
+    fn input_stream_blocking_read(
+        &mut self,
+        s: Borrow<InputStream>,
+        len: u64,
+    ) -> StreamResult<Vec<u8>> {
+        read_scratch(self, s.rep(), len, true)
+    }
+    fn input_stream_skip(&mut self, s: Borrow<InputStream>, len: u64) -> StreamResult<u64> {
+        skip(self, s.rep(), len, false)
+    }
+    fn input_stream_blocking_skip(
+        &mut self,
+        s: Borrow<InputStream>,
+        len: u64,
+    ) -> StreamResult<u64> {
+        skip(self, s.rep(), len, true)
+    }
+    fn input_stream_subscribe(
+        &mut self,
+        s: Borrow<InputStream>,
+    ) -> Result<Own<PollableRes>, HostError> {
+        let rep = s.rep();
+        let s = self.table.input(rep)?;
         let p = if s.offset.is_none() && !s.closed {
             Pollable::FdRead(s.fd)
         } else {
             Pollable::Ready
         };
-        Ok(vec![Val::Resource(
-            cx.table.push_child(Entry::Pollable(p), rep)?,
-        )])
-    });
-    // The calls of every write (check-write, write, flush) are flat: see
-    // `write_flat`.
-    def_flat(l, &i, "[method]output-stream.check-write", check_write_flat);
-    def_flat(l, &i, "[method]output-stream.write", write_flat);
-    def_flat(
-        l,
-        &i,
-        "[method]output-stream.blocking-write-and-flush",
-        blocking_write_flat,
-    );
-    def_flat(l, &i, "[method]output-stream.flush", flush_flat);
-    def_flat(l, &i, "[method]output-stream.blocking-flush", flush_flat);
-    def_flat(l, &i, "[method]output-stream.subscribe", |cx| {
-        let rep = cx.arg_resource(0)?;
-        let t = &mut cx.data_mut().wasi().table;
-        t.output(rep)?;
-        let p = t.push_child(Entry::Pollable(Pollable::Ready), rep)?;
-        Ok(cx.ret_own(p)?)
-    });
-    def(l, &i, "[method]output-stream.write-zeroes", |cx, a| {
-        let r = write_zeroes(cx, a.res(0)?, a.u64(1)?)?;
-        unit_val(cx, r)
-    });
-    def(
-        l,
-        &i,
-        "[method]output-stream.blocking-write-zeroes-and-flush",
-        |cx, a| {
-            let r = blocking_write_zeroes(cx, a.res(0)?, a.u64(1)?)?;
-            unit_val(cx, r)
-        },
-    );
-    def(l, &i, "[method]output-stream.splice", |cx, a| {
-        splice(cx, a.res(0)?, a.res(1)?, a.u64(2)?, false)
-    });
-    def(l, &i, "[method]output-stream.blocking-splice", |cx, a| {
-        splice(cx, a.res(0)?, a.res(1)?, a.u64(2)?, true)
-    });
-    dtor(l, &i, "input-stream");
-    dtor(l, &i, "output-stream");
-}
-
-/// `stream-error.closed` as an error result.
-fn closed() -> Val {
-    err(Val::Variant("closed".into(), None))
-}
-
-/// `stream-error.last-operation-failed` for `errno` as an error result.
-fn failed(cx: &mut WasiCtx, errno: u16) -> Result<Val, HostError> {
-    let e = push_errno(cx, errno)?;
-    Ok(err(Val::Variant(
-        "last-operation-failed".into(),
-        Some(Box::new(Val::Resource(e))),
-    )))
+        Ok(Own::new(self.table.push_child(Entry::Pollable(p), rep)?))
+    }
+    fn output_stream_check_write(&mut self, s: Borrow<OutputStream>) -> StreamResult<u64> {
+        let r = usable(self, s.rep())?.map(|_| WRITE_BUDGET);
+        result(self, r)
+    }
+    /// The guest's bytes go to p1 `fd_write` / `fd_pwrite` straight from its
+    /// memory (an iovec over the `list<u8>` argument), with no copy.
+    fn output_stream_write(
+        &mut self,
+        s: Borrow<OutputStream>,
+        contents: &[u8],
+    ) -> StreamResult<()> {
+        let r = write_all(self, s.rep(), contents, false)?;
+        result(self, r)
+    }
+    /// wasmtime's size check first.
+    fn output_stream_blocking_write_and_flush(
+        &mut self,
+        s: Borrow<OutputStream>,
+        contents: &[u8],
+    ) -> StreamResult<()> {
+        if contents.len() as u64 > BLOCKING_MAX {
+            return Err(HostError::BufferTooLarge {
+                func: "blocking-write-and-flush",
+                max: BLOCKING_MAX,
+            });
+        }
+        let r = write_all(self, s.rep(), contents, true)?;
+        result(self, r)
+    }
+    fn output_stream_flush(&mut self, s: Borrow<OutputStream>) -> StreamResult<()> {
+        flush(self, s.rep())
+    }
+    fn output_stream_blocking_flush(&mut self, s: Borrow<OutputStream>) -> StreamResult<()> {
+        flush(self, s.rep())
+    }
+    fn output_stream_subscribe(
+        &mut self,
+        s: Borrow<OutputStream>,
+    ) -> Result<Own<PollableRes>, HostError> {
+        let rep = s.rep();
+        self.table.output(rep)?;
+        Ok(Own::new(
+            self.table
+                .push_child(Entry::Pollable(Pollable::Ready), rep)?,
+        ))
+    }
+    fn output_stream_write_zeroes(
+        &mut self,
+        s: Borrow<OutputStream>,
+        len: u64,
+    ) -> StreamResult<()> {
+        let r = write_zeroes(self, s.rep(), len)?;
+        result(self, r)
+    }
+    fn output_stream_blocking_write_zeroes_and_flush(
+        &mut self,
+        s: Borrow<OutputStream>,
+        len: u64,
+    ) -> StreamResult<()> {
+        let r = blocking_write_zeroes(self, s.rep(), len)?;
+        result(self, r)
+    }
+    fn output_stream_splice(
+        &mut self,
+        s: Borrow<OutputStream>,
+        src: Borrow<InputStream>,
+        len: u64,
+    ) -> StreamResult<u64> {
+        splice(self, s.rep(), src.rep(), len, false)
+    }
+    fn output_stream_blocking_splice(
+        &mut self,
+        s: Borrow<OutputStream>,
+        src: Borrow<InputStream>,
+        len: u64,
+    ) -> StreamResult<u64> {
+        splice(self, s.rep(), src.rep(), len, true)
+    }
+    fn drop_input_stream(&mut self, s: Own<InputStream>) -> Result<(), HostError> {
+        self.drop_entry(s.rep())
+    }
+    fn drop_output_stream(&mut self, s: Own<OutputStream>) -> Result<(), HostError> {
+        self.drop_entry(s.rep())
+    }
 }
 
 /// Why a stream operation did not produce its value.
@@ -135,11 +175,23 @@ pub enum StreamFail {
 }
 
 impl StreamFail {
-    fn into_val(self, cx: &mut WasiCtx) -> Result<Val, HostError> {
+    /// The `stream-error` for this failure (`last-operation-failed` carries
+    /// a new `error` resource).
+    fn into_error(self, cx: &mut WasiCtx) -> Result<StreamError, HostError> {
         match self {
-            StreamFail::Closed => Ok(closed()),
-            StreamFail::Errno(e) => failed(cx, e),
+            StreamFail::Closed => Ok(StreamError::Closed),
+            StreamFail::Errno(e) => Ok(StreamError::LastOperationFailed(Own::new(push_errno(
+                cx, e,
+            )?))),
         }
+    }
+}
+
+/// `Ok(v)` or the `stream-error` of `f`.
+fn result<T>(cx: &mut WasiCtx, r: Result<T, StreamFail>) -> StreamResult<T> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(f) => Ok(Err(f.into_error(cx)?)),
     }
 }
 
@@ -246,37 +298,28 @@ impl Waited {
     }
 }
 
-/// `read` and `blocking-read`: p1 reads into the context's scratch buffer
-/// (kept between calls), which is copied once into the guest's `realloc`ed
-/// list.
-fn read_flat_as<T: WasiView>(cx: &mut FlatCall<'_, T>, blocking: bool) -> Result<(), FlatFail> {
-    let rep = cx.arg_resource(0)?;
-    let len = cx.arg_u64(1)?;
-    let w = cx.data_mut().wasi();
-    let mut buf = std::mem::take(&mut w.scratch);
-    let r = read_into(w, rep, len, blocking, &mut buf);
-    let out = match r {
-        Err(e) => Err(e.into()),
-        Ok(Ok(())) => cx.ret_ok_bytes(&buf).map_err(FlatFail::from),
-        Ok(Err(f)) => ret_fail(cx, f),
-    };
-    cx.data_mut().wasi().scratch = buf;
-    out
+/// `read` and `blocking-read`: p1 reads into the context's scratch buffer,
+/// which the glue copies once into the guest's `realloc`ed list and hands
+/// back (`ReuseBytes`), so a read does not allocate.
+fn read_scratch(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> StreamResult<Vec<u8>> {
+    let mut buf = std::mem::take(&mut cx.scratch);
+    let r = read_into(cx, rep, len, blocking, &mut buf);
+    match r {
+        Ok(Ok(())) => Ok(Ok(buf)),
+        Ok(Err(f)) => {
+            cx.scratch = buf;
+            result(cx, Err(f))
+        }
+        Err(e) => {
+            cx.scratch = buf;
+            Err(e)
+        }
+    }
 }
 
-fn read_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
-    read_flat_as(cx, false)
-}
-
-fn blocking_read_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
-    read_flat_as(cx, true)
-}
-
-fn skip(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> Ret {
-    Ok(vec![match read(cx, rep, len, blocking)? {
-        Ok(b) => ok(Val::U64(b.len() as u64)),
-        Err(f) => f.into_val(cx)?,
-    }])
+fn skip(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> StreamResult<u64> {
+    let r = read(cx, rep, len, blocking)?.map(|b| b.len() as u64);
+    result(cx, r)
 }
 
 /// Whether output stream `rep` can be used, and if so its fd and kind: not
@@ -383,68 +426,11 @@ fn finish_write(
     }
 }
 
-/// Lowers a stream operation's failure as its `err(stream-error)` result.
-fn ret_fail<T: WasiView>(cx: &mut FlatCall<'_, T>, f: StreamFail) -> Result<(), FlatFail> {
-    let v = f.into_val(cx.data_mut().wasi())?;
-    Ok(cx.ret(&v)?)
-}
-
-/// `write` and (when `blocking`) `blocking-write-and-flush`: the guest's
-/// bytes go to p1 `fd_write` / `fd_pwrite` straight from its memory (an
-/// iovec over the `list<u8>` argument), with no copy and no value built.
-fn write_flat_as<T: WasiView>(cx: &mut FlatCall<'_, T>, blocking: bool) -> Result<(), FlatFail> {
-    let rep = cx.arg_resource(0)?;
-    let (fd, kind) = match usable(cx.data_mut().wasi(), rep)? {
-        Ok(s) => s,
-        Err(f) => return ret_fail(cx, f),
-    };
-    let r = write_fd(fd, kind, cx.arg_bytes(1)?);
-    match finish_write(cx.data_mut().wasi(), rep, r, blocking)? {
-        Ok(()) => Ok(cx.ret_ok_unit()?),
-        Err(f) => ret_fail(cx, f),
-    }
-}
-
-fn write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
-    write_flat_as(cx, false)
-}
-
-/// `blocking-write-and-flush`: wasmtime's size check first.
-fn blocking_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
-    if cx.arg_bytes(1)?.len() as u64 > BLOCKING_MAX {
-        return Err(HostError::BufferTooLarge {
-            func: "blocking-write-and-flush",
-            max: BLOCKING_MAX,
-        }
-        .into());
-    }
-    write_flat_as(cx, true)
-}
-
-fn check_write_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
-    let rep = cx.arg_resource(0)?;
-    match usable(cx.data_mut().wasi(), rep)? {
-        Ok(_) => Ok(cx.ret_ok_u64(WRITE_BUDGET)?),
-        Err(f) => ret_fail(cx, f),
-    }
-}
-
 /// `flush` and `blocking-flush`: nothing is buffered (see the module doc),
 /// but a failed `write` is reported.
-fn flush_flat<T: WasiView>(cx: &mut FlatCall<'_, T>) -> Result<(), FlatFail> {
-    let rep = cx.arg_resource(0)?;
-    match usable(cx.data_mut().wasi(), rep)? {
-        Ok(_) => Ok(cx.ret_ok_unit()?),
-        Err(f) => ret_fail(cx, f),
-    }
-}
-
-/// `ok` or the failure of a stream operation without a value.
-fn unit_val(cx: &mut WasiCtx, r: Result<(), StreamFail>) -> Ret {
-    Ok(vec![match r {
-        Ok(()) => ok_unit(),
-        Err(f) => f.into_val(cx)?,
-    }])
+fn flush(cx: &mut WasiCtx, rep: u32) -> StreamResult<()> {
+    let r = usable(cx, rep)?.map(|_| ());
+    result(cx, r)
 }
 
 /// `write-zeroes`: as wasmtime, the stream's state first (a closed stream
@@ -480,18 +466,16 @@ pub fn blocking_write_zeroes(
 
 /// `splice` and `blocking-splice`: at most what `check-write` grants, read
 /// from `src` (without waiting unless `blocking`) and written to `out`.
-fn splice(cx: &mut WasiCtx, out: u32, src: u32, len: u64, blocking: bool) -> Ret {
+fn splice(cx: &mut WasiCtx, out: u32, src: u32, len: u64, blocking: bool) -> StreamResult<u64> {
     if let Err(f) = usable(cx, out)? {
-        return Ok(vec![f.into_val(cx)?]);
+        return result(cx, Err(f));
     }
     let data = match read(cx, src, len.min(WRITE_BUDGET), blocking)? {
         Ok(b) => b,
-        Err(f) => return Ok(vec![f.into_val(cx)?]),
+        Err(f) => return result(cx, Err(f)),
     };
-    Ok(vec![match write_all(cx, out, &data, blocking)? {
-        Ok(()) => ok(Val::U64(data.len() as u64)),
-        Err(f) => f.into_val(cx)?,
-    }])
+    let r = write_all(cx, out, &data, blocking)?.map(|()| data.len() as u64);
+    result(cx, r)
 }
 
 /// Against the fake p1 layer, so natively only.
@@ -587,7 +571,7 @@ mod tests {
         // Blocking: waits (in poll_oneoff) until the data comes.
         assert_eq!(read(&mut cx, i, 10, true), Ok(Ok(b"ab".to_vec())));
         assert!(with(|h| h.polls) >= 2);
-        assert_eq!(skip(&mut cx, i, 10, false), Ok(vec![ok(Val::U64(0))]));
+        assert_eq!(skip(&mut cx, i, 10, false), Ok(Ok(0)));
         assert_eq!(read(&mut cx, i, 10, true), Ok(Ok(b"c".to_vec())));
         assert_eq!(read(&mut cx, i, 10, true), Ok(Err(StreamFail::Closed)));
         assert_eq!(read(&mut cx, i, 10, false), Ok(Err(StreamFail::Closed)));
