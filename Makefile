@@ -198,11 +198,11 @@ fuzz-smoke:
 	    sys.exit(0 if any(t["name"] == "fuzz-smoke" and "bin" in t["kind"] \
 	        for p in m["packages"] if p["name"] == "conformance" for t in p["targets"]) else 1)'; \
 	then \
-	    echo "$(CARGO) run -p conformance --release --features component-gen,differential --bin fuzz-smoke"; \
-	    $(CARGO) run $(CARGO_LOCKED) -p conformance --release --features component-gen,differential --bin fuzz-smoke && \
-	    $(CARGO) run $(CARGO_LOCKED) -p conformance --release --features component-gen,differential --bin fuzz-smoke -- \
+	    echo "$(CARGO) run -p conformance --profile fuzz --features component-gen,differential --bin fuzz-smoke"; \
+	    $(CARGO) run $(CARGO_LOCKED) -p conformance --profile fuzz --features component-gen,differential --bin fuzz-smoke && \
+	    $(CARGO) run $(CARGO_LOCKED) -p conformance --profile fuzz --features component-gen,differential --bin fuzz-smoke -- \
 	        --components-only --iterations 5000 && \
-	    $(CARGO) run $(CARGO_LOCKED) -p conformance --release --features component-gen,differential --bin fuzz-smoke -- \
+	    $(CARGO) run $(CARGO_LOCKED) -p conformance --profile fuzz --features component-gen,differential --bin fuzz-smoke -- \
 	        --differential-only --iterations 10000; \
 	else \
 	    echo "fuzz-smoke: conformance has no fuzz-smoke binary yet; skipped"; \

@@ -48,16 +48,27 @@
 //! refused growth stops wasmi with a trap ([`WasmiData`]), which makes the
 //! module inconclusive.
 //!
+//! **The reference's own bugs.** wasmi 2.0 panics on some valid modules
+//! (an `unreachable!` in its translator, see the README). Every call into
+//! wasmi (validation, instantiation, each export call) runs under
+//! `catch_unwind`: a panic there is counted as `reference_failed`, its
+//! message kept in `reference_panics`, and the module's comparison stops; it
+//! is not a mismatch. This needs an unwinding build: `fuzz-smoke` is built
+//! with the workspace's `fuzz` profile (release with `panic = "unwind"`);
+//! under libFuzzer (`fuzz/`, whose panic hook aborts) such a panic is a
+//! crash to triage by hand.
+//!
 //! Invariants: this file depends only on core-vm, wasmi, wasm-smith and
 //! arbitrary (and `fuzz_harness`, compiled beside it). Every mismatch is a
 //! finding; a module wasmi rejects is counted (`reference_rejected`), not a
-//! finding; a module core-vm rejects is a finding (wasm-smith stays within
-//! core-vm's features).
+//! finding, and so is a wasmi panic (`reference_failed`); a module core-vm
+//! rejects is a finding (wasm-smith stays within core-vm's features).
 
 use crate::fuzz_harness::{smith_config, XorShift, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS};
 use arbitrary::Unstructured;
 use core_vm as cv;
 use std::fmt::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 /// Argument sets per exported function.
@@ -74,6 +85,10 @@ pub struct DiffStats {
     pub modules: u64,
     /// Modules core-vm accepted but wasmi did not (a wasmi limitation).
     pub reference_rejected: u64,
+    /// Modules whose comparison stopped because wasmi panicked (a wasmi bug).
+    pub reference_failed: u64,
+    /// What wasmi's panics said, one per `reference_failed` module.
+    pub reference_panics: Vec<String>,
     /// Modules both engines instantiated (or both failed to, alike).
     pub instantiated: u64,
     pub calls: u64,
@@ -88,6 +103,9 @@ impl DiffStats {
     pub fn merge(&mut self, o: &DiffStats) {
         self.modules += o.modules;
         self.reference_rejected += o.reference_rejected;
+        self.reference_failed += o.reference_failed;
+        self.reference_panics
+            .extend(o.reference_panics.iter().cloned());
         self.instantiated += o.instantiated;
         self.calls += o.calls;
         self.traps += o.traps;
@@ -491,10 +509,15 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
     };
     let wi_engine = wasmi_engine();
     debug("validating on wasmi");
-    let wi_module = match wasmi::Module::new(&wi_engine, wasm) {
-        Ok(m) => m,
-        Err(_) => {
+    let wi_module = match on_wasmi(|| wasmi::Module::new(&wi_engine, wasm)) {
+        Ok(Ok(m)) => m,
+        Ok(Err(_)) => {
             stats.reference_rejected += 1;
+            return stats;
+        }
+        Err(panic) => {
+            stats.reference_failed += 1;
+            stats.reference_panics.push(format!("validation: {panic}"));
             return stats;
         }
     };
@@ -518,6 +541,13 @@ struct Diff {
 impl Diff {
     fn finding(&mut self, what: String) {
         self.stats.findings.push(what);
+    }
+
+    /// wasmi panicked during `what`: counted, and the comparison stops (its
+    /// store may be half-updated).
+    fn reference_panicked(&mut self, what: &str, panic: String) {
+        self.stats.reference_failed += 1;
+        self.stats.reference_panics.push(format!("{what}: {panic}"));
     }
 
     /// Compares one outcome pair; false if the module's comparison must stop
@@ -743,7 +773,11 @@ impl Diff {
         debug("instantiating on core-vm");
         let cv_inst = cv::Instance::new(&mut cv_store, cv_module, &cv_imports);
         debug("instantiating on wasmi");
-        let wi_inst = wasmi::Instance::new(&mut wi_store, wi_module, &wi_imports);
+        let wi_inst = match on_wasmi(|| wasmi::Instance::new(&mut wi_store, wi_module, &wi_imports))
+        {
+            Ok(r) => r,
+            Err(panic) => return self.reference_panicked("instantiation", panic),
+        };
         let (cv_inst, wi_inst) = match (cv_inst, wi_inst) {
             (Ok(a), Ok(b)) => {
                 if !self.compare("instantiation", &Outcome::Ok(vec![]), &Outcome::Ok(vec![])) {
@@ -811,11 +845,12 @@ impl Diff {
                     Err(e) => Outcome::Trap(cv_category(&e), e.to_string()),
                 };
                 debug(&format!("calling {name} on wasmi"));
-                let b = match wf.call(&mut wi_store, &wi_args, &mut wi_out) {
-                    Ok(()) => {
+                let b = match on_wasmi(|| wf.call(&mut wi_store, &wi_args, &mut wi_out)) {
+                    Ok(Ok(())) => {
                         Outcome::Ok(wi_out.iter().map(|v| from_wasmi(&wi_store, v)).collect())
                     }
-                    Err(e) => Outcome::Trap(wasmi_category(&e), e.to_string()),
+                    Ok(Err(e)) => Outcome::Trap(wasmi_category(&e), e.to_string()),
+                    Err(panic) => return self.reference_panicked(&format!("call {name}"), panic),
                 };
                 let what = format!("call {name}{args:?} (set {set})");
                 if !self.compare(&what, &a, &b) {
@@ -891,6 +926,18 @@ impl Diff {
             }
         }
     }
+}
+
+/// Runs one step on wasmi, catching a panic (a wasmi bug): `Err` holds the
+/// panic's message.
+fn on_wasmi<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic without a message".into())
+    })
 }
 
 /// With `DIFF_DEBUG` set, says on stderr what is about to run (to find a

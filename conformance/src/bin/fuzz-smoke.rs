@@ -22,7 +22,12 @@
 //! the `core_vm_diff` target; `--differential-only` runs just this step). Exit
 //! status 1 if anything panicked or the harness reported a finding; `--save
 //! DIR` writes the inputs of failing iterations there, named for the fuzz
-//! target that replays them.
+//! target that replays them. A panic of the reference engine (wasmi) is
+//! reported with its iteration and counted, not a failure.
+//!
+//! Build it with `--profile fuzz` (the release profile with `panic =
+//! "unwind"`, as `make fuzz-smoke` does): under the release profile's
+//! `panic = "abort"` nothing can catch a panic, so the first one ends the run.
 
 use conformance::component_fuzz::{parse_component, seeds};
 use conformance::fuzz_harness::{exec_generated, generate, mutate, parse_raw, Stats, XorShift};
@@ -125,6 +130,13 @@ fn main() {
         LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
     }));
 
+    if cfg!(panic = "abort") {
+        eprintln!(
+            "fuzz-smoke: built with panic = \"abort\": the first panic ends the run instead of being \
+             reported (build with --profile fuzz)"
+        );
+    }
+
     let started = std::time::Instant::now();
     let mut total = Stats::default();
     #[cfg(feature = "differential")]
@@ -154,6 +166,20 @@ fn main() {
                     ..Stats::default()
                 }
             }));
+            if diff.reference_failed > 0 {
+                // The hook's message names wasmi's source line; the payload does not.
+                let msg = LAST_PANIC
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| diff.reference_panics.join("; "));
+                eprintln!(
+                    "iteration {i}: wasmi panicked (a reference failure, not a mismatch; \
+                     reproduce: fuzz-smoke --differential-only --seed {:#x} --start {i} --iterations 1): {msg}",
+                    args.seed
+                );
+                if let Some(dir) = &args.save {
+                    save(dir, &format!("iter{i}-wasmi-panic.core_vm_diff"), &data);
+                }
+            }
             diff_total.merge(&diff);
             inputs.push(("core_vm_diff", data));
         }
@@ -236,13 +262,8 @@ fn main() {
                 eprintln!("  - {f}");
             }
             if let Some(dir) = &args.save {
-                let _ = std::fs::create_dir_all(dir);
                 for (k, (target, bytes)) in inputs.iter().enumerate() {
-                    let path = dir.join(format!("iter{i}-{k}.{target}"));
-                    match std::fs::write(&path, bytes) {
-                        Ok(()) => eprintln!("  saved {}", path.display()),
-                        Err(e) => eprintln!("  cannot save {}: {e}", path.display()),
-                    }
+                    save(dir, &format!("iter{i}-{k}.{target}"), bytes);
                 }
             }
         } else if args.verbose {
@@ -274,11 +295,12 @@ fn main() {
     );
     #[cfg(feature = "differential")]
     println!(
-        "fuzz-smoke differential (core-vm vs wasmi 2.0): {} modules ({} rejected by wasmi), {} instantiated, \
+        "fuzz-smoke differential (core-vm vs wasmi 2.0): {} modules ({} rejected by wasmi, {} stopped by a wasmi panic), {} instantiated, \
          {} calls compared ({} trapping alike), {} modules inconclusive (fuel, stack or caps), {} mismatches; \
          {:.1} s CPU",
         diff_total.modules,
         diff_total.reference_rejected,
+        diff_total.reference_failed,
         diff_total.instantiated,
         diff_total.calls,
         diff_total.traps,
@@ -287,6 +309,16 @@ fn main() {
         cpu_seconds() - started_cpu,
     );
     std::process::exit(if failing == 0 { 0 } else { 1 });
+}
+
+/// Writes one failing input to `dir/name`, saying where.
+fn save(dir: &std::path::Path, name: &str, bytes: &[u8]) {
+    let _ = std::fs::create_dir_all(dir);
+    let path = dir.join(name);
+    match std::fs::write(&path, bytes) {
+        Ok(()) => eprintln!("  saved {}", path.display()),
+        Err(e) => eprintln!("  cannot save {}: {e}", path.display()),
+    }
 }
 
 fn guarded_generate(data: &[u8]) -> Option<Vec<u8>> {
