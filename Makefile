@@ -4,7 +4,7 @@
 #   make test         native tests, shim build, wasm32 tests, WASI testsuite (p1, as p2
 #                     components, the runner adapter), p2 programs, componentize-py/-js
 #                     components, --invoke on wasmtime, wasmi, node 20, node 24, iwasm;
-#                     the page web/ in headless Chromium; fuzz smoke
+#                     the page web/ in headless Chromium; fuzz smoke; limits
 #   make browser      the page web/ in headless Chromium against native wasmtime
 #   make web-serve    serve the page web/ on http://127.0.0.1:8000/
 #   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
@@ -65,7 +65,7 @@ CHECK_HOSTS ?= wasmtime
 .PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle p2-programs-lower wasi-testsuite-p2-lower toolchains-lower invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts \
-        checkpoint-check trace-check
+        checkpoint-check trace-check limits-check
 
 all: shim
 
@@ -94,7 +94,7 @@ p2-lib:
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
 test: tools test-native shim invoke-check test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-adapter \
-      p2-programs toolchains browser fuzz-smoke p2-programs-bundle test-dist
+      p2-programs toolchains browser fuzz-smoke p2-programs-bundle test-dist limits-check
 	@echo "make test: all steps passed"
 
 test-native:
@@ -187,6 +187,12 @@ checkpoint-check: shim
 # through the shim on each host (conformance/trace_check.py).
 trace-check: shim
 	$(PYTHON) $(ROOT)/conformance/trace_check.py --shim $(SHIM) --hosts $(HOSTS)
+
+# Guests that push the limits (-W options, 2^28 iovecs, 100 tables of 10M elements, a guest
+# that took all the memory it could) through the shim on wasmtime: a clear error or a normal
+# end, never a panic of the shim; the same status and message as native wasmtime where it has one.
+limits-check: shim
+	WASMTIME=$(WASMTIME) WASM_TOOLS=$(WASM_TOOLS) bash $(ROOT)/conformance/limits/run.sh $(SHIM)
 
 # `--invoke 'name(args)'` on components: the shim against wasmtime (stdout, exit status).
 invoke-check: shim

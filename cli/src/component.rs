@@ -40,10 +40,10 @@ pub fn run(
     // Function bodies are validated on their first call, so start-up follows
     // the code that runs, not the size of the file (componentize-py's
     // 18 MB); an invalid body is still an error, raised when it is reached.
-    let engine = Engine::new(Config {
+    let engine = Engine::new(run.limits.apply(Config {
         lazy_validation: true,
         ..Config::default()
-    });
+    }));
     let component = Component::from_shared(&engine, bytes).unwrap_or_else(|e| {
         report::fail(anyhow!(
             "failed to parse WebAssembly component `{file}`: {e}"

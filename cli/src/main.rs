@@ -86,6 +86,17 @@ Options (only before FILE):
       --checkpoint-and-continue  Go on running after the snapshot.
       --restore <FILE> Resume the snapshot FILE of program FILE (the
                        same program; its preopens given again).
+  -W <NAME=VALUE>      A resource limit, named as in `wasmtime run -W`
+                       (several may be joined with commas; one that is
+                       reached is a clear error, or -1 from memory.grow
+                       and table.grow):
+                         max-memory-size=BYTES    largest linear memory
+                                                  (default 4 GiB, less the
+                                                  shim's own 64 MiB headroom)
+                         max-table-elements=N     largest table (10000000)
+                         max-instances=N          core instances (10000)
+                         max-tables=N             tables (10000)
+                         max-memories=N           memories (10000)
   -h, --help           Print this help
   -V, --version        Print the version
 
@@ -109,7 +120,7 @@ library built into this shim.
 enum Command {
     Help,
     Version,
-    Run(Run),
+    Run(Box<Run>),
     Bundle(Bundle),
     Lower(lower::Lower),
 }
@@ -123,6 +134,60 @@ struct Bundle {
     out: OsString,
 }
 
+/// Resource limits from `-W` (wasmtime's option names and defaults); `None`
+/// keeps core-vm's default.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Limits {
+    pub max_memory_size: Option<u64>,
+    pub max_table_elements: Option<u64>,
+    pub max_instances: Option<u64>,
+    pub max_tables: Option<u64>,
+    pub max_memories: Option<u64>,
+}
+
+impl Limits {
+    /// Applies one `-W` value: `NAME=N[,NAME=N]...` (N decimal or `0x` hex).
+    fn set(&mut self, flag: &str, value: &str) -> Result<()> {
+        for item in value.split(',').filter(|i| !i.is_empty()) {
+            let (name, n) = item
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("`{flag} {item}` needs a value: `{item}=N`"))?;
+            let parsed = match n.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => n.parse(),
+            }
+            .map_err(|e| anyhow::anyhow!("invalid value for `{flag} {name}`: {n:?}: {e}"))?;
+            let slot = match (flag, name) {
+                ("-W", "max-memory-size") => &mut self.max_memory_size,
+                ("-W", "max-table-elements") => &mut self.max_table_elements,
+                ("-W", "max-instances") => &mut self.max_instances,
+                ("-W", "max-tables") => &mut self.max_tables,
+                ("-W", "max-memories") => &mut self.max_memories,
+                _ => bail!("unsupported option `{flag} {name}` (see --help)"),
+            };
+            *slot = Some(parsed);
+        }
+        Ok(())
+    }
+
+    /// core-vm's configuration `base` with these limits applied
+    /// (`max-memory-size` in bytes, rounded down to whole pages).
+    pub fn apply(&self, base: core_vm::Config) -> core_vm::Config {
+        let count =
+            |v: Option<u64>, d: usize| v.map_or(d, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        core_vm::Config {
+            max_memory_pages: self
+                .max_memory_size
+                .map_or(base.max_memory_pages, |b| b / core_vm::PAGE_SIZE),
+            max_table_elements: self.max_table_elements.unwrap_or(base.max_table_elements),
+            max_instances: count(self.max_instances, base.max_instances),
+            max_tables: count(self.max_tables, base.max_tables),
+            max_memories: count(self.max_memories, base.max_memories),
+            ..base
+        }
+    }
+}
+
 /// A program to run.
 #[derive(Debug, PartialEq)]
 struct Run {
@@ -130,6 +195,8 @@ struct Run {
     invoke: Option<String>,
     /// `--stub-missing`.
     stub_missing: bool,
+    /// `-W` and `-S` limits.
+    limits: Limits,
     /// `--argv0 NAME`.
     argv0: Option<OsString>,
     /// `--hide-preopen DIR`, each time given.
@@ -246,6 +313,7 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
     let mut run = Run {
         invoke: None,
         stub_missing: false,
+        limits: Limits::default(),
         argv0: None,
         hide_preopens: Vec::new(),
         file: OsString::new(),
@@ -258,11 +326,11 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
     while let Some(arg) = args.next() {
         let Some(opt) = arg.to_str().filter(|s| s.starts_with('-') && s.len() > 1) else {
             check_watch(&run.watch)?;
-            return Ok(Command::Run(Run {
+            return Ok(Command::Run(Box::new(Run {
                 file: arg,
                 args: args.collect(),
                 ..run
-            }));
+            })));
         };
         let (opt, inline) = match opt.split_once('=') {
             Some((o, v)) if o != "--invoke" && WATCH_OPTIONS.contains(&o) => {
@@ -293,6 +361,13 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
                 Some(name) => *invoke = Some(utf8(name, "--invoke")?),
                 None => bail!("a value is required for '--invoke <NAME>'"),
             },
+            "-W" => {
+                let value = args.next().ok_or_else(|| {
+                    anyhow::anyhow!("a value is required for '{opt} <NAME=VALUE>'")
+                })?;
+                run.limits.set(opt, &utf8(value, opt)?)?;
+            }
+            _ if opt.len() > 2 && opt.starts_with("-W") => run.limits.set(&opt[..2], &opt[2..])?,
             _ => match opt.strip_prefix("--invoke=") {
                 Some(name) => *invoke = Some(name.to_string()),
                 None => bail!("unexpected argument '{opt}'"),
@@ -301,11 +376,11 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command> {
     }
     check_watch(&run.watch)?;
     match args.next() {
-        Some(file) => Ok(Command::Run(Run {
+        Some(file) => Ok(Command::Run(Box::new(Run {
             file,
             args: args.collect(),
             ..run
-        })),
+        }))),
         None => bail!("the following required arguments were not provided: <FILE>"),
     }
 }
@@ -459,6 +534,7 @@ fn main() {
         let run = Run {
             invoke: None,
             stub_missing: false,
+            limits: Limits::default(),
             argv0: None,
             hide_preopens: Vec::new(),
             file: name.into(),
@@ -478,7 +554,7 @@ fn main() {
     match command {
         Command::Help => print!("{USAGE}"),
         Command::Version => println!("p2shim {}", env!("CARGO_PKG_VERSION")),
-        Command::Run(run) => execute(run),
+        Command::Run(run) => execute(*run),
         Command::Bundle(b) => {
             if let Err(e) = write_bundle(b, std::env::args_os().next()) {
                 eprintln!("Error: {e:#}");
@@ -560,10 +636,10 @@ pub(crate) mod wasi_run {
             crate::component::run(&file, bytes, &run, restored, program);
         }
         // As for components: bodies are validated on their first call.
-        let engine = Engine::new(Config {
+        let engine = Engine::new(run.limits.apply(Config {
             lazy_validation: true,
             ..Config::default()
-        });
+        }));
         let module = Module::from_shared(&engine, bytes, 0..len)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("failed to parse WebAssembly module `{file}`"))
@@ -774,9 +850,10 @@ mod tests {
     }
 
     fn run(invoke: Option<&str>, file: &str, args: &[&str]) -> Command {
-        Command::Run(Run {
+        Command::Run(Box::new(Run {
             invoke: invoke.map(String::from),
             stub_missing: false,
+            limits: Limits::default(),
             argv0: None,
             hide_preopens: Vec::new(),
             file: file.into(),
@@ -785,7 +862,7 @@ mod tests {
                 profile_interval: 10_000,
                 ..Watch::default()
             },
-        })
+        }))
     }
 
     #[test]
@@ -915,6 +992,48 @@ mod tests {
         // Only the first argument names the subcommand; `./bundle` runs a file.
         assert_eq!(parse(&["./bundle"]).unwrap(), run(None, "./bundle", &[]));
         assert!(parse(&["--argv0"]).is_err());
+    }
+
+    #[test]
+    fn limit_options() {
+        let Command::Run(r) = parse(&[
+            "-W",
+            "max-memory-size=65536,max-tables=3",
+            "-Wmax-instances=0x10",
+            "a.wasm",
+            "-W",
+            "max-tables=9",
+        ])
+        .unwrap() else {
+            panic!("not a run")
+        };
+        assert_eq!(
+            r.limits,
+            Limits {
+                max_memory_size: Some(65536),
+                max_tables: Some(3),
+                max_instances: Some(16),
+                ..Limits::default()
+            }
+        );
+        let c = r.limits.apply(core_vm::Config::default());
+        assert_eq!(
+            (c.max_memory_pages, c.max_tables, c.max_instances),
+            (1, 3, 16)
+        );
+        assert_eq!(c.max_memories, core_vm::Config::default().max_memories);
+        assert_eq!(r.args, ["-W", "max-tables=9"]);
+        assert!(parse(&["-W", "max-tables", "a.wasm"]).is_err(), "no value");
+        assert!(parse(&["-W", "fuel=10", "a.wasm"]).is_err(), "unsupported");
+        assert!(
+            parse(&["-S", "max-memory-size=1", "a.wasm"]).is_err(),
+            "not an -S option"
+        );
+        assert!(
+            parse(&["-W", "max-tables=x", "a.wasm"]).is_err(),
+            "not a number"
+        );
+        assert!(parse(&["-W"]).is_err());
     }
 
     #[test]

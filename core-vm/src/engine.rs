@@ -18,6 +18,13 @@ pub struct Config {
     pub max_memory_pages: u64,
     /// Most elements a table may grow to.
     pub max_table_elements: u64,
+    /// Most core instances a store may create (wasmtime's `max-instances`).
+    pub max_instances: usize,
+    /// Most tables a store may create, imported ones counted where they
+    /// were made (wasmtime's `max-tables`).
+    pub max_tables: usize,
+    /// Most linear memories a store may create (wasmtime's `max-memories`).
+    pub max_memories: usize,
     /// Count a step for every call and loop iteration, and trap when a
     /// store's fuel runs out (see `Store::set_fuel`).
     pub fuel_metering: bool,
@@ -38,6 +45,10 @@ impl Default for Config {
             max_stack_slots: 4 << 20,
             max_memory_pages: 65536,
             max_table_elements: 10_000_000,
+            // wasmtime's defaults (`DEFAULT_INSTANCE_LIMIT` and friends).
+            max_instances: 10_000,
+            max_tables: 10_000,
+            max_memories: 10_000,
             fuel_metering: false,
             lazy_validation: false,
             tail_call: true,

@@ -134,6 +134,15 @@ pub(crate) fn instantiate<T>(
         )));
     }
     let s = &mut store.inner;
+    // Counts first, as wasmtime does: instances, then memories and tables
+    // this module defines.
+    crate::store::count_fits(
+        s.instances.len(),
+        1,
+        s.engine.config().max_instances,
+        "instance",
+    )?;
+    s.check_counts(m.memories.len(), m.tables.len())?;
     let mut inst = InstanceEntity {
         module: m.clone(),
         funcs: Vec::with_capacity(m.funcs.len()),

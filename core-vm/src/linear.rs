@@ -21,6 +21,14 @@
 //!   else grew the shim's memory after it) is moved; the region it leaves
 //!   is kept in a free list and reused by later regions.
 //!
+//! **Headroom.** On wasm32 the guest's memories and tables share the shim's
+//! one 4 GiB address space with the shim's own allocations, and a failed
+//! host allocation aborts. So guest-driven growth ([`may_allocate`]: every
+//! memory and table allocation and growth) is refused, as a failed
+//! `memory.grow` or a clear limit error, when it would leave the shim less
+//! than `HEADROOM` (64 MiB) bytes of address space it has not yet taken; the shim's
+//! own allocations after that still find room.
+//!
 //! Invariants: `ptr` is non-null and valid for `cap` bytes; `len <= cap`;
 //! bytes `[0, len)` are initialised; for Pages, bytes `[len, cap)` are zero.
 
@@ -30,6 +38,27 @@ use std::ptr::NonNull;
 /// Memories at least this large live in page regions on wasm32.
 #[cfg(target_arch = "wasm32")]
 const PAGES_THRESHOLD: usize = 1 << 20;
+
+/// Address space kept for the shim's own allocations (see the module doc).
+#[cfg(target_arch = "wasm32")]
+const HEADROOM: u64 = 64 << 20;
+
+/// Whether the guest may take `bytes` more of the shim's memory: on wasm32,
+/// whether `HEADROOM` bytes of address space would remain untaken after it
+/// (the allocator's free blocks are not counted, so this errs on the side of
+/// refusing); natively, always (the host's allocator reports failure).
+pub fn may_allocate(bytes: usize) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let end = std::arch::wasm32::memory_size(0) as u64 * 65536;
+        end.saturating_add(bytes as u64).saturating_add(HEADROOM) <= 1 << 32
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = bytes;
+        true
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Backing {
@@ -65,6 +94,9 @@ impl LinearMemory {
                 cap: 0,
                 backing: Backing::Heap,
             });
+        }
+        if !may_allocate(len) {
+            return None;
         }
         let layout = Layout::array::<u8>(len).ok()?;
         // SAFETY: `layout` has a non-zero size.
@@ -127,6 +159,9 @@ impl LinearMemory {
         let Ok(layout) = Layout::array::<u8>(cap) else {
             return false;
         };
+        if !may_allocate(cap.saturating_sub(self.cap)) {
+            return false;
+        }
         let ptr = if self.cap == 0 {
             // SAFETY: `cap > len >= 0`, so `layout` has a non-zero size.
             unsafe { alloc::alloc(layout) }
@@ -248,8 +283,12 @@ mod pages {
         (bytes as u64).div_ceil(PAGE) as usize
     }
 
-    /// Grows the shim's memory by `pages`: the address of the new pages.
+    /// Grows the shim's memory by `pages`: the address of the new pages
+    /// (`None` also when that would eat into the shim's headroom).
     fn grow(pages: usize) -> Option<u64> {
+        if !super::may_allocate(pages.checked_mul(PAGE as usize)?) {
+            return None;
+        }
         let old = memory_grow(0, pages);
         (old != usize::MAX).then_some(old as u64 * PAGE)
     }

@@ -151,16 +151,39 @@ impl TableEntity {
             return None;
         }
         let new = usize::try_from(new).ok()?;
-        if self
-            .elements
-            .try_reserve_exact(new - self.elements.len())
-            .is_err()
+        let more = new - self.elements.len();
+        if !crate::linear::may_allocate(more.checked_mul(8)?)
+            || self.elements.try_reserve_exact(more).is_err()
         {
             return None;
         }
         self.elements.resize(new, init);
         Some(old)
     }
+}
+
+/// `n` table elements set to `init`, or `None` when the host cannot have
+/// the memory (allocated fallibly, within the shim's headroom).
+fn table_elements(n: usize, init: u64) -> Option<Vec<u64>> {
+    if !crate::linear::may_allocate(n.checked_mul(8)?) {
+        return None;
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    v.resize(n, init);
+    Some(v)
+}
+
+/// Whether `have + adding` entities of kind `what` stay within `max`; the
+/// error is wasmtime's ("resource limit exceeded: instance count too high at 2").
+pub(crate) fn count_fits(have: usize, adding: usize, max: usize, what: &str) -> Result<(), Error> {
+    let new = have.saturating_add(adding);
+    if new > max {
+        return Err(Error::Limit(format!(
+            "resource limit exceeded: {what} count too high at {new}"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) struct GlobalEntity {
@@ -324,19 +347,33 @@ impl StoreInner {
         self.types.get(self.funcs[f.0 as usize].ty)
     }
 
+    /// Checks that `adding` more memories and tables fit the engine's
+    /// counts, in wasmtime's words ("memory count too high at N"), before
+    /// anything is allocated.
+    pub(crate) fn check_counts(&self, memories: usize, tables: usize) -> Result<(), Error> {
+        let config = self.engine.config();
+        count_fits(self.memories.len(), memories, config.max_memories, "memory")?;
+        count_fits(self.tables.len(), tables, config.max_tables, "table")
+    }
+
     pub(crate) fn alloc_memory(&mut self, ty: MemoryType) -> Result<Memory, Error> {
         let cap = self.engine.config().max_memory_pages.min(65536);
         let max_pages = ty.max.unwrap_or(65536).min(cap);
         if ty.min > max_pages {
             return Err(Error::Limit(format!(
-                "memory of {} pages exceeds the limit of {max_pages} pages",
+                "memory minimum size of {} pages exceeds memory limits",
                 ty.min
             )));
         }
-        let len = usize::try_from(ty.min * PAGE_SIZE)
-            .map_err(|_| Error::Limit("memory too large for this host".into()))?;
-        let data = LinearMemory::new(len)
-            .ok_or_else(|| Error::Limit(format!("cannot allocate a memory of {} pages", ty.min)))?;
+        let out_of_memory = || {
+            Error::Limit(format!(
+                "cannot allocate a memory of {} pages: out of memory",
+                ty.min
+            ))
+        };
+        let len = usize::try_from(ty.min * PAGE_SIZE).map_err(|_| out_of_memory())?;
+        self.memories.try_reserve(1).map_err(|_| out_of_memory())?;
+        let data = LinearMemory::new(len).ok_or_else(out_of_memory)?;
         self.memories.push(MemoryEntity {
             ty,
             data,
@@ -350,15 +387,23 @@ impl StoreInner {
         let max = ty.max.unwrap_or(u32::MAX as u64).min(cap);
         if ty.min > max {
             return Err(Error::Limit(format!(
-                "table of {} elements exceeds the limit of {max}",
+                "table minimum size of {} elements exceeds table limits",
                 ty.min
             )));
         }
-        self.tables.push(TableEntity {
-            ty,
-            elements: vec![init; ty.min as usize],
-            max,
-        });
+        let elements = usize::try_from(ty.min)
+            .ok()
+            .and_then(|n| table_elements(n, init))
+            .ok_or_else(|| {
+                Error::Limit(format!(
+                    "cannot allocate a table of {} elements: out of memory",
+                    ty.min
+                ))
+            })?;
+        self.tables
+            .try_reserve(1)
+            .map_err(|_| Error::Limit("cannot allocate a table: out of memory".into()))?;
+        self.tables.push(TableEntity { ty, elements, max });
         Ok(Table(self.tables.len() as u32 - 1))
     }
 
@@ -480,6 +525,7 @@ impl Func {
 
 impl Memory {
     pub fn new<T>(store: &mut Store<T>, ty: MemoryType) -> Result<Memory, Error> {
+        store.inner.check_counts(1, 0)?;
         store.inner.alloc_memory(ty)
     }
     pub fn ty<T>(&self, store: &Store<T>) -> MemoryType {
@@ -517,6 +563,7 @@ impl Table {
             )));
         }
         let raw = store.inner.val_to_raw(init);
+        store.inner.check_counts(0, 1)?;
         store.inner.alloc_table(ty, raw)
     }
     pub fn ty<T>(&self, store: &Store<T>) -> TableType {

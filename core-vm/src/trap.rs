@@ -178,7 +178,10 @@ pub enum Error {
     Unsupported(String),
     /// An import could not be satisfied (unknown or of the wrong type).
     Link(String),
-    /// A resource limit (memory cap, table size) was exceeded outside a guest call.
+    /// A resource limit (memory cap, table size, instance count) was
+    /// exceeded, or the host had no memory for what the guest asked, outside
+    /// a guest call; the message says which, in wasmtime's words where
+    /// wasmtime has them.
     Limit(String),
     /// Values passed to or from a call do not match the function's type.
     Type(String),
@@ -206,7 +209,7 @@ impl fmt::Display for Error {
             }
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
             Error::Link(msg) => write!(f, "link error: {msg}"),
-            Error::Limit(msg) => write!(f, "resource limit: {msg}"),
+            Error::Limit(msg) => f.write_str(msg),
             Error::Type(msg) => write!(f, "type mismatch: {msg}"),
             Error::Trap(t) => write!(f, "{t}"),
             Error::Snapshot(msg) => write!(f, "snapshot: {msg}"),

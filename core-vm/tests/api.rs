@@ -400,6 +400,92 @@ fn memory_grow_respects_config_cap() {
     ));
 }
 
+/// The error text of a failed instantiation.
+fn instantiation_error(store: &mut Store<()>, wat: &str) -> String {
+    let m = module(store.engine(), wat);
+    match Linker::new().instantiate(store, &m) {
+        Err(e @ Error::Limit(_)) => e.to_string(),
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
+
+#[test]
+fn instance_memory_and_table_counts_are_limited_in_wasmtimes_words() {
+    let engine = Engine::new(Config {
+        max_instances: 2,
+        max_memories: 2,
+        max_tables: 3,
+        ..Config::default()
+    });
+    let mut store = Store::new(&engine, ());
+    instantiate(
+        &mut store,
+        &Linker::new(),
+        "(module (memory 1) (table 1 funcref))",
+    );
+    assert_eq!(
+        instantiation_error(&mut store, "(module (memory 1) (memory 1))"),
+        "resource limit exceeded: memory count too high at 3"
+    );
+    assert_eq!(
+        instantiation_error(
+            &mut store,
+            "(module (table 1 funcref) (table 1 funcref) (table 1 funcref))"
+        ),
+        "resource limit exceeded: table count too high at 4"
+    );
+    instantiate(&mut store, &Linker::new(), "(module (memory 1))");
+    assert_eq!(
+        instantiation_error(&mut store, "(module)"),
+        "resource limit exceeded: instance count too high at 3"
+    );
+    // Host-made memories and tables count too.
+    let ty = MemoryType {
+        min: 0,
+        max: None,
+        memory64: false,
+        shared: false,
+    };
+    assert_eq!(
+        Memory::new(&mut store, ty).unwrap_err().to_string(),
+        "resource limit exceeded: memory count too high at 3"
+    );
+}
+
+#[test]
+fn sizes_past_the_limits_are_refused_in_wasmtimes_words() {
+    let engine = Engine::new(Config {
+        max_memory_pages: 1,
+        max_table_elements: 5,
+        ..Config::default()
+    });
+    let mut store = Store::new(&engine, ());
+    assert_eq!(
+        instantiation_error(&mut store, "(module (memory 2))"),
+        "memory minimum size of 2 pages exceeds memory limits"
+    );
+    assert_eq!(
+        instantiation_error(&mut store, "(module (table 10 funcref))"),
+        "table minimum size of 10 elements exceeds table limits"
+    );
+    // Growth past them fails as -1, not a trap.
+    let inst = instantiate(
+        &mut store,
+        &Linker::new(),
+        r#"(module (table 1 funcref)
+             (func (export "grow") (param i32) (result i32)
+               (table.grow (ref.null func) (local.get 0))))"#,
+    );
+    assert_eq!(
+        call1(&mut store, inst, "grow", &[Val::I32(5)]).unwrap(),
+        Val::I32(-1)
+    );
+    assert_eq!(
+        call1(&mut store, inst, "grow", &[Val::I32(4)]).unwrap(),
+        Val::I32(1)
+    );
+}
+
 #[test]
 fn memory_table_global_shared_between_instances() {
     let engine = Engine::default();
