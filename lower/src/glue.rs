@@ -106,7 +106,7 @@ pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerEr
 }
 
 /// The component's exported `cabi_realloc` with the right type, if any.
-fn exported_realloc(merger: &Merger<'_>, library: InputId) -> Option<Origin> {
+pub fn exported_realloc(merger: &Merger<'_>, library: InputId) -> Option<Origin> {
     merger
         .inputs()
         .filter(|i| *i != library)
@@ -173,6 +173,10 @@ pub fn bodies(
         None => {}
     }
     for (g, f) in linked.resources.bodies(merger) {
+        set(g, f);
+    }
+    let scratch = cur.zip(linked.scratch_realloc);
+    for (g, f) in linked.adapters.bodies(merger, linked.primary, scratch)? {
         set(g, f);
     }
     let mut start = Function::new([(1, ValType::I32)]);

@@ -65,11 +65,29 @@
 //! does for components) is not in the lowered module: it would need the
 //! Canonical ABI's lifting and lowering of every type inside it.
 //!
+//! # Composed components (several memories)
+//! A component made of components (`wasm-tools compose`, `wac`) keeps one
+//! memory per inner component: the output uses multi-memory (listed in
+//! [`Lowered::extra_features`]), so only hosts with multi-memory run it.
+//! The memory of `run` (a reactor: of its exports) is the *primary* one,
+//! memory 0, exported as `memory`, where the WASI library lives. Module
+//! `adapter` generates a fused adapter for each `canon lower` of a function
+//! another component instance lifts (values copied between the memories
+//! with every check of the Canonical ABI), and for each WASI function a
+//! component instance with another memory calls (values copied through a
+//! scratch area of the primary memory, since the library and the p1 host
+//! only see memory 0). WASI handles are the library's, one table for all
+//! component instances.
+//!
 //! # What is not done
-//! Component-to-component calls (composed components, several memories)
-//! and string encodings other than UTF-8 on WASI imports are refused, each
-//! with a message naming it.
+//! Refused, each with a message naming it: string encodings other than
+//! UTF-8 on WASI imports and between components; handles of resources a
+//! component defines passed from one component to another (WASI handles
+//! pass). The adapters do not make the Canonical ABI's reentrance checks
+//! (`may_enter`/`may_leave`): a guest that would trap on them in wasmtime
+//! (calling an import from a `post-return`) runs on here.
 
+mod adapter;
 mod error;
 mod glue;
 mod link;

@@ -24,6 +24,7 @@
 //! `InputId(k + 1)`. Anything not listed above is refused with a message
 //! naming it.
 
+use crate::adapter::{has_strings, Adapters, Callee, Side};
 use crate::error::LowerError;
 use crate::merge::{encoder_func_type, GlueFunc, GlueGlobal, InputId, Kind, Merger, Origin};
 use crate::module::ModuleInfo;
@@ -104,6 +105,11 @@ pub struct Linked {
     pub unreachable_exports: Vec<String>,
     /// The handle tables of the component's own resources.
     pub resources: resources::Tables,
+    /// The fused adapters (component-to-component calls, WASI calls from
+    /// another memory than the primary one).
+    pub adapters: Adapters,
+    /// The scratch allocator's position in [`Linked::reallocs`], if any.
+    pub scratch_realloc: Option<u32>,
 }
 
 /// The component and the library, being linked.
@@ -122,6 +128,7 @@ pub struct Linker<'c, 'm> {
     unreachable_exports: Vec<String>,
     /// The handle tables of the component's own resources.
     resources: resources::Tables,
+    adapters: Adapters,
 }
 
 fn instance_input(i: u32) -> InputId {
@@ -186,13 +193,29 @@ impl<'c, 'm> Linker<'c, 'm> {
             realloc_of: Vec::new(),
             unreachable_exports: Vec::new(),
             resources: resources::Tables::default(),
+            adapters: Adapters::default(),
         })
     }
 
     /// Resolves every import (see module docs) and finds `run`.
     pub fn link(mut self) -> Result<(Merger<'m>, Linked), LowerError> {
         self.check_imports()?;
+        self.primary = self.entry_memory();
         self.resolve_instances()?;
+        if let Some(scratch) = self.adapters.scratch() {
+            // The scratch serves the adapters' calls only: the library's
+            // other allocations go to the guest's realloc (first, the
+            // default of the dispatcher).
+            self.reallocs.retain(|r| *r != scratch);
+            if self.reallocs.is_empty() {
+                let fallback = match crate::glue::exported_realloc(&self.merger, self.library) {
+                    Some(r) => r,
+                    None => self.adapters.trap_realloc(&mut self.merger),
+                };
+                self.reallocs.push(fallback);
+            }
+            self.reallocs.push(scratch);
+        }
         let mut thunks = Vec::new();
         let mut current_realloc = None;
         if self.reallocs.len() > 1 {
@@ -245,6 +268,10 @@ impl<'c, 'm> Linker<'c, 'm> {
         })?;
         self.merger.set_primary_memory(primary);
         let library_realloc = self.resolve_library_imports(primary)?;
+        let scratch_realloc = match self.adapters.scratch() {
+            Some(s) => self.reallocs.iter().position(|r| *r == s).map(|k| k as u32),
+            None => None,
+        };
         let linked = Linked {
             library: self.library,
             primary,
@@ -256,6 +283,8 @@ impl<'c, 'm> Linker<'c, 'm> {
             current_realloc,
             unreachable_exports: self.unreachable_exports,
             resources: self.resources,
+            adapters: self.adapters,
+            scratch_realloc,
         };
         Ok((self.merger, linked))
     }
@@ -356,10 +385,33 @@ impl<'c, 'm> Linker<'c, 'm> {
                     match self.primary {
                         None => self.primary = Some(mem),
                         Some(p) if p == mem => {}
-                        Some(_) => {
-                            return Err(LowerError::Unsupported(format!(
-                                "import `{name}` is lowered with another memory than the other WASI imports (a composed component)"
-                            )))
+                        Some(primary) => {
+                            // Another component instance's memory: copy
+                            // through the scratch area of the primary one.
+                            let realloc = match &opts.realloc {
+                                Some(r) => Some(self.core_def(r)?),
+                                None => None,
+                            };
+                            let scratch = self.adapters.scratch_alloc(&mut self.merger);
+                            if !self.reallocs.contains(&scratch) {
+                                self.reallocs.push(scratch);
+                            }
+                            let glue = self.adapters.declare(
+                                &mut self.merger,
+                                &name,
+                                ty,
+                                Side {
+                                    memory: Some(mem),
+                                    realloc,
+                                },
+                                Side {
+                                    memory: Some(primary),
+                                    realloc: Some(scratch),
+                                },
+                                Callee::Library { func: origin },
+                            );
+                            self.trampolines.insert(t, Origin::Glue(glue));
+                            return Ok(Origin::Glue(glue));
                         }
                     }
                 }
@@ -372,11 +424,13 @@ impl<'c, 'm> Linker<'c, 'm> {
                 }
                 origin
             }
-            Trampoline::Lower { name, .. } => {
-                return Err(LowerError::Unsupported(format!(
-                    "`canon lower` of `{name}`, a function lifted by the component itself (component-to-component calls)"
-                )))
-            }
+            Trampoline::Lower {
+                callee: FuncDef::Lifted(l),
+                ty,
+                opts,
+                name,
+                ..
+            } => Origin::Glue(self.component_call(l, ty, opts, name)?),
             Trampoline::ResourceDrop { rt, .. } => match &comp.flat.resources[rt.0 as usize] {
                 RuntimeResource::Host { interface, name } if interface.is_empty() => {
                     return Err(LowerError::Unsupported(format!(
@@ -435,6 +489,152 @@ impl<'c, 'm> Linker<'c, 'm> {
         };
         self.trampolines.insert(t, origin);
         Ok(origin)
+    }
+
+    /// A `canon lower` of `l`, a function another component instance
+    /// lifts: a fused adapter between the two memories.
+    fn component_call(
+        &mut self,
+        l: &LiftedFunc,
+        ty: &FuncType,
+        opts: &component_model::inline::OptionsDef,
+        name: &str,
+    ) -> Result<GlueFunc, LowerError> {
+        let what = format!("`{name}` (a call from one component to another)");
+        for (side, enc) in [("lowered", opts.encoding), ("lifted", l.opts.encoding)] {
+            if enc != StringEncoding::Utf8 && has_strings(ty) {
+                return Err(LowerError::Unsupported(format!(
+                    "{what} is {side} with string-encoding={} (lowered mode copies UTF-8 strings only)",
+                    encoding_name(enc)
+                )));
+            }
+        }
+        if let Some(rt) = guest_resource(ty, self.comp) {
+            return Err(LowerError::Unsupported(format!(
+                "{what} passes a handle of resource type {rt}, which a component defines (lowered mode passes handles of WASI resources only)"
+            )));
+        }
+        let flat = flatten_functype(&l.ty, FlattenContext::Lift);
+        let params: Vec<_> = flat.params.iter().map(|t| val_type(*t)).collect();
+        let results: Vec<_> = flat.results.iter().map(|t| val_type(*t)).collect();
+        let func = self.core_def(&l.core)?;
+        check_type(
+            &self.merger,
+            func,
+            &params,
+            &results,
+            &format!("the lifted {what}"),
+        )?;
+        let post_return = match &l.opts.post_return {
+            Some(p) => {
+                let p = self.core_def(p)?;
+                check_type(
+                    &self.merger,
+                    p,
+                    &results,
+                    &[],
+                    &format!("the post-return of {what}"),
+                )?;
+                Some(p)
+            }
+            None => None,
+        };
+        let mut side = |o: &component_model::inline::OptionsDef| -> Result<Side, LowerError> {
+            let memory = o.memory.as_ref().map(|m| self.core_def(m)).transpose()?;
+            let realloc = o.realloc.as_ref().map(|r| self.core_def(r)).transpose()?;
+            if let Some(r) = realloc {
+                check_type(
+                    &self.merger,
+                    r,
+                    &[wasm_encoder::ValType::I32; 4],
+                    &[wasm_encoder::ValType::I32],
+                    &format!("the realloc of {what}"),
+                )?;
+            }
+            Ok(Side { memory, realloc })
+        };
+        let caller = side(opts)?;
+        let callee = side(&l.opts)?;
+        Ok(self.adapters.declare(
+            &mut self.merger,
+            name,
+            ty,
+            caller,
+            callee,
+            Callee::Lifted { func, post_return },
+        ))
+    }
+
+    /// The memory the library should share, as far as the exports tell
+    /// before anything is resolved: the memory `run` (a command) or the
+    /// first export with a memory (a reactor) is lifted with, else the
+    /// first memory of the core instance that defines `run`.
+    fn entry_memory(&self) -> Option<Origin> {
+        let mut lifted = Vec::new();
+        for (name, item) in &self.comp.flat.exports {
+            match item {
+                ItemDef::Instance(InstanceDef::Items(items)) => {
+                    for (f, item) in items.iter() {
+                        if let ItemDef::Func(FuncDef::Lifted(l)) = item {
+                            if is_run_interface(name) && f == "run" {
+                                lifted.insert(0, l);
+                            } else {
+                                lifted.push(l);
+                            }
+                        }
+                    }
+                }
+                ItemDef::Func(FuncDef::Lifted(l)) => lifted.push(l),
+                _ => {}
+            }
+        }
+        for l in &lifted {
+            if let Some(m) = &l.opts.memory {
+                return self.peek(m);
+            }
+        }
+        let Origin::Defined { input, .. } = self.peek(&lifted.first()?.core)? else {
+            return None;
+        };
+        let info = self.merger.info(input);
+        if info.imported_memories + info.memories.len() as u32 == 0 {
+            return None;
+        }
+        self.peek_local(input, Kind::Memory, 0)
+    }
+
+    /// The item a [`CoreDef`] names, followed through the imports of the
+    /// instances (before they are resolved); `None` for a trampoline.
+    fn peek(&self, def: &CoreDef) -> Option<Origin> {
+        let CoreDef::Export { instance, name } = def else {
+            return None;
+        };
+        let input = instance_input(instance.0);
+        if input.0 as usize >= self.merger.inputs().count() {
+            return None;
+        }
+        let e = self.merger.info(input).export(name)?;
+        self.peek_local(input, Kind::of_external(e.kind)?, e.index)
+    }
+
+    fn peek_local(&self, input: InputId, kind: Kind, index: u32) -> Option<Origin> {
+        let info = self.merger.info(input);
+        let mut n = 0;
+        for (i, imp) in info.imports.iter().enumerate() {
+            if Kind::of_import(&imp.ty) == Some(kind) {
+                if n == index {
+                    let FlatInit::Instantiate { args, .. } =
+                        self.comp.flat.inits.get(input.0 as usize - 1)?;
+                    return self.peek(args.get(i)?);
+                }
+                n += 1;
+            }
+        }
+        Some(Origin::Defined {
+            input,
+            kind,
+            index: index - n,
+        })
     }
 
     /// The library export name for an import path (`[interface, func]`).
@@ -793,17 +993,28 @@ fn encoding_name(e: StringEncoding) -> &'static str {
     }
 }
 
-fn has_strings(ft: &FuncType) -> bool {
-    fn walk(t: &ValueType) -> bool {
+/// A resource type in `ty` that a component defines (not a WASI one).
+fn guest_resource(ty: &FuncType, comp: &FlatComponent) -> Option<u32> {
+    fn walk(t: &ValueType, comp: &FlatComponent) -> Option<u32> {
         match t {
-            ValueType::String => true,
-            ValueType::List(t) | ValueType::Option(t) => walk(t),
-            ValueType::Record(fs) => fs.iter().any(|(_, t)| walk(t)),
-            ValueType::Tuple(ts) => ts.iter().any(walk),
-            ValueType::Variant(cs) => cs.iter().flat_map(|(_, t)| t).any(walk),
-            ValueType::Result { ok, err } => ok.iter().chain(err.iter()).any(|t| walk(t)),
-            _ => false,
+            ValueType::Own(rt) | ValueType::Borrow(rt) => matches!(
+                comp.flat.resources.get(rt.0 as usize),
+                Some(RuntimeResource::Guest { .. }) | None
+            )
+            .then_some(rt.0),
+            ValueType::List(t) | ValueType::Option(t) => walk(t, comp),
+            ValueType::Record(fs) => fs.iter().find_map(|(_, t)| walk(t, comp)),
+            ValueType::Tuple(ts) => ts.iter().find_map(|t| walk(t, comp)),
+            ValueType::Variant(cs) => cs.iter().flat_map(|(_, t)| t).find_map(|t| walk(t, comp)),
+            ValueType::Result { ok, err } => {
+                ok.iter().chain(err.iter()).find_map(|t| walk(t, comp))
+            }
+            _ => None,
         }
     }
-    ft.params.iter().any(|(_, t)| walk(t)) || ft.result.as_ref().is_some_and(walk)
+    ty.params
+        .iter()
+        .map(|(_, t)| t)
+        .chain(ty.result.iter())
+        .find_map(|t| walk(t, comp))
 }

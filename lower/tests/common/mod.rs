@@ -16,6 +16,98 @@ pub fn stand_in_library() -> Vec<u8> {
     .expect("the stand-in library assembles")
 }
 
+/// WASI imports with their real 0.2.0 types (as wit-component writes
+/// them), a `libc` core instance (memory + bump `cabi_realloc`), the
+/// lowered functions bundled as core instance `$wasi` (`write`,
+/// `get-stdout`, `drop`, `get-arguments`, `exit`), then `body`, which must
+/// define core instance `$main` exporting `run`, lifted as
+/// `wasi:cli/run@0.2.0#run` (with `post-return` if `post` is given).
+pub fn component(body: &str, post: Option<&str>) -> String {
+    let post = post
+        .map(|p| format!("(post-return (core func $main \"{p}\"))"))
+        .unwrap_or_default();
+    format!(
+        r#"(component
+  (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
+  (alias export $error "error" (type $error-type))
+  (import "wasi:io/streams@0.2.0" (instance $streams
+    (alias outer 1 $error-type (type $e0))
+    (export "error" (type $e (eq $e0)))
+    (export "output-stream" (type $os (sub resource)))
+    (type $se (variant (case "last-operation-failed" (own $e)) (case "closed")))
+    (export "stream-error" (type $err (eq $se)))
+    (export "[method]output-stream.blocking-write-and-flush"
+      (func (param "self" (borrow $os)) (param "contents" (list u8)) (result (result (error $err)))))))
+  (alias export $streams "output-stream" (type $os))
+  (import "wasi:cli/stdout@0.2.3" (instance $stdout
+    (alias outer 1 $os (type $os2))
+    (export "output-stream" (type $os3 (eq $os2)))
+    (export "get-stdout" (func (result (own $os3))))))
+  (import "wasi:cli/environment@0.2.0" (instance $env
+    (export "get-arguments" (func (result (list string))))))
+  (import "wasi:cli/exit@0.2.0" (instance $exit
+    (export "exit" (func (param "status" (result))))))
+  (core module $libc
+    (memory (export "memory") 1)
+    (global $heap (mut i32) (i32.const 4096))
+    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $heap (i32.add (local.get $p) (local.get 3)))
+      (local.get $p)))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "memory" (core memory $mem))
+  (alias core export $libc "cabi_realloc" (core func $realloc))
+  (core func $write (canon lower (func $streams "[method]output-stream.blocking-write-and-flush") (memory $mem)))
+  (core func $get-stdout (canon lower (func $stdout "get-stdout")))
+  (core func $drop (canon resource.drop $os))
+  (core func $get-arguments (canon lower (func $env "get-arguments") (memory $mem) (realloc $realloc)))
+  (core func $exit (canon lower (func $exit "exit")))
+  (core instance $wasi
+    (export "write" (func $write)) (export "get-stdout" (func $get-stdout))
+    (export "drop" (func $drop)) (export "get-arguments" (func $get-arguments))
+    (export "exit" (func $exit)))
+  {body}
+  (func $run (result (result)) (canon lift (core func $main "run") {post}))
+  (instance $run-inst (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run-inst))
+)"#
+    )
+}
+
+/// The imports of [`PRINT`].
+pub const PRINT_IMPORTS: &str = r#"
+    (import "wasi" "write" (func $write (param i32 i32 i32 i32)))
+    (import "wasi" "get-stdout" (func $get-stdout (result i32)))
+    (import "wasi" "drop" (func $drop (param i32)))"#;
+
+/// A core module function `$print (ptr len)`, writing to stdout.
+pub const PRINT: &str = r#"
+    (func $print (param $ptr i32) (param $len i32)
+      (local $s i32)
+      (local.set $s (call $get-stdout))
+      (call $write (local.get $s) (local.get $ptr) (local.get $len) (i32.const 8))
+      (call $drop (local.get $s)))"#;
+
+/// Core module `$main` (instantiated as `$main`): `imports`, [`PRINT`],
+/// then `body`.
+pub fn main_module_with(imports: &str, body: &str) -> String {
+    format!(
+        r#"(core module $main
+    (import "libc" "memory" (memory 1))
+    {PRINT_IMPORTS}
+    {imports}
+    {PRINT}
+    {body})
+  (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi))))"#
+    )
+}
+
+pub fn main_module(body: &str) -> String {
+    main_module_with("", body)
+}
+
 /// Lowers a component given as WAT with the stand-in library.
 pub fn lower_wat(component: &str) -> Result<lower::Lowered, lower::LowerError> {
     let bytes = wat::parse_str(component).expect("the test component assembles");

@@ -1,0 +1,1310 @@
+//! Fused adapters: the generated core function behind a `canon lower`
+//! whose caller and callee do not share a memory, which copies every value
+//! from one memory to the other (what wasmtime's FACT compiles, and the
+//! interpreter does by lifting then lowering a value).
+//!
+//! Two kinds of callee:
+//! * **Lifted**: a function another component instance lifts (a composed
+//!   component, one component calling another). The adapter lifts the
+//!   arguments out of the caller's memory (flat, or a tuple behind a
+//!   pointer), lowers them into the callee's (its `realloc`), calls the
+//!   core function, lifts its results out of the callee's memory, lowers
+//!   them into the caller's (its `realloc`, or the caller's `retptr`), then
+//!   calls the callee's `post-return`.
+//! * **Library**: a WASI function called from a component instance whose
+//!   memory is not the one the WASI library lives in (the *primary*
+//!   memory): the arguments are copied into a *scratch* area of the primary
+//!   memory, the library's results are written there too (its `retptr`,
+//!   and every `realloc` it makes during the call goes to the scratch
+//!   allocator), then copied into the caller's memory; the scratch is
+//!   emptied after each call. WASI handles are the library's, one table for
+//!   every component instance, so they pass through unchanged.
+//!
+//! Invariants:
+//! * Every check the Canonical ABI makes when lifting (and wasmtime's
+//!   adapters make) traps here too: list and string length limits,
+//!   alignment of lists, tuples and `realloc` results, bounds, UTF-8
+//!   validity of strings (a generated validator per memory), `char` scalar
+//!   values, variant discriminants. Loads and stores are Wasm's, so a
+//!   value read or written out of bounds traps as well. Integers narrower
+//!   than 32 bits are truncated or sign-extended, `bool` becomes 0 or 1,
+//!   flags lose bits beyond their labels; floats are copied bit for bit
+//!   (as wasmtime's adapters copy them).
+//! * Only what the linker checked reaches here: UTF-8 strings on both
+//!   sides, handles of WASI resources only (the identity), a `realloc`
+//!   wherever the type needs one, memories wherever the type needs them.
+//! * The scratch area is made of pages from `memory.grow` on the primary
+//!   memory (a new chunk twice the last one when a call needs more; the
+//!   guest's allocator never hands those pages out, as for the handle
+//!   tables of [`crate::resources`]).
+
+use crate::error::LowerError;
+use crate::merge::{ConstVal, GlueFunc, GlueGlobal, Merger, Origin};
+use canonical_abi::lift::MAX_LIST_BYTE_LENGTH;
+use canonical_abi::strings::MAX_STRING_BYTE_LENGTH;
+use canonical_abi::types::{
+    align_to, alignment_record, discriminant_size, elem_size_record, max_case_alignment,
+    Despecialized,
+};
+use canonical_abi::{
+    alignment, despecialize, elem_size, flatten_functype, flatten_type, flatten_types, CoreType,
+    FlattenContext, FuncType, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+};
+use wasm_encoder::{BlockType, Function, GlobalType, Instruction as I, MemArg, ValType};
+
+/// The memory and `realloc` of one side of an adapter.
+#[derive(Debug, Clone, Copy)]
+pub struct Side {
+    pub memory: Option<Origin>,
+    pub realloc: Option<Origin>,
+}
+
+/// What an adapter calls.
+#[derive(Debug, Clone, Copy)]
+pub enum Callee {
+    /// A `canon lift`ed core function (results flat, or behind a returned
+    /// pointer), with its `post-return`.
+    Lifted {
+        func: Origin,
+        post_return: Option<Origin>,
+    },
+    /// A WASI library function (the `canon lower` ABI on the primary
+    /// memory: results behind a `retptr` argument).
+    Library { func: Origin },
+}
+
+struct Adapter {
+    glue: GlueFunc,
+    ty: FuncType,
+    caller: Side,
+    callee_side: Side,
+    callee: Callee,
+}
+
+/// The scratch allocator of the primary memory (see module docs).
+struct Scratch {
+    alloc: GlueFunc,
+    base: GlueGlobal,
+    end: GlueGlobal,
+    top: GlueGlobal,
+}
+
+/// Every adapter of the merged module, with their helpers.
+#[derive(Default)]
+pub struct Adapters {
+    adapters: Vec<Adapter>,
+    /// UTF-8 validators `(ptr, len) -> ()`, one per memory strings are
+    /// lifted from.
+    validators: Vec<(Origin, GlueFunc)>,
+    scratch: Option<Scratch>,
+    /// The library's default `realloc` when the component has none.
+    trap_realloc: Option<GlueFunc>,
+}
+
+fn i32_global(merger: &mut Merger<'_>, name: &str) -> GlueGlobal {
+    merger.declare_global(
+        name,
+        GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        },
+        ConstVal::I32(0),
+    )
+}
+
+fn realloc_type() -> wasm_encoder::FuncType {
+    wasm_encoder::FuncType::new([ValType::I32; 4], [ValType::I32])
+}
+
+/// The core type of `ty` lowered (`canon lower`).
+pub fn lowered_type(ty: &FuncType) -> wasm_encoder::FuncType {
+    let flat = flatten_functype(ty, FlattenContext::Lower);
+    wasm_encoder::FuncType::new(
+        flat.params.iter().map(|t| val_type(*t)),
+        flat.results.iter().map(|t| val_type(*t)),
+    )
+}
+
+impl Adapters {
+    /// Declares an adapter for a `canon lower` of type `ty`; its core type
+    /// is the lowered one.
+    pub fn declare(
+        &mut self,
+        merger: &mut Merger<'_>,
+        name: &str,
+        ty: &FuncType,
+        caller: Side,
+        callee_side: Side,
+        callee: Callee,
+    ) -> GlueFunc {
+        let glue = merger.declare_glue(&format!("adapter of `{name}`"), lowered_type(ty));
+        if has_strings(ty) {
+            for side in [caller, callee_side] {
+                if let Some(m) = side.memory {
+                    self.validator(merger, m);
+                }
+            }
+        }
+        self.adapters.push(Adapter {
+            glue,
+            ty: ty.clone(),
+            caller,
+            callee_side,
+            callee,
+        });
+        glue
+    }
+
+    fn validator(&mut self, merger: &mut Merger<'_>, memory: Origin) {
+        if !self.validators.iter().any(|(m, _)| *m == memory) {
+            let g = merger.declare_glue(
+                "UTF-8 validator",
+                wasm_encoder::FuncType::new([ValType::I32; 2], []),
+            );
+            self.validators.push((memory, g));
+        }
+    }
+
+    /// The scratch allocator (declared the first time), to be listed among
+    /// the library's reallocs.
+    pub fn scratch_alloc(&mut self, merger: &mut Merger<'_>) -> Origin {
+        if self.scratch.is_none() {
+            self.scratch = Some(Scratch {
+                alloc: merger.declare_glue("scratch allocator", realloc_type()),
+                base: i32_global(merger, "scratch: chunk"),
+                end: i32_global(merger, "scratch: end"),
+                top: i32_global(merger, "scratch: top"),
+            });
+        }
+        Origin::Glue(self.scratch.as_ref().expect("declared above").alloc)
+    }
+
+    /// A `realloc` that traps (the component has none to offer).
+    pub fn trap_realloc(&mut self, merger: &mut Merger<'_>) -> Origin {
+        let g = *self.trap_realloc.get_or_insert_with(|| {
+            merger.declare_glue("cabi_realloc (none in the component)", realloc_type())
+        });
+        Origin::Glue(g)
+    }
+
+    /// The scratch allocator, if declared.
+    pub fn scratch(&self) -> Option<Origin> {
+        self.scratch.as_ref().map(|s| Origin::Glue(s.alloc))
+    }
+
+    /// The bodies of every generated function. `primary` is the memory of
+    /// the library; `current_realloc` the global that selects the library's
+    /// realloc and `scratch_realloc` the scratch allocator's number in it.
+    pub fn bodies(
+        &self,
+        merger: &Merger<'_>,
+        primary: Origin,
+        current_realloc: Option<(u32, u32)>,
+    ) -> Result<Vec<(GlueFunc, Function)>, LowerError> {
+        let mut out = Vec::new();
+        if let Some(g) = self.trap_realloc {
+            let mut f = Code::new(4);
+            f.emit(I::Unreachable);
+            out.push((g, f.finish()));
+        }
+        for (m, g) in &self.validators {
+            out.push((*g, utf8_validator(merger.index(*m))));
+        }
+        let scratch = self.scratch.as_ref().map(|s| ScratchIdx {
+            alloc: merger.index(Origin::Glue(s.alloc)),
+            base: merger.index(Origin::GlueGlobal(s.base)),
+            end: merger.index(Origin::GlueGlobal(s.end)),
+            top: merger.index(Origin::GlueGlobal(s.top)),
+            memory: merger.index(primary),
+        });
+        if let Some(s) = &scratch {
+            out.push((self.scratch.as_ref().expect("same").alloc, scratch_body(s)));
+        }
+        for a in &self.adapters {
+            let mut g = Gen {
+                merger,
+                validators: &self.validators,
+                c: Code::new(0),
+            };
+            g.adapter(a, scratch.as_ref(), current_realloc)?;
+            out.push((a.glue, g.c.finish()));
+        }
+        Ok(out)
+    }
+}
+
+struct ScratchIdx {
+    alloc: u32,
+    base: u32,
+    end: u32,
+    top: u32,
+    memory: u32,
+}
+
+/// Where a value is read from.
+#[derive(Clone)]
+enum Src {
+    /// Locals with their (possibly joined) core types, one per flat value.
+    Stack(Vec<(u32, CoreType)>),
+    Mem(Loc),
+}
+
+/// Where a value is written to.
+#[derive(Clone)]
+enum Dst {
+    Stack(Vec<(u32, CoreType)>),
+    Mem(Loc),
+}
+
+/// `mem[local + offset]`.
+#[derive(Clone, Copy)]
+struct Loc {
+    mem: u32,
+    addr: u32,
+    offset: u32,
+}
+
+impl Loc {
+    fn at(self, more: u32) -> Loc {
+        Loc {
+            offset: self.offset + more,
+            ..self
+        }
+    }
+}
+
+/// A scalar: how it is read, normalized and written.
+#[derive(Clone, Copy, PartialEq)]
+enum Scalar {
+    Bool,
+    U8,
+    S8,
+    U16,
+    S16,
+    I32,
+    I64,
+    F32,
+    F64,
+    Char,
+    /// Flags with this many labels (at most 32).
+    Flags(u32),
+}
+
+impl Scalar {
+    fn core(self) -> CoreType {
+        match self {
+            Scalar::I64 => CoreType::I64,
+            Scalar::F32 => CoreType::F32,
+            Scalar::F64 => CoreType::F64,
+            _ => CoreType::I32,
+        }
+    }
+
+    fn size(self) -> u32 {
+        match self {
+            Scalar::Bool | Scalar::U8 | Scalar::S8 => 1,
+            Scalar::U16 | Scalar::S16 => 2,
+            Scalar::I64 | Scalar::F64 => 8,
+            Scalar::Flags(n) if n <= 8 => 1,
+            Scalar::Flags(n) if n <= 16 => 2,
+            _ => 4,
+        }
+    }
+}
+
+fn val_type(t: CoreType) -> ValType {
+    match t {
+        CoreType::I32 => ValType::I32,
+        CoreType::I64 => ValType::I64,
+        CoreType::F32 => ValType::F32,
+        CoreType::F64 => ValType::F64,
+    }
+}
+
+fn mem_arg(loc: Loc, align_log2: u32) -> MemArg {
+    MemArg {
+        offset: u64::from(loc.offset),
+        align: align_log2,
+        target: wasm_encoder::MemArgTarget::Memory(loc.mem),
+        ordering: None,
+    }
+}
+
+/// Whether a list of `t` is copied as bytes: the same bytes mean the same
+/// value on both sides and need no check.
+fn is_plain(t: &ValueType) -> bool {
+    match despecialize(t) {
+        Despecialized::U8
+        | Despecialized::S8
+        | Despecialized::U16
+        | Despecialized::S16
+        | Despecialized::U32
+        | Despecialized::S32
+        | Despecialized::U64
+        | Despecialized::S64
+        | Despecialized::F32
+        | Despecialized::F64 => true,
+        Despecialized::Record(fields) => fields.into_iter().all(is_plain),
+        _ => false,
+    }
+}
+
+/// Whether `ty` has a string anywhere.
+pub fn has_strings(ty: &FuncType) -> bool {
+    fn walk(t: &ValueType) -> bool {
+        match despecialize(t) {
+            Despecialized::String => true,
+            Despecialized::List(t) => walk(t),
+            Despecialized::Record(fs) => fs.into_iter().any(walk),
+            Despecialized::Variant(cs) => cs.into_iter().flatten().any(walk),
+            _ => false,
+        }
+    }
+    ty.params.iter().any(|(_, t)| walk(t)) || ty.result.as_ref().is_some_and(walk)
+}
+
+/// A function body being generated.
+struct Code {
+    nparams: u32,
+    locals: Vec<ValType>,
+    code: Vec<I<'static>>,
+}
+
+impl Code {
+    fn new(nparams: u32) -> Code {
+        Code {
+            nparams,
+            locals: Vec::new(),
+            code: Vec::new(),
+        }
+    }
+
+    fn finish(self) -> Function {
+        let mut f = Function::new_with_locals_types(self.locals);
+        for i in &self.code {
+            f.instruction(i);
+        }
+        f.instruction(&I::End);
+        f
+    }
+
+    fn local(&mut self, t: ValType) -> u32 {
+        self.locals.push(t);
+        self.nparams + self.locals.len() as u32 - 1
+    }
+
+    fn emit(&mut self, i: I<'static>) {
+        self.code.push(i);
+    }
+
+    fn trap_if(&mut self) {
+        self.emit(I::If(BlockType::Empty));
+        self.emit(I::Unreachable);
+        self.emit(I::End);
+    }
+}
+
+/// An adapter being generated.
+struct Gen<'a, 'm> {
+    merger: &'a Merger<'m>,
+    validators: &'a [(Origin, GlueFunc)],
+    c: Code,
+}
+
+impl std::ops::Deref for Gen<'_, '_> {
+    type Target = Code;
+    fn deref(&self) -> &Code {
+        &self.c
+    }
+}
+
+impl std::ops::DerefMut for Gen<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Code {
+        &mut self.c
+    }
+}
+
+impl Gen<'_, '_> {
+    fn memory(&self, side: &Side, what: &str) -> Result<u32, LowerError> {
+        side.memory.map(|m| self.merger.index(m)).ok_or_else(|| {
+            LowerError::Unsupported(format!(
+                "an adapter needs a memory ({what}) it was not given"
+            ))
+        })
+    }
+
+    /// Traps unless `local` is aligned to `align` and `local + size` is
+    /// inside memory `mem`.
+    fn check_ptr(&mut self, local: u32, mem: u32, align: u32, size: Size) {
+        if align > 1 {
+            self.emit(I::LocalGet(local));
+            self.emit(I::I32Const(align as i32 - 1));
+            self.emit(I::I32And);
+            self.trap_if();
+        }
+        self.emit(I::LocalGet(local));
+        self.emit(I::I64ExtendI32U);
+        match size {
+            Size::Const(n) => {
+                self.emit(I::I64Const(i64::from(n)));
+            }
+            Size::Local(l) => {
+                self.emit(I::LocalGet(l));
+                self.emit(I::I64ExtendI32U);
+            }
+        }
+        self.emit(I::I64Add);
+        self.emit(I::MemorySize(mem));
+        self.emit(I::I64ExtendI32U);
+        self.emit(I::I64Const(16));
+        self.emit(I::I64Shl);
+        self.emit(I::I64GtU);
+        self.trap_if();
+    }
+
+    /// `realloc(0, 0, align, size)` into a new local, checked like the
+    /// Canonical ABI checks it.
+    fn alloc(&mut self, realloc: u32, mem: u32, align: u32, size: Size) -> u32 {
+        self.emit(I::I32Const(0));
+        self.emit(I::I32Const(0));
+        self.emit(I::I32Const(align as i32));
+        match size {
+            Size::Const(n) => self.emit(I::I32Const(n as i32)),
+            Size::Local(l) => self.emit(I::LocalGet(l)),
+        }
+        self.emit(I::Call(realloc));
+        let p = self.local(ValType::I32);
+        self.emit(I::LocalSet(p));
+        self.check_ptr(p, mem, align, size);
+        p
+    }
+
+    fn adapter(
+        &mut self,
+        a: &Adapter,
+        scratch: Option<&ScratchIdx>,
+        current_realloc: Option<(u32, u32)>,
+    ) -> Result<(), LowerError> {
+        let lowered = flatten_functype(&a.ty, FlattenContext::Lower);
+        self.nparams = lowered.params.len() as u32;
+        let params = a.ty.param_types();
+        let results = a.ty.result_types();
+        let param_flat = flatten_types(&params);
+        let result_flat = flatten_types(&results);
+        let callee_realloc = match a.callee {
+            Callee::Library { .. } => scratch.map(|s| s.alloc),
+            Callee::Lifted { .. } => a.callee_side.realloc.map(|r| self.merger.index(r)),
+        };
+        // The arguments.
+        let (src, dst, args) = if param_flat.len() > MAX_FLAT_PARAMS {
+            let from = self.memory(&a.caller, "the caller's")?;
+            let to = self.memory(&a.callee_side, "the callee's")?;
+            let align = alignment_record(params.iter().copied());
+            let size = elem_size_record(params.iter().copied());
+            self.check_ptr(0, from, align, Size::Const(size));
+            let realloc = callee_realloc.ok_or_else(|| {
+                LowerError::Unsupported("an adapter needs a `realloc` it was not given".into())
+            })?;
+            let p = self.alloc(realloc, to, align, Size::Const(size));
+            (
+                Src::Mem(Loc {
+                    mem: from,
+                    addr: 0,
+                    offset: 0,
+                }),
+                Dst::Mem(Loc {
+                    mem: to,
+                    addr: p,
+                    offset: 0,
+                }),
+                vec![p],
+            )
+        } else {
+            let src: Vec<_> = param_flat
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, *t))
+                .collect();
+            let dst: Vec<_> = param_flat
+                .iter()
+                .map(|t| (self.local(val_type(*t)), *t))
+                .collect();
+            let args = dst.iter().map(|(l, _)| *l).collect();
+            (Src::Stack(src), Dst::Stack(dst), args)
+        };
+        let sides = Sides {
+            from: a.caller,
+            to: a.callee_side,
+            to_realloc: callee_realloc,
+        };
+        self.tuple(&params, &src, &dst, &sides)?;
+        for l in args {
+            self.emit(I::LocalGet(l));
+        }
+        // The call, and where its results are.
+        let (raw, result_src) = match a.callee {
+            Callee::Lifted { func, .. } => {
+                let f = self.merger.index(func);
+                self.emit(I::Call(f));
+                let lifted = flatten_functype(&a.ty, FlattenContext::Lift);
+                let raw: Vec<u32> = lifted
+                    .results
+                    .iter()
+                    .map(|t| self.local(val_type(*t)))
+                    .collect();
+                for l in raw.iter().rev() {
+                    self.emit(I::LocalSet(*l));
+                }
+                let src = if result_flat.len() > MAX_FLAT_RESULTS {
+                    let mem = self.memory(&a.callee_side, "the callee's")?;
+                    let align = alignment_record(results.iter().copied());
+                    let size = elem_size_record(results.iter().copied());
+                    self.check_ptr(raw[0], mem, align, Size::Const(size));
+                    Src::Mem(Loc {
+                        mem,
+                        addr: raw[0],
+                        offset: 0,
+                    })
+                } else {
+                    Src::Stack(
+                        raw.iter()
+                            .copied()
+                            .zip(result_flat.iter().copied())
+                            .collect(),
+                    )
+                };
+                (raw, src)
+            }
+            Callee::Library { func } => {
+                let s = scratch.ok_or_else(|| {
+                    LowerError::Unsupported("a WASI adapter without a scratch area".into())
+                })?;
+                let retptr = if result_flat.len() > MAX_FLAT_RESULTS {
+                    let align = alignment_record(results.iter().copied());
+                    let size = elem_size_record(results.iter().copied());
+                    let p = self.alloc(s.alloc, s.memory, align, Size::Const(size));
+                    self.emit(I::LocalGet(p));
+                    Some(p)
+                } else {
+                    None
+                };
+                if let Some((global, k)) = current_realloc {
+                    self.emit(I::I32Const(k as i32));
+                    self.emit(I::GlobalSet(global));
+                }
+                let f = self.merger.index(func);
+                self.emit(I::Call(f));
+                if let Some((global, _)) = current_realloc {
+                    self.emit(I::I32Const(0));
+                    self.emit(I::GlobalSet(global));
+                }
+                match retptr {
+                    Some(p) => (
+                        Vec::new(),
+                        Src::Mem(Loc {
+                            mem: s.memory,
+                            addr: p,
+                            offset: 0,
+                        }),
+                    ),
+                    None => {
+                        let raw: Vec<u32> = result_flat
+                            .iter()
+                            .map(|t| self.local(val_type(*t)))
+                            .collect();
+                        for l in raw.iter().rev() {
+                            self.emit(I::LocalSet(*l));
+                        }
+                        let src = Src::Stack(
+                            raw.iter()
+                                .copied()
+                                .zip(result_flat.iter().copied())
+                                .collect(),
+                        );
+                        (raw, src)
+                    }
+                }
+            }
+        };
+        // The results, into the caller.
+        let result_dst = if result_flat.len() > MAX_FLAT_RESULTS {
+            let mem = self.memory(&a.caller, "the caller's")?;
+            let retptr = lowered.params.len() as u32 - 1;
+            let align = alignment_record(results.iter().copied());
+            let size = elem_size_record(results.iter().copied());
+            self.check_ptr(retptr, mem, align, Size::Const(size));
+            Dst::Mem(Loc {
+                mem,
+                addr: retptr,
+                offset: 0,
+            })
+        } else {
+            Dst::Stack(
+                result_flat
+                    .iter()
+                    .map(|t| (self.local(val_type(*t)), *t))
+                    .collect(),
+            )
+        };
+        let back = Sides {
+            from: a.callee_side,
+            to: a.caller,
+            to_realloc: a.caller.realloc.map(|r| self.merger.index(r)),
+        };
+        self.tuple(&results, &result_src, &result_dst, &back)?;
+        match a.callee {
+            Callee::Lifted {
+                post_return: Some(p),
+                ..
+            } => {
+                for l in &raw {
+                    self.emit(I::LocalGet(*l));
+                }
+                let p = self.merger.index(p);
+                self.emit(I::Call(p));
+            }
+            Callee::Lifted { .. } => {}
+            Callee::Library { .. } => {
+                if let Some(s) = scratch {
+                    self.emit(I::GlobalGet(s.base));
+                    self.emit(I::GlobalSet(s.top));
+                }
+            }
+        }
+        if let Dst::Stack(locals) = result_dst {
+            for (l, _) in locals {
+                self.emit(I::LocalGet(l));
+            }
+        }
+        Ok(())
+    }
+
+    /// Translates a tuple of values (parameters or results).
+    fn tuple(
+        &mut self,
+        ts: &[&ValueType],
+        src: &Src,
+        dst: &Dst,
+        sides: &Sides,
+    ) -> Result<(), LowerError> {
+        let srcs = split_src(ts, src);
+        let dsts = split_dst(ts, dst);
+        for ((t, s), d) in ts.iter().zip(srcs).zip(dsts) {
+            self.value(t, &s, &d, sides)?;
+        }
+        Ok(())
+    }
+
+    fn value(
+        &mut self,
+        t: &ValueType,
+        src: &Src,
+        dst: &Dst,
+        sides: &Sides,
+    ) -> Result<(), LowerError> {
+        use Despecialized as D;
+        let scalar = match despecialize(t) {
+            D::Bool => Scalar::Bool,
+            D::U8 => Scalar::U8,
+            D::S8 => Scalar::S8,
+            D::U16 => Scalar::U16,
+            D::S16 => Scalar::S16,
+            D::U32 | D::S32 | D::Own(_) | D::Borrow(_) => Scalar::I32,
+            D::U64 | D::S64 => Scalar::I64,
+            D::F32 => Scalar::F32,
+            D::F64 => Scalar::F64,
+            D::Char => Scalar::Char,
+            D::Flags(n) if n <= 32 => Scalar::Flags(n as u32),
+            D::Flags(n) => {
+                return Err(LowerError::Unsupported(format!(
+                    "flags with {n} labels in a component-to-component call"
+                )))
+            }
+            D::String => return self.list(None, src, dst, sides),
+            D::List(et) => return self.list(Some(et), src, dst, sides),
+            D::Record(fields) => return self.tuple(&fields, src, dst, sides),
+            D::Variant(cases) => return self.variant(&cases, src, dst, sides),
+        };
+        self.scalar(scalar, src, dst);
+        Ok(())
+    }
+
+    fn scalar(&mut self, s: Scalar, src: &Src, dst: &Dst) {
+        if let Dst::Mem(loc) = dst {
+            self.emit(I::LocalGet(loc.addr));
+        }
+        // Read and normalize.
+        match src {
+            Src::Stack(slots) => {
+                self.get_slot(slots[0], s.core());
+                match s {
+                    Scalar::Bool => {
+                        self.emit(I::I32Const(0));
+                        self.emit(I::I32Ne);
+                    }
+                    Scalar::U8 => {
+                        self.emit(I::I32Const(0xff));
+                        self.emit(I::I32And);
+                    }
+                    Scalar::S8 => self.emit(I::I32Extend8S),
+                    Scalar::U16 => {
+                        self.emit(I::I32Const(0xffff));
+                        self.emit(I::I32And);
+                    }
+                    Scalar::S16 => self.emit(I::I32Extend16S),
+                    _ => {}
+                }
+            }
+            Src::Mem(loc) => {
+                self.emit(I::LocalGet(loc.addr));
+                let m = |a| mem_arg(*loc, a);
+                match s {
+                    Scalar::Bool => {
+                        self.emit(I::I32Load8U(m(0)));
+                        self.emit(I::I32Const(0));
+                        self.emit(I::I32Ne);
+                    }
+                    Scalar::U8 => self.emit(I::I32Load8U(m(0))),
+                    Scalar::S8 => self.emit(I::I32Load8S(m(0))),
+                    Scalar::U16 => self.emit(I::I32Load16U(m(1))),
+                    Scalar::S16 => self.emit(I::I32Load16S(m(1))),
+                    Scalar::I32 | Scalar::Char => self.emit(I::I32Load(m(2))),
+                    Scalar::I64 => self.emit(I::I64Load(m(3))),
+                    Scalar::F32 => self.emit(I::F32Load(m(2))),
+                    Scalar::F64 => self.emit(I::F64Load(m(3))),
+                    Scalar::Flags(_) => match s.size() {
+                        1 => self.emit(I::I32Load8U(m(0))),
+                        2 => self.emit(I::I32Load16U(m(1))),
+                        _ => self.emit(I::I32Load(m(2))),
+                    },
+                }
+            }
+        }
+        match s {
+            Scalar::Char => {
+                // A Unicode scalar value: below 0x110000, not a surrogate.
+                let c = self.local(ValType::I32);
+                self.emit(I::LocalTee(c));
+                self.emit(I::I32Const(0x11_0000));
+                self.emit(I::I32GeU);
+                self.emit(I::LocalGet(c));
+                self.emit(I::I32Const(0xd800));
+                self.emit(I::I32Sub);
+                self.emit(I::I32Const(0x800));
+                self.emit(I::I32LtU);
+                self.emit(I::I32Or);
+                self.trap_if();
+                self.emit(I::LocalGet(c));
+            }
+            Scalar::Flags(n) if n < 32 => {
+                self.emit(I::I32Const(((1u64 << n) - 1) as i32));
+                self.emit(I::I32And);
+            }
+            _ => {}
+        }
+        // Write.
+        match dst {
+            Dst::Stack(slots) => self.set_slot(slots[0], s.core()),
+            Dst::Mem(loc) => {
+                let m = |a| mem_arg(*loc, a);
+                match (s, s.size()) {
+                    (Scalar::I64, _) => self.emit(I::I64Store(m(3))),
+                    (Scalar::F32, _) => self.emit(I::F32Store(m(2))),
+                    (Scalar::F64, _) => self.emit(I::F64Store(m(3))),
+                    (_, 1) => self.emit(I::I32Store8(m(0))),
+                    (_, 2) => self.emit(I::I32Store16(m(1))),
+                    _ => self.emit(I::I32Store(m(2))),
+                }
+            }
+        }
+    }
+
+    /// Pushes a flat value of type `want` from a slot of type `have` (the
+    /// Canonical ABI's coercion of a variant's joined types).
+    fn get_slot(&mut self, (local, have): (u32, CoreType), want: CoreType) {
+        use CoreType as C;
+        self.emit(I::LocalGet(local));
+        match (have, want) {
+            (C::I64, C::I32) => self.emit(I::I32WrapI64),
+            (C::I32, C::F32) => self.emit(I::F32ReinterpretI32),
+            (C::I64, C::F32) => {
+                self.emit(I::I32WrapI64);
+                self.emit(I::F32ReinterpretI32);
+            }
+            (C::I64, C::F64) => self.emit(I::F64ReinterpretI64),
+            _ => {}
+        }
+    }
+
+    /// Stores a flat value of type `have` into a slot of type `slot`.
+    fn set_slot(&mut self, (local, slot): (u32, CoreType), have: CoreType) {
+        use CoreType as C;
+        match (have, slot) {
+            (C::I32, C::I64) => self.emit(I::I64ExtendI32U),
+            (C::F32, C::I32) => self.emit(I::I32ReinterpretF32),
+            (C::F32, C::I64) => {
+                self.emit(I::I32ReinterpretF32);
+                self.emit(I::I64ExtendI32U);
+            }
+            (C::F64, C::I64) => self.emit(I::I64ReinterpretF64),
+            _ => {}
+        }
+        self.emit(I::LocalSet(local));
+    }
+
+    /// Reads an `i32` of a value (a pointer, a length, a discriminant)
+    /// into a new local.
+    fn read_i32(&mut self, src: &Src, slot: usize, offset: u32, size: u32) -> u32 {
+        match src {
+            Src::Stack(slots) => self.get_slot(slots[slot], CoreType::I32),
+            Src::Mem(loc) => {
+                self.emit(I::LocalGet(loc.addr));
+                let m = mem_arg(loc.at(offset), size.trailing_zeros());
+                self.emit(match size {
+                    1 => I::I32Load8U(m),
+                    2 => I::I32Load16U(m),
+                    _ => I::I32Load(m),
+                });
+            }
+        }
+        let l = self.local(ValType::I32);
+        self.emit(I::LocalSet(l));
+        l
+    }
+
+    fn write_i32(&mut self, dst: &Dst, slot: usize, offset: u32, size: u32, value: u32) {
+        match dst {
+            Dst::Stack(slots) => {
+                self.emit(I::LocalGet(value));
+                self.set_slot(slots[slot], CoreType::I32);
+            }
+            Dst::Mem(loc) => {
+                self.emit(I::LocalGet(loc.addr));
+                self.emit(I::LocalGet(value));
+                let m = mem_arg(loc.at(offset), size.trailing_zeros());
+                self.emit(match size {
+                    1 => I::I32Store8(m),
+                    2 => I::I32Store16(m),
+                    _ => I::I32Store(m),
+                });
+            }
+        }
+    }
+
+    /// A string (`elem` = `None`, UTF-8 on both sides) or a list.
+    fn list(
+        &mut self,
+        elem: Option<&ValueType>,
+        src: &Src,
+        dst: &Dst,
+        sides: &Sides,
+    ) -> Result<(), LowerError> {
+        let from = self.memory(&sides.from, "where a list is read")?;
+        let to = self.memory(&sides.to, "where a list is written")?;
+        let realloc = sides.to_realloc.ok_or_else(|| {
+            LowerError::Unsupported("an adapter needs a `realloc` it was not given".into())
+        })?;
+        let ptr = self.read_i32(src, 0, 0, 4);
+        let len = self.read_i32(src, 1, 4, 4);
+        let (size, align, limit) = match elem {
+            None => (1, 1, MAX_STRING_BYTE_LENGTH),
+            Some(t) => (elem_size(t), alignment(t), MAX_LIST_BYTE_LENGTH),
+        };
+        // The byte length, within the limit.
+        let bytes = self.local(ValType::I32);
+        self.emit(I::LocalGet(len));
+        self.emit(I::I64ExtendI32U);
+        self.emit(I::I64Const(i64::from(size)));
+        self.emit(I::I64Mul);
+        self.emit(I::I64Const(limit as i64));
+        self.emit(I::I64GtU);
+        self.trap_if();
+        self.emit(I::LocalGet(len));
+        self.emit(I::I32Const(size as i32));
+        self.emit(I::I32Mul);
+        self.emit(I::LocalSet(bytes));
+        self.check_ptr(ptr, from, align, Size::Local(bytes));
+        if elem.is_none() {
+            let v = self.validator(sides.from)?;
+            self.emit(I::LocalGet(ptr));
+            self.emit(I::LocalGet(len));
+            self.emit(I::Call(v));
+        }
+        let out = self.alloc(realloc, to, align, Size::Local(bytes));
+        match elem {
+            Some(t) if !is_plain(t) => {
+                // Element by element.
+                let (s, d, n) = (
+                    self.local(ValType::I32),
+                    self.local(ValType::I32),
+                    self.local(ValType::I32),
+                );
+                for (a, b) in [(ptr, s), (out, d), (len, n)] {
+                    self.emit(I::LocalGet(a));
+                    self.emit(I::LocalSet(b));
+                }
+                self.emit(I::Block(BlockType::Empty));
+                self.emit(I::Loop(BlockType::Empty));
+                self.emit(I::LocalGet(n));
+                self.emit(I::I32Eqz);
+                self.emit(I::BrIf(1));
+                let at = |mem, addr| Loc {
+                    mem,
+                    addr,
+                    offset: 0,
+                };
+                self.value(t, &Src::Mem(at(from, s)), &Dst::Mem(at(to, d)), sides)?;
+                for l in [s, d] {
+                    self.emit(I::LocalGet(l));
+                    self.emit(I::I32Const(size as i32));
+                    self.emit(I::I32Add);
+                    self.emit(I::LocalSet(l));
+                }
+                self.emit(I::LocalGet(n));
+                self.emit(I::I32Const(1));
+                self.emit(I::I32Sub);
+                self.emit(I::LocalSet(n));
+                self.emit(I::Br(0));
+                self.emit(I::End);
+                self.emit(I::End);
+            }
+            _ => {
+                self.emit(I::LocalGet(out));
+                self.emit(I::LocalGet(ptr));
+                self.emit(I::LocalGet(bytes));
+                self.emit(I::MemoryCopy {
+                    src_mem: from,
+                    dst_mem: to,
+                });
+            }
+        }
+        self.write_i32(dst, 0, 0, 4, out);
+        self.write_i32(dst, 1, 4, 4, len);
+        Ok(())
+    }
+
+    fn validator(&self, side: Side) -> Result<u32, LowerError> {
+        side.memory
+            .and_then(|m| self.validators.iter().find(|(v, _)| *v == m))
+            .map(|(_, g)| self.merger.index(Origin::Glue(*g)))
+            .ok_or_else(|| LowerError::Unsupported("a string read from no memory".into()))
+    }
+
+    fn variant(
+        &mut self,
+        cases: &[Option<&ValueType>],
+        src: &Src,
+        dst: &Dst,
+        sides: &Sides,
+    ) -> Result<(), LowerError> {
+        let disc_size = discriminant_size(cases.len());
+        let payload_offset = align_to(u64::from(disc_size), max_case_alignment(cases)) as u32;
+        let disc = self.read_i32(src, 0, 0, disc_size);
+        self.emit(I::LocalGet(disc));
+        self.emit(I::I32Const(cases.len() as i32));
+        self.emit(I::I32GeU);
+        self.trap_if();
+        self.write_i32(dst, 0, 0, disc_size, disc);
+        for (k, case) in cases.iter().enumerate() {
+            let Some(t) = case else { continue };
+            let n = flatten_type(t).len();
+            let sub_src = match src {
+                Src::Stack(slots) => Src::Stack(slots[1..1 + n].to_vec()),
+                Src::Mem(loc) => Src::Mem(loc.at(payload_offset)),
+            };
+            let sub_dst = match dst {
+                Dst::Stack(slots) => Dst::Stack(slots[1..1 + n].to_vec()),
+                Dst::Mem(loc) => Dst::Mem(loc.at(payload_offset)),
+            };
+            self.emit(I::LocalGet(disc));
+            self.emit(I::I32Const(k as i32));
+            self.emit(I::I32Eq);
+            self.emit(I::If(BlockType::Empty));
+            self.value(t, &sub_src, &sub_dst, sides)?;
+            self.emit(I::End);
+        }
+        Ok(())
+    }
+}
+
+/// The memories and `realloc` a translation reads from and writes to.
+struct Sides {
+    from: Side,
+    to: Side,
+    /// Merged index of the `realloc` of the side written to.
+    to_realloc: Option<u32>,
+}
+
+#[derive(Clone, Copy)]
+enum Size {
+    Const(u32),
+    Local(u32),
+}
+
+/// The source of each value of a tuple.
+fn split_src(ts: &[&ValueType], src: &Src) -> Vec<Src> {
+    match src {
+        Src::Stack(slots) => {
+            let mut at = 0;
+            ts.iter()
+                .map(|t| {
+                    let n = flatten_type(t).len();
+                    at += n;
+                    Src::Stack(slots[at - n..at].to_vec())
+                })
+                .collect()
+        }
+        Src::Mem(loc) => offsets(ts)
+            .into_iter()
+            .map(|o| Src::Mem(loc.at(o)))
+            .collect(),
+    }
+}
+
+fn split_dst(ts: &[&ValueType], dst: &Dst) -> Vec<Dst> {
+    match dst {
+        Dst::Stack(slots) => {
+            let mut at = 0;
+            ts.iter()
+                .map(|t| {
+                    let n = flatten_type(t).len();
+                    at += n;
+                    Dst::Stack(slots[at - n..at].to_vec())
+                })
+                .collect()
+        }
+        Dst::Mem(loc) => offsets(ts)
+            .into_iter()
+            .map(|o| Dst::Mem(loc.at(o)))
+            .collect(),
+    }
+}
+
+/// The offsets of a record's fields.
+fn offsets(ts: &[&ValueType]) -> Vec<u32> {
+    let mut at = 0u64;
+    ts.iter()
+        .map(|t| {
+            at = align_to(at, alignment(t));
+            let o = at as u32;
+            at += u64::from(elem_size(t));
+            o
+        })
+        .collect()
+}
+
+/// `(ptr, len) -> ()`: traps unless the bytes are UTF-8 (the rules of
+/// Rust's `str::from_utf8`: no overlong forms, no surrogates, nothing
+/// above U+10FFFF).
+fn utf8_validator(mem: u32) -> Function {
+    let mut g = Code::new(2);
+    let (ptr, len) = (0, 1);
+    let end = g.local(ValType::I32);
+    let b = g.local(ValType::I32);
+    let n = g.local(ValType::I32);
+    let lo = g.local(ValType::I32);
+    let hi = g.local(ValType::I32);
+    let at = |offset| MemArg {
+        offset,
+        align: 0,
+        target: wasm_encoder::MemArgTarget::Memory(mem),
+        ordering: None,
+    };
+    g.emit(I::LocalGet(ptr));
+    g.emit(I::LocalGet(len));
+    g.emit(I::I32Add);
+    g.emit(I::LocalSet(end));
+    g.emit(I::Block(BlockType::Empty));
+    g.emit(I::Loop(BlockType::Empty));
+    // Done at the end.
+    g.emit(I::LocalGet(ptr));
+    g.emit(I::LocalGet(end));
+    g.emit(I::I32GeU);
+    g.emit(I::BrIf(1));
+    g.emit(I::LocalGet(ptr));
+    g.emit(I::I32Load8U(at(0)));
+    g.emit(I::LocalTee(b));
+    // ASCII: one byte.
+    g.emit(I::I32Const(0x80));
+    g.emit(I::I32LtU);
+    g.emit(I::If(BlockType::Empty));
+    g.emit(I::LocalGet(ptr));
+    g.emit(I::I32Const(1));
+    g.emit(I::I32Add);
+    g.emit(I::LocalSet(ptr));
+    g.emit(I::Br(1));
+    g.emit(I::End);
+    // A lead byte: C2..DF (1 more), E0..EF (2), F0..F4 (3).
+    g.emit(I::LocalGet(b));
+    g.emit(I::I32Const(0xc2));
+    g.emit(I::I32LtU);
+    g.emit(I::LocalGet(b));
+    g.emit(I::I32Const(0xf4));
+    g.emit(I::I32GtU);
+    g.emit(I::I32Or);
+    g.trap_if();
+    // n = 1 + (b >= E0) + (b >= F0)
+    g.emit(I::I32Const(1));
+    g.emit(I::LocalGet(b));
+    g.emit(I::I32Const(0xe0));
+    g.emit(I::I32GeU);
+    g.emit(I::I32Add);
+    g.emit(I::LocalGet(b));
+    g.emit(I::I32Const(0xf0));
+    g.emit(I::I32GeU);
+    g.emit(I::I32Add);
+    g.emit(I::LocalSet(n));
+    // The range of the second byte: E0 A0..BF, ED 80..9F, F0 90..BF,
+    // F4 80..8F, otherwise 80..BF.
+    let select = |g: &mut Code, byte: i32, then: i32, other: u32| {
+        g.emit(I::I32Const(then));
+        g.emit(I::LocalGet(other));
+        g.emit(I::LocalGet(b));
+        g.emit(I::I32Const(byte));
+        g.emit(I::I32Eq);
+        g.emit(I::Select);
+        g.emit(I::LocalSet(other));
+    };
+    g.emit(I::I32Const(0x80));
+    g.emit(I::LocalSet(lo));
+    g.emit(I::I32Const(0xbf));
+    g.emit(I::LocalSet(hi));
+    select(&mut g, 0xe0, 0xa0, lo);
+    select(&mut g, 0xed, 0x9f, hi);
+    select(&mut g, 0xf0, 0x90, lo);
+    select(&mut g, 0xf4, 0x8f, hi);
+    // Enough bytes left: end - ptr > n.
+    g.emit(I::LocalGet(end));
+    g.emit(I::LocalGet(ptr));
+    g.emit(I::I32Sub);
+    g.emit(I::LocalGet(n));
+    g.emit(I::I32LeU);
+    g.trap_if();
+    // The second byte in [lo, hi].
+    g.emit(I::LocalGet(ptr));
+    g.emit(I::I32Load8U(at(1)));
+    g.emit(I::LocalTee(b));
+    g.emit(I::LocalGet(lo));
+    g.emit(I::I32LtU);
+    g.emit(I::LocalGet(b));
+    g.emit(I::LocalGet(hi));
+    g.emit(I::I32GtU);
+    g.emit(I::I32Or);
+    g.trap_if();
+    // The third and fourth, continuation bytes where n says so.
+    for k in 2..=3 {
+        g.emit(I::LocalGet(n));
+        g.emit(I::I32Const(k));
+        g.emit(I::I32GeU);
+        g.emit(I::If(BlockType::Empty));
+        g.emit(I::LocalGet(ptr));
+        g.emit(I::I32Load8U(at(k as u64)));
+        g.emit(I::I32Const(0xc0));
+        g.emit(I::I32And);
+        g.emit(I::I32Const(0x80));
+        g.emit(I::I32Ne);
+        g.trap_if();
+        g.emit(I::End);
+    }
+    g.emit(I::LocalGet(ptr));
+    g.emit(I::LocalGet(n));
+    g.emit(I::I32Add);
+    g.emit(I::I32Const(1));
+    g.emit(I::I32Add);
+    g.emit(I::LocalSet(ptr));
+    g.emit(I::Br(0));
+    g.emit(I::End);
+    g.emit(I::End);
+    g.finish()
+}
+
+/// The scratch allocator: `(old, old_size, align, size) -> ptr`, a bump
+/// allocator on chunks from `memory.grow` (the old arguments are always
+/// 0: it only serves fresh allocations).
+fn scratch_body(s: &ScratchIdx) -> Function {
+    let mut g = Code::new(4);
+    let (align, size) = (2, 3);
+    let p = g.local(ValType::I32);
+    let need = g.local(ValType::I64);
+    let double = g.local(ValType::I64);
+    let aligned = |g: &mut Code, from: u32| {
+        // (from + align - 1) & -align
+        g.emit(I::GlobalGet(from));
+        g.emit(I::LocalGet(align));
+        g.emit(I::I32Add);
+        g.emit(I::I32Const(1));
+        g.emit(I::I32Sub);
+        g.emit(I::I32Const(0));
+        g.emit(I::LocalGet(align));
+        g.emit(I::I32Sub);
+        g.emit(I::I32And);
+        g.emit(I::LocalSet(p));
+    };
+    aligned(&mut g, s.top);
+    // Does it fit? p + size > end: a new chunk.
+    g.emit(I::LocalGet(p));
+    g.emit(I::I64ExtendI32U);
+    g.emit(I::LocalGet(size));
+    g.emit(I::I64ExtendI32U);
+    g.emit(I::I64Add);
+    g.emit(I::GlobalGet(s.end));
+    g.emit(I::I64ExtendI32U);
+    g.emit(I::I64GtU);
+    g.emit(I::If(BlockType::Empty));
+    // need = (size + align + 0xffff) >> 16; double = 2 * chunk pages
+    g.emit(I::LocalGet(size));
+    g.emit(I::I64ExtendI32U);
+    g.emit(I::LocalGet(align));
+    g.emit(I::I64ExtendI32U);
+    g.emit(I::I64Add);
+    g.emit(I::I64Const(0xffff));
+    g.emit(I::I64Add);
+    g.emit(I::I64Const(16));
+    g.emit(I::I64ShrU);
+    g.emit(I::LocalSet(need));
+    g.emit(I::GlobalGet(s.end));
+    g.emit(I::GlobalGet(s.base));
+    g.emit(I::I32Sub);
+    g.emit(I::I64ExtendI32U);
+    g.emit(I::I64Const(15));
+    g.emit(I::I64ShrU);
+    g.emit(I::LocalSet(double));
+    // pages = max(need, double), at most 65536, in `need`
+    g.emit(I::LocalGet(need));
+    g.emit(I::LocalGet(double));
+    g.emit(I::LocalGet(need));
+    g.emit(I::LocalGet(double));
+    g.emit(I::I64GtU);
+    g.emit(I::Select);
+    g.emit(I::LocalTee(need));
+    g.emit(I::I64Const(0x1_0000));
+    g.emit(I::I64GtU);
+    g.trap_if();
+    g.emit(I::LocalGet(need));
+    g.emit(I::I32WrapI64);
+    g.emit(I::MemoryGrow(s.memory));
+    g.emit(I::LocalTee(p));
+    g.emit(I::I32Const(-1));
+    g.emit(I::I32Eq);
+    g.trap_if();
+    g.emit(I::LocalGet(p));
+    g.emit(I::I32Const(16));
+    g.emit(I::I32Shl);
+    g.emit(I::GlobalSet(s.base));
+    g.emit(I::GlobalGet(s.base));
+    g.emit(I::LocalGet(need));
+    g.emit(I::I32WrapI64);
+    g.emit(I::I32Const(16));
+    g.emit(I::I32Shl);
+    g.emit(I::I32Add);
+    g.emit(I::GlobalSet(s.end));
+    aligned(&mut g, s.base);
+    g.emit(I::End);
+    g.emit(I::LocalGet(p));
+    g.emit(I::LocalGet(size));
+    g.emit(I::I32Add);
+    g.emit(I::GlobalSet(s.top));
+    g.emit(I::LocalGet(p));
+    g.finish()
+}
