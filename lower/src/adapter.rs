@@ -39,7 +39,7 @@
 //!   tables of [`crate::resources`]).
 
 use crate::error::LowerError;
-use crate::merge::{ConstVal, GlueFunc, GlueGlobal, Merger, Origin};
+use crate::merge::{GlueFunc, GlueGlobal, Merger, Origin};
 use canonical_abi::lift::MAX_LIST_BYTE_LENGTH;
 use canonical_abi::strings::MAX_STRING_BYTE_LENGTH;
 use canonical_abi::types::{
@@ -50,7 +50,7 @@ use canonical_abi::{
     alignment, despecialize, elem_size, flatten_functype, flatten_type, flatten_types, CoreType,
     FlattenContext, FuncType, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
-use wasm_encoder::{BlockType, Function, GlobalType, Instruction as I, MemArg, ValType};
+use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 
 /// The memory and `realloc` of one side of an adapter.
 #[derive(Debug, Clone, Copy)]
@@ -99,18 +99,6 @@ pub struct Adapters {
     scratch: Option<Scratch>,
     /// The library's default `realloc` when the component has none.
     trap_realloc: Option<GlueFunc>,
-}
-
-fn i32_global(merger: &mut Merger<'_>, name: &str) -> GlueGlobal {
-    merger.declare_global(
-        name,
-        GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        },
-        ConstVal::I32(0),
-    )
 }
 
 fn realloc_type() -> wasm_encoder::FuncType {
@@ -172,9 +160,9 @@ impl Adapters {
         if self.scratch.is_none() {
             self.scratch = Some(Scratch {
                 alloc: merger.declare_glue("scratch allocator", realloc_type()),
-                base: i32_global(merger, "scratch: chunk"),
-                end: i32_global(merger, "scratch: end"),
-                top: i32_global(merger, "scratch: top"),
+                base: merger.declare_i32_global("scratch: chunk", 0),
+                end: merger.declare_i32_global("scratch: end", 0),
+                top: merger.declare_i32_global("scratch: top", 0),
             });
         }
         Origin::Glue(self.scratch.as_ref().expect("declared above").alloc)
@@ -1042,43 +1030,48 @@ enum Size {
     Local(u32),
 }
 
-/// The source of each value of a tuple.
-fn split_src(ts: &[&ValueType], src: &Src) -> Vec<Src> {
-    match src {
-        Src::Stack(slots) => {
+/// Where each value of a tuple is: its share of the slots, or its offset.
+fn split<T>(
+    ts: &[&ValueType],
+    place: Place<'_>,
+    stack: impl Fn(Vec<(u32, CoreType)>) -> T,
+    mem: impl Fn(Loc) -> T,
+) -> Vec<T> {
+    match place {
+        Place::Stack(slots) => {
             let mut at = 0;
             ts.iter()
                 .map(|t| {
                     let n = flatten_type(t).len();
                     at += n;
-                    Src::Stack(slots[at - n..at].to_vec())
+                    stack(slots[at - n..at].to_vec())
                 })
                 .collect()
         }
-        Src::Mem(loc) => offsets(ts)
-            .into_iter()
-            .map(|o| Src::Mem(loc.at(o)))
-            .collect(),
+        Place::Mem(loc) => offsets(ts).into_iter().map(|o| mem(loc.at(o))).collect(),
     }
 }
 
+/// A [`Src`] or [`Dst`], seen the same way.
+enum Place<'a> {
+    Stack(&'a [(u32, CoreType)]),
+    Mem(Loc),
+}
+
+fn split_src(ts: &[&ValueType], src: &Src) -> Vec<Src> {
+    let place = match src {
+        Src::Stack(s) => Place::Stack(s),
+        Src::Mem(l) => Place::Mem(*l),
+    };
+    split(ts, place, Src::Stack, Src::Mem)
+}
+
 fn split_dst(ts: &[&ValueType], dst: &Dst) -> Vec<Dst> {
-    match dst {
-        Dst::Stack(slots) => {
-            let mut at = 0;
-            ts.iter()
-                .map(|t| {
-                    let n = flatten_type(t).len();
-                    at += n;
-                    Dst::Stack(slots[at - n..at].to_vec())
-                })
-                .collect()
-        }
-        Dst::Mem(loc) => offsets(ts)
-            .into_iter()
-            .map(|o| Dst::Mem(loc.at(o)))
-            .collect(),
-    }
+    let place = match dst {
+        Dst::Stack(s) => Place::Stack(s),
+        Dst::Mem(l) => Place::Mem(*l),
+    };
+    split(ts, place, Dst::Stack, Dst::Mem)
 }
 
 /// The offsets of a record's fields.

@@ -221,15 +221,7 @@ impl<'c, 'm> Linker<'c, 'm> {
         if self.reallocs.len() > 1 {
             // Calls through thunks that name their realloc; then resolve
             // again, so that every use (re-exports too) sees the thunks.
-            let cur = self.merger.declare_global(
-                "current realloc",
-                wasm_encoder::GlobalType {
-                    val_type: wasm_encoder::ValType::I32,
-                    mutable: true,
-                    shared: false,
-                },
-                crate::merge::ConstVal::I32(0),
-            );
+            let cur = self.merger.declare_i32_global("current realloc", 0);
             current_realloc = Some(cur);
             for (t, callee, realloc) in std::mem::take(&mut self.realloc_of) {
                 let k = self
@@ -514,31 +506,7 @@ impl<'c, 'm> Linker<'c, 'm> {
                 "{what} passes a handle of resource type {rt}, which a component defines (lowered mode passes handles of WASI resources only)"
             )));
         }
-        let flat = flatten_functype(&l.ty, FlattenContext::Lift);
-        let params: Vec<_> = flat.params.iter().map(|t| val_type(*t)).collect();
-        let results: Vec<_> = flat.results.iter().map(|t| val_type(*t)).collect();
-        let func = self.core_def(&l.core)?;
-        check_type(
-            &self.merger,
-            func,
-            &params,
-            &results,
-            &format!("the lifted {what}"),
-        )?;
-        let post_return = match &l.opts.post_return {
-            Some(p) => {
-                let p = self.core_def(p)?;
-                check_type(
-                    &self.merger,
-                    p,
-                    &results,
-                    &[],
-                    &format!("the post-return of {what}"),
-                )?;
-                Some(p)
-            }
-            None => None,
-        };
+        let (func, post_return) = self.lifted_core(l, &what)?;
         let mut side = |o: &component_model::inline::OptionsDef| -> Result<Side, LowerError> {
             let memory = o.memory.as_ref().map(|m| self.core_def(m)).transpose()?;
             let realloc = o.realloc.as_ref().map(|r| self.core_def(r)).transpose()?;
@@ -725,13 +693,13 @@ impl<'c, 'm> Linker<'c, 'm> {
         Ok(Run { func, post_return })
     }
 
-    /// The core function and post-return of a lifted function, their core
-    /// types checked against the `canon lift` of its type; its memory is
-    /// the primary one.
-    fn lifted(
+    /// The core function and post-return of a lifted function (`what`
+    /// names it), their core types checked against the `canon lift` of its
+    /// type.
+    fn lifted_core(
         &mut self,
         l: &LiftedFunc,
-        name: &str,
+        what: &str,
     ) -> Result<(Origin, Option<Origin>), LowerError> {
         let flat = flatten_functype(&l.ty, FlattenContext::Lift);
         let params: Vec<_> = flat.params.iter().map(|t| val_type(*t)).collect();
@@ -742,8 +710,33 @@ impl<'c, 'm> Linker<'c, 'm> {
             func,
             &params,
             &results,
-            &format!("the lifted `{name}`"),
+            &format!("the lifted {what}"),
         )?;
+        let post_return = match &l.opts.post_return {
+            Some(p) => {
+                let p = self.core_def(p)?;
+                check_type(
+                    &self.merger,
+                    p,
+                    &results,
+                    &[],
+                    &format!("the post-return of {what}"),
+                )?;
+                Some(p)
+            }
+            None => None,
+        };
+        Ok((func, post_return))
+    }
+
+    /// [`Self::lifted_core`] of an exported function, whose memory is
+    /// the primary one.
+    fn lifted(
+        &mut self,
+        l: &LiftedFunc,
+        name: &str,
+    ) -> Result<(Origin, Option<Origin>), LowerError> {
+        let (func, post_return) = self.lifted_core(l, &format!("`{name}`"))?;
         if let Some(m) = &l.opts.memory {
             let m = self.core_def(m)?;
             match self.primary {
@@ -751,7 +744,7 @@ impl<'c, 'm> Linker<'c, 'm> {
                 Some(p) if p == m => {}
                 Some(_) => {
                     return Err(LowerError::Unsupported(format!(
-                        "export `{name}` is lifted from another memory than the WASI imports use (a composed component)"
+                        "export `{name}` is lifted from another memory than memory 0 (a lowered module's exports come from one inner component)"
                     )))
                 }
             }
@@ -762,20 +755,6 @@ impl<'c, 'm> Linker<'c, 'm> {
                 encoding_name(l.opts.encoding)
             )));
         }
-        let post_return = match &l.opts.post_return {
-            Some(p) => {
-                let p = self.core_def(p)?;
-                check_type(
-                    &self.merger,
-                    p,
-                    &results,
-                    &[],
-                    &format!("the post-return of `{name}`"),
-                )?;
-                Some(p)
-            }
-            None => None,
-        };
         Ok((func, post_return))
     }
 

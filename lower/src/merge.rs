@@ -365,6 +365,19 @@ impl<'a> Merger<'a> {
         GlueGlobal(self.globals.len() as u32 - 1)
     }
 
+    /// Declares a generated mutable `i32` global.
+    pub fn declare_i32_global(&mut self, name: &str, init: i32) -> GlueGlobal {
+        self.declare_global(
+            name,
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            ConstVal::I32(init),
+        )
+    }
+
     /// The memory that becomes memory 0 (exported as `memory`).
     pub fn set_primary_memory(&mut self, origin: Origin) {
         if let Origin::Defined {

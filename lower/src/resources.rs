@@ -25,8 +25,8 @@
 //!   never reaches a handle table inside a single component (canon lift
 //!   passes the rep), and the lowered WASI imports take WASI resources only.
 
-use crate::merge::{ConstVal, GlueFunc, GlueGlobal, Merger, Origin};
-use wasm_encoder::{BlockType, FuncType, Function, GlobalType, MemArg, ValType};
+use crate::merge::{GlueFunc, GlueGlobal, Merger, Origin};
+use wasm_encoder::{BlockType, FuncType, Function, MemArg, ValType};
 
 /// The generated functions and globals of one table.
 pub struct HandleTable {
@@ -66,18 +66,6 @@ pub struct Tables {
     pub built_ins: Vec<BuiltIn>,
 }
 
-fn global(merger: &mut Merger<'_>, name: &str, init: i32) -> GlueGlobal {
-    merger.declare_global(
-        name,
-        GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        },
-        ConstVal::I32(init),
-    )
-}
-
 impl Tables {
     /// Declares the built-in `op` of resource type `rt` of component
     /// instance `instance` (and that instance's table, the first time).
@@ -103,10 +91,11 @@ impl Tables {
                         &format!("handle table {instance}: grow"),
                         FuncType::new([], []),
                     ),
-                    base: global(merger, &format!("handle table {instance}: slots"), 0),
-                    cap: global(merger, &format!("handle table {instance}: capacity"), 0),
-                    next: global(merger, &format!("handle table {instance}: next"), 1),
-                    free: global(merger, &format!("handle table {instance}: free"), 0),
+                    base: merger.declare_i32_global(&format!("handle table {instance}: slots"), 0),
+                    cap: merger
+                        .declare_i32_global(&format!("handle table {instance}: capacity"), 0),
+                    next: merger.declare_i32_global(&format!("handle table {instance}: next"), 1),
+                    free: merger.declare_i32_global(&format!("handle table {instance}: free"), 0),
                 };
                 self.tables.push(t);
                 self.of_instance.push((instance, self.tables.len() - 1));

@@ -5,42 +5,22 @@
 //! core-vm with the stand-in library.
 
 mod common;
-use common::{component, lower_wat, main_module_with, run, Exit};
+use common::{component, lower_wat, main_module_with, run, Exit, LIBC, STDOUT_IMPORTS};
 
-/// Component `$B`: its own memory and heap, WASI stdout (printing from its
+/// Component `$B`: its own memory and heap ([`LIBC`]), WASI stdout (printing from its
 /// memory), and four functions, instantiated as `$b` with the root's WASI
 /// instances, its functions lowered into the root's `$libc` memory and
 /// bundled as core instance `$b-funcs`.
-const B: &str = r#"
+fn b() -> String {
+    format!(
+        r#"
   (component $B
-    (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
-    (alias export $error "error" (type $error-type))
-    (import "wasi:io/streams@0.2.0" (instance $streams
-      (alias outer 1 $error-type (type $e0))
-      (export "error" (type $e (eq $e0)))
-      (export "output-stream" (type $os (sub resource)))
-      (type $se (variant (case "last-operation-failed" (own $e)) (case "closed")))
-      (export "stream-error" (type $err (eq $se)))
-      (export "[method]output-stream.blocking-write-and-flush"
-        (func (param "self" (borrow $os)) (param "contents" (list u8)) (result (result (error $err)))))))
-    (alias export $streams "output-stream" (type $os))
-    (import "wasi:cli/stdout@0.2.3" (instance $stdout
-      (alias outer 1 $os (type $os2))
-      (export "output-stream" (type $os3 (eq $os2)))
-      (export "get-stdout" (func (result (own $os3))))))
-    (core module $blibc
-      (memory (export "memory") 1)
-      (global $heap (mut i32) (i32.const 4096))
-      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-        (local $p i32)
-        (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
-                               (i32.sub (i32.const 0) (local.get 2))))
-        (global.set $heap (i32.add (local.get $p) (local.get 3)))
-        (local.get $p)))
-    (core instance $bi (instantiate $blibc))
+    {STDOUT_IMPORTS}
+    {LIBC}
+    (core instance $bi (instantiate $libc))
     (core module $bm
       (import "libc" "memory" (memory 1))
-      (import "libc" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
+      (import "libc" "cabi_realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
       (import "wasi" "get-stdout" (func $get-stdout (result i32)))
       (import "wasi" "write" (func $write (param i32 i32 i32 i32)))
       (import "wasi" "drop" (func $drop (param i32)))
@@ -108,7 +88,7 @@ const B: &str = r#"
         (i32.store (i32.const 180) (local.get $total))
         (i32.const 176)))
     (alias core export $bi "memory" (core memory $bmem))
-    (alias core export $bi "realloc" (core func $brealloc))
+    (alias core export $bi "cabi_realloc" (core func $brealloc))
     (core func $write (canon lower (func $streams "[method]output-stream.blocking-write-and-flush") (memory $bmem)))
     (core func $get-stdout (canon lower (func $stdout "get-stdout")))
     (core func $drop (canon resource.drop $os))
@@ -135,7 +115,9 @@ const B: &str = r#"
   (core instance $b-funcs
     (export "greet" (func $greet)) (export "stats" (func $stats))
     (export "pick" (func $pick)) (export "join" (func $join)))
-"#;
+"#
+    )
+}
 
 /// The imports of the main module from `$b-funcs`, in their lowered types.
 const B_IMPORTS: &str = r#"
@@ -155,15 +137,12 @@ fn composed(body: &str, data: &str) -> String {
         "(with \"wasi\" (instance $wasi))",
         "(with \"wasi\" (instance $wasi)) (with \"b\" (instance $b-funcs))",
     );
-    component(&format!("{B}{main}"), None)
+    component(&format!("{}{main}", b()), None)
 }
 
 fn lower(wat: &str) -> Vec<u8> {
     let l = lower_wat(wat).unwrap_or_else(|e| panic!("lowering failed: {e}"));
     assert_eq!(l.extra_features, ["multi-memory"]);
-    if let Ok(p) = std::env::var("DUMP") {
-        std::fs::write(p, &l.bytes).unwrap();
-    }
     l.bytes
 }
 

@@ -16,19 +16,10 @@ pub fn stand_in_library() -> Vec<u8> {
     .expect("the stand-in library assembles")
 }
 
-/// WASI imports with their real 0.2.0 types (as wit-component writes
-/// them), a `libc` core instance (memory + bump `cabi_realloc`), the
-/// lowered functions bundled as core instance `$wasi` (`write`,
-/// `get-stdout`, `drop`, `get-arguments`, `exit`), then `body`, which must
-/// define core instance `$main` exporting `run`, lifted as
-/// `wasi:cli/run@0.2.0#run` (with `post-return` if `post` is given).
-pub fn component(body: &str, post: Option<&str>) -> String {
-    let post = post
-        .map(|p| format!("(post-return (core func $main \"{p}\"))"))
-        .unwrap_or_default();
-    format!(
-        r#"(component
-  (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
+/// The imports of `wasi:io/error`, `wasi:io/streams` (with
+/// `blocking-write-and-flush`) and `wasi:cli/stdout`, as wit-component
+/// writes them, naming the types `$error-type` and `$os`.
+pub const STDOUT_IMPORTS: &str = r#"(import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
   (alias export $error "error" (type $error-type))
   (import "wasi:io/streams@0.2.0" (instance $streams
     (alias outer 1 $error-type (type $e0))
@@ -42,12 +33,11 @@ pub fn component(body: &str, post: Option<&str>) -> String {
   (import "wasi:cli/stdout@0.2.3" (instance $stdout
     (alias outer 1 $os (type $os2))
     (export "output-stream" (type $os3 (eq $os2)))
-    (export "get-stdout" (func (result (own $os3))))))
-  (import "wasi:cli/environment@0.2.0" (instance $env
-    (export "get-arguments" (func (result (list string))))))
-  (import "wasi:cli/exit@0.2.0" (instance $exit
-    (export "exit" (func (param "status" (result))))))
-  (core module $libc
+    (export "get-stdout" (func (result (own $os3))))))"#;
+
+/// Core module `$libc`: a memory and a bump `cabi_realloc` (its heap
+/// from 4096).
+pub const LIBC: &str = r#"(core module $libc
     (memory (export "memory") 1)
     (global $heap (mut i32) (i32.const 4096))
     (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
@@ -55,7 +45,26 @@ pub fn component(body: &str, post: Option<&str>) -> String {
       (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
                              (i32.sub (i32.const 0) (local.get 2))))
       (global.set $heap (i32.add (local.get $p) (local.get 3)))
-      (local.get $p)))
+      (local.get $p)))"#;
+
+/// WASI imports with their real 0.2.0 types (as wit-component writes
+/// them), a `libc` core instance (memory + bump `cabi_realloc`), the
+/// lowered functions bundled as core instance `$wasi` (`write`,
+/// `get-stdout`, `drop`, `get-arguments`, `exit`), then `body`, which must
+/// define core instance `$main` exporting `run`, lifted as
+/// `wasi:cli/run@0.2.0#run` (with `post-return` if `post` is given).
+pub fn component(body: &str, post: Option<&str>) -> String {
+    let post = post
+        .map(|p| format!("(post-return (core func $main \"{p}\"))"))
+        .unwrap_or_default();
+    format!(
+        r#"(component
+  {STDOUT_IMPORTS}
+  (import "wasi:cli/environment@0.2.0" (instance $env
+    (export "get-arguments" (func (result (list string))))))
+  (import "wasi:cli/exit@0.2.0" (instance $exit
+    (export "exit" (func (param "status" (result))))))
+  {LIBC}
   (core instance $libc (instantiate $libc))
   (alias core export $libc "memory" (core memory $mem))
   (alias core export $libc "cabi_realloc" (core func $realloc))
