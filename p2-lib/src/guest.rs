@@ -19,6 +19,7 @@
 //!   included, as it can anywhere in its own heap; the library does not
 //!   defend its region against its own guest.
 
+use canonical_abi::{AbiError, MemoryView};
 use core::arch::wasm32;
 
 /// The page size of memory 0.
@@ -38,6 +39,15 @@ extern "C" {
 pub struct OutOfBounds {
     pub ptr: u32,
     pub len: u64,
+}
+
+impl From<OutOfBounds> for AbiError {
+    fn from(e: OutOfBounds) -> Self {
+        AbiError::MemoryOutOfBounds {
+            ptr: e.ptr,
+            len: e.len,
+        }
+    }
 }
 
 /// Memory 0 and the guest's `cabi_realloc`.
@@ -107,6 +117,17 @@ impl Memory {
         // any guest code, which is why it takes `&mut self` (no view of
         // guest memory is alive across it).
         unsafe { guest_realloc(old_ptr, old_size, align, new_size) }
+    }
+}
+
+/// The view the generated glue lifts `string` and `list<u8>` arguments
+/// through (canonical-abi's rules: a read succeeds iff it is in bounds).
+impl MemoryView for Memory {
+    fn byte_len(&self) -> u64 {
+        Memory::byte_len(self)
+    }
+    fn read(&self, ptr: u32, len: u32) -> Result<&[u8], AbiError> {
+        Ok(Memory::read(self, ptr, len)?)
     }
 }
 

@@ -15,18 +15,22 @@
 //!   every range against `memory.size`; the guest's `cabi_realloc` only
 //!   through [`guest::Memory::realloc`].
 //!
-//! # How the WASI functions plug in (not done yet)
-//! The functions come from the shims' generated glue (the bindings work of
-//! issue 11), not from code written here: for each function of the
-//! generated table, an export named `I@0.2.12#F` with the `canon lower`
-//! core signature runs the function's glue with the lowered boundary, whose
-//! pieces are here: [`guest::Memory`] (views and writes of memory 0, the
-//! guest's `realloc`), [`guest::Trap`] (how a failed call ends the
-//! program), and, still to write, the library's state (the shims' context
-//! and a Canonical ABI handle table for the WASI resources, reached through
-//! one `RefCell`, so that a WASI call from inside the guest's `realloc` is
-//! refused rather than aliased) and the handle table's end-of-call step
-//! (lends taken by `borrow` arguments end when the export returns).
+//! # How the WASI functions plug in
+//! The functions come from the shims' generated glue, not from code
+//! written here: [`exports`] stamps, for each function of the generated
+//! table (`p2_shims::for_each_wasi_func!`), an export named `I@0.2.12#F`
+//! with the `canon lower` core signature that runs the function's glue
+//! with the lowered boundary (`call::Call`, the shims' `Guest`), and for
+//! each resource an `I@0.2.12#[resource-drop]R`. The boundary's pieces:
+//! [`guest::Memory`] (views and writes of memory 0, the guest's
+//! `realloc`), [`guest::Trap`] (how a failed call ends the program), and
+//! the library's state (the shims' `WasiCtx` and the Canonical ABI handle
+//! table of the WASI resources, reached by one call at a time, so that a
+//! WASI call from inside the guest's `realloc` is refused rather than
+//! aliased; the lends of `borrow` arguments end when the export returns).
+//! The shims are compiled without the interpreter (`p2-shims` without its
+//! `component-model` feature): no component-model or core-vm code is in
+//! the library.
 //!
 //! # Per-call cost (the design the glue follows)
 //! * No relocation cost: the relocator fixes every address at lowering
@@ -41,6 +45,10 @@
 //!   interpreter and native wasmtime.
 //! * A bounds check is one `memory.size` and one compare.
 
+#[cfg(target_os = "wasi")]
+mod call;
+#[cfg(target_os = "wasi")]
+pub mod exports;
 #[cfg(target_os = "wasi")]
 pub mod guest;
 

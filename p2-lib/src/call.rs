@@ -1,0 +1,193 @@
+//! The lowered side of the shim boundary: the library's state (the shims'
+//! [`WasiCtx`] and the Canonical ABI handle table of the WASI resources)
+//! and [`Call`], the [`Guest`] the generated glue runs with for one WASI
+//! call from the guest.
+//!
+//! Invariants:
+//! * There is one [`State`], created on the first WASI call (arguments
+//!   from p1 `args_get`), and at most one [`Call`] at a time: a WASI call
+//!   made while another is running (from inside the guest's `realloc`,
+//!   the only guest code a WASI call runs) is refused with a trap, never
+//!   given a second `&mut` to the state.
+//! * The handle table is the spec's (canonical-abi's [`HandleTable`]), one
+//!   for the component: the merger links the WASI imports of one component
+//!   instance (the guest's `i32` handles of WASI resources are its
+//!   indices). A resource's type is its `HostResource` index.
+//! * Every lend taken by `lift_borrow` ends when the call ends
+//!   ([`with_call`]), whether the glue succeeded or not (a failure ends the
+//!   program anyway).
+//! * A failure becomes a [`Trap`] naming `interface#function`; the export
+//!   then ends the program ([`Trap::abort`]).
+
+use crate::guest::{Memory, Trap};
+use canonical_abi::{
+    AbiError, CanonicalOptions, HandleTable, HostResource, ResourceTables, ResourceTypeId,
+    StringEncoding,
+};
+use core::cell::{Cell, UnsafeCell};
+use p2_shims::bindings::{Fail, Guest};
+use p2_shims::WasiCtx;
+
+/// What the library keeps between calls.
+pub struct State {
+    pub ctx: WasiCtx,
+    pub handles: HandleTable,
+}
+
+impl State {
+    fn new() -> Self {
+        let args = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        State {
+            ctx: WasiCtx::new(args),
+            handles: HandleTable::new(),
+        }
+    }
+}
+
+/// The one [`State`], and whether a call holds it.
+struct Slot {
+    busy: Cell<bool>,
+    state: UnsafeCell<Option<State>>,
+}
+
+// SAFETY: wasm32-wasip1 has no threads: the library's code only ever runs
+// on the one thread of the merged module.
+unsafe impl Sync for Slot {}
+
+static SLOT: Slot = Slot {
+    busy: Cell::new(false),
+    state: UnsafeCell::new(None),
+};
+
+/// Runs `f` with the library's state as WASI function `func` (its
+/// `interface#function`), or refuses when a call is already running.
+pub fn with_state<R>(
+    func: &'static str,
+    f: impl FnOnce(&mut State) -> Result<R, Trap>,
+) -> Result<R, Trap> {
+    if SLOT.busy.replace(true) {
+        return Err(Trap::in_call(
+            func,
+            "a WASI function called while another WASI call runs (from the guest's `realloc`)",
+        ));
+    }
+    // SAFETY: `busy` was false, so no other reference to the state exists
+    // (it is only reached here, and the flag stays set until this one is
+    // gone); single-threaded (see `Slot`).
+    let state = unsafe { &mut *SLOT.state.get() }.get_or_insert_with(State::new);
+    let r = f(state);
+    SLOT.busy.set(false);
+    r
+}
+
+/// Runs the glue of WASI function `func` with a [`Call`], then ends the
+/// lends its `borrow` arguments took.
+pub fn with_call<R>(
+    func: &'static str,
+    glue: impl FnOnce(&mut Call<'_>) -> Result<R, Trap>,
+) -> Result<R, Trap> {
+    with_state(func, |state| {
+        let mut call = Call {
+            state,
+            mem: Memory::new(),
+            func,
+        };
+        let r = glue(&mut call);
+        call.state.handles.finish_import_call();
+        r
+    })
+}
+
+/// One WASI call from the guest: the [`Guest`] of the generated glue.
+pub struct Call<'s> {
+    state: &'s mut State,
+    mem: Memory,
+    func: &'static str,
+}
+
+impl Call<'_> {
+    fn abi(&self, e: AbiError) -> Trap {
+        self.trap(Fail::Abi(e))
+    }
+}
+
+/// The resource type of host resource `r` in the handle table.
+fn rt(r: HostResource) -> ResourceTypeId {
+    ResourceTypeId(r.0)
+}
+
+impl Guest for Call<'_> {
+    type Host = WasiCtx;
+    type Memory = Memory;
+    type Trap = Trap;
+
+    fn host(&mut self) -> &mut WasiCtx {
+        &mut self.state.ctx
+    }
+    fn split(&mut self) -> Result<(&mut WasiCtx, &Memory), AbiError> {
+        Ok((&mut self.state.ctx, &self.mem))
+    }
+    fn memory(&self) -> Result<&Memory, AbiError> {
+        Ok(&self.mem)
+    }
+    fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
+        Ok(self.mem.write(ptr, bytes)?)
+    }
+    fn realloc(
+        &mut self,
+        old_ptr: u32,
+        old_size: u32,
+        align: u32,
+        new_size: u32,
+    ) -> Result<u32, Trap> {
+        // A trap in the guest's `realloc` ends the program there: it is a
+        // trap of the merged module, as it is of the component natively.
+        Ok(self.mem.realloc(old_ptr, old_size, align, new_size))
+    }
+    fn options(&self) -> CanonicalOptions {
+        // The merger links only UTF-8 `canon lower`s of memory 0; the
+        // glue asks `realloc` only of functions whose `canon lower` has one.
+        CanonicalOptions::with_memory(StringEncoding::Utf8)
+    }
+    fn lift_own(&mut self, r: HostResource, handle: u32) -> Result<u32, Trap> {
+        self.state
+            .handles
+            .lift_own(rt(r), handle)
+            .map_err(|e| self.abi(e))
+    }
+    fn lift_borrow(&mut self, r: HostResource, handle: u32) -> Result<u32, Trap> {
+        self.state
+            .handles
+            .lift_borrow(rt(r), handle)
+            .map_err(|e| self.abi(e))
+    }
+    fn lower_own(&mut self, r: HostResource, rep: u32) -> Result<u32, Trap> {
+        self.state
+            .handles
+            .lower_own(rt(r), rep)
+            .map_err(|e| self.abi(e))
+    }
+    fn trap(&self, f: Fail) -> Trap {
+        Trap::in_call(self.func, f)
+    }
+}
+
+/// `[resource-drop]` of host resource `r`: the handle leaves the table, and
+/// when it was the last `own`, `dtor` (the host's destructor) runs on its
+/// rep.
+pub fn resource_drop(
+    func: &'static str,
+    r: HostResource,
+    handle: u32,
+    dtor: impl FnOnce(&mut WasiCtx, u32) -> Result<(), p2_shims::HostError>,
+) -> Result<(), Trap> {
+    with_state(func, |state| {
+        match state.handles.resource_drop(rt(r), handle) {
+            Ok(Some(rep)) => dtor(&mut state.ctx, rep).map_err(|e| Trap::in_call(func, e)),
+            Ok(None) => Ok(()),
+            Err(e) => Err(Trap::in_call(func, e)),
+        }
+    })
+}
