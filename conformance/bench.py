@@ -263,8 +263,9 @@ def load_known(path: Path) -> dict[str, str]:
             key = " ".join(body.split())
             if not key:
                 continue
-            if not re.fullmatch(r"[\w.-]+/[\w.-]+ (direct|shim|peer)", key):
-                raise SystemExit(f"{path}:{lineno}: expected `host/benchmark direct|shim|peer`")
+            if not re.fullmatch(r"[\w.-]+/[\w.-]+ (direct|shim|peer|p1|lowered|jco)", key):
+                raise SystemExit(f"{path}:{lineno}: expected "
+                                 "`host/benchmark direct|shim|peer|p1|lowered|jco`")
             known[key] = reason.strip()
     return known
 
