@@ -1,4 +1,4 @@
-//! `p2shim lower [--check] [--library LIB] FILE -o OUT`: lowered mode
+//! `p2shim lower [--check] [--library LIB] [--without FEATURES] FILE -o OUT`: lowered mode
 //! (crate `lower`): writes OUT, one WASIp1 core module made of the component
 //! FILE and the p2 WASI library, which the host's own engine runs.
 //!
@@ -11,6 +11,10 @@
 //! * `--check` lowers without writing: `FILE: can be lowered` on stdout
 //!   (with the features beyond Wasm 2.0 the output needs and the exports it
 //!   does not keep, if any) and exit 0, or the reason and exit 1.
+//! * `--without simd,tail-call,multi-memory` (any of them) refuses, as a
+//!   component that cannot be lowered, an output that would need one of
+//!   them (for a host without it: `wasip2-run` passes the features its host
+//!   lacks, so such a component runs in the interpreter there).
 
 use anyhow::{bail, Context as _, Result};
 use std::ffi::OsString;
@@ -20,6 +24,8 @@ use std::ffi::OsString;
 pub struct Lower {
     pub check: bool,
     pub library: Option<OsString>,
+    /// Features the output must not need (`--without`).
+    pub without: Vec<&'static str>,
     pub file: OsString,
     pub out: Option<OsString>,
 }
@@ -27,9 +33,14 @@ pub struct Lower {
 /// The WASI library embedded at build time (empty when the build had none).
 static EMBEDDED_LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/p2lib.wasm"));
 
+/// The features beyond Wasm 2.0 an output may need (as
+/// `lower::Lowered::extra_features` names them).
+const EXTRA_FEATURES: [&str; 3] = ["simd", "tail-call", "multi-memory"];
+
 /// Parses `lower`'s options (in any order).
 pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Lower> {
     let (mut check, mut library, mut file, mut out) = (false, None, None, None);
+    let mut without = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |what: &str| {
             args.next()
@@ -38,6 +49,18 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Lower> {
         match arg.to_str() {
             Some("--check") => check = true,
             Some("--library") => library = Some(value("--library <LIB>")?),
+            Some("--without") => {
+                let list = value("--without <FEATURES>")?;
+                for f in list.to_string_lossy().split(',').filter(|f| !f.is_empty()) {
+                    match EXTRA_FEATURES.iter().find(|k| **k == f) {
+                        Some(k) => without.push(*k),
+                        None => bail!(
+                            "unknown feature '{f}' for --without (one of {})",
+                            EXTRA_FEATURES.join(", ")
+                        ),
+                    }
+                }
+            }
             Some("-o" | "--output") => out = Some(value("-o <OUT>")?),
             Some(s) if s.starts_with('-') && s.len() > 1 => {
                 bail!("unexpected argument '{s}' of `lower`")
@@ -53,6 +76,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Lower> {
     Ok(Lower {
         check,
         library,
+        without,
         file,
         out,
     })
@@ -73,6 +97,23 @@ pub fn run(l: &Lower) -> Result<()> {
     };
     let lowered = lower::lower(&component, &library)
         .with_context(|| format!("`{name}` cannot be lowered"))?;
+    let excluded: Vec<_> = lowered
+        .extra_features
+        .iter()
+        .filter(|f| l.without.contains(f))
+        .copied()
+        .collect();
+    if !excluded.is_empty() {
+        bail!(
+            "`{name}` cannot be lowered for this host: the output would need {}{}, which --without excludes",
+            excluded.join(", "),
+            if excluded.contains(&"multi-memory") {
+                " (a composed component: one memory per inner component)"
+            } else {
+                ""
+            }
+        );
+    }
     if l.check {
         match &lowered.reactor_exports {
             None => println!("{name}: can be lowered"),
@@ -113,4 +154,26 @@ pub fn run(l: &Lower) -> Result<()> {
         let _ = std::fs::remove_file(out);
         format!("failed to write `{}`", out.to_string_lossy())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> Result<Lower> {
+        parse(words.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn without_takes_a_list_of_known_features() {
+        let l = parse_words(&["--without", "multi-memory,simd", "app.wasm", "-o", "x"]).unwrap();
+        assert_eq!(l.without, ["multi-memory", "simd"]);
+        let l = parse_words(&["app.wasm", "--without", "", "-o", "x"]).unwrap();
+        assert!(l.without.is_empty());
+        let e = parse_words(&["--without", "gc", "app.wasm"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown feature 'gc' for --without (one of simd, tail-call, multi-memory)"
+        );
+    }
 }

@@ -101,7 +101,7 @@ Options (only before FILE):
   -V, --version        Print the version
 
    or: p2shim bundle [--shim <SHIM>] [--name <NAME>] <FILE> -o <OUT>
-   or: p2shim lower [--check] [--library <LIB>] <FILE> -o <OUT>
+   or: p2shim lower [--check] [--library <LIB>] [--without <FEATURES>] <FILE> -o <OUT>
 
 Writes OUT, one WASIp1 core module: the shim SHIM (default: this shim's
 argv[0]) with FILE embedded, run as `wasmtime run OUT ARGS` with no preopen.
@@ -112,7 +112,8 @@ FILE` gives). A bundle passes all its arguments to the embedded program.
 FILE and the WASI library, run by the host's own engine with no interpreter
 (`wasmtime run --dir . OUT ARGS`). --check only says whether FILE can be
 lowered, and if not, why. --library LIB links LIB instead of the WASI
-library built into this shim.
+library built into this shim. --without simd,tail-call,multi-memory refuses
+an output that would need one of them (for a host that lacks it).
 ";
 
 /// What the command line asks for.
