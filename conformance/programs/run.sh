@@ -7,7 +7,9 @@
 #
 # Each program is a Cargo project in its own folder; its component is
 # `$name.wasm` (a bin) or `${name//-/_}.wasm` (a cdylib exporting
-# wasi:cli/run). Optional files beside its Cargo.toml:
+# wasi:cli/run), or what its `build.sh` writes there instead of
+# `cargo build` (p2-compose: two components composed). Optional files beside
+# its Cargo.toml:
 #   args          one argument set per line, in shell quoting (a blank line is an
 #                 empty set, lines starting with # are skipped); default: three sets
 #                 (none, `3`, `0 x 'y z'`). Run N of a program is its Nth set.
@@ -74,7 +76,12 @@ programs=${PROGRAMS:-$(cd "$here" && ls -d */ | tr -d /)}
 for name in $programs; do
   bdir=
   dir="$here/$name"
-  if ! (cd "$dir" && cargo build -q --release --target wasm32-wasip2); then
+  if [ -f "$dir/build.sh" ]; then
+    build=(bash "$dir/build.sh")
+  else
+    build=(cargo build -q --release --target wasm32-wasip2)
+  fi
+  if ! (cd "$dir" && "${build[@]}"); then
     echo "FAIL $name: build"; fail=$((fail + 1)); continue
   fi
   wasm="$CARGO_TARGET_DIR/wasm32-wasip2/release/$name.wasm"
