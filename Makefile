@@ -3,8 +3,9 @@
 #   make demo         build the shim and run examples/hello-p1 through it on wasmtime
 #   make test         native tests, shim build, wasm32 tests, WASI testsuite (p1, as p2
 #                     components, the runner adapter), p2 programs, componentize-py/-js
-#                     components, --invoke on wasmtime, wasmi, node 20, node 24, iwasm;
-#                     the page web/ in headless Chromium; fuzz smoke; limits
+#                     components (the p2 ones also lowered by `p2shim lower`), --invoke on
+#                     wasmtime, wasmi, node 20, node 24, iwasm; the page web/ in headless
+#                     Chromium; fuzz smoke; limits
 #   make browser      the page web/ in headless Chromium against native wasmtime
 #   make web-serve    serve the page web/ on http://127.0.0.1:8000/
 #   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
@@ -93,8 +94,9 @@ p2-lib:
 
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
-test: tools test-native shim invoke-check test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-adapter \
-      p2-programs toolchains browser fuzz-smoke p2-programs-bundle test-dist limits-check
+test: tools test-native shim invoke-check test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-p2-lower \
+      wasi-testsuite-adapter p2-programs p2-programs-lower toolchains toolchains-lower browser fuzz-smoke \
+      p2-programs-bundle test-dist limits-check
 	@echo "make test: all steps passed"
 
 test-native:

@@ -73,13 +73,15 @@ def componentize(tool: Path, tests: list[W.Test], progdirs: dict) -> None:
 
 
 def lower_all(shim: Path, shim_cwasm: Path | None, tests: list[W.Test], progdirs: dict,
-              lowdirs: dict) -> dict[str, str]:
-    """Lowers each test's component (the shim on wasmtime) into its suite's lowered folder,
-    same file name; returns the tests that could not be lowered, with the reason."""
-    failed = {}
+              lowdirs: dict, jobs: int) -> dict[str, str]:
+    """Lowers each test's component (the shim on wasmtime, `jobs` at a time) into its suite's
+    lowered folder, same file name; returns the tests that could not be lowered, with the
+    reason."""
     for t in tests:
+        lowdirs[t.suite].mkdir(parents=True, exist_ok=True)
+
+    def lower_one(t: W.Test) -> tuple[str, str | None]:
         src, out = progdirs[t.suite], lowdirs[t.suite]
-        out.mkdir(parents=True, exist_ok=True)
         argv = [H.tool("wasmtime"), "run", "--dir", f"{src}::/in", "--dir", f"{out}::/out"]
         if shim_cwasm is not None:
             argv += ["--allow-precompiled", str(shim_cwasm)]
@@ -87,10 +89,13 @@ def lower_all(shim: Path, shim_cwasm: Path | None, tests: list[W.Test], progdirs
             argv.append(str(shim))
         argv += ["lower", f"/in/{t.wasm.name}", "-o", f"/out/{t.wasm.name}"]
         p = subprocess.run(argv, capture_output=True)
-        if p.returncode != 0:
-            lines = W.decode(p.stderr).strip().splitlines()
-            failed[t.id] = lines[-1] if lines else f"exit {p.returncode}"
-    return failed
+        if p.returncode == 0:
+            return t.id, None
+        lines = W.decode(p.stderr).strip().splitlines()
+        return t.id, lines[-1] if lines else f"exit {p.returncode}"
+
+    with cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
+        return {tid: why for tid, why in ex.map(lower_one, tests) if why is not None}
 
 
 def main() -> int:
@@ -139,7 +144,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="wasi-testsuite-p2-", dir=a.json.parent)).resolve()
     try:
         progdirs = {t.suite: work / "progs" / t.suite for t in tests}
+        t_setup = time.monotonic()
         componentize(a.componentize, tests, progdirs)
+        print(f"wasi-testsuite-p2: componentized {len(tests)} tests in "
+              f"{time.monotonic() - t_setup:.1f}s", file=sys.stderr)
         shim_cwasm = None
         if "wasmtime" in hosts and not a.no_precompile:
             shim_cwasm = work / "p2shim.cwasm"
@@ -155,7 +163,10 @@ def main() -> int:
                 shim_cwasm = work / "p2shim.cwasm"
                 subprocess.run([H.tool("wasmtime"), "compile", str(a.shim), "-o", str(shim_cwasm)],
                                check=True)
-            not_lowered = lower_all(a.shim, shim_cwasm, tests, progdirs, lowdirs)
+            t_lower = time.monotonic()
+            not_lowered = lower_all(a.shim, shim_cwasm, tests, progdirs, lowdirs, a.jobs)
+            print(f"wasi-testsuite-p2: lowered {len(tests) - len(not_lowered)}/{len(tests)} "
+                  f"components in {time.monotonic() - t_lower:.1f}s", file=sys.stderr)
         lctx = W.Ctx(work, a.timeout, a.shim.resolve(), shim_cwasm, lowdirs, a.verbose)
 
         def job(t: W.Test):
