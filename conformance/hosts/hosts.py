@@ -313,6 +313,9 @@ def main(argv: list[str]) -> None:
         print(f"run-on: (cd {cmd.cwd or '.'}) {' '.join(cmd.argv)}", file=sys.stderr)
     if cmd.cwd:
         os.chdir(cmd.cwd)
+    # The host starts as from a shell: Python ignores SIGPIPE, and an ignored signal
+    # stays ignored across exec, which would hide a host that dies of it (iwasm).
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     os.execvp(cmd.argv[0], cmd.argv)
 
 

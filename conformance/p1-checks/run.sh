@@ -21,7 +21,9 @@ for dir in "$here"/*/; do
     [ -f "$dir/stdin-pipe.sh" ] && feed=(bash "$dir/stdin-pipe.sh")
     run=("$here/../hosts/run-on.sh" "$host" --dir . "$name.wasm")
     if [ -f "$dir/stdout-pipe" ]; then
-      { "${feed[@]}" | (cd "$tmp" && "${run[@]}" 2>&3) | bash -c "$(cat "$dir/stdout-pipe")"; } 3>&1
+      # The program's exit status too: a host killed by SIGPIPE says nothing (141).
+      { "${feed[@]}" | (cd "$tmp" && "${run[@]}" 2>&3) | bash -c "$(cat "$dir/stdout-pipe")"
+        echo "exit ${PIPESTATUS[1]}"; } 3>&1
     else
       "${feed[@]}" | (cd "$tmp" && "${run[@]}" 2>&1)
     fi

@@ -40,7 +40,7 @@
 #            `HOST ... app.wasm ARGS` with the lowered module in place of the component
 #            (so argv[0] is the same; the folder comparison skips app.wasm)
 # expected-failures.txt (MODE=lower: expected-failures-lower.txt) lists `host/program`
-# (every run) or `host/program:N`.
+# (every run) or `host/program:N`, either followed by `@MODE` when it holds in that mode only.
 # A run of every program writes target/conformance/p2-programs-MODE.json (per host:
 # pass, fail, xfail) for conformance/host_matrix.py.
 set -u
@@ -67,7 +67,11 @@ pass=0
 fail=0
 xfail=0
 expected=$(sed -e 's/#.*//' "$xfail_list" | tr -s ' \t' '\n' | grep -v '^$')
-listed() { grep -qxF "$1" <<<"$expected" || grep -qxF "$2" <<<"$expected"; }
+listed() {
+  local k
+  for k in "$1" "$2" "$1@$mode" "$2@$mode"; do grep -qxF "$k" <<<"$expected" && return 0; done
+  return 1
+}
 # Cut stderr at the first line of a host's own error report.
 cut_banner() {
   awk '/^(Error: failed to run main module|Error: failed during execution|Exception: )/ { exit } { print }' "$1"

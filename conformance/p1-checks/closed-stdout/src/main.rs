@@ -1,7 +1,9 @@
 //! p1 `fd_write` to stdout after its reader is gone (`tool | head`, see
-//! `stdout-pipe`): EPIPE on node, wasmi and iwasm, EIO on wasmtime (its p1
-//! layer turns its p2 stream's `closed` into EIO), which p2shim reports as a
-//! `closed` stream on every host (conformance/programs/p2-pipe).
+//! `stdout-pipe`): EPIPE on node and wasmi, EIO on wasmtime (its p1 layer
+//! turns its p2 stream's `closed` into EIO), which p2shim reports as a
+//! `closed` stream on every host (conformance/programs/p2-pipe). iwasm leaves
+//! SIGPIPE at its default and is killed by it (exit 141, nothing printed);
+//! started with SIGPIPE ignored (as wasip2-run starts every host) it gives EPIPE.
 
 use wasi::*;
 
