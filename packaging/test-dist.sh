@@ -107,18 +107,28 @@ demo="$CARGO_TARGET_DIR/wasm32-wasip2/release/hello-p1.wasm"
 # print, exit and write what the native p2 run does.
 mkdir -p "$tmp/native" && cp "$demo" "$tmp/native/hello.wasm"
 (cd "$tmp/native" && "$W" run --dir . --env "GREETING=hi there" hello.wasm one 'two words' >out 2>err; echo "exit $?" >>out)
+# On wasmi a lowered program's argv[0] is the cached module's path (BUGS in
+# wasip2-run(1): the wasmi CLI passes the path as given and cannot rename
+# folders): with CACHED=1 that path must be there, and is read as hello.wasm.
 run_demo() {
     local name=$1; shift
-    local d="$tmp/run.$name"
+    local d="$tmp/run.$name" cached=""
     rm -rf "$d"; mkdir -p "$d"; cp "$demo" "$d/hello.wasm"
     (cd "$d" && "$@" --dir . --env "GREETING=hi there" hello.wasm one 'two words' >out 2>err </dev/null; echo "exit $?" >>out)
+    if [[ ${CACHED:-0} == 1 ]]; then
+        cached=$(grep -o "$XDG_CACHE_HOME/p2shim/[^\"]*/hello.wasm" "$d/out" | head -n 1)
+        [[ -n $cached ]] || { bad "$name: argv[0] is no longer the cached path (update BUGS and this test)"; return; }
+        sed -i "s|$cached|hello.wasm|g" "$d/out" "$d/hello-p1-output.txt"
+        name="$name (argv[0] the cached module's path, as BUGS says)"
+    fi
     if diff -r "$tmp/native" "$d" >"$tmp/diff"; then ok "$name"; else bad "$name"; cat "$tmp/diff"; fi
 }
 # wenv HOST: the environment that makes the wrapper use HOST (hosts.py).
 wenv() { "$root/conformance/hosts/run-on.sh" --wrapper-env "$1"; }
 for h in $hosts; do
     mapfile -t e < <(wenv "$h")
-    run_demo "wasip2-run on $h: demo component" env "${e[@]}" "$run"
+    CACHED=$([[ $h == wasmi ]] && echo 1 || echo 0) run_demo "wasip2-run on $h: demo component" env "${e[@]}" "$run"
+    run_demo "wasip2-run --interpret on $h: demo component" env "${e[@]}" "$run" --interpret
 done
 # Renamed folders, run on each host: packaging/test-dirs prints the preopens in
 # order and what each holds; the wrapper must give what native wasmtime gives.
@@ -275,7 +285,8 @@ if bash "$here/debian/build.sh" "$deb" >/dev/null; then
     done
     for h in $hosts; do
         mapfile -t e < <(wenv "$h")
-        run_demo "unpacked .deb's wasip2-run on $h: demo component" env "${e[@]}" "$tmp/debroot/usr/bin/wasip2-run"
+        CACHED=$([[ $h == wasmi ]] && echo 1 || echo 0) \
+            run_demo "unpacked .deb's wasip2-run on $h: demo component" env "${e[@]}" "$tmp/debroot/usr/bin/wasip2-run"
     done
 else
     bad "build the .deb"
