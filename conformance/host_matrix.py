@@ -4,17 +4,25 @@ in target/conformance/ (Python 3.11, stdlib only).
 
     python3 conformance/host_matrix.py [--reports target/conformance] [--update README.md]
 
+Every runner writes its report there (wasi_testsuite.py, wasi_testsuite_p2.py, programs/run.sh
+in each mode, toolchains/run.sh, invoke/run.sh, web/test.mjs; the lowered rows come from the
+same runners' `--mode lower` / `MODE=lower` runs); this script only reads them, so the table
+shows the last run of each suite on each host.
+
 Cells: `P/T` (passed of T) when nothing is listed, `P + X listed` otherwise (X runs in an
-expected-failures list, each with its reason), `FAIL n` if a run failed; `-` when the
-suite did not run on that host (its report is missing, or has no such host). With
---update, the table replaces the lines between `<!-- host-matrix -->` and
-`<!-- /host-matrix -->` in the given file; otherwise it is printed.
+expected-failures list, each with its reason), `, FAIL n` if n runs failed; `-` when the
+suite did not run on that host (its report is missing, or has no such host). Below the
+table: the host versions the reports name, the reports' dates and the command. A missing
+report is named on stderr. With --update, the table replaces the lines between
+`<!-- host-matrix -->` and `<!-- /host-matrix -->` in the given file; otherwise it is
+printed.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +49,8 @@ SUITES = (
     ("--invoke", "invoke.json", None),
     ("the page in the browser", "browser.json", None),
 )
+# The host alone, no shim: the direct runs that are the p1 suite's oracle, against their .json.
+DIRECT = ("(the host alone) wasi-testsuite p1 passes its .json", "wasi-testsuite.json")
 
 
 def counts(report: dict, host: str, read) -> tuple[int, int, int] | None:
@@ -65,13 +75,39 @@ def cell(c: tuple[int, int, int] | None) -> str:
     return f"{text}, FAIL {f}" if f else text
 
 
+def load(reports: Path, name: str) -> dict:
+    path = reports / name
+    if not path.is_file():
+        print(f"host-matrix: no {path} (run its suite, see the Makefile)", file=sys.stderr)
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        print(f"host-matrix: {path} is not a report ({e})", file=sys.stderr)
+        return {}
+
+
 def table(reports: Path) -> str:
     head = "| suite | " + " | ".join(TITLES.get(h, h) for h in COLUMNS) + " |"
     lines = [head, "|---|" + "---|" * len(COLUMNS)]
+    loaded = {name: load(reports, name) for _, name, _ in SUITES}
     for title, name, read in SUITES:
-        path = reports / name
-        report = json.loads(path.read_text()) if path.is_file() else {}
+        report = loaded[name]
         lines.append(f"| {title} | " + " | ".join(cell(counts(report, h, read)) for h in COLUMNS) + " |")
+    title, name = DIRECT
+    direct = loaded[name].get("hosts", {})
+    lines.append(f"| {title} | " + " | ".join(
+        f"{direct[h]['direct_pass']}/{direct[h]['tests']}" if h in direct else "-" for h in COLUMNS) + " |")
+
+    versions = {h: v.get("version") for h, v in loaded["wasi-testsuite.json"].get("hosts", {}).items()}
+    if loaded["browser.json"].get("version"):
+        versions["chromium"] = loaded["browser.json"]["version"]
+    named = [f"{TITLES.get(h, h)}: {versions[h]}" for h in COLUMNS if versions.get(h)]
+    dates = sorted(str(r["time"])[:10] for r in loaded.values() if r.get("time"))
+    when = (dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}") if dates else "unknown dates"
+    lines += ["", f"Hosts: {'; '.join(named)}." if named else "Hosts: unknown (no wasi-testsuite report).",
+              f"From the reports of the runs of {when}, written by `make host-matrix` on "
+              f"{time.strftime('%Y-%m-%d', time.gmtime())}."]
     return "\n".join(lines) + "\n"
 
 

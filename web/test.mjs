@@ -220,6 +220,7 @@ async function main() {
         console.log(`hello: page load + run ${rec.load_and_run_ms} ms (p2shim.wasm fetched and compiled in `
           + `${rec.shim_load_ms} ms, the run ${rec.ms} ms)`);
         if (screenshot) {
+          mkdirSync(dirname(resolve(screenshot)), { recursive: true });
           await page.screenshot({ path: screenshot, fullPage: true });
           console.log(`screenshot: ${screenshot}`);
         }
@@ -233,7 +234,7 @@ async function main() {
     }
     mkdirSync(dirname(jsonPath), { recursive: true });
     writeFileSync(jsonPath, JSON.stringify({ kind: 'browser', host: 'chromium', version,
-      summary: { pass, fail, xfail }, results }, null, 1));
+      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), summary: { pass, fail, xfail }, results }, null, 1));
   } finally {
     await browser.close();
     server.kill();
