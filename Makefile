@@ -86,11 +86,13 @@ shim: p2-lib
 	@echo "built $(SHIM) ($$(wc -c < $(SHIM)) bytes)"
 
 # Lowered mode's WASI library: a wasm32-wasip1 cdylib linked with --emit-relocs
-# (p2-lib/build.rs), which lower::relocate places inside the guest's memory.
+# (p2-lib/build.rs), which lower::relocate places inside the guest's memory. Copied only
+# when it changed: cli/build.rs reruns on its mtime, and a rerun rebuilds p2shim, which
+# every target that needs the shim would otherwise pay again.
 p2-lib:
 	$(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2-lib
 	@mkdir -p $(dir $(P2LIB))
-	cp $(P2LIB_BUILT) $(P2LIB)
+	cmp -s $(P2LIB_BUILT) $(P2LIB) || cp $(P2LIB_BUILT) $(P2LIB)
 
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
