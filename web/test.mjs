@@ -107,9 +107,12 @@ function guestErr(buf) {
 }
 
 async function runInPage(page, c) {
+  // The page reads a chosen file asynchronously, and every case's file is app.wasm: the
+  // last case's app and folder files are cleared first, so a wait cannot end on them.
+  await page.evaluate(() => { window.p2shim.app = null; window.p2shim.folderFiles = null; });
   const input = await page.$('#file');
   await input.uploadFile(c.upload);
-  await page.waitForFunction((n) => document.getElementById('chosen').textContent.startsWith(n), {}, 'app.wasm');
+  await page.waitForFunction((n) => window.p2shim.app?.bytes.length === n, {}, statSync(c.upload).size);
   // Filled in as pasted text: typing would turn a tab in an argument into a focus change.
   const set = (sel, value) => page.$eval(sel, (el, v) => {
     el.value = v;
@@ -122,9 +125,10 @@ async function runInPage(page, c) {
   if (c.files?.length) {
     const paths = c.files.map(([n, b]) => { const p = join(c.filesDir, n); writeFileSync(p, b); return p; });
     await ff.uploadFile(...paths);
-    await page.waitForFunction((k) => window.p2shim.folderFiles.length === k, {}, paths.length);
+    await page.waitForFunction((k) => window.p2shim.folderFiles?.length === k, {}, paths.length);
   } else {
     await page.$eval('#folder-files', (el) => { el.value = ''; el.dispatchEvent(new Event('change')); });
+    await page.waitForFunction(() => window.p2shim.folderFiles?.length === 0);
   }
   await page.waitForFunction(() => !document.getElementById('run').disabled);
   await page.click('#run');
