@@ -165,8 +165,9 @@ fn main() {
         )
         .err()
     );
-    // clocks + poll
-    let p1 = wasi::clocks::monotonic_clock::subscribe_duration(50_000_000);
+    // clocks + poll: p1 must still be pending when the 1 ms timer fires and poll returns,
+    // so its 300 ms leave room for a loaded machine (50 ms were seen to pass under load 17).
+    let p1 = wasi::clocks::monotonic_clock::subscribe_duration(300_000_000);
     let p2 = wasi::clocks::monotonic_clock::subscribe_duration(1_000_000);
     println!("poll {:?}", poll::poll(&[&p1, &p2]));
     println!("ready {} {}", p1.ready(), p2.ready());
