@@ -11,8 +11,10 @@
 //!   the results are printed in WAVE on one line (`()` for none). Syntax,
 //!   lookup and type errors exit 1 before anything of the guest runs.
 //! * The guest's `get-arguments` is FILE exactly as given, then ARGS.
-//! * `run` returning `ok` exits 0, `err` exits 1; `wasi:cli/exit` calls end
-//!   the process from inside the shims.
+//! * `run` returning `ok` exits 0, `err` exits 1, an invalid discriminant
+//!   exits 1 with wasmtime's "invalid expected discriminant" (a failed lift
+//!   is an embedder error there, not a trap); `wasi:cli/exit` calls end the
+//!   process from inside the shims.
 //! * An import that is missing or has the wrong type is reported in
 //!   wasmtime's words (the first one, with its chain of causes); other
 //!   instantiation errors are one `Error:` line; both exit 1; a guest trap prints like the p1 path and
@@ -22,7 +24,7 @@ use crate::report;
 use crate::Run;
 use anyhow::anyhow;
 use canonical_abi::wave::{self, FuncCall};
-use canonical_abi::Val;
+use canonical_abi::{AbiError, Val};
 use component_model::{Component, ComponentInstance, Error, Linker};
 use core_vm::{Config, Engine, Store};
 use p2_shims::WasiCtx;
@@ -88,9 +90,15 @@ pub fn run(
             report::guest_error(file, CONTEXT, core_vm::Error::Trap(trap))
         }
         Err(Error::Core { error, .. }) => report::guest_error(file, CONTEXT, error),
-        Err(e) if e.is_trap() => {
-            eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n    0: {CONTEXT}\n    1: {e}");
-            std::process::abort()
+        // Lifting `run`'s result failed: an error of the embedder in
+        // wasmtime (its typed lift of `result`), which exits 1.
+        Err(Error::Abi { error, .. }) => {
+            let cause = match error {
+                AbiError::InvalidDiscriminant { .. } => "invalid expected discriminant".to_string(),
+                other => other.to_string(),
+            };
+            eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n    0: {CONTEXT}\n    1: {cause}");
+            std::process::exit(1)
         }
         Err(e) => report::fail(anyhow!(
             "failed to run main module `{file}`: {CONTEXT}: {e}"

@@ -26,6 +26,7 @@ mod lower;
 mod p1;
 #[cfg(target_os = "wasi")]
 mod p1_state;
+mod panic;
 #[cfg(target_os = "wasi")]
 mod preopen;
 #[cfg(target_os = "wasi")]
@@ -529,6 +530,13 @@ fn utf8(s: OsString, what: &str) -> Result<String> {
 }
 
 fn main() {
+    panic::install();
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "--internal-test-panic")
+    {
+        panic::internal_test_panic();
+    }
     #[cfg(target_os = "wasi")]
     if let Some((name, program)) = bundle::embedded() {
         // A bundle: every argument belongs to the embedded program.

@@ -1,12 +1,19 @@
 #!/bin/bash
-# Limits and guest-driven allocations (`make limits-check`): each case runs a
-# guest that pushes a limit through the shim on wasmtime
+# Limits, guest-driven allocations, exit statuses and internal errors
+# (`make limits-check`): each case runs a guest that pushes a limit (or ends
+# in an unusual way) through the shim on wasmtime
 # (`wasmtime run --dir . p2shim.wasm [OPTIONS] GUEST ARGS`) and checks that it
 # ends as expected: the exit status, a line of stderr naming the limit, the
 # tail of stdout, and never a Rust panic or an allocation failure of the shim
 # ("panicked", "memory allocation of", "RUST_BACKTRACE"). Cases marked `same`
 # also run natively (`wasmtime run [OPTIONS] GUEST ARGS`, wasmtime's own -W/-S
 # options) and must end with the same exit status and the same line.
+#
+# Exit statuses: a `run` export returning an invalid result discriminant
+# (wasmtime: a lift error, exit 1) and a trapping `cabi_realloc` (a guest trap,
+# 134, the backtrace reaching the caller of the WASI function). The shim's
+# panic hook: `p2shim --internal-test-panic` (hidden) panics on purpose with
+# output pending; the hook must make it one line and exit 1, output kept.
 #
 # Guests: the .wat files here and p2-limits (a wasm32-wasip2 component, built
 # here). tables100 is generated: 100 tables of 10,000,000 funcrefs (8 GB of
@@ -49,6 +56,9 @@ max-memories    | same | -W max-memories=0 | counts.wasm | 1 | resource limit ex
 max-tables      | same | -W max-tables=1 | counts.wasm | 1 | resource limit exceeded: table count too high at 2 |
 max-memory-size | same | -W max-memory-size=65536 | counts.wasm | 1 | memory minimum size of 2 pages exceeds memory limits |
 max-table-elems | same | -W max-table-elements=5 | counts.wasm | 1 | table minimum size of 10 elements exceeds table limits |
+bad-discriminant | same | | run-bad-discriminant.wasm | 1 | 1: invalid expected discriminant |
+realloc-trap    | same | | realloc-trap.wasm a b | 134 | m!<wasm function 1> |
+panic-hook      | -    | --internal-test-panic | | 1 | p2shim: internal error in cli/src/panic.rs: | output before the panic
 '
 pass=0
 fail=0

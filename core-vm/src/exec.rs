@@ -355,13 +355,17 @@ fn frame_info(store: &StoreInner, func: Func) -> Option<FrameInfo> {
 /// Most frames a trap's backtrace keeps (innermost first).
 const MAX_BACKTRACE_FRAMES: usize = 64;
 
+/// A trap raised by a host function may already carry the frames of Wasm it
+/// called (a `cabi_realloc` that trapped): this loop's frames go below them,
+/// as wasmtime shows the whole stack.
 fn with_backtrace(store: &StoreInner, mut trap: Trap, current: Func, frames: &[Frame]) -> Error {
+    let inner = trap.backtrace().len();
     let bt = std::iter::once(current)
         .chain(frames.iter().rev().map(|f| f.func))
         .filter_map(|f| frame_info(store, f))
-        .take(MAX_BACKTRACE_FRAMES)
+        .take(MAX_BACKTRACE_FRAMES.saturating_sub(inner))
         .collect();
-    trap.set_backtrace(bt);
+    trap.extend_backtrace(bt);
     Error::Trap(trap)
 }
 

@@ -115,10 +115,9 @@ impl Trap {
         &self.backtrace
     }
 
-    pub(crate) fn set_backtrace(&mut self, frames: Vec<FrameInfo>) {
-        if self.backtrace.is_empty() {
-            self.backtrace = frames;
-        }
+    /// Adds the frames of an outer call below the ones already recorded.
+    pub(crate) fn extend_backtrace(&mut self, frames: Vec<FrameInfo>) {
+        self.backtrace.extend(frames);
     }
 
     /// The host error of a [`TrapCode::Host`] trap, if it is an `E`.

@@ -168,6 +168,55 @@ fn host_errors_come_back_as_host_traps() {
     );
 }
 
+/// A trap in Wasm called by a host function (a Canonical ABI `realloc`)
+/// keeps its own frames and gets the frames of the Wasm that called the host
+/// function below them (host functions have no frame), as wasmtime shows
+/// the whole stack.
+#[test]
+fn trap_through_a_host_call_keeps_the_outer_frames() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    linker.func_new(
+        "env",
+        "callback",
+        FuncType::new([], []),
+        |mut caller: Caller<'_, ()>, _, _| {
+            let f = caller
+                .get_export("realloc")
+                .and_then(Extern::into_func)
+                .expect("realloc");
+            match f.call(caller.store_mut(), &[], &mut []) {
+                Err(Error::Trap(t)) => Err(t),
+                other => panic!("expected a trap, got {other:?}"),
+            }
+        },
+    );
+    let inst = instantiate(
+        &mut store,
+        &linker,
+        r#"(module $m
+            (import "env" "callback" (func $cb))
+            (func $realloc (export "realloc") unreachable)
+            (func $caller (call $cb))
+            (func $run (export "run") (call $caller)))"#,
+    );
+    let f = inst.get_func(&store, "run").unwrap();
+    let trap = trap_of(f.call(&mut store, &[], &mut []));
+    assert_eq!(trap.code(), TrapCode::Unreachable);
+    let names: Vec<_> = trap
+        .backtrace()
+        .iter()
+        .map(|fr| fr.func_name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        ["realloc", "caller", "run"],
+        "backtrace: {:?}",
+        trap.backtrace()
+    );
+}
+
 #[test]
 fn traps_carry_code_and_named_backtrace() {
     let engine = Engine::default();
