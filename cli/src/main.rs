@@ -686,6 +686,7 @@ pub(crate) mod wasi_run {
             environ: Strings::new(&env),
             track,
             entry: String::new(),
+            stderr_closed: false,
         };
         let mut store = Store::new(&engine, ctx);
         let layers = crate::checkpoint::P1Layers {

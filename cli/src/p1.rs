@@ -21,6 +21,15 @@
 //!   straight to the host's `fd_write`, so nothing is buffered in the shim.
 //! * Every function needs the caller's exported `memory` and traps with
 //!   wasmtime's "missing required memory export" without it.
+//! * The host's fd 2 stays open for the shim's own reports (a trap, an
+//!   error): a guest's `fd_close(2)` is answered without closing it, and fd 2
+//!   is closed for that guest from then on (`EBADF` for every `fd_*`,
+//!   `path_*` and `sock_*` call on it, and for `fd_renumber` onto it), as
+//!   under wasmtime, whose report goes to the host's stderr whatever the
+//!   guest did. A guest's `fd_renumber` from or onto fd 2 is passed on: the
+//!   guest's fds must then be what it asked for, and p1 has no `dup` to keep
+//!   the old stderr for the shim, so the shim's later report goes to the
+//!   file now at fd 2 (or nowhere, when fd 2 was moved away).
 
 use crate::guest::{GuestError, GuestMem, HostIovec};
 use core_vm::{Caller, FuncType, Linker, Memory, Trap, Val, ValType};
@@ -250,6 +259,8 @@ pub struct Ctx {
     pub track: Option<crate::p1_state::Track>,
     /// The export whose call is running (for a checkpoint).
     pub entry: String,
+    /// The guest closed fd 2 (the host's stays open for the shim's reports).
+    pub stderr_closed: bool,
 }
 
 /// A scratch result slot the host writes a fixed-size result into (the
@@ -310,6 +321,9 @@ impl Entry {
             .ok_or(Stop::NoMemory)?;
         let (bytes, ctx) = caller.memory_and_data(memory);
         let mut g = GuestMem::new(bytes);
+        if let Some(errno) = self.stderr_guard(ctx, &vals) {
+            return Ok(errno);
+        }
         let mut slots = [Slot([0; 64]); 2];
         let errno = match self.imp {
             Imp::Forward(f) => {
@@ -345,6 +359,25 @@ impl Entry {
             }
         }
         errno
+    }
+
+    /// The guest's view of fd 2 once it closed it (see the module docs):
+    /// `Some(errno)` answers the call without the host.
+    fn stderr_guard(&self, ctx: &mut Ctx, v: &[u64; MAX_PARAMS]) -> Option<i32> {
+        const STDERR: u64 = 2;
+        let ebadf = i32::from(wasi::ERRNO_BADF.raw());
+        if !ctx.stderr_closed {
+            if self.name == "fd_close" && v[0] == STDERR {
+                ctx.stderr_closed = true;
+                return Some(0);
+            }
+            return None;
+        }
+        let on_fd = ["fd_", "path_", "sock_"]
+            .iter()
+            .any(|p| self.name.starts_with(p));
+        let onto = self.name == "fd_renumber" && v[1] == STDERR;
+        ((on_fd && v[0] == STDERR) || onto).then_some(ebadf)
     }
 
     /// Keeps the checkpoint bookkeeping in step with a successful call.

@@ -10,8 +10,12 @@
 # options) and must end with the same exit status and the same line.
 #
 # Exit statuses: a `run` export returning an invalid result discriminant
-# (wasmtime: a lift error, exit 1) and a trapping `cabi_realloc` (a guest trap,
-# 134, the backtrace reaching the caller of the WASI function). The shim's
+# (wasmtime: a lift error, exit 1), a trapping `cabi_realloc` (a guest trap,
+# 134, the backtrace reaching the caller of the WASI function), `exit` called
+# with an invalid result discriminant (a failed lift of a host call's
+# argument: exit 1), and a p1 guest that closes fd 2 and then traps (the
+# report's first line, wasmtime's, must still reach the host's stderr). A line
+# written ^...$ must be the first line of stderr. The shim's
 # panic hook: `p2shim --internal-test-panic` (hidden) panics on purpose with
 # output pending; the hook must make it one line and exit 1, output kept.
 #
@@ -58,6 +62,8 @@ max-memory-size | same | -W max-memory-size=65536 | counts.wasm | 1 | memory min
 max-table-elems | same | -W max-table-elements=5 | counts.wasm | 1 | table minimum size of 10 elements exceeds table limits |
 bad-discriminant | same | | run-bad-discriminant.wasm | 1 | 1: invalid expected discriminant |
 realloc-trap    | same | | realloc-trap.wasm a b | 134 | m!<wasm function 1> |
+exit-bad-discriminant | same | | exit-bad-discriminant.wasm | 1 | m!<wasm function 1> |
+close-stderr    | same | | close-stderr.wasm | 134 | ^Error: failed to run main module `close-stderr.wasm`$ |
 panic-hook      | -    | --internal-test-panic | | 1 | p2shim: internal error in cli/src/panic.rs: | output before the panic
 '
 pass=0
@@ -66,7 +72,10 @@ check() { # what exit-status stderr-file stdout-file want-status want-line want-
   local why=""
   [ "$2" = "$5" ] || why="exit $2, expected $5"
   if grep -qE 'panicked|memory allocation of|RUST_BACKTRACE' "$3"; then why="${why:+$why; }a panic of the runtime"; fi
-  if [ -n "$6" ] && ! grep -qF -- "$6" "$3"; then why="${why:+$why; }no line '$6' on stderr"; fi
+  case "$6" in
+    ^*$) if [ "^$(head -n 1 "$3")\$" != "$6" ]; then why="${why:+$why; }the first line of stderr is not '$6'"; fi ;;
+    ?*) if ! grep -qF -- "$6" "$3"; then why="${why:+$why; }no line '$6' on stderr"; fi ;;
+  esac
   if [ -n "$7" ] && [ "$(tail -c 200 "$4" | tail -n 1)" != "$7" ]; then why="${why:+$why; }stdout does not end with '$7'"; fi
   if [ -n "$why" ]; then
     echo "FAIL $1: $why"
