@@ -80,11 +80,12 @@ tools:
 
 # ---- the shim ----------------------------------------------------------------
 # The shim embeds the library that `p2shim lower` links into its output (cli/build.rs
-# reads the path from P2SHIM_P2LIB).
+# reads the path from P2SHIM_P2LIB). Copied only when it changed, so a run that reads
+# target/p2shim.wasm never sees it rewritten by a `make` of an unchanged tree.
 shim: p2-lib
 	P2SHIM_P2LIB=$(P2LIB) $(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2shim
 	@mkdir -p $(dir $(SHIM))
-	cp $(SHIM_BUILT) $(SHIM)
+	cmp -s $(SHIM_BUILT) $(SHIM) || cp $(SHIM_BUILT) $(SHIM)
 	@echo "built $(SHIM) ($$(wc -c < $(SHIM)) bytes)"
 
 # Lowered mode's WASI library: a wasm32-wasip1 cdylib linked with --emit-relocs
