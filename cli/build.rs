@@ -2,7 +2,9 @@
 //! src/bundle.rs) from the wasm32 build of the shim, so `p2shim bundle` can
 //! find the descriptor in any p2shim.wasm; embeds the lowered WASI library
 //! named by `P2SHIM_P2LIB` (a path, set by the Makefile after building
-//! p2-lib) for `p2shim lower` (src/lower.rs), or an empty file without it.
+//! p2-lib) for `p2shim lower` (src/lower.rs), LZ4-compressed with its size
+//! prepended (lz4_flex's block format, about a third of the library's size),
+//! or an empty file without it.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     if std::env::var("CARGO_CFG_TARGET_FAMILY").as_deref() == Ok("wasm") {
@@ -14,8 +16,9 @@ fn main() {
     let lib = match std::env::var_os("P2SHIM_P2LIB").filter(|p| !p.is_empty()) {
         Some(path) => {
             println!("cargo:rerun-if-changed={}", path.to_string_lossy());
-            std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("P2SHIM_P2LIB={}: {e}", path.to_string_lossy()))
+            let lib = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("P2SHIM_P2LIB={}: {e}", path.to_string_lossy()));
+            lz4_flex::compress_prepend_size(&lib)
         }
         None => Vec::new(),
     };

@@ -30,7 +30,8 @@ pub struct Lower {
     pub out: Option<OsString>,
 }
 
-/// The WASI library embedded at build time (empty when the build had none).
+/// The WASI library embedded at build time, LZ4-compressed with its size prepended
+/// (cli/build.rs); empty when the build had none.
 static EMBEDDED_LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/p2lib.wasm"));
 
 /// The features beyond Wasm 2.0 an output may need (as
@@ -93,7 +94,8 @@ pub fn run(l: &Lower) -> Result<()> {
             "this p2shim was built without the WASI library (build p2-lib and set P2SHIM_P2LIB, \
              as `make shim` does), so it cannot lower; give one with --library"
         ),
-        None => EMBEDDED_LIBRARY.to_vec(),
+        None => lz4_flex::decompress_size_prepended(EMBEDDED_LIBRARY)
+            .context("the embedded WASI library is corrupt (rebuild p2shim)")?,
     };
     let lowered = lower::lower(&component, &library)
         .with_context(|| format!("`{name}` cannot be lowered"))?;
