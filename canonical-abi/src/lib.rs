@@ -78,7 +78,7 @@ pub use lift::{lift_flat, lift_values, load};
 pub use lower::{lower_flat, lower_values, store};
 pub use memory::{GuestMemory, MemoryView, NoMemory, VecMemory};
 pub use options::{CanonicalOptions, StringEncoding};
-pub use resources::{HandleTable, NoResources, ResourceTables};
+pub use resources::{HandleTable, NoResources, ResourceHandle, ResourceTables};
 pub use static_types::{HostResource, StaticFuncType, StaticType};
 pub use strings::StringValue;
 pub use types::{

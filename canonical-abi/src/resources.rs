@@ -183,6 +183,58 @@ impl HandleTable {
         }
     }
 
+    /// Every slot, index 0 (reserved) first: what a checkpoint saves.
+    pub fn slots(&self) -> &[Option<ResourceHandle>] {
+        &self.array
+    }
+
+    /// The free slots, in the order [`HandleTable::add`] reuses them from
+    /// the end.
+    pub fn free_slots(&self) -> &[u32] {
+        &self.free
+    }
+
+    /// Whether a `canon lower`ed call is lending handles (between its
+    /// `lift_borrow`s and [`HandleTable::finish_import_call`]).
+    pub fn is_lending(&self) -> bool {
+        !self.lenders.is_empty()
+    }
+
+    /// Puts back a table saved with [`HandleTable::slots`],
+    /// [`HandleTable::free_slots`] and `num_borrows`, keeping
+    /// `implemented`. Fails, changing nothing, unless slot 0 is empty and
+    /// the free list names exactly the other empty slots, each once.
+    pub fn restore(
+        &mut self,
+        slots: Vec<Option<ResourceHandle>>,
+        free: Vec<u32>,
+        num_borrows: u32,
+    ) -> Result<(), AbiError> {
+        let bad = AbiError::InvalidHandle;
+        if slots.first().is_none_or(Option::is_some) {
+            return Err(bad(0));
+        }
+        if slots.len() as u64 > u64::from(Self::MAX_LENGTH) + 1 {
+            return Err(AbiError::TableFull);
+        }
+        let mut seen = vec![false; slots.len()];
+        for &i in &free {
+            match slots.get(i as usize) {
+                Some(None) if i != 0 && !std::mem::replace(&mut seen[i as usize], true) => {}
+                _ => return Err(bad(i)),
+            }
+        }
+        let empty = slots.iter().skip(1).filter(|s| s.is_none()).count();
+        if empty != free.len() {
+            return Err(bad(0));
+        }
+        self.array = slots;
+        self.free = free;
+        self.num_borrows = num_borrows;
+        self.lenders.clear();
+        Ok(())
+    }
+
     /// End of a `canon lower`ed call: every lend taken by `lift_borrow` ends.
     pub fn finish_import_call(&mut self) {
         // `lenders` keeps its capacity: most calls lend one handle.

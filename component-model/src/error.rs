@@ -51,6 +51,9 @@ pub enum Error {
         name: String,
         candidates: Vec<String>,
     },
+    /// A checkpoint cannot be taken now (see [`Error::is_busy`]), or a
+    /// saved state does not fit this component instance.
+    Checkpoint { busy: bool, message: String },
 }
 
 impl Error {
@@ -62,6 +65,12 @@ impl Error {
             Error::Core { error, .. } => matches!(error, core_vm::Error::Trap(_)),
             _ => false,
         }
+    }
+
+    /// Whether a checkpoint was refused only because of what runs now (a
+    /// `realloc` or `post-return`): a later safe point may take it.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Error::Checkpoint { busy: true, .. })
     }
 
     pub(crate) fn validation(e: wasmparser::BinaryReaderError) -> Self {
@@ -104,6 +113,7 @@ impl fmt::Display for Error {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Error::Checkpoint { message, .. } => f.write_str(message),
         }
     }
 }

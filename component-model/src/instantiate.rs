@@ -20,6 +20,7 @@
 //!   only ever borrowed for one table operation at a time, never across a
 //!   call into guest code, so re-entrant calls cannot observe a borrow.
 
+use crate::checkpoint::{CallState, ComponentState, TableState};
 use crate::error::{CallError, Error};
 use crate::host_flat::{FlatCall, FlatHostFunc};
 use crate::inline::{
@@ -165,6 +166,9 @@ struct State {
     /// its state may be half-updated, so every later call traps, as in the
     /// spec and wasmtime.
     poisoned: Vec<bool>,
+    /// The `canon lift`ed call whose core function is the outermost entry
+    /// into Wasm, if one runs: what a checkpoint suspends.
+    active: Option<CallState>,
 }
 
 fn set_may_leave<T>(sh: &Shared<T>, instance: ComponentInstanceIndex, v: bool) {
@@ -337,6 +341,7 @@ fn instantiate<T: 'static>(
             may_leave: vec![true; tables.len()],
             entered: vec![false; tables.len()],
             poisoned: vec![false; tables.len()],
+            active: None,
             tables,
         }),
     });
@@ -803,7 +808,9 @@ fn lowered_call<T: 'static>(
         FuncDef::Lifted(l) if l.instance == instance => {
             return Err(trap(name, "cannot enter component instance"));
         }
-        FuncDef::Lifted(l) => call_lifted(sh, store, l, &vals).map_err(|e| error_trap(name, e))?,
+        FuncDef::Lifted(l) => {
+            call_lifted(sh, store, l, &vals, None).map_err(|e| error_trap(name, e))?
+        }
     };
     check_results(name, ty, &out).map_err(|e| error_trap(name, e))?;
     let result_types = ty.result_types();
@@ -846,16 +853,24 @@ fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Resul
 /// lowered, or its `post-return`). A Canonical ABI trap found while the
 /// host lifts the results (a bad `char`, discriminant, string...) fails the
 /// call without poisoning, as in wasmtime.
+///
+/// With `resume`, the call is one a checkpoint suspended in its core
+/// function: its arguments were lowered before the checkpoint, so the core
+/// function is resumed from `resume` instead of called, and the rest of
+/// the call runs as usual.
 fn call_lifted<T: 'static>(
     sh: &Rc<Shared<T>>,
     store: &mut Store<T>,
     l: &LiftedFunc,
     args: &[Val],
+    resume: Option<&core_vm::ExecState>,
 ) -> Result<Vec<Val>, Error> {
     // A host-side argument type error is reported before the instance is
     // entered, so it neither needs `may_enter` nor poisons the instance.
     let params = l.ty.param_types();
-    check_args(l, args, &params)?;
+    if resume.is_none() {
+        check_args(l, args, &params)?;
+    }
     {
         let mut st = sh.state.borrow_mut();
         let i = l.instance.index();
@@ -874,10 +889,27 @@ fn call_lifted<T: 'static>(
         }
         st.entered[i] = true;
     }
+    // The outermost call (made by the host, not through a trampoline) is
+    // the one a checkpoint can suspend.
+    let outermost = {
+        let mut st = sh.state.borrow_mut();
+        let outermost = st.active.is_none();
+        if outermost {
+            st.active = Some(CallState {
+                func: l.name.clone(),
+                instance: l.instance.0,
+                post_return: l.opts.post_return.is_some(),
+            });
+        }
+        outermost
+    };
     let mut poison = false;
-    let r = call_lifted_inner(sh, store, l, args, &params, &mut poison);
+    let r = call_lifted_inner(sh, store, l, args, &params, resume, &mut poison);
     let mut st = sh.state.borrow_mut();
     st.entered[l.instance.index()] = false;
+    if outermost {
+        st.active = None;
+    }
     if poison {
         st.poisoned[l.instance.index()] = true;
     }
@@ -908,6 +940,7 @@ fn call_lifted_inner<T: 'static>(
     l: &LiftedFunc,
     args: &[Val],
     params: &[&ValueType],
+    resume: Option<&core_vm::ExecState>,
     poison: &mut bool,
 ) -> Result<Vec<Val>, Error> {
     let name = &l.name;
@@ -917,33 +950,48 @@ fn call_lifted_inner<T: 'static>(
         func: name.clone(),
         error,
     };
-    set_may_leave(sh, l.instance, false);
-    let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| {
-        lower_values(cx, MAX_FLAT_PARAMS, args, params, None)
-    });
-    set_may_leave(sh, l.instance, true);
-    if let Err(AbiError::Guest(_)) = &flat_args {
-        // `realloc` trapped.
-        *poison = true;
-    }
-    let flat_args = flat_args.map_err(abi)?;
-    let core_args: Vec<core_vm::Val> = flat_args.into_iter().map(from_flat).collect();
     let nres = core.ty(store).results().len();
     let mut core_res = vec![core_vm::Val::I32(0); nres];
-    core.call(store, &core_args, &mut core_res)
-        .map_err(|e| match e {
-            core_vm::Error::Trap(trap) => {
-                *poison = true;
-                Error::Trap {
-                    func: name.clone(),
-                    trap,
-                }
+    let outcome = match resume {
+        Some(state) => {
+            if state.frames.first().map(|f| f.func) != Some(core.index()) {
+                return Err(Error::Checkpoint {
+                    busy: false,
+                    message: format!(
+                        "the checkpoint's suspended call is not the core function of `{name}`"
+                    ),
+                });
             }
-            error => Error::Core {
-                context: format!("calling `{name}`"),
-                error,
-            },
-        })?;
+            store.resume(state).map(|r| core_res = r)
+        }
+        None => {
+            set_may_leave(sh, l.instance, false);
+            let flat_args = with_cx(store, &o, &sh.state, l.instance, |cx| {
+                lower_values(cx, MAX_FLAT_PARAMS, args, params, None)
+            });
+            set_may_leave(sh, l.instance, true);
+            if let Err(AbiError::Guest(_)) = &flat_args {
+                // `realloc` trapped.
+                *poison = true;
+            }
+            let flat_args = flat_args.map_err(abi)?;
+            let core_args: Vec<core_vm::Val> = flat_args.into_iter().map(from_flat).collect();
+            core.call(store, &core_args, &mut core_res)
+        }
+    };
+    outcome.map_err(|e| match e {
+        core_vm::Error::Trap(trap) => {
+            *poison = true;
+            Error::Trap {
+                func: name.clone(),
+                trap,
+            }
+        }
+        error => Error::Core {
+            context: format!("calling `{name}`"),
+            error,
+        },
+    })?;
     let flat_res: Vec<FlatVal> = core_res.iter().map(to_flat).collect();
     let mut vi = CoreValueIter::new(&flat_res);
     let result_types = l.ty.result_types();
@@ -1167,6 +1215,61 @@ impl<T: 'static> ComponentInstance<T> {
     }
 }
 
+impl<T: 'static> ComponentInstance<T> {
+    /// The Canonical ABI state to save with a checkpoint taken at a core-vm
+    /// safe point now (see [`crate::checkpoint`]): busy while an export's
+    /// `realloc` or `post-return` runs, refused when no export call is in
+    /// progress.
+    pub fn capture(&self) -> Result<ComponentState, Error> {
+        let st = self.shared.state.borrow();
+        let refuse = |busy: bool, message: &str| Error::Checkpoint {
+            busy,
+            message: message.to_string(),
+        };
+        if st.may_leave.iter().any(|m| !m) {
+            return Err(refuse(true, "a `realloc` or `post-return` is running"));
+        }
+        if st.tables.iter().any(HandleTable::is_lending) {
+            return Err(refuse(false, "a lowered call is lending handles"));
+        }
+        let call = st
+            .active
+            .clone()
+            .ok_or_else(|| refuse(false, "no export call is in progress"))?;
+        Ok(ComponentState {
+            tables: st.tables.iter().map(TableState::of).collect(),
+            poisoned: st.poisoned.clone(),
+            call,
+        })
+    }
+
+    /// Puts back the Canonical ABI state `s` (captured from an instance of
+    /// the same component) into this freshly made instance, before
+    /// [`ComponentFunc::resume`].
+    pub fn restore(&self, s: &ComponentState) -> Result<(), Error> {
+        let mut st = self.shared.state.borrow_mut();
+        let n = st.tables.len();
+        let bad = |message: String| Error::Checkpoint {
+            busy: false,
+            message,
+        };
+        if s.tables.len() != n || s.poisoned.len() != n || s.call.instance as usize >= n {
+            return Err(bad(format!(
+                "the checkpoint has {} component instances; this component has {n}",
+                s.tables.len()
+            )));
+        }
+        let resources = self.shared.comp.flat.resources.len();
+        for (i, (t, saved)) in st.tables.iter_mut().zip(&s.tables).enumerate() {
+            saved
+                .put(t, resources)
+                .map_err(|m| bad(format!("component instance {i}: {m}")))?;
+        }
+        st.poisoned.clone_from(&s.poisoned);
+        Ok(())
+    }
+}
+
 impl<T: 'static> ComponentFunc<T> {
     /// The function's type (with runtime resource type ids).
     pub fn ty(&self) -> &canonical_abi::FuncType {
@@ -1178,11 +1281,40 @@ impl<T: 'static> ComponentFunc<T> {
         self.def.name()
     }
 
+    /// Resumes the call of this function that a checkpoint suspended in its
+    /// core function (`call`, saved by [`ComponentInstance::capture`], and
+    /// `vm`, core-vm's state; [`ComponentInstance::restore`] done first):
+    /// the core function runs on from `vm`, then the call ends as
+    /// [`ComponentFunc::call`] would (lift, `post-return`, borrow check).
+    pub fn resume(
+        &self,
+        store: &mut Store<T>,
+        call: &CallState,
+        vm: &core_vm::ExecState,
+    ) -> Result<Vec<Val>, Error> {
+        let FuncDef::Lifted(l) = &self.def else {
+            return Err(Error::Checkpoint {
+                busy: false,
+                message: format!("`{}` is not a lifted function", self.name()),
+            });
+        };
+        if call.func != l.name || call.instance != l.instance.0 {
+            return Err(Error::Checkpoint {
+                busy: false,
+                message: format!(
+                    "the checkpoint suspended `{}` (component instance {}), not `{}`",
+                    call.func, call.instance, l.name
+                ),
+            });
+        }
+        call_lifted(&self.shared, store, l, &[], Some(vm))
+    }
+
     /// Calls the function: type-checks `args`, lowers them, runs it, lifts
     /// the results, then runs `post-return`.
     pub fn call(&self, store: &mut Store<T>, args: &[Val]) -> Result<Vec<Val>, Error> {
         match &self.def {
-            FuncDef::Lifted(l) => call_lifted(&self.shared, store, l, args),
+            FuncDef::Lifted(l) => call_lifted(&self.shared, store, l, args, None),
             FuncDef::Import { path, ty } => {
                 let name = import_path_name(path);
                 let params = ty.param_types();

@@ -11,6 +11,7 @@
 
 // Parsing, flattening and instantiation of components (see each module's
 // docs): translate -> inline -> instantiate, with the host-side linker.
+pub mod checkpoint;
 pub mod error;
 pub mod host_flat;
 pub mod inline;

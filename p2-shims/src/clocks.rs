@@ -23,20 +23,53 @@ pub fn datetime(ns: u64) -> Datetime {
     }
 }
 
-fn monotonic_now() -> Result<u64, HostError> {
+fn host_monotonic_now() -> Result<u64, HostError> {
     clock(p1::clock_now(wasi::CLOCKID_MONOTONIC), "monotonic now")
 }
 
-/// A new pollable, ready at monotonic instant `at` (ns).
+/// A new pollable, ready at the host's monotonic instant `at` (ns).
 fn subscribe(cx: &mut WasiCtx, at: u64) -> Result<Own<PollableRes>, HostError> {
     Ok(Own::new(
         cx.table.push(Entry::Pollable(Pollable::Instant(at)))?,
     ))
 }
 
+impl WasiCtx {
+    /// The guest's time for the host's monotonic instant `host`.
+    pub(crate) fn guest_time(&self, host: u64) -> u64 {
+        host.saturating_add(self.monotonic.offset)
+    }
+
+    /// The host's monotonic instant for the guest's time `guest`.
+    pub(crate) fn host_time(&self, guest: u64) -> u64 {
+        guest.saturating_sub(self.monotonic.offset)
+    }
+
+    /// The latest monotonic time the guest was given.
+    #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
+    pub(crate) fn monotonic_last(&self) -> u64 {
+        self.monotonic.last
+    }
+
+    /// Continues the guest's monotonic time from `last` (a restore): from
+    /// now on it is the host's plus what makes it `last` now, or the
+    /// host's if that is later.
+    #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
+    pub(crate) fn continue_monotonic(&mut self, last: u64) -> Result<(), HostError> {
+        let now = host_monotonic_now()?;
+        self.monotonic.offset = last.saturating_sub(now);
+        self.monotonic.last = last;
+        Ok(())
+    }
+}
+
 impl clocks_monotonic_clock::Host for WasiCtx {
     fn now(&mut self) -> Result<u64, HostError> {
-        monotonic_now()
+        let t = self
+            .guest_time(host_monotonic_now()?)
+            .max(self.monotonic.last);
+        self.monotonic.last = t;
+        Ok(t)
     }
     fn resolution(&mut self) -> Result<u64, HostError> {
         clock(
@@ -45,10 +78,11 @@ impl clocks_monotonic_clock::Host for WasiCtx {
         )
     }
     fn subscribe_instant(&mut self, when: u64) -> Result<Own<PollableRes>, HostError> {
-        subscribe(self, when)
+        let at = self.host_time(when);
+        subscribe(self, at)
     }
     fn subscribe_duration(&mut self, when: u64) -> Result<Own<PollableRes>, HostError> {
-        let at = monotonic_now()?.saturating_add(when);
+        let at = host_monotonic_now()?.saturating_add(when);
         subscribe(self, at)
     }
 }

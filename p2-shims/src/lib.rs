@@ -30,6 +30,8 @@
 
 #[macro_use]
 pub mod bindings;
+#[cfg(feature = "checkpoint")]
+pub mod checkpoint;
 pub mod errno;
 pub mod error;
 pub mod glue;
@@ -87,6 +89,41 @@ pub struct WasiCtx {
     /// A buffer reads fill before their bytes are copied to the guest, kept
     /// so that a read does not allocate.
     scratch: Vec<u8>,
+    /// The guest's `get-environment` when it is not the host's (a restored
+    /// guest keeps the environment it started with).
+    pub env: Option<Vec<(String, String)>>,
+    /// How each p1 fd the shims opened was opened (what reopens it).
+    origins: std::collections::HashMap<u32, Origin>,
+    /// Whether stdin has been read in part (bytes read, its end not seen).
+    stdin_partial: bool,
+    /// The guest's monotonic clock.
+    monotonic: Monotonic,
+}
+
+/// How a p1 fd was opened by `open-at`: relative to a preopen, so that it
+/// can be opened again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The preopen's p1 fd.
+    pub preopen: u32,
+    /// The path below the preopen (through the directories it was opened
+    /// relative to), as the guest gave it.
+    pub path: String,
+    pub lookup: wasi::Lookupflags,
+    /// `path_open`'s oflags without `creat`, `excl` and `trunc`.
+    pub oflags: wasi::Oflags,
+    pub rights_base: wasi::Rights,
+    pub rights_inheriting: wasi::Rights,
+    pub fdflags: wasi::Fdflags,
+}
+
+/// The guest's monotonic time: the host's plus `offset` (0 until a restore
+/// continues time from where the guest saw it last), never going back.
+#[derive(Debug, Default, Clone, Copy)]
+struct Monotonic {
+    offset: u64,
+    /// The latest value the guest was given.
+    last: u64,
 }
 
 impl WasiCtx {
@@ -118,6 +155,7 @@ impl WasiCtx {
     /// still has children traps, as in wasmtime.
     fn drop_entry(&mut self, rep: u32) -> Result<(), HostError> {
         if let Some(fd) = self.table.remove(rep)? {
+            self.origins.remove(&fd);
             let _ = p1::close(fd);
         }
         Ok(())

@@ -95,7 +95,8 @@ pub struct OutputStream {
 pub enum Pollable {
     /// Always ready.
     Ready,
-    /// Ready once the monotonic clock reaches this instant (ns).
+    /// Ready once the host's monotonic clock reaches this instant (ns; the
+    /// guest's time less its offset, see `clocks`).
     Instant(u64),
     /// Ready when the fd is readable.
     FdRead(u32),
@@ -252,6 +253,63 @@ impl Table {
         self.fd_holders.remove(&fd);
         Ok(Some(fd))
     }
+    /// Every entry as `(rep, parent, entry)`, by rep.
+    #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
+    pub(crate) fn entries(&self) -> Vec<(u32, Option<u32>, &Entry)> {
+        let mut v: Vec<_> = self
+            .entries
+            .iter()
+            .map(|(rep, s)| (*rep, s.parent, &s.entry))
+            .collect();
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    }
+
+    /// The last rep issued.
+    #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
+    pub(crate) fn last_rep(&self) -> u32 {
+        self.next
+    }
+
+    /// A table holding `entries` (`(rep, parent, entry)`) whose last rep
+    /// issued was `last`: reps nonzero, unique and at most `last`, parents
+    /// among the entries; children and fd holders counted again.
+    #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
+    pub(crate) fn rebuilt(
+        last: u32,
+        entries: Vec<(u32, Option<u32>, Entry)>,
+    ) -> Result<Table, String> {
+        let mut t = Table {
+            next: last,
+            ..Table::default()
+        };
+        let mut parents = Vec::new();
+        for (rep, parent, entry) in entries {
+            if rep == 0 || rep > last || t.entries.contains_key(&rep) {
+                return Err(format!("resource {rep} is out of place"));
+            }
+            if let Some(fd) = entry.owned_fd() {
+                *t.fd_holders.entry(fd).or_insert(0) += 1;
+            }
+            parents.extend(parent);
+            t.entries.insert(
+                rep,
+                Slot {
+                    entry,
+                    parent,
+                    children: 0,
+                },
+            );
+        }
+        for p in parents {
+            t.entries
+                .get_mut(&p)
+                .ok_or_else(|| format!("the parent resource {p} is missing"))?
+                .children += 1;
+        }
+        Ok(t)
+    }
+
     pub fn contains(&self, rep: u32) -> bool {
         self.entries.contains_key(&rep)
     }

@@ -10,6 +10,9 @@ use crate::{HostError, WasiCtx};
 
 impl Host for WasiCtx {
     fn get_environment(&mut self) -> Result<Vec<(String, String)>, HostError> {
+        if let Some(env) = &self.env {
+            return Ok(env.clone());
+        }
         Ok(std::env::vars_os()
             .map(|(k, v)| {
                 (

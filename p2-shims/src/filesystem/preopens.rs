@@ -42,7 +42,7 @@ pub fn host_preopens() -> Vec<(u32, Vec<u8>)> {
     out
 }
 
-fn preopens(cx: &mut WasiCtx) -> Vec<(u32, String)> {
+pub(crate) fn preopens(cx: &mut WasiCtx) -> Vec<(u32, String)> {
     cx.preopens
         .get_or_insert_with(|| {
             host_preopens()

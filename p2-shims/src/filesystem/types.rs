@@ -142,7 +142,8 @@ pub fn open_at(
     dir: u32,
     req: &OpenAt<'_>,
 ) -> Result<Result<u32, u16>, HostError> {
-    let dir = cx.table.descriptor(dir)?.fd;
+    let parent = *cx.table.descriptor(dir)?;
+    let dir = parent.fd;
     let base = open_rights(req);
     let (lf, path, oflags, fdflags) = (req.lookup, req.path, req.oflags, req.fdflags);
     // Hosts such as node's uvwasi refuse (ENOTCAPABLE) an open that asks for
@@ -151,24 +152,40 @@ pub fn open_at(
     // enforce (no FD_WRITE under a directory opened without write), and the
     // narrowed request would open a file for writing without the write right.
     let inheriting = p1::fdstat(dir).map_or(all_rights(), |st| st.fs_rights_inheriting);
+    let mut rights = base;
     let opened = match p1::open(dir, lf, path, oflags, base, inheriting, fdflags) {
-        Err(errno::NOTCAPABLE) if base & !inheriting != 0 => p1::open(
-            dir,
-            lf,
-            path,
-            oflags,
-            base & inheriting,
-            inheriting,
-            fdflags,
-        ),
+        Err(errno::NOTCAPABLE) if base & !inheriting != 0 => {
+            rights = base & inheriting;
+            p1::open(dir, lf, path, oflags, rights, inheriting, fdflags)
+        }
         r => r,
     };
     Ok(match opened {
-        Ok(new) => Ok(cx.table.push(Entry::Descriptor(Descriptor {
-            fd: new,
-            owned: true,
-            fdflags: Some(fdflags),
-        }))?),
+        Ok(new) => {
+            // What reopens it after a checkpoint: the same open below the
+            // preopen the parent descriptor leads to.
+            let (preopen, below) = match cx.origins.get(&dir) {
+                Some(o) if parent.owned => (o.preopen, format!("{}/{path}", o.path)),
+                _ => (dir, path.to_string()),
+            };
+            cx.origins.insert(
+                new,
+                crate::Origin {
+                    preopen,
+                    path: below,
+                    lookup: lf,
+                    oflags: oflags & !(wasi::OFLAGS_CREAT | wasi::OFLAGS_EXCL | wasi::OFLAGS_TRUNC),
+                    rights_base: rights,
+                    rights_inheriting: inheriting,
+                    fdflags,
+                },
+            );
+            Ok(cx.table.push(Entry::Descriptor(Descriptor {
+                fd: new,
+                owned: true,
+                fdflags: Some(fdflags),
+            }))?)
+        }
         Err(e) => Err(base_not_dir(dir, e)),
     })
 }

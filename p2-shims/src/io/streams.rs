@@ -246,11 +246,16 @@ pub fn read_into(
         Ok(None) => Ok(Ok(())),
         Ok(Some(0)) => {
             s.closed = true;
+            if fd == 0 && offset.is_none() {
+                cx.stdin_partial = false;
+            }
             Ok(Err(StreamFail::Closed))
         }
         Ok(Some(n)) => {
             if let Some(off) = &mut s.offset {
                 *off += n as u64;
+            } else if fd == 0 {
+                cx.stdin_partial = true;
             }
             Ok(Ok(()))
         }
