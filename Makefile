@@ -189,12 +189,14 @@ p2-programs-lower: shim
 	MODE=lower HOSTS="$(subst $(comma), ,$(HOSTS))" bash $(ROOT)/conformance/programs/run.sh $(SHIM)
 
 # Checkpoint on each host, restore on each host (conformance/checkpoint.py): the bench
-# programs as p1 modules against one native run.
+# programs as p1 modules and as components, and p2 programs that do I/O, against one
+# native run. About 15 minutes on 3 hosts: not in `make test`.
 checkpoint-check: shim
 	$(PYTHON) $(ROOT)/conformance/checkpoint.py --shim $(SHIM) --hosts $(HOSTS)
 
-# --trace (JSON Lines parsed back, calls paired) and --profile (samples = instructions / N)
-# through the shim on each host (conformance/trace_check.py).
+# --trace (JSON Lines parsed back, calls paired), golden `wasi` traces of components
+# (conformance/trace-golden) and --profile (samples = instructions / N) through the shim
+# on each host (conformance/trace_check.py).
 trace-check: shim
 	$(PYTHON) $(ROOT)/conformance/trace_check.py --shim $(SHIM) --hosts $(HOSTS)
 

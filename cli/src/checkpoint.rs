@@ -11,14 +11,27 @@
 //!   and globals), its descriptors are reopened ([`crate::p1_state`]), and
 //!   the suspended export's call is resumed; a checkpoint taken in
 //!   `_initialize` resumes it, then calls `_start` as a plain run would.
+//! * A component's WASI state is restored first (its files reopened: a
+//!   missing one fails before any guest code runs), then the component is
+//!   instantiated afresh, its Canonical ABI state put back, and the
+//!   suspended export call (`wasi:cli/run` or the `--invoke` call) resumed
+//!   in its core function ([`component_model::ComponentFunc::resume`]). A
+//!   checkpoint is not taken while the export's `realloc` or `post-return`
+//!   runs: it waits for the next safe point.
 
 use crate::p1::Ctx;
 use crate::report;
-use crate::snapshot::{self, Program, Snapshot};
+use crate::snapshot::{self, ComponentParts, Program, Snapshot};
 use crate::watch::Checkpointable;
 use crate::Run;
 use anyhow::{anyhow, bail, Context as _, Result};
+use component_model::checkpoint::ComponentState;
+use component_model::ComponentInstance;
 use core_vm::{Context, Instance, Store};
+use p2_shims::checkpoint::Checkpoint as _;
+use p2_shims::WasiCtx;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Reads the file at `path`, keeping its fd open (a spare for
 /// [`crate::p1_state::Track::restore`]).
@@ -79,6 +92,7 @@ fn base<T>(
         entry: entry.to_string(),
         vm: cx.capture().map_err(|e| anyhow!("{e}"))?,
         p1: None,
+        component: None,
     })
 }
 
@@ -139,18 +153,42 @@ pub fn resume_p1(store: &mut Store<Ctx>, instance: Instance, file: &str, s: &Sna
     }
 }
 
+/// The entry of a component's snapshot that ran `wasi:cli/run`.
+pub const RUN_ENTRY: &str = "wasi:cli/run#run";
+
 /// A component's part of a checkpoint.
 pub struct ComponentLayers {
     pub program: Option<Program>,
+    pub argv: Vec<Vec<u8>>,
+    pub env: Vec<Vec<u8>>,
+    /// [`RUN_ENTRY`], or the `--invoke` call.
+    pub entry: String,
+    /// The instance, once made.
+    pub instance: Rc<RefCell<Option<ComponentInstance<WasiCtx>>>>,
 }
 
-impl Checkpointable<p2_shims::WasiCtx> for ComponentLayers {
-    fn write(
-        &mut self,
-        _: &mut Context<'_, p2_shims::WasiCtx>,
-        _: &std::path::Path,
-    ) -> Result<u64> {
-        let _ = &self.program;
-        bail!("checkpoints of components are not implemented yet")
+impl ComponentLayers {
+    fn capture_cm(&self) -> Result<ComponentState, component_model::Error> {
+        match self.instance.borrow().as_ref() {
+            Some(i) => i.capture(),
+            None => Err(component_model::Error::Checkpoint {
+                busy: true,
+                message: "the component is being instantiated".into(),
+            }),
+        }
+    }
+}
+
+impl Checkpointable<WasiCtx> for ComponentLayers {
+    fn busy(&self, _: &mut Context<'_, WasiCtx>) -> bool {
+        self.capture_cm().is_err_and(|e| e.is_busy())
+    }
+
+    fn write(&mut self, cx: &mut Context<'_, WasiCtx>, path: &std::path::Path) -> Result<u64> {
+        let cm = self.capture_cm().map_err(|e| anyhow!("{e}"))?;
+        let wasi = cx.data_mut().capture()?;
+        let mut s = base(cx, &self.program, &self.argv, &self.env, &self.entry)?;
+        s.component = Some(ComponentParts { cm, wasi });
+        write(&s, path)
     }
 }

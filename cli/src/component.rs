@@ -20,14 +20,19 @@
 //!   instantiation errors are one `Error:` line; both exit 1; a guest trap prints like the p1 path and
 //!   traps the host (134), a trap raised by a shim (a host error) exits 1.
 
+use crate::checkpoint::{ComponentLayers, RUN_ENTRY};
 use crate::report;
+use crate::snapshot::Snapshot;
 use crate::Run;
 use anyhow::anyhow;
 use canonical_abi::wave::{self, FuncCall};
 use canonical_abi::{AbiError, Val};
-use component_model::{Component, ComponentInstance, Error, Linker};
+use component_model::{Component, ComponentFunc, ComponentInstance, Error, Linker};
 use core_vm::{Config, Engine, Store};
+use p2_shims::checkpoint::Checkpoint as _;
 use p2_shims::WasiCtx;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 const CONTEXT: &str = "failed to invoke `run` function";
@@ -36,7 +41,7 @@ pub fn run(
     file: &str,
     bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
     run: &Run,
-    restored: Option<crate::snapshot::Snapshot>,
+    restored: Option<Snapshot>,
     program: Option<crate::snapshot::Program>,
 ) -> ! {
     // Function bodies are validated on their first call, so start-up follows
@@ -53,34 +58,88 @@ pub fn run(
     });
     let mut linker: Linker<WasiCtx> = Linker::new();
     p2_shims::add_to_linker(&mut linker);
+    crate::watch::P2Tracer::install(&mut linker);
     linker.stub_missing(run.stub_missing);
-    let args = std::iter::once(&run.file)
-        .chain(&run.args)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let mut store = Store::new(&engine, WasiCtx::new(args));
+    let (argv, env): (Vec<Vec<u8>>, Vec<Vec<u8>>) = match &restored {
+        Some(s) => (s.argv.clone(), s.env.clone()),
+        None => (
+            std::iter::once(&run.file)
+                .chain(&run.args)
+                .map(|a| a.as_encoded_bytes().to_vec())
+                .collect(),
+            std::env::vars_os()
+                .map(|(k, v)| {
+                    let mut kv = k.into_encoded_bytes();
+                    kv.push(b'=');
+                    kv.extend(v.into_encoded_bytes());
+                    kv
+                })
+                .collect(),
+        ),
+    };
+    let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
+    let mut ctx = WasiCtx::new(argv.iter().map(text).collect());
+    let parts = restored
+        .as_ref()
+        .map(|s| match (&s.component, s.program.kind.as_str()) {
+            (Some(parts), "component") => parts,
+            _ => report::fail(anyhow!(
+                "the checkpoint is of a module, and `{file}` is a component"
+            )),
+        });
+    if let Some(parts) = parts {
+        // The guest keeps the environment it started with.
+        ctx.env = Some(
+            env.iter()
+                .map(|kv| {
+                    let kv = text(kv);
+                    match kv.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (kv, String::new()),
+                    }
+                })
+                .collect(),
+        );
+        ctx.restore(&parts.wasi).unwrap_or_else(|e| {
+            report::fail(anyhow!("cannot restore the checkpoint's WASI state: {e}"))
+        });
+    }
+    let mut store = Store::new(&engine, ctx);
     p2_shims::set_before_exit(crate::watch::finish);
-    let layers = crate::checkpoint::ComponentLayers { program };
+    let entry = match (&restored, &run.invoke) {
+        (Some(s), _) => s.entry.clone(),
+        (None, Some(call)) => format!("{INVOKE_ENTRY}{call}"),
+        (None, None) => RUN_ENTRY.to_string(),
+    };
+    let made = Rc::new(RefCell::new(None));
+    let layers = ComponentLayers {
+        program,
+        argv,
+        env,
+        entry: entry.clone(),
+        instance: made.clone(),
+    };
     if let Some(w) = crate::watch::Watcher::new(&run.watch, file, Box::new(layers)) {
         store.set_observer(Box::new(w));
-    }
-    if restored.is_some() {
-        report::fail(anyhow!("restoring a component is not implemented yet"));
     }
     let instance = match linker.instantiate(&mut store, &component) {
         Ok(i) => i,
         Err(Error::Import { kind, name, causes }) => import_error(file, kind, &name, &causes),
         Err(e) => report::fail(anyhow!("failed to instantiate `{file}`: {e}")),
     };
-    if let Some(call) = &run.invoke {
-        invoke(file, &mut store, &instance, call);
+    *made.borrow_mut() = Some(instance.clone());
+    if let Some(call) = entry.strip_prefix(INVOKE_ENTRY) {
+        invoke(file, &mut store, &instance, call, restored.as_ref());
     }
     let Some(func) = instance.get_instance_func("wasi:cli/run@0.2.0", "run") else {
         report::fail(anyhow!(
             "`{file}` does not export `wasi:cli/run@0.2.x#run`; it is not a command component"
         ))
     };
-    let outcome = func.call(&mut store, &[]);
+    let outcome = match &restored {
+        Some(s) => resume(&instance, &func, &mut store, s),
+        None => func.call(&mut store, &[]),
+    };
     crate::watch::end_of_run(store.instr_count());
     crate::watch::finish();
     match outcome {
@@ -100,10 +159,33 @@ pub fn run(
             eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n    0: {CONTEXT}\n    1: {cause}");
             std::process::exit(1)
         }
+        Err(e @ Error::Checkpoint { .. }) => {
+            report::fail(anyhow!("cannot restore the checkpoint: {e}"))
+        }
         Err(e) => report::fail(anyhow!(
             "failed to run main module `{file}`: {CONTEXT}: {e}"
         )),
     }
+}
+
+/// The prefix of a component snapshot's entry that ran `--invoke CALL`.
+const INVOKE_ENTRY: &str = "--invoke ";
+
+/// Resumes the call `s` suspended in `func`: the Canonical ABI's state put
+/// back into `instance`, then the call resumed.
+fn resume(
+    instance: &ComponentInstance<WasiCtx>,
+    func: &ComponentFunc<WasiCtx>,
+    store: &mut Store<WasiCtx>,
+    s: &Snapshot,
+) -> Result<Vec<Val>, Error> {
+    let cm = &s
+        .component
+        .as_ref()
+        .expect("checked when the WASI state was restored")
+        .cm;
+    instance.restore(cm)?;
+    func.resume(store, &cm.call, &s.vm)
 }
 
 /// `--invoke 'name(args)'`: calls the export and prints its results in WAVE.
@@ -112,6 +194,7 @@ fn invoke(
     store: &mut Store<WasiCtx>,
     instance: &ComponentInstance<WasiCtx>,
     call: &str,
+    restored: Option<&Snapshot>,
 ) -> ! {
     let fail = |cause: String| -> ! {
         eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n{cause}");
@@ -136,7 +219,11 @@ fn invoke(
         ))
     });
     let context = format!("failed to invoke `{name}`");
-    let results = match func.call(store, &params) {
+    let outcome = match restored {
+        Some(s) => resume(instance, &func, store, s),
+        None => func.call(store, &params),
+    };
+    let results = match outcome {
         Ok(r) => r,
         Err(Error::Trap { trap, .. }) => {
             report::guest_error(file, &context, core_vm::Error::Trap(trap))

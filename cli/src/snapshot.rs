@@ -16,7 +16,13 @@
 //!   globals, dropped segments, and the frames as Wasm offsets with their
 //!   locals and operand stacks;
 //! * `p1`: for a core module, the WASIp1 descriptors the guest holds (see
-//!   [`P1State`]) and the last monotonic time it saw.
+//!   [`P1State`]) and the last monotonic time it saw;
+//! * `component`: for a component, the Canonical ABI's state
+//!   ([`component_model::checkpoint::ComponentState`]: every instance's
+//!   handle table, poisoned flags, the export call in progress and whether
+//!   its `post-return` is pending) and the WASI state
+//!   ([`p2_shims::checkpoint::WasiState`]: preopen names, the files to
+//!   reopen, every resource by rep, the monotonic time, the insecure seed).
 //!
 //! Invariants: decoding checks the magic, the version and the CBOR shape
 //! and fails with a one-line reason; nothing is trusted beyond that until
@@ -28,7 +34,7 @@ use serde::{Deserialize, Serialize};
 /// The first bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"\0p2shimC";
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -45,6 +51,15 @@ pub struct Snapshot {
     pub vm: core_vm::ExecState,
     #[serde(default)]
     pub p1: Option<P1State>,
+    #[serde(default)]
+    pub component: Option<ComponentParts>,
+}
+
+/// A component's layers in a checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ComponentParts {
+    pub cm: component_model::checkpoint::ComponentState,
+    pub wasi: p2_shims::checkpoint::WasiState,
 }
 
 /// Which program a snapshot belongs to.
@@ -177,6 +192,7 @@ mod tests {
                 files: vec![],
                 monotonic_last: 9,
             }),
+            component: None,
         }
     }
 
@@ -194,8 +210,75 @@ mod tests {
             .to_string()
             .contains("magic"));
         let mut v2 = bytes.clone();
-        v2[8] = 2;
-        assert!(decode(&v2).unwrap_err().to_string().contains("version 2"));
+        v2[8] = 3;
+        assert!(decode(&v2).unwrap_err().to_string().contains("version 3"));
         assert!(decode(&bytes[..bytes.len() - 3]).is_err());
+    }
+
+    /// A component's parts survive CBOR, every output stream kind included
+    /// (an `Option<Option<_>>` once lost append streams there).
+    #[test]
+    fn component_parts_round_trip() {
+        use component_model::checkpoint::{CallState, ComponentState, HandleState, TableState};
+        use p2_shims::checkpoint::{FdRef, Kind, OpenFile, Resource, WasiState, WriteAt};
+        let mut s = sample();
+        s.p1 = None;
+        s.program = Program::of(b"\0asm\x0d\0\x01\0", true);
+        s.entry = "wasi:cli/run#run".into();
+        let out = |rep, fd, at| Resource {
+            rep,
+            parent: None,
+            kind: Kind::OutputStream {
+                fd,
+                at,
+                closed: false,
+                failed: None,
+            },
+        };
+        s.component = Some(ComponentParts {
+            cm: ComponentState {
+                tables: vec![TableState {
+                    slots: vec![
+                        None,
+                        Some(HandleState {
+                            rt: 0,
+                            rep: 1,
+                            own: true,
+                            borrow_scoped: false,
+                            num_lends: 0,
+                        }),
+                    ],
+                    free: vec![],
+                    num_borrows: 0,
+                }],
+                poisoned: vec![false],
+                call: CallState {
+                    func: "wasi:cli/run@0.2.0#run".into(),
+                    instance: 0,
+                    post_return: true,
+                },
+            },
+            wasi: WasiState {
+                preopens: vec![".".into()],
+                files: vec![OpenFile {
+                    preopen: 0,
+                    path: "log".into(),
+                    lookup: 1,
+                    oflags: 0,
+                    rights_base: 64,
+                    rights_inheriting: 0,
+                    fdflags: 0,
+                }],
+                last_rep: 3,
+                resources: vec![
+                    out(1, FdRef::Stdio(1), WriteAt::Stream),
+                    out(2, FdRef::File(0), WriteAt::Append),
+                    out(3, FdRef::File(0), WriteAt::Offset(7)),
+                ],
+                monotonic_last: 5,
+                insecure_seed: Some((1, 2)),
+            },
+        });
+        assert_eq!(decode(&encode(&s).unwrap()).unwrap(), s);
     }
 }

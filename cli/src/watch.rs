@@ -154,7 +154,7 @@ pub fn tracing_wasi() -> bool {
 }
 
 /// A WASI call: `layer` is `p1` or `p2`, `name` the function, `args` and
-/// `result` as text (WAVE for p2).
+/// `result` as text (WAVE for p2, where a handle shows as its index).
 pub fn trace_wasi(layer: &str, name: &str, args: &str, result: &str) {
     emit(
         TraceKind::Wasi,
@@ -165,6 +165,121 @@ pub fn trace_wasi(layer: &str, name: &str, args: &str, result: &str) {
     )
 }
 
+/// A component's host call in progress: its p2 line waits for its results,
+/// and the p1 calls the shims make for it are held until then, so that
+/// they follow the call they serve.
+struct P2Call {
+    name: String,
+    args: String,
+    p1: Vec<(String, String, String)>,
+}
+
+thread_local! {
+    static P2_CALL: RefCell<Option<P2Call>> = const { RefCell::new(None) };
+}
+
+/// Writes a finished (or never finished) p2 call and its p1 calls.
+fn emit_p2(c: P2Call, result: &str) {
+    let P2Call { name, args, p1 } = c;
+    emit(
+        TraceKind::Wasi,
+        "wasi",
+        &name,
+        || format!("wasi p2 {name}({args}) -> {result}"),
+        || json!({"layer": "p2", "func": name, "args": args, "result": result}),
+    );
+    for (f, a, r) in p1 {
+        emit(
+            TraceKind::Wasi,
+            "wasi",
+            &name,
+            || format!("  wasi p1 {f}({a}) -> {r}"),
+            || json!({"layer": "p1", "func": f, "args": a, "result": r, "for": name}),
+        );
+    }
+}
+
+/// WAVE of values, a handle (which has no WAVE form) as its index.
+fn wave_list(vals: &[canonical_abi::Val]) -> Vec<String> {
+    use canonical_abi::Val;
+    fn plain(v: &Val) -> Val {
+        let b = |v: &Option<Box<Val>>| v.as_ref().map(|v| Box::new(plain(v)));
+        match v {
+            Val::Resource(h) => Val::U32(*h),
+            Val::List(l) => Val::List(l.iter().map(plain).collect()),
+            Val::Tuple(l) => Val::Tuple(l.iter().map(plain).collect()),
+            Val::Record(f) => Val::Record(f.iter().map(|(n, v)| (n.clone(), plain(v))).collect()),
+            Val::Variant(c, p) => Val::Variant(c.clone(), b(p)),
+            Val::Option(p) => Val::Option(b(p)),
+            Val::Result(Ok(p)) => Val::Result(Ok(b(p))),
+            Val::Result(Err(p)) => Val::Result(Err(b(p))),
+            other => other.clone(),
+        }
+    }
+    vals.iter()
+        .map(|v| canonical_abi::wave::to_string(&plain(v)).unwrap_or_else(|e| format!("<{e}>")))
+        .collect()
+}
+
+/// `--trace=wasi` for components: sees the host calls of the component
+/// (the p2 calls, [`component_model::trace`]) and the p1 calls the shims
+/// make for them ([`p2_shims::trace_p1_calls`]).
+pub struct P2Tracer;
+
+impl P2Tracer {
+    /// Installs the tracer on `linker` and the shims, if `wasi` is traced.
+    pub fn install<T: 'static>(linker: &mut component_model::Linker<T>) {
+        if tracing_wasi() {
+            linker.observe_host_calls(Rc::new(P2Tracer));
+            p2_shims::trace_p1_calls(p1_of_p2);
+        }
+    }
+}
+
+impl component_model::trace::HostCallObserver for P2Tracer {
+    fn enter(&self, func: &str, args: Result<&[canonical_abi::Val], String>) {
+        let args = match args {
+            Ok(a) => wave_list(a).join(", "),
+            Err(e) => format!("<{e}>"),
+        };
+        P2_CALL.with(|c| {
+            if let Some(old) = c.borrow_mut().replace(P2Call {
+                name: func.to_string(),
+                args,
+                p1: Vec::new(),
+            }) {
+                emit_p2(old, "(no return)");
+            }
+        });
+    }
+
+    fn exit(&self, _: &str, results: Result<&[canonical_abi::Val], String>) {
+        let result = match results {
+            Ok([one]) => wave_list(std::slice::from_ref(one)).remove(0),
+            Ok(many) => format!("({})", wave_list(many).join(", ")),
+            Err(e) => e,
+        };
+        if let Some(c) = P2_CALL.with(|c| c.borrow_mut().take()) {
+            emit_p2(c, &result);
+        }
+    }
+}
+
+/// A p1 call of the shims: held under the p2 call it serves, if any.
+fn p1_of_p2(name: &str, args: &str, result: &str) {
+    let held = P2_CALL.with(|c| match c.borrow_mut().as_mut() {
+        Some(call) => {
+            call.p1
+                .push((name.to_string(), args.to_string(), result.to_string()));
+            true
+        }
+        None => false,
+    });
+    if !held {
+        trace_wasi("p1", name, args, result);
+    }
+}
+
 /// Registers `f` to run in [`finish`].
 fn at_finish(f: Box<dyn FnOnce()>) {
     FINISHERS.with(|v| v.borrow_mut().push(f));
@@ -172,6 +287,10 @@ fn at_finish(f: Box<dyn FnOnce()>) {
 
 /// Flushes the trace and writes the profile; call before the shim ends.
 pub fn finish() {
+    // A host call that ends the program (`wasi:cli/exit`) never returns.
+    if let Some(c) = P2_CALL.with(|c| c.borrow_mut().take()) {
+        emit_p2(c, "(no return)");
+    }
     let fs = FINISHERS.with(|v| std::mem::take(&mut *v.borrow_mut()));
     for f in fs {
         f();
@@ -193,6 +312,13 @@ pub fn end_of_run(instr_count: u64) {
 
 /// What a program's layers save and check at a checkpoint.
 pub trait Checkpointable<T> {
+    /// Whether the program is in a state the layers cannot save but will
+    /// leave (a component's `realloc` or `post-return`): the checkpoint
+    /// waits for a later safe point.
+    fn busy(&self, cx: &mut Context<'_, T>) -> bool {
+        let _ = cx;
+        false
+    }
     /// Writes the snapshot of `cx` (core state plus the layers' own) to
     /// `path`, or says why the program cannot be carried.
     fn write(&mut self, cx: &mut Context<'_, T>, path: &std::path::Path) -> anyhow::Result<u64>;
@@ -383,7 +509,12 @@ impl<T: 'static> Observer<T> for Watcher<T> {
     }
 
     fn on_safe_point(&mut self, cx: &mut Context<'_, T>) {
-        if self.checkpoint.as_ref().is_some_and(|c| !c.done) {
+        let Some(c) = self.checkpoint.as_ref().filter(|c| !c.done) else {
+            return;
+        };
+        if c.layers.busy(cx) {
+            cx.request_safe_point();
+        } else {
             self.take_checkpoint(cx);
         }
     }

@@ -28,6 +28,7 @@ use crate::inline::{
     ItemDef, LiftedFunc, OptionsDef, RuntimeResource, Trampoline,
 };
 use crate::linker::{HostContext, HostFunc, HostImpl, Linker, ResourceDtor, StoreMemory};
+use crate::trace::{self, HostCallObserver};
 use crate::typecheck::check_func;
 use crate::types::core_val_type;
 use canonical_abi::{
@@ -189,6 +190,8 @@ fn check_may_leave<T>(
 
 struct Shared<T> {
     comp: Arc<ComponentInner>,
+    /// Sees every flat host call (`--trace=wasi`), if set.
+    observer: Option<Rc<dyn HostCallObserver>>,
     host_funcs: HashMap<Vec<String>, Bound<T>>,
     host_dtors: HashMap<u32, Arc<ResourceDtor<T>>>,
     state: RefCell<State>,
@@ -332,6 +335,7 @@ fn instantiate<T: 'static>(
     }
     let shared = Rc::new(Shared {
         comp: comp.clone(),
+        observer: linker.observer.clone(),
         host_funcs,
         host_dtors,
         state: RefCell::new(State {
@@ -693,6 +697,7 @@ fn call_flat<T: 'static>(
         opts,
         instance,
         name,
+        ty,
         ..
     } = &sh.comp.flat.trampolines[idx as usize]
     else {
@@ -701,6 +706,37 @@ fn call_flat<T: 'static>(
     let (name, instance) = (name.as_str(), *instance);
     check_may_leave(sh, instance, name)?;
     let o = lower_opts(sh, store, idx, opts, name)?;
+    if let Some(obs) = &sh.observer {
+        let flat: Vec<FlatVal> = args.iter().map(to_flat).collect();
+        let vals = trace::peek_args(store, o.canon, o.memory, ty, &flat);
+        obs.enter(name, vals.as_deref().map_err(Clone::clone));
+        let r = call_flat_inner(sh, store, f, host_rts, args, results, &o, instance, name);
+        let out = match &r {
+            Ok(()) => {
+                let res: Vec<FlatVal> = results.iter().map(to_flat).collect();
+                trace::peek_results(store, o.canon, o.memory, ty, &flat, &res)
+            }
+            Err(t) => Err(format!("trap: {t}")),
+        };
+        obs.exit(name, out.as_deref().map_err(Clone::clone));
+        return r;
+    }
+    call_flat_inner(sh, store, f, host_rts, args, results, &o, instance, name)
+}
+
+/// [`call_flat`] once the options are resolved.
+#[allow(clippy::too_many_arguments)]
+fn call_flat_inner<T: 'static>(
+    sh: &Rc<Shared<T>>,
+    store: &mut Store<T>,
+    f: &FlatHostFunc<T>,
+    host_rts: &[Option<ResourceTypeId>],
+    args: &[core_vm::Val],
+    results: &mut [core_vm::Val],
+    o: &ResolvedOpts,
+    instance: ComponentInstanceIndex,
+    name: &str,
+) -> Result<(), Trap> {
     let mut tables = TablesRef {
         state: &sh.state,
         instance,

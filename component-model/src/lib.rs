@@ -17,6 +17,7 @@ pub mod host_flat;
 pub mod inline;
 pub mod instantiate;
 pub mod linker;
+pub mod trace;
 mod translate;
 mod typecheck;
 mod types;

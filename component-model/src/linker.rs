@@ -97,6 +97,7 @@ impl<T> Default for Interface<T> {
 pub struct Linker<T> {
     pub(crate) interfaces: HashMap<String, Interface<T>>,
     pub(crate) stub_missing: bool,
+    pub(crate) observer: Option<std::rc::Rc<dyn crate::trace::HostCallObserver>>,
 }
 
 impl<T> Default for Linker<T> {
@@ -104,11 +105,21 @@ impl<T> Default for Linker<T> {
         Linker {
             interfaces: HashMap::new(),
             stub_missing: false,
+            observer: None,
         }
     }
 }
 
 impl<T: 'static> Linker<T> {
+    /// Sets what sees every flat host call of the components this linker
+    /// instantiates (see [`crate::trace`]).
+    pub fn observe_host_calls(
+        &mut self,
+        observer: std::rc::Rc<dyn crate::trace::HostCallObserver>,
+    ) {
+        self.observer = Some(observer);
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

@@ -20,8 +20,10 @@
 //!   (never backwards), and clock pollables keep their instant in the
 //!   guest's time; `insecure-seed` keeps its value.
 //! * Refused at capture time, with a one-line reason: stdin read in part
-//!   (what the host still buffers in a pipe cannot be carried) and a
-//!   resource over an fd the shims cannot name. There are no sockets to
+//!   (what the host still buffers in a pipe cannot be carried), a
+//!   resource over an fd the shims cannot name, and an open file whose
+//!   path no longer leads to it (renamed, removed or replaced: compared by
+//!   device and inode), which a restore could not reopen. There are no sockets to
 //!   refuse: p1 cannot open one, so the shims never hold one (`network` is
 //!   carried; it holds nothing).
 
@@ -96,6 +98,20 @@ pub enum FdRef {
     File(u32),
 }
 
+/// Where an output stream writes. (An enum, not `Option<Option<u64>>`:
+/// serde writes `Some(None)` as `None` in CBOR, so append would come back
+/// as a plain stream.)
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteAt {
+    /// `fd_write` at the fd's own position (stdio).
+    Stream,
+    /// At the end of the file, each write.
+    Append,
+    /// At this file position (`pwrite`).
+    Offset(u64),
+}
+
 /// A resource of the shims' table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Resource {
@@ -116,9 +132,8 @@ pub enum Kind {
     },
     OutputStream {
         fd: FdRef,
-        /// `None`: `fd_write` (stdio); `Some(None)`: append; else the
-        /// stream's file position.
-        at: Option<Option<u64>>,
+        /// Where its writes go.
+        at: WriteAt,
         closed: bool,
         failed: Option<u16>,
     },
@@ -174,6 +189,25 @@ impl Checkpoint for WasiCtx {
                             o.path, o.preopen
                         ))
                     })?;
+                // Restore reopens it by path: the path must still lead to
+                // this file (not renamed, removed or replaced since).
+                let same = match (
+                    p1::filestat(fd),
+                    p1::path_filestat(
+                        o.preopen,
+                        o.lookup,
+                        if o.path.is_empty() { "." } else { &o.path },
+                    ),
+                ) {
+                    (Ok(a), Ok(b)) => a.dev == b.dev && a.ino == b.ino,
+                    _ => false,
+                };
+                if !same {
+                    return Err(CheckpointError(format!(
+                        "the open file `{}` was renamed, removed or replaced since it was opened; a restore could not reopen it by its path",
+                        o.path
+                    )));
+                }
                 let i = files.len() as u32;
                 files.push(OpenFile {
                     preopen: preopen as u32,
@@ -227,9 +261,9 @@ impl Checkpoint for WasiCtx {
                 Entry::Output(s) => Kind::OutputStream {
                     fd: fd_ref(s.fd, s.owns_fd, rep)?,
                     at: match s.kind {
-                        OutputKind::Stream => None,
-                        OutputKind::Append => Some(None),
-                        OutputKind::At(at) => Some(Some(at)),
+                        OutputKind::Stream => WriteAt::Stream,
+                        OutputKind::Append => WriteAt::Append,
+                        OutputKind::At(at) => WriteAt::Offset(at),
                     },
                     closed: s.closed,
                     failed: s.failed,
@@ -296,15 +330,24 @@ impl Checkpoint for WasiCtx {
                 .filter(|_| (f.preopen as usize) < s.preopens.len())
                 .ok_or_else(|| fail(format!("`{}` names no saved preopen", f.path)))?;
             let path = if f.path.is_empty() { "." } else { &f.path };
-            let opened = p1::open(
-                *pre_fd,
-                f.lookup,
-                path,
-                f.oflags,
-                f.rights_base,
-                f.rights_inheriting,
-                f.fdflags,
-            );
+            let open = |base, inheriting| {
+                p1::open(
+                    *pre_fd, f.lookup, path, f.oflags, base, inheriting, f.fdflags,
+                )
+            };
+            // Rights another host granted may be more than this one's
+            // preopen passes on (node's uvwasi refuses them): then ask for
+            // only those it lists, as the first open did there.
+            let opened = match open(f.rights_base, f.rights_inheriting) {
+                Err(crate::errno::p1::NOTCAPABLE) => match p1::fdstat(*pre_fd) {
+                    Ok(st) => open(
+                        f.rights_base & st.fs_rights_inheriting,
+                        f.rights_inheriting & st.fs_rights_inheriting,
+                    ),
+                    Err(e) => Err(e),
+                },
+                r => r,
+            };
             match opened {
                 Ok(fd) => fds.push(fd),
                 Err(e) => {
@@ -365,9 +408,9 @@ impl Checkpoint for WasiCtx {
                     Entry::Output(OutputStream {
                         fd,
                         kind: match at {
-                            None => OutputKind::Stream,
-                            Some(None) => OutputKind::Append,
-                            Some(Some(at)) => OutputKind::At(*at),
+                            WriteAt::Stream => OutputKind::Stream,
+                            WriteAt::Append => OutputKind::Append,
+                            WriteAt::Offset(at) => OutputKind::At(*at),
                         },
                         closed: *closed,
                         owns_fd,

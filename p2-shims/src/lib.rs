@@ -72,6 +72,21 @@ fn before_exit() {
     }
 }
 
+/// Receives every p1 call the shims make (`--trace=wasi`): the p1
+/// function's name, its arguments and its result, as text; set once.
+static P1_TRACER: std::sync::OnceLock<fn(&str, &str, &str)> = std::sync::OnceLock::new();
+
+/// Sets the function that sees every p1 call the shims make.
+pub fn trace_p1_calls(f: fn(&str, &str, &str)) {
+    let _ = P1_TRACER.set(f);
+}
+
+/// The p1 tracer, if one is set.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+fn p1_tracer() -> Option<fn(&str, &str, &str)> {
+    P1_TRACER.get().copied()
+}
+
 /// The WASI version the shims register.
 pub const VERSION: &str = "0.2.12";
 

@@ -22,6 +22,18 @@ pub enum Wait {
     Timeout(u64),
 }
 
+/// `r`, reported to the p1 tracer if one is set (`--trace=wasi`).
+fn traced<T: std::fmt::Debug>(name: &str, args: impl FnOnce() -> String, r: R<T>) -> R<T> {
+    if let Some(t) = crate::p1_tracer() {
+        let out = match &r {
+            Ok(v) => format!("{v:?}"),
+            Err(n) => format!("errno {n}"),
+        };
+        t(name, &args(), &out);
+    }
+    r
+}
+
 fn e(err: Errno) -> u16 {
     err.raw()
 }
@@ -36,7 +48,11 @@ pub fn write(fd: Fd, buf: &[u8]) -> R<usize> {
         buf_len: buf.len(),
     }];
     // SAFETY: `iov` describes the live slice `buf`.
-    unsafe { wasi::fd_write(fd, &iov) }.map_err(io_e)
+    traced(
+        "fd_write",
+        || format!("{fd}, <{} bytes>", buf.len()),
+        unsafe { wasi::fd_write(fd, &iov) }.map_err(io_e),
+    )
 }
 
 pub fn pwrite(fd: Fd, buf: &[u8], offset: u64) -> R<usize> {
@@ -45,7 +61,11 @@ pub fn pwrite(fd: Fd, buf: &[u8], offset: u64) -> R<usize> {
         buf_len: buf.len(),
     }];
     // SAFETY: as in `write`.
-    unsafe { wasi::fd_pwrite(fd, &iov, offset) }.map_err(io_e)
+    traced(
+        "fd_pwrite",
+        || format!("{fd}, <{} bytes>, {offset}", buf.len()),
+        unsafe { wasi::fd_pwrite(fd, &iov, offset) }.map_err(io_e),
+    )
 }
 
 pub fn read(fd: Fd, buf: &mut [u8]) -> R<usize> {
@@ -53,8 +73,13 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> R<usize> {
         buf: buf.as_mut_ptr(),
         buf_len: buf.len(),
     }];
+    let len = buf.len();
     // SAFETY: `iov` describes the live, exclusively borrowed slice `buf`.
-    unsafe { wasi::fd_read(fd, &iov) }.map_err(io_e)
+    traced(
+        "fd_read",
+        || format!("{fd}, <{len} bytes>"),
+        unsafe { wasi::fd_read(fd, &iov) }.map_err(io_e),
+    )
 }
 
 pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> R<usize> {
@@ -62,38 +87,67 @@ pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> R<usize> {
         buf: buf.as_mut_ptr(),
         buf_len: buf.len(),
     }];
+    let len = buf.len();
     // SAFETY: as in `read`.
-    unsafe { wasi::fd_pread(fd, &iov, offset) }.map_err(io_e)
+    traced(
+        "fd_pread",
+        || format!("{fd}, <{len} bytes>, {offset}"),
+        unsafe { wasi::fd_pread(fd, &iov, offset) }.map_err(io_e),
+    )
 }
 
 pub fn close(fd: Fd) -> R<()> {
     // SAFETY: closing an fd the shim owns; no memory is involved.
-    unsafe { wasi::fd_close(fd) }.map_err(e)
+    traced(
+        "fd_close",
+        || format!("{fd}"),
+        unsafe { wasi::fd_close(fd) }.map_err(e),
+    )
 }
 
 pub fn fdstat(fd: Fd) -> R<wasi::Fdstat> {
     // SAFETY: no guest memory; the result is returned by value.
-    unsafe { wasi::fd_fdstat_get(fd) }.map_err(e)
+    traced(
+        "fd_fdstat_get",
+        || format!("{fd}"),
+        unsafe { wasi::fd_fdstat_get(fd) }.map_err(e),
+    )
 }
 
 pub fn filestat(fd: Fd) -> R<wasi::Filestat> {
     // SAFETY: as above.
-    unsafe { wasi::fd_filestat_get(fd) }.map_err(e)
+    traced(
+        "fd_filestat_get",
+        || format!("{fd}"),
+        unsafe { wasi::fd_filestat_get(fd) }.map_err(e),
+    )
 }
 
 pub fn path_filestat(fd: Fd, flags: wasi::Lookupflags, path: &str) -> R<wasi::Filestat> {
     // SAFETY: `path` is a live &str passed with its length by the binding.
-    unsafe { wasi::path_filestat_get(fd, flags, path) }.map_err(e)
+    traced(
+        "path_filestat_get",
+        || format!("{fd}, {flags}, {path:?}"),
+        unsafe { wasi::path_filestat_get(fd, flags, path) }.map_err(e),
+    )
 }
 
 pub fn set_size(fd: Fd, size: u64) -> R<()> {
     // SAFETY: scalars only.
-    unsafe { wasi::fd_filestat_set_size(fd, size) }.map_err(e)
+    traced(
+        "fd_filestat_set_size",
+        || format!("{fd}, {size}"),
+        unsafe { wasi::fd_filestat_set_size(fd, size) }.map_err(e),
+    )
 }
 
 pub fn set_times(fd: Fd, atim: u64, mtim: u64, flags: wasi::Fstflags) -> R<()> {
     // SAFETY: scalars only.
-    unsafe { wasi::fd_filestat_set_times(fd, atim, mtim, flags) }.map_err(e)
+    traced(
+        "fd_filestat_set_times",
+        || format!("{fd}, {atim}, {mtim}, {flags}"),
+        unsafe { wasi::fd_filestat_set_times(fd, atim, mtim, flags) }.map_err(e),
+    )
 }
 
 pub fn path_set_times(
@@ -105,62 +159,112 @@ pub fn path_set_times(
     flags: wasi::Fstflags,
 ) -> R<()> {
     // SAFETY: `path` is a live &str.
-    unsafe { wasi::path_filestat_set_times(fd, lf, path, atim, mtim, flags) }.map_err(e)
+    traced(
+        "path_filestat_set_times",
+        || format!("{fd}, {lf}, {path:?}, {atim}, {mtim}, {flags}"),
+        unsafe { wasi::path_filestat_set_times(fd, lf, path, atim, mtim, flags) }.map_err(e),
+    )
 }
 
 pub fn sync(fd: Fd) -> R<()> {
     // SAFETY: scalars only.
-    unsafe { wasi::fd_sync(fd) }.map_err(e)
+    traced(
+        "fd_sync",
+        || format!("{fd}"),
+        unsafe { wasi::fd_sync(fd) }.map_err(e),
+    )
 }
 
 pub fn datasync(fd: Fd) -> R<()> {
     // SAFETY: scalars only.
-    unsafe { wasi::fd_datasync(fd) }.map_err(e)
+    traced(
+        "fd_datasync",
+        || format!("{fd}"),
+        unsafe { wasi::fd_datasync(fd) }.map_err(e),
+    )
 }
 
 pub fn advise(fd: Fd, offset: u64, len: u64, advice: wasi::Advice) -> R<()> {
     // SAFETY: scalars only.
-    unsafe { wasi::fd_advise(fd, offset, len, advice) }.map_err(e)
+    traced(
+        "fd_advise",
+        || format!("{fd}, {offset}, {len}, {}", advice.raw()),
+        unsafe { wasi::fd_advise(fd, offset, len, advice) }.map_err(e),
+    )
 }
 
 pub fn readdir(fd: Fd, buf: &mut [u8], cookie: u64) -> R<usize> {
+    let len = buf.len();
     // SAFETY: `buf` is live and exclusively borrowed, passed with its length.
-    unsafe { wasi::fd_readdir(fd, buf.as_mut_ptr(), buf.len(), cookie) }.map_err(e)
+    traced(
+        "fd_readdir",
+        || format!("{fd}, <{len} bytes>, {cookie}"),
+        unsafe { wasi::fd_readdir(fd, buf.as_mut_ptr(), buf.len(), cookie) }.map_err(e),
+    )
 }
 
 pub fn create_directory(fd: Fd, path: &str) -> R<()> {
     // SAFETY: `path` is a live &str.
-    unsafe { wasi::path_create_directory(fd, path) }.map_err(e)
+    traced(
+        "path_create_directory",
+        || format!("{fd}, {path:?}"),
+        unsafe { wasi::path_create_directory(fd, path) }.map_err(e),
+    )
 }
 
 pub fn remove_directory(fd: Fd, path: &str) -> R<()> {
     // SAFETY: `path` is a live &str.
-    unsafe { wasi::path_remove_directory(fd, path) }.map_err(e)
+    traced(
+        "path_remove_directory",
+        || format!("{fd}, {path:?}"),
+        unsafe { wasi::path_remove_directory(fd, path) }.map_err(e),
+    )
 }
 
 pub fn unlink_file(fd: Fd, path: &str) -> R<()> {
     // SAFETY: `path` is a live &str.
-    unsafe { wasi::path_unlink_file(fd, path) }.map_err(e)
+    traced(
+        "path_unlink_file",
+        || format!("{fd}, {path:?}"),
+        unsafe { wasi::path_unlink_file(fd, path) }.map_err(e),
+    )
 }
 
 pub fn rename(fd: Fd, old: &str, new_fd: Fd, new: &str) -> R<()> {
     // SAFETY: both paths are live &strs.
-    unsafe { wasi::path_rename(fd, old, new_fd, new) }.map_err(e)
+    traced(
+        "path_rename",
+        || format!("{fd}, {old:?}, {new_fd}, {new:?}"),
+        unsafe { wasi::path_rename(fd, old, new_fd, new) }.map_err(e),
+    )
 }
 
 pub fn symlink(old: &str, fd: Fd, new: &str) -> R<()> {
     // SAFETY: both paths are live &strs.
-    unsafe { wasi::path_symlink(old, fd, new) }.map_err(e)
+    traced(
+        "path_symlink",
+        || format!("{old:?}, {fd}, {new:?}"),
+        unsafe { wasi::path_symlink(old, fd, new) }.map_err(e),
+    )
 }
 
 pub fn link(old_fd: Fd, flags: wasi::Lookupflags, old: &str, new_fd: Fd, new: &str) -> R<()> {
     // SAFETY: both paths are live &strs.
-    unsafe { wasi::path_link(old_fd, flags, old, new_fd, new) }.map_err(e)
+    traced(
+        "path_link",
+        || format!("{old_fd}, {flags}, {old:?}, {new_fd}, {new:?}"),
+        unsafe { wasi::path_link(old_fd, flags, old, new_fd, new) }.map_err(e),
+    )
 }
 
 pub fn readlink(fd: Fd, path: &str, buf: &mut [u8]) -> R<usize> {
+    let len = buf.len();
     // SAFETY: `path` is a live &str; `buf` is live and exclusively borrowed.
-    unsafe { wasi::path_readlink(fd, path, buf.as_mut_ptr(), buf.len()) }.map_err(e)
+    traced(
+        "path_readlink",
+        || format!("{fd}, {path:?}, <{len} bytes>"),
+        unsafe { wasi::path_readlink(fd, path, buf.as_mut_ptr(), buf.len()) }.map_err(e),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -174,12 +278,20 @@ pub fn open(
     fdflags: wasi::Fdflags,
 ) -> R<Fd> {
     // SAFETY: `path` is a live &str.
-    unsafe { wasi::path_open(fd, lookup, path, oflags, base, inheriting, fdflags) }.map_err(e)
+    traced(
+        "path_open",
+        || format!("{fd}, {lookup}, {path:?}, {oflags}, {base:#x}, {inheriting:#x}, {fdflags}"),
+        unsafe { wasi::path_open(fd, lookup, path, oflags, base, inheriting, fdflags) }.map_err(e),
+    )
 }
 
 /// The preopened directory name of `fd`, or the errno (`BADF` past the
 /// last preopen).
 pub fn prestat_name(fd: Fd) -> R<Vec<u8>> {
+    traced("fd_prestat_get", || format!("{fd}"), prestat_name_raw(fd))
+}
+
+fn prestat_name_raw(fd: Fd) -> R<Vec<u8>> {
     // SAFETY: scalars only.
     let p = unsafe { wasi::fd_prestat_get(fd) }.map_err(e)?;
     if p.tag != wasi::PREOPENTYPE_DIR.raw() {
@@ -195,22 +307,39 @@ pub fn prestat_name(fd: Fd) -> R<Vec<u8>> {
 
 pub fn clock_now(id: wasi::Clockid) -> R<u64> {
     // SAFETY: scalars only.
-    unsafe { wasi::clock_time_get(id, 1) }.map_err(e)
+    traced(
+        "clock_time_get",
+        || format!("{}, 1", id.raw()),
+        unsafe { wasi::clock_time_get(id, 1) }.map_err(e),
+    )
 }
 
 pub fn clock_res(id: wasi::Clockid) -> R<u64> {
     // SAFETY: scalars only.
-    unsafe { wasi::clock_res_get(id) }.map_err(e)
+    traced(
+        "clock_res_get",
+        || format!("{}", id.raw()),
+        unsafe { wasi::clock_res_get(id) }.map_err(e),
+    )
 }
 
 pub fn random(buf: &mut [u8]) -> R<()> {
+    let len = buf.len();
     // SAFETY: `buf` is live and exclusively borrowed, passed with its length.
-    unsafe { wasi::random_get(buf.as_mut_ptr(), buf.len()) }.map_err(e)
+    traced(
+        "random_get",
+        || format!("<{len} bytes>"),
+        unsafe { wasi::random_get(buf.as_mut_ptr(), buf.len()) }.map_err(e),
+    )
 }
 
 /// `poll_oneoff` over `waits`: for each event, the index of its wait in
 /// `waits` and the event's errno (0 when none).
 pub fn poll(waits: &[Wait]) -> R<Vec<(usize, u16)>> {
+    traced("poll_oneoff", || format!("{waits:?}"), poll_raw(waits))
+}
+
+fn poll_raw(waits: &[Wait]) -> R<Vec<(usize, u16)>> {
     let subs: Vec<wasi::Subscription> = waits
         .iter()
         .enumerate()
