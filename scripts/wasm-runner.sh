@@ -54,7 +54,7 @@ args=(run
 PARENT_P="$(cd "$PARENT" && pwd -P)"
 [[ "$PARENT_P" != "$PARENT" ]] && args+=(--dir "$PARENT_P::$PARENT_P")
 if [[ -d "$SHARED" ]]; then
-    SHARED="$(cd "$SHARED" && pwd)"
+    SHARED="$(cd "$SHARED" && pwd -P)" # physical: a symlinked shared/ is preopened where it really is
     case "$SHARED/" in
         "$PARENT"/*) ;;
         *) args+=(--dir "$SHARED::$SHARED") ;;
