@@ -237,18 +237,7 @@ impl Checkpoint for WasiCtx {
             .table
             .entries()
             .iter()
-            .filter_map(|(_, _, e)| match e {
-                Entry::Descriptor(Descriptor {
-                    fd, owned: true, ..
-                })
-                | Entry::Input(InputStream {
-                    fd, owns_fd: true, ..
-                })
-                | Entry::Output(OutputStream {
-                    fd, owns_fd: true, ..
-                }) => Some(*fd),
-                _ => None,
-            })
+            .filter_map(|(_, _, e)| e.owned_fd())
             .collect();
         let mut resources = Vec::new();
         for (rep, parent, entry) in self.table.entries() {

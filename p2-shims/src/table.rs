@@ -143,7 +143,7 @@ pub enum Entry {
 
 impl Entry {
     /// The shims-owned p1 fd this entry holds a count on.
-    fn owned_fd(&self) -> Option<u32> {
+    pub(crate) fn owned_fd(&self) -> Option<u32> {
         match self {
             Entry::Descriptor(Descriptor {
                 fd, owned: true, ..
