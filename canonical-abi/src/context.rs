@@ -115,7 +115,7 @@ impl<'a> LiftLowerContext<'a> {
 /// memory of `mem_len` bytes: what `lift_flat_values` / `lower_flat_values`
 /// check of a spilled tuple pointer or a `retptr`.
 pub fn check_pointer(ptr: u32, align: u32, size: u32, mem_len: u64) -> Result<(), AbiError> {
-    if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
+    if !super::types::is_aligned(ptr, align) {
         return Err(AbiError::PointerMisaligned { ptr, align });
     }
     if u64::from(ptr) + u64::from(size) > mem_len {
@@ -130,7 +130,7 @@ pub fn check_pointer(ptr: u32, align: u32, size: u32, mem_len: u64) -> Result<()
 /// Traps unless a pointer returned by `realloc(.., align, size)` is aligned
 /// and its allocation lies within a memory of `mem_len` bytes.
 pub fn check_realloc(ptr: u32, align: u32, size: u64, mem_len: u64) -> Result<(), AbiError> {
-    if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
+    if !super::types::is_aligned(ptr, align) {
         return Err(AbiError::ReallocMisaligned { ptr, align });
     }
     check_realloc_bounds(ptr, size, mem_len)

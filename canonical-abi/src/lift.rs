@@ -141,7 +141,7 @@ pub fn check_list(
     if byte_length > MAX_LIST_BYTE_LENGTH {
         return Err(AbiError::ListTooLong { byte_length });
     }
-    if u64::from(ptr) != super::types::align_to(u64::from(ptr), align) {
+    if !super::types::is_aligned(ptr, align) {
         return Err(AbiError::ListMisaligned { ptr, align });
     }
     if u64::from(ptr) + byte_length > mem_len {

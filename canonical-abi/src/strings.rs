@@ -194,7 +194,7 @@ pub fn lift_string<M: super::MemoryView + ?Sized>(
     if byte_length > MAX_STRING_BYTE_LENGTH {
         return Err(AbiError::StringTooLong { byte_length });
     }
-    if u64::from(ptr) != super::types::align_to(u64::from(ptr), alignment) {
+    if !super::types::is_aligned(ptr, alignment) {
         return Err(AbiError::StringMisaligned { ptr });
     }
     if u64::from(ptr) + byte_length > mem.byte_len() {

@@ -160,6 +160,13 @@ pub fn variant_case_types(t: &ValueType) -> Option<Vec<Option<&ValueType>>> {
     }
 }
 
+/// Whether `ptr` is `alignment`-aligned: `align_to(ptr, alignment) == ptr`,
+/// as one remainder (a mask for the constant alignments the glue passes).
+#[inline]
+pub fn is_aligned(ptr: u32, alignment: u32) -> bool {
+    ptr.is_multiple_of(alignment.max(1))
+}
+
 /// `align_to(ptr, alignment)`: round `ptr` up to a multiple of `alignment`.
 pub fn align_to(ptr: u64, alignment: u32) -> u64 {
     let a = u64::from(alignment.max(1));
