@@ -18,6 +18,9 @@
 //!   earlier instance or a trampoline (`canon lower`, resource built-ins);
 //! * `link` resolves all of them, and the library's own imports, to items
 //!   of the merged module, refusing what lowered mode cannot do;
+//! * `reach` keeps of the library only the functions the component
+//!   reaches (from the functions its core instances import, along calls
+//!   and the table slots the library's relocations show taken);
 //! * `glue` generates `_start` and the realloc plumbing;
 //! * `merge` re-encodes every module with its index maps;
 //! * the output is validated with wasmparser before it is returned.
@@ -93,6 +96,7 @@ mod glue;
 mod link;
 mod merge;
 mod module;
+mod reach;
 pub mod relocate;
 mod resources;
 mod stub;
@@ -137,7 +141,7 @@ pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
     // A library built with --emit-relocs (p2-lib) is placed first, above
     // every memory of the component; a plain module (a stand-in) as it is.
     let base_pages = link::largest_memory(&flat, component)?;
-    let (library, region) = if is_relocatable(library) {
+    let (library, region, taken) = if is_relocatable(library) {
         let placement = relocate::Placement {
             memory_base: base_pages.checked_mul(relocate::PAGE_SIZE).ok_or_else(|| {
                 LowerError::Unsupported(
@@ -148,12 +152,23 @@ pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
         };
         let r = relocate::relocate(library, &placement)
             .map_err(|e| LowerError::Library(e.to_string()))?;
-        (std::borrow::Cow::Owned(r.module), Some(r.pages))
+        (
+            std::borrow::Cow::Owned(r.module),
+            Some(r.pages),
+            Some(r.address_taken),
+        )
     } else {
-        (std::borrow::Cow::Borrowed(library), None)
+        (std::borrow::Cow::Borrowed(library), None, None)
     };
     let linker = link::Linker::new(&flat, component, &library)?;
     let (mut merger, linked) = linker.link()?;
+    // Only the library functions the component reaches.
+    let keep = reach::reachable(
+        merger.info(linked.library),
+        linked.library_roots.iter().copied(),
+        taken.as_ref(),
+    )?;
+    merger.keep_funcs(linked.library, keep);
     if let Some(pages) = region {
         // The region exists from the start: the library's data is active.
         merger.raise_memory_min(linked.primary, base_pages + pages)?;

@@ -110,6 +110,10 @@ pub struct Linked {
     pub adapters: Adapters,
     /// The scratch allocator's position in [`Linked::reallocs`], if any.
     pub scratch_realloc: Option<u32>,
+    /// The library's functions the component's imports and the glue use
+    /// (every one taken through `library_export`), in the library's own
+    /// function index space: the roots of [`crate::reach::reachable`].
+    pub library_roots: Vec<u32>,
 }
 
 /// The component and the library, being linked.
@@ -129,6 +133,8 @@ pub struct Linker<'c, 'm> {
     /// The handle tables of the component's own resources.
     resources: resources::Tables,
     adapters: Adapters,
+    /// The library's functions handed out so far (see [`Linked::library_roots`]).
+    library_used: std::cell::RefCell<Vec<Origin>>,
 }
 
 fn instance_input(i: u32) -> InputId {
@@ -194,6 +200,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             unreachable_exports: Vec::new(),
             resources: resources::Tables::default(),
             adapters: Adapters::default(),
+            library_used: Default::default(),
         })
     }
 
@@ -264,6 +271,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             Some(s) => self.reallocs.iter().position(|r| *r == s).map(|k| k as u32),
             None => None,
         };
+        let library_roots = self.library_roots();
         let linked = Linked {
             library: self.library,
             primary,
@@ -277,6 +285,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             resources: self.resources,
             adapters: self.adapters,
             scratch_realloc,
+            library_roots,
         };
         Ok((self.merger, linked))
     }
@@ -284,7 +293,11 @@ impl<'c, 'm> Linker<'c, 'm> {
     /// Every function the component imports must be in the library with
     /// the core type its `canon lower` would have, used or not (as
     /// instantiation on wasmtime or the interpreter requires every import).
+    /// Only checks: the functions a core instance imports are the roots of
+    /// the walk, recorded where they are resolved (a declared import no
+    /// core instance lowers keeps nothing).
     fn check_imports(&self) -> Result<(), LowerError> {
+        let recorded = self.library_used.borrow().len();
         for imp in &self.comp.flat.imports {
             for (path, ty) in &imp.funcs {
                 let mut full = vec![imp.name.clone()];
@@ -292,6 +305,7 @@ impl<'c, 'm> Linker<'c, 'm> {
                 self.library_func(&full, ty)?;
             }
         }
+        self.library_used.borrow_mut().truncate(recorded);
         Ok(())
     }
 
@@ -621,8 +635,29 @@ impl<'c, 'm> Linker<'c, 'm> {
         Ok(format!("{lib_iface}#{func}"))
     }
 
+    /// The library's export `name`: the one way a library function is
+    /// reached from outside it (recorded as a root of the walk).
     fn library_export(&self, name: &str) -> Result<Origin, LowerError> {
-        self.merger.export_origin(self.library, name)
+        let origin = self.merger.export_origin(self.library, name)?;
+        self.library_used.borrow_mut().push(origin);
+        Ok(origin)
+    }
+
+    /// The recorded library functions, in its own index space.
+    fn library_roots(&self) -> Vec<u32> {
+        let imported = self.merger.info(self.library).imported_funcs;
+        self.library_used
+            .borrow()
+            .iter()
+            .filter_map(|o| match *o {
+                Origin::Defined {
+                    input,
+                    kind: Kind::Func,
+                    index,
+                } if input == self.library => Some(imported + index),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The only memory defined by the component's instances, if exactly one.

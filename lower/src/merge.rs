@@ -11,7 +11,9 @@
 //!
 //! Merged index spaces, in order:
 //! * functions: the output's imports, then each input's defined functions
-//!   (inputs in order), then the glue functions;
+//!   (inputs in order; of an input given [`Merger::keep_funcs`], the kept
+//!   ones only, their element segment slots of the others `ref.null func`),
+//!   then the glue functions;
 //! * tables, globals, element and data segments: each input's defined ones
 //!   in order, then the glue globals;
 //! * memories: the *primary* memory first (the one the WASI library and the
@@ -195,6 +197,37 @@ struct Input<'a> {
     data_base: u32,
     /// Merged index of each defined memory.
     memories: Vec<u32>,
+    /// Which defined functions are kept ([`Merger::keep_funcs`]); `None`:
+    /// all of them.
+    keep: Option<Vec<bool>>,
+    /// With `keep`: each defined function's position among the kept ones
+    /// ([`DROPPED`] for one left out), set by layout.
+    compact: Vec<u32>,
+}
+
+/// The merged index of a function left out: never valid, so that a use the
+/// walk missed fails validation instead of calling another function.
+const DROPPED: u32 = u32::MAX;
+
+impl Input<'_> {
+    /// Whether defined function `f` is kept.
+    fn kept(&self, f: usize) -> bool {
+        self.keep
+            .as_ref()
+            .is_none_or(|k| k.get(f).copied().unwrap_or(false))
+    }
+
+    /// The merged index of defined function `f` (after layout; [`DROPPED`]
+    /// for one left out).
+    fn defined_func(&self, f: u32) -> u32 {
+        match &self.keep {
+            None => self.func_base + f,
+            Some(_) => match self.compact.get(f as usize) {
+                Some(&c) if c != DROPPED => self.func_base + c,
+                _ => DROPPED,
+            },
+        }
+    }
 }
 
 struct Glue {
@@ -245,6 +278,8 @@ impl<'a> Merger<'a> {
             elem_base: 0,
             data_base: 0,
             memories: Vec::new(),
+            keep: None,
+            compact: Vec::new(),
         });
         InputId(self.inputs.len() as u32 - 1)
     }
@@ -421,6 +456,14 @@ impl<'a> Merger<'a> {
         Ok(())
     }
 
+    /// Keeps only the defined functions of `input` flagged in `keep` (from
+    /// [`crate::reach::reachable`]); the others are left out of the output,
+    /// and their element segment slots become `ref.null func`.
+    pub fn keep_funcs(&mut self, input: InputId, keep: Vec<bool>) {
+        assert!(!self.laid_out, "functions are dropped before layout");
+        self.inputs[input.0 as usize].keep = Some(keep);
+    }
+
     /// Turns the active segments of `input` into passive ones (see module docs).
     pub fn defer_segments(&mut self, input: InputId) {
         self.inputs[input.0 as usize].defer_segments = true;
@@ -447,7 +490,24 @@ impl<'a> Merger<'a> {
         let mut memories = u32::from(self.primary_memory.is_some());
         for (i, inp) in self.inputs.iter_mut().enumerate() {
             inp.func_base = funcs;
-            funcs += inp.info.funcs.len() as u32;
+            match &inp.keep {
+                Some(keep) => {
+                    let mut n = 0;
+                    inp.compact = keep
+                        .iter()
+                        .map(|&k| {
+                            n += u32::from(k);
+                            if k {
+                                n - 1
+                            } else {
+                                DROPPED
+                            }
+                        })
+                        .collect();
+                    funcs += n;
+                }
+                None => funcs += inp.info.funcs.len() as u32,
+            }
             inp.table_base = tables;
             tables += inp.info.tables.len() as u32;
             inp.global_base = globals;
@@ -486,7 +546,7 @@ impl<'a> Merger<'a> {
             Origin::Defined { input, kind, index } => {
                 let inp = &self.inputs[input.0 as usize];
                 match kind {
-                    Kind::Func => inp.func_base + index,
+                    Kind::Func => inp.defined_func(index),
                     Kind::Table => inp.table_base + index,
                     Kind::Memory => inp.memories[index as usize],
                     Kind::Global => inp.global_base + index,
@@ -546,8 +606,10 @@ impl<'a> Merger<'a> {
             map.consts = std::mem::take(&mut consts);
             let info = &inp.info;
             let err = |e: ReencodeError<LowerError>| reencode_error(&info.label, e);
-            for &t in &info.funcs {
-                funcs.function(map.type_index(t).map_err(err)?);
+            for (f, &t) in info.funcs.iter().enumerate() {
+                if inp.kept(f) {
+                    funcs.function(map.type_index(t).map_err(err)?);
+                }
             }
             for t in &info.tables {
                 map.parse_table(&mut tables, t.clone()).map_err(err)?;
@@ -572,7 +634,12 @@ impl<'a> Merger<'a> {
                         table_index,
                         offset_expr,
                     } if inp.defer_segments => {
-                        let items = map.element_items(e.items.clone()).map_err(err)?;
+                        let items = if inp.keep.is_some() {
+                            map.nulled_items(&e.items)
+                        } else {
+                            map.element_items(e.items.clone())
+                        }
+                        .map_err(err)?;
                         segs.push(DeferredSegment {
                             data: false,
                             segment: inp.elem_base + n as u32,
@@ -585,6 +652,7 @@ impl<'a> Merger<'a> {
                         });
                         elements.passive(items);
                     }
+                    _ if inp.keep.is_some() => map.pruned_element(&mut elements, e).map_err(err)?,
                     _ => map.parse_element(&mut elements, e.clone()).map_err(err)?,
                 }
             }
@@ -609,13 +677,17 @@ impl<'a> Merger<'a> {
             if inp.defer_segments {
                 deferred.push((id, segs));
             }
-            for body in &info.bodies {
-                map.parse_function_body(&mut code, body.clone())
-                    .map_err(err)?;
+            for (f, body) in info.bodies.iter().enumerate() {
+                if inp.kept(f) {
+                    map.parse_function_body(&mut code, body.clone())
+                        .map_err(err)?;
+                }
             }
             for &(f, name) in &info.func_names {
-                if f >= info.imported_funcs {
-                    names.append(inp.func_base + f - info.imported_funcs, name);
+                if let Some(f) = f.checked_sub(info.imported_funcs) {
+                    if inp.kept(f as usize) {
+                        names.append(inp.defined_func(f), name);
+                    }
                 }
             }
             extras.tail_call |= map.extras.tail_call;
@@ -715,7 +787,7 @@ impl<'a> Merger<'a> {
             }
         }
         map.funcs
-            .extend((0..info.funcs.len() as u32).map(|f| inp.func_base + f));
+            .extend((0..info.funcs.len() as u32).map(|f| inp.defined_func(f)));
         map.tables
             .extend((0..info.tables.len() as u32).map(|t| inp.table_base + t));
         map.memories.extend(inp.memories.iter().copied());
@@ -871,6 +943,70 @@ impl InputMap {
     }
 }
 
+impl InputMap {
+    /// An element segment's items, each function left out as `ref.null
+    /// func` (the items become expressions when one is).
+    fn nulled_items<'b>(
+        &mut self,
+        items: &wasmparser::ElementItems<'b>,
+    ) -> Result<wasm_encoder::Elements<'b>, ReencodeError<LowerError>> {
+        let wasmparser::ElementItems::Functions(r) = items else {
+            // Expressions name functions by ref.func, which the walk follows.
+            return self.element_items(items.clone());
+        };
+        let funcs = r
+            .clone()
+            .into_iter()
+            .map(|f| Ok(self.funcs.get(f? as usize).copied().unwrap_or(DROPPED)))
+            .collect::<Result<Vec<u32>, ReencodeError<LowerError>>>()?;
+        if !funcs.contains(&DROPPED) {
+            return Ok(wasm_encoder::Elements::Functions(funcs.into()));
+        }
+        let exprs: Vec<ConstExpr> = funcs
+            .iter()
+            .map(|&f| match f {
+                DROPPED => ConstExpr::ref_null(wasm_encoder::HeapType::FUNC),
+                f => ConstExpr::ref_func(f),
+            })
+            .collect();
+        Ok(wasm_encoder::Elements::Expressions(
+            wasm_encoder::RefType::FUNCREF,
+            exprs.into(),
+        ))
+    }
+
+    /// Re-encodes an element segment of an input whose functions were
+    /// pruned (see [`InputMap::nulled_items`]).
+    fn pruned_element(
+        &mut self,
+        out: &mut ElementSection,
+        e: &wasmparser::Element<'_>,
+    ) -> Result<(), ReencodeError<LowerError>> {
+        let items = self.nulled_items(&e.items)?;
+        match &e.kind {
+            wasmparser::ElementKind::Active {
+                table_index,
+                offset_expr,
+            } => {
+                // Form 0 (no table index) stays so where it still fits.
+                let table = match (table_index, self.table_index(table_index.unwrap_or(0))?) {
+                    (None, 0) => None,
+                    (_, n) => Some(n),
+                };
+                let offset = self.fold(offset_expr.clone())?.expr();
+                out.active(table, &offset, items);
+            }
+            wasmparser::ElementKind::Passive => {
+                out.passive(items);
+            }
+            wasmparser::ElementKind::Declared => {
+                out.declared(items);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Reencode for InputMap {
     type Error = LowerError;
 
@@ -881,10 +1017,14 @@ impl Reencode for InputMap {
             .ok_or_else(|| out_of_range("type", ty))
     }
     fn function_index(&mut self, f: u32) -> Result<u32, ReencodeError<LowerError>> {
-        self.funcs
-            .get(f as usize)
-            .copied()
-            .ok_or_else(|| out_of_range("function", f))
+        match self.funcs.get(f as usize) {
+            Some(&DROPPED) => Err(ReencodeError::UserError(LowerError::Encode {
+                what: "a core module".into(),
+                message: format!("function {f} is used but was left out as unreachable"),
+            })),
+            Some(&i) => Ok(i),
+            None => Err(out_of_range("function", f)),
+        }
     }
     fn table_index(&mut self, t: u32) -> Result<u32, ReencodeError<LowerError>> {
         self.tables

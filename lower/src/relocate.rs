@@ -33,6 +33,9 @@
 //!   relocation and the element segment move by the same amount);
 //! * index relocations (function, type, global, table number, tag) are
 //!   checked and left alone: the relocated module keeps every index space;
+//! * the table-index relocations are reported ([`Relocated::address_taken`]:
+//!   which function's body, or which data, takes each function's slot), for
+//!   the merger's walk of what the component reaches ([`crate::reach`]);
 //! * the reactor's `_initialize` (which runs `__wasm_call_ctors`) is
 //!   exported as [`INIT_EXPORT`]; `linking`, `reloc.*`, `producers` and
 //!   `target_features` are dropped, `name` is kept.
@@ -77,6 +80,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+
+pub use crate::reach::AddressTaken;
 use std::ops::Range;
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -133,6 +138,9 @@ pub struct Relocated {
     /// How many table slots the library's element segments fill, counted
     /// from its first slot.
     pub table_slots: u32,
+    /// Where the library takes its functions' table slots (for
+    /// [`crate::reach`]).
+    pub address_taken: AddressTaken,
 }
 
 /// Why the library could not be relocated.
@@ -330,7 +338,9 @@ pub fn relocate(lib: &[u8], placement: &Placement) -> Result<Relocated> {
         base,
         table_shift: table.shift,
     };
-    let (code, data) = cx.apply_all(&input, &segments)?;
+    let mut taken = Vec::new();
+    let (code, data) = cx.apply_all(&input, &segments, &mut taken)?;
+    let address_taken = address_taken(&input, &taken)?;
     let out = Output {
         input: &input,
         symbols: &symbols,
@@ -344,7 +354,56 @@ pub fn relocate(lib: &[u8], placement: &Placement) -> Result<Relocated> {
         pages,
         exports,
         table_slots: table.slots,
+        address_taken,
     })
+}
+
+/// A table-index relocation of a defined function: in `reloc.CODE` (at
+/// this offset of the code section's payload) or `reloc.DATA`.
+struct SlotTaken {
+    code_offset: Option<u32>,
+    func: u32,
+}
+
+/// Sorts the table-index relocations by the function whose body holds them.
+fn address_taken(input: &Input, taken: &[SlotTaken]) -> Result<AddressTaken> {
+    let payload = input.payload(SECTION_CODE);
+    let mut bodies = Vec::new();
+    if !payload.is_empty() {
+        let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(payload, 0))?;
+        for body in reader {
+            bodies.push(body?.range());
+        }
+    }
+    let imported = input
+        .imports
+        .iter()
+        .filter(|i| matches!(i.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)))
+        .count() as u32;
+    let mut out = AddressTaken::default();
+    for t in taken {
+        match t.code_offset {
+            None => out.in_data.push(t.func),
+            Some(at) => {
+                // Bodies are in order: the last one starting at or before `at`.
+                let i = bodies.partition_point(|r| r.start <= u64::from(at));
+                match i
+                    .checked_sub(1)
+                    .filter(|&i| bodies[i].contains(&u64::from(at)))
+                {
+                    Some(i) => out.in_code.push((imported + i as u32, t.func)),
+                    None => {
+                        return Err(RelocateError::BadRelocation {
+                            section: "reloc.CODE",
+                            offset: at,
+                            reason: "outside every function body".into(),
+                        })
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The parts of the library the relocator reads.
@@ -838,7 +897,12 @@ struct Context<'a> {
 impl Context<'_> {
     /// Applies every relocation of the library: returns the contents of
     /// its code and data sections, relocated.
-    fn apply_all(&self, input: &Input, segments: &[Segment]) -> Result<(Vec<u8>, Vec<u8>)> {
+    fn apply_all(
+        &self,
+        input: &Input,
+        segments: &[Segment],
+        taken: &mut Vec<SlotTaken>,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
         let code_index = input.position(SECTION_CODE);
         let data_index = input.position(SECTION_DATA);
         let mut code = input.payload(SECTION_CODE).to_vec();
@@ -863,7 +927,21 @@ impl Context<'_> {
                 }
             };
             for e in r.entries() {
-                self.apply(name, buf, segs, e?)?;
+                let e = e?;
+                self.apply(name, buf, segs, e)?;
+                if let (
+                    RelocationType::TableIndexSleb | RelocationType::TableIndexI32,
+                    Some(Symbol::Func {
+                        index,
+                        defined: true,
+                    }),
+                ) = (e.ty, self.symbols.get(e.index as usize))
+                {
+                    taken.push(SlotTaken {
+                        code_offset: segs.is_none().then_some(e.offset),
+                        func: *index,
+                    });
+                }
             }
         }
         if code_index.is_some() && !saw_code_relocs {

@@ -199,8 +199,9 @@ fn index_spaces_renumbered() {
     // 2 elems, 1 data), main (2 funcs, 1 data? no), the stand-in library
     // and `_start`.
     let lib = counts(&common::stand_in_library());
+    let kept = common::library_funcs(&bytes).len() as u32;
     let [types, funcs, tables, memories, globals, elems, datas] = counts(&bytes);
-    assert_eq!(funcs, 1 + 2 + 3 + 2 + lib[1] + 1);
+    assert_eq!(funcs, 1 + 2 + 3 + 2 + kept + 1);
     assert_eq!(tables, 1 + 1 + lib[2]);
     assert_eq!(memories, 1);
     assert_eq!(globals, 1 + 2 + 1 + lib[4]);
@@ -243,18 +244,38 @@ fn start_functions_and_segments_in_instantiation_order() {
     assert_eq!(out.stdout, "122\n");
 }
 
-#[test]
-fn a_single_realloc_adds_no_code() {
-    let wat = component(
+/// A component whose `run` returns at once (and imports [`PRINT_IMPORTS`]).
+fn minimal_component() -> String {
+    component(
         &main_module(r#"(func (export "run") (result i32) (i32.const 0))"#),
         None,
+    )
+}
+
+/// Only the library functions the component's core instances reach are
+/// kept: the stand-in library has 14 functions; this component imports five
+/// WASI functions and a resource, and its `main` lowers two of them and the
+/// resource's drop (`get-arguments` and `exit` are lowered into the `$wasi`
+/// bundle but no core module imports them).
+#[test]
+fn only_the_library_functions_the_component_imports_are_kept() {
+    let bytes = lower_ok(&minimal_component());
+    assert_eq!(
+        common::library_funcs(&bytes),
+        ["lib.drop", "lib.get-stdout", "lib.init", "lib.write"]
     );
-    let bytes = lower_ok(&wat);
+    assert_eq!(counts(&common::stand_in_library())[1], 14);
+}
+
+#[test]
+fn a_single_realloc_adds_no_code() {
+    let bytes = lower_ok(&minimal_component());
     let lib = counts(&common::stand_in_library());
-    // libc's realloc, main's print and run, the library, `_start`: no thunk,
-    // no dispatcher, no global added.
+    let kept = common::library_funcs(&bytes).len() as u32;
+    // libc's realloc, main's print and run, the library's functions the
+    // component reaches, `_start`: no thunk, no dispatcher, no global added.
     let [_, funcs, _, _, globals, ..] = counts(&bytes);
-    assert_eq!(funcs, 1 + 2 + lib[1] + 1);
+    assert_eq!(funcs, 1 + 2 + kept + 1);
     assert_eq!(globals, 1 + lib[4]);
 }
 

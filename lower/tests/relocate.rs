@@ -157,6 +157,57 @@ fn relocated_build_is_the_build_at_that_table_base() {
     assert!(place(&b.a, 0, TablePlacement::Own).module != c_here.module);
 }
 
+/// The table-index relocations, sorted by the function whose body takes a
+/// slot (or by data), name exactly the functions of the table: wasm-ld puts
+/// a function in the table only where its address is taken, so the walk of
+/// `lower::reach` sees every way a slot is made.
+#[test]
+fn every_table_slot_taken_is_attributed() {
+    let b = builds();
+    for lib in [&b.a, &b.p2lib_a] {
+        let r = place(lib, 0, TablePlacement::Own);
+        let mut imported = 0;
+        let mut defined = 0;
+        let mut table = BTreeSet::new();
+        for p in Parser::new(0).parse_all(&r.module) {
+            match p.unwrap() {
+                Payload::ImportSection(s) => {
+                    for i in s.into_imports() {
+                        if matches!(i.unwrap().ty, wasmparser::TypeRef::Func(_)) {
+                            imported += 1;
+                        }
+                    }
+                }
+                Payload::FunctionSection(s) => defined = s.count(),
+                Payload::ElementSection(s) => {
+                    for e in s {
+                        if let wasmparser::ElementItems::Functions(f) = e.unwrap().items {
+                            table.extend(f.into_iter().map(Result::unwrap));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let t = &r.address_taken;
+        assert!(!t.in_data.is_empty(), "no vtable in data");
+        assert!(!t.in_code.is_empty(), "no function pointer made in code");
+        for &(f, _) in &t.in_code {
+            assert!(
+                (imported..imported + defined).contains(&f),
+                "function {f} is not defined"
+            );
+        }
+        let taken: BTreeSet<u32> = t
+            .in_code
+            .iter()
+            .map(|&(_, g)| g)
+            .chain(t.in_data.iter().copied())
+            .collect();
+        assert_eq!(taken, table);
+    }
+}
+
 /// The relocation types in the `reloc.*` sections of `lib`.
 fn relocation_types(lib: &[u8]) -> BTreeSet<String> {
     let mut types = BTreeSet::new();

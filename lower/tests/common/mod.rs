@@ -345,6 +345,29 @@ pub fn imports_exports(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
 
 /// Counts of the merged module's index spaces: (types, defined functions,
 /// tables, memories, globals, element segments, data segments).
+/// The stand-in library's functions (named `lib.*`) an output kept, sorted.
+pub fn library_funcs(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CustomSection(c) = payload.unwrap() {
+            if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                for sub in names.into_iter().flatten() {
+                    if let wasmparser::Name::Function(map) = sub {
+                        out.extend(
+                            map.into_iter()
+                                .flatten()
+                                .filter(|n| n.name.starts_with("lib."))
+                                .map(|n| n.name.to_string()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 pub fn counts(bytes: &[u8]) -> [u32; 7] {
     let mut c = [0; 7];
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {

@@ -3,7 +3,8 @@
 ;; for a Rust wasm32-wasip2 hello world that prints its arguments to stdout
 ;; and stderr and exits. Handles: stdin 0, stdout 1, stderr 2 (the p1 fds);
 ;; pollables 100. Every result that does not fit flat is written at the
-;; retptr, as `canon lower` lays it out.
+;; retptr, as `canon lower` lays it out. Every function is named `$lib.*`:
+;; tests read which ones an output kept.
 (module
   (import "wasi_snapshot_preview1" "fd_write"
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -16,23 +17,23 @@
   (import "env" "cabi_realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
   (global $scratch (mut i32) (i32.const 0))
 
-  (func (export "p2lib_init")
+  (func $lib.init (export "p2lib_init")
     (global.set $scratch (call $realloc (i32.const 0) (i32.const 0) (i32.const 8) (i32.const 64))))
 
-  (func (export "wasi:cli/stdin@0.2.12#get-stdin") (result i32) (i32.const 0))
-  (func (export "wasi:cli/stdout@0.2.12#get-stdout") (result i32) (i32.const 1))
-  (func (export "wasi:cli/stderr@0.2.12#get-stderr") (result i32) (i32.const 2))
+  (func $lib.get-stdin (export "wasi:cli/stdin@0.2.12#get-stdin") (result i32) (i32.const 0))
+  (func $lib.get-stdout (export "wasi:cli/stdout@0.2.12#get-stdout") (result i32) (i32.const 1))
+  (func $lib.get-stderr (export "wasi:cli/stderr@0.2.12#get-stderr") (result i32) (i32.const 2))
   ;; option<own<terminal-*>>: none.
-  (func $no-terminal (param $ret i32) (i32.store8 (local.get $ret) (i32.const 0)))
-  (export "wasi:cli/terminal-stdin@0.2.12#get-terminal-stdin" (func $no-terminal))
-  (export "wasi:cli/terminal-stdout@0.2.12#get-terminal-stdout" (func $no-terminal))
-  (export "wasi:cli/terminal-stderr@0.2.12#get-terminal-stderr" (func $no-terminal))
+  (func $lib.no-terminal (param $ret i32) (i32.store8 (local.get $ret) (i32.const 0)))
+  (export "wasi:cli/terminal-stdin@0.2.12#get-terminal-stdin" (func $lib.no-terminal))
+  (export "wasi:cli/terminal-stdout@0.2.12#get-terminal-stdout" (func $lib.no-terminal))
+  (export "wasi:cli/terminal-stderr@0.2.12#get-terminal-stderr" (func $lib.no-terminal))
   ;; list<tuple<string, string>>: empty.
-  (func (export "wasi:cli/environment@0.2.12#get-environment") (param $ret i32)
+  (func $lib.get-environment (export "wasi:cli/environment@0.2.12#get-environment") (param $ret i32)
     (i32.store (local.get $ret) (i32.const 0))
     (i32.store offset=4 (local.get $ret) (i32.const 0)))
   ;; list<string> from args_get.
-  (func (export "wasi:cli/environment@0.2.12#get-arguments") (param $ret i32)
+  (func $lib.get-arguments (export "wasi:cli/environment@0.2.12#get-arguments") (param $ret i32)
     (local $argc i32) (local $argv i32) (local $buf i32) (local $list i32)
     (local $i i32) (local $p i32) (local $n i32)
     (drop (call $args_sizes_get (global.get $scratch) (i32.add (global.get $scratch) (i32.const 4))))
@@ -61,14 +62,14 @@
     (i32.store (local.get $ret) (local.get $list))
     (i32.store offset=4 (local.get $ret) (local.get $argc)))
   ;; result<_, _>: exit 0 or 1.
-  (func (export "wasi:cli/exit@0.2.12#exit") (param i32) (call $proc_exit (local.get 0)))
+  (func $lib.exit (export "wasi:cli/exit@0.2.12#exit") (param i32) (call $proc_exit (local.get 0)))
 
   ;; result<u64, stream-error>: ok(1 MiB).
-  (func (export "wasi:io/streams@0.2.12#[method]output-stream.check-write") (param $self i32) (param $ret i32)
+  (func $lib.check-write (export "wasi:io/streams@0.2.12#[method]output-stream.check-write") (param $self i32) (param $ret i32)
     (i32.store8 (local.get $ret) (i32.const 0))
     (i64.store offset=8 (local.get $ret) (i64.const 1048576)))
   ;; result<_, stream-error>: ok, or closed if fd_write fails.
-  (func $write (export "wasi:io/streams@0.2.12#[method]output-stream.write")
+  (func $lib.write (export "wasi:io/streams@0.2.12#[method]output-stream.write")
     (param $self i32) (param $ptr i32) (param $len i32) (param $ret i32)
     (local $err i32)
     (i32.store (global.get $scratch) (local.get $ptr))
@@ -77,17 +78,17 @@
       (i32.add (global.get $scratch) (i32.const 8))))
     (i32.store8 (local.get $ret) (i32.ne (local.get $err) (i32.const 0)))
     (i32.store8 offset=4 (local.get $ret) (i32.const 1)))
-  (export "wasi:io/streams@0.2.12#[method]output-stream.blocking-write-and-flush" (func $write))
-  (func (export "wasi:io/streams@0.2.12#[method]output-stream.blocking-flush") (param $self i32) (param $ret i32)
+  (export "wasi:io/streams@0.2.12#[method]output-stream.blocking-write-and-flush" (func $lib.write))
+  (func $lib.blocking-flush (export "wasi:io/streams@0.2.12#[method]output-stream.blocking-flush") (param $self i32) (param $ret i32)
     (i32.store8 (local.get $ret) (i32.const 0)))
-  (func (export "wasi:io/streams@0.2.12#[method]output-stream.subscribe") (param i32) (result i32)
+  (func $lib.subscribe (export "wasi:io/streams@0.2.12#[method]output-stream.subscribe") (param i32) (result i32)
     (i32.const 100))
-  (func (export "wasi:io/poll@0.2.12#[method]pollable.block") (param i32))
-  (func $drop (param i32))
-  (export "wasi:io/error@0.2.12#[resource-drop]error" (func $drop))
-  (export "wasi:io/poll@0.2.12#[resource-drop]pollable" (func $drop))
-  (export "wasi:io/streams@0.2.12#[resource-drop]input-stream" (func $drop))
-  (export "wasi:io/streams@0.2.12#[resource-drop]output-stream" (func $drop))
-  (export "wasi:cli/terminal-input@0.2.12#[resource-drop]terminal-input" (func $drop))
-  (export "wasi:cli/terminal-output@0.2.12#[resource-drop]terminal-output" (func $drop))
+  (func $lib.pollable-block (export "wasi:io/poll@0.2.12#[method]pollable.block") (param i32))
+  (func $lib.drop (param i32))
+  (export "wasi:io/error@0.2.12#[resource-drop]error" (func $lib.drop))
+  (export "wasi:io/poll@0.2.12#[resource-drop]pollable" (func $lib.drop))
+  (export "wasi:io/streams@0.2.12#[resource-drop]input-stream" (func $lib.drop))
+  (export "wasi:io/streams@0.2.12#[resource-drop]output-stream" (func $lib.drop))
+  (export "wasi:cli/terminal-input@0.2.12#[resource-drop]terminal-input" (func $lib.drop))
+  (export "wasi:cli/terminal-output@0.2.12#[resource-drop]terminal-output" (func $lib.drop))
 )
