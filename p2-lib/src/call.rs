@@ -76,10 +76,22 @@ pub fn with_state<R>(
     // SAFETY: `busy` was false, so no other reference to the state exists
     // (it is only reached here, and the flag stays set until this one is
     // gone); single-threaded (see `Slot`).
-    let state = unsafe { &mut *SLOT.state.get() }.get_or_insert_with(State::new);
+    let slot = unsafe { &mut *SLOT.state.get() };
+    let state = match slot {
+        Some(state) => state,
+        None => first_state(slot),
+    };
     let r = f(state);
     SLOT.busy.set(false);
     r
+}
+
+/// The state, made on the first WASI call (out of the hot path of the
+/// others).
+#[cold]
+#[inline(never)]
+fn first_state(slot: &mut Option<State>) -> &mut State {
+    slot.insert(State::new())
 }
 
 /// Runs the glue of WASI function `func` with a [`Call`], then ends the
@@ -108,6 +120,7 @@ pub struct Call<'s> {
 }
 
 impl Call<'_> {
+    #[cold]
     fn abi(&self, e: AbiError) -> Trap {
         self.trap(Fail::Abi(e))
     }
@@ -123,15 +136,19 @@ impl Guest for Call<'_> {
     type Memory = Memory;
     type Trap = Trap;
 
+    #[inline]
     fn host(&mut self) -> &mut WasiCtx {
         &mut self.state.ctx
     }
+    #[inline]
     fn split(&mut self) -> Result<(&mut WasiCtx, &Memory), AbiError> {
         Ok((&mut self.state.ctx, &self.mem))
     }
+    #[inline]
     fn memory(&self) -> Result<&Memory, AbiError> {
         Ok(&self.mem)
     }
+    #[inline]
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
         Ok(self.mem.write(ptr, bytes)?)
     }
@@ -161,6 +178,14 @@ impl Guest for Call<'_> {
         self.state
             .handles
             .lift_borrow(rt(r), handle)
+            .map_err(|e| self.abi(e))
+    }
+    /// The handle's checks without the lend: `resource.rep`'s lookup.
+    #[inline]
+    fn lift_borrow_unlent(&mut self, r: HostResource, handle: u32) -> Result<u32, Trap> {
+        self.state
+            .handles
+            .resource_rep(rt(r), handle)
             .map_err(|e| self.abi(e))
     }
     fn lower_own(&mut self, r: HostResource, rep: u32) -> Result<u32, Trap> {

@@ -63,10 +63,12 @@ impl Memory {
     }
 
     /// The current size of memory 0 in bytes.
+    #[inline]
     pub fn byte_len(&self) -> u64 {
         wasm32::memory_size(0) as u64 * PAGE
     }
 
+    #[inline]
     fn check(&self, ptr: u32, len: u64) -> Result<(), OutOfBounds> {
         if u64::from(ptr) + len > self.byte_len() || (ptr == 0 && len != 0) {
             Err(OutOfBounds { ptr, len })
@@ -76,6 +78,7 @@ impl Memory {
     }
 
     /// Borrows `len` bytes of guest memory at `ptr`.
+    #[inline]
     pub fn read(&self, ptr: u32, len: u32) -> Result<&[u8], OutOfBounds> {
         self.check(ptr, u64::from(len))?;
         if len == 0 {
@@ -90,6 +93,7 @@ impl Memory {
 
     /// Borrows `len` bytes of guest memory at `ptr` for writing (a p1 call
     /// reads straight into them).
+    #[inline]
     pub fn read_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], OutOfBounds> {
         self.check(ptr, u64::from(len))?;
         if len == 0 {
@@ -100,6 +104,7 @@ impl Memory {
     }
 
     /// Copies `bytes` to guest memory at `ptr`.
+    #[inline]
     pub fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), OutOfBounds> {
         let len = u32::try_from(bytes.len()).map_err(|_| OutOfBounds {
             ptr,

@@ -39,7 +39,11 @@ pub fn bindings(w: &World) -> String {
     }
     o.push_str("];\n\n");
     for n in 0..w.ifaces.len() {
-        let mut g = Gen { w, n: 0 };
+        let mut g = Gen {
+            w,
+            n: 0,
+            unlent: false,
+        };
         g.interface(o, n);
     }
     funcs_table(w, o);
@@ -126,6 +130,64 @@ fn view(w: &World, t: Type) -> Option<View> {
     }
 }
 
+/// Handles in `t` (each `own`/`borrow`, however deep; at least 2 for a list
+/// of them) and whether lowering a value of `t` calls `realloc` (it holds a
+/// `string` or a `list`).
+fn handles_and_realloc(t: &ValueType) -> (usize, bool) {
+    let all = |ts: &mut dyn Iterator<Item = &ValueType>| {
+        ts.map(handles_and_realloc)
+            .fold((0, false), |(n, r), (m, q)| (n + m, r || q))
+    };
+    match t {
+        ValueType::Own(_) | ValueType::Borrow(_) => (1, false),
+        ValueType::String => (0, true),
+        // Any number of elements: a handle in them counts as many.
+        ValueType::List(e) => (2 * handles_and_realloc(e).0, true),
+        ValueType::Option(e) => handles_and_realloc(e),
+        ValueType::Record(fs) => all(&mut fs.iter().map(|(_, t)| t)),
+        ValueType::Tuple(ts) => all(&mut ts.iter()),
+        ValueType::Variant(cs) => all(&mut cs.iter().filter_map(|(_, t)| t.as_ref())),
+        ValueType::Result { ok, err } => all(&mut ok.iter().chain(err).map(|b| &**b)),
+        _ => (0, false),
+    }
+}
+
+/// Whether `f`'s one `borrow` parameter may be lifted without the lend
+/// bookkeeping (`Guest::lift_borrow_unlent`): it is the call's only handle
+/// and the call runs no guest code (its result needs no `realloc`), so
+/// nothing can move or drop the handle while it is lent, and the lend
+/// would end unseen.
+fn unlent_borrow(w: &World, f: &Func) -> bool {
+    let ft = func_type(w, f);
+    let (handles, _) = ft
+        .param_types()
+        .into_iter()
+        .map(handles_and_realloc)
+        .fold((0, false), |(n, r), (m, q)| (n + m, r || q));
+    let realloc = ft.result.as_ref().is_some_and(|t| handles_and_realloc(t).1);
+    handles == 1 && !realloc
+}
+
+/// Whether lifting a value of `t` can never trap (numbers, `bool`, flags:
+/// every bit pattern lifts).
+fn lift_cannot_trap(w: &World, t: Type) -> bool {
+    match w.dealias(t) {
+        Type::Bool
+        | Type::U8
+        | Type::U16
+        | Type::U32
+        | Type::U64
+        | Type::S8
+        | Type::S16
+        | Type::S32
+        | Type::S64
+        | Type::F32
+        | Type::F64 => true,
+        Type::Id(id) => matches!(w.resolve.types[id].kind, TypeDefKind::Flags(_)),
+        _ => false,
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum View {
     Str,
@@ -161,6 +223,9 @@ struct Gen<'a> {
     w: &'a World,
     /// Fresh-name counter.
     n: u32,
+    /// The function being emitted lifts its `borrow` without the lend
+    /// ([`unlent_borrow`]).
+    unlent: bool,
 }
 
 impl Gen<'_> {
@@ -642,6 +707,7 @@ impl Gen<'_> {
     fn glue(&mut self, o: &mut String, f: &Func) {
         let w = self.w;
         let sig = flat_sig(w, f);
+        self.unlent = unlent_borrow(w, f);
         let params: Vec<String> = sig
             .params
             .iter()
@@ -701,15 +767,23 @@ impl Gen<'_> {
                         let l = it.next().expect("len slot").0;
                         (format!("{p} as u32"), format!("{l} as u32"))
                     };
-                    let check = if v == View::Str {
-                        "check_string"
-                    } else {
-                        "check_bytes"
-                    };
-                    let _ = writeln!(
-                        b,
-                        "let (vp{i}, vl{i}) = ({p}, {l});\nrt::{check}(g, vp{i}, vl{i})?;"
-                    );
+                    let _ = writeln!(b, "let (vp{i}, vl{i}) = ({p}, {l});");
+                    // The view's traps, in its turn among the parameters;
+                    // left to its lift in the host call (which traps the
+                    // same way, first there) when no later parameter's
+                    // lift can trap, so a string is validated once.
+                    let later_cannot_trap = !sig.spilled
+                        && f.params[i + 1..]
+                            .iter()
+                            .all(|(_, _, t)| view(w, *t).is_none() && lift_cannot_trap(w, *t));
+                    if !later_cannot_trap {
+                        let check = if v == View::Str {
+                            "check_string"
+                        } else {
+                            "check_bytes"
+                        };
+                        let _ = writeln!(b, "rt::{check}(g, vp{i}, vl{i})?;");
+                    }
                     views.push((i, v));
                     args.push(if v == View::Str { format!("&{a}") } else { a });
                 }
@@ -839,8 +913,13 @@ impl Gen<'_> {
                     )
                 }
                 TypeDefKind::Handle(Handle::Borrow(r)) => {
+                    let lift = if self.unlent {
+                        "lift_borrow_unlent"
+                    } else {
+                        "lift_borrow"
+                    };
                     format!(
-                        "Borrow::new(g.lift_borrow(HostResource({}), {} as u32)?)",
+                        "Borrow::new(g.{lift}(HostResource({}), {} as u32)?)",
                         w.resource(*r),
                         take(slots)
                     )

@@ -175,7 +175,7 @@ impl Checkpoint for WasiCtx {
                 if let Some(&i) = file_of.get(&fd) {
                     return Ok(FdRef::File(i));
                 }
-                let o = self.origins.get(&fd).ok_or_else(|| {
+                let o = self.origins.get(fd).ok_or_else(|| {
                     CheckpointError(format!(
                         "resource {rep} holds fd {fd}, which the shims did not see opened"
                     ))

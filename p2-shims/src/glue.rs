@@ -45,7 +45,9 @@
 //! * `lift_own` moves the handle out of the caller's table, `lift_borrow`
 //!   lends it until the call returns (the mode ends the lends after the
 //!   glue returns), `lower_own` adds a new handle; each traps on a handle of
-//!   the wrong resource type. `HostResource(k)` is the index in
+//!   the wrong resource type. `lift_borrow_unlent` (chosen by the generated
+//!   glue, per function, where the lend cannot be observed) checks as
+//!   `lift_borrow` does and may skip the lend. `HostResource(k)` is the index in
 //!   `bindings::RESOURCES`.
 //! * `realloc` returns the guest's trap unchanged (a trap in the guest's
 //!   `cabi_realloc` is a guest trap, not a host error).
@@ -93,6 +95,14 @@ pub trait Guest {
     /// `lift_borrow`: the rep of handle `handle` of resource `r`, lent
     /// until the call returns.
     fn lift_borrow(&mut self, r: HostResource, handle: u32) -> Result<u32, Self::Trap>;
+    /// `lift_borrow` where the lend cannot be seen: the glue asks this for
+    /// the `borrow` of a function whose only handle it is and which runs no
+    /// guest code (no `realloc`), so nothing can move or drop the handle
+    /// while it is lent. The same checks and traps as `lift_borrow`; a mode
+    /// may skip recording the lend (the default records it).
+    fn lift_borrow_unlent(&mut self, r: HostResource, handle: u32) -> Result<u32, Self::Trap> {
+        self.lift_borrow(r, handle)
+    }
     /// `lower_own`: a new `own` handle of resource `r` for `rep`.
     fn lower_own(&mut self, r: HostResource, rep: u32) -> Result<u32, Self::Trap>;
     /// The mode's failure for `f` (naming the function being called).
@@ -228,10 +238,12 @@ pub struct FuncDecl {
 pub mod rt {
     use super::*;
 
+    #[cold]
     fn abi<G: Guest + ?Sized>(g: &G, e: AbiError) -> G::Trap {
         g.trap(Fail::Abi(e))
     }
 
+    #[inline]
     fn read<G: Guest + ?Sized, const N: usize>(g: &G, at: u32) -> Result<[u8; N], G::Trap> {
         let mem = g.memory().map_err(|e| abi(g, e))?;
         let b = mem.read(at, N as u32).map_err(|e| abi(g, e))?;
@@ -240,41 +252,52 @@ pub mod rt {
         Ok(out)
     }
 
+    #[inline]
     pub fn load_u8<G: Guest + ?Sized>(g: &G, at: u32) -> Result<u8, G::Trap> {
         Ok(read::<G, 1>(g, at)?[0])
     }
+    #[inline]
     pub fn load_u16<G: Guest + ?Sized>(g: &G, at: u32) -> Result<u16, G::Trap> {
         Ok(u16::from_le_bytes(read(g, at)?))
     }
+    #[inline]
     pub fn load_u32<G: Guest + ?Sized>(g: &G, at: u32) -> Result<u32, G::Trap> {
         Ok(u32::from_le_bytes(read(g, at)?))
     }
+    #[inline]
     pub fn load_u64<G: Guest + ?Sized>(g: &G, at: u32) -> Result<u64, G::Trap> {
         Ok(u64::from_le_bytes(read(g, at)?))
     }
 
+    #[inline]
     fn write<G: Guest + ?Sized>(g: &mut G, at: u32, b: &[u8]) -> Result<(), G::Trap> {
         g.write(at, b).map_err(|e| abi(g, e))
     }
 
+    #[inline]
     pub fn store_u8<G: Guest + ?Sized>(g: &mut G, at: u32, v: u8) -> Result<(), G::Trap> {
         write(g, at, &[v])
     }
+    #[inline]
     pub fn store_u16<G: Guest + ?Sized>(g: &mut G, at: u32, v: u16) -> Result<(), G::Trap> {
         write(g, at, &v.to_le_bytes())
     }
+    #[inline]
     pub fn store_u32<G: Guest + ?Sized>(g: &mut G, at: u32, v: u32) -> Result<(), G::Trap> {
         write(g, at, &v.to_le_bytes())
     }
+    #[inline]
     pub fn store_u64<G: Guest + ?Sized>(g: &mut G, at: u32, v: u64) -> Result<(), G::Trap> {
         write(g, at, &v.to_le_bytes())
     }
 
+    #[inline]
     fn mem_len<G: Guest + ?Sized>(g: &G) -> Result<u64, G::Trap> {
         g.memory().map(|m| m.byte_len()).map_err(|e| abi(g, e))
     }
 
     /// `check_pointer`: a spilled tuple or a `retptr`.
+    #[inline]
     pub fn check_pointer<G: Guest + ?Sized>(
         g: &G,
         ptr: u32,
@@ -323,6 +346,7 @@ pub mod rt {
 
     /// The traps of lifting the `list<u8>` at `(ptr, len)` (the host then
     /// gets it as a view).
+    #[inline]
     pub fn check_bytes<G: Guest + ?Sized>(g: &G, ptr: u32, len: u32) -> Result<(), G::Trap> {
         canonical_abi::lift::check_list(ptr, len, 1, 1, mem_len(g)?)
             .map(drop)
@@ -383,11 +407,13 @@ pub mod rt {
     }
 
     /// A host method's result: a [`HostError`] traps.
+    #[inline]
     pub fn host<G: Guest + ?Sized, T>(g: &G, r: Result<T, HostError>) -> Result<T, G::Trap> {
         r.map_err(|e| g.trap(Fail::Host(e)))
     }
 
     /// A host call made with views: the views' traps, then the host's.
+    #[inline]
     pub fn finish<G: Guest + ?Sized, T>(
         g: &G,
         r: Result<Result<T, HostError>, AbiError>,
@@ -446,6 +472,47 @@ pub mod rt {
                     self.trap = Some(t);
                     AbiError::Guest("realloc trapped".into())
                 })
+        }
+    }
+}
+
+/// The generated glue's choice of `lift_borrow_unlent` (see [`Guest`]).
+#[cfg(test)]
+mod tests {
+    const BINDINGS: &str = include_str!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+    /// The body of generated glue function `name`.
+    fn glue(name: &str) -> &'static str {
+        let at = BINDINGS
+            .find(&format!("pub fn {name}<G: Guest>"))
+            .unwrap_or_else(|| panic!("no glue for {name}"));
+        let rest = &BINDINGS[at + 1..];
+        &rest[..rest.find("pub fn ").unwrap_or(rest.len())]
+    }
+
+    #[test]
+    fn the_lend_is_skipped_only_where_it_cannot_be_seen() {
+        // The borrow is the only handle and no guest code runs.
+        for f in [
+            "output_stream_check_write",
+            "output_stream_write",
+            "output_stream_blocking_flush",
+            "descriptor_stat",
+        ] {
+            let g = glue(f);
+            assert!(
+                g.contains("lift_borrow_unlent") && !g.contains("lift_borrow("),
+                "{f}"
+            );
+        }
+        // Two handles (splice), a list of them (poll), a result that needs
+        // `realloc` (read: the guest's allocator runs during the call).
+        for f in ["output_stream_splice", "poll", "input_stream_read"] {
+            let g = glue(f);
+            assert!(
+                !g.contains("lift_borrow_unlent") && g.contains("lift_borrow("),
+                "{f}"
+            );
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod bindings;
 pub mod checkpoint;
 pub mod errno;
 pub mod error;
+mod fds;
 pub mod glue;
 #[cfg(feature = "component-model")]
 mod interp;
@@ -108,7 +109,9 @@ pub struct WasiCtx {
     /// guest keeps the environment it started with).
     pub env: Option<Vec<(String, String)>>,
     /// How each p1 fd the shims opened was opened (what reopens it).
-    origins: std::collections::HashMap<u32, Origin>,
+    origins: table::SmallMap<Origin>,
+    /// What the shims learned about each p1 fd (`fds`), by fd.
+    fds: fds::Fds,
     /// Whether stdin has been read in part (bytes read, its end not seen).
     stdin_partial: bool,
     /// The guest's monotonic clock.
@@ -170,7 +173,8 @@ impl WasiCtx {
     /// still has children traps, as in wasmtime.
     fn drop_entry(&mut self, rep: u32) -> Result<(), HostError> {
         if let Some(fd) = self.table.remove(rep)? {
-            self.origins.remove(&fd);
+            self.origins.remove(fd);
+            self.fds.remove(fd);
             let _ = p1::close(fd);
         }
         Ok(())

@@ -114,6 +114,15 @@ pub fn fdstat(fd: Fd) -> R<wasi::Fdstat> {
     )
 }
 
+pub fn set_fdflags(fd: Fd, flags: wasi::Fdflags) -> R<()> {
+    // SAFETY: scalars only.
+    traced(
+        "fd_fdstat_set_flags",
+        || format!("{fd}, {flags}"),
+        unsafe { wasi::fd_fdstat_set_flags(fd, flags) }.map_err(e),
+    )
+}
+
 pub fn filestat(fd: Fd) -> R<wasi::Filestat> {
     // SAFETY: as above.
     traced(

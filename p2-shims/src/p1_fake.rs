@@ -59,6 +59,9 @@ pub struct Quirks {
     /// `poll_oneoff` with an fd_read subscription on stdin fails (EPERM)
     /// when stdin is a file or a device rather than a pipe (node).
     pub poll_refuses_stdin_file: bool,
+    /// `fd_fdstat_set_flags` takes the sync flags (node, iwasm); wasmtime
+    /// and wasmi refuse them (EINVAL).
+    pub set_flags_takes_sync: bool,
 }
 
 impl Quirks {
@@ -68,6 +71,7 @@ impl Quirks {
             stdin_eagain: false,
             closed_pipe: errno::IO,
             poll_refuses_stdin_file: false,
+            set_flags_takes_sync: false,
         }
     }
     #[cfg(test)]
@@ -77,6 +81,7 @@ impl Quirks {
             stdin_eagain: true,
             closed_pipe: errno::PIPE,
             poll_refuses_stdin_file: true,
+            set_flags_takes_sync: true,
         }
     }
 }
@@ -153,6 +158,10 @@ pub struct Host {
     seed: u64,
     /// How many `poll_oneoff` calls were made.
     pub polls: u32,
+    /// The p1 file calls made, by name (`path_open`, `fd_fdstat_get`,
+    /// `fd_filestat_get`, `path_filestat_get`, `fd_fdstat_set_flags`,
+    /// `fd_write`, `fd_pwrite`, `fd_read`, `fd_pread`, `fd_close`).
+    pub calls: Vec<&'static str>,
 }
 
 /// Wall-clock time at monotonic 0: 2023-11-14T22:13:20Z.
@@ -193,6 +202,7 @@ impl Host {
             now: 1_000_000,
             seed: 0x2545_f491_4f6c_dd1d,
             polls: 0,
+            calls: Vec::new(),
         };
         let root = h.node(Data::Dir(BTreeMap::new()));
         let stdio = |what, base| Open {
@@ -261,6 +271,13 @@ impl Host {
     /// Sets what stdin delivers, in order; after the last step, end of file.
     pub fn set_stdin(&mut self, steps: impl IntoIterator<Item = Stdin>) {
         self.stdin = steps.into_iter().collect();
+    }
+
+    /// Sets the rights fd `fd` passes on to what is opened below it.
+    pub fn set_inheriting(&mut self, fd: Fd, rights: u64) {
+        if let Some(o) = self.fds.get_mut(&fd) {
+            o.inheriting = rights;
+        }
     }
 
     /// Creates (or replaces) the file at `path` under the preopen; its
@@ -513,6 +530,7 @@ fn split(path: &str) -> VecDeque<String> {
 
 pub fn write(fd: Fd, buf: &[u8]) -> R<usize> {
     with(|h| {
+        h.calls.push("fd_write");
         let o = h.get(fd)?;
         h.need(o, wasi::RIGHTS_FD_WRITE).map_err(transfer)?;
         let (what, append, pos) = (o.what, o.flags & wasi::FDFLAGS_APPEND != 0, o.pos);
@@ -566,18 +584,22 @@ fn write_file(h: &mut Host, fd: Fd, buf: &[u8], at: u64) -> R<usize> {
 
 pub fn pwrite(fd: Fd, buf: &[u8], offset: u64) -> R<usize> {
     with(|h| {
+        h.calls.push("fd_pwrite");
         let o = h.get(fd)?;
         h.need(o, wasi::RIGHTS_FD_WRITE | wasi::RIGHTS_FD_SEEK)
             .map_err(transfer)?;
         if offset == u64::MAX {
             return Err(errno::FBIG);
         }
-        write_file(h, fd, buf, offset)
+        // With APPEND set, every host appends (Linux `pwrite` on O_APPEND).
+        let append = o.flags & wasi::FDFLAGS_APPEND != 0;
+        write_file(h, fd, buf, if append { u64::MAX } else { offset })
     })
 }
 
 pub fn read(fd: Fd, buf: &mut [u8]) -> R<usize> {
     with(|h| {
+        h.calls.push("fd_read");
         let o = h.get(fd)?;
         h.need(o, wasi::RIGHTS_FD_READ).map_err(transfer)?;
         match o.what {
@@ -608,6 +630,7 @@ fn read_file(h: &mut Host, fd: Fd, buf: &mut [u8], at: u64) -> R<usize> {
 
 pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> R<usize> {
     with(|h| {
+        h.calls.push("fd_pread");
         let o = h.get(fd)?;
         h.need(o, wasi::RIGHTS_FD_READ | wasi::RIGHTS_FD_SEEK)
             .map_err(transfer)?;
@@ -616,11 +639,29 @@ pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> R<usize> {
 }
 
 pub fn close(fd: Fd) -> R<()> {
-    with(|h| h.fds.remove(&fd).map(|_| ()).ok_or(errno::BADF))
+    with(|h| {
+        h.calls.push("fd_close");
+        h.fds.remove(&fd).map(|_| ()).ok_or(errno::BADF)
+    })
+}
+
+pub fn set_fdflags(fd: Fd, flags: wasi::Fdflags) -> R<()> {
+    with(|h| {
+        h.calls.push("fd_fdstat_set_flags");
+        let o = h.get(fd)?;
+        h.need(o, wasi::RIGHTS_FD_FDSTAT_SET_FLAGS)?;
+        let sync = wasi::FDFLAGS_DSYNC | wasi::FDFLAGS_RSYNC | wasi::FDFLAGS_SYNC;
+        if !h.quirks.set_flags_takes_sync && flags & sync != 0 {
+            return Err(errno::INVAL);
+        }
+        h.fds.get_mut(&fd).ok_or(errno::BADF)?.flags = flags;
+        Ok(())
+    })
 }
 
 pub fn fdstat(fd: Fd) -> R<wasi::Fdstat> {
     with(|h| {
+        h.calls.push("fd_fdstat_get");
         let o = h.get(fd)?;
         let fs_filetype = match o.what {
             What::Node(ino) => h.stat(ino).filetype,
@@ -637,6 +678,7 @@ pub fn fdstat(fd: Fd) -> R<wasi::Fdstat> {
 
 pub fn filestat(fd: Fd) -> R<wasi::Filestat> {
     with(|h| {
+        h.calls.push("fd_filestat_get");
         let o = h.get(fd)?;
         h.need(o, wasi::RIGHTS_FD_FILESTAT_GET)?;
         Ok(match o.what {
@@ -657,6 +699,7 @@ pub fn filestat(fd: Fd) -> R<wasi::Filestat> {
 
 pub fn path_filestat(fd: Fd, flags: wasi::Lookupflags, path: &str) -> R<wasi::Filestat> {
     with(|h| {
+        h.calls.push("path_filestat_get");
         h.dir_of(fd, wasi::RIGHTS_PATH_FILESTAT_GET)?;
         let found = h.lookup(fd, path, flags & wasi::LOOKUPFLAGS_SYMLINK_FOLLOW != 0)?;
         Ok(h.stat(found.ino.ok_or(errno::NOENT)?))
@@ -952,6 +995,7 @@ pub fn open(
     fdflags: wasi::Fdflags,
 ) -> R<Fd> {
     with(|h| {
+        h.calls.push("path_open");
         h.dir_of(fd, wasi::RIGHTS_PATH_OPEN)?;
         let dir_inheriting = h.get(fd)?.inheriting;
         if h.quirks.enforce_rights && (base | inheriting) & !dir_inheriting != 0 {

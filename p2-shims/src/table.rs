@@ -22,6 +22,12 @@
 //!   by the host for the next open, is never reachable through a stale
 //!   holder.
 //! * Typed getters return [`HostError::BadHandle`] instead of panicking.
+//! * Reps below 256 are found by index in a vector (no hashing: the stdio
+//!   streams every print uses are among them), and so are the live ones
+//!   among the last 1024 issued (a deque: the descriptor and streams of
+//!   the file a program works on now); older live entries are in a map.
+//!   The fd holders, and `WasiCtx`'s per-fd facts and origins, are by fd
+//!   number ([`SmallMap`]: fds below 256 by index).
 //! * The maps hash their `u32` keys with [`RepHasher`] (one multiply), not
 //!   SipHash: keys are reps and fd numbers the shims and the host issue,
 //!   never chosen by the guest, so there is no flooding to resist, and a
@@ -167,18 +173,219 @@ struct Slot {
     children: u32,
 }
 
+/// Keys below this are looked up by index, without hashing.
+const DIRECT: u32 = 256;
+
+/// A map keyed by small `u32`s (reps, p1 fd numbers): keys below
+/// [`DIRECT`] in a vector indexed by key (no hashing), the rest in a
+/// [`RepMap`]. The vector never grows past [`DIRECT`] slots.
+#[derive(Debug)]
+pub(crate) struct SmallMap<V> {
+    low: Vec<Option<V>>,
+    high: RepMap<V>,
+}
+
+impl<V> Default for SmallMap<V> {
+    fn default() -> Self {
+        SmallMap {
+            low: Vec::new(),
+            high: RepMap::default(),
+        }
+    }
+}
+
+impl<V> SmallMap<V> {
+    #[inline]
+    pub(crate) fn get(&self, k: u32) -> Option<&V> {
+        if k < DIRECT {
+            self.low.get(k as usize)?.as_ref()
+        } else {
+            self.high.get(&k)
+        }
+    }
+    #[inline]
+    pub(crate) fn get_mut(&mut self, k: u32) -> Option<&mut V> {
+        if k < DIRECT {
+            self.low.get_mut(k as usize)?.as_mut()
+        } else {
+            self.high.get_mut(&k)
+        }
+    }
+    /// The value of `k`, made with `make` when there is none.
+    #[inline]
+    pub(crate) fn get_or_insert_with(&mut self, k: u32, make: impl FnOnce() -> V) -> &mut V {
+        if k < DIRECT {
+            self.low_slot(k).get_or_insert_with(make)
+        } else {
+            self.high.entry(k).or_insert_with(make)
+        }
+    }
+    pub(crate) fn insert(&mut self, k: u32, v: V) {
+        if k < DIRECT {
+            *self.low_slot(k) = Some(v);
+        } else {
+            self.high.insert(k, v);
+        }
+    }
+    /// The vector's slot of key `k` (below [`DIRECT`]), grown to hold it.
+    #[inline]
+    fn low_slot(&mut self, k: u32) -> &mut Option<V> {
+        let i = k as usize;
+        if self.low.len() <= i {
+            self.low.resize_with(i + 1, || None);
+        }
+        &mut self.low[i]
+    }
+    pub(crate) fn remove(&mut self, k: u32) -> Option<V> {
+        if k < DIRECT {
+            self.low.get_mut(k as usize)?.take()
+        } else {
+            self.high.remove(&k)
+        }
+    }
+    /// Every entry, in no particular order.
+    #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &V)> {
+        let low = self.low.iter().enumerate();
+        low.filter_map(|(i, v)| Some((i as u32, v.as_ref()?)))
+            .chain(self.high.iter().map(|(k, v)| (*k, v)))
+    }
+}
+/// The most recent reps kept by index (see [`Slots`]).
+const WINDOW: usize = 1024;
+
+/// The entries by rep, without hashing for the reps a program uses most:
+/// the first [`DIRECT`] (the stdio streams and the other first resources of
+/// a program) and the live ones among the last [`WINDOW`] issued (a file's
+/// descriptor and streams, which its hot calls use). Reps are issued in
+/// increasing order and never reused, so the window is a deque from `base`
+/// (the oldest rep it holds) that drops its leading empty slots, and moves
+/// an entry still live when it falls out of the window into `old` (hashed
+/// from then on).
+#[derive(Debug)]
+struct Slots {
+    /// Reps below [`DIRECT`], and those older than the window.
+    old: SmallMap<Slot>,
+    /// Reps `base..base + recent.len()`; never starts with `None`.
+    recent: VecDeque<Option<Slot>>,
+    base: u32,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots {
+            old: SmallMap::default(),
+            recent: VecDeque::new(),
+            base: DIRECT,
+        }
+    }
+}
+
+impl Slots {
+    /// Where rep `rep` is in the window, if it belongs there.
+    #[inline]
+    fn index(&self, rep: u32) -> Option<usize> {
+        rep.checked_sub(self.base).map(|i| i as usize)
+    }
+    #[inline]
+    fn get(&self, rep: u32) -> Option<&Slot> {
+        match self.index(rep) {
+            Some(i) => self.recent.get(i)?.as_ref(),
+            None => self.old.get(rep),
+        }
+    }
+    #[inline]
+    fn get_mut(&mut self, rep: u32) -> Option<&mut Slot> {
+        match self.index(rep) {
+            Some(i) => self.recent.get_mut(i)?.as_mut(),
+            None => self.old.get_mut(rep),
+        }
+    }
+    fn contains(&self, rep: u32) -> bool {
+        self.get(rep).is_some()
+    }
+    /// Adds the entry of `rep`: at the window's end when `rep` comes next
+    /// there (every new rep does, while the window has room).
+    #[inline]
+    fn insert(&mut self, rep: u32, slot: Slot) {
+        match self.index(rep) {
+            Some(i) if i == self.recent.len() && i < WINDOW => self.recent.push_back(Some(slot)),
+            _ => self.insert_elsewhere(rep, slot),
+        }
+    }
+    #[cold]
+    #[inline(never)]
+    fn insert_elsewhere(&mut self, rep: u32, slot: Slot) {
+        let Some(mut i) = self.index(rep) else {
+            self.old.insert(rep, slot);
+            return;
+        };
+        if i >= self.recent.len() + WINDOW {
+            // Far past the window (a rebuilt table): start a new one there.
+            while !self.recent.is_empty() {
+                self.pop_front();
+            }
+            self.base = rep;
+            i = 0;
+        }
+        if self.recent.len() <= i {
+            self.recent.resize_with(i + 1, || None);
+        }
+        self.recent[i] = Some(slot);
+        while self.recent.len() > WINDOW {
+            self.pop_front();
+        }
+        self.trim();
+    }
+    fn remove(&mut self, rep: u32) -> Option<Slot> {
+        match self.index(rep) {
+            Some(i) => {
+                let slot = self.recent.get_mut(i)?.take();
+                self.trim();
+                slot
+            }
+            None => self.old.remove(rep),
+        }
+    }
+    /// Moves the window's first slot out of it (into `old` if live).
+    fn pop_front(&mut self) {
+        if let Some(Some(slot)) = self.recent.pop_front() {
+            self.old.insert(self.base, slot);
+        }
+        self.base = self.base.saturating_add(1);
+    }
+    /// Drops the window's leading empty slots.
+    #[inline]
+    fn trim(&mut self) {
+        while let Some(None) = self.recent.front() {
+            self.recent.pop_front();
+            self.base = self.base.saturating_add(1);
+        }
+    }
+    /// Every entry, in no particular order.
+    #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
+    fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
+        let base = self.base;
+        let recent = self.recent.iter().enumerate();
+        self.old
+            .iter()
+            .chain(recent.filter_map(move |(i, s)| Some((base + i as u32, s.as_ref()?))))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Table {
     next: u32,
-    entries: RepMap<Slot>,
+    entries: Slots,
     /// Holders of each shims-owned p1 fd.
-    fd_holders: RepMap<u32>,
+    fd_holders: SmallMap<u32>,
 }
 
 macro_rules! getter {
     ($name:ident, $variant:ident, $ty:ty, $kind:literal) => {
+        #[inline]
         pub fn $name(&mut self, rep: u32) -> Result<&mut $ty, HostError> {
-            match self.entries.get_mut(&rep).map(|s| &mut s.entry) {
+            match self.entries.get_mut(rep).map(|s| &mut s.entry) {
                 Some(Entry::$variant(v)) => Ok(v),
                 _ => Err(HostError::BadHandle { rep, kind: $kind }),
             }
@@ -195,14 +402,14 @@ impl Table {
     /// Adds an entry that is a child of live entry `parent` (which cannot
     /// be removed while the child lives).
     pub fn push_child(&mut self, e: Entry, parent: u32) -> Result<u32, HostError> {
-        if !self.entries.contains_key(&parent) {
+        if !self.entries.contains(parent) {
             return Err(HostError::BadHandle {
                 rep: parent,
                 kind: "parent resource",
             });
         }
         let rep = self.insert(e, Some(parent))?;
-        if let Some(p) = self.entries.get_mut(&parent) {
+        if let Some(p) = self.entries.get_mut(parent) {
             p.children += 1;
         }
         Ok(rep)
@@ -214,7 +421,7 @@ impl Table {
             .checked_add(1)
             .ok_or_else(|| HostError::Refused("resource table full".into()))?;
         if let Some(fd) = entry.owned_fd() {
-            *self.fd_holders.entry(fd).or_insert(0) += 1;
+            *self.fd_holders.get_or_insert_with(fd, || 0) += 1;
         }
         self.entries.insert(
             self.next,
@@ -231,26 +438,26 @@ impl Table {
     /// leaving it in place, while it has children. Returns the shims-owned
     /// p1 fd to close when `rep` was its last holder.
     pub fn remove(&mut self, rep: u32) -> Result<Option<u32>, HostError> {
-        match self.entries.get(&rep) {
+        match self.entries.get(rep) {
             None => return Ok(None),
             Some(s) if s.children > 0 => return Err(HostError::HasChildren),
             Some(_) => {}
         }
-        let Some(slot) = self.entries.remove(&rep) else {
+        let Some(slot) = self.entries.remove(rep) else {
             return Ok(None);
         };
-        if let Some(p) = slot.parent.and_then(|p| self.entries.get_mut(&p)) {
+        if let Some(p) = slot.parent.and_then(|p| self.entries.get_mut(p)) {
             p.children -= 1;
         }
         let Some(fd) = slot.entry.owned_fd() else {
             return Ok(None);
         };
-        let holders = self.fd_holders.entry(fd).or_insert(1);
+        let holders = self.fd_holders.get_or_insert_with(fd, || 1);
         *holders -= 1;
         if *holders > 0 {
             return Ok(None);
         }
-        self.fd_holders.remove(&fd);
+        self.fd_holders.remove(fd);
         Ok(Some(fd))
     }
     /// Every entry as `(rep, parent, entry)`, by rep.
@@ -259,7 +466,7 @@ impl Table {
         let mut v: Vec<_> = self
             .entries
             .iter()
-            .map(|(rep, s)| (*rep, s.parent, &s.entry))
+            .map(|(rep, s)| (rep, s.parent, &s.entry))
             .collect();
         v.sort_unstable_by_key(|e| e.0);
         v
@@ -285,11 +492,11 @@ impl Table {
         };
         let mut parents = Vec::new();
         for (rep, parent, entry) in entries {
-            if rep == 0 || rep > last || t.entries.contains_key(&rep) {
+            if rep == 0 || rep > last || t.entries.contains(rep) {
                 return Err(format!("resource {rep} is out of place"));
             }
             if let Some(fd) = entry.owned_fd() {
-                *t.fd_holders.entry(fd).or_insert(0) += 1;
+                *t.fd_holders.get_or_insert_with(fd, || 0) += 1;
             }
             parents.extend(parent);
             t.entries.insert(
@@ -303,7 +510,7 @@ impl Table {
         }
         for p in parents {
             t.entries
-                .get_mut(&p)
+                .get_mut(p)
                 .ok_or_else(|| format!("the parent resource {p} is missing"))?
                 .children += 1;
         }
@@ -311,11 +518,11 @@ impl Table {
     }
 
     pub fn contains(&self, rep: u32) -> bool {
-        self.entries.contains_key(&rep)
+        self.entries.contains(rep)
     }
     pub fn is_network(&self, rep: u32) -> bool {
         matches!(
-            self.entries.get(&rep).map(|s| &s.entry),
+            self.entries.get(rep).map(|s| &s.entry),
             Some(Entry::Network)
         )
     }
@@ -363,6 +570,70 @@ mod tests {
             closed: false,
             owns_fd,
         })
+    }
+
+    #[test]
+    fn reps_on_both_sides_of_the_direct_slots() {
+        let mut t = Table::default();
+        let reps: Vec<u32> = (0..300)
+            .map(|_| t.push(Entry::Pollable(Pollable::Ready)).unwrap())
+            .collect();
+        assert!(reps.contains(&(DIRECT - 1)) && reps.contains(&DIRECT));
+        for &r in &reps {
+            assert!(t.pollable(r).is_ok());
+        }
+        assert!(!t.contains(0) && !t.contains(301));
+        for r in [1, DIRECT - 1, DIRECT, 300] {
+            assert_eq!(t.remove(r), Ok(None));
+            assert!(!t.contains(r) && t.pollable(r).is_err());
+        }
+        let listed: Vec<u32> = t.entries().iter().map(|e| e.0).collect();
+        let mut want = reps.clone();
+        want.retain(|r| ![1, DIRECT - 1, DIRECT, 300].contains(r));
+        assert_eq!(listed, want);
+    }
+
+    #[test]
+    fn entries_that_outlive_the_window_stay_reachable() {
+        let mut t = Table::default();
+        let n = 3 * WINDOW as u32;
+        let reps: Vec<u32> = (0..n)
+            .map(|_| t.push(Entry::Pollable(Pollable::Ready)).unwrap())
+            .collect();
+        // Keep every 7th (some in the direct slots, some moved out of the
+        // window, some still in it); drop the others in a mixed order.
+        let kept: Vec<u32> = reps.iter().copied().filter(|r| r % 7 == 0).collect();
+        for &r in reps.iter().rev().filter(|r| *r % 7 != 0 && *r % 2 == 0) {
+            assert_eq!(t.remove(r), Ok(None));
+        }
+        for &r in reps.iter().filter(|r| *r % 7 != 0 && *r % 2 == 1) {
+            assert_eq!(t.remove(r), Ok(None));
+        }
+        for &r in &reps {
+            assert_eq!(t.pollable(r).is_ok(), r % 7 == 0, "rep {r}");
+        }
+        let more = t.push(Entry::Pollable(Pollable::Ready)).unwrap();
+        assert_eq!(more, n + 1);
+        assert!(t.pollable(more).is_ok());
+        let listed: Vec<u32> = t.entries().iter().map(|e| e.0).collect();
+        let mut want = kept.clone();
+        want.push(more);
+        assert_eq!(listed, want);
+        // Rebuilt with the same reps and gaps far past the window.
+        let far = 10 * n;
+        let rebuilt = Table::rebuilt(
+            far,
+            [1, 300, 5000, far - 1]
+                .into_iter()
+                .map(|r| (r, None, Entry::Pollable(Pollable::Ready)))
+                .collect(),
+        )
+        .unwrap();
+        let listed: Vec<u32> = rebuilt.entries().iter().map(|e| e.0).collect();
+        assert_eq!(listed, [1, 300, 5000, far - 1]);
+        let mut rebuilt = rebuilt;
+        assert_eq!(rebuilt.push(Entry::Network).unwrap(), far + 1);
+        assert!(rebuilt.is_network(far + 1) && rebuilt.pollable(5000).is_ok());
     }
 
     #[test]

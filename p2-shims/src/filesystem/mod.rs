@@ -1,4 +1,4 @@
 //! `wasi:filesystem`: `preopens` and `types`.
 
 pub(crate) mod preopens;
-mod types;
+pub(crate) mod types;

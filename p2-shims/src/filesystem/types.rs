@@ -22,6 +22,7 @@ use crate::bindings::io_error::Error as IoErrorRes;
 use crate::bindings::io_streams::{InputStream as InputRes, OutputStream as OutputRes};
 use crate::clocks::datetime;
 use crate::errno::{error_code, p1 as errno};
+use crate::fds::{FdFacts, FdType};
 use crate::glue::{Borrow, Own};
 use crate::table::{Descriptor, DirItem, Entry, InputStream, OutputKind, OutputStream};
 use crate::{p1, HostError, WasiCtx};
@@ -148,23 +149,43 @@ pub fn open_at(
     let (lf, path, oflags, fdflags) = (req.lookup, req.path, req.oflags, req.fdflags);
     // Hosts such as node's uvwasi refuse (ENOTCAPABLE) an open that asks for
     // rights the directory cannot pass on; then ask again for only those it
-    // lists. Not first: wasmtime's p1 lists inheriting rights it does not
-    // enforce (no FD_WRITE under a directory opened without write), and the
-    // narrowed request would open a file for writing without the write right.
-    let inheriting = p1::fdstat(dir).map_or(all_rights(), |st| st.fs_rights_inheriting);
-    let mut rights = base;
-    let opened = match p1::open(dir, lf, path, oflags, base, inheriting, fdflags) {
-        Err(errno::NOTCAPABLE) if base & !inheriting != 0 => {
-            rights = base & inheriting;
-            p1::open(dir, lf, path, oflags, rights, inheriting, fdflags)
+    // lists, and from then on ask for those first below this directory (the
+    // host enforces them). Not first before that: wasmtime's p1 lists
+    // inheriting rights it does not enforce (no FD_WRITE under a directory
+    // opened without write), and the narrowed request would open a file for
+    // writing without the write right.
+    let inheriting = cx.inheriting(dir);
+    let narrowed = base & inheriting;
+    let mut rights = if cx.known(dir).narrow { narrowed } else { base };
+    let opened = match p1::open(dir, lf, path, oflags, rights, inheriting, fdflags) {
+        Err(errno::NOTCAPABLE) if rights & !inheriting != 0 => {
+            rights = narrowed;
+            let r = p1::open(dir, lf, path, oflags, rights, inheriting, fdflags);
+            cx.facts(dir).narrow = r.is_ok();
+            r
         }
         r => r,
     };
     Ok(match opened {
         Ok(new) => {
+            // The open itself tells a directory (asked for) and a file
+            // opened for writing (hosts refuse a directory: EISDIR).
+            cx.fds.insert(
+                new,
+                FdFacts {
+                    ty: if oflags & wasi::OFLAGS_DIRECTORY != 0 {
+                        FdType::Is(wasi::FILETYPE_DIRECTORY)
+                    } else if rights & wasi::RIGHTS_FD_WRITE != 0 {
+                        FdType::NotDir
+                    } else {
+                        FdType::Unknown
+                    },
+                    ..FdFacts::default()
+                },
+            );
             // What reopens it after a checkpoint: the same open below the
             // preopen the parent descriptor leads to.
-            let (preopen, below) = match cx.origins.get(&dir) {
+            let (preopen, below) = match cx.origins.get(dir) {
                 Some(o) if parent.owned => (o.preopen, format!("{}/{path}", o.path)),
                 _ => (dir, path.to_string()),
             };
@@ -186,7 +207,7 @@ pub fn open_at(
                 fdflags: Some(fdflags),
             }))?)
         }
-        Err(e) => Err(base_not_dir(dir, e)),
+        Err(e) => Err(base_not_dir(cx, dir, e)),
     })
 }
 
@@ -231,29 +252,27 @@ fn open_request<'a>(
 /// The errno wasmtime's OS call gives where a p1 host refuses for lack of a
 /// right (ENOTCAPABLE, as node's uvwasi does): `on_file` for a file not
 /// opened for the operation, `bad-descriptor` for a directory.
-fn lacking_right(fd: u32, e: u16, on_file: u16) -> u16 {
+fn lacking_right(cx: &mut WasiCtx, fd: u32, e: u16, on_file: u16) -> u16 {
     if e != errno::NOTCAPABLE {
         return e;
     }
-    match p1::fdstat(fd) {
-        Ok(st) if st.fs_filetype == wasi::FILETYPE_DIRECTORY => errno::BADF,
-        Ok(_) => on_file,
+    match cx.is_dir(fd) {
+        Ok(true) => errno::BADF,
+        Ok(false) => on_file,
         Err(_) => e,
     }
 }
 
 /// A path call on a base descriptor that is not a directory: p2 (and
 /// wasmtime) say `not-directory`, some p1 hosts ENOTCAPABLE.
-fn base_not_dir(fd: u32, e: u16) -> u16 {
-    match p1::fdstat(fd) {
-        Ok(st) if e == errno::NOTCAPABLE && st.fs_filetype != wasi::FILETYPE_DIRECTORY => {
-            errno::NOTDIR
-        }
-        _ => e,
+fn base_not_dir(cx: &mut WasiCtx, fd: u32, e: u16) -> u16 {
+    match e == errno::NOTCAPABLE && cx.is_dir(fd) == Ok(false) {
+        true => errno::NOTDIR,
+        false => e,
     }
 }
 
-fn all_rights() -> u64 {
+pub(crate) fn all_rights() -> u64 {
     (wasi::RIGHTS_SOCK_ACCEPT << 1) - 1
 }
 
@@ -293,11 +312,11 @@ fn get_flags(fd: u32, preopen: bool, fdflags: Option<u16>) -> p1::R<DescriptorFl
 }
 
 /// The whole listing of directory `fd`, without `.` and `..`.
-fn list_dir(fd: u32) -> p1::R<VecDeque<DirItem>> {
+fn list_dir(cx: &mut WasiCtx, fd: u32) -> p1::R<VecDeque<DirItem>> {
     const HEADER: usize = 24;
     // p1 hosts answer `fd_readdir` on a file with EBADF or ENOTCAPABLE;
     // p2 (and wasmtime) say `not-directory`.
-    if p1::fdstat(fd)?.fs_filetype != wasi::FILETYPE_DIRECTORY {
+    if !cx.is_dir(fd)? {
         return Err(errno::NOTDIR);
     }
     let mut out = VecDeque::new();
@@ -386,7 +405,8 @@ fn read_at(cx: &mut WasiCtx, fd: u32, len: u64, offset: u64) -> p1::R<(Vec<u8>, 
     Ok((buf, eof))
 }
 
-fn write_at(fd: u32, data: &[u8], offset: u64) -> p1::R<u64> {
+fn write_at(cx: &mut WasiCtx, fd: u32, data: &[u8], offset: u64) -> p1::R<u64> {
+    cx.positional(fd)?;
     Ok(p1::pwrite(fd, data, offset)? as u64)
 }
 
@@ -419,14 +439,14 @@ pub enum Via {
 /// `bad-descriptor` for writing. Returns the stream's rep or a p1 errno.
 pub fn via_stream(cx: &mut WasiCtx, rep: u32, via: Via) -> Result<Result<u32, u16>, HostError> {
     let desc = *cx.table.descriptor(rep)?;
-    match p1::fdstat(desc.fd) {
-        Ok(st) if st.fs_filetype == wasi::FILETYPE_DIRECTORY => {
+    match cx.is_dir(desc.fd) {
+        Ok(true) => {
             return Ok(Err(match via {
                 Via::Read(_) => errno::ISDIR,
                 Via::Write(_) | Via::Append => errno::BADF,
             }))
         }
-        Ok(_) => {}
+        Ok(false) => {}
         Err(e) => return Ok(Err(e)),
     }
     let (fd, owns_fd, closed) = (desc.fd, desc.owned, false);
@@ -506,11 +526,13 @@ impl Host for WasiCtx {
         res(get_flags(fd, preopen, fdflags))
     }
     fn descriptor_get_type(&mut self, d: Borrow<DescriptorRes>) -> FsResult<DescriptorType> {
-        res(p1::fdstat(self.fd(d)?).map(|st| descriptor_type(st.fs_filetype)))
+        let fd = self.fd(d)?;
+        res(self.file_type(fd).map(descriptor_type))
     }
     fn descriptor_set_size(&mut self, d: Borrow<DescriptorRes>, size: u64) -> FsResult<()> {
         let fd = self.fd(d)?;
-        res(p1::set_size(fd, size).map_err(|e| lacking_right(fd, e, errno::INVAL)))
+        let r = p1::set_size(fd, size).map_err(|e| lacking_right(self, fd, e, errno::INVAL));
+        res(r)
     }
     fn descriptor_set_times(
         &mut self,
@@ -537,13 +559,15 @@ impl Host for WasiCtx {
         buffer: &[u8],
         offset: u64,
     ) -> FsResult<u64> {
-        res(write_at(self.fd(d)?, buffer, offset))
+        let fd = self.fd(d)?;
+        res(write_at(self, fd, buffer, offset))
     }
     fn descriptor_read_directory(
         &mut self,
         d: Borrow<DescriptorRes>,
     ) -> FsResult<Own<DirectoryEntryStream>> {
-        match list_dir(self.fd(d)?) {
+        let fd = self.fd(d)?;
+        match list_dir(self, fd) {
             Ok(items) => resource(Ok(self.table.push(Entry::DirEntries(items))?)),
             Err(e) => Ok(Err(error_code(e))),
         }
@@ -559,7 +583,8 @@ impl Host for WasiCtx {
         res(p1::create_directory(self.fd(d)?, path))
     }
     fn descriptor_stat(&mut self, d: Borrow<DescriptorRes>) -> FsResult<DescriptorStat> {
-        res(p1::filestat(self.fd(d)?).map(stat))
+        let fd = self.fd(d)?;
+        res(self.filestat(fd).map(stat))
     }
     fn descriptor_stat_at(
         &mut self,
@@ -655,7 +680,8 @@ impl Host for WasiCtx {
         &mut self,
         d: Borrow<DescriptorRes>,
     ) -> FsResult<MetadataHashValue> {
-        res(p1::filestat(self.fd(d)?).map(hash))
+        let fd = self.fd(d)?;
+        res(self.filestat(fd).map(hash))
     }
     fn descriptor_metadata_hash_at(
         &mut self,
@@ -774,14 +800,14 @@ mod tests {
         assert_eq!(flags(&mut cx, none), DescriptorFlags::READ);
         let fd = cx.table.descriptor(none).unwrap().fd;
         assert_eq!(read_at(&mut cx, fd, 10, 0), Ok((b"hello".to_vec(), false)));
-        assert_eq!(write_at(fd, b"x", 0), Err(errno::BADF));
+        assert_eq!(write_at(&mut cx, fd, b"x", 0), Err(errno::BADF));
         let c = open(&mut cx, d, "c", wasi::OFLAGS_CREAT, true, false);
         assert_eq!(
             flags(&mut cx, c),
             DescriptorFlags::READ | DescriptorFlags::WRITE
         );
         let fd = cx.table.descriptor(c).unwrap().fd;
-        assert_eq!(write_at(fd, b"xy", 0), Ok(2));
+        assert_eq!(write_at(&mut cx, fd, b"xy", 0), Ok(2));
         let t = open(&mut cx, d, "a", wasi::OFLAGS_TRUNC, true, false);
         assert_eq!(
             flags(&mut cx, t),
@@ -828,6 +854,137 @@ mod tests {
         }
     }
 
+    /// The p1 calls the fake host saw since the last look, forgotten.
+    fn calls() -> Vec<&'static str> {
+        with(|h| std::mem::take(&mut h.calls))
+    }
+
+    /// file-heavy's operations per file (Rust's std on wasm32-wasip2: create
+    /// and write in 64-byte writes, reopen and read to the end, append a
+    /// line to an open log in several writes) make the p1 calls of its
+    /// wasm32-wasip1 build: no stat of the directory or of the files
+    /// opened for writing, one type check per read-only open, appends as
+    /// `fd_write` on an fd set to APPEND once.
+    #[test]
+    fn file_operations_make_the_p1_calls_of_a_p1_build() {
+        for q in [Quirks::wasmtime(), Quirks::node()] {
+            let (mut cx, d) = setup(q, b"");
+            let log = open(&mut cx, d, "log", wasi::OFLAGS_CREAT, false, true);
+            let a = via_stream(&mut cx, log, Via::Append).unwrap().unwrap();
+            assert_eq!(
+                calls(),
+                ["fd_fdstat_get", "path_open"],
+                "the preopen's inheriting rights, once"
+            );
+            for i in 0..2 {
+                let f = open(
+                    &mut cx,
+                    d,
+                    "f",
+                    wasi::OFLAGS_CREAT | wasi::OFLAGS_TRUNC,
+                    false,
+                    true,
+                );
+                let w = via_stream(&mut cx, f, Via::Write(0)).unwrap().unwrap();
+                for _ in 0..3 {
+                    assert_eq!(write_all(&mut cx, w, &[b'x'; 64], false), Ok(Ok(())));
+                }
+                cx.drop_entry(w).unwrap();
+                cx.drop_entry(f).unwrap();
+                let f = open(&mut cx, d, "f", 0, true, false);
+                let r = via_stream(&mut cx, f, Via::Read(0)).unwrap().unwrap();
+                let mut buf = Vec::new();
+                while read_into(&mut cx, r, 100, true, &mut buf).unwrap().is_ok() {}
+                cx.drop_entry(r).unwrap();
+                cx.drop_entry(f).unwrap();
+                for part in [&b"f 192"[..], b"\n"] {
+                    assert_eq!(write_all(&mut cx, a, part, false), Ok(Ok(())));
+                }
+                let mut want = vec!["path_open", "fd_pwrite", "fd_pwrite", "fd_pwrite"];
+                want.extend(["fd_close", "path_open", "fd_filestat_get"]);
+                want.extend(["fd_pread", "fd_pread", "fd_pread", "fd_close"]);
+                if i == 0 {
+                    want.push("fd_fdstat_set_flags");
+                }
+                want.extend(["fd_write", "fd_write"]);
+                assert_eq!(calls(), want, "{q:?}, file {i}");
+            }
+            assert_eq!(with(|h| h.file("log")), Some(b"f 192\nf 192\n".to_vec()));
+            assert_eq!(with(|h| h.file("f")), Some(vec![b'x'; 192]));
+        }
+    }
+
+    /// Appends and positional writes on one open file, in turn, land where
+    /// each asks, on a host whose APPEND is the OS flag (node: `pwrite`
+    /// would append too) and on wasmtime's; an fd opened with a sync flag,
+    /// which wasmtime refuses to set APPEND with, appends at the size.
+    #[test]
+    fn appends_and_positional_writes_share_an_fd() {
+        for q in [Quirks::wasmtime(), Quirks::node()] {
+            for fdflags in [0, wasi::FDFLAGS_DSYNC] {
+                let (mut cx, d) = setup(q, b"0123");
+                let mut req = req("a", 0, true, true);
+                req.fdflags = fdflags;
+                let f = open_at(&mut cx, d, &req).unwrap().unwrap();
+                let a = via_stream(&mut cx, f, Via::Append).unwrap().unwrap();
+                let w = via_stream(&mut cx, f, Via::Write(1)).unwrap().unwrap();
+                let fd = cx.table.descriptor(f).unwrap().fd;
+                assert_eq!(write_all(&mut cx, a, b"AB", false), Ok(Ok(())));
+                assert_eq!(write_all(&mut cx, w, b"w", false), Ok(Ok(())));
+                assert_eq!(write_all(&mut cx, a, b"C", false), Ok(Ok(())));
+                assert_eq!(write_at(&mut cx, fd, b"d", 3), Ok(1));
+                assert_eq!(write_all(&mut cx, a, b"E", false), Ok(Ok(())));
+                assert_eq!(write_all(&mut cx, w, b"v", false), Ok(Ok(())));
+                assert_eq!(
+                    with(|h| h.file("a")),
+                    Some(b"0wvdABCE".to_vec()),
+                    "{q:?} {fdflags}"
+                );
+                // The sync flag stays, and was given back with APPEND where taken.
+                assert_eq!(
+                    p1::fdstat(fd).unwrap().fs_flags & wasi::FDFLAGS_DSYNC,
+                    fdflags
+                );
+            }
+        }
+    }
+
+    /// A host that enforces the directory's inheriting rights (node) is
+    /// asked for the narrowed rights first once it refused the full ones.
+    #[test]
+    fn narrowed_rights_are_asked_first_once_refused() {
+        let (mut cx, d) = setup(Quirks::node(), b"hello");
+        with(|h| h.set_inheriting(3, all_rights() & !wasi::RIGHTS_SOCK_SHUTDOWN));
+        calls();
+        let first = ["fd_fdstat_get", "path_open", "path_open"];
+        for want in [&first[..], &["path_open"]] {
+            let f = open(&mut cx, d, "a", 0, true, false);
+            assert_eq!(calls(), want);
+            assert_eq!(read_all(&mut cx, f), b"hello");
+            calls();
+        }
+    }
+
+    /// What `open-at` learned decides the stream calls: a folder opened
+    /// without the `directory` flag is one (a stat says so), and a folder
+    /// cannot be opened for writing.
+    #[test]
+    fn a_folder_opened_as_a_file_is_still_a_folder() {
+        let (mut cx, d) = setup(Quirks::wasmtime(), b"");
+        p1::create_directory(3, "sub").unwrap();
+        let s = open(&mut cx, d, "sub", 0, true, false);
+        assert_eq!(via_stream(&mut cx, s, Via::Read(0)), Ok(Err(errno::ISDIR)));
+        assert_eq!(via_stream(&mut cx, s, Via::Append), Ok(Err(errno::BADF)));
+        assert_eq!(
+            open_at(&mut cx, d, &req("sub", 0, false, true)),
+            Ok(Err(errno::ISDIR))
+        );
+        let s = open(&mut cx, d, "sub", wasi::OFLAGS_DIRECTORY, true, false);
+        calls();
+        assert_eq!(via_stream(&mut cx, s, Via::Read(0)), Ok(Err(errno::ISDIR)));
+        assert_eq!(calls(), Vec::<&str>::new());
+    }
+
     /// A file stream reports a failed `write` at its next call and a failed
     /// blocking write at once; either way it is closed afterwards.
     #[test]
@@ -865,7 +1022,8 @@ mod tests {
             }
         });
         p1::create_directory(3, "sub").unwrap();
-        let items = list_dir(3).unwrap();
+        let mut cx = WasiCtx::default();
+        let items = list_dir(&mut cx, 3).unwrap();
         assert_eq!(items.len(), 501);
         assert_eq!(
             items[0],
@@ -876,7 +1034,7 @@ mod tests {
             Ok((DescriptorType::Directory, "sub".to_string()))
         );
         let f = p1::open(3, 0, "file-001-x", 0, wasi::RIGHTS_FD_READ, 0, 0).unwrap();
-        assert_eq!(list_dir(f), Err(errno::NOTDIR));
+        assert_eq!(list_dir(&mut cx, f), Err(errno::NOTDIR));
     }
 
     #[test]

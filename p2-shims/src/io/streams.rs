@@ -29,8 +29,9 @@ use super::error::push_errno;
 use crate::bindings::io_poll::Pollable as PollableRes;
 use crate::bindings::io_streams::{Host, InputStream, OutputStream, StreamError};
 use crate::errno::p1 as errno;
+use crate::fds::FdView;
 use crate::glue::{Borrow, Own};
-use crate::table::{Entry, OutputKind, Pollable};
+use crate::table::{Entry, OutputKind, OutputStream as Stream, Pollable};
 use crate::{p1, HostError, WasiCtx};
 
 /// What `check-write` grants: wasmtime 49's budget for stdio and files.
@@ -82,7 +83,7 @@ impl Host for WasiCtx {
         Ok(Own::new(self.table.push_child(Entry::Pollable(p), rep)?))
     }
     fn output_stream_check_write(&mut self, s: Borrow<OutputStream>) -> StreamResult<u64> {
-        let r = usable(self, s.rep())?.map(|_| WRITE_BUDGET);
+        let r = usable(self, s.rep())?.map(|()| WRITE_BUDGET);
         result(self, r)
     }
     /// The guest's bytes go to p1 `fd_write` / `fd_pwrite` straight from its
@@ -327,35 +328,45 @@ fn skip(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> StreamResult<u6
     result(cx, r)
 }
 
-/// Whether output stream `rep` can be used, and if so its fd and kind: not
-/// if closed, nor after a failed `write` to a file, which is reported now
-/// (closing the stream).
-fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(u32, OutputKind), StreamFail>, HostError> {
-    let s = cx.table.output(rep)?;
+/// Whether output stream `rep` can be used (see [`check_usable`]).
+#[inline]
+fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(), StreamFail>, HostError> {
+    Ok(check_usable(cx.table.output(rep)?))
+}
+
+/// Whether output stream `s` can be used: not if closed, nor after a
+/// failed `write` to a file, which is reported now (closing the stream).
+#[inline]
+fn check_usable(s: &mut Stream) -> Result<(), StreamFail> {
     if let Some(e) = s.failed.take() {
         s.closed = true;
-        return Ok(Err(StreamFail::Errno(e)));
+        return Err(StreamFail::Errno(e));
     }
     if s.closed {
-        return Ok(Err(StreamFail::Closed));
+        return Err(StreamFail::Closed);
     }
-    Ok(Ok((s.fd, s.kind)))
+    Ok(())
 }
 
 /// Writes all of `data`, as `write` or, when `blocking`, as
-/// `blocking-write-and-flush`.
+/// `blocking-write-and-flush`. The stream is looked up once: the write
+/// itself needs only the fds' facts.
 pub fn write_all(
     cx: &mut WasiCtx,
     rep: u32,
     data: &[u8],
     blocking: bool,
 ) -> Result<Result<(), StreamFail>, HostError> {
-    let (fd, kind) = match usable(cx, rep)? {
-        Ok(s) => s,
-        Err(f) => return Ok(Err(f)),
+    let mut fdv = FdView {
+        fds: &mut cx.fds,
+        origins: &cx.origins,
     };
-    let r = write_fd(fd, kind, data);
-    finish_write(cx, rep, r, blocking)
+    let s = cx.table.output(rep)?;
+    if let Err(f) = check_usable(s) {
+        return Ok(Err(f));
+    }
+    let r = write_fd(&mut fdv, s.fd, s.kind, data);
+    Ok(finish_write(s, r, blocking))
 }
 
 /// How a [`write_fd`] ended.
@@ -368,21 +379,29 @@ enum Written {
 }
 
 /// Writes all of `data` to `fd` as a stream of `kind` writes, without
-/// touching the table (so `data` may be a view of guest memory).
-fn write_fd(fd: u32, kind: OutputKind, data: &[u8]) -> Written {
+/// touching the table. An append stream writes with `fd_write` on an fd
+/// the shims set p1 APPEND on (`fds`), or, where the host refuses that
+/// flag, with `fd_pwrite` at the size read just before.
+fn write_fd(fdv: &mut FdView<'_>, fd: u32, kind: OutputKind, data: &[u8]) -> Written {
     let mut done = 0usize;
-    let mut at = match kind {
-        OutputKind::Stream => 0,
-        OutputKind::At(off) => off,
+    // `fd_pwrite` at `at`, or `fd_write` when `positioned` is false.
+    let (positioned, mut at) = match kind {
+        OutputKind::Stream => (false, 0),
+        OutputKind::At(off) => match fdv.positional(fd) {
+            Ok(()) => (true, off),
+            Err(e) => return Written::Errno(e),
+        },
+        OutputKind::Append if fdv.appending(fd) => (false, 0),
         OutputKind::Append => match p1::filestat(fd) {
-            Ok(st) => st.size,
+            Ok(st) => (true, st.size),
             Err(e) => return Written::Errno(e),
         },
     };
     while done < data.len() {
-        let r = match kind {
-            OutputKind::Stream => p1::write(fd, &data[done..]),
-            _ => p1::pwrite(fd, &data[done..], at),
+        let r = if positioned {
+            p1::pwrite(fd, &data[done..], at)
+        } else {
+            p1::write(fd, &data[done..])
         };
         match r {
             Ok(0) => return Written::Errno(errno::IO),
@@ -399,42 +418,38 @@ fn write_fd(fd: u32, kind: OutputKind, data: &[u8]) -> Written {
     Written::Done(at)
 }
 
-/// Records the outcome of a [`write_fd`] on stream `rep` (by `write`, or
+/// Records the outcome of a [`write_fd`] on stream `s` (by `write`, or
 /// when `blocking` by `blocking-write-and-flush`).
-fn finish_write(
-    cx: &mut WasiCtx,
-    rep: u32,
-    r: Written,
-    blocking: bool,
-) -> Result<Result<(), StreamFail>, HostError> {
-    let s = cx.table.output(rep)?;
+#[inline]
+fn finish_write(s: &mut Stream, r: Written, blocking: bool) -> Result<(), StreamFail> {
     match r {
         Written::Done(at) => {
             if let OutputKind::At(_) = s.kind {
                 s.kind = OutputKind::At(at);
             }
-            Ok(Ok(()))
+            Ok(())
         }
         Written::Pipe => {
             s.closed = true;
-            Ok(Err(StreamFail::Closed))
+            Err(StreamFail::Closed)
         }
-        Written::Errno(e) if s.kind == OutputKind::Stream => Ok(Err(StreamFail::Errno(e))),
+        Written::Errno(e) if s.kind == OutputKind::Stream => Err(StreamFail::Errno(e)),
         Written::Errno(e) if blocking => {
             s.closed = true;
-            Ok(Err(StreamFail::Errno(e)))
+            Err(StreamFail::Errno(e))
         }
         Written::Errno(e) => {
             s.failed = Some(e);
-            Ok(Ok(()))
+            Ok(())
         }
     }
 }
 
 /// `flush` and `blocking-flush`: nothing is buffered (see the module doc),
 /// but a failed `write` is reported.
+#[inline]
 fn flush(cx: &mut WasiCtx, rep: u32) -> StreamResult<()> {
-    let r = usable(cx, rep)?.map(|_| ());
+    let r = usable(cx, rep)?;
     result(cx, r)
 }
 
