@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""A long differential run (core-vm against wasmi) that survives the reference crashing.
+"""A long differential run that survives the reference crashing: core-vm against wasmi
+(`--mode core`, the default), or component-model against wasmtime (`--mode component`,
+fuzz-smoke built with the `component-diff` feature).
 
 `fuzz-smoke --differential-only` catches wasmi's panics, but not a segfault
 inside wasmi (wasmi 2.0 has one: see the README), which ends the process. This
@@ -9,11 +11,12 @@ iteration that killed it (the chunk again with --verbose: the one after the last
 summary lines (modules, calls, mismatches, wasmi panics, CPU seconds) and the
 iterations that crashed, each with its reproducer.
 
-With --save, each crashing module is written there (DIFF_SAVE) for a check by
-hand: a crash is blamed on wasmi only once the module crashes wasmi alone (the
+With --save, each crashing module, and in core mode each mismatching one, is written there
+(DIFF_SAVE; replay a mismatch with `fuzz-smoke --diff-file M.wasm $(cat M.wasm.args)`) for a
+check by hand: a crash is blamed on wasmi only once the module crashes wasmi alone (the
 README says which were checked so).
 
-Usage: fuzz_long.py --bin target/fuzz/fuzz-smoke [--iterations 1000000]
+Usage: fuzz_long.py --bin target/fuzz/fuzz-smoke [--mode core|component] [--iterations 1000000]
        [--start 0] [--chunk 20000] [--save DIR]
 """
 
@@ -31,15 +34,36 @@ SUMMARY = re.compile(
     r"(\d+) modules inconclusive \(fuel, stack or caps\), (\d+) mismatches; ([\d.]+) s CPU"
 )
 FIELDS = ("modules", "rejected", "panicked", "instantiated", "calls", "traps", "inconclusive", "mismatches")
+COMPONENT_SUMMARY = re.compile(
+    r"fuzz-smoke component diff \(component-model vs wasmtime 48\): (\d+) components \((\d+) rejected by both\), "
+    r"(\d+) instantiated, (\d+) calls compared \((\d+) equal values, (\d+) failing alike, (\d+) of them a trap on one "
+    r"side only\), (\d+) skipped \(resource handles\), (\d+) mismatches; ([\d.]+) s CPU"
+)
+COMPONENT_FIELDS = ("components", "rejected", "instantiated", "calls", "equal", "failing-alike",
+                    "failure-kinds-differ", "skipped", "mismatches")
+# mode -> (fuzz-smoke flag, summary line, its fields; the CPU seconds follow them)
+MODES = {
+    "core": ("--differential-only", SUMMARY, FIELDS),
+    "component": ("--component-diff-only", COMPONENT_SUMMARY, COMPONENT_FIELDS),
+}
+FLAG, SUMMARY_RE, FIELDS_OF = MODES["core"]
 
 
 def run(bin_: str, start: int, n: int, verbose: bool, save: str | None) -> subprocess.CompletedProcess:
-    cmd = [bin_, "--differential-only", "--start", str(start), "--iterations", str(n)]
+    cmd = [bin_, FLAG, "--start", str(start), "--iterations", str(n)]
     if verbose:
         cmd.append("--verbose")
     if save:
         cmd += ["--save", save]
     return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def save_module(bin_: str, save: str, i: int, what: str) -> None:
+    """Writes iteration i's module to save/iter{i}-{what}.wasm (DIFF_SAVE; in core mode also
+    the .args to replay it: fuzz-smoke --diff-file M.wasm $(cat M.wasm.args))."""
+    os.makedirs(save, exist_ok=True)
+    env = dict(os.environ, DIFF_SAVE=os.path.join(save, f"iter{i}-{what}.wasm"))
+    subprocess.run([bin_, FLAG, "--start", str(i), "--iterations", "1"], capture_output=True, env=env)
 
 
 def main() -> int:
@@ -49,9 +73,13 @@ def main() -> int:
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--chunk", type=int, default=20_000)
     ap.add_argument("--save")
+    ap.add_argument("--mode", choices=sorted(MODES), default="core")
     a = ap.parse_args()
+    global FLAG, SUMMARY_RE, FIELDS_OF
+    FLAG, SUMMARY_RE, FIELDS_OF = MODES[a.mode]
+    cpu_group = len(FIELDS_OF) + 1
 
-    totals = dict.fromkeys(FIELDS, 0)
+    totals = dict.fromkeys(FIELDS_OF, 0)
     cpu = 0.0
     crashes: list[tuple[int, int]] = []
     notes: list[str] = []
@@ -62,11 +90,14 @@ def main() -> int:
         for line in p.stderr.splitlines():
             if "wasmi panicked" in line or "FAILED" in line or line.startswith("  - "):
                 notes.append(line)
-        m = SUMMARY.search(p.stdout)
+            failed = re.match(r"iteration (\d+) FAILED", line)
+            if failed and a.save and a.mode == "core":
+                save_module(a.bin, a.save, int(failed.group(1)), "mismatch")
+        m = SUMMARY_RE.search(p.stdout)
         if p.returncode >= 0 and m:
-            for k, v in zip(FIELDS, m.groups()):
+            for k, v in zip(FIELDS_OF, m.groups()):
                 totals[k] += int(v)
-            cpu += float(m.group(9))
+            cpu += float(m.group(cpu_group))
             print(f"[{i}, {i + n}): {m.group(0)}", flush=True)
             i += n
             continue
@@ -76,19 +107,16 @@ def main() -> int:
         bad = (max(oks) + 1) if oks else i
         crashes.append((bad, -p.returncode if p.returncode < 0 else p.returncode))
         print(f"iteration {bad}: the process died (signal {crashes[-1][1]}); "
-              f"reproduce: {a.bin} --differential-only --start {bad} --iterations 1", flush=True)
+              f"reproduce: {a.bin} {FLAG} --start {bad} --iterations 1", flush=True)
         if bad > i:
             q = run(a.bin, i, bad - i, False, None)
-            m = SUMMARY.search(q.stdout)
+            m = SUMMARY_RE.search(q.stdout)
             if m:
-                for k, val in zip(FIELDS, m.groups()):
+                for k, val in zip(FIELDS_OF, m.groups()):
                     totals[k] += int(val)
-                cpu += float(m.group(9))
+                cpu += float(m.group(cpu_group))
         if a.save:
-            os.makedirs(a.save, exist_ok=True)
-            env = dict(os.environ, DIFF_SAVE=os.path.join(a.save, f"iter{bad}-crash.wasm"))
-            subprocess.run([a.bin, "--differential-only", "--start", str(bad), "--iterations", "1"],
-                           capture_output=True, env=env)
+            save_module(a.bin, a.save, bad, "crash")
         i = bad + 1
 
     for line in notes:

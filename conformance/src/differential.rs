@@ -839,7 +839,7 @@ impl Diff {
                 cv_store.set_fuel(CORE_VM_FUEL);
                 let _ = wi_store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
                 self.stats.calls += 1;
-                debug(&format!("calling {name} on core-vm"));
+                debug(&format!("calling {name}{args:?} on core-vm"));
                 let a = match cf.call(&mut cv_store, &cv_args, &mut cv_out) {
                     Ok(()) => Outcome::Ok(cv_out.iter().map(from_cv).collect()),
                     Err(e) => Outcome::Trap(cv_category(&e), e.to_string()),
@@ -976,12 +976,16 @@ pub fn diff_generated(data: &[u8]) -> DiffStats {
         return DiffStats::default();
     }
     let wasm = module.to_bytes();
-    if let Some(path) = std::env::var_os("DIFF_SAVE") {
-        let _ = std::fs::write(path, &wasm);
-    }
     let mut seed: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in data {
         seed = (seed ^ b as u64).wrapping_mul(0x1000_0000_01b3);
+    }
+    if let Some(path) = std::env::var_os("DIFF_SAVE") {
+        let _ = std::fs::write(&path, &wasm);
+        let mut args = path;
+        args.push(".args");
+        let nans = if exact_nans { " --exact-nans" } else { "" };
+        let _ = std::fs::write(args, format!("--arg-seed {seed:#x}{nans}\n"));
     }
     diff_module(&wasm, seed, exact_nans)
 }
