@@ -5,13 +5,15 @@
 #                     components, the runner adapter), p2 programs, componentize-py/-js
 #                     components (the p2 ones also lowered by `p2shim lower`), --invoke on
 #                     wasmtime, wasmi, node 20, node 24, iwasm; the page web/ in headless
-#                     Chromium; fuzz smoke; limits
+#                     Chromium; fuzz smoke; limits; the component differential fuzzer
 #   make browser      the page web/ in headless Chromium against native wasmtime
 #   make web-serve    serve the page web/ on http://127.0.0.1:8000/
 #   make lint         cargo fmt --check and cargo clippy (all targets, warnings denied); .ci/run
 #                     runs it before make test
 #   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
 #   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
+#   make fuzz-component-diff  generated components on component-model and on wasmtime 48
+#                     as a library, results compared (in make test; builds wasmtime once)
 #   make bench        direct vs shim timings: core modules on wasmtime and node; p2 components
 #                     on wasmtime, node 20/24, iwasm and wasmi beside the wasmi peer (bench_p2.py);
 #                     lowered components against their p1 builds run directly, beside jco
@@ -70,13 +72,13 @@ CKPT_HOSTS ?= wasmtime,wasmi,node
 
 .PHONY: all help tools shim p2-lib test test-native test-wasm p2-programs p2-programs-bundle p2-programs-lower wasi-testsuite-p2-lower toolchains-lower invoke-check wasi-testsuite wasi-testsuite-direct \
         componentize wasi-testsuite-p2 wasi-testsuite-adapter \
-        toolchains browser web-serve host-matrix fuzz-smoke conformance sightglass-check bench bench-startup demo clean distclean check-scripts \
+        toolchains browser web-serve host-matrix fuzz-smoke fuzz-component-diff conformance sightglass-check bench bench-startup demo clean distclean check-scripts \
         checkpoint-check trace-check limits-check lint
 
 all: shim
 
 help:
-	@sed -n '2,26p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,29p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
 
 tools:
 	$(ROOT)/scripts/install-tools.sh
@@ -104,7 +106,7 @@ p2-lib:
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.
 test: tools test-native shim invoke-check test-wasm wasi-testsuite wasi-testsuite-p2 wasi-testsuite-p2-lower \
       wasi-testsuite-adapter p2-programs p2-programs-lower toolchains toolchains-lower browser fuzz-smoke \
-      p2-programs-bundle test-dist limits-check trace-check checkpoint-check
+      p2-programs-bundle test-dist limits-check trace-check checkpoint-check fuzz-component-diff
 	@echo "make test: all steps passed"
 
 test-native:
@@ -228,6 +230,14 @@ fuzz-smoke:
 	else \
 	    echo "fuzz-smoke: conformance has no fuzz-smoke binary yet; skipped"; \
 	fi
+
+# The component-level differential fuzzer (conformance::component_diff), last in `make test`:
+# it compiles wasmtime 48 as a library once (about 9 more minutes on 2 cores); 20,000 inputs
+# then take about half a minute.
+COMPONENT_DIFF_ITERATIONS ?= 20000
+fuzz-component-diff:
+	$(CARGO) run $(CARGO_LOCKED) -p conformance --profile fuzz --features component-gen,differential,component-diff --bin fuzz-smoke -- \
+	    --component-diff-only --iterations $(COMPONENT_DIFF_ITERATIONS)
 
 conformance: test sightglass-check
 	@echo "make conformance: all steps passed"

@@ -30,6 +30,16 @@ const MAX_LIST: usize = 4;
 /// (wit-smith's `IncorrectFormat`, a world-less package, or wit-component
 /// refusing the world). May panic if wit-smith or wit-component does.
 pub fn generate(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
+    generate_with(u, |module, _| Some(module))
+}
+
+/// [`generate`], with the dummy core module passed through `rewrite` (with
+/// the same bytes) before it is encoded as a component: the differential
+/// fuzzer gives it real bodies there (`crate::component_diff`).
+pub fn generate_with(
+    u: &mut Unstructured<'_>,
+    rewrite: impl FnOnce(Vec<u8>, &mut Unstructured<'_>) -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
     let mut config: wit_smith::Config = u.arbitrary().ok()?;
     config.async_ = false;
     config.futures = false;
@@ -47,7 +57,8 @@ pub fn generate(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
     } else {
         ManglingAndAbi::Legacy(LiftLowerAbi::Sync)
     };
-    let mut module = wit_component::dummy_module(resolve, world, mangling);
+    let module = wit_component::dummy_module(resolve, world, mangling);
+    let mut module = rewrite(module, u)?;
     wit_component::embed_component_metadata(
         &mut module,
         resolve,
@@ -181,11 +192,7 @@ pub fn exec_component(bytes: &[u8], u: &mut Unstructured<'_>, errors: &mut Vec<S
     };
     stats.instantiated += 1;
     for name in instance.exported_functions() {
-        let func = match name.split_once('#') {
-            Some((inst, f)) => instance.get_instance_func(inst, f),
-            None => instance.get_func(&name),
-        };
-        let Some(func) = func else {
+        let Some(func) = exported_func(&instance, &name) else {
             stats
                 .findings
                 .push(format!("exported function {name} is listed but not found"));
@@ -214,4 +221,16 @@ pub fn exec_component(bytes: &[u8], u: &mut Unstructured<'_>, errors: &mut Vec<S
         }
     }
     stats
+}
+
+/// The exported function `name` as `exported_functions` lists it: `inst#f`
+/// (function `f` of exported instance `inst`) or `f` at the root.
+pub fn exported_func<T: 'static>(
+    instance: &component_model::ComponentInstance<T>,
+    name: &str,
+) -> Option<component_model::ComponentFunc<T>> {
+    match name.split_once('#') {
+        Some((inst, f)) => instance.get_instance_func(inst, f),
+        None => instance.get_func(name),
+    }
 }

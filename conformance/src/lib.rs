@@ -3,6 +3,8 @@
 //! The test runners live in `tests/` (the core spec suite is `tests/spec.rs`);
 //! this library holds what they and the binaries in `src/bin/` share.
 
+#[cfg(feature = "component-diff")]
+pub mod component_diff;
 pub mod component_fuzz;
 #[cfg(feature = "component-gen")]
 pub mod component_gen;

@@ -1,7 +1,7 @@
 //! `fuzz-smoke`: a bounded, deterministic run of the core-vm fuzz harness
 //! (`conformance::fuzz_harness`) for `make test` and CI.
 //!
-//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--verbose]`
+//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans]] [--verbose]`
 //!
 //! Iteration `i` draws everything from `XorShift::new(seed + i)`, so any
 //! failing iteration is reproduced alone by `--start i --iterations 1` with
@@ -19,7 +19,11 @@
 //! target) and validates the lowered module, and,
 //! when built with the `differential` feature, (6) runs the module of (1)
 //! on core-vm and on wasmi and compares them (`conformance::differential`,
-//! the `core_vm_diff` target; `--differential-only` runs just this step). Exit
+//! the `core_vm_diff` target; `--differential-only` runs just this step), and,
+//! when built with the `component-diff` feature, with `--component-diff-only`
+//! (and nothing else), (8) makes a component with real export bodies and runs
+//! it on component-model and on wasmtime, comparing every call
+//! (`conformance::component_diff`, the `component_diff` target). Exit
 //! status 1 if anything panicked or the harness reported a finding; `--save
 //! DIR` writes the inputs of failing iterations there, named for the fuzz
 //! target that replays them. A panic of the reference engine (wasmi) is
@@ -44,6 +48,10 @@ struct Args {
     verbose: bool,
     components_only: bool,
     differential_only: bool,
+    component_diff_only: bool,
+    diff_file: Option<PathBuf>,
+    arg_seed: u64,
+    exact_nans: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -55,6 +63,10 @@ fn parse_args() -> Result<Args, String> {
         verbose: false,
         components_only: false,
         differential_only: false,
+        component_diff_only: false,
+        diff_file: None,
+        arg_seed: 0,
+        exact_nans: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -74,8 +86,14 @@ fn parse_args() -> Result<Args, String> {
             "--verbose" | "-v" => args.verbose = true,
             "--components-only" => args.components_only = true,
             "--differential-only" => args.differential_only = true,
+            "--component-diff-only" => args.component_diff_only = true,
+            "--diff-file" => {
+                args.diff_file = Some(it.next().ok_or("--diff-file needs a file")?.into())
+            }
+            "--arg-seed" => args.arg_seed = num("--arg-seed")?,
+            "--exact-nans" => args.exact_nans = true,
             "--help" | "-h" => {
-                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--verbose]");
+                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans]] [--verbose]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -137,6 +155,13 @@ fn main() {
         );
     }
 
+    if args.component_diff_only {
+        component_diff(&args);
+    }
+    #[cfg(feature = "differential")]
+    if let Some(path) = &args.diff_file {
+        diff_file(path, &args);
+    }
     let started = std::time::Instant::now();
     let mut total = Stats::default();
     #[cfg(feature = "differential")]
@@ -311,6 +336,87 @@ fn main() {
     std::process::exit(if failing == 0 { 0 } else { 1 });
 }
 
+/// `--diff-file`: step (6) on a saved module (`DIFF_SAVE` writes it and,
+/// beside it, the `--arg-seed` and `--exact-nans` of the iteration), for
+/// shrinking a mismatch (`wasm-tools shrink` with this as its predicate).
+/// Exit status 1 on a mismatch.
+#[cfg(feature = "differential")]
+fn diff_file(path: &std::path::Path, args: &Args) -> ! {
+    let wasm = match std::fs::read(path) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("fuzz-smoke: {}: {e}", path.display());
+            std::process::exit(2);
+        }
+    };
+    let diff = conformance::differential::diff_module(&wasm, args.arg_seed, args.exact_nans);
+    for f in &diff.findings {
+        eprintln!("  - {f}");
+    }
+    std::process::exit(if diff.findings.is_empty() { 0 } else { 1 });
+}
+
+/// `--component-diff-only`: step (8) alone, with its own summary line.
+#[cfg(feature = "component-diff")]
+fn component_diff(args: &Args) -> ! {
+    use conformance::component_diff::{diff_generated, DiffStats};
+    let started_cpu = cpu_seconds();
+    let mut total = DiffStats::default();
+    let mut failing = 0u64;
+    for i in args.start..args.start + args.iterations {
+        let mut rng = XorShift::new(args.seed.wrapping_add(i));
+        let len = 256 + rng.below(16 * 1024) as usize;
+        let data = rng.bytes(len);
+        let mut diff = DiffStats::default();
+        let panicked = guarded("component diff", || {
+            diff = diff_generated(&data);
+            Stats::default()
+        });
+        diff.findings.extend(panicked.findings);
+        if !diff.findings.is_empty() {
+            failing += 1;
+            eprintln!(
+                "iteration {i} FAILED (reproduce: fuzz-smoke --component-diff-only --seed {:#x} --start {i} --iterations 1):",
+                args.seed
+            );
+            for f in &diff.findings {
+                eprintln!("  - {f}");
+            }
+            if let Some(dir) = &args.save {
+                save(dir, &format!("iter{i}.component_diff"), &data);
+            }
+        } else if args.verbose {
+            for n in &diff.notes {
+                eprintln!("iteration {i}: {n}");
+            }
+            eprintln!("iteration {i}: ok ({} calls)", diff.calls);
+        }
+        total.merge(&diff);
+    }
+    println!(
+        "fuzz-smoke component diff (component-model vs wasmtime 48): {} components ({} rejected by both), \
+         {} instantiated, {} calls compared ({} equal values, {} failing alike, {} of them a trap on one side only), \
+         {} skipped (resource handles), {} mismatches; {:.1} s CPU",
+        total.components,
+        total.rejected,
+        total.instantiated,
+        total.calls,
+        total.values_equal,
+        total.failed_alike,
+        total.failure_kinds_differ,
+        total.skipped,
+        total.findings.len(),
+        cpu_seconds() - started_cpu,
+    );
+    std::process::exit(if failing == 0 { 0 } else { 1 });
+}
+
+#[cfg(not(feature = "component-diff"))]
+fn component_diff(_: &Args) -> ! {
+    eprintln!("fuzz-smoke: --component-diff-only needs the `component-diff` feature");
+    std::process::exit(2);
+}
+
 /// Writes one failing input to `dir/name`, saying where.
 fn save(dir: &std::path::Path, name: &str, bytes: &[u8]) {
     let _ = std::fs::create_dir_all(dir);
@@ -327,7 +433,7 @@ fn guarded_generate(data: &[u8]) -> Option<Vec<u8>> {
         .flatten()
 }
 
-#[cfg(feature = "differential")]
+#[cfg(any(feature = "differential", feature = "component-diff"))]
 /// CPU time of this process so far (user + system), from /proc; 0 where
 /// there is none.
 fn cpu_seconds() -> f64 {
