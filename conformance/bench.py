@@ -17,7 +17,8 @@ Three suites (--suite, default all):
   lowered  the same components lowered to one p1 core module (`p2shim lower`) and run
         by each of --lower-hosts' own engine, against the same programs built for
         wasm32-wasip1 and run directly on that host (the limit), with native wasmtime
-        and jco's transpiled output on Node beside them. See conformance/bench_lowered.py.
+        and jco's transpiled output on Node and the interpreter (p2shim.wasm, at the
+        check size) beside them. See conformance/bench_lowered.py.
 
 Benchmarks of the core suite (all WASIp1 core modules):
   * every core module of ../shared/bench/sightglass/*/ (components are listed and
@@ -40,7 +41,8 @@ precompiled once (`wasmtime compile`, run with --allow-precompiled), and so are 
 direct modules, so both columns time execution rather than Cranelift
 (--no-precompile-direct to time compile + run).
 
-Times are wall-clock seconds of the whole host process, the minimum over --reps runs.
+Times are wall-clock seconds of the whole host process, the minimum over --reps runs
+(the lowered suite keeps the median).
 Ratio = shim / direct. Prints one table per host and the geometric mean of the
 ratios; writes JSON to target/bench/ (bench-DATE.json and latest.json).
 --check-only: one run each, outputs checked, no timing focus (used by `make conformance`).
@@ -292,8 +294,11 @@ def main() -> int:
                     help="hosts running the lowered modules and the p1 limit in the lowered suite")
     ap.add_argument("--shim", type=Path, default=REPO / "target" / "p2shim.wasm")
     ap.add_argument("--filter", default=None, help="regex searched in benchmark names")
-    ap.add_argument("--reps", type=int, default=None, help="runs per measurement (min is kept); "
-                    "default 3 direct-only, else 1")
+    ap.add_argument("--reps", type=int, default=None,
+                    help="runs per measurement (the core and p2 suites keep the fastest, the "
+                    "lowered suite the median); default 3 direct-only, else 1")
+    ap.add_argument("--no-lower-interpreter", action="store_true",
+                    help="leave the interpreter's columns out of the lowered suite")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--direct-only", action="store_true")
@@ -417,7 +422,8 @@ def main() -> int:
             lowered_report, l_failures, l_notes = bench_lowered.run_suite(
                 shim=a.shim.resolve(), hosts=lower_hosts, check_only=a.check_only, reps=reps,
                 timeout=a.timeout, work=work, known=known,
-                name_filter=lambda n: not a.filter or re.search(a.filter, n), verbose=a.verbose)
+                name_filter=lambda n: not a.filter or re.search(a.filter, n), verbose=a.verbose,
+                interpreter=not a.no_lower_interpreter)
             failures += l_failures
             notes += l_notes
     finally:

@@ -7,10 +7,14 @@ there: nothing a p2-on-p1 layer does can beat it. The programs are those of the 
 suite (conformance/bench/, see bench_p2.py), built from the same sources for
 wasm32-wasip2 (the component that is lowered) and wasm32-wasip1 (the limit).
 
-Columns, one run of each per benchmark and host H of --lower-hosts:
+Columns, one measurement of each per benchmark and host H of --lower-hosts, all taken in
+one run, one after the other:
   native        `wasmtime run --dir . prog.wasm N` of the component, precompiled
   p1@H          the wasm32-wasip1 build, run directly on H (the limit)
   lowered@H     `p2shim lower prog.wasm -o prog.p1.wasm` once, then that module on H
+  interp@H      the interpreter: `H ... p2shim.wasm prog.wasm N` (as the p2 suite runs it),
+                at the program's check size (the interpreter is 10x to 100x slower), with
+                p1c@H, the p1 build on H at the same check size, as its limit
   jco@node      `jco transpile` of the component (npm @bytecodealliance/jco, pinned by
                 conformance/bench/jco/package-lock.json), run on Node 20 with
                 preview2-shim by conformance/bench/jco/run.mjs: the peer on Node
@@ -19,9 +23,11 @@ Cranelift; Node and the interpreters (wasmi, iwasm) compile or translate on ever
 in every column alike.
 
 Ratios: lowered@H / p1@H (the target: geometric mean at most 1.15x on every host, no
-program above 1.5x), lowered@wasmtime / native, and on Node jco / p1 beside lowered / p1.
-The lowering itself is timed once per program (the shim on wasmtime, precompiled) and
-the output's size is reported against the input's.
+program above 1.5x) beside interp@H / p1c@H (what lowering removes), lowered@wasmtime /
+native, and on Node jco / p1 beside lowered / p1. With --reps N each cell is the median
+of N runs. The lowering itself is timed once per program (the shim on wasmtime,
+precompiled) and the output's size is reported against the input's. print_markdown
+prints the README's table of the run.
 """
 from __future__ import annotations
 
@@ -97,9 +103,13 @@ def lower(shim: Path, shim_cwasm: Path | None, component: Path, out: Path) -> tu
         shutil.rmtree(d, ignore_errors=True)
 
 
+# The interpreter's columns and their limit run at the program's check size.
+SMALL_KINDS = ("interp", "p1c")
+
+
 def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, timeout: float,
-              work: Path, known: dict[str, str], name_filter, verbose: bool
-              ) -> tuple[dict, list[str], list[str]]:
+              work: Path, known: dict[str, str], name_filter, verbose: bool,
+              interpreter: bool = True) -> tuple[dict, list[str], list[str]]:
     """Runs the lowered suite and prints its table; (report, failures, notes)."""
     programs = [p for p in B.PROGRAMS if name_filter(p.name)]
     failures: list[str] = []
@@ -112,7 +122,8 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
     subprocess.run([wasmtime, "compile", str(shim), "-o", str(shim_cwasm)], check=True)
     jco = install_jco() if "node" in hosts else None
 
-    s = B.Setup(work, shim, shim_cwasm, work / "unused", p2_dir, p1_dir, reps, timeout, verbose)
+    s = B.Setup(work, shim, shim_cwasm, work / "unused", p2_dir, p1_dir, reps, timeout, verbose,
+                stat="median")
     lowered: dict[str, Path] = {}
     lowering: dict[str, dict] = {}
     jco_js: dict[str, Path] = {}
@@ -146,7 +157,11 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
                 subprocess.run([wasmtime, "compile", str(src), "-o", str(cwasm[(p.name, kind)])],
                                check=True)
 
-    columns = ["native"] + [f"{k}@{h}" for h in hosts for k in ("p1", "lowered")]
+    kinds = ["p1", "lowered"]
+    if interpreter:
+        # at check sizes p1@H already is the limit at the interpreter's size
+        kinds += ["interp"] if check_only else ["interp", "p1c"]
+    columns = ["native"] + [f"{k}@{h}" for h in hosts for k in kinds]
     if jco is not None:
         columns.append("jco@node")
     print(f"== lowered suite: {len(programs)} programs; columns {', '.join(columns)}; reps {reps}"
@@ -164,6 +179,14 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
                                 str(d))
                 return B.measure(s, column, cmd, p, size, d)
             host = host or "wasmtime"
+            if kind == "interp":
+                h, inv = B.invocation(s, f"shim@{host}", p, size, d)
+                try:
+                    cmd = H.command(h, inv)
+                except H.HostError as e:
+                    return B.Cell(False, size=size, problem=f"n/a: {e}")
+                return B.measure(s, column, cmd, p, size, d)
+            kind = "p1" if kind == "p1c" else kind
             inv = H.Invocation(prog=f"{p.name}.wasm", args=args, dirs=[(".", ".")], cwd=str(d))
             if host == "wasmtime":
                 src = cwasm[(p.name, kind)]
@@ -182,11 +205,15 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
     rows = []
     for p in programs:
         size = p.check_size if check_only else p.bench_size
-        row: dict = {"name": p.name, "size": size, "cells": {}, "lowering": lowering[p.name]}
+        row: dict = {"name": p.name, "size": size, "check_size": p.check_size, "cells": {},
+                     "lowering": lowering[p.name]}
         for c in columns:
-            x = cell(c, p, size)
+            small = c.partition("@")[0] in SMALL_KINDS
+            x = cell(c, p, p.check_size if small else size)
             row["cells"][c] = x.__dict__
-            key = f"{c.partition('@')[2] or 'wasmtime'}/{p.name} {c.partition('@')[0]}"
+            # the interpreter's runs are the p2 suite's `shim` runs; p1c are p1 runs
+            mode = {"interp": "shim", "p1c": "p1"}.get(c.partition("@")[0], c.partition("@")[0])
+            key = f"{c.partition('@')[2] or 'wasmtime'}/{p.name} {mode}"
             failed = not x.ok and not x.problem.startswith("n/a")
             if failed and key in known:
                 notes.append(f"known {key}: {x.problem} ({known[key]})")
@@ -195,10 +222,16 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
             elif key in known:
                 failures.append(f"XPASS {key}: listed as known to fail ({known[key]}) but passes now")
         ratios = {}
+
+        def ratio(a: dict | None, b: dict | None) -> float | None:
+            return a["seconds"] / b["seconds"] if a and b and a["ok"] and b["ok"] \
+                and b["seconds"] else None
         for h in hosts:
-            lo, lim = row["cells"][f"lowered@{h}"], row["cells"][f"p1@{h}"]
-            ratios[f"lowered/p1@{h}"] = lo["seconds"] / lim["seconds"] \
-                if lo["ok"] and lim["ok"] and lim["seconds"] else None
+            ratios[f"lowered/p1@{h}"] = ratio(row["cells"][f"lowered@{h}"],
+                                              row["cells"][f"p1@{h}"])
+            if interpreter:
+                ratios[f"interp/p1@{h}"] = ratio(row["cells"][f"interp@{h}"],
+                                                 row["cells"][f"p1{'' if check_only else 'c'}@{h}"])
         nat = row["cells"]["native"]
         lw = row["cells"].get("lowered@wasmtime")
         if lw is not None:
@@ -206,13 +239,15 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
                 if lw["ok"] and nat["ok"] and nat["seconds"] else None
         jc, p1n = row["cells"].get("jco@node"), row["cells"].get("p1@node")
         if jc is not None and p1n is not None:
-            ratios["jco/p1@node"] = jc["seconds"] / p1n["seconds"] if jc["ok"] and p1n["ok"] else None
+            ratios["jco/p1@node"] = ratio(jc, p1n)
+            ratios["jco/lowered@node"] = ratio(jc, row["cells"].get("lowered@node"))
         row["ratios"] = ratios
         rows.append(row)
         print(f"  {p.name:16} " + "  ".join(
             f"{c} {B.fmt(row['cells'][c]['seconds'])}" + ("" if row["cells"][c]["ok"] else " FAIL")
             for c in columns), flush=True)
-    return {"columns": columns, "hosts": hosts, "rows": rows}, failures, notes
+    return {"columns": columns, "hosts": hosts, "rows": rows, "reps": reps,
+            "check_only": check_only, "interpreter": interpreter}, failures, notes
 
 
 def print_table(report: dict) -> None:
@@ -221,6 +256,8 @@ def print_table(report: dict) -> None:
     if not rows:
         return
     keys = [f"lowered/p1@{h}" for h in hosts]
+    if report.get("interpreter"):
+        keys += [f"interp/p1@{h}" for h in hosts]
     if "wasmtime" in hosts:
         keys.append("lowered@wasmtime/native")
     if any("jco/p1@node" in r["ratios"] for r in rows):
@@ -239,3 +276,46 @@ def print_table(report: dict) -> None:
                       for r in rows))
     print()
     report.update({"geomean_ratio": gms, "worst_ratio": worst})
+    print_markdown(report, keys)
+
+
+def print_markdown(report: dict, keys: list[str]) -> None:
+    """The README's table (Performance, "Lowered mode"): the ratios of this one run."""
+    rows, hosts = report["rows"], report.get("hosts", [])
+    title = {"lowered@wasmtime/native": "lowered@wasmtime / native",
+             "jco/p1@node": "jco@node / p1@node", "jco/lowered@node": "jco@node / lowered@node"}
+    for h in hosts:
+        title[f"lowered/p1@{h}"] = f"lowered / p1 {h}"
+        title[f"interp/p1@{h}"] = f"interpreter / p1 {h}*"
+    if "jco/p1@node" in keys:
+        keys = keys + ["jco/lowered@node"]
+    reps = report.get("reps", 1)
+    print(f"markdown (README, Performance, \"Lowered mode\"): {time.strftime('%Y-%m-%d')}, "
+          f"{reps} rep{'s' if reps != 1 else ''} per cell ({'median' if reps > 1 else 'one run'}), "
+          f"{'check sizes' if report.get('check_only') else 'bench sizes'}"
+          + ("; * the interpreter and its p1 limit at the check size" if report.get("interpreter")
+             else ""))
+    print()
+    print("| bench | native (s) | " + " | ".join(title[k] for k in keys) + " |")
+    print("|---|---:|" + "---:|" * len(keys))
+
+    def text(r: dict, k: str) -> str:
+        v = r["ratios"].get(k)
+        if v is not None:
+            return f"{v:.2f}x"
+        # which of the two runs failed
+        num, _, rest = k.partition("/")  # lowered@wasmtime/native: num names its host
+        den, _, host = rest.partition("@")
+        for col in (f"{num}@{host}" if host else num, f"{den}@{host}" if host else den,
+                    f"p1c@{host}"):
+            c = r["cells"].get(col)
+            if c is not None and not c["ok"]:
+                return "n/a" if c["problem"].startswith("n/a") else f"fails ({col})"
+        return "-"
+    for r in rows:
+        nat = r["cells"]["native"]
+        print(f"| {r['name']} | {B.fmt(nat['seconds'] if nat['ok'] else None)} | "
+              + " | ".join(text(r, k) for k in keys) + " |")
+    gms = [B.geomean([r["ratios"].get(k) for r in rows]) for k in keys]
+    print("| **geomean** | | " + " | ".join(f"**{g:.2f}x**" if g else "-" for g in gms) + " |")
+    print()

