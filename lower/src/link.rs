@@ -872,7 +872,7 @@ impl<'c, 'm> Linker<'c, 'm> {
                         .ok_or_else(|| {
                             LowerError::Library(format!("bad type of `{}`", imp.name))
                         })?;
-                    let o = self.merger.import_func(P1, imp.name, ty)?;
+                    let o = self.merger.import_func_if_used(P1, imp.name, ty)?;
                     self.merger.resolve(self.library, i, Origin::Import(o));
                 }
                 (_, TypeRef::Memory(_)) => self.merger.resolve(self.library, i, primary),

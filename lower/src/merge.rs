@@ -10,7 +10,8 @@
 //! `wasm_encoder::reencode::Reencode` and per-input index maps.
 //!
 //! Merged index spaces, in order:
-//! * functions: the output's imports, then each input's defined functions
+//! * functions: the output's imports (those something kept refers to:
+//!   [`Merger::import_func_if_used`]), then each input's defined functions
 //!   (inputs in order; of an input given [`Merger::keep_funcs`], the kept
 //!   ones only, their element segment slots of the others `ref.null func`),
 //!   then the glue functions;
@@ -60,7 +61,8 @@ pub struct GlueFunc(pub u32);
 pub struct GlueGlobal(pub u32);
 
 /// A function imported by the output: its position in
-/// [`Merger::import_func`] order (also its merged function index).
+/// [`Merger::import_func`] order (its merged function index counts only the
+/// imports kept at layout: [`Merger::index`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OutputImport(pub u32);
 
@@ -209,6 +211,24 @@ struct Input<'a> {
 /// walk missed fails validation instead of calling another function.
 const DROPPED: u32 = u32::MAX;
 
+/// Each flagged item's position among the flagged ones ([`DROPPED`] for the
+/// others), and how many are flagged.
+fn compact(flags: &[bool]) -> (Vec<u32>, u32) {
+    let mut n = 0;
+    let positions = flags
+        .iter()
+        .map(|&k| {
+            n += u32::from(k);
+            if k {
+                n - 1
+            } else {
+                DROPPED
+            }
+        })
+        .collect();
+    (positions, n)
+}
+
 impl Input<'_> {
     /// Whether defined function `f` is kept.
     fn kept(&self, f: usize) -> bool {
@@ -248,6 +268,12 @@ pub struct Extras {
 pub struct Merger<'a> {
     inputs: Vec<Input<'a>>,
     out_imports: Vec<(String, String, wasm_encoder::FuncType)>,
+    /// Per output import: asked for by [`Merger::import_func`] (always
+    /// kept), not only by [`Merger::import_func_if_used`].
+    import_wanted: Vec<bool>,
+    /// Per output import: its merged index, [`DROPPED`] for one no kept
+    /// code refers to (set by layout).
+    import_index: Vec<u32>,
     glue: Vec<Glue>,
     globals: Vec<(GlobalType, ConstVal, String)>,
     primary_memory: Option<(InputId, u32)>,
@@ -365,6 +391,24 @@ impl<'a> Merger<'a> {
         name: &str,
         ty: wasm_encoder::FuncType,
     ) -> Result<OutputImport, LowerError> {
+        let i = self.import_func_if_used(module, name, ty)?;
+        self.import_wanted[i.0 as usize] = true;
+        Ok(i)
+    }
+
+    /// An import of the output that stays only if something refers to it
+    /// at layout: an input that resolves an import to it and keeps all its
+    /// functions, a kept function of an input given [`Merger::keep_funcs`]
+    /// (or that input's element segments, global initializers, exports or
+    /// start function: [`crate::reach::referenced_imports`]), an export of
+    /// the output, or a caller of [`Merger::import_func`]. The library's p1
+    /// imports are declared so: a component reaches a few of them.
+    pub fn import_func_if_used(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: wasm_encoder::FuncType,
+    ) -> Result<OutputImport, LowerError> {
         assert!(!self.laid_out, "imports are declared before layout");
         if let Some(i) = self
             .out_imports
@@ -380,6 +424,7 @@ impl<'a> Merger<'a> {
         }
         self.out_imports
             .push((module.to_string(), name.to_string(), ty));
+        self.import_wanted.push(false);
         Ok(OutputImport(self.out_imports.len() as u32 - 1))
     }
 
@@ -485,25 +530,44 @@ impl<'a> Merger<'a> {
                 )));
             }
         }
-        let mut funcs = self.out_imports.len() as u32;
+        let mut used = self.import_wanted.clone();
+        for inp in &self.inputs {
+            let referenced = match &inp.keep {
+                None => None,
+                Some(keep) => Some(crate::reach::referenced_imports(&inp.info, keep)?),
+            };
+            let func_imports = inp
+                .info
+                .imports
+                .iter()
+                .zip(&inp.imports)
+                .filter(|(imp, _)| Kind::of_import(&imp.ty) == Some(Kind::Func));
+            for (f, (_, origin)) in func_imports.enumerate() {
+                if let Some(Origin::Import(o)) = origin {
+                    if referenced
+                        .as_ref()
+                        .is_none_or(|r| r.get(f).copied().unwrap_or(true))
+                    {
+                        used[o.0 as usize] = true;
+                    }
+                }
+            }
+        }
+        for (_, origin) in &self.exports {
+            if let Origin::Import(o) = origin {
+                used[o.0 as usize] = true;
+            }
+        }
+        let (import_index, mut funcs) = compact(&used);
+        self.import_index = import_index;
         let (mut tables, mut globals, mut elems, mut datas) = (0, 0, 0, 0);
         let mut memories = u32::from(self.primary_memory.is_some());
         for (i, inp) in self.inputs.iter_mut().enumerate() {
             inp.func_base = funcs;
             match &inp.keep {
                 Some(keep) => {
-                    let mut n = 0;
-                    inp.compact = keep
-                        .iter()
-                        .map(|&k| {
-                            n += u32::from(k);
-                            if k {
-                                n - 1
-                            } else {
-                                DROPPED
-                            }
-                        })
-                        .collect();
+                    let (positions, n) = compact(keep);
+                    inp.compact = positions;
                     funcs += n;
                 }
                 None => funcs += inp.info.funcs.len() as u32,
@@ -554,7 +618,11 @@ impl<'a> Merger<'a> {
             }
             Origin::Glue(g) => self.glue_base + g.0,
             Origin::GlueGlobal(g) => self.glue_global_base + g.0,
-            Origin::Import(i) => i.0,
+            Origin::Import(i) => self
+                .import_index
+                .get(i.0 as usize)
+                .copied()
+                .unwrap_or(DROPPED),
         }
     }
 
@@ -585,7 +653,10 @@ impl<'a> Merger<'a> {
         assert!(self.laid_out, "encode after layout");
         let mut types = Types::default();
         let mut imports = ImportSection::new();
-        for (m, n, ty) in &self.out_imports {
+        for ((m, n, ty), &index) in self.out_imports.iter().zip(&self.import_index) {
+            if index == DROPPED {
+                continue;
+            }
             let t = types.intern(ty.clone());
             imports.import(m, n, EntityType::Function(t));
         }

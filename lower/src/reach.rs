@@ -24,8 +24,12 @@
 //! does, given that the library makes its table indices only through
 //! relocations (true of code compiled by LLVM). Its element segment slots
 //! become `ref.null func` in the output ([`crate::merge`]).
+//!
+//! [`referenced_imports`] then says which of the library's imported (p1)
+//! functions the kept code still names; the output imports only those.
 
 use crate::error::LowerError;
+use crate::merge::Kind;
 use crate::module::ModuleInfo;
 use wasmparser::{ElementItems, ElementKind, Operator};
 
@@ -93,19 +97,67 @@ pub fn reachable(
         }
         *k = true;
         work.extend(&slot_edges[i as usize]);
-        let mut ops = info.bodies[i as usize]
-            .get_operators_reader()
-            .map_err(|e| malformed(info, e))?;
-        while !ops.eof() {
-            match ops.read().map_err(|e| malformed(info, e))? {
-                Operator::Call { function_index }
-                | Operator::ReturnCall { function_index }
-                | Operator::RefFunc { function_index } => work.push(function_index),
-                _ => {}
-            }
-        }
+        body_funcs(info, &info.bodies[i as usize], &mut work)?;
     }
     Ok(keep)
+}
+
+/// Appends the functions a body calls (`call`, `return_call`) or takes
+/// (`ref.func`).
+fn body_funcs(
+    info: &ModuleInfo<'_>,
+    body: &wasmparser::FunctionBody<'_>,
+    out: &mut Vec<u32>,
+) -> Result<(), LowerError> {
+    let mut ops = body
+        .get_operators_reader()
+        .map_err(|e| malformed(info, e))?;
+    while !ops.eof() {
+        match ops.read().map_err(|e| malformed(info, e))? {
+            Operator::Call { function_index }
+            | Operator::ReturnCall { function_index }
+            | Operator::RefFunc { function_index } => out.push(function_index),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Which imported functions of `info` the output still refers to once only
+/// the defined functions flagged in `keep` stay (one flag per imported
+/// function): those a kept body calls (`call`, `return_call`) or takes
+/// (`ref.func`), and, conservatively, those an element segment, a global
+/// initializer, an export or the start function names. The output imports
+/// only these (see [`crate::merge`]): a host resolves, and V8 compiles a
+/// wrapper for, every import a module declares.
+pub fn referenced_imports(info: &ModuleInfo<'_>, keep: &[bool]) -> Result<Vec<bool>, LowerError> {
+    let imported = info.imported_funcs;
+    let mut named = Vec::new();
+    for e in &info.elements {
+        element_funcs(info, &e.items, &mut named)?;
+    }
+    for g in &info.globals {
+        const_funcs(info, &g.init_expr, &mut named)?;
+    }
+    named.extend(
+        info.exports
+            .iter()
+            .filter(|e| Kind::of_external(e.kind) == Some(Kind::Func))
+            .map(|e| e.index),
+    );
+    named.extend(info.start);
+    for (i, body) in info.bodies.iter().enumerate() {
+        if keep.get(i).copied().unwrap_or(false) {
+            body_funcs(info, body, &mut named)?;
+        }
+    }
+    let mut used = vec![false; imported as usize];
+    for f in named {
+        if let Some(u) = used.get_mut(f as usize) {
+            *u = true;
+        }
+    }
+    Ok(used)
 }
 
 fn malformed(info: &ModuleInfo<'_>, e: wasmparser::BinaryReaderError) -> LowerError {
@@ -179,6 +231,32 @@ mod tests {
         assert_eq!(kept(CALLS, &[5], None), [true, true, false, false, true]);
         // An import root keeps nothing defined.
         assert_eq!(kept(CALLS, &[0], None), [false; 5]);
+    }
+
+    #[test]
+    fn only_imports_a_kept_body_calls_are_referenced() {
+        let bytes = wat::parse_str(CALLS).unwrap();
+        let info = ModuleInfo::parse(&bytes, "test".into()).unwrap();
+        // $f1 calls the import: kept with it, dropped without it.
+        let used = |keep: &[bool]| referenced_imports(&info, keep).unwrap();
+        assert_eq!(used(&[true, true, false, false, false]), [true]);
+        assert_eq!(used(&[false, false, true, true, false]), [false]);
+        assert_eq!(used(&[false; 5]), [false]);
+        // An export, a table slot or a start function names it whatever is kept.
+        for named in [
+            r#"(export "x" (func 0))"#,
+            "(table 1 funcref) (elem (i32.const 0) func 0)",
+            "(start 0)",
+        ] {
+            let wat = format!(r#"(module (import "m" "f" (func)) (func) {named})"#);
+            let bytes = wat::parse_str(&wat).unwrap();
+            let info = ModuleInfo::parse(&bytes, "test".into()).unwrap();
+            assert_eq!(
+                referenced_imports(&info, &[false]).unwrap(),
+                [true],
+                "{named}"
+            );
+        }
     }
 
     #[test]

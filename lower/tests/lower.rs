@@ -265,6 +265,17 @@ fn only_the_library_functions_the_component_imports_are_kept() {
         ["lib.drop", "lib.get-stdout", "lib.init", "lib.write"]
     );
     assert_eq!(counts(&common::stand_in_library())[1], 14);
+    // Of the library's four p1 imports, what the kept functions and `_start`
+    // call: `args_sizes_get` and `args_get` (only `get-arguments` calls them)
+    // are not imported.
+    let (imports, _) = imports_exports(&bytes);
+    assert_eq!(
+        imports,
+        [
+            "wasi_snapshot_preview1 fd_write",
+            "wasi_snapshot_preview1 proc_exit"
+        ]
+    );
 }
 
 #[test]
