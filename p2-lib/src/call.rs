@@ -152,6 +152,12 @@ impl Guest for Call<'_> {
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
         Ok(self.mem.write(ptr, bytes)?)
     }
+    /// The glue's stores of results, into ranges it checked: no
+    /// `memory.size` per store.
+    #[inline]
+    fn store(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
+        Ok(self.mem.write_checked(ptr, bytes)?)
+    }
     fn realloc(
         &mut self,
         old_ptr: u32,

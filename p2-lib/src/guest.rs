@@ -114,6 +114,28 @@ impl Memory {
         Ok(())
     }
 
+    /// Copies `bytes` to guest memory at `ptr`, a range the caller checked
+    /// against memory 0 during this call (memory never shrinks, so it is
+    /// still inside): only address 0 is refused, as in [`Memory::write`].
+    #[inline]
+    pub fn write_checked(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), OutOfBounds> {
+        if ptr == 0 && !bytes.is_empty() {
+            return Err(OutOfBounds {
+                ptr,
+                len: bytes.len() as u64,
+            });
+        }
+        // SAFETY: `ptr..ptr + len` is inside memory 0 (checked by the
+        // caller; memory 0 only grows) and not at address 0; the guest's
+        // address is ours, and no view of guest memory is alive (`&mut
+        // self`). Were the caller wrong, the store would be outside memory
+        // 0 and the engine would trap: it cannot reach outside the guest.
+        unsafe {
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr as usize as *mut u8, bytes.len())
+        };
+        Ok(())
+    }
+
     /// Calls the guest's `cabi_realloc(old_ptr, old_size, align, new_size)`.
     /// The result is not checked here: the Canonical ABI checks its
     /// alignment and bounds where the spec says to trap.

@@ -41,7 +41,9 @@
 //!   glue never holds a view across `realloc` (which may grow memory).
 //! * `write` and the views are bounds-checked (`canonical_abi::MemoryView`'s
 //!   rules); the glue also checks every range first, with canonical-abi's
-//!   checks, so a failure is the spec's trap.
+//!   checks, so a failure is the spec's trap. `store` is only given ranges
+//!   so checked (the `retptr`, a list the Canonical ABI allocated), and may
+//!   skip the bounds check.
 //! * `lift_own` moves the handle out of the caller's table, `lift_borrow`
 //!   lends it until the call returns (the mode ends the lends after the
 //!   glue returns), `lower_own` adds a new handle; each traps on a handle of
@@ -79,6 +81,15 @@ pub trait Guest {
     fn memory(&self) -> Result<&Self::Memory, AbiError>;
     /// Copies `bytes` into the caller's memory at `ptr` (bounds-checked).
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError>;
+    /// Copies `bytes` to `ptr`, inside a range this call has already
+    /// checked: the `retptr` (`rt::check_pointer`) or a list the Canonical
+    /// ABI allocated and checked (`alloc_list`). Memory never shrinks, so
+    /// the range is still in bounds and a mode may skip the bounds check;
+    /// the default checks, as [`Guest::write`]. The generated glue stores
+    /// results only through this (`rt::store_*`).
+    fn store(&mut self, ptr: u32, bytes: &[u8]) -> Result<(), AbiError> {
+        self.write(ptr, bytes)
+    }
     /// Calls the caller's `realloc(old_ptr, old_size, align, new_size)`.
     fn realloc(
         &mut self,
@@ -269,9 +280,11 @@ pub mod rt {
         Ok(u64::from_le_bytes(read(g, at)?))
     }
 
+    /// A store of the generated glue: always inside a range the call
+    /// checked ([`Guest::store`]).
     #[inline]
     fn write<G: Guest + ?Sized>(g: &mut G, at: u32, b: &[u8]) -> Result<(), G::Trap> {
-        g.write(at, b).map_err(|e| abi(g, e))
+        g.store(at, b).map_err(|e| abi(g, e))
     }
 
     #[inline]

@@ -125,7 +125,10 @@ pub struct Origin {
     /// The preopen's p1 fd.
     pub preopen: u32,
     /// The path below the preopen (through the directories it was opened
-    /// relative to), as the guest gave it.
+    /// relative to), as the guest gave it. Only a checkpoint reads it, so
+    /// only the build with checkpoints makes it (the lowered library does
+    /// not pay a `String` per `open-at`).
+    #[cfg(feature = "checkpoint")]
     pub path: String,
     pub lookup: wasi::Lookupflags,
     /// `path_open`'s oflags without `creat`, `excl` and `trunc`.

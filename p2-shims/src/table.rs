@@ -258,25 +258,35 @@ const WINDOW: usize = 1024;
 /// the first [`DIRECT`] (the stdio streams and the other first resources of
 /// a program) and the live ones among the last [`WINDOW`] issued (a file's
 /// descriptor and streams, which its hot calls use). Reps are issued in
-/// increasing order and never reused, so the window is a deque from `base`
-/// (the oldest rep it holds) that drops its leading empty slots, and moves
-/// an entry still live when it falls out of the window into `old` (hashed
+/// increasing order and never reused, so the window is a vector from `base`
+/// (the rep of its first slot) whose first `dead` slots are empty (left
+/// behind as the oldest entries go; cut off in bulk, so a lookup is one
+/// subtraction and one index, with no ring arithmetic), and which moves an
+/// entry still live when it falls out of the window into `old` (hashed
 /// from then on).
 #[derive(Debug)]
 struct Slots {
     /// Reps below [`DIRECT`], and those older than the window.
     old: SmallMap<Slot>,
-    /// Reps `base..base + recent.len()`; never starts with `None`.
-    recent: VecDeque<Option<Slot>>,
+    /// Reps `base..base + recent.len()`: `recent[..dead]` are out of the
+    /// window (empty, their entries removed or moved to `old`),
+    /// `recent[dead]` (if any) is `Some`, and at most [`WINDOW`] slots
+    /// follow `dead`.
+    recent: Vec<Option<Slot>>,
     base: u32,
+    dead: usize,
+    /// `base + dead`: the window's first rep (older ones are in `old`).
+    start: u32,
 }
 
 impl Default for Slots {
     fn default() -> Self {
         Slots {
             old: SmallMap::default(),
-            recent: VecDeque::new(),
+            recent: Vec::new(),
             base: DIRECT,
+            dead: 0,
+            start: DIRECT,
         }
     }
 }
@@ -285,7 +295,7 @@ impl Slots {
     /// Where rep `rep` is in the window, if it belongs there.
     #[inline]
     fn index(&self, rep: u32) -> Option<usize> {
-        rep.checked_sub(self.base).map(|i| i as usize)
+        (rep >= self.start).then(|| (rep - self.base) as usize)
     }
     #[inline]
     fn get(&self, rep: u32) -> Option<&Slot> {
@@ -304,12 +314,19 @@ impl Slots {
     fn contains(&self, rep: u32) -> bool {
         self.get(rep).is_some()
     }
+    /// The window's slots after the dead ones.
+    #[inline]
+    fn live_len(&self) -> usize {
+        self.recent.len() - self.dead
+    }
     /// Adds the entry of `rep`: at the window's end when `rep` comes next
     /// there (every new rep does, while the window has room).
     #[inline]
     fn insert(&mut self, rep: u32, slot: Slot) {
         match self.index(rep) {
-            Some(i) if i == self.recent.len() && i < WINDOW => self.recent.push_back(Some(slot)),
+            Some(i) if i == self.recent.len() && self.live_len() < WINDOW => {
+                self.recent.push(Some(slot))
+            }
             _ => self.insert_elsewhere(rep, slot),
         }
     }
@@ -322,17 +339,20 @@ impl Slots {
         };
         if i >= self.recent.len() + WINDOW {
             // Far past the window (a rebuilt table): start a new one there.
-            while !self.recent.is_empty() {
+            while self.live_len() > 0 {
                 self.pop_front();
             }
+            self.recent.clear();
+            self.dead = 0;
             self.base = rep;
+            self.start = rep;
             i = 0;
         }
         if self.recent.len() <= i {
             self.recent.resize_with(i + 1, || None);
         }
         self.recent[i] = Some(slot);
-        while self.recent.len() > WINDOW {
+        while self.live_len() > WINDOW {
             self.pop_front();
         }
         self.trim();
@@ -347,20 +367,38 @@ impl Slots {
             None => self.old.remove(rep),
         }
     }
-    /// Moves the window's first slot out of it (into `old` if live).
+    /// Moves the window's first live slot out of it (into `old` if live).
     fn pop_front(&mut self) {
-        if let Some(Some(slot)) = self.recent.pop_front() {
-            self.old.insert(self.base, slot);
+        if let Some(Some(slot)) = self.recent.get_mut(self.dead).map(Option::take) {
+            self.old.insert(self.start, slot);
         }
-        self.base = self.base.saturating_add(1);
+        self.step();
     }
-    /// Drops the window's leading empty slots.
+    /// The window's first slot is out of it.
+    #[inline]
+    fn step(&mut self) {
+        self.dead += 1;
+        self.start = self.start.saturating_add(1);
+    }
+    /// Steps over the window's leading empty slots, and cuts them off once
+    /// they are as many as the live ones (or all of them): each slot is
+    /// moved at most once per cut, so the cost per entry stays constant.
     #[inline]
     fn trim(&mut self) {
-        while let Some(None) = self.recent.front() {
-            self.recent.pop_front();
-            self.base = self.base.saturating_add(1);
+        while let Some(None) = self.recent.get(self.dead) {
+            self.step();
         }
+        if self.dead > 0 && self.dead >= self.live_len() {
+            self.cut();
+        }
+    }
+    /// Drops the dead slots from the vector (`base` follows).
+    #[cold]
+    #[inline(never)]
+    fn cut(&mut self) {
+        self.recent.drain(..self.dead);
+        self.base = self.start;
+        self.dead = 0;
     }
     /// Every entry, in no particular order.
     #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]

@@ -185,15 +185,19 @@ pub fn open_at(
             );
             // What reopens it after a checkpoint: the same open below the
             // preopen the parent descriptor leads to.
-            let (preopen, below) = match cx.origins.get(dir) {
-                Some(o) if parent.owned => (o.preopen, format!("{}/{path}", o.path)),
-                _ => (dir, path.to_string()),
+            let preopen = match cx.origins.get(dir) {
+                Some(o) if parent.owned => o.preopen,
+                _ => dir,
             };
             cx.origins.insert(
                 new,
                 crate::Origin {
                     preopen,
-                    path: below,
+                    #[cfg(feature = "checkpoint")]
+                    path: match cx.origins.get(dir) {
+                        Some(o) if parent.owned => format!("{}/{path}", o.path),
+                        _ => path.to_string(),
+                    },
                     lookup: lf,
                     oflags: oflags & !(wasi::OFLAGS_CREAT | wasi::OFLAGS_EXCL | wasi::OFLAGS_TRUNC),
                     rights_base: rights,

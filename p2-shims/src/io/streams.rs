@@ -217,6 +217,8 @@ pub fn read_into(
     buf: &mut Vec<u8>,
 ) -> Result<Result<(), StreamFail>, HostError> {
     buf.clear();
+    // The stream is looked up once: the read needs only its fd, and the
+    // table is not touched while it waits.
     let s = cx.table.input(rep)?;
     if s.closed {
         return Ok(Err(StreamFail::Closed));
@@ -238,16 +240,16 @@ pub fn read_into(
             r => break r.map(Some),
         }
     };
-    let s = cx.table.input(rep)?;
     buf.truncate(match r {
         Ok(Some(n)) => n,
         _ => 0,
     });
+    let stdin = fd == 0 && offset.is_none();
     match r {
         Ok(None) => Ok(Ok(())),
         Ok(Some(0)) => {
             s.closed = true;
-            if fd == 0 && offset.is_none() {
+            if stdin {
                 cx.stdin_partial = false;
             }
             Ok(Err(StreamFail::Closed))
@@ -255,7 +257,7 @@ pub fn read_into(
         Ok(Some(n)) => {
             if let Some(off) = &mut s.offset {
                 *off += n as u64;
-            } else if fd == 0 {
+            } else if stdin {
                 cx.stdin_partial = true;
             }
             Ok(Ok(()))
@@ -329,7 +331,10 @@ fn skip(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> StreamResult<u6
 }
 
 /// Whether output stream `rep` can be used (see [`check_usable`]).
-#[inline]
+/// Inlined into `check-write` and `flush`, whose whole work it is, so their
+/// result is not passed through memory (lowered mode counts those
+/// instructions on every call).
+#[inline(always)]
 fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(), StreamFail>, HostError> {
     Ok(check_usable(cx.table.output(rep)?))
 }
@@ -351,6 +356,7 @@ fn check_usable(s: &mut Stream) -> Result<(), StreamFail> {
 /// Writes all of `data`, as `write` or, when `blocking`, as
 /// `blocking-write-and-flush`. The stream is looked up once: the write
 /// itself needs only the fds' facts.
+#[inline]
 pub fn write_all(
     cx: &mut WasiCtx,
     rep: u32,
@@ -447,7 +453,7 @@ fn finish_write(s: &mut Stream, r: Written, blocking: bool) -> Result<(), Stream
 
 /// `flush` and `blocking-flush`: nothing is buffered (see the module doc),
 /// but a failed `write` is reported.
-#[inline]
+#[inline(always)]
 fn flush(cx: &mut WasiCtx, rep: u32) -> StreamResult<()> {
     let r = usable(cx, rep)?;
     result(cx, r)
