@@ -8,10 +8,11 @@ inside wasmi (wasmi 2.0 has one: see the README), which ends the process. This
 driver runs fuzz-smoke in chunks; when a chunk dies on a signal, it finds the
 iteration that killed it (the chunk again with --verbose: the one after the last
 `ok`), records it, and goes on after it. At the end it prints the totals of the
-summary lines (modules, calls, mismatches, wasmi panics, CPU seconds) and the
+summary lines (modules, calls, NaN-payload differences, mismatches, wasmi panics, CPU seconds) and the
 iterations that crashed, each with its reproducer.
 
-With --save, each crashing module, and in core mode each mismatching one, is written there
+With --save, each crashing module, and in core mode each mismatching one and each with a
+spec-allowed NaN difference, is written there
 (DIFF_SAVE; replay a mismatch with `fuzz-smoke --diff-file M.wasm $(cat M.wasm.args)`) for a
 check by hand: a crash is blamed on wasmi only once the module crashes wasmi alone (the
 README says which were checked so).
@@ -31,9 +32,11 @@ import sys
 SUMMARY = re.compile(
     r"fuzz-smoke differential \(core-vm vs wasmi 2\.0\): (\d+) modules \((\d+) rejected by wasmi, "
     r"(\d+) stopped by a wasmi panic\), (\d+) instantiated, (\d+) calls compared \((\d+) trapping alike\), "
-    r"(\d+) modules inconclusive \(fuel, stack or caps\), (\d+) mismatches; ([\d.]+) s CPU"
+    r"(\d+) modules inconclusive \(fuel, stack or caps\), (\d+) NaN-payload and (\d+) NaN-derived differences "
+    r"\(spec-allowed, probe-confirmed\), (\d+) mismatches; ([\d.]+) s CPU"
 )
-FIELDS = ("modules", "rejected", "panicked", "instantiated", "calls", "traps", "inconclusive", "mismatches")
+FIELDS = ("modules", "rejected", "panicked", "instantiated", "calls", "traps", "inconclusive", "nan-payload",
+          "nan-derived", "mismatches")
 COMPONENT_SUMMARY = re.compile(
     r"fuzz-smoke component diff \(component-model vs wasmtime 48\): (\d+) components \((\d+) rejected by both\), "
     r"(\d+) instantiated, (\d+) calls compared \((\d+) equal values, (\d+) failing alike, (\d+) of them a trap on one "
@@ -83,16 +86,22 @@ def main() -> int:
     cpu = 0.0
     crashes: list[tuple[int, int]] = []
     notes: list[str] = []
+    saved_nan: set[int] = set()
     i, end = a.start, a.start + a.iterations
     while i < end:
         n = min(a.chunk, end - i)
         p = run(a.bin, i, n, False, a.save)
         for line in p.stderr.splitlines():
-            if "wasmi panicked" in line or "FAILED" in line or line.startswith("  - "):
+            if ("wasmi panicked" in line or "FAILED" in line or "spec-allowed NaN difference" in line
+                    or line.startswith("  - ")):
                 notes.append(line)
             failed = re.match(r"iteration (\d+) FAILED", line)
             if failed and a.save and a.mode == "core":
                 save_module(a.bin, a.save, int(failed.group(1)), "mismatch")
+            nan = re.match(r"iteration (\d+): spec-allowed NaN difference", line)
+            if nan and a.save and a.mode == "core" and int(nan.group(1)) not in saved_nan:
+                saved_nan.add(int(nan.group(1)))
+                save_module(a.bin, a.save, int(nan.group(1)), "nan")
         m = SUMMARY_RE.search(p.stdout)
         if p.returncode >= 0 and m:
             for k, v in zip(FIELDS_OF, m.groups()):

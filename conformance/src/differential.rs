@@ -32,11 +32,32 @@
 //! At the end all exported globals, memories (size and bytes) and tables
 //! (size, each element's null-ness and externref id) are compared.
 //!
-//! **NaNs.** In modules with `canonicalize_nans` every float result is
-//! compared bit for bit, and so are memories. Without it, a float that is a
-//! NaN in both engines is equal whatever its bits (the spec lets arithmetic
-//! produce any arithmetic NaN), and memories are not compared (a stored NaN's
-//! payload may differ legitimately).
+//! **NaNs.** In modules with `canonicalize_nans` every value is compared bit
+//! for bit, and so are memories. Without it (one module in four) the spec
+//! lets float arithmetic (`add` .. `sqrt`, `min`/`max`, `ceil` .. `nearest`,
+//! `demote`/`promote`) return any NaN sign and payload, and those bits can
+//! reach an integer through `reinterpret`. There a pair of values that differ
+//! is a *NaN-payload difference*, not a mismatch, only when (1) both are NaN
+//! bit patterns of the same width (two `f32` NaNs, two `i32`s that are `f32`
+//! NaN patterns; likewise `f64`/`i64`), and (2) the *NaN probe* confirms
+//! that some float arithmetic had produced a NaN by then: the module is run
+//! again with core-vm on a copy of it ([`nan_probe`]) in which every such
+//! instruction sets a flag global when its result is a NaN (the copy
+//! computes the same values), and the flag is read at the same point. A
+//! pair that meets (1) but not (2) (NaN bits changed by moves, loads,
+//! `neg`, `copysign` or parameters, which must keep them exactly) is a
+//! mismatch. NaN-payload differences are counted ([`DiffStats::nan_payload`],
+//! listed in [`DiffStats::nan_notes`]), not passed silently; comparison goes
+//! on after them. Any other mismatch in such a module (an integer computed
+//! from NaN bits, a trap or a branch taken on them) is *NaN-derived*
+//! ([`DiffStats::nan_derived`], listed too) only when (a) the probe run
+//! shows that float arithmetic had produced a NaN by the time the run
+//! stopped, and (b) the *canonicalised copy* (the probe copy with every
+//! such NaN result replaced by the canonical positive NaN, so both engines
+//! must agree bit for bit) runs on both engines at least as far with no
+//! mismatch at all; otherwise it stays a mismatch. Memories are not
+//! compared in such modules (a stored NaN's payload may differ
+//! legitimately).
 //!
 //! **Limits.** Fuel: core-vm counts function entries and loop iterations,
 //! wasmi roughly one unit per instruction, so wasmi gets [`WASMI_FUEL_RATIO`]
@@ -58,8 +79,9 @@
 //! under libFuzzer (`fuzz/`, whose panic hook aborts) such a panic is a
 //! crash to triage by hand.
 //!
-//! Invariants: this file depends only on core-vm, wasmi, wasm-smith and
-//! arbitrary (and `fuzz_harness`, compiled beside it). Every mismatch is a
+//! Invariants: this file depends only on core-vm, wasmi, wasm-smith,
+//! arbitrary, wasmparser and wasm-encoder (the probe; and `fuzz_harness`,
+//! compiled beside it). Every mismatch is a
 //! finding; a module wasmi rejects is counted (`reference_rejected`), not a
 //! finding, and so is a wasmi panic (`reference_failed`); a module core-vm
 //! rejects is a finding (wasm-smith stays within core-vm's features).
@@ -96,6 +118,15 @@ pub struct DiffStats {
     /// Modules whose comparison stopped early: fuel or stack ran out in one
     /// engine, or a resource cap was hit at instantiation.
     pub inconclusive: u64,
+    /// Value pairs that differ only as the spec allows in a module whose
+    /// NaNs are not canonicalised (see the module doc): counted, not findings.
+    pub nan_payload: u64,
+    /// Mismatches of other values in such modules that are NaN-derived:
+    /// float arithmetic had produced a NaN before them, and they vanish
+    /// when every such NaN is made the canonical one (see the module doc).
+    pub nan_derived: u64,
+    /// What each of them was (which call or global, both values).
+    pub nan_notes: Vec<String>,
     pub findings: Vec<String>,
 }
 
@@ -110,6 +141,9 @@ impl DiffStats {
         self.calls += o.calls;
         self.traps += o.traps;
         self.inconclusive += o.inconclusive;
+        self.nan_payload += o.nan_payload;
+        self.nan_derived += o.nan_derived;
+        self.nan_notes.extend(o.nan_notes.iter().cloned());
         self.findings.extend(o.findings.iter().cloned());
     }
 }
@@ -126,27 +160,78 @@ pub enum V {
     ExternRef(Option<u32>),
 }
 
+/// How two values compare (see the module doc, **NaNs**).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Same {
+    Equal,
+    /// Both NaN bit patterns of one width, in a module whose NaNs are not
+    /// canonicalised: a NaN-payload difference if the probe confirms it.
+    NanBits,
+    Differ,
+}
+
+fn is_nan32(bits: u32) -> bool {
+    f32::from_bits(bits).is_nan()
+}
+
+fn is_nan64(bits: u64) -> bool {
+    f64::from_bits(bits).is_nan()
+}
+
 impl V {
-    /// Equality under the module's NaN rule (see the module doc).
-    fn same(&self, other: &V, exact_nans: bool) -> bool {
-        match (*self, *other) {
+    /// Compares under the module's NaN rule.
+    fn cmp(&self, other: &V, exact_nans: bool) -> Same {
+        let nan_bits = match (*self, *other) {
             (V::F32(a), V::F32(b)) => {
-                a == b || (!exact_nans && f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan())
+                if a == b {
+                    return Same::Equal;
+                }
+                is_nan32(a) && is_nan32(b)
+            }
+            (V::I32(a), V::I32(b)) => {
+                if a == b {
+                    return Same::Equal;
+                }
+                is_nan32(a as u32) && is_nan32(b as u32)
             }
             (V::F64(a), V::F64(b)) => {
-                a == b || (!exact_nans && f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
+                if a == b {
+                    return Same::Equal;
+                }
+                is_nan64(a) && is_nan64(b)
             }
-            (V::I32(a), V::I32(b)) => a == b,
-            (V::I64(a), V::I64(b)) => a == b,
-            (V::FuncRef(a), V::FuncRef(b)) => a == b,
-            (V::ExternRef(a), V::ExternRef(b)) => a == b,
-            _ => false,
+            (V::I64(a), V::I64(b)) => {
+                if a == b {
+                    return Same::Equal;
+                }
+                is_nan64(a as u64) && is_nan64(b as u64)
+            }
+            (V::FuncRef(a), V::FuncRef(b)) if a == b => return Same::Equal,
+            (V::ExternRef(a), V::ExternRef(b)) if a == b => return Same::Equal,
+            _ => return Same::Differ,
+        };
+        if nan_bits && !exact_nans {
+            Same::NanBits
+        } else {
+            Same::Differ
         }
     }
 }
 
-fn same_vals(a: &[V], b: &[V], exact_nans: bool) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y, exact_nans))
+/// The worst of the pairs: `Differ` if any pair differs (or the lengths do).
+fn cmp_vals(a: &[V], b: &[V], exact_nans: bool) -> Same {
+    if a.len() != b.len() {
+        return Same::Differ;
+    }
+    let mut worst = Same::Equal;
+    for (x, y) in a.iter().zip(b) {
+        match x.cmp(y, exact_nans) {
+            Same::Differ => return Same::Differ,
+            Same::NanBits => worst = Same::NanBits,
+            Same::Equal => {}
+        }
+    }
+    worst
 }
 
 /// Trap categories both engines can be mapped to.
@@ -521,14 +606,95 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
             return stats;
         }
     };
-    let mut d = Diff {
-        stats,
-        exact_nans,
-        cv_log: Log::default(),
-        wi_log: Log::default(),
+    let mut d = Diff::new(stats, exact_nans, None);
+    let mut cv_store = cv::Store::new(&cv_engine, ());
+    d.run(&mut cv_store, &cv_module, &wi_engine, &wi_module, arg_seed);
+    if exact_nans || (d.nan_points.is_empty() && d.stats.findings.is_empty()) {
+        return d.stats;
+    }
+    // NaN bits differ somewhere, or a mismatch in a module whose NaNs are
+    // not canonicalised: run again with core-vm on the probe copy (the same
+    // values, plus a flag set by every arithmetic NaN) to learn whether
+    // float arithmetic had produced a NaN at each such point, and where the
+    // run stopped.
+    debug("running the NaN probe");
+    let mut probed: Vec<(String, bool)> = Vec::new();
+    let mut nan_at_stop = false;
+    if let Some((probe_wasm, flag)) = nan_probe(wasm, false) {
+        if let Ok(probe_module) = cv::Module::new(&cv_engine, &probe_wasm) {
+            let mut p = Diff::new(DiffStats::default(), exact_nans, Some(flag.clone()));
+            let mut store = cv::Store::new(&cv_engine, ());
+            p.run(&mut store, &probe_module, &wi_engine, &wi_module, arg_seed);
+            nan_at_stop = p.cv_inst.is_some_and(|inst| {
+                inst.get_global(&store, &flag)
+                    .is_some_and(|g| !matches!(g.get(&store), cv::Val::I32(0)))
+            });
+            probed = p
+                .nan_points
+                .into_iter()
+                .map(|pt| (pt.what, pt.arithmetic_nan == Some(true)))
+                .collect();
+        }
+    }
+    let mut stats = d.stats;
+    for pt in d.nan_points {
+        let line = format!("{}: core-vm {}, wasmi {}", pt.what, pt.cv, pt.wi);
+        if probed.iter().any(|(w, seen)| *w == pt.what && *seen) {
+            stats.nan_payload += 1;
+            stats.nan_notes.push(line);
+        } else {
+            stats.findings.push(format!(
+                "{line}: NaN bits differ, but no float arithmetic had produced a NaN by then \
+                 (NaN probe), so they must be equal"
+            ));
+        }
+    }
+    // A mismatch of other values: NaN-derived only if float arithmetic had
+    // produced a NaN before it, and the canonicalised copy (every such NaN
+    // made the canonical one) runs on both engines as far, with no mismatch.
+    if !stats.findings.is_empty() && nan_at_stop && canonical_copy_agrees(wasm, arg_seed, &stats) {
+        stats.nan_derived += stats.findings.len() as u64;
+        for f in std::mem::take(&mut stats.findings) {
+            stats.nan_notes.push(format!("NaN-derived: {f}"));
+        }
+    }
+    stats
+}
+
+/// Whether the canonicalised copy of `wasm` (see [`nan_probe`]) runs on
+/// both engines with no mismatch and no NaN-bit difference, making at
+/// least the calls `first` made and stopping early no more often.
+fn canonical_copy_agrees(wasm: &[u8], arg_seed: u64, first: &DiffStats) -> bool {
+    debug("running the canonicalised copy");
+    let Some((canon, flag)) = nan_probe(wasm, true) else {
+        return false;
     };
-    d.run(&cv_engine, &cv_module, &wi_engine, &wi_module, arg_seed);
-    d.stats
+    let cv_engine = crate::fuzz_harness::engine();
+    let wi_engine = wasmi_engine();
+    let Ok(cv_module) = cv::Module::new(&cv_engine, &canon) else {
+        return false;
+    };
+    let Ok(Ok(wi_module)) = on_wasmi(|| wasmi::Module::new(&wi_engine, &canon[..])) else {
+        return false;
+    };
+    let mut c = Diff::new(DiffStats::default(), false, Some(flag));
+    let mut store = cv::Store::new(&cv_engine, ());
+    c.run(&mut store, &cv_module, &wi_engine, &wi_module, arg_seed);
+    c.stats.findings.is_empty()
+        && c.nan_points.is_empty()
+        && c.stats.reference_failed == 0
+        && c.stats.calls >= first.calls
+        && c.stats.inconclusive <= first.inconclusive
+}
+
+/// A point where the engines' values differ only in NaN bits (see the
+/// module doc): what was compared, both sides, and (in the probe run)
+/// whether float arithmetic had produced a NaN by then.
+struct NanPoint {
+    what: String,
+    cv: String,
+    wi: String,
+    arithmetic_nan: Option<bool>,
 }
 
 struct Diff {
@@ -536,9 +702,47 @@ struct Diff {
     exact_nans: bool,
     cv_log: Log,
     wi_log: Log,
+    /// In the probe run: the export name of core-vm's NaN flag global.
+    probe: Option<String>,
+    nan_points: Vec<NanPoint>,
+    /// core-vm's instance, once instantiated.
+    cv_inst: Option<cv::Instance>,
 }
 
 impl Diff {
+    fn new(stats: DiffStats, exact_nans: bool, probe: Option<String>) -> Diff {
+        Diff {
+            stats,
+            exact_nans,
+            cv_log: Log::default(),
+            wi_log: Log::default(),
+            probe,
+            nan_points: Vec::new(),
+            cv_inst: None,
+        }
+    }
+
+    /// Records a NaN-bits point; in the probe run, with core-vm's flag now.
+    fn nan_point(
+        &mut self,
+        what: &str,
+        cv: String,
+        wi: String,
+        store: &cv::Store<()>,
+        inst: &cv::Instance,
+    ) {
+        let arithmetic_nan = self.probe.as_ref().map(|flag| {
+            inst.get_global(store, flag)
+                .is_some_and(|g| !matches!(g.get(store), cv::Val::I32(0)))
+        });
+        self.nan_points.push(NanPoint {
+            what: what.to_string(),
+            cv,
+            wi,
+            arithmetic_nan,
+        });
+    }
+
     fn finding(&mut self, what: String) {
         self.stats.findings.push(what);
     }
@@ -576,7 +780,9 @@ impl Diff {
             return false;
         }
         match (cv, wi) {
-            (Outcome::Ok(a), Outcome::Ok(b)) if same_vals(a, b, self.exact_nans) => true,
+            (Outcome::Ok(a), Outcome::Ok(b)) if cmp_vals(a, b, self.exact_nans) != Same::Differ => {
+                true
+            }
             (Outcome::Trap(a, _), Outcome::Trap(b, _)) if a == b => {
                 self.stats.traps += 1;
                 true
@@ -588,15 +794,16 @@ impl Diff {
         }
     }
 
+    /// Runs the module on both engines (core-vm's side in `cv_store`),
+    /// comparing as it goes; stops at the first mismatch of a call.
     fn run(
         &mut self,
-        cv_engine: &cv::Engine,
+        cv_store: &mut cv::Store<()>,
         cv_module: &cv::Module,
         wi_engine: &wasmi::Engine,
         wi_module: &wasmi::Module,
         arg_seed: u64,
     ) {
-        let mut cv_store = cv::Store::new(cv_engine, ());
         let mut wi_store = wasmi::Store::new(
             wi_engine,
             WasmiData {
@@ -620,7 +827,7 @@ impl Diff {
                     let log = self.cv_log.clone();
                     let r = results.clone();
                     cv_imports.push(cv::Extern::Func(cv::Func::new(
-                        &mut cv_store,
+                        &mut *cv_store,
                         ty.clone(),
                         move |_c, params, out| {
                             let args: Vec<V> = params.iter().map(from_cv).collect();
@@ -655,7 +862,7 @@ impl Diff {
                 }
                 cv::ExternType::Memory(ty) => {
                     let fill = rng.bytes(64);
-                    let cm = match cv::Memory::new(&mut cv_store, ty) {
+                    let cm = match cv::Memory::new(&mut *cv_store, ty) {
                         Ok(m) => m,
                         Err(_) => {
                             self.stats.inconclusive += 1;
@@ -673,15 +880,15 @@ impl Diff {
                         }
                     };
                     // The same first bytes in both.
-                    let n = fill.len().min(cm.data(&cv_store).len());
-                    cm.data_mut(&mut cv_store)[..n].copy_from_slice(&fill[..n]);
+                    let n = fill.len().min(cm.data(&*cv_store).len());
+                    cm.data_mut(&mut *cv_store)[..n].copy_from_slice(&fill[..n]);
                     wm.data_mut(&mut wi_store)[..n].copy_from_slice(&fill[..n]);
                     cv_imports.push(cv::Extern::Memory(cm));
                     wi_imports.push(wasmi::Extern::Memory(wm));
                 }
                 cv::ExternType::Table(ty) => {
                     let init = cv::Val::default_for(ty.element);
-                    let ct = match cv::Table::new(&mut cv_store, ty, init) {
+                    let ct = match cv::Table::new(&mut *cv_store, ty, init) {
                         Ok(t) => t,
                         Err(_) => {
                             self.stats.inconclusive += 1;
@@ -712,7 +919,7 @@ impl Diff {
                 }
                 cv::ExternType::Global(ty) => {
                     let v = global_init(&mut rng, ty.content);
-                    let cg = match cv::Global::new(&mut cv_store, ty, cv_val(v)) {
+                    let cg = match cv::Global::new(&mut *cv_store, ty, cv_val(v)) {
                         Ok(g) => g,
                         Err(e) => {
                             self.finding(format!("core-vm refused an imported global: {e}"));
@@ -771,7 +978,7 @@ impl Diff {
         cv_store.set_fuel(CORE_VM_FUEL);
         let _ = wi_store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
         debug("instantiating on core-vm");
-        let cv_inst = cv::Instance::new(&mut cv_store, cv_module, &cv_imports);
+        let cv_inst = cv::Instance::new(&mut *cv_store, cv_module, &cv_imports);
         debug("instantiating on wasmi");
         let wi_inst = match on_wasmi(|| wasmi::Instance::new(&mut wi_store, wi_module, &wi_imports))
         {
@@ -801,6 +1008,7 @@ impl Diff {
             }
         };
         self.stats.instantiated += 1;
+        self.cv_inst = Some(cv_inst);
 
         // Every exported function, with several argument sets.
         let mut arg_rng = XorShift::new(arg_seed);
@@ -812,7 +1020,7 @@ impl Diff {
             let cv::ExternType::Func(fty) = ty else {
                 continue;
             };
-            let cf = cv_inst.get_func(&cv_store, name).expect("exported");
+            let cf = cv_inst.get_func(&*cv_store, name).expect("exported");
             let Some(wf) = wi_inst.get_func(&wi_store, name) else {
                 self.finding(format!("wasmi has no export `{name}`"));
                 return;
@@ -840,7 +1048,7 @@ impl Diff {
                 let _ = wi_store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
                 self.stats.calls += 1;
                 debug(&format!("calling {name}{args:?} on core-vm"));
-                let a = match cf.call(&mut cv_store, &cv_args, &mut cv_out) {
+                let a = match cf.call(&mut *cv_store, &cv_args, &mut cv_out) {
                     Ok(()) => Outcome::Ok(cv_out.iter().map(from_cv).collect()),
                     Err(e) => Outcome::Trap(cv_category(&e), e.to_string()),
                 };
@@ -856,14 +1064,33 @@ impl Diff {
                 if !self.compare(&what, &a, &b) {
                     return;
                 }
+                if let (Outcome::Ok(x), Outcome::Ok(y)) = (&a, &b) {
+                    if cmp_vals(x, y, self.exact_nans) == Same::NanBits {
+                        self.nan_point(
+                            &what,
+                            format!("{x:?}"),
+                            format!("{y:?}"),
+                            &*cv_store,
+                            &cv_inst,
+                        );
+                    }
+                }
             }
         }
 
         // The final state of every exported global, memory and table.
         for (name, ty) in &exports {
+            if self.probe.as_ref() == Some(name) {
+                continue;
+            }
             match ty {
                 cv::ExternType::Global(_) => {
-                    let a = from_cv(&cv_inst.get_global(&cv_store, name).unwrap().get(&cv_store));
+                    let a = from_cv(
+                        &cv_inst
+                            .get_global(&*cv_store, name)
+                            .unwrap()
+                            .get(&*cv_store),
+                    );
                     let b = match wi_inst.get_global(&wi_store, name) {
                         Some(g) => from_wasmi(&wi_store, &g.get(&wi_store)),
                         None => {
@@ -871,17 +1098,30 @@ impl Diff {
                             continue;
                         }
                     };
-                    if !a.same(&b, self.exact_nans) {
-                        self.finding(format!("global `{name}`: core-vm {a:?}, wasmi {b:?}"));
+                    match a.cmp(&b, self.exact_nans) {
+                        Same::Equal => {}
+                        Same::NanBits => {
+                            let what = format!("global `{name}`");
+                            self.nan_point(
+                                &what,
+                                format!("{a:?}"),
+                                format!("{b:?}"),
+                                &*cv_store,
+                                &cv_inst,
+                            );
+                        }
+                        Same::Differ => {
+                            self.finding(format!("global `{name}`: core-vm {a:?}, wasmi {b:?}"))
+                        }
                     }
                 }
                 cv::ExternType::Memory(_) => {
-                    let cm = cv_inst.get_memory(&cv_store, name).unwrap();
+                    let cm = cv_inst.get_memory(&*cv_store, name).unwrap();
                     let Some(wm) = wi_inst.get_memory(&wi_store, name) else {
                         self.finding(format!("wasmi has no memory `{name}`"));
                         continue;
                     };
-                    let (a, b) = (cm.data(&cv_store), wm.data(&wi_store));
+                    let (a, b) = (cm.data(&*cv_store), wm.data(&wi_store));
                     if a.len() != b.len() {
                         self.finding(format!(
                             "memory `{name}`: core-vm {} bytes, wasmi {} bytes",
@@ -897,21 +1137,21 @@ impl Diff {
                     }
                 }
                 cv::ExternType::Table(_) => {
-                    let ct = cv_inst.get_table(&cv_store, name).unwrap();
+                    let ct = cv_inst.get_table(&*cv_store, name).unwrap();
                     let Some(wt) = wi_inst.get_table(&wi_store, name) else {
                         self.finding(format!("wasmi has no table `{name}`"));
                         continue;
                     };
-                    let (n, m) = (ct.size(&cv_store), wt.size(&wi_store));
+                    let (n, m) = (ct.size(&*cv_store), wt.size(&wi_store));
                     if n != m {
                         self.finding(format!("table `{name}`: core-vm size {n}, wasmi size {m}"));
                         continue;
                     }
                     for i in 0..n {
-                        let a = ct.get(&cv_store, i).map(|v| from_cv(&v));
+                        let a = ct.get(&*cv_store, i).map(|v| from_cv(&v));
                         let b = wt.get(&wi_store, i).map(|r| from_wasmi_ref(&wi_store, &r));
                         let same = match (&a, &b) {
-                            (Some(a), Some(b)) => a.same(b, true),
+                            (Some(a), Some(b)) => a.cmp(b, true) == Same::Equal,
                             _ => false,
                         };
                         if !same {
@@ -988,4 +1228,329 @@ pub fn diff_generated(data: &[u8]) -> DiffStats {
         let _ = std::fs::write(args, format!("--arg-seed {seed:#x}{nans}\n"));
     }
     diff_module(&wasm, seed, exact_nans)
+}
+
+/// The NaN probe: a copy of `wasm` that computes the same values, plus a
+/// mutable `i32` global, exported under the returned name (unused by the
+/// module), that every float arithmetic instruction whose spec result may
+/// be any NaN (`add`, `sub`, `mul`, `div`, `sqrt`, `min`, `max`, `ceil`,
+/// `floor`, `trunc`, `nearest`, `demote`, `promote`) sets to 1 when its
+/// result is a NaN: the result is kept in a new local of its type
+/// (`local.tee`), compared with itself (`f32.ne`) and or-ed into the flag.
+/// Moves, loads, stores, `abs`, `neg`, `copysign` and `reinterpret` must
+/// keep NaN bits exactly, so they set nothing. With `canonicalize`, each
+/// such result that is a NaN is also replaced by the canonical positive
+/// NaN (the *canonicalised copy*; otherwise the values are unchanged).
+/// `None` if the module does not parse.
+pub fn nan_probe(wasm: &[u8], canonicalize: bool) -> Option<(Vec<u8>, String)> {
+    use wasm_encoder::reencode::{Error, Reencode};
+    use wasm_encoder::{
+        ConstExpr, ExportKind, ExportSection, Function, GlobalSection, GlobalType, Instruction,
+        SectionId, ValType,
+    };
+    use wasmparser::{Operator, Parser, Payload, TypeRef};
+
+    // The parameter count of each defined function, the globals, the names.
+    let mut params_of_type: Vec<u32> = Vec::new();
+    let mut params: Vec<u32> = Vec::new();
+    let mut globals = 0u32;
+    let mut names = std::collections::HashSet::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.ok()? {
+            Payload::TypeSection(r) => {
+                for t in r.into_iter_err_on_gc_types() {
+                    params_of_type.push(t.ok()?.params().len() as u32);
+                }
+            }
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports() {
+                    if let TypeRef::Global(_) = imp.ok()?.ty {
+                        globals += 1;
+                    }
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for t in r {
+                    params.push(*params_of_type.get(t.ok()? as usize)?);
+                }
+            }
+            Payload::GlobalSection(r) => globals += r.count(),
+            Payload::ExportSection(r) => {
+                for e in r {
+                    names.insert(e.ok()?.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut name = String::from("nan-probe");
+    while names.contains(&name) {
+        name.push('_');
+    }
+
+    /// Which float width an operator's NaN result is nondeterministic in.
+    fn nan_width(op: &Operator<'_>) -> Option<ValType> {
+        use Operator as O;
+        match op {
+            O::F32Add
+            | O::F32Sub
+            | O::F32Mul
+            | O::F32Div
+            | O::F32Sqrt
+            | O::F32Min
+            | O::F32Max
+            | O::F32Ceil
+            | O::F32Floor
+            | O::F32Trunc
+            | O::F32Nearest
+            | O::F32DemoteF64 => Some(ValType::F32),
+            O::F64Add
+            | O::F64Sub
+            | O::F64Mul
+            | O::F64Div
+            | O::F64Sqrt
+            | O::F64Min
+            | O::F64Max
+            | O::F64Ceil
+            | O::F64Floor
+            | O::F64Trunc
+            | O::F64Nearest
+            | O::F64PromoteF32 => Some(ValType::F64),
+            _ => None,
+        }
+    }
+
+    struct Probe {
+        canonicalize: bool,
+        params: Vec<u32>,
+        next: usize,
+        flag: u32,
+        name: String,
+        global_done: bool,
+        export_done: bool,
+    }
+
+    impl Probe {
+        fn add_global(&mut self, globals: &mut GlobalSection) {
+            globals.global(
+                GlobalType {
+                    val_type: ValType::I32,
+                    mutable: true,
+                    shared: false,
+                },
+                &ConstExpr::i32_const(0),
+            );
+            self.global_done = true;
+        }
+
+        fn add_export(&mut self, exports: &mut ExportSection) {
+            exports.export(&self.name, ExportKind::Global, self.flag);
+            self.export_done = true;
+        }
+    }
+
+    impl Reencode for Probe {
+        type Error = std::convert::Infallible;
+
+        fn parse_function_body(
+            &mut self,
+            code: &mut wasm_encoder::CodeSection,
+            func: wasmparser::FunctionBody<'_>,
+        ) -> Result<(), Error<Self::Error>> {
+            let mut n = self.params.get(self.next).copied().unwrap_or(0);
+            self.next += 1;
+            let mut locals = Vec::new();
+            for pair in func.get_locals_reader()? {
+                let (count, ty) = pair?;
+                n += count;
+                locals.push((count, self.val_type(ty)?));
+            }
+            let (t32, t64) = (n, n + 1);
+            locals.push((1, ValType::F32));
+            locals.push((1, ValType::F64));
+            let mut f = Function::new(locals);
+            let mut reader = func.get_operators_reader()?;
+            while !reader.eof() {
+                let op = reader.read()?;
+                let width = nan_width(&op);
+                f.instruction(&self.instruction(op)?);
+                if let Some(w) = width {
+                    use Instruction as I;
+                    let (tmp, ne, eq, nan) = if w == ValType::F32 {
+                        (t32, I::F32Ne, I::F32Eq, I::F32Const(f32::NAN.into()))
+                    } else {
+                        (t64, I::F64Ne, I::F64Eq, I::F64Const(f64::NAN.into()))
+                    };
+                    f.instruction(&I::LocalSet(tmp));
+                    f.instruction(&I::LocalGet(tmp));
+                    f.instruction(&I::LocalGet(tmp));
+                    f.instruction(&ne);
+                    f.instruction(&I::GlobalGet(self.flag));
+                    f.instruction(&I::I32Or);
+                    f.instruction(&I::GlobalSet(self.flag));
+                    f.instruction(&I::LocalGet(tmp));
+                    if self.canonicalize {
+                        // x == x ? x : canonical NaN
+                        f.instruction(&nan);
+                        f.instruction(&I::LocalGet(tmp));
+                        f.instruction(&I::LocalGet(tmp));
+                        f.instruction(&eq);
+                        f.instruction(&I::Select);
+                    }
+                }
+            }
+            code.function(&f);
+            Ok(())
+        }
+
+        fn parse_global_section(
+            &mut self,
+            globals: &mut GlobalSection,
+            section: wasmparser::GlobalSectionReader<'_>,
+        ) -> Result<(), Error<Self::Error>> {
+            wasm_encoder::reencode::utils::parse_global_section(self, globals, section)?;
+            self.add_global(globals);
+            Ok(())
+        }
+
+        fn parse_export_section(
+            &mut self,
+            exports: &mut ExportSection,
+            section: wasmparser::ExportSectionReader<'_>,
+        ) -> Result<(), Error<Self::Error>> {
+            wasm_encoder::reencode::utils::parse_export_section(self, exports, section)?;
+            self.add_export(exports);
+            Ok(())
+        }
+
+        /// Adds the global and export sections where the module has none.
+        fn intersperse_section_hook(
+            &mut self,
+            module: &mut wasm_encoder::Module,
+            _after: Option<SectionId>,
+            before: Option<SectionId>,
+        ) -> Result<(), Error<Self::Error>> {
+            use SectionId as S;
+            let past = |last: SectionId| match before {
+                None => true,
+                Some(s) => match s {
+                    S::Export => last == S::Global,
+                    S::Start | S::Element | S::DataCount | S::Code | S::Data => true,
+                    _ => false,
+                },
+            };
+            if !self.global_done && past(S::Global) {
+                let mut globals = GlobalSection::new();
+                self.add_global(&mut globals);
+                module.section(&globals);
+            }
+            if !self.export_done && past(S::Export) {
+                let mut exports = ExportSection::new();
+                self.add_export(&mut exports);
+                module.section(&exports);
+            }
+            Ok(())
+        }
+    }
+
+    let mut probe = Probe {
+        canonicalize,
+        params,
+        next: 0,
+        flag: globals,
+        name,
+        global_done: false,
+        export_done: false,
+    };
+    let mut module = wasm_encoder::Module::new();
+    probe
+        .parse_core_module(&mut module, Parser::new(0), wasm)
+        .ok()?;
+    Some((module.finish(), probe.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_bits_only_when_both_are_nan_patterns_of_one_width() {
+        let q32 = 0x7fc0_0000u32;
+        let p32 = 0xffa0_0001u32;
+        let q64 = 0x7ff8_0000_0000_0000u64;
+        let p64 = 0xfff4_0000_0000_0001u64;
+        // Two f32 NaNs, or two i32s holding f32 NaN bits: allowed only
+        // where NaNs are not canonicalised.
+        assert_eq!(V::F32(q32).cmp(&V::F32(p32), false), Same::NanBits);
+        assert_eq!(V::F32(q32).cmp(&V::F32(p32), true), Same::Differ);
+        assert_eq!(
+            V::I32(q32 as i32).cmp(&V::I32(p32 as i32), false),
+            Same::NanBits
+        );
+        assert_eq!(
+            V::I64(q64 as i64).cmp(&V::I64(p64 as i64), false),
+            Same::NanBits
+        );
+        assert_eq!(V::F64(q64).cmp(&V::F64(p64), false), Same::NanBits);
+        // One side a NaN, the other not; an i64 whose low half is an f32
+        // NaN; an infinity: all real differences.
+        assert_eq!(V::I32(q32 as i32).cmp(&V::I32(1), false), Same::Differ);
+        assert_eq!(V::F32(0x7f80_0000).cmp(&V::F32(q32), false), Same::Differ);
+        assert_eq!(
+            V::I64(i64::from(q32)).cmp(&V::I64(i64::from(p32)), false),
+            Same::Differ
+        );
+        assert_eq!(V::I32(5).cmp(&V::I32(5), true), Same::Equal);
+        assert_eq!(
+            cmp_vals(&[V::I32(1), V::F32(q32)], &[V::I32(1), V::F32(p32)], false),
+            Same::NanBits
+        );
+        assert_eq!(
+            cmp_vals(&[V::I32(2), V::F32(q32)], &[V::I32(1), V::F32(p32)], false),
+            Same::Differ
+        );
+    }
+
+    /// Runs export `f` of the probe copy of `wat` with `args`, returning
+    /// its results and the flag.
+    fn probed(wat: &str, args: &[cv::Val]) -> (Vec<cv::Val>, cv::Val) {
+        let wasm = wat::parse_str(wat).unwrap();
+        let (probe, flag) = nan_probe(&wasm, false).expect("probe");
+        let engine = crate::fuzz_harness::engine();
+        let module = cv::Module::new(&engine, &probe).expect("the probe copy validates");
+        let mut store = cv::Store::new(&engine, ());
+        let inst = cv::Instance::new(&mut store, &module, &[]).unwrap();
+        let f = inst.get_func(&store, "f").unwrap();
+        let mut out = vec![cv::Val::I32(0); f.ty(&store).results().len()];
+        f.call(&mut store, args, &mut out).unwrap();
+        let g = inst.get_global(&store, &flag).unwrap().get(&store);
+        (out, g)
+    }
+
+    #[test]
+    fn the_probe_flags_arithmetic_nans_only() {
+        let nan = cv::Val::F32(0x7fa0_0001);
+        // f32.add of a NaN: flagged; the value is unchanged by the probe.
+        let add = r#"(module (global (export "g") (mut i32) (i32.const 0))
+            (func (export "f") (param f32 f32) (result i32)
+              local.get 0 local.get 1 f32.add i32.reinterpret_f32))"#;
+        let (out, flag) = probed(add, &[nan, cv::Val::F32(0)]);
+        assert_eq!(flag, cv::Val::I32(1));
+        assert!(matches!(out[0], cv::Val::I32(x) if f32::from_bits(x as u32).is_nan()));
+        // No NaN produced: not flagged, result as without the probe.
+        let (out, flag) = probed(add, &[cv::Val::F32(0x3f80_0000), cv::Val::F32(0x3f80_0000)]);
+        assert_eq!((out[0], flag), (cv::Val::I32(0x4000_0000), cv::Val::I32(0)));
+        // A NaN parameter moved, negated and reinterpreted: never flagged
+        // (those must keep its bits), in a module without globals or exports
+        // of its own besides `f`, and with locals of its own.
+        let neg = r#"(module (func (export "f") (param f32) (result i32) (local i64 f64)
+              local.get 0 f32.neg f32.abs i32.reinterpret_f32))"#;
+        let (out, flag) = probed(neg, &[nan]);
+        assert_eq!((out[0], flag), (cv::Val::I32(0x7fa0_0001), cv::Val::I32(0)));
+        // f64.sqrt of -1 in a nested block: flagged.
+        let sqrt = r#"(module (memory 1) (func (export "f") (param f64) (result f64)
+              (block (result f64) local.get 0 f64.sqrt)))"#;
+        let (_, flag) = probed(sqrt, &[cv::Val::F64((-1.0f64).to_bits())]);
+        assert_eq!(flag, cv::Val::I32(1));
+    }
 }

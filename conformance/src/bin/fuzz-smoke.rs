@@ -1,7 +1,7 @@
 //! `fuzz-smoke`: a bounded, deterministic run of the core-vm fuzz harness
 //! (`conformance::fuzz_harness`) for `make test` and CI.
 //!
-//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans]] [--verbose]`
+//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans] [--expect equal|nan-payload|nan-derived|mismatch]] [--verbose]`
 //!
 //! Iteration `i` draws everything from `XorShift::new(seed + i)`, so any
 //! failing iteration is reproduced alone by `--start i --iterations 1` with
@@ -52,6 +52,7 @@ struct Args {
     diff_file: Option<PathBuf>,
     arg_seed: u64,
     exact_nans: bool,
+    expect: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -67,6 +68,7 @@ fn parse_args() -> Result<Args, String> {
         diff_file: None,
         arg_seed: 0,
         exact_nans: false,
+        expect: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -92,8 +94,19 @@ fn parse_args() -> Result<Args, String> {
             }
             "--arg-seed" => args.arg_seed = num("--arg-seed")?,
             "--exact-nans" => args.exact_nans = true,
+            "--expect" => {
+                let v = it
+                    .next()
+                    .ok_or("--expect needs equal, nan-payload, nan-derived or mismatch")?;
+                if !["equal", "nan-payload", "nan-derived", "mismatch"].contains(&v.as_str()) {
+                    return Err(format!(
+                        "--expect {v}: not equal, nan-payload, nan-derived or mismatch"
+                    ));
+                }
+                args.expect = Some(v);
+            }
             "--help" | "-h" => {
-                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans]] [--verbose]");
+                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans] [--expect equal|nan-payload|nan-derived|mismatch]] [--verbose]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -204,6 +217,9 @@ fn main() {
                 if let Some(dir) = &args.save {
                     save(dir, &format!("iter{i}-wasmi-panic.core_vm_diff"), &data);
                 }
+            }
+            for note in &diff.nan_notes {
+                eprintln!("iteration {i}: spec-allowed NaN difference: {note}");
             }
             diff_total.merge(&diff);
             inputs.push(("core_vm_diff", data));
@@ -321,8 +337,8 @@ fn main() {
     #[cfg(feature = "differential")]
     println!(
         "fuzz-smoke differential (core-vm vs wasmi 2.0): {} modules ({} rejected by wasmi, {} stopped by a wasmi panic), {} instantiated, \
-         {} calls compared ({} trapping alike), {} modules inconclusive (fuel, stack or caps), {} mismatches; \
-         {:.1} s CPU",
+         {} calls compared ({} trapping alike), {} modules inconclusive (fuel, stack or caps), \
+         {} NaN-payload and {} NaN-derived differences (spec-allowed, probe-confirmed), {} mismatches; {:.1} s CPU",
         diff_total.modules,
         diff_total.reference_rejected,
         diff_total.reference_failed,
@@ -330,6 +346,8 @@ fn main() {
         diff_total.calls,
         diff_total.traps,
         diff_total.inconclusive,
+        diff_total.nan_payload,
+        diff_total.nan_derived,
         diff_total.findings.len(),
         cpu_seconds() - started_cpu,
     );
@@ -339,7 +357,9 @@ fn main() {
 /// `--diff-file`: step (6) on a saved module (`DIFF_SAVE` writes it and,
 /// beside it, the `--arg-seed` and `--exact-nans` of the iteration), for
 /// shrinking a mismatch (`wasm-tools shrink` with this as its predicate).
-/// Exit status 1 on a mismatch.
+/// Exit status 1 on a mismatch; with `--expect`, exit status 0 exactly
+/// when the outcome is the one expected (`make fuzz-smoke` replays the
+/// saved cases of `conformance/differential-cases/` so).
 #[cfg(feature = "differential")]
 fn diff_file(path: &std::path::Path, args: &Args) -> ! {
     let wasm = match std::fs::read(path) {
@@ -350,10 +370,32 @@ fn diff_file(path: &std::path::Path, args: &Args) -> ! {
         }
     };
     let diff = conformance::differential::diff_module(&wasm, args.arg_seed, args.exact_nans);
+    for n in &diff.nan_notes {
+        eprintln!("  spec-allowed NaN difference: {n}");
+    }
     for f in &diff.findings {
         eprintln!("  - {f}");
     }
-    std::process::exit(if diff.findings.is_empty() { 0 } else { 1 });
+    let outcome = if !diff.findings.is_empty() {
+        "mismatch"
+    } else if diff.nan_derived > 0 {
+        "nan-derived"
+    } else if diff.nan_payload > 0 {
+        "nan-payload"
+    } else {
+        "equal"
+    };
+    match &args.expect {
+        None => std::process::exit(if diff.findings.is_empty() { 0 } else { 1 }),
+        Some(e) if e == outcome => {
+            println!("{}: {outcome}, as expected", path.display());
+            std::process::exit(0)
+        }
+        Some(e) => {
+            eprintln!("{}: {outcome}, expected {e}", path.display());
+            std::process::exit(1)
+        }
+    }
 }
 
 /// `--component-diff-only`: step (8) alone, with its own summary line.
