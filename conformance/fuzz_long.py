@@ -39,11 +39,14 @@ FIELDS = ("modules", "rejected", "panicked", "instantiated", "calls", "traps", "
           "nan-derived", "mismatches")
 COMPONENT_SUMMARY = re.compile(
     r"fuzz-smoke component diff \(component-model vs wasmtime 48\): (\d+) components \((\d+) rejected by both\), "
-    r"(\d+) instantiated, (\d+) calls compared \((\d+) equal values, (\d+) failing alike, (\d+) of them a trap on one "
-    r"side only\), (\d+) skipped \(resource handles\), (\d+) mismatches; ([\d.]+) s CPU"
+    r"(\d+) instantiated, (\d+) exports called, (\d+) calls compared \((\d+) equal values, (\d+) failing alike, "
+    r"(\d+) of them a trap on one side only\), (\d+) imports implemented, (\d+) import calls \(argument logs "
+    r"compared\), (\d+) calls with handles, (\d+) resource\.new sequences placed, (\d+) skipped \(resource handles\), "
+    r"(\d+) mismatches; ([\d.]+) s CPU"
 )
-COMPONENT_FIELDS = ("components", "rejected", "instantiated", "calls", "equal", "failing-alike",
-                    "failure-kinds-differ", "skipped", "mismatches")
+COMPONENT_FIELDS = ("components", "rejected", "instantiated", "exports", "calls", "equal", "failing-alike",
+                    "failure-kinds-differ", "imports", "import-calls", "handle-calls", "resource-sequences", "skipped",
+                    "mismatches")
 # mode -> (fuzz-smoke flag, summary line, its fields; the CPU seconds follow them)
 MODES = {
     "core": ("--differential-only", SUMMARY, FIELDS),

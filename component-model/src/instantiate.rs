@@ -104,6 +104,20 @@ impl Component {
         out
     }
 
+    /// [`Component::imported_functions`], each with its type (resources
+    /// named by their runtime ids).
+    pub fn imported_function_types(&self) -> Vec<(String, canonical_abi::FuncType)> {
+        let mut out = Vec::new();
+        for imp in &self.inner.flat.imports {
+            for (path, ty) in &imp.funcs {
+                let mut full = vec![imp.name.clone()];
+                full.extend(path.iter().cloned());
+                out.push((import_path_name(&full), ty.clone()));
+            }
+        }
+        out
+    }
+
     /// Names of the root imports.
     pub fn import_names(&self) -> Vec<String> {
         self.inner

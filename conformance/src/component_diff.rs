@@ -15,6 +15,20 @@
 //!   parameter converted, a load from the area, the area's address (a
 //!   retptr) or a drawn constant. So results are lifted from flat values and
 //!   from memory, built from the arguments, valid or not;
+//! * in 3 of 4 bodies (when the module imports functions), before the
+//!   results, 1 to 3 calls of drawn imports, each argument the body's own
+//!   parameter of that position and type (a string or list received is
+//!   passed on as the same `ptr, len`), another parameter of its type, a
+//!   pointer into the scratch area for the last `i32` (a retptr, whose
+//!   results the body's results may then read) or a drawn value; each
+//!   result is stored into the area or dropped;
+//! * in 1 of 2 bodies of a module whose world exports a resource (7 of 8
+//!   constructors), a `resource.new` of a drawn rep (of the constructor's
+//!   resource, else mostly of one of the export's interface) whose handle
+//!   is stored into the area, then maybe `resource.rep` of it (stored too)
+//!   and maybe `resource.drop` (running the destructor); a live handle is
+//!   then the first `i32` result in 1 of 2 bodies (7 of 8 constructors),
+//!   so `own` results are valid handles;
 //! * `cabi_realloc` is a bump allocator over the memory (traps when full),
 //!   so string and list arguments are lowered for real; most bodies reset
 //!   it before returning, so calls do not fill the memory;
@@ -22,16 +36,31 @@
 //!   nothing (both manglings: `cabi_*`, `cm32p2*`);
 //! * a memory of 0 pages gets 1 page.
 //!
-//! The WIT comes from the input bytes; the bodies and arguments draw from a
-//! stream seeded by them ([`diff_generated`]).
+//! The WIT comes from the input bytes (up to 4 packages drawn until one
+//! has a world exporting functions, and the world drawn mostly among
+//! those: `generate_with`'s `prefer_callable`); the bodies and arguments
+//! draw from a stream seeded by them ([`diff_generated`]). Every value
+//! handed to the guest (arguments, host import results) holds only
+//! canonical NaNs ([`canonical_nans`]: the Canonical ABI lets a lowered
+//! NaN be any NaN, and the two engines differ there).
 //!
-//! Both engines instantiate it with every import trapping
-//! (component-model's `stub_missing`, wasmtime's
-//! `define_unknown_imports_as_traps`) and call each exported function in
-//! export order, [`ARG_SETS`] times, each time with the same arguments on
-//! both (built from its type); functions
-//! whose types hold `own` or `borrow` handles are skipped (neither host owns
-//! a resource to pass). The outcomes are compared:
+//! Both engines instantiate it with the same host implementation of every
+//! imported function whose type holds no handle (at the root or one
+//! interface deep): it logs its name and arguments (as [`show_all`] prints
+//! them) and returns a result of its type drawn from a stream seeded by
+//! that line, or traps for one line hash in 16 ([`host_results`]). Every
+//! other import traps (component-model's `stub_missing`, wasmtime's
+//! `define_unknown_imports_as_traps`). Each exported function is called in
+//! export order (those taking handles last), [`ARG_SETS`] times, each time with the same arguments on
+//! both (built from its type). Handles: an `own` result (the guest's own
+//! resource, made by a body's `resource.new` and read from the area) is
+//! kept by the host on both sides (component-model's rep, wasmtime's
+//! `ResourceAny`) and shown as `(own)`; a later parameter `own<r>` or
+//! `borrow<r>` gets a kept handle of its type (an `own` one is then the
+//! guest's), and a call with no such handle kept is not made; functions
+//! with handles inside other types are skipped. After each
+//! call the two import logs (which imports, with which arguments, in
+//! order) must be equal, and the outcomes are compared:
 //! * values (lifted results) must be equal, all NaNs being one value;
 //! * a value on one side and a failure on the other is a mismatch;
 //! * two failures agree; whether each was a trap or another error is
@@ -50,16 +79,22 @@
 //! --invoke` CLI: all calls share one instance on each side (so state and
 //! poisoning are compared), with no process and no WAVE round trip per
 //! call. Its price is the build: about 9 minutes more for `fuzz-smoke` in
-//! the `fuzz` profile on 2 cores, which is why the feature is not in
-//! `make test`.
+//! the `fuzz` profile on 2 cores, which is why it is a step of its own
+//! (`make fuzz-component-diff`, the last of `make test`).
+//!
+//! `COMPONENT_DIFF_SAVE=F` writes each generated component to `F` (with
+//! `--start I --iterations 1`, the one of a finding, for `wasm-tools`).
 
 use crate::component_gen::{arbitrary_val, exported_func, generate_with};
 use crate::fuzz_harness::{engine, XorShift};
 use arbitrary::Unstructured;
-use canonical_abi::{Val, ValueType};
+use canonical_abi::{FuncType, ResourceTypeId, Val, ValueType};
 use component_model::{Component, Linker};
 use core_vm::Store;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use wasm_encoder::{
     CodeSection, Function, Instruction, MemArg, MemorySection, MemoryType, RawSection,
 };
@@ -100,6 +135,19 @@ pub struct DiffStats {
     pub failure_kinds_differ: u64,
     /// Exported functions skipped (resource handles in their type).
     pub skipped: u64,
+    /// Distinct exported functions called (each [`ARG_SETS`] times).
+    pub exports_called: u64,
+    /// Imported functions the host implemented (the others trap).
+    pub imports_defined: u64,
+    /// Calls of those by the guest, each logged with its arguments on both
+    /// sides and the logs compared after every export call.
+    pub import_calls: u64,
+    /// Export bodies given a `resource.new` (then maybe `.rep`, `.drop`)
+    /// sequence, whether or not that export was then called.
+    pub resource_sequences: u64,
+    /// Calls whose arguments or results held a handle (see
+    /// [`DiffStats::skipped`] for the exports not called).
+    pub handle_calls: u64,
     /// Mismatches: each a line naming the function and both outcomes.
     pub findings: Vec<String>,
     /// Notes for `--verbose` (failure kinds that differ).
@@ -116,6 +164,11 @@ impl DiffStats {
         self.failed_alike += o.failed_alike;
         self.failure_kinds_differ += o.failure_kinds_differ;
         self.skipped += o.skipped;
+        self.exports_called += o.exports_called;
+        self.imports_defined += o.imports_defined;
+        self.import_calls += o.import_calls;
+        self.resource_sequences += o.resource_sequences;
+        self.handle_calls += o.handle_calls;
         self.findings.extend(o.findings.iter().cloned());
         self.notes.extend(o.notes.iter().cloned());
     }
@@ -147,10 +200,21 @@ pub fn diff_generated(data: &[u8]) -> DiffStats {
     });
     let draws = XorShift::new(seed).bytes(DRAWS);
     let mut d = Unstructured::new(&draws);
-    let Some(bytes) = generate_with(&mut u, |module, _| rewrite(module, &mut d)) else {
+    let mut sequences = 0;
+    let Some(bytes) = generate_with(&mut u, true, |module, _| {
+        rewrite(module, &mut d, &mut sequences)
+    }) else {
         return DiffStats::default();
     };
-    diff_component(&bytes, &mut d)
+    if let Some(path) = std::env::var_os("COMPONENT_DIFF_SAVE") {
+        // Reproducing a finding: the component itself, for wasm-tools.
+        if let Err(e) = std::fs::write(&path, &bytes) {
+            eprintln!("COMPONENT_DIFF_SAVE: {e}");
+        }
+    }
+    let mut stats = diff_component(&bytes, &mut d);
+    stats.resource_sequences = sequences;
+    stats
 }
 
 /// Runs `bytes` on both engines, arguments drawn from `u`.
@@ -159,27 +223,84 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
         components: 1,
         ..DiffStats::default()
     };
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(FUEL);
+    let our_log: Rc<RefCell<Vec<String>>> = Rc::default();
+    let wt_log: Arc<Mutex<Vec<String>>> = Arc::default();
+    // The imports the host implements: functions without handles, one
+    // interface deep (`iface#f`) or at the root; the others trap.
+    let component = Component::new(&engine, bytes).map_err(|e| e.to_string());
+    let imports: Vec<(String, FuncType)> = match &component {
+        Ok(c) => c
+            .imported_function_types()
+            .into_iter()
+            .filter(|(name, ty)| {
+                name.matches('#').count() <= 1
+                    && !ty
+                        .param_types()
+                        .into_iter()
+                        .chain(ty.result_types())
+                        .any(has_handle)
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    stats.imports_defined = imports.len() as u64;
+
     let wt_engine = wasmtime_engine();
     let wt_result = wt::Component::new(&wt_engine, bytes).and_then(|c| {
         let mut store = wasmtime::Store::new(&wt_engine, ());
         let mut linker = wt::Linker::<()>::new(&wt_engine);
+        for (full, ty) in &imports {
+            let (name, ty, log) = (full.clone(), ty.clone(), wt_log.clone());
+            let f = move |_: wasmtime::StoreContextMut<'_, ()>,
+                          _: wt::types::ComponentFunc,
+                          params: &[wt::Val],
+                          results: &mut [wt::Val]|
+                  -> wasmtime::Result<()> {
+                let args: Vec<Val> = params
+                    .iter()
+                    .map(|p| from_wasmtime(p).ok_or_else(|| wasmtime::format_err!("a handle")))
+                    .collect::<wasmtime::Result<_>>()?;
+                let shown = format!("{name}{}", show_all(&args));
+                log.lock().unwrap().push(shown.clone());
+                let vals = host_results(&shown, &ty)
+                    .ok_or_else(|| wasmtime::format_err!("{name}: the host import trapped"))?;
+                for (slot, v) in results.iter_mut().zip(&vals) {
+                    *slot = to_wasmtime(v).ok_or_else(|| wasmtime::format_err!("a handle"))?;
+                }
+                Ok(())
+            };
+            match full.split_once('#') {
+                Some((iface, func)) => linker.instance(iface)?.func_new(func, f)?,
+                None => linker.root().func_new(full, f)?,
+            }
+        }
         linker.define_unknown_imports_as_traps(&c)?;
         let inst = linker.instantiate(&mut store, &c)?;
         Ok((store, inst))
     });
 
-    let engine = engine();
-    let mut store = Store::new(&engine, ());
-    store.set_fuel(FUEL);
-    let ours = Component::new(&engine, bytes)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            let mut linker: Linker<()> = Linker::new();
-            linker.stub_missing(true);
-            linker
-                .instantiate(&mut store, &c)
-                .map_err(|e| e.to_string())
-        });
+    let ours = component.and_then(|c| {
+        let mut linker: Linker<()> = Linker::new();
+        linker.stub_missing(true);
+        for (name, ty) in &imports {
+            let (full, ty, log) = (name.clone(), ty.clone(), our_log.clone());
+            let f = move |cx: &mut component_model::HostContext<'_, ()>, args: &[Val]| {
+                let shown = format!("{full}{}", show_all(args));
+                log.borrow_mut().push(shown.clone());
+                host_results(&shown, &ty).ok_or_else(|| cx.trap("the host import trapped"))
+            };
+            match name.split_once('#') {
+                Some((iface, func)) => linker.func(iface, func, f),
+                None => linker.root_func(name, f),
+            };
+        }
+        linker
+            .instantiate(&mut store, &c)
+            .map_err(|e| e.to_string())
+    });
     let (instance, (mut wt_store, wt_inst)) = match (ours, wt_result) {
         (Ok(i), Ok(w)) => (i, w),
         (Err(_), Err(_)) => {
@@ -201,7 +322,22 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
     };
     stats.instantiated += 1;
 
-    'exports: for name in instance.exported_functions() {
+    // Handles the host holds, the same on both sides: each an `own` result
+    // of an earlier call (its resource type, the rep component-model lifted,
+    // wasmtime's resource), passed back as `own` (then gone) or `borrow`.
+    let mut pool: Vec<(ResourceTypeId, u32, wt::ResourceAny)> = Vec::new();
+    // Exports in order, those taking a handle last (so the `own` results
+    // of the others, constructors among them, can be passed to them).
+    let mut names = instance.exported_functions();
+    names.sort_by_key(|name| {
+        exported_func(&instance, name).is_some_and(|f| {
+            f.ty()
+                .param_types()
+                .iter()
+                .any(|t| matches!(t, ValueType::Own(_) | ValueType::Borrow(_)))
+        })
+    });
+    'exports: for name in names {
         let Some(func) = exported_func(&instance, &name) else {
             stats
                 .findings
@@ -209,56 +345,134 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
             continue;
         };
         let ty = func.ty().clone();
+        // Handles only as whole parameters or as an `own` result.
+        let top_level = |t: &ValueType| matches!(t, ValueType::Own(_) | ValueType::Borrow(_));
         if ty
             .param_types()
             .into_iter()
-            .chain(ty.result_types())
-            .any(has_handle)
+            .any(|t| !top_level(t) && has_handle(t))
+            || ty
+                .result_types()
+                .into_iter()
+                .any(|t| !matches!(t, ValueType::Own(_)) && has_handle(t))
         {
             stats.skipped += 1;
             continue;
         }
+        let own_result = match ty.result_types().first() {
+            Some(ValueType::Own(rt)) => Some(*rt),
+            _ => None,
+        };
         let Some(wt_func) = wasmtime_func(&mut wt_store, &wt_inst, &name) else {
             stats.findings.push(format!(
                 "{name}: exported by component-model, not found in wasmtime"
             ));
             continue;
         };
+        let mut called = false;
         for _ in 0..ARG_SETS {
-            let args: Vec<Val> = match ty
-                .param_types()
-                .iter()
-                .map(|t| arbitrary_val(u, t))
-                .collect()
-            {
-                Ok(a) => a,
-                Err(_) => break 'exports, // out of bytes
-            };
-            let Some(wt_args) = args.iter().map(to_wasmtime).collect::<Option<Vec<_>>>() else {
+            let mut args = Vec::new();
+            let mut wt_args = Vec::new();
+            // Pool entries this call uses (each at most once), and whether
+            // it passes them on as `own`.
+            let mut used: Vec<(usize, bool)> = Vec::new();
+            let mut missing = false;
+            for t in ty.param_types() {
+                match t {
+                    ValueType::Own(rt) | ValueType::Borrow(rt) => {
+                        let Some(i) = (0..pool.len())
+                            .find(|&i| pool[i].0 == *rt && !used.iter().any(|&(j, _)| j == i))
+                        else {
+                            missing = true;
+                            break;
+                        };
+                        used.push((i, matches!(t, ValueType::Own(_))));
+                        args.push(Val::Resource(pool[i].1));
+                        wt_args.push(wt::Val::Resource(pool[i].2));
+                    }
+                    t => {
+                        let Ok(v) = arbitrary_val(u, t).map(canonical_nans) else {
+                            break 'exports; // out of bytes
+                        };
+                        let Some(w) = to_wasmtime(&v) else {
+                            missing = true;
+                            break;
+                        };
+                        args.push(v);
+                        wt_args.push(w);
+                    }
+                }
+            }
+            if missing {
+                // No handle of that type held yet (or a value with no
+                // wasmtime form): the call is not made.
                 stats.skipped += 1;
                 continue;
-            };
+            }
+            // An `own` handle passed on is the guest's from now on.
+            let mut gone: Vec<usize> = used.iter().filter(|u| u.1).map(|u| u.0).collect();
+            gone.sort_unstable_by(|a, b| b.cmp(a));
+            for i in gone {
+                pool.remove(i);
+            }
             stats.calls += 1;
+            if !called {
+                called = true;
+                stats.exports_called += 1;
+            }
+            if !used.is_empty() || own_result.is_some() {
+                stats.handle_calls += 1;
+            }
 
             store.set_fuel(FUEL);
+            let mut our_handle = None;
             let ours = match func.call(&mut store, &args) {
-                Ok(vals) => Outcome::Values(show_all(&vals)),
+                Ok(vals) => {
+                    if let (Some(_), [Val::Resource(rep)]) = (own_result, vals.as_slice()) {
+                        our_handle = Some(*rep);
+                        Outcome::Values("(own)".into())
+                    } else {
+                        Outcome::Values(show_all(&vals))
+                    }
+                }
                 Err(e) if e.is_trap() => Outcome::Trap(e.to_string()),
                 Err(e) => Outcome::Error(e.to_string()),
             };
             let mut results = vec![wt::Val::Bool(false); ty.result_types().len()];
+            let mut wt_handle = None;
             let theirs = match wt_func.call(&mut wt_store, &wt_args, &mut results) {
                 // wasmtime 48 runs post-return within `call`.
-                Ok(()) => match results
-                    .iter()
-                    .map(from_wasmtime)
-                    .collect::<Option<Vec<_>>>()
-                {
-                    Some(v) => Outcome::Values(show_all(&v)),
-                    None => Outcome::Error("a result wasmtime lifted that has no Val here".into()),
+                Ok(()) => match (own_result, results.as_slice()) {
+                    (Some(_), [wt::Val::Resource(any)]) => {
+                        wt_handle = Some(*any);
+                        Outcome::Values("(own)".into())
+                    }
+                    _ => match results
+                        .iter()
+                        .map(from_wasmtime)
+                        .collect::<Option<Vec<_>>>()
+                    {
+                        Some(v) => Outcome::Values(show_all(&v)),
+                        None => {
+                            Outcome::Error("a result wasmtime lifted that has no Val here".into())
+                        }
+                    },
                 },
                 Err(e) => classify(&e),
             };
+            if let (Some(rt), Some(rep), Some(any)) = (own_result, our_handle, wt_handle) {
+                pool.push((rt, rep, any));
+            }
+            // The imports the call made, with their arguments, in order.
+            let ours_log = std::mem::take(&mut *our_log.borrow_mut());
+            let theirs_log = std::mem::take(&mut *wt_log.lock().unwrap());
+            stats.import_calls += ours_log.len() as u64;
+            if ours_log != theirs_log {
+                stats.findings.push(format!(
+                    "{name}{}: import calls differ: component-model {ours_log:?}, wasmtime {theirs_log:?}",
+                    show_all(&args)
+                ));
+            }
             match (&ours, &theirs) {
                 (Outcome::Values(a), Outcome::Values(b)) if a == b => stats.values_equal += 1,
                 (a, b) if a.failed() && b.failed() => {
@@ -293,6 +507,46 @@ fn wasmtime_engine() -> wasmtime::Engine {
         };
     }
     ENGINE.with(Clone::clone)
+}
+
+/// `v` with every NaN made the canonical one. The Canonical ABI lets a
+/// lowered NaN take any NaN bit pattern (component-model lowers the
+/// canonical NaN, wasmtime keeps the host's bits), so a value handed to the
+/// guest (an argument, a host import's result) holds only canonical NaNs:
+/// a guest that reads a NaN's bits then sees the same on both engines.
+fn canonical_nans(v: Val) -> Val {
+    let boxed = |b: Option<Box<Val>>| b.map(|b| Box::new(canonical_nans(*b)));
+    match v {
+        Val::Float32(f) if f.is_nan() => Val::Float32(f32::from_bits(0x7fc0_0000)),
+        Val::Float64(f) if f.is_nan() => Val::Float64(f64::from_bits(0x7ff8_0000_0000_0000)),
+        Val::List(l) => Val::List(l.into_iter().map(canonical_nans).collect()),
+        Val::Tuple(l) => Val::Tuple(l.into_iter().map(canonical_nans).collect()),
+        Val::Record(l) => Val::Record(l.into_iter().map(|(n, v)| (n, canonical_nans(v))).collect()),
+        Val::Variant(n, p) => Val::Variant(n, boxed(p)),
+        Val::Option(p) => Val::Option(boxed(p)),
+        Val::Result(Ok(p)) => Val::Result(Ok(boxed(p))),
+        Val::Result(Err(p)) => Val::Result(Err(boxed(p))),
+        v => v,
+    }
+}
+
+/// What an implemented import returns for the call `shown` (its name and
+/// arguments as [`show_all`] prints them), the same on both engines: `None`
+/// (a trap) for one hash in 16, else a result of its type drawn from a
+/// stream seeded by the hash.
+fn host_results(shown: &str, ty: &FuncType) -> Option<Vec<Val>> {
+    let h = shown.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    if h % 16 == 0 {
+        return None;
+    }
+    let draws = XorShift::new(h).bytes(1024);
+    let mut u = Unstructured::new(&draws);
+    ty.result_types()
+        .into_iter()
+        .map(|t| arbitrary_val(&mut u, t).ok().map(canonical_nans))
+        .collect()
 }
 
 /// wasmtime's handle of the exported function `name` (`inst#f` or `f`).
@@ -701,20 +955,314 @@ fn push_result(
     };
 }
 
-/// The body of a lifted export (see the module docs).
+/// A core import of the dummy module the bodies may call: its function
+/// index, parameters and results.
+type CoreImport = (u32, Vec<ValType>, Vec<ValType>);
+
+/// Pushes the `j`-th argument (of type `t`) of a call to an import made
+/// from a body with parameters `params`: the body's `j`-th parameter when
+/// it has that type (so a string or list the export received is passed on
+/// as the same `ptr, len`), another parameter of the type, for the last
+/// `i32` a pointer into the scratch area (where a retptr's results then
+/// land and are read by the body's results), or a drawn value.
+fn push_arg(
+    f: &mut Function,
+    t: ValType,
+    j: usize,
+    last: bool,
+    params: &[ValType],
+    has_memory: bool,
+    u: &mut Unstructured<'_>,
+) {
+    use Instruction as I;
+    let choice = u.int_in_range(0u8..=9).unwrap_or(0);
+    if choice <= 4 && params.get(j) == Some(&t) {
+        f.instruction(&I::LocalGet(j as u32));
+        return;
+    }
+    let same: Vec<u32> = (0..params.len() as u32)
+        .filter(|&i| params[i as usize] == t)
+        .collect();
+    if choice == 5 && !same.is_empty() {
+        f.instruction(&I::LocalGet(*u.choose(&same).unwrap_or(&same[0])));
+        return;
+    }
+    match t {
+        ValType::I32 if last && has_memory && choice >= 6 => {
+            let k = u.int_in_range(0..=(AREA_LEN / 8 - 1)).unwrap_or(0);
+            f.instruction(&I::I32Const(AREA + 8 * k))
+        }
+        ValType::I32 => f.instruction(&I::I32Const(word(u))),
+        ValType::I64 => f.instruction(&I::I64Const(i64::from(word(u)))),
+        ValType::F32 => f.instruction(&I::F32Const(
+            f32::from_bits(u.arbitrary().unwrap_or(0)).into(),
+        )),
+        ValType::F64 => f.instruction(&I::F64Const(
+            f64::from_bits(u.arbitrary().unwrap_or(0)).into(),
+        )),
+        _ => f.instruction(&I::Unreachable),
+    };
+}
+
+/// The index of the body's scratch local of flat type `t` (after the
+/// parameters: one each of `i32`, `i64`, `f32`, `f64`).
+fn scratch_local(params: &[ValType], t: ValType) -> u32 {
+    params.len() as u32
+        + match t {
+            ValType::I32 => 0,
+            ValType::I64 => 1,
+            ValType::F32 => 2,
+            _ => 3,
+        }
+}
+
+/// In 3 of 4 bodies (of a module with imports), 1 to 3 calls of drawn
+/// imports (host functions, which both engines implement alike, or resource
+/// intrinsics), arguments from [`push_arg`]; each result is stored into the
+/// scratch area at a drawn offset (so the body's results may carry it) or
+/// dropped.
+fn call_imports(
+    f: &mut Function,
+    params: &[ValType],
+    has_memory: bool,
+    imports: &[CoreImport],
+    u: &mut Unstructured<'_>,
+) {
+    use Instruction as I;
+    if imports.is_empty() || !u.ratio(3, 4).unwrap_or(false) {
+        return;
+    }
+    for _ in 0..u.int_in_range(1..=3).unwrap_or(1) {
+        let Ok((index, ps, rs)) = u.choose(imports) else {
+            return;
+        };
+        for (j, &t) in ps.iter().enumerate() {
+            push_arg(f, t, j, j + 1 == ps.len(), params, has_memory, u);
+        }
+        f.instruction(&I::Call(*index));
+        for &r in rs.iter().rev() {
+            match access(r) {
+                Some((size, _, store)) if has_memory && u.ratio(3, 4).unwrap_or(false) => {
+                    let tmp = scratch_local(params, r);
+                    let off = size * u.int_in_range(0..=(AREA_LEN / size - 1)).unwrap_or(0);
+                    f.instruction(&I::LocalSet(tmp));
+                    f.instruction(&I::I32Const(AREA + off));
+                    f.instruction(&I::LocalGet(tmp));
+                    f.instruction(&store);
+                }
+                _ => {
+                    f.instruction(&I::Drop);
+                }
+            }
+        }
+    }
+}
+
+/// The resource intrinsics a dummy module imports, per resource: its core
+/// module and name, and the function indices of `resource.new`,
+/// `resource.rep` (exported resources only) and `resource.drop`, from their
+/// names in either mangling (`[resource-new]r` in module `[export]iface`,
+/// or `r_new` in module `cm32p2|_ex_iface`; WIT names hold no `_`).
+#[derive(Default, Debug, Clone)]
+pub struct ResourceIntrinsics {
+    module: String,
+    resource: String,
+    new: Option<u32>,
+    rep: Option<u32>,
+    drop: Option<u32>,
+}
+
+fn resource_intrinsics(names: &[(String, String)]) -> Vec<ResourceIntrinsics> {
+    let mut out: Vec<ResourceIntrinsics> = Vec::new();
+    for (i, (module, name)) in names.iter().enumerate() {
+        let (kind, resource) = if let Some(rest) = name.strip_prefix("[resource-") {
+            match rest.split_once(']') {
+                Some((k, r)) => (k.to_string(), r.to_string()),
+                None => continue,
+            }
+        } else if let Some((r, k)) = name.rsplit_once('_') {
+            (k.to_string(), r.to_string())
+        } else {
+            continue;
+        };
+        let pos = match out
+            .iter()
+            .position(|r| r.module == *module && r.resource == resource)
+        {
+            Some(p) => p,
+            None => {
+                out.push(ResourceIntrinsics {
+                    module: module.clone(),
+                    resource,
+                    ..ResourceIntrinsics::default()
+                });
+                out.len() - 1
+            }
+        };
+        let slot = &mut out[pos];
+        match kind.as_str() {
+            "new" => slot.new = Some(i as u32),
+            "rep" => slot.rep = Some(i as u32),
+            "drop" => slot.drop = Some(i as u32),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The core module of the intrinsics of the resources exported with the
+/// interface of the core export `name`, and the resource it constructs if
+/// it is a constructor: `iface#f` gives `[export]iface`,
+/// `cm32p2|iface|f` gives `cm32p2|_ex_iface`; `f` = `[constructor]r`
+/// gives `r`.
+fn export_resource_module(name: &str) -> Option<(String, Option<&str>)> {
+    let (module, func) = if let Some(rest) = name.strip_prefix("cm32p2|") {
+        let (iface, func) = rest.split_once('|')?;
+        (format!("cm32p2|_ex_{iface}"), func)
+    } else {
+        let (iface, func) = name.split_once('#')?;
+        (format!("[export]{iface}"), func)
+    };
+    Some((module, func.strip_prefix("[constructor]")))
+}
+
+/// What [`resource_sequence`] placed.
+#[derive(Default, PartialEq)]
+enum Sequence {
+    #[default]
+    None,
+    /// A handle made, then dropped.
+    Dropped,
+    /// A handle made and still live, in the body's `i32` scratch local.
+    Live,
+}
+
+/// In 1 of 2 bodies of a module defining resources (7 of 8 for a
+/// constructor, which then uses its own resource): a handle made with
+/// `resource.new` of a drawn rep (a resource of the export's interface
+/// in 3 of 4 bodies when it has one), stored into the scratch area (so a
+/// result may carry it: an `own` result is then a valid handle), then maybe
+/// `resource.rep` of it (its result stored too) and maybe `resource.drop`
+/// of it (which runs the destructor; 1 in 3, 1 in 8 for a constructor).
+fn resource_sequence(
+    f: &mut Function,
+    name: &str,
+    params: &[ValType],
+    has_memory: bool,
+    resources: &[ResourceIntrinsics],
+    u: &mut Unstructured<'_>,
+) -> Sequence {
+    use Instruction as I;
+    let exported: Vec<&ResourceIntrinsics> = resources.iter().filter(|r| r.new.is_some()).collect();
+    let home = export_resource_module(name);
+    let ctor = home.as_ref().and_then(|(module, ctor)| {
+        let c = (*ctor)?;
+        exported
+            .iter()
+            .copied()
+            .find(|r| r.module == *module && r.resource == c)
+    });
+    let local: Vec<&ResourceIntrinsics> = match &home {
+        Some((module, _)) => exported
+            .iter()
+            .copied()
+            .filter(|r| r.module == *module)
+            .collect(),
+        None => Vec::new(),
+    };
+    let placed = if ctor.is_some() {
+        u.ratio(7, 8).unwrap_or(true)
+    } else {
+        !exported.is_empty() && u.ratio(1, 2).unwrap_or(false)
+    };
+    if !placed {
+        return Sequence::None;
+    }
+    let r = match ctor {
+        Some(r) => r,
+        None if !local.is_empty() && u.ratio(3, 4).unwrap_or(true) => {
+            u.choose(&local).map_or(local[0], |r| *r)
+        }
+        None => u.choose(&exported).map_or(exported[0], |r| *r),
+    };
+    let tmp = scratch_local(params, ValType::I32);
+    let slot = |f: &mut Function, u: &mut Unstructured<'_>| {
+        let k = u.int_in_range(0..=(AREA_LEN / 4 - 1)).unwrap_or(0);
+        f.instruction(&I::I32Const(AREA + 4 * k));
+    };
+    f.instruction(&I::I32Const(word(u)));
+    f.instruction(&I::Call(r.new.unwrap_or(0)));
+    f.instruction(&I::LocalSet(tmp));
+    if has_memory {
+        slot(f, u);
+        f.instruction(&I::LocalGet(tmp));
+        f.instruction(&I::I32Store(mem(2)));
+    }
+    if let Some(rep) = r.rep {
+        if u.ratio(1, 2).unwrap_or(false) {
+            if has_memory {
+                slot(f, u);
+            }
+            f.instruction(&I::LocalGet(tmp));
+            f.instruction(&I::Call(rep));
+            if has_memory {
+                f.instruction(&I::I32Store(mem(2)));
+            } else {
+                f.instruction(&I::Drop);
+            }
+        }
+    }
+    if let Some(drop) = r.drop {
+        let (n, d) = if ctor.is_some() { (1, 8) } else { (1, 3) };
+        if u.ratio(n, d).unwrap_or(false) {
+            f.instruction(&I::LocalGet(tmp));
+            f.instruction(&I::Call(drop));
+            return Sequence::Dropped;
+        }
+    }
+    Sequence::Live
+}
+
+/// The body of a lifted export `name` (see the module docs); counts the
+/// resource sequences it places in `sequences`.
+#[allow(clippy::too_many_arguments)]
 fn export_body(
+    name: &str,
     params: &[ValType],
     results: &[ValType],
     has_memory: bool,
+    imports: &[CoreImport],
+    resources: &[ResourceIntrinsics],
+    sequences: &mut u64,
     u: &mut Unstructured<'_>,
 ) -> Function {
-    let mut f = Function::new([]);
+    use wasm_encoder::ValType as E;
+    let mut f = Function::new([(1, E::I32), (1, E::I64), (1, E::F32), (1, E::F64)]);
     if has_memory {
         store_area(&mut f, u);
         store_params(&mut f, params, u);
     }
+    call_imports(&mut f, params, has_memory, imports, u);
+    let sequence = resource_sequence(&mut f, name, params, has_memory, resources, u);
+    if sequence != Sequence::None {
+        *sequences += 1;
+    }
+    // A live handle is the first `i32` result in 1 of 2 bodies (7 of 8 for
+    // a constructor, whose result is an `own` of that resource).
+    let ctor = export_resource_module(name).is_some_and(|(_, c)| c.is_some());
+    let mut handle_result = sequence == Sequence::Live
+        && if ctor {
+            u.ratio(7, 8).unwrap_or(true)
+        } else {
+            u.ratio(1, 2).unwrap_or(false)
+        };
     for &r in results {
-        push_result(&mut f, r, params, has_memory, u);
+        if handle_result && r == ValType::I32 {
+            f.instruction(&Instruction::LocalGet(scratch_local(params, ValType::I32)));
+            handle_result = false;
+        } else {
+            push_result(&mut f, r, params, has_memory, u);
+        }
     }
     // Most bodies free what the call's arguments took (lifting the results
     // allocates nothing in the guest), so later calls do not fill memory.
@@ -755,10 +1303,11 @@ fn role(name: &str) -> Role {
 
 /// Replaces the dummy module's bodies (see the module docs); `None` if the
 /// module is not what wit-component makes.
-pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
+pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>, sequences: &mut u64) -> Option<Vec<u8>> {
     let mut types: Vec<(Vec<ValType>, Vec<ValType>)> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut imported_funcs = 0u32;
+    let mut import_names: Vec<(String, String)> = Vec::new();
     let mut has_memory = false;
     let mut exports: HashMap<u32, String> = HashMap::new();
     let mut out = wasm_encoder::Module::new();
@@ -773,10 +1322,12 @@ pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
             }
             Payload::ImportSection(r) => {
                 for imp in r.clone().into_imports() {
-                    match imp.ok()?.ty {
+                    let imp = imp.ok()?;
+                    match imp.ty {
                         TypeRef::Func(t) => {
                             imported_funcs += 1;
                             func_types.push(t);
+                            import_names.push((imp.module.to_string(), imp.name.to_string()));
                         }
                         TypeRef::Memory(_) => has_memory = true,
                         _ => {}
@@ -813,6 +1364,15 @@ pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
                 continue;
             }
             Payload::CodeSectionStart { .. } => {
+                let imports: Vec<CoreImport> = func_types[..imported_funcs as usize]
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, &t)| {
+                        let (p, r) = types.get(t as usize)?;
+                        Some((i as u32, p.clone(), r.clone()))
+                    })
+                    .collect();
+                let resources = resource_intrinsics(&import_names);
                 let mut code = CodeSection::new();
                 for (i, &t) in func_types.iter().enumerate().skip(imported_funcs as usize) {
                     let (params, results) = types.get(t as usize)?;
@@ -824,7 +1384,9 @@ pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
                             f.instruction(&Instruction::End);
                             f
                         }
-                        _ => export_body(params, results, has_memory, u),
+                        _ => export_body(
+                            name, params, results, has_memory, &imports, &resources, sequences, u,
+                        ),
                     };
                     code.function(&body);
                 }

@@ -30,27 +30,67 @@ const MAX_LIST: usize = 4;
 /// (wit-smith's `IncorrectFormat`, a world-less package, or wit-component
 /// refusing the world). May panic if wit-smith or wit-component does.
 pub fn generate(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
-    generate_with(u, |module, _| Some(module))
+    generate_with(u, false, |module, _| Some(module))
 }
 
 /// [`generate`], with the dummy core module passed through `rewrite` (with
 /// the same bytes) before it is encoded as a component: the differential
-/// fuzzer gives it real bodies there (`crate::component_diff`).
+/// fuzzer gives it real bodies there (`crate::component_diff`). With
+/// `prefer_callable`, up to 4 packages are drawn until one has a world that
+/// exports functions, and the world is drawn in 7 of 8 inputs among those that
+/// export functions (directly or in an exported interface), if the package
+/// has any, and among those, in 1 of 2, among the ones that also import
+/// functions; otherwise among all worlds.
 pub fn generate_with(
     u: &mut Unstructured<'_>,
+    prefer_callable: bool,
     rewrite: impl FnOnce(Vec<u8>, &mut Unstructured<'_>) -> Option<Vec<u8>>,
 ) -> Option<Vec<u8>> {
-    let mut config: wit_smith::Config = u.arbitrary().ok()?;
-    config.async_ = false;
-    config.futures = false;
-    config.streams = false;
-    config.error_context = false;
-    config.fixed_length_lists = false;
-    config.implements = false;
-    let wit = wit_smith::smith(&config, u).ok()?;
-    let decoded = wit_component::decode(&wit).ok()?;
+    // With `prefer_callable`, up to 4 packages are drawn (each from the
+    // rest of the bytes) until one has a world exporting functions.
+    let mut attempts = if prefer_callable { 4 } else { 1 };
+    let decoded = loop {
+        let mut config: wit_smith::Config = u.arbitrary().ok()?;
+        config.async_ = false;
+        config.futures = false;
+        config.streams = false;
+        config.error_context = false;
+        config.fixed_length_lists = false;
+        config.implements = false;
+        let wit = wit_smith::smith(&config, u).ok()?;
+        let decoded = wit_component::decode(&wit).ok()?;
+        attempts -= 1;
+        let resolve = decoded.resolve();
+        if attempts == 0
+            || resolve
+                .worlds
+                .iter()
+                .any(|(_, w)| has_functions(resolve, &w.exports))
+        {
+            break decoded;
+        }
+    };
     let resolve = decoded.resolve();
-    let worlds: Vec<_> = resolve.worlds.iter().map(|(id, _)| id).collect();
+    let mut worlds: Vec<_> = resolve.worlds.iter().map(|(id, _)| id).collect();
+    if prefer_callable {
+        let callable: Vec<_> = worlds
+            .iter()
+            .copied()
+            .filter(|w| has_functions(resolve, &resolve.worlds[*w].exports))
+            .collect();
+        if !callable.is_empty() && u.ratio(7, 8).unwrap_or(true) {
+            let both: Vec<_> = callable
+                .iter()
+                .copied()
+                .filter(|w| has_functions(resolve, &resolve.worlds[*w].imports))
+                .collect();
+            worlds = if !both.is_empty() && u.arbitrary().unwrap_or(true) {
+                both
+            } else {
+                callable
+            };
+        }
+    }
     let world = *u.choose(&worlds).ok()?;
     let mangling = if u.arbitrary().unwrap_or(false) {
         ManglingAndAbi::Standard32
@@ -73,6 +113,21 @@ pub fn generate_with(
         .validate(true)
         .encode()
         .ok()
+}
+
+/// Whether the world items `items` hold a function, directly or in an
+/// interface.
+fn has_functions(
+    resolve: &wit_parser::Resolve,
+    items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>,
+) -> bool {
+    items.values().any(|item| match item {
+        wit_parser::WorldItem::Function(_) => true,
+        wit_parser::WorldItem::Interface { id, .. } => {
+            !resolve.interfaces[*id].functions.is_empty()
+        }
+        wit_parser::WorldItem::Type { .. } => false,
+    })
 }
 
 /// A value of type `t` drawn from `u` (zero/first-case values once `u` is

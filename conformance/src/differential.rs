@@ -338,7 +338,7 @@ fn host_behaviour(import: usize, args: &[V], results: &[cv::ValType]) -> Option<
         };
         h = (h ^ bits).wrapping_mul(0x1000_0000_01b3);
     }
-    if h % 16 == 0 && !args.is_empty() {
+    if h.is_multiple_of(16) && !args.is_empty() {
         return None;
     }
     let mut rng = XorShift::new(h);
@@ -970,7 +970,7 @@ impl Diff {
                 return;
             };
             taken[i] = true;
-            ordered.push(wi_imports[i].clone());
+            ordered.push(wi_imports[i]);
         }
         let wi_imports = ordered;
 

@@ -437,15 +437,21 @@ fn component_diff(args: &Args) -> ! {
     }
     println!(
         "fuzz-smoke component diff (component-model vs wasmtime 48): {} components ({} rejected by both), \
-         {} instantiated, {} calls compared ({} equal values, {} failing alike, {} of them a trap on one side only), \
-         {} skipped (resource handles), {} mismatches; {:.1} s CPU",
+         {} instantiated, {} exports called, {} calls compared ({} equal values, {} failing alike, {} of them a trap on one side only), \
+         {} imports implemented, {} import calls (argument logs compared), {} calls with handles, \
+         {} resource.new sequences placed, {} skipped (resource handles), {} mismatches; {:.1} s CPU",
         total.components,
         total.rejected,
         total.instantiated,
+        total.exports_called,
         total.calls,
         total.values_equal,
         total.failed_alike,
         total.failure_kinds_differ,
+        total.imports_defined,
+        total.import_calls,
+        total.handle_calls,
+        total.resource_sequences,
         total.skipped,
         total.findings.len(),
         cpu_seconds() - started_cpu,
