@@ -8,8 +8,8 @@
 #                     Chromium; fuzz smoke; limits; the component differential fuzzer
 #   make browser      the page web/ in headless Chromium against native wasmtime
 #   make web-serve    serve the page web/ on http://127.0.0.1:8000/
-#   make lint         cargo fmt --check and cargo clippy (all targets, warnings denied); .ci/run
-#                     runs it before make test
+#   make lint         cargo fmt --check and cargo clippy (all targets, warnings denied; conformance
+#                     also with the fuzzers' features but component-diff); .ci/run runs it first
 #   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
 #   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
 #   make fuzz-component-diff  generated components on component-model and on wasmtime 48
@@ -330,6 +330,7 @@ test-dist: shim
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(CARGO_LOCKED) --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(CARGO_LOCKED) -p conformance --all-targets --features component-gen,differential -- -D warnings
 
 check-scripts:
 	shellcheck $(ROOT)/scripts/*.sh $(ROOT)/conformance/hosts/run-on.sh $(ROOT)/.ci/run \
