@@ -8,7 +8,9 @@ suite (conformance/bench/, see bench_p2.py), built from the same sources for
 wasm32-wasip2 (the component that is lowered) and wasm32-wasip1 (the limit).
 
 Columns, one measurement of each per benchmark and host H of --lower-hosts, all taken in
-one run, one after the other:
+one run and side by side: rep r of every column of a row runs before rep r + 1 of any
+(bench_p2.measure_interleaved), so a drift of the machine during a row falls on every
+column alike:
   native        `wasmtime run --dir . prog.wasm N` of the component, precompiled
   p1@H          the wasm32-wasip1 build, run directly on H (the limit)
   lowered@H     `p2shim lower prog.wasm -o prog.p1.wasm` once, then that module on H
@@ -167,49 +169,61 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
     print(f"== lowered suite: {len(programs)} programs; columns {', '.join(columns)}; reps {reps}"
           f"{'; check sizes' if check_only else ''}", flush=True)
 
-    def cell(column: str, p: B.Program, size: int) -> B.Cell:
+    def prepare(column: str, p: B.Program, size: int, d: Path) -> H.Command | B.Cell:
+        """The command of one cell, run in d (the program copied in), or the cell's problem."""
         kind, _, host = column.partition("@")
         if (p.name, kind) in problems:
             return B.Cell(False, size=size, problem=problems[(p.name, kind)])
-        d = Path(tempfile.mkdtemp(prefix=f"{p.name}-", dir=work))
-        try:
-            args = [str(size)]
-            if kind == "jco":
-                cmd = H.Command([JCO_NODE, str(JCO_DIR / "run.mjs"), str(jco_js[p.name]), *args],
-                                str(d))
-                return B.measure(s, column, cmd, p, size, d)
-            host = host or "wasmtime"
-            if kind == "interp":
-                h, inv = B.invocation(s, f"shim@{host}", p, size, d)
-                try:
-                    cmd = H.command(h, inv)
-                except H.HostError as e:
-                    return B.Cell(False, size=size, problem=f"n/a: {e}")
-                return B.measure(s, column, cmd, p, size, d)
-            kind = "p1" if kind == "p1c" else kind
-            inv = H.Invocation(prog=f"{p.name}.wasm", args=args, dirs=[(".", ".")], cwd=str(d))
-            if host == "wasmtime":
-                src = cwasm[(p.name, kind)]
-                inv.host_args.append("--allow-precompiled")
-            else:
-                src = {"p1": p1_dir / f"{p.name}.wasm", "lowered": lowered.get(p.name)}[kind]
-            shutil.copy2(src, d / f"{p.name}.wasm")  # same file name: same argv[0]
+        args = [str(size)]
+        if kind == "jco":
+            return H.Command([JCO_NODE, str(JCO_DIR / "run.mjs"), str(jco_js[p.name]), *args],
+                             str(d))
+        host = host or "wasmtime"
+        if kind == "interp":
+            h, inv = B.invocation(s, f"shim@{host}", p, size, d)
             try:
-                cmd = H.command(host, inv)
+                return H.command(h, inv)
             except H.HostError as e:
                 return B.Cell(False, size=size, problem=f"n/a: {e}")
-            return B.measure(s, column, cmd, p, size, d)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+        kind = "p1" if kind == "p1c" else kind
+        inv = H.Invocation(prog=f"{p.name}.wasm", args=args, dirs=[(".", ".")], cwd=str(d))
+        if host == "wasmtime":
+            src = cwasm[(p.name, kind)]
+            inv.host_args.append("--allow-precompiled")
+        else:
+            src = {"p1": p1_dir / f"{p.name}.wasm", "lowered": lowered.get(p.name)}[kind]
+        shutil.copy2(src, d / f"{p.name}.wasm")  # same file name: same argv[0]
+        try:
+            return H.command(host, inv)
+        except H.HostError as e:
+            return B.Cell(False, size=size, problem=f"n/a: {e}")
 
     rows = []
     for p in programs:
         size = p.check_size if check_only else p.bench_size
         row: dict = {"name": p.name, "size": size, "check_size": p.check_size, "cells": {},
                      "lowering": lowering[p.name]}
+        # Every column of the row side by side, rep by rep (B.measure_interleaved).
+        dirs: list[Path] = []
+        cells: dict[str, B.Cell] = {}
+        jobs = []
+        try:
+            for c in columns:
+                c_size = p.check_size if c.partition("@")[0] in SMALL_KINDS else size
+                d = Path(tempfile.mkdtemp(prefix=f"{p.name}-", dir=work))
+                dirs.append(d)
+                cmd = prepare(c, p, c_size, d)
+                if isinstance(cmd, B.Cell):
+                    cells[c] = cmd
+                else:
+                    jobs.append((c, cmd, p, c_size, d))
+            for job, x in zip(jobs, B.measure_interleaved(s, jobs)):
+                cells[job[0]] = x
+        finally:
+            for d in dirs:
+                shutil.rmtree(d, ignore_errors=True)
         for c in columns:
-            small = c.partition("@")[0] in SMALL_KINDS
-            x = cell(c, p, p.check_size if small else size)
+            x = cells[c]
             row["cells"][c] = x.__dict__
             # the interpreter's runs are the p2 suite's `shim` runs; p1c are p1 runs
             mode = {"interp": "shim", "p1c": "p1"}.get(c.partition("@")[0], c.partition("@")[0])

@@ -188,34 +188,60 @@ def measure(s: Setup, column: str, cmd: H.Command, p: Program, size: int, d: Pat
     """Runs `cmd` (in the prepared folder d) reps times, checks each output, and returns
     the fastest run (s.stat "median": the median run, the upper middle one for an even
     count) with its CPU time and peak RSS, and every rep's time in `runs`."""
+    return measure_interleaved(s, [(column, cmd, p, size, d)], reps)[0]
+
+
+def measure_interleaved(s: Setup, jobs: list[tuple[str, H.Command, Program, int, Path]],
+                        reps: int | None = None) -> list[Cell]:
+    """measure() of several cells side by side: rep r of every job runs before rep r + 1 of
+    any, so that a drift of the machine (load, clock, caches) during the reps falls on every
+    cell alike instead of on whichever ran last. A job that fails stops its own reps only."""
+    runs: list[list[Cell]] = [[] for _ in jobs]
+    failed: list[Cell | None] = [None] * len(jobs)
+    for _ in range(reps or s.reps):
+        for i, (column, cmd, p, size, d) in enumerate(jobs):
+            if failed[i] is None:
+                c = run_once(s, column, cmd, p, size, d)
+                if c.ok:
+                    runs[i].append(c)
+                else:
+                    failed[i] = c
+    out = []
+    for cells, bad in zip(runs, failed):
+        if bad is not None:
+            out.append(bad)
+            continue
+        ordered = sorted(cells, key=lambda c: c.seconds)
+        best = ordered[len(ordered) // 2] if s.stat == "median" else ordered[0]
+        best.runs = [round(c.seconds, 4) for c in cells]
+        out.append(best)
+    return out
+
+
+def run_once(s: Setup, column: str, cmd: H.Command, p: Program, size: int, d: Path) -> Cell:
+    """One run of `cmd` in d, its output checked: wall and CPU time, peak RSS."""
     rss_file = d.parent / f"{d.name}.rss"
     try:
         if TIME.exists():
             cmd = H.Command([str(TIME), "-f", "%M", "-o", str(rss_file), *cmd.argv], cmd.cwd)
         if s.verbose:
             print(f"  [{column}] (cd {cmd.cwd}) {' '.join(cmd.argv)}", file=sys.stderr)
-        cells: list[Cell] = []
-        for _ in range(reps or s.reps):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            rc, out, err, secs, timed_out = H.run_cmd(cmd, s.timeout)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            if timed_out:
-                return Cell(False, size=size, problem=f"timed out after {s.timeout:.0f}s")
-            problem = check_output(p, size, rc, out, err)
-            if problem:
-                return Cell(False, secs, size=size, problem=problem)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            rss = None
-            if rss_file.exists():
-                try:
-                    rss = int(rss_file.read_text().split()[-1])
-                except (ValueError, IndexError):
-                    pass
-            cells.append(Cell(True, secs, round(cpu, 3), rss, size))
-        ordered = sorted(cells, key=lambda c: c.seconds)
-        best = ordered[len(ordered) // 2] if s.stat == "median" else ordered[0]
-        best.runs = [round(c.seconds, 4) for c in cells]
-        return best
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rc, out, err, secs, timed_out = H.run_cmd(cmd, s.timeout)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if timed_out:
+            return Cell(False, size=size, problem=f"timed out after {s.timeout:.0f}s")
+        problem = check_output(p, size, rc, out, err)
+        if problem:
+            return Cell(False, secs, size=size, problem=problem)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        rss = None
+        if rss_file.exists():
+            try:
+                rss = int(rss_file.read_text().split()[-1])
+            except (ValueError, IndexError):
+                pass
+        return Cell(True, secs, round(cpu, 3), rss, size)
     finally:
         rss_file.unlink(missing_ok=True)
 
