@@ -13,9 +13,14 @@
 //!   for the component: the merger links the WASI imports of one component
 //!   instance (the guest's `i32` handles of WASI resources are its
 //!   indices). A resource's type is its `HostResource` index.
-//! * Every lend taken by `lift_borrow` ends when the call ends
-//!   ([`with_call`]), whether the glue succeeded or not (a failure ends the
-//!   program anyway).
+//! * No lend is recorded: `lift_borrow` checks the handle as the spec's
+//!   `lift_borrow` does and returns its rep, without the lend. A lend could
+//!   only be seen by guest code reaching the handle table during the call
+//!   (the guest's `realloc`, whose WASI calls, drops included, are refused,
+//!   see above) or by an `own` argument of the same call lifting the same
+//!   handle (no WASI function of the command world takes an `own`: the
+//!   shims' test `no_wasi_function_takes_an_own_handle`), so the table is
+//!   the same at every point the guest can look at it.
 //! * A failure becomes a [`Trap`] naming `interface#function`; the export
 //!   then ends the program ([`Trap::abort`]).
 
@@ -94,8 +99,7 @@ fn first_state(slot: &mut Option<State>) -> &mut State {
     slot.insert(State::new())
 }
 
-/// Runs the glue of WASI function `func` with a [`Call`], then ends the
-/// lends its `borrow` arguments took.
+/// Runs the glue of WASI function `func` with a [`Call`].
 pub fn with_call<R>(
     func: &'static str,
     glue: impl FnOnce(&mut Call<'_>) -> Result<R, Trap>,
@@ -106,9 +110,7 @@ pub fn with_call<R>(
             mem: Memory::new(),
             func,
         };
-        let r = glue(&mut call);
-        call.state.handles.finish_import_call();
-        r
+        glue(&mut call)
     })
 }
 
@@ -180,11 +182,11 @@ impl Guest for Call<'_> {
             .lift_own(rt(r), handle)
             .map_err(|e| self.abi(e))
     }
+    /// The handle's checks without the lend (see the module's invariants:
+    /// no lend can be seen in the library).
+    #[inline]
     fn lift_borrow(&mut self, r: HostResource, handle: u32) -> Result<u32, Trap> {
-        self.state
-            .handles
-            .lift_borrow(rt(r), handle)
-            .map_err(|e| self.abi(e))
+        self.lift_borrow_unlent(r, handle)
     }
     /// The handle's checks without the lend: `resource.rep`'s lookup.
     #[inline]

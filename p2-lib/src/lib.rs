@@ -27,7 +27,8 @@
 //! the library's state (the shims' `WasiCtx` and the Canonical ABI handle
 //! table of the WASI resources, reached by one call at a time, so that a
 //! WASI call from inside the guest's `realloc` is refused rather than
-//! aliased; the lends of `borrow` arguments end when the export returns).
+//! aliased; a `borrow` argument is checked, no lend is recorded: none can
+//! be seen, see `call`).
 //! The shims are compiled without the interpreter (`p2-shims` without its
 //! `component-model` feature): no component-model or core-vm code is in
 //! the library.

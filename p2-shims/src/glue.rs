@@ -503,6 +503,39 @@ mod tests {
         &rest[..rest.find("pub fn ").unwrap_or(rest.len())]
     }
 
+    /// Whether a value of `t` holds an `own` handle.
+    fn holds_own(t: &canonical_abi::StaticType) -> bool {
+        use canonical_abi::StaticType as S;
+        match t {
+            S::Own(_) => true,
+            S::List(t) | S::Option(t) => holds_own(t),
+            S::Record(fs) => fs.iter().any(|(_, t)| holds_own(t)),
+            S::Tuple(ts) => ts.iter().any(holds_own),
+            S::Variant(cs) => cs.iter().any(|(_, t)| t.as_ref().is_some_and(holds_own)),
+            S::Result { ok, err } => ok.is_some_and(holds_own) || err.is_some_and(holds_own),
+            _ => false,
+        }
+    }
+
+    /// The lowered library records no lends (p2-lib's `call`): a lend
+    /// could be seen by an `own` argument lifting a handle the same call
+    /// borrowed, and no function of the imports takes one.
+    #[test]
+    fn no_wasi_function_takes_an_own_handle() {
+        let own: Vec<_> = crate::bindings::FUNCS
+            .iter()
+            .filter(|f| f.ty.params.iter().any(|(_, t)| holds_own(t)))
+            .map(|f| format!("{}#{}", f.interface, f.name))
+            .collect();
+        assert!(own.is_empty(), "functions that take an own: {own:?}");
+        assert!(holds_own(&canonical_abi::StaticType::Result {
+            ok: None,
+            err: Some(&canonical_abi::StaticType::Own(
+                canonical_abi::HostResource(0)
+            )),
+        }));
+    }
+
     #[test]
     fn the_lend_is_skipped_only_where_it_cannot_be_seen() {
         // The borrow is the only handle and no guest code runs.
