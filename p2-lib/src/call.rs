@@ -21,8 +21,11 @@
 //!   handle (no WASI function of the command world takes an `own`: the
 //!   shims' test `no_wasi_function_takes_an_own_handle`), so the table is
 //!   the same at every point the guest can look at it.
-//! * A failure becomes a [`Trap`] naming `interface#function`; the export
-//!   then ends the program ([`Trap::abort`]).
+//! * A failure ends the program where it happens ([`fail`]: the message
+//!   of a [`Trap`] naming `interface#function`, then [`Trap::abort`]), so
+//!   the glue's trap type is uninhabited ([`Infallible`]): a `Result`
+//!   of the glue is its value, and no failure is passed back up through
+//!   memory.
 
 use crate::guest::{Memory, Trap};
 use canonical_abi::{
@@ -30,6 +33,8 @@ use canonical_abi::{
     StringEncoding,
 };
 use core::cell::{Cell, UnsafeCell};
+use core::convert::Infallible;
+use core::fmt::Display;
 use p2_shims::bindings::{Fail, Guest};
 use p2_shims::WasiCtx;
 
@@ -67,16 +72,15 @@ static SLOT: Slot = Slot {
 };
 
 /// Runs `f` with the library's state as WASI function `func` (its
-/// `interface#function`), or refuses when a call is already running.
-pub fn with_state<R>(
-    func: &'static str,
-    f: impl FnOnce(&mut State) -> Result<R, Trap>,
-) -> Result<R, Trap> {
+/// `interface#function`), or ends the program when a call is already
+/// running.
+#[inline]
+pub fn with_state<R>(func: &'static str, f: impl FnOnce(&mut State) -> R) -> R {
     if SLOT.busy.replace(true) {
-        return Err(Trap::in_call(
+        fail(
             func,
-            "a WASI function called while another WASI call runs (from the guest's `realloc`)",
-        ));
+            &"a WASI function called while another WASI call runs (from the guest's `realloc`)",
+        );
     }
     // SAFETY: `busy` was false, so no other reference to the state exists
     // (it is only reached here, and the flag stays set until this one is
@@ -91,6 +95,14 @@ pub fn with_state<R>(
     r
 }
 
+/// Ends the program with the failure of WASI function `func` (out of the
+/// hot path of every call).
+#[cold]
+#[inline(never)]
+pub fn fail(func: &str, reason: &dyn Display) -> ! {
+    Trap::in_call(func, reason).abort()
+}
+
 /// The state, made on the first WASI call (out of the hot path of the
 /// others).
 #[cold]
@@ -99,18 +111,23 @@ fn first_state(slot: &mut Option<State>) -> &mut State {
     slot.insert(State::new())
 }
 
-/// Runs the glue of WASI function `func` with a [`Call`].
+/// Runs the glue of WASI function `func` with a [`Call`]; its value (a
+/// failure has ended the program).
+#[inline]
 pub fn with_call<R>(
     func: &'static str,
-    glue: impl FnOnce(&mut Call<'_>) -> Result<R, Trap>,
-) -> Result<R, Trap> {
+    glue: impl FnOnce(&mut Call<'_>) -> Result<R, Infallible>,
+) -> R {
     with_state(func, |state| {
         let mut call = Call {
             state,
             mem: Memory::new(),
             func,
         };
-        glue(&mut call)
+        match glue(&mut call) {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
     })
 }
 
@@ -122,9 +139,9 @@ pub struct Call<'s> {
 }
 
 impl Call<'_> {
-    #[cold]
-    fn abi(&self, e: AbiError) -> Trap {
-        self.trap(Fail::Abi(e))
+    #[inline]
+    fn abi(&self, e: AbiError) -> Infallible {
+        fail(self.func, &e)
     }
 }
 
@@ -136,7 +153,7 @@ fn rt(r: HostResource) -> ResourceTypeId {
 impl Guest for Call<'_> {
     type Host = WasiCtx;
     type Memory = Memory;
-    type Trap = Trap;
+    type Trap = Infallible;
 
     #[inline]
     fn host(&mut self) -> &mut WasiCtx {
@@ -166,7 +183,7 @@ impl Guest for Call<'_> {
         old_size: u32,
         align: u32,
         new_size: u32,
-    ) -> Result<u32, Trap> {
+    ) -> Result<u32, Infallible> {
         // A trap in the guest's `realloc` ends the program there: it is a
         // trap of the merged module, as it is of the component natively.
         Ok(self.mem.realloc(old_ptr, old_size, align, new_size))
@@ -176,7 +193,7 @@ impl Guest for Call<'_> {
         // glue asks `realloc` only of functions whose `canon lower` has one.
         CanonicalOptions::with_memory(StringEncoding::Utf8)
     }
-    fn lift_own(&mut self, r: HostResource, handle: u32) -> Result<u32, Trap> {
+    fn lift_own(&mut self, r: HostResource, handle: u32) -> Result<u32, Infallible> {
         self.state
             .handles
             .lift_own(rt(r), handle)
@@ -185,25 +202,26 @@ impl Guest for Call<'_> {
     /// The handle's checks without the lend (see the module's invariants:
     /// no lend can be seen in the library).
     #[inline]
-    fn lift_borrow(&mut self, r: HostResource, handle: u32) -> Result<u32, Trap> {
+    fn lift_borrow(&mut self, r: HostResource, handle: u32) -> Result<u32, Infallible> {
         self.lift_borrow_unlent(r, handle)
     }
     /// The handle's checks without the lend: `resource.rep`'s lookup.
     #[inline]
-    fn lift_borrow_unlent(&mut self, r: HostResource, handle: u32) -> Result<u32, Trap> {
+    fn lift_borrow_unlent(&mut self, r: HostResource, handle: u32) -> Result<u32, Infallible> {
         self.state
             .handles
             .resource_rep(rt(r), handle)
             .map_err(|e| self.abi(e))
     }
-    fn lower_own(&mut self, r: HostResource, rep: u32) -> Result<u32, Trap> {
+    fn lower_own(&mut self, r: HostResource, rep: u32) -> Result<u32, Infallible> {
         self.state
             .handles
             .lower_own(rt(r), rep)
             .map_err(|e| self.abi(e))
     }
-    fn trap(&self, f: Fail) -> Trap {
-        Trap::in_call(self.func, f)
+    #[inline]
+    fn trap(&self, f: Fail) -> Infallible {
+        fail(self.func, &f)
     }
 }
 
@@ -215,12 +233,16 @@ pub fn resource_drop(
     r: HostResource,
     handle: u32,
     dtor: impl FnOnce(&mut WasiCtx, u32) -> Result<(), p2_shims::HostError>,
-) -> Result<(), Trap> {
+) {
     with_state(func, |state| {
         match state.handles.resource_drop(rt(r), handle) {
-            Ok(Some(rep)) => dtor(&mut state.ctx, rep).map_err(|e| Trap::in_call(func, e)),
-            Ok(None) => Ok(()),
-            Err(e) => Err(Trap::in_call(func, e)),
+            Ok(Some(rep)) => {
+                if let Err(e) = dtor(&mut state.ctx, rep) {
+                    fail(func, &e)
+                }
+            }
+            Ok(None) => {}
+            Err(e) => fail(func, &e),
         }
     })
 }

@@ -6,25 +6,16 @@
 //!
 //! Invariant: an export returns only on success; a failed call (the
 //! Canonical ABI's trap, a host refusal, a WASI call made from inside the
-//! guest's `realloc`) ends the program ([`Trap::abort`]).
+//! guest's `realloc`) ends the program (`call::fail`).
 
 use crate::call::{resource_drop, with_call};
-use crate::guest::Trap;
 use p2_shims::bindings::HostResource;
-
-/// The value of a call, or the end of the program.
-fn done<R>(r: Result<R, Trap>) -> R {
-    match r {
-        Ok(r) => r,
-        Err(t) => t.abort(),
-    }
-}
 
 macro_rules! export_func {
     ($id:ident, $iface:literal, $func:literal, ($($p:ident: $t:ty),*) -> $r:ty, $glue:path, $ty:path) => {
         #[export_name = concat!($iface, "#", $func)]
         pub extern "C" fn $id($($p: $t),*) -> $r {
-            done(with_call(concat!($iface, "#", $func), |g| $glue(g, $($p),*)))
+            with_call(concat!($iface, "#", $func), |g| $glue(g, $($p),*))
         }
     };
 }
@@ -34,12 +25,7 @@ macro_rules! export_drop {
         #[export_name = concat!($iface, "#[resource-drop]", $name)]
         pub extern "C" fn $id(handle: i32) {
             let func = concat!($iface, "#[resource-drop]", $name);
-            done(resource_drop(
-                func,
-                HostResource($index),
-                handle as u32,
-                $drop,
-            ))
+            resource_drop(func, HostResource($index), handle as u32, $drop)
         }
     };
 }
