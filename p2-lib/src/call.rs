@@ -139,7 +139,9 @@ pub struct Call<'s> {
 }
 
 impl Call<'_> {
-    #[inline]
+    // Inlined, so that `self` need not be in memory for a failure that
+    // may happen: the failure's own work is `fail`'s, out of line.
+    #[inline(always)]
     fn abi(&self, e: AbiError) -> Infallible {
         fail(self.func, &e)
     }
@@ -219,7 +221,7 @@ impl Guest for Call<'_> {
             .lower_own(rt(r), rep)
             .map_err(|e| self.abi(e))
     }
-    #[inline]
+    #[inline(always)]
     fn trap(&self, f: Fail) -> Infallible {
         fail(self.func, &f)
     }

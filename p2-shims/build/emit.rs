@@ -1267,7 +1267,8 @@ impl Gen<'_> {
         }
     }
 
-    /// `load_T` and `store_T` of named type `t`.
+    /// `load_T` and `store_T` of named type `t`, inlined into the glue
+    /// that uses them (so that the glue's `Guest` need not be in memory).
     fn named_helpers(&mut self, o: &mut String, t: TypeId) {
         let w = self.w;
         let name = snake(w.resolve.types[t].name.as_deref().unwrap_or(""));
@@ -1275,12 +1276,12 @@ impl Gen<'_> {
         let load = self.load_kind(Type::Id(t), "at");
         let _ = writeln!(
             o,
-            "        pub fn load_{name}<G: Guest>(g: &mut G, at: u32) -> Result<{ty}, G::Trap> {{\n            Ok({load})\n        }}"
+            "        #[inline]\n        pub fn load_{name}<G: Guest>(g: &mut G, at: u32) -> Result<{ty}, G::Trap> {{\n            Ok({load})\n        }}"
         );
         let store = self.store_kind(Type::Id(t), "at", "v");
         let _ = writeln!(
             o,
-            "        pub fn store_{name}<G: Guest>(g: &mut G, at: u32, v: {ty}) -> Result<(), G::Trap> where G::Host: ReuseBytes {{"
+            "        #[inline(always)]\n        pub fn store_{name}<G: Guest>(g: &mut G, at: u32, v: {ty}) -> Result<(), G::Trap> where G::Host: ReuseBytes {{"
         );
         for line in store.lines() {
             let _ = writeln!(o, "            {line}");

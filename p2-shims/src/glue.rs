@@ -249,7 +249,7 @@ pub struct FuncDecl {
 pub mod rt {
     use super::*;
 
-    #[cold]
+    #[inline]
     fn abi<G: Guest + ?Sized>(g: &G, e: AbiError) -> G::Trap {
         g.trap(Fail::Abi(e))
     }
