@@ -56,9 +56,18 @@ impl State {
     }
 }
 
+/// Where the library is: no state yet, the state made and no call
+/// running, or a call running. One byte, so that a call's entry is one
+/// load and one compare.
+const NO_STATE: u8 = 0;
+const IDLE: u8 = 1;
+const IN_CALL: u8 = 2;
+
 /// The one [`State`], and whether a call holds it.
 struct Slot {
-    busy: Cell<bool>,
+    /// [`NO_STATE`], [`IDLE`] or [`IN_CALL`]; `state` is `Some` from the
+    /// first call on, so whenever this is not [`NO_STATE`].
+    phase: Cell<u8>,
     state: UnsafeCell<Option<State>>,
 }
 
@@ -67,7 +76,7 @@ struct Slot {
 unsafe impl Sync for Slot {}
 
 static SLOT: Slot = Slot {
-    busy: Cell::new(false),
+    phase: Cell::new(NO_STATE),
     state: UnsafeCell::new(None),
 };
 
@@ -76,23 +85,40 @@ static SLOT: Slot = Slot {
 /// running.
 #[inline]
 pub fn with_state<R>(func: &'static str, f: impl FnOnce(&mut State) -> R) -> R {
-    if SLOT.busy.replace(true) {
+    if SLOT.phase.get() != IDLE {
+        enter_cold(func);
+    }
+    SLOT.phase.set(IN_CALL);
+    // SAFETY: the phase was IDLE (or NO_STATE, and `enter_cold` made the
+    // state): no other reference to the state exists (it is only reached
+    // here, and the phase stays IN_CALL until this one is gone), and the
+    // state is `Some`; single-threaded (see `Slot`).
+    let state = match unsafe { &mut *SLOT.state.get() } {
+        Some(state) => state,
+        // SAFETY: see above: the state is made before the phase leaves
+        // NO_STATE.
+        None => unsafe { core::hint::unreachable_unchecked() },
+    };
+    let r = f(state);
+    SLOT.phase.set(IDLE);
+    r
+}
+
+/// A call's entry when the phase is not IDLE: the first call makes the
+/// state; a call while another runs ends the program.
+#[cold]
+#[inline(never)]
+fn enter_cold(func: &'static str) {
+    if SLOT.phase.get() == IN_CALL {
         fail(
             func,
             &"a WASI function called while another WASI call runs (from the guest's `realloc`)",
         );
     }
-    // SAFETY: `busy` was false, so no other reference to the state exists
-    // (it is only reached here, and the flag stays set until this one is
-    // gone); single-threaded (see `Slot`).
-    let slot = unsafe { &mut *SLOT.state.get() };
-    let state = match slot {
-        Some(state) => state,
-        None => first_state(slot),
-    };
-    let r = f(state);
-    SLOT.busy.set(false);
-    r
+    // SAFETY: the phase is NO_STATE: no call runs, so no reference to the
+    // state exists; single-threaded (see `Slot`).
+    unsafe { *SLOT.state.get() = Some(State::new()) };
+    SLOT.phase.set(IDLE);
 }
 
 /// Ends the program with the failure of WASI function `func` (out of the
@@ -101,14 +127,6 @@ pub fn with_state<R>(func: &'static str, f: impl FnOnce(&mut State) -> R) -> R {
 #[inline(never)]
 pub fn fail(func: &str, reason: &dyn Display) -> ! {
     Trap::in_call(func, reason).abort()
-}
-
-/// The state, made on the first WASI call (out of the hot path of the
-/// others).
-#[cold]
-#[inline(never)]
-fn first_state(slot: &mut Option<State>) -> &mut State {
-    slot.insert(State::new())
 }
 
 /// Runs the glue of WASI function `func` with a [`Call`]; its value (a
