@@ -5,7 +5,7 @@
         [--p2-hosts wasmtime,node,node-current,iwasm,wasmi] [--p2-small-hosts wasmi,iwasm]
         [--lower-hosts wasmtime,node,wasmi] [--shim target/p2shim.wasm]
         [--filter REGEX] [--reps N] [--timeout S] [--direct-only | --shim-only]
-        [--check-only] [--list] [--json PATH] [-v]
+        [--check-only] [--list] [--json PATH] [--work-dir DIR] [-v]
 
 Three suites (--suite, default all):
   core  WASIp1 core modules, direct vs through the shim on each of --hosts (below);
@@ -46,6 +46,9 @@ Times are wall-clock seconds of the whole host process, the minimum over --reps 
 Ratio = shim / direct. Prints one table per host and the geometric mean of the
 ratios; writes JSON to target/bench/ (bench-DATE.json and latest.json).
 --check-only: one run each, outputs checked, no timing focus (used by `make conformance`).
+--work-dir DIR: where the run's scratch folder is made (default target/bench); every
+program runs in a folder inside it, so e.g. a tmpfs (/dev/shm) takes the disk out of
+file-heavy's file calls, on both sides of each ratio.
 Runs known to fail are listed in conformance/bench-known-failures.txt
 (`host/benchmark direct|shim  # reason`): they are reported but do not fail the run,
 and a listed run that passes does (the list stays honest).
@@ -311,6 +314,9 @@ def main() -> int:
                          "(default conformance/bench-known-failures.txt)")
     ap.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--work-dir", type=Path, default=OUT_DIR,
+                    help="where the scratch folder the programs run in is made "
+                         "(default target/bench; e.g. /dev/shm for a tmpfs)")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
 
@@ -345,7 +351,10 @@ def main() -> int:
         return 2
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="bench-", dir=OUT_DIR)).resolve()
+    if not a.work_dir.is_dir():
+        print(f"bench: --work-dir {a.work_dir} is not a folder", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=a.work_dir)).resolve()
     results: dict[str, list[dict]] = {h: [] for h in hosts}
     failures: list[str] = []
     notes: list[str] = []
@@ -471,7 +480,8 @@ def main() -> int:
               "hosts": {h: {"version": H_version(h), **summary[h], "results": results[h]}
                         for h in hosts},
               "p2": p2_report, "lowered": lowered_report,
-              "shim": str(a.shim) if do_shim else None, "failures": failures}
+              "shim": str(a.shim) if do_shim else None, "work_dir": str(a.work_dir.resolve()),
+              "failures": failures}
     paths = [a.json] if a.json else [OUT_DIR / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json",
                                      OUT_DIR / "latest.json"]
     for p in paths:

@@ -284,6 +284,12 @@ def print_table(report: dict) -> None:
     worst = {k: max((r["ratios"].get(k) or 0 for r in rows), default=0) for k in keys}
     print(f"{'geomean':16} " + " ".join(f"{B.fmt(gms[k], '.2f') + 'x':>24}" for k in keys))
     print(f"{'worst':16} " + " ".join(f"{B.fmt(worst[k] or None, '.2f') + 'x':>24}" for k in keys))
+    print("\nCPU user / system s of each p1 and lowered cell (the run its seconds are from; "
+          "system time is the kernel's, file calls included):")
+    for r in rows:
+        print(f"{r['name']:16} " + "  ".join(
+            f"{c} {B.fmt(x.get('user_seconds'))}/{B.fmt(x.get('sys_seconds'))}"
+            for c, x in r["cells"].items() if c.partition("@")[0] in ("p1", "lowered")))
     print("\nlowering (the shim on wasmtime, precompiled): "
           + "; ".join(f"{r['name']} {B.fmt(r['lowering']['seconds'], '.2f')} s, "
                       f"{r['lowering']['in_bytes']} -> {r['lowering']['out_bytes']} bytes"

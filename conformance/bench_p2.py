@@ -82,6 +82,8 @@ class Cell:
     ok: bool
     seconds: float | None = None  # wall clock: min over reps (Setup.stat "median": the median)
     cpu_seconds: float | None = None  # user + sys of the host process (and its threads)
+    user_seconds: float | None = None  # the user part of cpu_seconds
+    sys_seconds: float | None = None  # the system (kernel) part of cpu_seconds
     rss_kb: int | None = None  # peak RSS of the host process
     size: int | None = None
     problem: str = ""
@@ -234,14 +236,16 @@ def run_once(s: Setup, column: str, cmd: H.Command, p: Program, size: int, d: Pa
         problem = check_output(p, size, rc, out, err)
         if problem:
             return Cell(False, secs, size=size, problem=problem)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        user = after.ru_utime - before.ru_utime
+        system = after.ru_stime - before.ru_stime
+        cpu = user + system
         rss = None
         if rss_file.exists():
             try:
                 rss = int(rss_file.read_text().split()[-1])
             except (ValueError, IndexError):
                 pass
-        return Cell(True, secs, round(cpu, 3), rss, size)
+        return Cell(True, secs, round(cpu, 3), round(user, 3), round(system, 3), rss, size)
     finally:
         rss_file.unlink(missing_ok=True)
 
