@@ -40,13 +40,15 @@ FIELDS = ("modules", "rejected", "panicked", "instantiated", "calls", "traps", "
 COMPONENT_SUMMARY = re.compile(
     r"fuzz-smoke component diff \(component-model vs wasmtime 48\): (\d+) components \((\d+) rejected by both\), "
     r"(\d+) instantiated, (\d+) exports called, (\d+) calls compared \((\d+) equal values, (\d+) failing alike, "
-    r"(\d+) of them a trap on one side only\), (\d+) imports implemented, (\d+) import calls \(argument logs "
-    r"compared\), (\d+) calls with handles, (\d+) resource\.new sequences placed, (\d+) skipped \(resource handles\), "
-    r"(\d+) mismatches; ([\d.]+) s CPU"
+    r"(\d+) of them a trap on one side only\), (\d+) imports implemented \((\d+) with handles\), (\d+) import calls "
+    r"\(argument logs compared; (\d+) with handles\), (\d+) imported resource types, (\d+) host destructor runs \(logged\), "
+    r"(\d+) calls with handles \((\d+) nested in other types\), (\d+) resource\.new sequences placed, "
+    r"(\d+) resource\.drop calls placed, (\d+) calls skipped \(no handle held\), (\d+) mismatches; ([\d.]+) s CPU"
 )
 COMPONENT_FIELDS = ("components", "rejected", "instantiated", "exports", "calls", "equal", "failing-alike",
-                    "failure-kinds-differ", "imports", "import-calls", "handle-calls", "resource-sequences", "skipped",
-                    "mismatches")
+                    "failure-kinds-differ", "imports", "handle-imports", "import-calls", "handle-import-calls", "host-resources",
+                    "dtor-runs", "handle-calls", "nested-handle-calls", "resource-sequences", "handle-drops",
+                    "skipped", "mismatches")
 # mode -> (fuzz-smoke flag, summary line, its fields; the CPU seconds follow them)
 MODES = {
     "core": ("--differential-only", SUMMARY, FIELDS),

@@ -118,6 +118,21 @@ impl Component {
         out
     }
 
+    /// The imported (host-implemented) resource types, each as its runtime
+    /// id (the one [`Component::imported_function_types`] and the exported
+    /// functions' types use), the import it belongs to (an interface name,
+    /// empty at the root) and its name. The other runtime ids are resources
+    /// a component instance defines.
+    pub fn imported_resources(&self) -> Vec<(ResourceTypeId, String, String)> {
+        let mut out = Vec::new();
+        for (i, r) in self.inner.flat.resources.iter().enumerate() {
+            if let RuntimeResource::Host { interface, name } = r {
+                out.push((ResourceTypeId(i as u32), interface.clone(), name.clone()));
+            }
+        }
+        out
+    }
+
     /// Names of the root imports.
     pub fn import_names(&self) -> Vec<String> {
         self.inner

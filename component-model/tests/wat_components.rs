@@ -263,6 +263,21 @@ fn host_resources_borrow_ends_when_the_call_returns() {
         (func (export "run") (result u32) (canon lift (core func $i "run")))
         (func (export "use-after-drop") (result u32) (canon lift (core func $i "use-after-drop"))))"#;
     let (engine, c) = component(wat);
+    // The one imported resource type, under its import's name; its runtime
+    // id is the one the imported functions' types use.
+    let res = c.imported_resources();
+    assert_eq!(res.len(), 1, "{res:?}");
+    let (rt, iface, name) = &res[0];
+    assert_eq!(
+        (iface.as_str(), name.as_str()),
+        ("test:fs/files@0.1.0", "file")
+    );
+    let open = c
+        .imported_function_types()
+        .into_iter()
+        .find(|(n, _)| n.ends_with("#open"))
+        .unwrap();
+    assert_eq!(open.1.result, Some(ValueType::Own(*rt)));
     #[derive(Default)]
     struct Fs {
         next: u32,

@@ -20,8 +20,17 @@
 //!   parameter of that position and type (a string or list received is
 //!   passed on as the same `ptr, len`), another parameter of its type, a
 //!   pointer into the scratch area for the last `i32` (a retptr, whose
-//!   results the body's results may then read) or a drawn value; each
-//!   result is stored into the area or dropped;
+//!   results the body's results may then read), the handle an earlier
+//!   import returned (1 in 8 `i32`s) or a drawn value; each result is
+//!   stored into the area or dropped, an `i32` one kept in 1 of 2 as the
+//!   body's last handle; a resource's function (`[constructor]`,
+//!   `[method]`, `[static]`) is drawn in 1 of 2 calls if there are any;
+//! * then in 1 of 2 bodies of a module with `resource.drop` intrinsics, 1
+//!   or 2 drops of a drawn resource type's handle (an `i32` parameter, which
+//!   may be a handle the export received, the last handle an import
+//!   returned, or a small number), maybe dropped again or given to
+//!   `resource.rep` (a handle used after its drop), maybe followed by more
+//!   import calls (which may be given the handle just dropped);
 //! * in 1 of 2 bodies of a module whose world exports a resource (7 of 8
 //!   constructors), a `resource.new` of a drawn rep (of the constructor's
 //!   resource, else mostly of one of the export's interface) whose handle
@@ -45,22 +54,46 @@
 //! NaN be any NaN, and the two engines differ there).
 //!
 //! Both engines instantiate it with the same host implementation of every
-//! imported function whose type holds no handle (at the root or one
-//! interface deep): it logs its name and arguments (as [`show_all`] prints
-//! them) and returns a result of its type drawn from a stream seeded by
-//! that line, or traps for one line hash in 16 ([`host_results`]). Every
-//! other import traps (component-model's `stub_missing`, wasmtime's
-//! `define_unknown_imports_as_traps`). Each exported function is called in
-//! export order (those taking handles last), [`ARG_SETS`] times, each time with the same arguments on
-//! both (built from its type). Handles: an `own` result (the guest's own
-//! resource, made by a body's `resource.new` and read from the area) is
-//! kept by the host on both sides (component-model's rep, wasmtime's
-//! `ResourceAny`) and shown as `(own)`; a later parameter `own<r>` or
-//! `borrow<r>` gets a kept handle of its type (an `own` one is then the
-//! guest's), and a call with no such handle kept is not made; functions
-//! with handles inside other types are skipped. After each
-//! call the two import logs (which imports, with which arguments, in
-//! order) must be equal, and the outcomes are compared:
+//! imported function (at the root or one interface deep), handles in its
+//! type or not: it logs its name and arguments (as [`show_all`] prints
+//! them, a handle as its rep) and returns a result of its type drawn from a
+//! stream seeded by that line, or traps for one line hash in 16
+//! ([`host_results`]). Every imported resource type is the host's on both
+//! (component-model's `resource_dtor`, wasmtime's
+//! `ResourceType::host_dynamic(k)`, also under every name it is `use`d by:
+//! [`wasmtime_resources`]), its reps made by the host: an `own` result of
+//! an import is a drawn rep (lowered into a new handle of the guest's
+//! table), a borrowed or owned argument reaches the host as its rep
+//! (wasmtime's through `ResourceDynamic`), and the destructor, run when the
+//! guest drops its last `own` handle, logs the rep into the same log. The
+//! other imports trap (component-model's `stub_missing`, wasmtime's
+//! `define_unknown_imports_as_traps`). The guest's own resource types
+//! never appear in an import's type (imports are typed before the
+//! component defines them), so only handles of imported resources pass to
+//! the host.
+//!
+//! Each exported function is called in export order (those taking handles
+//! last), [`ARG_SETS`] times, each time with the same arguments on both
+//! (built from its type, [`arg_pair`]), handles wherever the type holds
+//! them, inside records, tuples, variants, options, results and lists too:
+//! an imported resource's `own` or `borrow` is a fresh drawn rep (a
+//! `borrow` one must be dropped by the body before it returns, or the call
+//! traps on both); a guest resource's is one the host keeps, each used at
+//! most once per call (an `own` one is then the guest's), and a call
+//! wanting one when none of its type is kept is not made. Results: an
+//! imported resource's handle is compared by rep; a guest resource's
+//! (made by a body's `resource.new` and read from the area), wherever it
+//! sits in the result, is shown as `(own)` and kept by the host on both
+//! sides (component-model's rep, wasmtime's `ResourceAny`) when the two
+//! results are equal. Handle indices the guest sees (made by `resource.new`,
+//! by lowering an import's `own` result or a `borrow` argument) reach the
+//! results when a body returns them as numbers: both engines number the
+//! table as the Canonical ABI's `Table` does (a free list, most recently
+//! freed first, index 0 never used; wasmtime 48's `HandleTable` in
+//! `runtime/vm/component/handle_table.rs`, one per component instance),
+//! so they are compared as values. After each call the two logs (which
+//! imports, with which arguments, and which host destructors, with which
+//! reps, in order) must be equal, and the outcomes are compared:
 //! * values (lifted results) must be equal, all NaNs being one value;
 //! * a value on one side and a failure on the other is a mismatch;
 //! * two failures agree; whether each was a trap or another error is
@@ -100,6 +133,7 @@ use wasm_encoder::{
 };
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef, ValType};
 use wasmtime::component as wt;
+use wasmtime::AsContextMut as _;
 
 /// Bytes the bodies and arguments draw from (a body takes about 400).
 const DRAWS: usize = 1 << 16;
@@ -133,7 +167,7 @@ pub struct DiffStats {
     /// Of the failures alike, those where one side trapped and the other
     /// returned another error.
     pub failure_kinds_differ: u64,
-    /// Exported functions skipped (resource handles in their type).
+    /// Calls not made: a handle of a guest resource type wanted and none held.
     pub skipped: u64,
     /// Distinct exported functions called (each [`ARG_SETS`] times).
     pub exports_called: u64,
@@ -146,8 +180,25 @@ pub struct DiffStats {
     /// sequence, whether or not that export was then called.
     pub resource_sequences: u64,
     /// Calls whose arguments or results held a handle (see
-    /// [`DiffStats::skipped`] for the exports not called).
+    /// [`DiffStats::skipped`] for the calls not made).
     pub handle_calls: u64,
+    /// Of those, calls with a handle inside another type (a record, tuple,
+    /// variant, option, result or list).
+    pub nested_handle_calls: u64,
+    /// Imported resource types, defined on both sides (a destructor that
+    /// logs its rep).
+    pub host_resources: u64,
+    /// Of the imports implemented, those with handles in their type.
+    pub handle_imports: u64,
+    /// Of the import calls, those of the imports with handles.
+    pub handle_import_calls: u64,
+    /// Host destructor runs (a guest dropping its last `own` handle of an
+    /// imported resource), logged with the rep and compared in order.
+    pub dtor_calls: u64,
+    /// `resource.drop` calls placed in export bodies on a drawn `i32` (a
+    /// parameter, an import's result, a small number), maybe then dropped
+    /// again or passed on.
+    pub handle_drops: u64,
     /// Mismatches: each a line naming the function and both outcomes.
     pub findings: Vec<String>,
     /// Notes for `--verbose` (failure kinds that differ).
@@ -169,6 +220,12 @@ impl DiffStats {
         self.import_calls += o.import_calls;
         self.resource_sequences += o.resource_sequences;
         self.handle_calls += o.handle_calls;
+        self.nested_handle_calls += o.nested_handle_calls;
+        self.host_resources += o.host_resources;
+        self.handle_imports += o.handle_imports;
+        self.handle_import_calls += o.handle_import_calls;
+        self.dtor_calls += o.dtor_calls;
+        self.handle_drops += o.handle_drops;
         self.findings.extend(o.findings.iter().cloned());
         self.notes.extend(o.notes.iter().cloned());
     }
@@ -200,9 +257,9 @@ pub fn diff_generated(data: &[u8]) -> DiffStats {
     });
     let draws = XorShift::new(seed).bytes(DRAWS);
     let mut d = Unstructured::new(&draws);
-    let mut sequences = 0;
+    let (mut sequences, mut drops) = (0, 0);
     let Some(bytes) = generate_with(&mut u, true, |module, _| {
-        rewrite(module, &mut d, &mut sequences)
+        rewrite(module, &mut d, &mut sequences, &mut drops)
     }) else {
         return DiffStats::default();
     };
@@ -214,8 +271,21 @@ pub fn diff_generated(data: &[u8]) -> DiffStats {
     }
     let mut stats = diff_component(&bytes, &mut d);
     stats.resource_sequences = sequences;
+    stats.handle_drops = drops;
     stats
 }
+
+/// The component's imported (host-implemented) resource types, by runtime
+/// id: each one's index `k` (wasmtime's `ResourceType::host_dynamic(k)`, a
+/// `ResourceDynamic` of type `k`) and its label `interface#name` (as the
+/// destructor log shows it). A resource type not here is a guest's.
+type HostResources = HashMap<ResourceTypeId, (u32, String)>;
+
+/// A handle the host holds, the same on both sides: an `own` result of an
+/// earlier call of the guest's own resource type (its type, the rep
+/// component-model lifted, wasmtime's resource), passed back as `own`
+/// (then gone) or `borrow`.
+type Held = (ResourceTypeId, u32, wt::ResourceAny);
 
 /// Runs `bytes` on both engines, arguments drawn from `u`.
 pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
@@ -227,48 +297,75 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
     let mut store = Store::new(&engine, ());
     store.set_fuel(FUEL);
     let our_log: Rc<RefCell<Vec<String>>> = Rc::default();
+    let handle_import_calls: Rc<std::cell::Cell<u64>> = Rc::default();
     let wt_log: Arc<Mutex<Vec<String>>> = Arc::default();
-    // The imports the host implements: functions without handles, one
-    // interface deep (`iface#f`) or at the root; the others trap.
+    // The imports the host implements: functions one interface deep
+    // (`iface#f`) or at the root, handles in their types or not; the
+    // others trap. The imported resource types, each defined on both with a
+    // destructor that logs its rep.
     let component = Component::new(&engine, bytes).map_err(|e| e.to_string());
-    let imports: Vec<(String, FuncType)> = match &component {
-        Ok(c) => c
-            .imported_function_types()
-            .into_iter()
-            .filter(|(name, ty)| {
-                name.matches('#').count() <= 1
-                    && !ty
-                        .param_types()
-                        .into_iter()
-                        .chain(ty.result_types())
-                        .any(has_handle)
-            })
-            .collect(),
-        Err(_) => Vec::new(),
+    let (imports, host_res): (Vec<(String, FuncType)>, HostResources) = match &component {
+        Ok(c) => (
+            c.imported_function_types()
+                .into_iter()
+                .filter(|(name, _)| name.matches('#').count() <= 1)
+                .collect(),
+            c.imported_resources()
+                .into_iter()
+                .enumerate()
+                .map(|(k, (rt, iface, name))| (rt, (k as u32, format!("{iface}#{name}"))))
+                .collect(),
+        ),
+        Err(_) => (Vec::new(), HashMap::new()),
     };
+    let host_res = Arc::new(host_res);
     stats.imports_defined = imports.len() as u64;
+    stats.host_resources = host_res.len() as u64;
+    stats.handle_imports = imports
+        .iter()
+        .filter(|(_, ty)| {
+            ty.param_types()
+                .into_iter()
+                .chain(ty.result_types())
+                .any(has_handle)
+        })
+        .count() as u64;
 
     let wt_engine = wasmtime_engine();
     let wt_result = wt::Component::new(&wt_engine, bytes).and_then(|c| {
         let mut store = wasmtime::Store::new(&wt_engine, ());
         let mut linker = wt::Linker::<()>::new(&wt_engine);
+        for (iface, name, k, label) in wasmtime_resources(&wt_engine, &c, &host_res) {
+            let log = wt_log.clone();
+            let dtor = move |_: wasmtime::StoreContextMut<'_, ()>, rep: u32| {
+                log.lock().unwrap().push(format!("drop {label}({rep})"));
+                Ok(())
+            };
+            let ty = wt::ResourceType::host_dynamic(k);
+            match iface.as_str() {
+                "" => linker.root().resource(&name, ty, dtor)?,
+                i => linker.instance(i)?.resource(&name, ty, dtor)?,
+            }
+        }
         for (full, ty) in &imports {
             let (name, ty, log) = (full.clone(), ty.clone(), wt_log.clone());
-            let f = move |_: wasmtime::StoreContextMut<'_, ()>,
+            let res = host_res.clone();
+            let f = move |mut cx: wasmtime::StoreContextMut<'_, ()>,
                           _: wt::types::ComponentFunc,
                           params: &[wt::Val],
                           results: &mut [wt::Val]|
                   -> wasmtime::Result<()> {
                 let args: Vec<Val> = params
                     .iter()
-                    .map(|p| from_wasmtime(p).ok_or_else(|| wasmtime::format_err!("a handle")))
+                    .zip(ty.param_types())
+                    .map(|(p, t)| wt_to_ours(p, t, &res, &mut cx))
                     .collect::<wasmtime::Result<_>>()?;
                 let shown = format!("{name}{}", show_all(&args));
                 log.lock().unwrap().push(shown.clone());
                 let vals = host_results(&shown, &ty)
                     .ok_or_else(|| wasmtime::format_err!("{name}: the host import trapped"))?;
-                for (slot, v) in results.iter_mut().zip(&vals) {
-                    *slot = to_wasmtime(v).ok_or_else(|| wasmtime::format_err!("a handle"))?;
+                for ((slot, v), t) in results.iter_mut().zip(&vals).zip(ty.result_types()) {
+                    *slot = ours_to_wt(v, t, &res, &mut cx)?;
                 }
                 Ok(())
             };
@@ -285,9 +382,26 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
     let ours = component.and_then(|c| {
         let mut linker: Linker<()> = Linker::new();
         linker.stub_missing(true);
+        for (_, label) in host_res.values() {
+            let (iface, name) = label.split_once('#').unwrap_or(("", label));
+            let (label, log) = (label.clone(), our_log.clone());
+            linker.resource_dtor(iface, name, move |_, rep| {
+                log.borrow_mut().push(format!("drop {label}({rep})"));
+                Ok(())
+            });
+        }
         for (name, ty) in &imports {
             let (full, ty, log) = (name.clone(), ty.clone(), our_log.clone());
+            let with_handles = ty
+                .param_types()
+                .into_iter()
+                .chain(ty.result_types())
+                .any(has_handle)
+                .then(|| handle_import_calls.clone());
             let f = move |cx: &mut component_model::HostContext<'_, ()>, args: &[Val]| {
+                if let Some(n) = &with_handles {
+                    n.set(n.get() + 1);
+                }
                 let shown = format!("{full}{}", show_all(args));
                 log.borrow_mut().push(shown.clone());
                 host_results(&shown, &ty).ok_or_else(|| cx.trap("the host import trapped"))
@@ -321,21 +435,13 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
         }
     };
     stats.instantiated += 1;
-
-    // Handles the host holds, the same on both sides: each an `own` result
-    // of an earlier call (its resource type, the rep component-model lifted,
-    // wasmtime's resource), passed back as `own` (then gone) or `borrow`.
-    let mut pool: Vec<(ResourceTypeId, u32, wt::ResourceAny)> = Vec::new();
+    let mut pool: Vec<Held> = Vec::new();
     // Exports in order, those taking a handle last (so the `own` results
     // of the others, constructors among them, can be passed to them).
     let mut names = instance.exported_functions();
     names.sort_by_key(|name| {
-        exported_func(&instance, name).is_some_and(|f| {
-            f.ty()
-                .param_types()
-                .iter()
-                .any(|t| matches!(t, ValueType::Own(_) | ValueType::Borrow(_)))
-        })
+        exported_func(&instance, name)
+            .is_some_and(|f| f.ty().param_types().into_iter().any(has_handle))
     });
     'exports: for name in names {
         let Some(func) = exported_func(&instance, &name) else {
@@ -345,72 +451,47 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
             continue;
         };
         let ty = func.ty().clone();
-        // Handles only as whole parameters or as an `own` result.
-        let top_level = |t: &ValueType| matches!(t, ValueType::Own(_) | ValueType::Borrow(_));
-        if ty
-            .param_types()
-            .into_iter()
-            .any(|t| !top_level(t) && has_handle(t))
-            || ty
-                .result_types()
-                .into_iter()
-                .any(|t| !matches!(t, ValueType::Own(_)) && has_handle(t))
-        {
-            stats.skipped += 1;
-            continue;
-        }
-        let own_result = match ty.result_types().first() {
-            Some(ValueType::Own(rt)) => Some(*rt),
-            _ => None,
-        };
         let Some(wt_func) = wasmtime_func(&mut wt_store, &wt_inst, &name) else {
             stats.findings.push(format!(
                 "{name}: exported by component-model, not found in wasmtime"
             ));
             continue;
         };
+        let handles_in_type = ty
+            .param_types()
+            .into_iter()
+            .chain(ty.result_types())
+            .any(has_handle);
+        let nested = ty
+            .param_types()
+            .into_iter()
+            .chain(ty.result_types())
+            .any(|t| !matches!(t, ValueType::Own(_) | ValueType::Borrow(_)) && has_handle(t));
         let mut called = false;
         for _ in 0..ARG_SETS {
+            let mut cx = ArgCx {
+                res: &host_res,
+                pool: &pool,
+                used: Vec::new(),
+                missing: false,
+            };
             let mut args = Vec::new();
             let mut wt_args = Vec::new();
-            // Pool entries this call uses (each at most once), and whether
-            // it passes them on as `own`.
-            let mut used: Vec<(usize, bool)> = Vec::new();
-            let mut missing = false;
             for t in ty.param_types() {
-                match t {
-                    ValueType::Own(rt) | ValueType::Borrow(rt) => {
-                        let Some(i) = (0..pool.len())
-                            .find(|&i| pool[i].0 == *rt && !used.iter().any(|&(j, _)| j == i))
-                        else {
-                            missing = true;
-                            break;
-                        };
-                        used.push((i, matches!(t, ValueType::Own(_))));
-                        args.push(Val::Resource(pool[i].1));
-                        wt_args.push(wt::Val::Resource(pool[i].2));
-                    }
-                    t => {
-                        let Ok(v) = arbitrary_val(u, t).map(canonical_nans) else {
-                            break 'exports; // out of bytes
-                        };
-                        let Some(w) = to_wasmtime(&v) else {
-                            missing = true;
-                            break;
-                        };
-                        args.push(v);
-                        wt_args.push(w);
-                    }
-                }
+                let Some((v, w)) = arg_pair(u, t, &mut cx, &mut wt_store.as_context_mut()) else {
+                    break 'exports; // out of bytes
+                };
+                args.push(v);
+                wt_args.push(w);
             }
-            if missing {
+            if cx.missing {
                 // No handle of that type held yet (or a value with no
                 // wasmtime form): the call is not made.
                 stats.skipped += 1;
                 continue;
             }
             // An `own` handle passed on is the guest's from now on.
-            let mut gone: Vec<usize> = used.iter().filter(|u| u.1).map(|u| u.0).collect();
+            let mut gone: Vec<usize> = cx.used.iter().filter(|u| u.1).map(|u| u.0).collect();
             gone.sort_unstable_by(|a, b| b.cmp(a));
             for i in gone {
                 pool.remove(i);
@@ -420,53 +501,66 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
                 called = true;
                 stats.exports_called += 1;
             }
-            if !used.is_empty() || own_result.is_some() {
+            if handles_in_type {
                 stats.handle_calls += 1;
+            }
+            if nested {
+                stats.nested_handle_calls += 1;
             }
 
             store.set_fuel(FUEL);
-            let mut our_handle = None;
+            let results_ty = ty.result_types();
+            let mut our_held = Vec::new();
             let ours = match func.call(&mut store, &args) {
                 Ok(vals) => {
-                    if let (Some(_), [Val::Resource(rep)]) = (own_result, vals.as_slice()) {
-                        our_handle = Some(*rep);
-                        Outcome::Values("(own)".into())
-                    } else {
-                        Outcome::Values(show_all(&vals))
-                    }
+                    let shown: Vec<Val> = vals
+                        .iter()
+                        .zip(&results_ty)
+                        .map(|(v, t)| ours_shown(v, t, &host_res, &mut our_held))
+                        .collect();
+                    Outcome::Values(show_all(&shown))
                 }
                 Err(e) if e.is_trap() => Outcome::Trap(e.to_string()),
                 Err(e) => Outcome::Error(e.to_string()),
             };
-            let mut results = vec![wt::Val::Bool(false); ty.result_types().len()];
-            let mut wt_handle = None;
+            let mut results = vec![wt::Val::Bool(false); results_ty.len()];
+            let mut wt_held = Vec::new();
             let theirs = match wt_func.call(&mut wt_store, &wt_args, &mut results) {
                 // wasmtime 48 runs post-return within `call`.
-                Ok(()) => match (own_result, results.as_slice()) {
-                    (Some(_), [wt::Val::Resource(any)]) => {
-                        wt_handle = Some(*any);
-                        Outcome::Values("(own)".into())
-                    }
-                    _ => match results
+                Ok(()) => {
+                    let mut cx = wt_store.as_context_mut();
+                    match results
                         .iter()
-                        .map(from_wasmtime)
+                        .zip(&results_ty)
+                        .map(|(v, t)| wt_shown(v, t, &host_res, &mut cx, &mut wt_held))
                         .collect::<Option<Vec<_>>>()
                     {
                         Some(v) => Outcome::Values(show_all(&v)),
                         None => {
                             Outcome::Error("a result wasmtime lifted that has no Val here".into())
                         }
-                    },
-                },
+                    }
+                }
                 Err(e) => classify(&e),
             };
-            if let (Some(rt), Some(rep), Some(any)) = (own_result, our_handle, wt_handle) {
-                pool.push((rt, rep, any));
+            if matches!((&ours, &theirs), (Outcome::Values(a), Outcome::Values(b)) if a == b)
+                && our_held.len() == wt_held.len()
+            {
+                for ((rt, rep), any) in our_held.into_iter().zip(wt_held) {
+                    pool.push((rt, rep, any));
+                }
             }
-            // The imports the call made, with their arguments, in order.
+            // The imports the call made, with their arguments, and the host
+            // destructors it ran, with their reps, in order.
             let ours_log = std::mem::take(&mut *our_log.borrow_mut());
             let theirs_log = std::mem::take(&mut *wt_log.lock().unwrap());
-            stats.import_calls += ours_log.len() as u64;
+            for line in &ours_log {
+                if line.starts_with("drop ") {
+                    stats.dtor_calls += 1;
+                } else {
+                    stats.import_calls += 1;
+                }
+            }
             if ours_log != theirs_log {
                 stats.findings.push(format!(
                     "{name}{}: import calls differ: component-model {ours_log:?}, wasmtime {theirs_log:?}",
@@ -491,7 +585,420 @@ pub fn diff_component(bytes: &[u8], u: &mut Unstructured<'_>) -> DiffStats {
             }
         }
     }
+    stats.handle_import_calls = handle_import_calls.get();
     stats
+}
+
+/// The resources wasmtime's linker must define for component `c`: each
+/// imported resource (at the root or in an imported instance) as
+/// `(instance, name, k, label)`, `k` and `label` those of the same resource
+/// in `host_res` (component-model's), found by name, or for an alias
+/// (`use`d into the root or another interface: an `eq` type import, which
+/// component-model's list holds once) by wasmtime's type of it.
+fn wasmtime_resources(
+    engine: &wasmtime::Engine,
+    c: &wt::Component,
+    host_res: &HostResources,
+) -> Vec<(String, String, u32, String)> {
+    let by_label: HashMap<&str, u32> = host_res
+        .values()
+        .map(|(k, label)| (label.as_str(), *k))
+        .collect();
+    let ct = c.component_type();
+    let mut found: Vec<(String, String, wt::ResourceType)> = Vec::new();
+    for (name, item) in ct.imports(engine) {
+        match item.ty {
+            wt::types::ComponentItem::Resource(rt) => {
+                found.push((String::new(), name.to_string(), rt))
+            }
+            wt::types::ComponentItem::ComponentInstance(inst) => {
+                for (n, it) in inst.exports(engine) {
+                    if let wt::types::ComponentItem::Resource(rt) = it.ty {
+                        found.push((name.to_string(), n.to_string(), rt));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut known: Vec<(wt::ResourceType, u32, String)> = Vec::new();
+    let mut out = Vec::new();
+    for (iface, name, rt) in &found {
+        let label = format!("{iface}#{name}");
+        if let Some(&k) = by_label.get(label.as_str()) {
+            known.push((*rt, k, label.clone()));
+            out.push((iface.clone(), name.clone(), k, label));
+        }
+    }
+    for (iface, name, rt) in found {
+        if by_label.contains_key(format!("{iface}#{name}").as_str()) {
+            continue;
+        }
+        if let Some((_, k, label)) = known.iter().find(|(t, _, _)| *t == rt) {
+            out.push((iface, name, *k, label.clone()));
+        }
+    }
+    out
+}
+
+/// What [`arg_pair`] draws handles from.
+struct ArgCx<'a> {
+    res: &'a HostResources,
+    pool: &'a [Held],
+    /// Pool entries the call uses (each at most once), and whether it
+    /// passes them on as `own`.
+    used: Vec<(usize, bool)>,
+    /// A handle of a guest resource type was wanted and none is held (or a
+    /// value has no wasmtime form): the call is not made.
+    missing: bool,
+}
+
+/// An argument of type `t` on both sides (`None`: out of bytes), handles
+/// wherever `t` holds them: an imported resource's a fresh rep drawn from
+/// `u` (component-model's `Val::Resource(rep)`, wasmtime's
+/// `ResourceDynamic` of that rep, own or borrow as the type says), a guest
+/// resource's a held one not used yet by the call.
+fn arg_pair(
+    u: &mut Unstructured<'_>,
+    t: &ValueType,
+    cx: &mut ArgCx<'_>,
+    store: &mut wasmtime::StoreContextMut<'_, ()>,
+) -> Option<(Val, wt::Val)> {
+    if !has_handle(t) {
+        let v = arbitrary_val(u, t).ok().map(canonical_nans)?;
+        let Some(w) = to_wasmtime(&v) else {
+            cx.missing = true;
+            return Some((v, wt::Val::Bool(false)));
+        };
+        return Some((v, w));
+    }
+    Some(match t {
+        ValueType::Own(rt) | ValueType::Borrow(rt) => {
+            let own = matches!(t, ValueType::Own(_));
+            if let Some((k, _)) = cx.res.get(rt) {
+                let rep: u32 = u.arbitrary().ok()?;
+                let d = if own {
+                    wasmtime::component::ResourceDynamic::new_own(rep, *k)
+                } else {
+                    wasmtime::component::ResourceDynamic::new_borrow(rep, *k)
+                };
+                match d.try_into_resource_any(&mut *store) {
+                    Ok(any) => (Val::Resource(rep), wt::Val::Resource(any)),
+                    Err(_) => {
+                        cx.missing = true;
+                        (Val::Resource(rep), wt::Val::Bool(false))
+                    }
+                }
+            } else {
+                let Some(i) = (0..cx.pool.len())
+                    .find(|&i| cx.pool[i].0 == *rt && !cx.used.iter().any(|&(j, _)| j == i))
+                else {
+                    cx.missing = true;
+                    return Some((Val::Resource(0), wt::Val::Bool(false)));
+                };
+                cx.used.push((i, own));
+                (Val::Resource(cx.pool[i].1), wt::Val::Resource(cx.pool[i].2))
+            }
+        }
+        ValueType::List(e) => {
+            let n = u.int_in_range(0..=2).ok()?;
+            let (a, b) = (0..n)
+                .map(|_| arg_pair(u, e, cx, store))
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .unzip();
+            (Val::List(a), wt::Val::List(b))
+        }
+        ValueType::Record(fields) => {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for (n, t) in fields {
+                let (x, y) = arg_pair(u, t, cx, store)?;
+                a.push((n.clone(), x));
+                b.push((n.clone(), y));
+            }
+            (Val::Record(a), wt::Val::Record(b))
+        }
+        ValueType::Tuple(ts) => {
+            let (a, b) = ts
+                .iter()
+                .map(|t| arg_pair(u, t, cx, store))
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .unzip();
+            (Val::Tuple(a), wt::Val::Tuple(b))
+        }
+        ValueType::Variant(cases) => {
+            let (name, payload) = u.choose(cases).ok()?;
+            let (a, b) = match payload {
+                Some(t) => {
+                    let (x, y) = arg_pair(u, t, cx, store)?;
+                    (Some(Box::new(x)), Some(Box::new(y)))
+                }
+                None => (None, None),
+            };
+            (
+                Val::Variant(name.clone(), a),
+                wt::Val::Variant(name.clone(), b),
+            )
+        }
+        ValueType::Option(t) => {
+            if u.arbitrary().ok()? {
+                let (x, y) = arg_pair(u, t, cx, store)?;
+                (
+                    Val::Option(Some(Box::new(x))),
+                    wt::Val::Option(Some(Box::new(y))),
+                )
+            } else {
+                (Val::Option(None), wt::Val::Option(None))
+            }
+        }
+        ValueType::Result { ok, err } => {
+            let is_ok: bool = u.arbitrary().ok()?;
+            let side = if is_ok { ok } else { err };
+            let (a, b) = match side {
+                Some(t) => {
+                    let (x, y) = arg_pair(u, t, cx, store)?;
+                    (Some(Box::new(x)), Some(Box::new(y)))
+                }
+                None => (None, None),
+            };
+            if is_ok {
+                (Val::Result(Ok(a)), wt::Val::Result(Ok(b)))
+            } else {
+                (Val::Result(Err(a)), wt::Val::Result(Err(b)))
+            }
+        }
+        // `has_handle` is false for every other type.
+        _ => return None,
+    })
+}
+
+/// A lifted result of component-model as compared: an imported resource's
+/// handle as its rep (`Val::Resource`), a guest resource's as `(own)`
+/// (its type and rep pushed to `held`, for the pool).
+fn ours_shown(
+    v: &Val,
+    t: &ValueType,
+    res: &HostResources,
+    held: &mut Vec<(ResourceTypeId, u32)>,
+) -> Val {
+    map_handles(v, t, &mut |v, t| match (v, t) {
+        (Val::Resource(rep), ValueType::Own(rt) | ValueType::Borrow(rt)) => {
+            if res.contains_key(rt) {
+                Some(Val::Resource(*rep))
+            } else {
+                held.push((*rt, *rep));
+                Some(Val::Enum("(own)".into()))
+            }
+        }
+        _ => None,
+    })
+    .unwrap_or_else(|| Val::Enum("(not of its type)".into()))
+}
+
+/// [`ours_shown`] for wasmtime's result (`None` for a value with no `Val`
+/// form here): an imported resource's handle through `ResourceDynamic`.
+fn wt_shown(
+    v: &wt::Val,
+    t: &ValueType,
+    res: &HostResources,
+    store: &mut wasmtime::StoreContextMut<'_, ()>,
+    held: &mut Vec<wt::ResourceAny>,
+) -> Option<Val> {
+    match (v, t) {
+        (wt::Val::Resource(any), ValueType::Own(rt) | ValueType::Borrow(rt)) => {
+            if res.contains_key(rt) {
+                let d =
+                    wasmtime::component::ResourceDynamic::try_from_resource_any(*any, &mut *store)
+                        .ok()?;
+                Some(Val::Resource(d.rep()))
+            } else {
+                held.push(*any);
+                Some(Val::Enum("(own)".into()))
+            }
+        }
+        (wt::Val::List(vs), ValueType::List(e)) => Some(Val::List(
+            vs.iter()
+                .map(|v| wt_shown(v, e, res, store, held))
+                .collect::<Option<_>>()?,
+        )),
+        (wt::Val::Record(fs), ValueType::Record(ts)) if fs.len() == ts.len() => Some(Val::Record(
+            fs.iter()
+                .zip(ts)
+                .map(|((n, v), (_, t))| Some((n.clone(), wt_shown(v, t, res, store, held)?)))
+                .collect::<Option<_>>()?,
+        )),
+        (wt::Val::Tuple(vs), ValueType::Tuple(ts)) if vs.len() == ts.len() => Some(Val::Tuple(
+            vs.iter()
+                .zip(ts)
+                .map(|(v, t)| wt_shown(v, t, res, store, held))
+                .collect::<Option<_>>()?,
+        )),
+        (wt::Val::Variant(c, p), ValueType::Variant(cases)) => {
+            let pt = cases.iter().find(|(n, _)| n == c)?.1.as_ref();
+            Some(Val::Variant(
+                c.clone(),
+                match (p, pt) {
+                    (Some(p), Some(t)) => Some(Box::new(wt_shown(p, t, res, store, held)?)),
+                    (None, _) => None,
+                    (Some(_), None) => return None,
+                },
+            ))
+        }
+        (wt::Val::Option(o), ValueType::Option(t)) => Some(Val::Option(match o {
+            Some(v) => Some(Box::new(wt_shown(v, t, res, store, held)?)),
+            None => None,
+        })),
+        (wt::Val::Result(r), ValueType::Result { ok, err }) => {
+            let (p, pt) = match r {
+                Ok(p) => (p, ok),
+                Err(p) => (p, err),
+            };
+            let inner = match (p, pt) {
+                (Some(p), Some(t)) => Some(Box::new(wt_shown(p, t, res, store, held)?)),
+                (None, _) => None,
+                (Some(_), None) => return None,
+            };
+            Some(Val::Result(if r.is_ok() { Ok(inner) } else { Err(inner) }))
+        }
+        (v, _) => from_wasmtime(v),
+    }
+}
+
+/// `v` (of type `t`) rebuilt with `leaf` applied where it gives a value
+/// (handles), `None` where `v` is not of type `t`.
+fn map_handles(
+    v: &Val,
+    t: &ValueType,
+    leaf: &mut dyn FnMut(&Val, &ValueType) -> Option<Val>,
+) -> Option<Val> {
+    if let Some(x) = leaf(v, t) {
+        return Some(x);
+    }
+    let boxed = |p: &Option<Box<Val>>,
+                 pt: Option<&ValueType>,
+                 leaf: &mut dyn FnMut(&Val, &ValueType) -> Option<Val>|
+     -> Option<Option<Box<Val>>> {
+        match (p, pt) {
+            (Some(p), Some(t)) => Some(Some(Box::new(map_handles(p, t, leaf)?))),
+            (None, _) => Some(None),
+            (Some(_), None) => None,
+        }
+    };
+    Some(match (v, t) {
+        (Val::List(vs), ValueType::List(e)) => Val::List(
+            vs.iter()
+                .map(|v| map_handles(v, e, leaf))
+                .collect::<Option<_>>()?,
+        ),
+        (Val::Record(fs), ValueType::Record(ts)) if fs.len() == ts.len() => Val::Record(
+            fs.iter()
+                .zip(ts)
+                .map(|((n, v), (_, t))| Some((n.clone(), map_handles(v, t, leaf)?)))
+                .collect::<Option<_>>()?,
+        ),
+        (Val::Tuple(vs), ValueType::Tuple(ts)) if vs.len() == ts.len() => Val::Tuple(
+            vs.iter()
+                .zip(ts)
+                .map(|(v, t)| map_handles(v, t, leaf))
+                .collect::<Option<_>>()?,
+        ),
+        (Val::Variant(c, p), ValueType::Variant(cases)) => {
+            let pt = cases.iter().find(|(n, _)| n == c)?.1.as_ref();
+            Val::Variant(c.clone(), boxed(p, pt, leaf)?)
+        }
+        (Val::Option(o), ValueType::Option(t)) => Val::Option(boxed(o, Some(t), leaf)?),
+        (Val::Result(Ok(p)), ValueType::Result { ok, .. }) => {
+            Val::Result(Ok(boxed(p, ok.as_deref(), leaf)?))
+        }
+        (Val::Result(Err(p)), ValueType::Result { err, .. }) => {
+            Val::Result(Err(boxed(p, err.as_deref(), leaf)?))
+        }
+        (v, _) => v.clone(),
+    })
+}
+
+/// A host import's argument from wasmtime, as component-model passes it:
+/// an imported resource's handle (own or borrow) as its rep.
+fn wt_to_ours(
+    v: &wt::Val,
+    t: &ValueType,
+    res: &HostResources,
+    store: &mut wasmtime::StoreContextMut<'_, ()>,
+) -> wasmtime::Result<Val> {
+    let mut held = Vec::new();
+    let shown = wt_shown(v, t, res, store, &mut held)
+        .ok_or_else(|| wasmtime::format_err!("an argument with no Val form here"))?;
+    if !held.is_empty() {
+        // Imports are typed before the component defines its resources, so
+        // no import takes a handle of the guest's own resource type.
+        return Err(wasmtime::format_err!("a guest resource passed to the host"));
+    }
+    Ok(shown)
+}
+
+/// A host import's result for wasmtime: an imported resource's rep made
+/// into a `ResourceDynamic` of its type (own, as results are).
+fn ours_to_wt(
+    v: &Val,
+    t: &ValueType,
+    res: &HostResources,
+    store: &mut wasmtime::StoreContextMut<'_, ()>,
+) -> wasmtime::Result<wt::Val> {
+    let boxed = |p: &Option<Box<Val>>,
+                 pt: Option<&ValueType>,
+                 store: &mut wasmtime::StoreContextMut<'_, ()>|
+     -> wasmtime::Result<Option<Box<wt::Val>>> {
+        match (p, pt) {
+            (Some(p), Some(t)) => Ok(Some(Box::new(ours_to_wt(p, t, res, store)?))),
+            _ => Ok(None),
+        }
+    };
+    Ok(match (v, t) {
+        (Val::Resource(rep), ValueType::Own(rt) | ValueType::Borrow(rt)) => {
+            let (k, _) = res
+                .get(rt)
+                .ok_or_else(|| wasmtime::format_err!("a guest resource made by the host"))?;
+            let d = if matches!(t, ValueType::Own(_)) {
+                wasmtime::component::ResourceDynamic::new_own(*rep, *k)
+            } else {
+                wasmtime::component::ResourceDynamic::new_borrow(*rep, *k)
+            };
+            wt::Val::Resource(d.try_into_resource_any(&mut *store)?)
+        }
+        (Val::List(vs), ValueType::List(e)) => wt::Val::List(
+            vs.iter()
+                .map(|v| ours_to_wt(v, e, res, store))
+                .collect::<wasmtime::Result<_>>()?,
+        ),
+        (Val::Record(fs), ValueType::Record(ts)) => wt::Val::Record(
+            fs.iter()
+                .zip(ts)
+                .map(|((n, v), (_, t))| Ok((n.clone(), ours_to_wt(v, t, res, store)?)))
+                .collect::<wasmtime::Result<_>>()?,
+        ),
+        (Val::Tuple(vs), ValueType::Tuple(ts)) => wt::Val::Tuple(
+            vs.iter()
+                .zip(ts)
+                .map(|(v, t)| ours_to_wt(v, t, res, store))
+                .collect::<wasmtime::Result<_>>()?,
+        ),
+        (Val::Variant(c, p), ValueType::Variant(cases)) => {
+            let pt = cases
+                .iter()
+                .find(|(n, _)| n == c)
+                .and_then(|(_, t)| t.as_ref());
+            wt::Val::Variant(c.clone(), boxed(p, pt, store)?)
+        }
+        (Val::Option(o), ValueType::Option(t)) => wt::Val::Option(boxed(o, Some(t), store)?),
+        (Val::Result(Ok(p)), ValueType::Result { ok, .. }) => {
+            wt::Val::Result(Ok(boxed(p, ok.as_deref(), store)?))
+        }
+        (Val::Result(Err(p)), ValueType::Result { err, .. }) => {
+            wt::Val::Result(Err(boxed(p, err.as_deref(), store)?))
+        }
+        (v, _) => to_wasmtime(v).ok_or_else(|| wasmtime::format_err!("a value with no form"))?,
+    })
 }
 
 /// wasmtime's engine for the fuzzer, made once per thread.
@@ -956,8 +1463,9 @@ fn push_result(
 }
 
 /// A core import of the dummy module the bodies may call: its function
-/// index, parameters and results.
-type CoreImport = (u32, Vec<ValType>, Vec<ValType>);
+/// index, parameters and results, and whether it is a resource's function
+/// (`[constructor]`, `[method]` or `[static]` in its name).
+type CoreImport = (u32, Vec<ValType>, Vec<ValType>, bool);
 
 /// Pushes the `j`-th argument (of type `t`) of a call to an import made
 /// from a body with parameters `params`: the body's `j`-th parameter when
@@ -975,6 +1483,11 @@ fn push_arg(
     u: &mut Unstructured<'_>,
 ) {
     use Instruction as I;
+    if t == ValType::I32 && u.ratio(1, 8).unwrap_or(false) {
+        // A handle an earlier import returned (or one a body dropped).
+        f.instruction(&I::LocalGet(handle_local(params)));
+        return;
+    }
     let choice = u.int_in_range(0u8..=9).unwrap_or(0);
     if choice <= 4 && params.get(j) == Some(&t) {
         f.instruction(&I::LocalGet(j as u32));
@@ -1016,6 +1529,12 @@ fn scratch_local(params: &[ValType], t: ValType) -> u32 {
         }
 }
 
+/// The index of the body's local holding a handle an import returned (an
+/// `i32` result, in 1 of 2 calls), 0 until then.
+fn handle_local(params: &[ValType]) -> u32 {
+    params.len() as u32 + 4
+}
+
 /// In 3 of 4 bodies (of a module with imports), 1 to 3 calls of drawn
 /// imports (host functions, which both engines implement alike, or resource
 /// intrinsics), arguments from [`push_arg`]; each result is stored into the
@@ -1032,15 +1551,26 @@ fn call_imports(
     if imports.is_empty() || !u.ratio(3, 4).unwrap_or(false) {
         return;
     }
+    // Functions of resources (`[constructor]r`, `[method]r.f`,
+    // `[static]r.f`), drawn in 1 of 2 calls if there are any.
+    let methods: Vec<&CoreImport> = imports.iter().filter(|i| i.3).collect();
     for _ in 0..u.int_in_range(1..=3).unwrap_or(1) {
-        let Ok((index, ps, rs)) = u.choose(imports) else {
-            return;
+        let (index, ps, rs, _) = if !methods.is_empty() && u.ratio(1, 2).unwrap_or(false) {
+            *u.choose(&methods).unwrap_or(&methods[0])
+        } else {
+            let Ok(i) = u.choose(imports) else {
+                return;
+            };
+            i
         };
         for (j, &t) in ps.iter().enumerate() {
             push_arg(f, t, j, j + 1 == ps.len(), params, has_memory, u);
         }
         f.instruction(&I::Call(*index));
         for &r in rs.iter().rev() {
+            if r == ValType::I32 && u.ratio(1, 2).unwrap_or(false) {
+                f.instruction(&I::LocalTee(handle_local(params)));
+            }
             match access(r) {
                 Some((size, _, store)) if has_memory && u.ratio(3, 4).unwrap_or(false) => {
                     let tmp = scratch_local(params, r);
@@ -1223,8 +1753,59 @@ fn resource_sequence(
     Sequence::Live
 }
 
+/// In 1 of 2 bodies of a module with `resource.drop` intrinsics, 1 or 2
+/// drops of a drawn resource type's handle: an `i32` parameter (a borrow
+/// or own handle the export received, if it is one), the handle an import
+/// returned ([`handle_local`]) or a small number; then in 1 of 3 the same
+/// value dropped again, or in 1 of 3 its `resource.rep` (an exported
+/// resource's) stored: a handle used after its drop. A borrow the export
+/// received and did not drop makes the call trap at its end. Counts the
+/// drops in `drops`; whether it placed any.
+fn handle_drops(
+    f: &mut Function,
+    params: &[ValType],
+    resources: &[ResourceIntrinsics],
+    drops: &mut u64,
+    u: &mut Unstructured<'_>,
+) -> bool {
+    use Instruction as I;
+    let droppable: Vec<&ResourceIntrinsics> =
+        resources.iter().filter(|r| r.drop.is_some()).collect();
+    if droppable.is_empty() || !u.ratio(1, 2).unwrap_or(false) {
+        return false;
+    }
+    let ints: Vec<u32> = (0..params.len() as u32)
+        .filter(|&i| params[i as usize] == ValType::I32)
+        .collect();
+    for _ in 0..u.int_in_range(1..=2).unwrap_or(1) {
+        let r = u.choose(&droppable).map_or(droppable[0], |r| *r);
+        let value = match u.int_in_range(0u8..=4).unwrap_or(0) {
+            0 | 1 if !ints.is_empty() => I::LocalGet(*u.choose(&ints).unwrap_or(&ints[0])),
+            2 | 3 => I::LocalGet(handle_local(params)),
+            _ => I::I32Const(u.int_in_range(1..=3).unwrap_or(1)),
+        };
+        f.instruction(&value);
+        f.instruction(&I::Call(r.drop.unwrap_or(0)));
+        *drops += 1;
+        match u.int_in_range(0u8..=2).unwrap_or(0) {
+            0 => {
+                f.instruction(&value);
+                f.instruction(&I::Call(r.drop.unwrap_or(0)));
+                *drops += 1;
+            }
+            1 if r.rep.is_some() => {
+                f.instruction(&value);
+                f.instruction(&I::Call(r.rep.unwrap_or(0)));
+                f.instruction(&I::Drop);
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
 /// The body of a lifted export `name` (see the module docs); counts the
-/// resource sequences it places in `sequences`.
+/// resource sequences it places in `sequences`, the drops in `drops`.
 #[allow(clippy::too_many_arguments)]
 fn export_body(
     name: &str,
@@ -1234,15 +1815,26 @@ fn export_body(
     imports: &[CoreImport],
     resources: &[ResourceIntrinsics],
     sequences: &mut u64,
+    drops: &mut u64,
     u: &mut Unstructured<'_>,
 ) -> Function {
     use wasm_encoder::ValType as E;
-    let mut f = Function::new([(1, E::I32), (1, E::I64), (1, E::F32), (1, E::F64)]);
+    let mut f = Function::new([
+        (1, E::I32),
+        (1, E::I64),
+        (1, E::F32),
+        (1, E::F64),
+        (1, E::I32),
+    ]);
     if has_memory {
         store_area(&mut f, u);
         store_params(&mut f, params, u);
     }
     call_imports(&mut f, params, has_memory, imports, u);
+    if handle_drops(&mut f, params, resources, drops, u) && u.ratio(1, 3).unwrap_or(false) {
+        // Then more imports, which may be given the handle just dropped.
+        call_imports(&mut f, params, has_memory, imports, u);
+    }
     let sequence = resource_sequence(&mut f, name, params, has_memory, resources, u);
     if sequence != Sequence::None {
         *sequences += 1;
@@ -1303,7 +1895,12 @@ fn role(name: &str) -> Role {
 
 /// Replaces the dummy module's bodies (see the module docs); `None` if the
 /// module is not what wit-component makes.
-pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>, sequences: &mut u64) -> Option<Vec<u8>> {
+pub fn rewrite(
+    module: Vec<u8>,
+    u: &mut Unstructured<'_>,
+    sequences: &mut u64,
+    drops: &mut u64,
+) -> Option<Vec<u8>> {
     let mut types: Vec<(Vec<ValType>, Vec<ValType>)> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut imported_funcs = 0u32;
@@ -1369,7 +1966,11 @@ pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>, sequences: &mut u64) -
                     .enumerate()
                     .filter_map(|(i, &t)| {
                         let (p, r) = types.get(t as usize)?;
-                        Some((i as u32, p.clone(), r.clone()))
+                        let name = &import_names.get(i)?.1;
+                        let method = ["[constructor]", "[method]", "[static]"]
+                            .iter()
+                            .any(|m| name.contains(m));
+                        Some((i as u32, p.clone(), r.clone(), method))
                     })
                     .collect();
                 let resources = resource_intrinsics(&import_names);
@@ -1385,7 +1986,8 @@ pub fn rewrite(module: Vec<u8>, u: &mut Unstructured<'_>, sequences: &mut u64) -
                             f
                         }
                         _ => export_body(
-                            name, params, results, has_memory, &imports, &resources, sequences, u,
+                            name, params, results, has_memory, &imports, &resources, sequences,
+                            drops, u,
                         ),
                     };
                     code.function(&body);

@@ -40,7 +40,8 @@ pub fn generate(u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
 /// exports functions, and the world is drawn in 7 of 8 inputs among those that
 /// export functions (directly or in an exported interface), if the package
 /// has any, and among those, in 1 of 2, among the ones that also import
-/// functions; otherwise among all worlds.
+/// functions, and then in 1 of 2 among the ones with handles in their
+/// functions' types; otherwise among all worlds.
 pub fn generate_with(
     u: &mut Unstructured<'_>,
     prefer_callable: bool,
@@ -57,6 +58,10 @@ pub fn generate_with(
         config.error_context = false;
         config.fixed_length_lists = false;
         config.implements = false;
+        if prefer_callable {
+            // More functions of resources (constructors, methods, statics).
+            config.max_resource_items = config.max_resource_items.max(3);
+        }
         let wit = wit_smith::smith(&config, u).ok()?;
         let decoded = wit_component::decode(&wit).ok()?;
         attempts -= 1;
@@ -89,6 +94,20 @@ pub fn generate_with(
             } else {
                 callable
             };
+            // In 1 of 2, among those whose functions (imported or exported)
+            // have handles in their types, if any.
+            let handles: Vec<_> = worlds
+                .iter()
+                .copied()
+                .filter(|w| {
+                    let w = &resolve.worlds[*w];
+                    has_handle_functions(resolve, &w.imports)
+                        || has_handle_functions(resolve, &w.exports)
+                })
+                .collect();
+            if !handles.is_empty() && u.arbitrary().unwrap_or(true) {
+                worlds = handles;
+            }
         }
     }
     let world = *u.choose(&worlds).ok()?;
@@ -128,6 +147,50 @@ fn has_functions(
         }
         wit_parser::WorldItem::Type { .. } => false,
     })
+}
+
+/// Whether the world items `items` hold a function with an `own` or
+/// `borrow` handle in its type (at any depth), directly or in an interface.
+fn has_handle_functions(
+    resolve: &wit_parser::Resolve,
+    items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>,
+) -> bool {
+    let func = |f: &wit_parser::Function| {
+        f.params
+            .iter()
+            .map(|p| &p.ty)
+            .chain(f.result.iter())
+            .any(|t| type_has_handle(resolve, t, 0))
+    };
+    items.values().any(|item| match item {
+        wit_parser::WorldItem::Function(f) => func(f),
+        wit_parser::WorldItem::Interface { id, .. } => {
+            resolve.interfaces[*id].functions.values().any(func)
+        }
+        wit_parser::WorldItem::Type { .. } => false,
+    })
+}
+
+/// Whether WIT type `t` holds a handle (looked through to a depth of 16).
+fn type_has_handle(resolve: &wit_parser::Resolve, t: &wit_parser::Type, depth: u32) -> bool {
+    use wit_parser::TypeDefKind as K;
+    let wit_parser::Type::Id(id) = t else {
+        return false;
+    };
+    if depth > 16 {
+        return false;
+    }
+    let rec = |t: &wit_parser::Type| type_has_handle(resolve, t, depth + 1);
+    match &resolve.types[*id].kind {
+        K::Handle(_) => true,
+        K::Record(r) => r.fields.iter().any(|f| rec(&f.ty)),
+        K::Tuple(t) => t.types.iter().any(rec),
+        K::Variant(v) => v.cases.iter().any(|c| c.ty.as_ref().is_some_and(rec)),
+        K::Option(t) | K::List(t) | K::Type(t) | K::FixedLengthList(t, _) => rec(t),
+        K::Map(k, v) => rec(k) || rec(v),
+        K::Result(r) => r.ok.as_ref().is_some_and(rec) || r.err.as_ref().is_some_and(rec),
+        _ => false,
+    }
 }
 
 /// A value of type `t` drawn from `u` (zero/first-case values once `u` is

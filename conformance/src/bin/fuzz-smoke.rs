@@ -438,8 +438,10 @@ fn component_diff(args: &Args) -> ! {
     println!(
         "fuzz-smoke component diff (component-model vs wasmtime 48): {} components ({} rejected by both), \
          {} instantiated, {} exports called, {} calls compared ({} equal values, {} failing alike, {} of them a trap on one side only), \
-         {} imports implemented, {} import calls (argument logs compared), {} calls with handles, \
-         {} resource.new sequences placed, {} skipped (resource handles), {} mismatches; {:.1} s CPU",
+         {} imports implemented ({} with handles), {} import calls (argument logs compared; {} with handles), \
+         {} imported resource types, {} host destructor runs (logged), {} calls with handles ({} nested in other types), \
+         {} resource.new sequences placed, {} resource.drop calls placed, {} calls skipped (no handle held), \
+         {} mismatches; {:.1} s CPU",
         total.components,
         total.rejected,
         total.instantiated,
@@ -449,9 +451,15 @@ fn component_diff(args: &Args) -> ! {
         total.failed_alike,
         total.failure_kinds_differ,
         total.imports_defined,
+        total.handle_imports,
         total.import_calls,
+        total.handle_import_calls,
+        total.host_resources,
+        total.dtor_calls,
         total.handle_calls,
+        total.nested_handle_calls,
         total.resource_sequences,
+        total.handle_drops,
         total.skipped,
         total.findings.len(),
         cpu_seconds() - started_cpu,
