@@ -49,8 +49,11 @@
 //!   glue returns), `lower_own` adds a new handle; each traps on a handle of
 //!   the wrong resource type. `lift_borrow_unlent` (chosen by the generated
 //!   glue, per function, where the lend cannot be observed) checks as
-//!   `lift_borrow` does and may skip the lend. `HostResource(k)` is the index in
-//!   `bindings::RESOURCES`.
+//!   `lift_borrow` does and may skip the lend; a mode in which no lend can
+//!   ever be observed may skip it in `lift_borrow` too (the lowered
+//!   library: no guest code reaches its handle table during a call, and no
+//!   function takes an `own`, test `no_wasi_function_takes_an_own_handle`).
+//!   `HostResource(k)` is the index in `bindings::RESOURCES`.
 //! * `realloc` returns the guest's trap unchanged (a trap in the guest's
 //!   `cabi_realloc` is a guest trap, not a host error).
 
@@ -104,7 +107,8 @@ pub trait Guest {
     /// out of the caller's table.
     fn lift_own(&mut self, r: HostResource, handle: u32) -> Result<u32, Self::Trap>;
     /// `lift_borrow`: the rep of handle `handle` of resource `r`, lent
-    /// until the call returns.
+    /// until the call returns (where a lend can be seen: see the module
+    /// docs).
     fn lift_borrow(&mut self, r: HostResource, handle: u32) -> Result<u32, Self::Trap>;
     /// `lift_borrow` where the lend cannot be seen: the glue asks this for
     /// the `borrow` of a function whose only handle it is and which runs no
