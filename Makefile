@@ -13,7 +13,8 @@
 #   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
 #   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
 #   make fuzz-component-diff  generated components on component-model and on wasmtime 48
-#                     as a library, results compared (in make test; builds wasmtime once)
+#                     as a library, results compared (in make test; builds wasmtime once);
+#                     the saved core differential cases with wasmtime 48 as the arbiter
 #   make bench        direct vs shim timings: core modules on wasmtime and node; p2 components
 #                     on wasmtime, node 20/24, iwasm and wasmi beside the wasmi peer (bench_p2.py);
 #                     lowered components against their p1 builds run directly, beside jco
@@ -242,11 +243,20 @@ fuzz-smoke:
 
 # The component-level differential fuzzer (conformance::component_diff), last in `make test`:
 # it compiles wasmtime 48 as a library once (about 9 more minutes on 2 cores); 20,000 inputs
-# then take about half a minute.
+# then take about half a minute. The same build has the core differential fuzzer's arbiter
+# (wasmtime 48 judging what core-vm and wasmi disagree on): the saved cases again with their
+# outcome under the arbiter, and its unit tests.
 COMPONENT_DIFF_ITERATIONS ?= 20000
+DIFF_WASMTIME_FEATURES = component-gen,differential,component-diff,arbiter
 fuzz-component-diff:
-	$(CARGO) run $(CARGO_LOCKED) -p conformance --profile fuzz --features component-gen,differential,component-diff --bin fuzz-smoke -- \
+	$(CARGO) run $(CARGO_LOCKED) -p conformance --profile fuzz --features $(DIFF_WASMTIME_FEATURES) --bin fuzz-smoke -- \
 	    --component-diff-only --iterations $(COMPONENT_DIFF_ITERATIONS)
+	for c in $(ROOT)/conformance/differential-cases/*.wasm; do \
+	    $(CARGO) run $(CARGO_LOCKED) -q -p conformance --profile fuzz --features $(DIFF_WASMTIME_FEATURES) \
+	        --bin fuzz-smoke -- --diff-file $$c $$(cat $$c.args) || exit 1; \
+	done
+	$(CARGO) test $(CARGO_LOCKED) -p conformance --profile fuzz --features $(DIFF_WASMTIME_FEATURES) --lib -- \
+	    differential::
 
 conformance: test sightglass-check
 	@echo "make conformance: all steps passed"
@@ -331,6 +341,7 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(CARGO_LOCKED) --workspace --all-targets -- -D warnings
 	$(CARGO) clippy $(CARGO_LOCKED) -p conformance --all-targets --features component-gen,differential -- -D warnings
+	$(CARGO) clippy $(CARGO_LOCKED) -p conformance --all-targets --features component-gen,differential,component-diff,arbiter -- -D warnings
 
 check-scripts:
 	shellcheck $(ROOT)/scripts/*.sh $(ROOT)/conformance/hosts/run-on.sh $(ROOT)/.ci/run \

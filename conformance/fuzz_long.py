@@ -8,8 +8,10 @@ inside wasmi (wasmi 2.0 has one: see the README), which ends the process. This
 driver runs fuzz-smoke in chunks; when a chunk dies on a signal, it finds the
 iteration that killed it (the chunk again with --verbose: the one after the last
 `ok`), records it, and goes on after it. At the end it prints the totals of the
-summary lines (modules, calls, NaN-payload differences, mismatches, wasmi panics, CPU seconds) and the
-iterations that crashed, each with its reproducer.
+summary lines (modules, calls, NaN-payload differences, the arbiter's reference disagreements, mismatches,
+wasmi panics, CPU seconds) and the iterations that crashed, each with its reproducer. In core mode a
+crashed iteration is then run against wasmtime 48 alone (`--reference wasmtime`, a fuzz-smoke built with
+the `arbiter` feature): its mismatches count, and it is listed as compared there.
 
 With --save, each crashing module, and in core mode each mismatching one and each with a
 spec-allowed NaN difference, is written there
@@ -30,13 +32,15 @@ import subprocess
 import sys
 
 SUMMARY = re.compile(
-    r"fuzz-smoke differential \(core-vm vs wasmi 2\.0\): (\d+) modules \((\d+) rejected by wasmi, "
-    r"(\d+) stopped by a wasmi panic\), (\d+) instantiated, (\d+) calls compared \((\d+) trapping alike\), "
-    r"(\d+) modules inconclusive \(fuel, stack or caps\), (\d+) NaN-payload and (\d+) NaN-derived differences "
-    r"\(spec-allowed, probe-confirmed\), (\d+) mismatches; ([\d.]+) s CPU"
+    r"fuzz-smoke differential \(core-vm vs (?:[^,]+), arbiter (?:[^)]+)\): (\d+) modules \((\d+) rejected by the "
+    r"reference, (\d+) stopped by a reference panic\), (\d+) instantiated, (\d+) calls compared \((\d+) trapping "
+    r"alike\), (\d+) modules inconclusive \(fuel, stack or caps\), (\d+) NaN-payload and (\d+) NaN-derived "
+    r"differences \(spec-allowed, probe-confirmed\), (\d+) modules judged by the arbiter: (\d+) reference "
+    r"disagreements \(wasmi differs from core-vm and wasmtime\), (\d+) wasmi failures compared on wasmtime without a "
+    r"mismatch; (\d+) mismatches; ([\d.]+) s CPU"
 )
 FIELDS = ("modules", "rejected", "panicked", "instantiated", "calls", "traps", "inconclusive", "nan-payload",
-          "nan-derived", "mismatches")
+          "nan-derived", "arbitrated", "reference-disagreements", "wasmi-failures-agreed", "mismatches")
 COMPONENT_SUMMARY = re.compile(
     r"fuzz-smoke component diff \(component-model vs wasmtime 48\): (\d+) components \((\d+) rejected by both\), "
     r"(\d+) instantiated, (\d+) exports called, (\d+) calls compared \((\d+) equal values, (\d+) failing alike, "
@@ -57,8 +61,9 @@ MODES = {
 FLAG, SUMMARY_RE, FIELDS_OF = MODES["core"]
 
 
-def run(bin_: str, start: int, n: int, verbose: bool, save: str | None) -> subprocess.CompletedProcess:
-    cmd = [bin_, FLAG, "--start", str(start), "--iterations", str(n)]
+def run(bin_: str, start: int, n: int, verbose: bool, save: str | None,
+        extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    cmd = [bin_, FLAG, "--start", str(start), "--iterations", str(n), *extra]
     if verbose:
         cmd.append("--verbose")
     if save:
@@ -92,14 +97,18 @@ def main() -> int:
     crashes: list[tuple[int, int]] = []
     notes: list[str] = []
     saved_nan: set[int] = set()
+    on_wasmtime: list[tuple[int, dict[str, int]]] = []
     i, end = a.start, a.start + a.iterations
     while i < end:
         n = min(a.chunk, end - i)
         p = run(a.bin, i, n, False, a.save)
         for line in p.stderr.splitlines():
-            if ("wasmi panicked" in line or "FAILED" in line or "spec-allowed NaN difference" in line
-                    or line.startswith("  - ")):
+            if ("panicked" in line or "FAILED" in line or "spec-allowed NaN difference" in line
+                    or ": arbiter: " in line or line.startswith("  - ")):
                 notes.append(line)
+            disagreement = re.match(r"iteration (\d+): arbiter: reference disagreement", line)
+            if disagreement and a.save and a.mode == "core":
+                save_module(a.bin, a.save, int(disagreement.group(1)), "reference-disagreement")
             failed = re.match(r"iteration (\d+) FAILED", line)
             if failed and a.save and a.mode == "core":
                 save_module(a.bin, a.save, int(failed.group(1)), "mismatch")
@@ -131,10 +140,30 @@ def main() -> int:
                 cpu += float(m.group(cpu_group))
         if a.save:
             save_module(a.bin, a.save, bad, "crash")
+        if a.mode == "core":
+            # The module again, compared with wasmtime 48 alone (a build with the arbiter).
+            w = run(a.bin, bad, 1, False, None, ("--reference", "wasmtime"))
+            m = SUMMARY_RE.search(w.stdout)
+            if w.returncode >= 0 and m:
+                got = dict(zip(FIELDS_OF, (int(x) for x in m.groups()[:len(FIELDS_OF)])))
+                totals["mismatches"] += got["mismatches"]
+                on_wasmtime.append((bad, got))
+                print(f"iteration {bad}: on wasmtime 48 instead: {got['instantiated']} instantiated, {got['calls']} "
+                      f"calls compared, {got['inconclusive']} inconclusive, {got['mismatches']} mismatches", flush=True)
+                for line in w.stderr.splitlines():
+                    if line.startswith("  - ") or "FAILED" in line:
+                        notes.append(f"iteration {bad} (on wasmtime 48): {line}")
+            else:
+                print(f"iteration {bad}: no run on wasmtime 48 (a build without the arbiter feature, or it died "
+                      f"too: {w.returncode})", flush=True)
         i = bad + 1
 
     for line in notes:
         print(line)
+    if a.mode == "core":
+        agreed = [i for i, got in on_wasmtime if got["mismatches"] == 0 and got["modules"] == 1]
+        print(f"crashed modules compared on wasmtime 48 instead: {len(on_wasmtime)} of {len(crashes)}, "
+              f"{len(agreed)} without a mismatch ({', '.join(map(str, agreed)) or 'none'})")
     print("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items())
           + f", crashed {len(crashes)} ({', '.join(str(c[0]) for c in crashes) or 'none'}); {cpu:.1f} s CPU")
     return 1 if totals["mismatches"] else 0

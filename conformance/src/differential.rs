@@ -79,9 +79,27 @@
 //! under libFuzzer (`fuzz/`, whose panic hook aborts) such a panic is a
 //! crash to triage by hand.
 //!
+//! **The arbiter** (feature `arbiter`). wasmi is not always right (seven
+//! wasmi bugs in the first 1M modules, checked on V8 by hand). With this
+//! feature a module on which core-vm and wasmi disagree (after the NaN
+//! rules), or that wasmi rejects or panics on, runs again as core-vm
+//! against wasmtime 48 (the library, as the component fuzzer uses it):
+//! the same [`Diff::run`] through the [`Reference`] trait, so the same
+//! logging imports, drawn imported globals, memories and tables, argument
+//! sets, fuel and stack outcomes made inconclusive, comparisons and NaN
+//! rules ([`arbitrate`]). If wasmtime agrees with core-vm on everything
+//! (and compared at least as far), the disagreement is a *reference
+//! disagreement* (wasmi differs from both), counted and listed, not a
+//! finding; if wasmtime sides with wasmi, with neither, or stops earlier,
+//! it stays a mismatch, noting what wasmtime said. A module wasmi failed on
+//! counts wasmtime's findings. `--reference wasmtime` in `fuzz-smoke` runs
+//! core-vm against wasmtime alone (for a module that crashes wasmi's
+//! process: `fuzz_long.py` does so). wasmtime's growth past the caps gives
+//! -1 as core-vm does (it needs no trap there, unlike wasmi).
+//!
 //! Invariants: this file depends only on core-vm, wasmi, wasm-smith,
 //! arbitrary, wasmparser and wasm-encoder (the probe; and `fuzz_harness`,
-//! compiled beside it). Every mismatch is a
+//! compiled beside it), and with `arbiter` on wasmtime. Every mismatch is a
 //! finding; a module wasmi rejects is counted (`reference_rejected`), not a
 //! finding, and so is a wasmi panic (`reference_failed`); a module core-vm
 //! rejects is a finding (wasm-smith stays within core-vm's features).
@@ -127,6 +145,18 @@ pub struct DiffStats {
     pub nan_derived: u64,
     /// What each of them was (which call or global, both values).
     pub nan_notes: Vec<String>,
+    /// Modules run again on wasmtime 48, the arbiter (feature `arbiter`):
+    /// those core-vm and wasmi disagreed on, or that wasmi failed on.
+    pub arbitrated: u64,
+    /// Disagreements wasmtime settled for core-vm (it agreed with core-vm
+    /// on everything compared): wasmi differs from both. One line per
+    /// module (what wasmi said); not findings.
+    pub reference_disagreements: Vec<String>,
+    /// Modules wasmi rejected or panicked on, compared on wasmtime instead
+    /// with no mismatch.
+    pub replaced_agreed: u64,
+    /// What the arbiter said about each module it ran.
+    pub arbiter_notes: Vec<String>,
     pub findings: Vec<String>,
 }
 
@@ -144,6 +174,11 @@ impl DiffStats {
         self.nan_payload += o.nan_payload;
         self.nan_derived += o.nan_derived;
         self.nan_notes.extend(o.nan_notes.iter().cloned());
+        self.arbitrated += o.arbitrated;
+        self.reference_disagreements
+            .extend(o.reference_disagreements.iter().cloned());
+        self.replaced_agreed += o.replaced_agreed;
+        self.arbiter_notes.extend(o.arbiter_notes.iter().cloned());
         self.findings.extend(o.findings.iter().cloned());
     }
 }
@@ -505,10 +540,7 @@ fn from_wasmi<'a, T: 'a>(store: impl Into<wasmi::StoreContext<'a, T>> + Copy, v:
         wasmi::Val::F32(x) => V::F32(x.to_bits()),
         wasmi::Val::F64(x) => V::F64(x.to_bits()),
         wasmi::Val::FuncRef(f) => V::FuncRef(f.is_null()),
-        wasmi::Val::ExternRef(r) => V::ExternRef(
-            r.val()
-                .and_then(|r| r.data(store).downcast_ref::<u32>().copied()),
-        ),
+        wasmi::Val::ExternRef(r) => wasmi_externref(store, r.val()),
         wasmi::Val::V128(_) => unreachable!("SIMD is off"),
     }
 }
@@ -519,14 +551,24 @@ fn from_wasmi_ref<'a, T: 'a>(
 ) -> V {
     match r {
         wasmi::Ref::Func(f) => V::FuncRef(f.is_null()),
-        wasmi::Ref::Extern(e) => V::ExternRef(
-            e.val()
-                .and_then(|r| r.data(store).downcast_ref::<u32>().copied()),
-        ),
+        wasmi::Ref::Extern(e) => wasmi_externref(store, e.val()),
     }
 }
 
-// ----- the two engines -----
+/// The id of a wasmi externref. One wasmi cannot resolve (a bogus value
+/// of its own, which panics in wasmi: seen in iteration 76674, an externref
+/// result of an `if` with parameters) reads as id `u32::MAX`, which core-vm
+/// never hands out, so it is a mismatch for the arbiter to judge.
+fn wasmi_externref<'a, T: 'a>(
+    store: impl Into<wasmi::StoreContext<'a, T>> + Copy,
+    r: Option<&wasmi::ExternRef>,
+) -> V {
+    V::ExternRef(r.and_then(|r| {
+        on_reference(|| r.data(store).downcast_ref::<u32>().copied()).unwrap_or(Some(u32::MAX))
+    }))
+}
+
+// ----- the engines -----
 
 /// The host-call log of one engine: one line per import call.
 type Log = Arc<Mutex<Vec<String>>>;
@@ -538,6 +580,83 @@ fn log_call(log: &Log, import: usize, args: &[V]) {
     }
     line.push(')');
     log.lock().unwrap().push(line);
+}
+
+/// Why the reference side ended a module's comparison early.
+enum Stop {
+    /// The reference engine panicked (its bug): counted, not a finding.
+    Panic(String),
+    /// It lacks an import or export core-vm has: a finding.
+    Finding(String),
+}
+
+/// A reference engine that core-vm is compared with: the module compiled
+/// for it ([`Reference::load`]) and one run of it on a fresh store
+/// ([`RefRun`]). wasmi is the reference; wasmtime 48 is the arbiter
+/// (feature `arbiter`). Both speak [`V`], so [`Diff::run`] drives either
+/// with the same imports, calls and comparisons.
+trait Reference: Sized {
+    /// Its name in findings and notes.
+    const NAME: &'static str;
+    type Run: RefRun;
+    /// Validates and compiles `wasm`: `Ok(None)` if the engine rejects it,
+    /// `Err` (the message) if it panicked.
+    fn load(wasm: &[u8]) -> Result<Option<Self>, String>;
+    /// A fresh store for one run: imports, instantiation, calls.
+    fn start(&self) -> Self::Run;
+}
+
+/// One run of a [`Reference`]. Imports are added in core-vm's order; the
+/// engine's fuel is set before the instantiation and before every call.
+trait RefRun {
+    /// Host function `index` of type `ty`, logging its calls into `log` and
+    /// answering with [`host_behaviour`].
+    fn import_func(&mut self, index: usize, ty: &cv::FuncType, log: Log);
+    /// A memory of `ty` whose first bytes are `fill`; false if refused.
+    fn import_memory(&mut self, ty: &cv::MemoryType, fill: &[u8]) -> bool;
+    /// A table of `ty`, every element null; false if refused.
+    fn import_table(&mut self, ty: &cv::TableType) -> bool;
+    /// A global of `ty` holding `v`.
+    fn import_global(&mut self, ty: &cv::GlobalType, v: V);
+    /// Instantiates with the imports added, which `keys` (module, name,
+    /// kind) lists in core-vm's order.
+    fn instantiate(&mut self, keys: &[(String, String, u8)]) -> Result<Outcome, Stop>;
+    /// Calls export `name`.
+    fn call(&mut self, name: &str, args: &[V], results: &[cv::ValType]) -> Result<Outcome, Stop>;
+    fn global(&mut self, name: &str) -> Option<V>;
+    fn memory(&mut self, name: &str) -> Option<&[u8]>;
+    /// Each element of table `name`, `None` where it cannot be read.
+    fn table(&mut self, name: &str) -> Option<Vec<Option<V>>>;
+}
+
+/// The kind of an import, as [`RefRun::instantiate`]'s keys give it.
+fn kind_of(t: &cv::ExternType) -> u8 {
+    match t {
+        cv::ExternType::Func(_) => 0,
+        cv::ExternType::Table(_) => 1,
+        cv::ExternType::Memory(_) => 2,
+        cv::ExternType::Global(_) => 3,
+    }
+}
+
+/// `imports` (in core-vm's order, `keys`) reordered as an engine lists its
+/// module's imports (`theirs`): the k-th import named (module, name) of a
+/// kind is the same import. Err names an import core-vm does not have.
+fn reorder<E: Clone>(
+    keys: &[(String, String, u8)],
+    imports: &[E],
+    theirs: impl Iterator<Item = (String, String, u8)>,
+) -> Result<Vec<E>, String> {
+    let mut taken = vec![false; keys.len()];
+    let mut ordered = Vec::with_capacity(imports.len());
+    for key in theirs {
+        let Some(i) = (0..keys.len()).find(|&i| !taken[i] && keys[i] == key) else {
+            return Err(format!("an import core-vm does not list: {key:?}"));
+        };
+        taken[i] = true;
+        ordered.push(imports[i].clone());
+    }
+    Ok(ordered)
 }
 
 /// The wasmi engine, configured like core-vm's fuzzing engine.
@@ -567,6 +686,195 @@ struct WasmiData {
     limits: wasmi::StoreLimits,
 }
 
+/// wasmi 2.0, the reference.
+struct Wasmi {
+    engine: wasmi::Engine,
+    module: wasmi::Module,
+}
+
+struct WasmiRun {
+    module: wasmi::Module,
+    store: wasmi::Store<WasmiData>,
+    imports: Vec<wasmi::Extern>,
+    instance: Option<wasmi::Instance>,
+}
+
+impl Reference for Wasmi {
+    const NAME: &'static str = "wasmi";
+    type Run = WasmiRun;
+
+    fn load(wasm: &[u8]) -> Result<Option<Self>, String> {
+        let engine = wasmi_engine();
+        debug("validating on wasmi");
+        match on_reference(|| wasmi::Module::new(&engine, wasm)) {
+            Ok(Ok(module)) => Ok(Some(Wasmi { engine, module })),
+            Ok(Err(_)) => Ok(None),
+            Err(panic) => Err(panic),
+        }
+    }
+
+    fn start(&self) -> WasmiRun {
+        let mut store = wasmi::Store::new(
+            &self.engine,
+            WasmiData {
+                limits: wasmi::StoreLimitsBuilder::new()
+                    .memory_size((MAX_MEMORY_PAGES * cv::PAGE_SIZE) as usize)
+                    .table_elements(MAX_TABLE_ELEMENTS as usize)
+                    .trap_on_grow_failure(true)
+                    .build(),
+            },
+        );
+        store.limiter(|d| &mut d.limits);
+        WasmiRun {
+            module: self.module.clone(),
+            store,
+            imports: Vec::new(),
+            instance: None,
+        }
+    }
+}
+
+impl RefRun for WasmiRun {
+    fn import_func(&mut self, index: usize, ty: &cv::FuncType, log: Log) {
+        let results: Vec<cv::ValType> = ty.results().to_vec();
+        let wty = wasmi::FuncType::new(
+            ty.params().iter().map(|t| wasmi_ty(*t)),
+            results.iter().map(|t| wasmi_ty(*t)),
+        );
+        self.imports.push(wasmi::Extern::Func(wasmi::Func::new(
+            &mut self.store,
+            wty,
+            move |mut c, params, out| {
+                let args: Vec<V> = params.iter().map(|p| from_wasmi(&c, p)).collect();
+                log_call(&log, index, &args);
+                let vals = host_behaviour(index, &args, &results)
+                    .ok_or_else(|| wasmi::Error::host(HostTrap))?;
+                for (o, v) in out.iter_mut().zip(vals) {
+                    *o = wasmi_val(&mut c, v);
+                }
+                Ok(())
+            },
+        )));
+    }
+
+    fn import_memory(&mut self, ty: &cv::MemoryType, fill: &[u8]) -> bool {
+        let Ok(m) = wasmi::Memory::new(
+            &mut self.store,
+            wasmi::MemoryType::new(ty.min as u32, ty.max.map(|m| m as u32)),
+        ) else {
+            return false;
+        };
+        m.data_mut(&mut self.store)[..fill.len()].copy_from_slice(fill);
+        self.imports.push(wasmi::Extern::Memory(m));
+        true
+    }
+
+    fn import_table(&mut self, ty: &cv::TableType) -> bool {
+        let (rt, init) = match ty.element {
+            cv::ValType::FuncRef => (
+                wasmi::RefType::Func,
+                wasmi::Ref::Func(wasmi::Nullable::Null),
+            ),
+            _ => (
+                wasmi::RefType::Extern,
+                wasmi::Ref::Extern(wasmi::Nullable::Null),
+            ),
+        };
+        let Ok(t) = wasmi::Table::new(
+            &mut self.store,
+            wasmi::TableType::new(rt, ty.min as u32, ty.max.map(|m| m as u32)),
+            init,
+        ) else {
+            return false;
+        };
+        self.imports.push(wasmi::Extern::Table(t));
+        true
+    }
+
+    fn import_global(&mut self, ty: &cv::GlobalType, v: V) {
+        let wv = wasmi_val(&mut self.store, v);
+        let mutability = if ty.mutable {
+            wasmi::Mutability::Var
+        } else {
+            wasmi::Mutability::Const
+        };
+        let g = wasmi::Global::new(&mut self.store, wv, mutability);
+        self.imports.push(wasmi::Extern::Global(g));
+    }
+
+    fn instantiate(&mut self, keys: &[(String, String, u8)]) -> Result<Outcome, Stop> {
+        // wasmi lists its imports in its own order (grouped by kind).
+        let kind = |t: &wasmi::ExternType| match t {
+            wasmi::ExternType::Func(_) => 0,
+            wasmi::ExternType::Table(_) => 1,
+            wasmi::ExternType::Memory(_) => 2,
+            wasmi::ExternType::Global(_) => 3,
+        };
+        let theirs = self
+            .module
+            .imports()
+            .map(|i| (i.module().to_string(), i.name().to_string(), kind(i.ty())));
+        let imports = reorder(keys, &self.imports, theirs)
+            .map_err(|e| Stop::Finding(format!("wasmi lists {e}")))?;
+        let _ = self.store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
+        debug("instantiating on wasmi");
+        let (store, module) = (&mut self.store, &self.module);
+        match on_reference(|| wasmi::Instance::new(store, module, &imports)).map_err(Stop::Panic)? {
+            Ok(inst) => {
+                self.instance = Some(inst);
+                Ok(Outcome::Ok(vec![]))
+            }
+            Err(e) => Ok(Outcome::Trap(wasmi_category(&e), e.to_string())),
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[V], results: &[cv::ValType]) -> Result<Outcome, Stop> {
+        let inst = self.instance.expect("instantiated");
+        let Some(f) = inst.get_func(&self.store, name) else {
+            return Err(Stop::Finding(format!("wasmi has no export `{name}`")));
+        };
+        let wi_args: Vec<wasmi::Val> = args
+            .iter()
+            .map(|v| wasmi_val(&mut self.store, *v))
+            .collect();
+        let mut out: Vec<wasmi::Val> = results
+            .iter()
+            .map(|t| wasmi::Val::default_for_ty(wasmi_ty(*t)))
+            .collect();
+        let _ = self.store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
+        debug(&format!("calling {name} on wasmi"));
+        let store = &mut self.store;
+        match on_reference(|| f.call(&mut *store, &wi_args, &mut out)).map_err(Stop::Panic)? {
+            Ok(()) => Ok(Outcome::Ok(
+                out.iter().map(|v| from_wasmi(&self.store, v)).collect(),
+            )),
+            Err(e) => Ok(Outcome::Trap(wasmi_category(&e), e.to_string())),
+        }
+    }
+
+    fn global(&mut self, name: &str) -> Option<V> {
+        let g = self.instance?.get_global(&self.store, name)?;
+        Some(from_wasmi(&self.store, &g.get(&self.store)))
+    }
+
+    fn memory(&mut self, name: &str) -> Option<&[u8]> {
+        let m = self.instance?.get_memory(&self.store, name)?;
+        Some(m.data(&self.store))
+    }
+
+    fn table(&mut self, name: &str) -> Option<Vec<Option<V>>> {
+        let t = self.instance?.get_table(&self.store, name)?;
+        Some(
+            (0..t.size(&self.store))
+                .map(|i| {
+                    t.get(&self.store, i)
+                        .map(|r| from_wasmi_ref(&self.store, &r))
+                })
+                .collect(),
+        )
+    }
+}
+
 /// Initial value of an imported global (the same for both engines).
 fn global_init(rng: &mut XorShift, t: cv::ValType) -> V {
     match t {
@@ -575,15 +883,42 @@ fn global_init(rng: &mut XorShift, t: cv::ValType) -> V {
     }
 }
 
-/// Runs `wasm` on both engines and compares them.
+/// Runs `wasm` on core-vm and on wasmi and compares them; with the
+/// `arbiter` feature, a module they disagree on (or that makes wasmi fail)
+/// is judged by wasmtime 48 ([`arbitrate`]).
 pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
+    let stats = diff_against::<Wasmi>(wasm, wasm, arg_seed, exact_nans);
+    #[cfg(feature = "arbiter")]
+    let stats = arbitrate(stats, || {
+        diff_against::<arbiter::Wasmtime>(wasm, wasm, arg_seed, exact_nans)
+    });
+    stats
+}
+
+/// `wasm` on core-vm against wasmtime 48 alone, with everything compared as
+/// against wasmi (`fuzz-smoke --reference wasmtime`: the run of a module
+/// that crashes wasmi's process).
+#[cfg(feature = "arbiter")]
+pub fn diff_module_on_wasmtime(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
+    diff_against::<arbiter::Wasmtime>(wasm, wasm, arg_seed, exact_nans)
+}
+
+/// Runs `cv_wasm` on core-vm and `ref_wasm` on the reference `R` (the
+/// same module, except in tests that forge a disagreement) and compares
+/// them, with the NaN rules of the module doc.
+fn diff_against<R: Reference>(
+    cv_wasm: &[u8],
+    ref_wasm: &[u8],
+    arg_seed: u64,
+    exact_nans: bool,
+) -> DiffStats {
     let mut stats = DiffStats {
         modules: 1,
         ..DiffStats::default()
     };
     let cv_engine = crate::fuzz_harness::engine();
     debug("validating on core-vm");
-    let cv_module = match cv::Module::new(&cv_engine, wasm) {
+    let cv_module = match cv::Module::new(&cv_engine, cv_wasm) {
         Ok(m) => m,
         Err(e) => {
             stats
@@ -592,11 +927,9 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
             return stats;
         }
     };
-    let wi_engine = wasmi_engine();
-    debug("validating on wasmi");
-    let wi_module = match on_wasmi(|| wasmi::Module::new(&wi_engine, wasm)) {
-        Ok(Ok(m)) => m,
-        Ok(Err(_)) => {
+    let reference = match R::load(ref_wasm) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
             stats.reference_rejected += 1;
             return stats;
         }
@@ -606,9 +939,9 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
             return stats;
         }
     };
-    let mut d = Diff::new(stats, exact_nans, None);
+    let mut d = Diff::new(stats, exact_nans, None, R::NAME);
     let mut cv_store = cv::Store::new(&cv_engine, ());
-    d.run(&mut cv_store, &cv_module, &wi_engine, &wi_module, arg_seed);
+    d.run(&mut cv_store, &cv_module, &reference, arg_seed);
     if exact_nans || (d.nan_points.is_empty() && d.stats.findings.is_empty()) {
         return d.stats;
     }
@@ -620,11 +953,16 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
     debug("running the NaN probe");
     let mut probed: Vec<(String, bool)> = Vec::new();
     let mut nan_at_stop = false;
-    if let Some((probe_wasm, flag)) = nan_probe(wasm, false) {
+    if let Some((probe_wasm, flag)) = nan_probe(cv_wasm, false) {
         if let Ok(probe_module) = cv::Module::new(&cv_engine, &probe_wasm) {
-            let mut p = Diff::new(DiffStats::default(), exact_nans, Some(flag.clone()));
+            let mut p = Diff::new(
+                DiffStats::default(),
+                exact_nans,
+                Some(flag.clone()),
+                R::NAME,
+            );
             let mut store = cv::Store::new(&cv_engine, ());
-            p.run(&mut store, &probe_module, &wi_engine, &wi_module, arg_seed);
+            p.run(&mut store, &probe_module, &reference, arg_seed);
             nan_at_stop = p.cv_inst.is_some_and(|inst| {
                 inst.get_global(&store, &flag)
                     .is_some_and(|g| !matches!(g.get(&store), cv::Val::I32(0)))
@@ -638,7 +976,7 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
     }
     let mut stats = d.stats;
     for pt in d.nan_points {
-        let line = format!("{}: core-vm {}, wasmi {}", pt.what, pt.cv, pt.wi);
+        let line = format!("{}: core-vm {}, {} {}", pt.what, pt.cv, R::NAME, pt.wi);
         if probed.iter().any(|(w, seen)| *w == pt.what && *seen) {
             stats.nan_payload += 1;
             stats.nan_notes.push(line);
@@ -652,7 +990,10 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
     // A mismatch of other values: NaN-derived only if float arithmetic had
     // produced a NaN before it, and the canonicalised copy (every such NaN
     // made the canonical one) runs on both engines as far, with no mismatch.
-    if !stats.findings.is_empty() && nan_at_stop && canonical_copy_agrees(wasm, arg_seed, &stats) {
+    if !stats.findings.is_empty()
+        && nan_at_stop
+        && canonical_copy_agrees::<R>(cv_wasm, ref_wasm, arg_seed, &stats)
+    {
         stats.nan_derived += stats.findings.len() as u64;
         for f in std::mem::take(&mut stats.findings) {
             stats.nan_notes.push(format!("NaN-derived: {f}"));
@@ -661,25 +1002,31 @@ pub fn diff_module(wasm: &[u8], arg_seed: u64, exact_nans: bool) -> DiffStats {
     stats
 }
 
-/// Whether the canonicalised copy of `wasm` (see [`nan_probe`]) runs on
+/// Whether the canonicalised copy of the module (see [`nan_probe`]) runs on
 /// both engines with no mismatch and no NaN-bit difference, making at
 /// least the calls `first` made and stopping early no more often.
-fn canonical_copy_agrees(wasm: &[u8], arg_seed: u64, first: &DiffStats) -> bool {
+fn canonical_copy_agrees<R: Reference>(
+    cv_wasm: &[u8],
+    ref_wasm: &[u8],
+    arg_seed: u64,
+    first: &DiffStats,
+) -> bool {
     debug("running the canonicalised copy");
-    let Some((canon, flag)) = nan_probe(wasm, true) else {
+    let (Some((canon, flag)), Some((ref_canon, _))) =
+        (nan_probe(cv_wasm, true), nan_probe(ref_wasm, true))
+    else {
         return false;
     };
     let cv_engine = crate::fuzz_harness::engine();
-    let wi_engine = wasmi_engine();
     let Ok(cv_module) = cv::Module::new(&cv_engine, &canon) else {
         return false;
     };
-    let Ok(Ok(wi_module)) = on_wasmi(|| wasmi::Module::new(&wi_engine, &canon[..])) else {
+    let Ok(Some(reference)) = R::load(&ref_canon) else {
         return false;
     };
-    let mut c = Diff::new(DiffStats::default(), false, Some(flag));
+    let mut c = Diff::new(DiffStats::default(), false, Some(flag), R::NAME);
     let mut store = cv::Store::new(&cv_engine, ());
-    c.run(&mut store, &cv_module, &wi_engine, &wi_module, arg_seed);
+    c.run(&mut store, &cv_module, &reference, arg_seed);
     c.stats.findings.is_empty()
         && c.nan_points.is_empty()
         && c.stats.reference_failed == 0
@@ -700,8 +1047,10 @@ struct NanPoint {
 struct Diff {
     stats: DiffStats,
     exact_nans: bool,
+    /// The reference engine's name ([`Reference::NAME`]), for findings.
+    name: &'static str,
     cv_log: Log,
-    wi_log: Log,
+    ref_log: Log,
     /// In the probe run: the export name of core-vm's NaN flag global.
     probe: Option<String>,
     nan_points: Vec<NanPoint>,
@@ -710,12 +1059,13 @@ struct Diff {
 }
 
 impl Diff {
-    fn new(stats: DiffStats, exact_nans: bool, probe: Option<String>) -> Diff {
+    fn new(stats: DiffStats, exact_nans: bool, probe: Option<String>, name: &'static str) -> Diff {
         Diff {
             stats,
             exact_nans,
+            name,
             cv_log: Log::default(),
-            wi_log: Log::default(),
+            ref_log: Log::default(),
             probe,
             nan_points: Vec::new(),
             cv_inst: None,
@@ -747,11 +1097,17 @@ impl Diff {
         self.stats.findings.push(what);
     }
 
-    /// wasmi panicked during `what`: counted, and the comparison stops (its
-    /// store may be half-updated).
-    fn reference_panicked(&mut self, what: &str, panic: String) {
-        self.stats.reference_failed += 1;
-        self.stats.reference_panics.push(format!("{what}: {panic}"));
+    /// The reference side stopped during `what`: a panic is counted (its
+    /// store may be half-updated, so the comparison stops), a missing import
+    /// or export is a finding.
+    fn stopped(&mut self, what: &str, stop: Stop) {
+        match stop {
+            Stop::Panic(panic) => {
+                self.stats.reference_failed += 1;
+                self.stats.reference_panics.push(format!("{what}: {panic}"));
+            }
+            Stop::Finding(f) => self.finding(f),
+        }
     }
 
     /// Compares one outcome pair; false if the module's comparison must stop
@@ -759,13 +1115,16 @@ impl Diff {
     fn compare(&mut self, what: &str, cv: &Outcome, wi: &Outcome) -> bool {
         let logs_same = {
             let a = self.cv_log.lock().unwrap();
-            let b = self.wi_log.lock().unwrap();
+            let b = self.ref_log.lock().unwrap();
             *a == *b
         };
+        let name = self.name;
         match (cv, wi) {
             (Outcome::Trap(Category::Exhausted, _), _)
             | (_, Outcome::Trap(Category::Exhausted, _)) => {
-                debug(&format!("inconclusive {what}: core-vm {cv:?} wasmi {wi:?}"));
+                debug(&format!(
+                    "inconclusive {what}: core-vm {cv:?} {name} {wi:?}"
+                ));
                 self.stats.inconclusive += 1;
                 return false;
             }
@@ -773,9 +1132,9 @@ impl Diff {
         }
         if !logs_same {
             let a = self.cv_log.lock().unwrap().clone();
-            let b = self.wi_log.lock().unwrap().clone();
+            let b = self.ref_log.lock().unwrap().clone();
             self.finding(format!(
-                "{what}: host calls differ:\n  core-vm: {a:?}\n  wasmi:   {b:?}"
+                "{what}: host calls differ:\n  core-vm: {a:?}\n  {name}:   {b:?}"
             ));
             return false;
         }
@@ -788,51 +1147,40 @@ impl Diff {
                 true
             }
             _ => {
-                self.finding(format!("{what}: core-vm {cv:?}, wasmi {wi:?}"));
+                self.finding(format!("{what}: core-vm {cv:?}, {name} {wi:?}"));
                 false
             }
         }
     }
 
-    /// Runs the module on both engines (core-vm's side in `cv_store`),
-    /// comparing as it goes; stops at the first mismatch of a call.
-    fn run(
+    /// Runs the module on core-vm (its side in `cv_store`) and on the
+    /// reference, comparing as it goes; stops at the first mismatch of a
+    /// call.
+    fn run<R: Reference>(
         &mut self,
         cv_store: &mut cv::Store<()>,
         cv_module: &cv::Module,
-        wi_engine: &wasmi::Engine,
-        wi_module: &wasmi::Module,
+        reference: &R,
         arg_seed: u64,
     ) {
-        let mut wi_store = wasmi::Store::new(
-            wi_engine,
-            WasmiData {
-                limits: wasmi::StoreLimitsBuilder::new()
-                    .memory_size((MAX_MEMORY_PAGES * cv::PAGE_SIZE) as usize)
-                    .table_elements(MAX_TABLE_ELEMENTS as usize)
-                    .trap_on_grow_failure(true)
-                    .build(),
-            },
-        );
-        wi_store.limiter(|d| &mut d.limits);
+        let mut side = reference.start();
+        let name = self.name;
 
         // Imports, the same on both sides.
         let mut rng = XorShift::new(arg_seed ^ 0x1111);
         let mut cv_imports = Vec::new();
-        let mut wi_imports = Vec::new();
         for (index, imp) in cv_module.imports().enumerate() {
             match imp.ty {
                 cv::ExternType::Func(ty) => {
                     let results: Vec<cv::ValType> = ty.results().to_vec();
                     let log = self.cv_log.clone();
-                    let r = results.clone();
                     cv_imports.push(cv::Extern::Func(cv::Func::new(
                         &mut *cv_store,
                         ty.clone(),
                         move |_c, params, out| {
                             let args: Vec<V> = params.iter().map(from_cv).collect();
                             log_call(&log, index, &args);
-                            let vals = host_behaviour(index, &args, &r)
+                            let vals = host_behaviour(index, &args, &results)
                                 .ok_or_else(|| cv::Trap::host(HostTrap))?;
                             for (o, v) in out.iter_mut().zip(vals) {
                                 *o = cv_val(v);
@@ -840,25 +1188,7 @@ impl Diff {
                             Ok(())
                         },
                     )));
-                    let log = self.wi_log.clone();
-                    let wty = wasmi::FuncType::new(
-                        ty.params().iter().map(|t| wasmi_ty(*t)),
-                        results.iter().map(|t| wasmi_ty(*t)),
-                    );
-                    wi_imports.push(wasmi::Extern::Func(wasmi::Func::new(
-                        &mut wi_store,
-                        wty,
-                        move |mut c, params, out| {
-                            let args: Vec<V> = params.iter().map(|p| from_wasmi(&c, p)).collect();
-                            log_call(&log, index, &args);
-                            let vals = host_behaviour(index, &args, &results)
-                                .ok_or_else(|| wasmi::Error::host(HostTrap))?;
-                            for (o, v) in out.iter_mut().zip(vals) {
-                                *o = wasmi_val(&mut c, v);
-                            }
-                            Ok(())
-                        },
-                    )));
+                    side.import_func(index, &ty, self.ref_log.clone());
                 }
                 cv::ExternType::Memory(ty) => {
                     let fill = rng.bytes(64);
@@ -869,22 +1199,14 @@ impl Diff {
                             return;
                         }
                     };
-                    let wm = match wasmi::Memory::new(
-                        &mut wi_store,
-                        wasmi::MemoryType::new(ty.min as u32, ty.max.map(|m| m as u32)),
-                    ) {
-                        Ok(m) => m,
-                        Err(_) => {
-                            self.stats.inconclusive += 1;
-                            return;
-                        }
-                    };
                     // The same first bytes in both.
                     let n = fill.len().min(cm.data(&*cv_store).len());
                     cm.data_mut(&mut *cv_store)[..n].copy_from_slice(&fill[..n]);
-                    wm.data_mut(&mut wi_store)[..n].copy_from_slice(&fill[..n]);
+                    if !side.import_memory(&ty, &fill[..n]) {
+                        self.stats.inconclusive += 1;
+                        return;
+                    }
                     cv_imports.push(cv::Extern::Memory(cm));
-                    wi_imports.push(wasmi::Extern::Memory(wm));
                 }
                 cv::ExternType::Table(ty) => {
                     let init = cv::Val::default_for(ty.element);
@@ -895,27 +1217,11 @@ impl Diff {
                             return;
                         }
                     };
-                    let rt = match ty.element {
-                        cv::ValType::FuncRef => wasmi::RefType::Func,
-                        _ => wasmi::RefType::Extern,
-                    };
-                    let winit = match rt {
-                        wasmi::RefType::Func => wasmi::Ref::Func(wasmi::Nullable::Null),
-                        wasmi::RefType::Extern => wasmi::Ref::Extern(wasmi::Nullable::Null),
-                    };
-                    let wt = match wasmi::Table::new(
-                        &mut wi_store,
-                        wasmi::TableType::new(rt, ty.min as u32, ty.max.map(|m| m as u32)),
-                        winit,
-                    ) {
-                        Ok(t) => t,
-                        Err(_) => {
-                            self.stats.inconclusive += 1;
-                            return;
-                        }
-                    };
+                    if !side.import_table(&ty) {
+                        self.stats.inconclusive += 1;
+                        return;
+                    }
                     cv_imports.push(cv::Extern::Table(ct));
-                    wi_imports.push(wasmi::Extern::Table(wt));
                 }
                 cv::ExternType::Global(ty) => {
                     let v = global_init(&mut rng, ty.content);
@@ -926,82 +1232,37 @@ impl Diff {
                             return;
                         }
                     };
-                    let wv = wasmi_val(&mut wi_store, v);
-                    let mutability = if ty.mutable {
-                        wasmi::Mutability::Var
-                    } else {
-                        wasmi::Mutability::Const
-                    };
-                    let wg = wasmi::Global::new(&mut wi_store, wv, mutability);
+                    side.import_global(&ty, v);
                     cv_imports.push(cv::Extern::Global(cg));
-                    wi_imports.push(wasmi::Extern::Global(wg));
                 }
             }
         }
-
-        // wasmi takes its imports in its own order (grouped by kind): the
-        // k-th import named (module, name) of a kind is the same import.
-        let kind = |t: &cv::ExternType| match t {
-            cv::ExternType::Func(_) => 0,
-            cv::ExternType::Table(_) => 1,
-            cv::ExternType::Memory(_) => 2,
-            cv::ExternType::Global(_) => 3,
-        };
-        let wi_kind = |t: &wasmi::ExternType| match t {
-            wasmi::ExternType::Func(_) => 0,
-            wasmi::ExternType::Table(_) => 1,
-            wasmi::ExternType::Memory(_) => 2,
-            wasmi::ExternType::Global(_) => 3,
-        };
-        let cv_keys: Vec<(String, String, u8)> = cv_module
+        let keys: Vec<(String, String, u8)> = cv_module
             .imports()
-            .map(|i| (i.module.to_string(), i.name.to_string(), kind(&i.ty)))
+            .map(|i| (i.module.to_string(), i.name.to_string(), kind_of(&i.ty)))
             .collect();
-        let mut taken = vec![false; cv_keys.len()];
-        let mut ordered = Vec::with_capacity(wi_imports.len());
-        for imp in wi_module.imports() {
-            let key = (
-                imp.module().to_string(),
-                imp.name().to_string(),
-                wi_kind(imp.ty()),
-            );
-            let Some(i) = (0..cv_keys.len()).find(|&i| !taken[i] && cv_keys[i] == key) else {
-                self.finding(format!("wasmi lists an import core-vm does not: {key:?}"));
-                return;
-            };
-            taken[i] = true;
-            ordered.push(wi_imports[i]);
-        }
-        let wi_imports = ordered;
 
         // Instantiation (data and element segments, the start function).
         cv_store.set_fuel(CORE_VM_FUEL);
-        let _ = wi_store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
         debug("instantiating on core-vm");
         let cv_inst = cv::Instance::new(&mut *cv_store, cv_module, &cv_imports);
-        debug("instantiating on wasmi");
-        let wi_inst = match on_wasmi(|| wasmi::Instance::new(&mut wi_store, wi_module, &wi_imports))
-        {
-            Ok(r) => r,
-            Err(panic) => return self.reference_panicked("instantiation", panic),
+        let ref_inst = match side.instantiate(&keys) {
+            Ok(o) => o,
+            Err(stop) => return self.stopped("instantiation", stop),
         };
-        let (cv_inst, wi_inst) = match (cv_inst, wi_inst) {
-            (Ok(a), Ok(b)) => {
+        let cv_inst = match (cv_inst, ref_inst) {
+            (Ok(a), Outcome::Ok(_)) => {
                 if !self.compare("instantiation", &Outcome::Ok(vec![]), &Outcome::Ok(vec![])) {
                     return;
                 }
-                (a, b)
+                a
             }
             (a, b) => {
                 let ca = a.map_or_else(
                     |e| Outcome::Trap(cv_category(&e), e.to_string()),
                     |_| Outcome::Ok(vec![]),
                 );
-                let cb = b.map_or_else(
-                    |e| Outcome::Trap(wasmi_category(&e), e.to_string()),
-                    |_| Outcome::Ok(vec![]),
-                );
-                if self.compare("instantiation", &ca, &cb) {
+                if self.compare("instantiation", &ca, &b) {
                     self.stats.instantiated += 1;
                 }
                 return;
@@ -1016,15 +1277,11 @@ impl Diff {
             .exports()
             .map(|e| (e.name.to_string(), e.ty))
             .collect();
-        for (name, ty) in &exports {
+        for (export, ty) in &exports {
             let cv::ExternType::Func(fty) = ty else {
                 continue;
             };
-            let cf = cv_inst.get_func(&*cv_store, name).expect("exported");
-            let Some(wf) = wi_inst.get_func(&wi_store, name) else {
-                self.finding(format!("wasmi has no export `{name}`"));
-                return;
-            };
+            let cf = cv_inst.get_func(&*cv_store, export).expect("exported");
             for set in 0..ARG_SETS {
                 let args: Vec<V> = fty
                     .params()
@@ -1032,35 +1289,23 @@ impl Diff {
                     .map(|t| arbitrary_val(&mut arg_rng, *t))
                     .collect();
                 let cv_args: Vec<cv::Val> = args.iter().map(|v| cv_val(*v)).collect();
-                let wi_args: Vec<wasmi::Val> =
-                    args.iter().map(|v| wasmi_val(&mut wi_store, *v)).collect();
                 let mut cv_out: Vec<cv::Val> = fty
                     .results()
                     .iter()
                     .map(|t| cv::Val::default_for(*t))
                     .collect();
-                let mut wi_out: Vec<wasmi::Val> = fty
-                    .results()
-                    .iter()
-                    .map(|t| wasmi::Val::default_for_ty(wasmi_ty(*t)))
-                    .collect();
                 cv_store.set_fuel(CORE_VM_FUEL);
-                let _ = wi_store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
                 self.stats.calls += 1;
-                debug(&format!("calling {name}{args:?} on core-vm"));
+                debug(&format!("calling {export}{args:?} on core-vm"));
                 let a = match cf.call(&mut *cv_store, &cv_args, &mut cv_out) {
                     Ok(()) => Outcome::Ok(cv_out.iter().map(from_cv).collect()),
                     Err(e) => Outcome::Trap(cv_category(&e), e.to_string()),
                 };
-                debug(&format!("calling {name} on wasmi"));
-                let b = match on_wasmi(|| wf.call(&mut wi_store, &wi_args, &mut wi_out)) {
-                    Ok(Ok(())) => {
-                        Outcome::Ok(wi_out.iter().map(|v| from_wasmi(&wi_store, v)).collect())
-                    }
-                    Ok(Err(e)) => Outcome::Trap(wasmi_category(&e), e.to_string()),
-                    Err(panic) => return self.reference_panicked(&format!("call {name}"), panic),
+                let b = match side.call(export, &args, fty.results()) {
+                    Ok(o) => o,
+                    Err(stop) => return self.stopped(&format!("call {export}"), stop),
                 };
-                let what = format!("call {name}{args:?} (set {set})");
+                let what = format!("call {export}{args:?} (set {set})");
                 if !self.compare(&what, &a, &b) {
                     return;
                 }
@@ -1079,29 +1324,26 @@ impl Diff {
         }
 
         // The final state of every exported global, memory and table.
-        for (name, ty) in &exports {
-            if self.probe.as_ref() == Some(name) {
+        for (export, ty) in &exports {
+            if self.probe.as_ref() == Some(export) {
                 continue;
             }
             match ty {
                 cv::ExternType::Global(_) => {
                     let a = from_cv(
                         &cv_inst
-                            .get_global(&*cv_store, name)
+                            .get_global(&*cv_store, export)
                             .unwrap()
                             .get(&*cv_store),
                     );
-                    let b = match wi_inst.get_global(&wi_store, name) {
-                        Some(g) => from_wasmi(&wi_store, &g.get(&wi_store)),
-                        None => {
-                            self.finding(format!("wasmi has no global `{name}`"));
-                            continue;
-                        }
+                    let Some(b) = side.global(export) else {
+                        self.finding(format!("{name} has no global `{export}`"));
+                        continue;
                     };
                     match a.cmp(&b, self.exact_nans) {
                         Same::Equal => {}
                         Same::NanBits => {
-                            let what = format!("global `{name}`");
+                            let what = format!("global `{export}`");
                             self.nan_point(
                                 &what,
                                 format!("{a:?}"),
@@ -1111,52 +1353,58 @@ impl Diff {
                             );
                         }
                         Same::Differ => {
-                            self.finding(format!("global `{name}`: core-vm {a:?}, wasmi {b:?}"))
+                            self.finding(format!("global `{export}`: core-vm {a:?}, {name} {b:?}"))
                         }
                     }
                 }
                 cv::ExternType::Memory(_) => {
-                    let cm = cv_inst.get_memory(&*cv_store, name).unwrap();
-                    let Some(wm) = wi_inst.get_memory(&wi_store, name) else {
-                        self.finding(format!("wasmi has no memory `{name}`"));
+                    let cm = cv_inst.get_memory(&*cv_store, export).unwrap();
+                    let Some(b) = side.memory(export) else {
+                        self.finding(format!("{name} has no memory `{export}`"));
                         continue;
                     };
-                    let (a, b) = (cm.data(&*cv_store), wm.data(&wi_store));
-                    if a.len() != b.len() {
-                        self.finding(format!(
-                            "memory `{name}`: core-vm {} bytes, wasmi {} bytes",
+                    let a = cm.data(&*cv_store);
+                    let finding = if a.len() != b.len() {
+                        Some(format!(
+                            "memory `{export}`: core-vm {} bytes, {name} {} bytes",
                             a.len(),
                             b.len()
-                        ));
+                        ))
                     } else if self.exact_nans && a != b {
                         let at = a.iter().zip(b).position(|(x, y)| x != y).unwrap();
-                        self.finding(format!(
-                            "memory `{name}` differs first at byte {at}: core-vm {:#04x}, wasmi {:#04x}",
+                        Some(format!(
+                            "memory `{export}` differs first at byte {at}: core-vm {:#04x}, {name} {:#04x}",
                             a[at], b[at]
-                        ));
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some(f) = finding {
+                        self.finding(f);
                     }
                 }
                 cv::ExternType::Table(_) => {
-                    let ct = cv_inst.get_table(&*cv_store, name).unwrap();
-                    let Some(wt) = wi_inst.get_table(&wi_store, name) else {
-                        self.finding(format!("wasmi has no table `{name}`"));
+                    let ct = cv_inst.get_table(&*cv_store, export).unwrap();
+                    let Some(b) = side.table(export) else {
+                        self.finding(format!("{name} has no table `{export}`"));
                         continue;
                     };
-                    let (n, m) = (ct.size(&*cv_store), wt.size(&wi_store));
+                    let (n, m) = (ct.size(&*cv_store), b.len() as u64);
                     if n != m {
-                        self.finding(format!("table `{name}`: core-vm size {n}, wasmi size {m}"));
+                        self.finding(format!(
+                            "table `{export}`: core-vm size {n}, {name} size {m}"
+                        ));
                         continue;
                     }
-                    for i in 0..n {
+                    for (i, b) in (0..n).zip(b) {
                         let a = ct.get(&*cv_store, i).map(|v| from_cv(&v));
-                        let b = wt.get(&wi_store, i).map(|r| from_wasmi_ref(&wi_store, &r));
                         let same = match (&a, &b) {
                             (Some(a), Some(b)) => a.cmp(b, true) == Same::Equal,
                             _ => false,
                         };
                         if !same {
                             self.finding(format!(
-                                "table `{name}`[{i}]: core-vm {a:?}, wasmi {b:?}"
+                                "table `{export}`[{i}]: core-vm {a:?}, {name} {b:?}"
                             ));
                             break;
                         }
@@ -1168,9 +1416,9 @@ impl Diff {
     }
 }
 
-/// Runs one step on wasmi, catching a panic (a wasmi bug): `Err` holds the
-/// panic's message.
-fn on_wasmi<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+/// Runs one step on a reference engine, catching a panic (its bug): `Err`
+/// holds the panic's message.
+fn on_reference<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         payload
             .downcast_ref::<&str>()
@@ -1178,6 +1426,393 @@ fn on_wasmi<R>(f: impl FnOnce() -> R) -> Result<R, String> {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic without a message".into())
     })
+}
+
+/// Judges a module core-vm and wasmi disagree on, or that wasmi rejected
+/// or panicked on: `on_arbiter` runs it as core-vm against wasmtime 48
+/// (the same imports, calls, comparisons and NaN rules). A disagreement
+/// becomes a *reference disagreement* (wasmi differs from core-vm and
+/// wasmtime), not a finding, only when wasmtime agrees with core-vm on
+/// everything: no finding, no panic, no rejection, at least as many calls
+/// compared and no more inconclusive stops than the run against wasmi.
+/// Otherwise (wasmtime sides with wasmi, with neither, or stops earlier)
+/// the findings stay, each with what wasmtime said. A module wasmi failed
+/// on takes wasmtime's findings as its own.
+#[cfg_attr(not(feature = "arbiter"), allow(dead_code))]
+fn arbitrate(mut first: DiffStats, on_arbiter: impl FnOnce() -> DiffStats) -> DiffStats {
+    let wasmi_failed = first.reference_failed > 0 || first.reference_rejected > 0;
+    if first.findings.is_empty() && !wasmi_failed {
+        return first;
+    }
+    debug("running the arbiter (wasmtime 48)");
+    let w = on_arbiter();
+    first.arbitrated += 1;
+    let clean = w.findings.is_empty() && w.reference_failed == 0 && w.reference_rejected == 0;
+    let said = if clean {
+        format!("agrees with core-vm ({} calls compared)", w.calls)
+    } else if w.reference_rejected > 0 {
+        "rejected the module".to_string()
+    } else if w.reference_failed > 0 {
+        format!("panicked: {}", w.reference_panics.join("; "))
+    } else {
+        format!("differs from core-vm: {}", w.findings.join("; "))
+    };
+    if first.findings.is_empty() {
+        // wasmi rejected or panicked: wasmtime stands in for it.
+        let why = if first.reference_failed > 0 {
+            "wasmi panicked"
+        } else {
+            "wasmi rejected the module"
+        };
+        first
+            .arbiter_notes
+            .push(format!("{why}; wasmtime 48 {said}"));
+        if clean {
+            first.replaced_agreed += 1;
+        } else {
+            first.findings.extend(
+                w.findings
+                    .iter()
+                    .map(|f| format!("{f} ({why}; core-vm against wasmtime 48)")),
+            );
+        }
+        return first;
+    }
+    if clean && w.calls >= first.calls && w.inconclusive <= first.inconclusive {
+        let what = std::mem::take(&mut first.findings).join("; ");
+        first.arbiter_notes.push(format!(
+            "reference disagreement: wasmi differs from core-vm and wasmtime 48: {what}"
+        ));
+        first.reference_disagreements.push(what);
+    } else {
+        let said = if clean {
+            format!(
+                "stopped earlier ({} calls compared, {} inconclusive; against wasmi {}, {})",
+                w.calls, w.inconclusive, first.calls, first.inconclusive
+            )
+        } else {
+            said
+        };
+        first
+            .arbiter_notes
+            .push(format!("mismatch kept: wasmtime 48 {said}"));
+        for f in &mut first.findings {
+            let _ = write!(f, " (arbiter: wasmtime 48 {said})");
+        }
+    }
+    first
+}
+
+/// wasmtime 48 as the arbiter: the [`Reference`] that [`arbitrate`] runs.
+/// Its engine has fuel (wasmi's ratio to core-vm's, both counting about an
+/// instruction a unit), Cranelift without optimisation (a disputed module
+/// is compiled once), and the `gc` feature (externref lives in its GC
+/// heap). Growth past the fuzzing caps gives -1, as in core-vm (wasmtime,
+/// unlike wasmi, needs no trap there).
+#[cfg(feature = "arbiter")]
+mod arbiter {
+    use super::*;
+
+    pub(super) struct Wasmtime {
+        module: wasmtime::Module,
+    }
+
+    pub(super) struct WasmtimeRun {
+        module: wasmtime::Module,
+        store: wasmtime::Store<wasmtime::StoreLimits>,
+        imports: Vec<wasmtime::Extern>,
+        instance: Option<wasmtime::Instance>,
+    }
+
+    fn engine() -> wasmtime::Engine {
+        thread_local! {
+            static ENGINE: wasmtime::Engine = {
+                let mut config = wasmtime::Config::new();
+                config
+                    .consume_fuel(true)
+                    .cranelift_opt_level(wasmtime::OptLevel::None)
+                    .wasm_tail_call(true)
+                    .wasm_multi_memory(true)
+                    .wasm_extended_const(true)
+                    .wasm_reference_types(true);
+                wasmtime::Engine::new(&config).expect("wasmtime's engine")
+            };
+        }
+        ENGINE.with(|e| e.clone())
+    }
+
+    fn ty(engine: &wasmtime::Engine, t: cv::ValType) -> wasmtime::ValType {
+        let _ = engine;
+        match t {
+            cv::ValType::I32 => wasmtime::ValType::I32,
+            cv::ValType::I64 => wasmtime::ValType::I64,
+            cv::ValType::F32 => wasmtime::ValType::F32,
+            cv::ValType::F64 => wasmtime::ValType::F64,
+            cv::ValType::V128 => wasmtime::ValType::V128,
+            cv::ValType::FuncRef => wasmtime::ValType::FUNCREF,
+            cv::ValType::ExternRef => wasmtime::ValType::EXTERNREF,
+        }
+    }
+
+    fn val(mut store: impl wasmtime::AsContextMut, v: V) -> wasmtime::Val {
+        match v {
+            V::I32(x) => wasmtime::Val::I32(x),
+            V::I64(x) => wasmtime::Val::I64(x),
+            V::F32(x) => wasmtime::Val::F32(x),
+            V::F64(x) => wasmtime::Val::F64(x),
+            V::FuncRef(_) => wasmtime::Val::FuncRef(None),
+            V::ExternRef(None) => wasmtime::Val::ExternRef(None),
+            V::ExternRef(Some(id)) => wasmtime::Val::ExternRef(
+                // Only an exhausted GC heap refuses; null then, which the
+                // comparison reports.
+                wasmtime::ExternRef::new(&mut store, id).ok(),
+            ),
+        }
+    }
+
+    fn externref<T: 'static>(
+        store: &wasmtime::StoreContext<'_, T>,
+        r: &Option<wasmtime::Rooted<wasmtime::ExternRef>>,
+    ) -> V {
+        V::ExternRef(r.as_ref().and_then(|r| {
+            r.data(store)
+                .ok()
+                .flatten()
+                .and_then(|d| d.downcast_ref::<u32>().copied())
+        }))
+    }
+
+    fn from_val<'a, T: 'static>(
+        store: impl Into<wasmtime::StoreContext<'a, T>>,
+        v: &wasmtime::Val,
+    ) -> V {
+        let store = store.into();
+        match v {
+            wasmtime::Val::I32(x) => V::I32(*x),
+            wasmtime::Val::I64(x) => V::I64(*x),
+            wasmtime::Val::F32(x) => V::F32(*x),
+            wasmtime::Val::F64(x) => V::F64(*x),
+            wasmtime::Val::FuncRef(f) => V::FuncRef(f.is_none()),
+            wasmtime::Val::ExternRef(r) => externref(&store, r),
+            // Not in core-vm's feature set: never equal to core-vm's value.
+            _ => V::ExternRef(Some(u32::MAX)),
+        }
+    }
+
+    fn from_ref<'a, T: 'static>(
+        store: impl Into<wasmtime::StoreContext<'a, T>>,
+        r: &wasmtime::Ref,
+    ) -> V {
+        let store = store.into();
+        match r {
+            wasmtime::Ref::Func(f) => V::FuncRef(f.is_none()),
+            wasmtime::Ref::Extern(e) => externref(&store, e),
+            _ => V::ExternRef(Some(u32::MAX)),
+        }
+    }
+
+    fn category(e: &wasmtime::Error) -> Category {
+        use wasmtime::Trap as T;
+        if let Some(t) = e.downcast_ref::<T>() {
+            return match t {
+                T::UnreachableCodeReached => Category::Unreachable,
+                T::MemoryOutOfBounds => Category::MemoryOutOfBounds,
+                T::TableOutOfBounds => Category::TableOutOfBounds,
+                T::IndirectCallToNull => Category::IndirectCallToNull,
+                T::BadSignature => Category::BadSignature,
+                T::IntegerOverflow => Category::IntegerOverflow,
+                T::IntegerDivisionByZero => Category::IntegerDivisionByZero,
+                T::BadConversionToInteger => Category::BadConversionToInteger,
+                T::StackOverflow | T::OutOfFuel | T::Interrupt | T::AllocationTooLarge => {
+                    Category::Exhausted
+                }
+                _ => Category::Other,
+            };
+        }
+        if e.downcast_ref::<HostTrap>().is_some() {
+            return Category::Host;
+        }
+        // Resource limits at instantiation come back as plain errors.
+        let msg = format!("{e:#}");
+        if msg.contains("limit") || msg.contains("resource") || msg.contains("out of") {
+            Category::Exhausted
+        } else {
+            Category::Other
+        }
+    }
+
+    impl Reference for Wasmtime {
+        const NAME: &'static str = "wasmtime 48";
+        type Run = WasmtimeRun;
+
+        fn load(wasm: &[u8]) -> Result<Option<Self>, String> {
+            let engine = engine();
+            debug("compiling on wasmtime 48");
+            match on_reference(|| wasmtime::Module::new(&engine, wasm)) {
+                Ok(Ok(module)) => Ok(Some(Wasmtime { module })),
+                Ok(Err(e)) => {
+                    debug(&format!("wasmtime 48 rejected the module: {e:#}"));
+                    Ok(None)
+                }
+                Err(panic) => Err(panic),
+            }
+        }
+
+        fn start(&self) -> WasmtimeRun {
+            let limits = wasmtime::StoreLimitsBuilder::new()
+                .memory_size((MAX_MEMORY_PAGES * cv::PAGE_SIZE) as usize)
+                .table_elements(MAX_TABLE_ELEMENTS as usize)
+                .build();
+            let mut store = wasmtime::Store::new(self.module.engine(), limits);
+            store.limiter(|l| l);
+            WasmtimeRun {
+                module: self.module.clone(),
+                store,
+                imports: Vec::new(),
+                instance: None,
+            }
+        }
+    }
+
+    impl RefRun for WasmtimeRun {
+        fn import_func(&mut self, index: usize, fty: &cv::FuncType, log: Log) {
+            let engine = self.store.engine().clone();
+            let results: Vec<cv::ValType> = fty.results().to_vec();
+            let wty = wasmtime::FuncType::new(
+                &engine,
+                fty.params().iter().map(|t| ty(&engine, *t)),
+                results.iter().map(|t| ty(&engine, *t)),
+            );
+            let f = wasmtime::Func::new(&mut self.store, wty, move |mut c, params, out| {
+                let args: Vec<V> = params.iter().map(|p| from_val(&c, p)).collect();
+                log_call(&log, index, &args);
+                let vals = host_behaviour(index, &args, &results)
+                    .ok_or_else(|| wasmtime::Error::new(HostTrap))?;
+                for (o, v) in out.iter_mut().zip(vals) {
+                    *o = val(&mut c, v);
+                }
+                Ok(())
+            });
+            self.imports.push(wasmtime::Extern::Func(f));
+        }
+
+        fn import_memory(&mut self, ty: &cv::MemoryType, fill: &[u8]) -> bool {
+            let Ok(m) = wasmtime::Memory::new(
+                &mut self.store,
+                wasmtime::MemoryType::new(ty.min as u32, ty.max.map(|m| m as u32)),
+            ) else {
+                return false;
+            };
+            m.data_mut(&mut self.store)[..fill.len()].copy_from_slice(fill);
+            self.imports.push(wasmtime::Extern::Memory(m));
+            true
+        }
+
+        fn import_table(&mut self, ty: &cv::TableType) -> bool {
+            let (rt, init) = match ty.element {
+                cv::ValType::FuncRef => (wasmtime::RefType::FUNCREF, wasmtime::Ref::Func(None)),
+                _ => (wasmtime::RefType::EXTERNREF, wasmtime::Ref::Extern(None)),
+            };
+            let Ok(t) = wasmtime::Table::new(
+                &mut self.store,
+                wasmtime::TableType::new(rt, ty.min as u32, ty.max.map(|m| m as u32)),
+                init,
+            ) else {
+                return false;
+            };
+            self.imports.push(wasmtime::Extern::Table(t));
+            true
+        }
+
+        fn import_global(&mut self, gty: &cv::GlobalType, v: V) {
+            let engine = self.store.engine().clone();
+            let mutability = if gty.mutable {
+                wasmtime::Mutability::Var
+            } else {
+                wasmtime::Mutability::Const
+            };
+            let wv = val(&mut self.store, v);
+            let g = wasmtime::Global::new(
+                &mut self.store,
+                wasmtime::GlobalType::new(ty(&engine, gty.content), mutability),
+                wv,
+            )
+            .expect("a global of its own type");
+            self.imports.push(wasmtime::Extern::Global(g));
+        }
+
+        fn instantiate(&mut self, keys: &[(String, String, u8)]) -> Result<Outcome, Stop> {
+            let kind = |t: &wasmtime::ExternType| match t {
+                wasmtime::ExternType::Func(_) => 0,
+                wasmtime::ExternType::Table(_) => 1,
+                wasmtime::ExternType::Memory(_) => 2,
+                _ => 3,
+            };
+            let theirs = self
+                .module
+                .imports()
+                .map(|i| (i.module().to_string(), i.name().to_string(), kind(&i.ty())));
+            let imports = reorder(keys, &self.imports, theirs)
+                .map_err(|e| Stop::Finding(format!("wasmtime 48 lists {e}")))?;
+            let _ = self.store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
+            debug("instantiating on wasmtime 48");
+            let (store, module) = (&mut self.store, &self.module);
+            match on_reference(|| wasmtime::Instance::new(store, module, &imports))
+                .map_err(Stop::Panic)?
+            {
+                Ok(inst) => {
+                    self.instance = Some(inst);
+                    Ok(Outcome::Ok(vec![]))
+                }
+                Err(e) => Ok(Outcome::Trap(category(&e), format!("{e:#}"))),
+            }
+        }
+
+        fn call(
+            &mut self,
+            name: &str,
+            args: &[V],
+            results: &[cv::ValType],
+        ) -> Result<Outcome, Stop> {
+            let inst = self.instance.expect("instantiated");
+            let Some(f) = inst.get_func(&mut self.store, name) else {
+                return Err(Stop::Finding(format!("wasmtime 48 has no export `{name}`")));
+            };
+            let wt_args: Vec<wasmtime::Val> =
+                args.iter().map(|v| val(&mut self.store, *v)).collect();
+            let mut out = vec![wasmtime::Val::I32(0); results.len()];
+            let _ = self.store.set_fuel(CORE_VM_FUEL * WASMI_FUEL_RATIO);
+            debug(&format!("calling {name} on wasmtime 48"));
+            let store = &mut self.store;
+            match on_reference(|| f.call(&mut *store, &wt_args, &mut out)).map_err(Stop::Panic)? {
+                Ok(()) => Ok(Outcome::Ok(
+                    out.iter().map(|v| from_val(&self.store, v)).collect(),
+                )),
+                Err(e) => Ok(Outcome::Trap(category(&e), format!("{e:#}"))),
+            }
+        }
+
+        fn global(&mut self, name: &str) -> Option<V> {
+            let g = self.instance?.get_global(&mut self.store, name)?;
+            let v = g.get(&mut self.store);
+            Some(from_val(&self.store, &v))
+        }
+
+        fn memory(&mut self, name: &str) -> Option<&[u8]> {
+            let m = self.instance?.get_memory(&mut self.store, name)?;
+            Some(m.data(&self.store))
+        }
+
+        fn table(&mut self, name: &str) -> Option<Vec<Option<V>>> {
+            let t = self.instance?.get_table(&mut self.store, name)?;
+            let n = t.size(&self.store);
+            Some(
+                (0..n)
+                    .map(|i| t.get(&mut self.store, i).map(|r| from_ref(&self.store, &r)))
+                    .collect(),
+            )
+        }
+    }
 }
 
 /// With `DIFF_DEBUG` set, says on stderr what is about to run (to find a
@@ -1201,20 +1836,34 @@ const SELF_FUEL: u32 = 5_000;
 /// The `core_vm_diff` fuzz target: the input's first byte picks the NaN
 /// mode, the rest drives wasm-smith; arguments come from a hash of it all.
 pub fn diff_generated(data: &[u8]) -> DiffStats {
-    let Some((&mode, rest)) = data.split_first() else {
-        return DiffStats::default();
-    };
+    match generate(data) {
+        Some((wasm, seed, exact_nans)) => diff_module(&wasm, seed, exact_nans),
+        None => DiffStats::default(),
+    }
+}
+
+/// [`diff_generated`]'s module on core-vm against wasmtime 48 alone
+/// (`fuzz-smoke --differential-only --reference wasmtime`).
+#[cfg(feature = "arbiter")]
+pub fn diff_generated_on_wasmtime(data: &[u8]) -> DiffStats {
+    match generate(data) {
+        Some((wasm, seed, exact_nans)) => diff_module_on_wasmtime(&wasm, seed, exact_nans),
+        None => DiffStats::default(),
+    }
+}
+
+/// The module of `data` (see [`diff_generated`]), its argument seed and
+/// whether its NaNs are canonicalised; written with its `.args` where
+/// `DIFF_SAVE` says. `None` if wasm-smith makes none.
+fn generate(data: &[u8]) -> Option<(Vec<u8>, u64, bool)> {
+    let (&mode, rest) = data.split_first()?;
     let exact_nans = mode % 4 != 0;
     let mut config = smith_config();
     config.canonicalize_nans = exact_nans;
     let mut u = Unstructured::new(rest);
-    let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
-        return DiffStats::default();
-    };
+    let mut module = wasm_smith::Module::new(config, &mut u).ok()?;
     // The module counts its own fuel (see SELF_FUEL).
-    if module.ensure_termination(SELF_FUEL).is_err() {
-        return DiffStats::default();
-    }
+    module.ensure_termination(SELF_FUEL).ok()?;
     let wasm = module.to_bytes();
     let mut seed: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in data {
@@ -1227,7 +1876,7 @@ pub fn diff_generated(data: &[u8]) -> DiffStats {
         let nans = if exact_nans { " --exact-nans" } else { "" };
         let _ = std::fs::write(args, format!("--arg-seed {seed:#x}{nans}\n"));
     }
-    diff_module(&wasm, seed, exact_nans)
+    Some((wasm, seed, exact_nans))
 }
 
 /// The NaN probe: a copy of `wasm` that computes the same values, plus a
@@ -1552,5 +2201,114 @@ mod tests {
               (block (result f64) local.get 0 f64.sqrt)))"#;
         let (_, flag) = probed(sqrt, &[cv::Val::F64((-1.0f64).to_bits())]);
         assert_eq!(flag, cv::Val::I32(1));
+    }
+
+    /// A forged outcome of a run against wasmi or wasmtime: `calls` calls
+    /// compared, one finding if `finding`.
+    fn forged(calls: u64, inconclusive: u64, finding: Option<&str>) -> DiffStats {
+        DiffStats {
+            modules: 1,
+            instantiated: 1,
+            calls,
+            inconclusive,
+            findings: finding.into_iter().map(String::from).collect(),
+            ..DiffStats::default()
+        }
+    }
+
+    #[test]
+    fn the_arbiter_settles_a_disagreement_only_for_core_vm() {
+        let first = || {
+            forged(
+                3,
+                0,
+                Some("call f[] (set 2): core-vm Ok([I32(1)]), wasmi Ok([I32(2)])"),
+            )
+        };
+        // wasmtime agrees with core-vm on everything: wasmi's disagreement.
+        let s = arbitrate(first(), || forged(9, 0, None));
+        assert!(s.findings.is_empty());
+        assert_eq!((s.arbitrated, s.reference_disagreements.len()), (1, 1));
+        // wasmtime sides with wasmi (it differs from core-vm where wasmi
+        // did): a mismatch, with what wasmtime said.
+        let s = arbitrate(first(), || {
+            forged(
+                3,
+                0,
+                Some("call f[] (set 2): core-vm Ok([I32(1)]), wasmtime 48 Ok([I32(2)])"),
+            )
+        });
+        assert_eq!(s.findings.len(), 1);
+        assert!(s.findings[0].contains("arbiter: wasmtime 48 differs from core-vm"));
+        assert!(s.reference_disagreements.is_empty());
+        // wasmtime ran out of fuel before the disputed call, or stopped
+        // early later: it says nothing about it, so a mismatch.
+        assert_eq!(arbitrate(first(), || forged(2, 1, None)).findings.len(), 1);
+        assert_eq!(arbitrate(first(), || forged(9, 1, None)).findings.len(), 1);
+        // No disagreement: the arbiter is not run.
+        let s = arbitrate(forged(3, 0, None), || unreachable!("not disputed"));
+        assert_eq!(s.arbitrated, 0);
+        // wasmi panicked: wasmtime's findings are the module's.
+        let mut panicked = forged(1, 0, None);
+        panicked.reference_failed = 1;
+        let s = arbitrate(panicked.clone(), || forged(3, 0, None));
+        assert_eq!((s.findings.len(), s.replaced_agreed), (0, 1));
+        let s = arbitrate(panicked, || {
+            forged(3, 0, Some("call f: core-vm .., wasmtime 48 .."))
+        });
+        assert_eq!((s.findings.len(), s.replaced_agreed), (1, 0));
+    }
+
+    /// A disagreement forged by running another module on the reference
+    /// than on core-vm: the real runs on wasmi and on wasmtime, judged.
+    #[cfg(feature = "arbiter")]
+    #[test]
+    fn a_forged_disagreement_the_arbiter_sides_with_wasmi_on_is_a_mismatch() {
+        let module = |n: i32| {
+            wat::parse_str(format!(
+                r#"(module (import "m" "h" (func $h (param i32) (result i32)))
+                  (global (export "g") (mut externref) (ref.null extern))
+                  (table (export "t") 2 externref)
+                  (memory (export "mem") 1)
+                  (func (export "f") (param i32 externref) (result i32)
+                    (global.set 0 (local.get 1))
+                    (table.set 0 (i32.const 1) (local.get 1))
+                    (i32.store (i32.const 8) (i32.const {n}))
+                    (i32.add (call $h (local.get 0)) (i32.const {n}))))"#
+            ))
+            .unwrap()
+        };
+        let (core_vm, other, third) = (module(1), module(2), module(3));
+        // The same module on all three: no finding, the arbiter not run.
+        let same = diff_module(&core_vm, 11, true);
+        assert!(same.findings.is_empty(), "{:?}", same.findings);
+        assert!(same.calls > 0 && same.arbitrated == 0);
+        let on_wasmtime = diff_module_on_wasmtime(&core_vm, 11, true);
+        assert!(
+            on_wasmtime.findings.is_empty(),
+            "{:?}",
+            on_wasmtime.findings
+        );
+        assert_eq!(on_wasmtime.calls, same.calls);
+        // core-vm runs one module, wasmi another: they disagree.
+        let first = diff_against::<Wasmi>(&core_vm, &other, 11, true);
+        assert_eq!(first.findings.len(), 1, "{:?}", first.findings);
+        // wasmtime runs wasmi's module: it sides with wasmi, a mismatch.
+        let s = arbitrate(first.clone(), || {
+            diff_against::<arbiter::Wasmtime>(&core_vm, &other, 11, true)
+        });
+        assert_eq!(s.findings.len(), 1);
+        assert!(s.reference_disagreements.is_empty());
+        // wasmtime runs a third: it sides with neither, a mismatch.
+        let s = arbitrate(first.clone(), || {
+            diff_against::<arbiter::Wasmtime>(&core_vm, &third, 11, true)
+        });
+        assert_eq!(s.findings.len(), 1);
+        // wasmtime runs core-vm's module: wasmi differs from both.
+        let s = arbitrate(first, || {
+            diff_against::<arbiter::Wasmtime>(&core_vm, &core_vm, 11, true)
+        });
+        assert!(s.findings.is_empty(), "{:?}", s.findings);
+        assert_eq!(s.reference_disagreements.len(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! `fuzz-smoke`: a bounded, deterministic run of the core-vm fuzz harness
 //! (`conformance::fuzz_harness`) for `make test` and CI.
 //!
-//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans] [--expect equal|nan-payload|nan-derived|mismatch]] [--verbose]`
+//! Usage: `fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans] [--expect OUTCOME] [--expect-with-arbiter OUTCOME]] [--reference wasmi|wasmtime] [--verbose]`
 //!
 //! Iteration `i` draws everything from `XorShift::new(seed + i)`, so any
 //! failing iteration is reproduced alone by `--start i --iterations 1` with
@@ -19,7 +19,10 @@
 //! target) and validates the lowered module, and,
 //! when built with the `differential` feature, (6) runs the module of (1)
 //! on core-vm and on wasmi and compares them (`conformance::differential`,
-//! the `core_vm_diff` target; `--differential-only` runs just this step), and,
+//! the `core_vm_diff` target; `--differential-only` runs just this step;
+//! with the `arbiter` feature, wasmtime 48 judges each module they disagree
+//! on or that wasmi fails on, and `--reference wasmtime` compares with
+//! wasmtime alone, for a module that crashes wasmi's process), and,
 //! when built with the `component-diff` feature, with `--component-diff-only`
 //! (and nothing else), (8) makes a component with real export bodies and runs
 //! it on component-model and on wasmtime, comparing every call
@@ -53,6 +56,8 @@ struct Args {
     arg_seed: u64,
     exact_nans: bool,
     expect: Option<String>,
+    expect_with_arbiter: Option<String>,
+    reference_wasmtime: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -69,6 +74,8 @@ fn parse_args() -> Result<Args, String> {
         arg_seed: 0,
         exact_nans: false,
         expect: None,
+        expect_with_arbiter: None,
+        reference_wasmtime: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -94,19 +101,31 @@ fn parse_args() -> Result<Args, String> {
             }
             "--arg-seed" => args.arg_seed = num("--arg-seed")?,
             "--exact-nans" => args.exact_nans = true,
-            "--expect" => {
-                let v = it
-                    .next()
-                    .ok_or("--expect needs equal, nan-payload, nan-derived or mismatch")?;
-                if !["equal", "nan-payload", "nan-derived", "mismatch"].contains(&v.as_str()) {
-                    return Err(format!(
-                        "--expect {v}: not equal, nan-payload, nan-derived or mismatch"
-                    ));
+            "--expect" | "--expect-with-arbiter" => {
+                const OUTCOMES: &[&str] = &[
+                    "equal",
+                    "nan-payload",
+                    "nan-derived",
+                    "reference-disagreement",
+                    "mismatch",
+                ];
+                let v = it.next().ok_or(format!("{a} needs one of {OUTCOMES:?}"))?;
+                if !OUTCOMES.contains(&v.as_str()) {
+                    return Err(format!("{a} {v}: not one of {OUTCOMES:?}"));
                 }
-                args.expect = Some(v);
+                if a == "--expect" {
+                    args.expect = Some(v);
+                } else {
+                    args.expect_with_arbiter = Some(v);
+                }
             }
+            "--reference" => match it.next().as_deref() {
+                Some("wasmi") => args.reference_wasmtime = false,
+                Some("wasmtime") => args.reference_wasmtime = true,
+                other => return Err(format!("--reference {other:?}: not wasmi or wasmtime")),
+            },
             "--help" | "-h" => {
-                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans] [--expect equal|nan-payload|nan-derived|mismatch]] [--verbose]");
+                println!("usage: fuzz-smoke [--iterations N] [--seed S] [--start I] [--save DIR] [--components-only] [--differential-only] [--component-diff-only] [--diff-file MODULE.wasm --arg-seed N [--exact-nans] [--expect OUTCOME] [--expect-with-arbiter OUTCOME]] [--reference wasmi|wasmtime] [--verbose]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -198,7 +217,7 @@ fn main() {
             data.extend(rng.bytes(len));
             let mut diff = conformance::differential::DiffStats::default();
             it.merge(&guarded("differential", || {
-                diff = conformance::differential::diff_generated(&data);
+                diff = diff_generated(&data, args.reference_wasmtime);
                 Stats {
                     findings: diff.findings.clone(),
                     ..Stats::default()
@@ -209,9 +228,14 @@ fn main() {
                 let msg = LAST_PANIC
                     .with(|p| p.borrow_mut().take())
                     .unwrap_or_else(|| diff.reference_panics.join("; "));
+                let (who, flag) = if args.reference_wasmtime {
+                    ("wasmtime 48", " --reference wasmtime")
+                } else {
+                    ("wasmi", "")
+                };
                 eprintln!(
-                    "iteration {i}: wasmi panicked (a reference failure, not a mismatch; \
-                     reproduce: fuzz-smoke --differential-only --seed {:#x} --start {i} --iterations 1): {msg}",
+                    "iteration {i}: {who} panicked (a reference failure, not a mismatch; \
+                     reproduce: fuzz-smoke --differential-only{flag} --seed {:#x} --start {i} --iterations 1): {msg}",
                     args.seed
                 );
                 if let Some(dir) = &args.save {
@@ -220,6 +244,9 @@ fn main() {
             }
             for note in &diff.nan_notes {
                 eprintln!("iteration {i}: spec-allowed NaN difference: {note}");
+            }
+            for note in &diff.arbiter_notes {
+                eprintln!("iteration {i}: arbiter: {note}");
             }
             diff_total.merge(&diff);
             inputs.push(("core_vm_diff", data));
@@ -335,10 +362,20 @@ fn main() {
         failing,
     );
     #[cfg(feature = "differential")]
+    let (reference, arbiter) = if args.reference_wasmtime {
+        ("wasmtime 48", "none")
+    } else if cfg!(feature = "arbiter") {
+        ("wasmi 2.0", "wasmtime 48")
+    } else {
+        ("wasmi 2.0", "off")
+    };
+    #[cfg(feature = "differential")]
     println!(
-        "fuzz-smoke differential (core-vm vs wasmi 2.0): {} modules ({} rejected by wasmi, {} stopped by a wasmi panic), {} instantiated, \
+        "fuzz-smoke differential (core-vm vs {reference}, arbiter {arbiter}): {} modules ({} rejected by the reference, {} stopped by a reference panic), {} instantiated, \
          {} calls compared ({} trapping alike), {} modules inconclusive (fuel, stack or caps), \
-         {} NaN-payload and {} NaN-derived differences (spec-allowed, probe-confirmed), {} mismatches; {:.1} s CPU",
+         {} NaN-payload and {} NaN-derived differences (spec-allowed, probe-confirmed), \
+         {} modules judged by the arbiter: {} reference disagreements (wasmi differs from core-vm and wasmtime), \
+         {} wasmi failures compared on wasmtime without a mismatch; {} mismatches; {:.1} s CPU",
         diff_total.modules,
         diff_total.reference_rejected,
         diff_total.reference_failed,
@@ -348,10 +385,29 @@ fn main() {
         diff_total.inconclusive,
         diff_total.nan_payload,
         diff_total.nan_derived,
+        diff_total.arbitrated,
+        diff_total.reference_disagreements.len(),
+        diff_total.replaced_agreed,
         diff_total.findings.len(),
         cpu_seconds() - started_cpu,
     );
     std::process::exit(if failing == 0 { 0 } else { 1 });
+}
+
+/// Step (6) on the input `data`: against wasmi (with the arbiter if built
+/// in), or with `wasmtime` against wasmtime 48 alone.
+#[cfg(feature = "differential")]
+fn diff_generated(data: &[u8], wasmtime: bool) -> conformance::differential::DiffStats {
+    #[cfg(feature = "arbiter")]
+    if wasmtime {
+        return conformance::differential::diff_generated_on_wasmtime(data);
+    }
+    #[cfg(not(feature = "arbiter"))]
+    if wasmtime {
+        eprintln!("fuzz-smoke: --reference wasmtime needs the `arbiter` feature");
+        std::process::exit(2);
+    }
+    conformance::differential::diff_generated(data)
 }
 
 /// `--diff-file`: step (6) on a saved module (`DIFF_SAVE` writes it and,
@@ -369,15 +425,27 @@ fn diff_file(path: &std::path::Path, args: &Args) -> ! {
             std::process::exit(2);
         }
     };
+    #[cfg(feature = "arbiter")]
+    let diff = if args.reference_wasmtime {
+        conformance::differential::diff_module_on_wasmtime(&wasm, args.arg_seed, args.exact_nans)
+    } else {
+        conformance::differential::diff_module(&wasm, args.arg_seed, args.exact_nans)
+    };
+    #[cfg(not(feature = "arbiter"))]
     let diff = conformance::differential::diff_module(&wasm, args.arg_seed, args.exact_nans);
     for n in &diff.nan_notes {
         eprintln!("  spec-allowed NaN difference: {n}");
+    }
+    for n in &diff.arbiter_notes {
+        eprintln!("  arbiter: {n}");
     }
     for f in &diff.findings {
         eprintln!("  - {f}");
     }
     let outcome = if !diff.findings.is_empty() {
         "mismatch"
+    } else if !diff.reference_disagreements.is_empty() {
+        "reference-disagreement"
     } else if diff.nan_derived > 0 {
         "nan-derived"
     } else if diff.nan_payload > 0 {
@@ -385,7 +453,13 @@ fn diff_file(path: &std::path::Path, args: &Args) -> ! {
     } else {
         "equal"
     };
-    match &args.expect {
+    // A build with the arbiter expects what the arbiter makes of the case.
+    let expect = if cfg!(feature = "arbiter") && args.expect_with_arbiter.is_some() {
+        &args.expect_with_arbiter
+    } else {
+        &args.expect
+    };
+    match expect {
         None => std::process::exit(if diff.findings.is_empty() { 0 } else { 1 }),
         Some(e) if e == outcome => {
             println!("{}: {outcome}, as expected", path.display());
