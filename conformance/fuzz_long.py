@@ -138,6 +138,7 @@ def main() -> int:
                 for k, val in zip(FIELDS_OF, m.groups()):
                     totals[k] += int(val)
                 cpu += float(m.group(cpu_group))
+                print(f"[{i}, {bad}): {m.group(0)}", flush=True)
         if a.save:
             save_module(a.bin, a.save, bad, "crash")
         if a.mode == "core":
