@@ -432,7 +432,12 @@ fn diff_file(path: &std::path::Path, args: &Args) -> ! {
         conformance::differential::diff_module(&wasm, args.arg_seed, args.exact_nans)
     };
     #[cfg(not(feature = "arbiter"))]
-    let diff = conformance::differential::diff_module(&wasm, args.arg_seed, args.exact_nans);
+    let diff = if args.reference_wasmtime {
+        eprintln!("fuzz-smoke: --reference wasmtime needs the `arbiter` feature");
+        std::process::exit(2);
+    } else {
+        conformance::differential::diff_module(&wasm, args.arg_seed, args.exact_nans)
+    };
     for n in &diff.nan_notes {
         eprintln!("  spec-allowed NaN difference: {n}");
     }
