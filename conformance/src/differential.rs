@@ -102,7 +102,8 @@
 //! compiled beside it), and with `arbiter` on wasmtime. Every mismatch is a
 //! finding; a module wasmi rejects is counted (`reference_rejected`), not a
 //! finding, and so is a wasmi panic (`reference_failed`); a module core-vm
-//! rejects is a finding (wasm-smith stays within core-vm's features).
+//! rejects is a finding (wasm-smith stays within core-vm's features), and
+//! so, under the arbiter, is one core-vm accepts and both references reject.
 
 use crate::fuzz_harness::{smith_config, XorShift, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS};
 use arbitrary::Unstructured;
@@ -123,12 +124,15 @@ pub const WASMI_FUEL_RATIO: u64 = 256;
 #[derive(Debug, Default, Clone)]
 pub struct DiffStats {
     pub modules: u64,
-    /// Modules core-vm accepted but wasmi did not (a wasmi limitation).
+    /// Modules core-vm accepted but the reference did not (a limitation of
+    /// wasmi; under the arbiter a finding when wasmtime 48 rejects it too).
     pub reference_rejected: u64,
     /// Modules whose comparison stopped because wasmi panicked (a wasmi bug).
     pub reference_failed: u64,
     /// What wasmi's panics said, one per `reference_failed` module.
     pub reference_panics: Vec<String>,
+    /// Why the reference rejected each `reference_rejected` module.
+    pub reference_rejections: Vec<String>,
     /// Modules both engines instantiated (or both failed to, alike).
     pub instantiated: u64,
     pub calls: u64,
@@ -167,6 +171,8 @@ impl DiffStats {
         self.reference_failed += o.reference_failed;
         self.reference_panics
             .extend(o.reference_panics.iter().cloned());
+        self.reference_rejections
+            .extend(o.reference_rejections.iter().cloned());
         self.instantiated += o.instantiated;
         self.calls += o.calls;
         self.traps += o.traps;
@@ -599,9 +605,9 @@ trait Reference: Sized {
     /// Its name in findings and notes.
     const NAME: &'static str;
     type Run: RefRun;
-    /// Validates and compiles `wasm`: `Ok(None)` if the engine rejects it,
-    /// `Err` (the message) if it panicked.
-    fn load(wasm: &[u8]) -> Result<Option<Self>, String>;
+    /// Validates and compiles `wasm`: `Ok(Err(why))` if the engine rejects
+    /// it, `Err` (the message) if it panicked.
+    fn load(wasm: &[u8]) -> Result<Result<Self, String>, String>;
     /// A fresh store for one run: imports, instantiation, calls.
     fn start(&self) -> Self::Run;
 }
@@ -703,12 +709,12 @@ impl Reference for Wasmi {
     const NAME: &'static str = "wasmi";
     type Run = WasmiRun;
 
-    fn load(wasm: &[u8]) -> Result<Option<Self>, String> {
+    fn load(wasm: &[u8]) -> Result<Result<Self, String>, String> {
         let engine = wasmi_engine();
         debug("validating on wasmi");
         match on_reference(|| wasmi::Module::new(&engine, wasm)) {
-            Ok(Ok(module)) => Ok(Some(Wasmi { engine, module })),
-            Ok(Err(_)) => Ok(None),
+            Ok(Ok(module)) => Ok(Ok(Wasmi { engine, module })),
+            Ok(Err(e)) => Ok(Err(e.to_string())),
             Err(panic) => Err(panic),
         }
     }
@@ -928,9 +934,12 @@ fn diff_against<R: Reference>(
         }
     };
     let reference = match R::load(ref_wasm) {
-        Ok(Some(r)) => r,
-        Ok(None) => {
+        Ok(Ok(r)) => r,
+        Ok(Err(why)) => {
             stats.reference_rejected += 1;
+            stats
+                .reference_rejections
+                .push(format!("{} rejected it: {why}", R::NAME));
             return stats;
         }
         Err(panic) => {
@@ -1021,7 +1030,7 @@ fn canonical_copy_agrees<R: Reference>(
     let Ok(cv_module) = cv::Module::new(&cv_engine, &canon) else {
         return false;
     };
-    let Ok(Some(reference)) = R::load(&ref_canon) else {
+    let Ok(Ok(reference)) = R::load(&ref_canon) else {
         return false;
     };
     let mut c = Diff::new(DiffStats::default(), false, Some(flag), R::NAME);
@@ -1469,6 +1478,19 @@ fn arbitrate(mut first: DiffStats, on_arbiter: impl FnOnce() -> DiffStats) -> Di
             .push(format!("{why}; wasmtime 48 {said}"));
         if clean {
             first.replaced_agreed += 1;
+        } else if first.reference_rejected > 0 && w.reference_rejected > 0 {
+            // Both references reject what core-vm validated: core-vm's
+            // validator (or the features it is given) is the odd one out.
+            let whys: Vec<&str> = first
+                .reference_rejections
+                .iter()
+                .chain(&w.reference_rejections)
+                .map(String::as_str)
+                .collect();
+            first.findings.push(format!(
+                "core-vm accepted a module wasmi and wasmtime 48 both reject ({})",
+                whys.join("; ")
+            ));
         } else {
             first.findings.extend(
                 w.findings
@@ -1645,14 +1667,14 @@ mod arbiter {
         const NAME: &'static str = "wasmtime 48";
         type Run = WasmtimeRun;
 
-        fn load(wasm: &[u8]) -> Result<Option<Self>, String> {
+        fn load(wasm: &[u8]) -> Result<Result<Self, String>, String> {
             let engine = engine();
             debug("compiling on wasmtime 48");
             match on_reference(|| wasmtime::Module::new(&engine, wasm)) {
-                Ok(Ok(module)) => Ok(Some(Wasmtime { module })),
+                Ok(Ok(module)) => Ok(Ok(Wasmtime { module })),
                 Ok(Err(e)) => {
                     debug(&format!("wasmtime 48 rejected the module: {e:#}"));
-                    Ok(None)
+                    Ok(Err(format!("{e:#}")))
                 }
                 Err(panic) => Err(panic),
             }
@@ -2253,10 +2275,26 @@ mod tests {
         panicked.reference_failed = 1;
         let s = arbitrate(panicked.clone(), || forged(3, 0, None));
         assert_eq!((s.findings.len(), s.replaced_agreed), (0, 1));
-        let s = arbitrate(panicked, || {
+        let s = arbitrate(panicked.clone(), || {
             forged(3, 0, Some("call f: core-vm .., wasmtime 48 .."))
         });
         assert_eq!((s.findings.len(), s.replaced_agreed), (1, 0));
+        // wasmi rejected the module: wasmtime's run stands in for it, and
+        // its rejection as well makes core-vm's acceptance the finding.
+        let rejected = |by: &str| DiffStats {
+            modules: 1,
+            reference_rejected: 1,
+            reference_rejections: vec![format!("{by} rejected it: why")],
+            ..DiffStats::default()
+        };
+        let s = arbitrate(rejected("wasmi"), || forged(3, 0, None));
+        assert_eq!((s.findings.len(), s.replaced_agreed), (0, 1));
+        let s = arbitrate(rejected("wasmi"), || rejected("wasmtime 48"));
+        assert_eq!(s.findings.len(), 1);
+        assert!(s.findings[0].contains("both reject (wasmi rejected it: why; wasmtime 48"));
+        // wasmi panicked and wasmtime rejected: one engine's word, no finding.
+        let s = arbitrate(panicked, || rejected("wasmtime 48"));
+        assert!(s.findings.is_empty());
     }
 
     /// A disagreement forged by running another module on the reference
@@ -2310,5 +2348,17 @@ mod tests {
         });
         assert!(s.findings.is_empty(), "{:?}", s.findings);
         assert_eq!(s.reference_disagreements.len(), 1);
+        // Both references get bytes that do not validate, core-vm a
+        // valid module: the arbiter makes core-vm's acceptance a finding.
+        let mut broken = core_vm.clone();
+        broken.truncate(broken.len() - 1);
+        let s = diff_against::<Wasmi>(&core_vm, &broken, 11, true);
+        assert_eq!((s.reference_rejected, s.findings.len()), (1, 0));
+        let s = arbitrate(s, || {
+            diff_against::<arbiter::Wasmtime>(&core_vm, &broken, 11, true)
+        });
+        assert_eq!(s.findings.len(), 1, "{:?}", s.findings);
+        assert!(s.findings[0]
+            .starts_with("core-vm accepted a module wasmi and wasmtime 48 both reject"));
     }
 }
