@@ -1,6 +1,6 @@
 # p2shim: build, test, benchmark.
 #
-#   make demo         build the shim and run examples/hello-p1 through it on wasmtime
+#   make demo         build the shim, run examples/hello-p1 through it on wasmtime, and lowered on four hosts
 #   make test         native tests, shim build, wasm32 tests, WASI testsuite (p1, as p2
 #                     components, the runner adapter), p2 programs, componentize-py/-js
 #                     components (the p2 ones also lowered by `p2shim lower`), --invoke on
@@ -304,6 +304,21 @@ demo: tools shim
 	    $(SHIM) hello.wasm one 'two words' | tee shim.out
 	diff -u $(DEMO_DIR)/p2/direct.out $(DEMO_DIR)/p2/shim.out
 	@echo "== same output natively (p2) and through p2shim on a p1 host"
+	@echo "== lowered: p2shim.wasm lower hello.wasm -o hello.p1.wasm (one WASIp1 core module)"
+	cd $(DEMO_DIR)/p2 && $(WASMTIME) run --dir . $(SHIM) lower hello.wasm -o hello.p1.wasm
+	@$(WASM_TOOLS) print $(DEMO_DIR)/p2/hello.p1.wasm | grep '^  (import ' > $(DEMO_DIR)/p2/imports.txt; \
+	    other=$$(grep -vc '^  (import "wasi_snapshot_preview1"' $(DEMO_DIR)/p2/imports.txt || true); \
+	    echo "   $$(wc -l < $(DEMO_DIR)/p2/imports.txt) imports, $$other of them not from wasi_snapshot_preview1"; \
+	    test "$$other" = 0
+	@for h in wasmtime wasmi node iwasm; do \
+	    echo "== lowered on $$h: run-on.sh $$h --dir . --env GREETING=... hello.p1.wasm one 'two words'"; \
+	    (cd $(DEMO_DIR)/p2 && rm -f hello-p1-output.txt && \
+	     $(ROOT)/conformance/hosts/run-on.sh $$h --dir . --env "GREETING=hello from the host" \
+	        hello.p1.wasm one 'two words' > lowered-$$h.out) || exit 1; \
+	    sed 's/hello\.p1\.wasm/hello.wasm/' $(DEMO_DIR)/p2/lowered-$$h.out \
+	        | diff -u $(DEMO_DIR)/p2/direct.out - || exit 1; \
+	done
+	@echo "== same output natively (p2) and lowered on wasmtime, wasmi, node and iwasm (argv[0] aside)"
 
 # ---- install, package (packaging/) --------------------------------------------
 PREFIX  ?= /usr/local
