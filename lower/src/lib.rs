@@ -18,6 +18,9 @@
 //!   earlier instance or a trampoline (`canon lower`, resource built-ins);
 //! * `link` resolves all of them, and the library's own imports, to items
 //!   of the merged module, refusing what lowered mode cannot do;
+//! * `forward` resolves the imports that name a function of
+//!   wit-component's indirect-call shim straight to the function its table
+//!   slot provably holds (one call and a `call_indirect` less per WASI call);
 //! * `reach` keeps of the library only the functions the component
 //!   reaches (from the functions its core instances import, along calls
 //!   and the table slots the library's relocations show taken);
@@ -92,6 +95,7 @@
 
 mod adapter;
 mod error;
+mod forward;
 mod glue;
 mod link;
 mod merge;

@@ -17,6 +17,9 @@
 //!   the output's imports, its memory is the component's (the *primary*
 //!   memory), its `cabi_realloc` is the guest's `realloc` (see
 //!   [`crate::glue`] for several).
+//! * Once every import is resolved, an import that names a forwarder of
+//!   wit-component's indirect-call shim is resolved to the function its
+//!   slot holds, where that is provably fixed ([`crate::forward`]).
 //!
 //! Invariants: each static core module is instantiated at most once (else
 //! refused, naming it); the library is input 0, the component's core
@@ -254,6 +257,8 @@ impl<'c, 'm> Linker<'c, 'm> {
             }
             self.resolve_instances()?;
         }
+        let instances: Vec<InputId> = self.merger.inputs().skip(1).collect();
+        crate::forward::direct_calls(&mut self.merger, &instances)?;
         let entry = self.find_entry()?;
         let init = self.library_export(INIT)?;
         check_type(&self.merger, init, &[], &[], INIT)?;

@@ -323,6 +323,15 @@ impl<'a> Merger<'a> {
         self.inputs[input.0 as usize].imports[import] = Some(origin);
     }
 
+    /// What import number `import` of `input` is resolved to, if it is.
+    pub fn resolution(&self, input: InputId, import: usize) -> Option<Origin> {
+        self.inputs[input.0 as usize]
+            .imports
+            .get(import)
+            .copied()
+            .flatten()
+    }
+
     /// The origin of item `index` of kind `kind` in `input`'s own index
     /// space (an import's resolution, or the defined item).
     pub fn local_origin(

@@ -582,3 +582,122 @@ fn own_resources_get_a_handle_table() {
     );
     assert!(matches!(out.exit, Exit::Trap(_)), "{:?}", out.exit);
 }
+
+/// A wit-component-style indirect-call shim: `$shim`'s functions call
+/// through its table, which `$fixup` (instantiated after `$main`) fills.
+/// `main_extra` goes into `$main`, `run` is its `run` body.
+fn shim_component(main_extra: &str, run: &str) -> String {
+    let body = format!(
+        r#"
+  (core module $shim
+    (type $w (func (param i32 i32 i32 i32)))
+    (type $g (func (result i32)))
+    (table (export "$imports") 2 2 funcref)
+    (func (export "0") (type $w)
+      local.get 0 local.get 1 local.get 2 local.get 3 i32.const 0 call_indirect (type $w))
+    (func (export "1") (type $g) i32.const 1 call_indirect (type $g)))
+  (core instance $shim (instantiate $shim))
+  (core module $main
+    (import "libc" "memory" (memory 1))
+    (import "shim" "write" (func $write (param i32 i32 i32 i32)))
+    (import "shim" "get-stdout" (func $get-stdout (result i32)))
+    (import "shim" "$imports" (table $t 2 2 funcref))
+    (import "wasi" "drop" (func $drop (param i32)))
+    (import "wasi" "write" (func $real-write (param i32 i32 i32 i32)))
+    {PRINT}
+    (data (i32.const 100) "hi\n")
+    {main_extra}
+    (func (export "run") (result i32) {run} (call $print (i32.const 100) (i32.const 3)) (i32.const 0)))
+  (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi))
+    (with "shim" (instance (export "write" (func $shim "0")) (export "get-stdout" (func $shim "1"))
+      (export "$imports" (table $shim "$imports"))))))
+  (core module $fixup
+    (import "" "0" (func (param i32 i32 i32 i32)))
+    (import "" "1" (func (result i32)))
+    (import "" "$imports" (table 2 2 funcref))
+    (elem (i32.const 0) func 0 1))
+  (core instance $fixup (instantiate $fixup
+    (with "" (instance (export "0" (func $write)) (export "1" (func $get-stdout))
+      (export "$imports" (table $shim "$imports"))))))
+  "#
+    );
+    component(&body, None)
+}
+
+/// How many `call`s of the output go to a forwarder (a function of at most
+/// seven instructions with a `call_indirect`).
+fn calls_to_forwarders(bytes: &[u8]) -> usize {
+    let mut imported = 0;
+    let mut forwarders = Vec::new();
+    let mut calls = Vec::new();
+    let mut f = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::ImportSection(r) => {
+                for i in r.into_imports() {
+                    if matches!(i.unwrap().ty, wasmparser::TypeRef::Func(_)) {
+                        imported += 1;
+                    }
+                }
+            }
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                let ops: Vec<_> = body
+                    .get_operators_reader()
+                    .unwrap()
+                    .into_iter()
+                    .map(Result::unwrap)
+                    .collect();
+                if ops.len() <= 7
+                    && ops
+                        .iter()
+                        .any(|o| matches!(o, wasmparser::Operator::CallIndirect { .. }))
+                {
+                    forwarders.push(imported + f);
+                }
+                calls.extend(ops.iter().filter_map(|o| match o {
+                    wasmparser::Operator::Call { function_index } => Some(*function_index),
+                    _ => None,
+                }));
+                f += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(forwarders.len(), 2, "the shim's two functions stay");
+    calls.iter().filter(|c| forwarders.contains(c)).count()
+}
+
+/// `$main`'s imports from the shim resolve to the functions the fixup's
+/// segment puts in the slots: no call goes through the shim.
+#[test]
+fn the_indirect_call_shim_becomes_direct_calls() {
+    let bytes = lower_ok(&shim_component("", ""));
+    let out = run(&bytes, &["app"]);
+    assert_eq!(out.stdout, "hi\n");
+    assert_eq!(out.exit, Exit::Returned);
+    assert_eq!(calls_to_forwarders(&bytes), 0);
+}
+
+/// Where a slot can change (a `table.set` in `$main`) or a start function
+/// could call through the shim before the fixup's segment is applied, the
+/// calls stay indirect, and a changed slot is seen.
+#[test]
+fn the_indirect_call_shim_stays_where_a_slot_can_change() {
+    let twice = r#"(func $twice (param i32 i32 i32 i32)
+      (call $real-write (local.get 0) (local.get 1) (local.get 2) (local.get 3))
+      (call $real-write (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+    (elem declare func $twice)"#;
+    let bytes = lower_ok(&shim_component(
+        twice,
+        "(table.set $t (i32.const 0) (ref.func $twice))",
+    ));
+    let out = run(&bytes, &["app"]);
+    assert_eq!(out.stdout, "hi\nhi\n");
+    assert_eq!(out.exit, Exit::Returned);
+    assert_eq!(calls_to_forwarders(&bytes), 2);
+    // A start function in `$main`, before the fixup: its segment is applied
+    // after that start function, which could call through the shim.
+    let bytes = lower_ok(&shim_component("(func $s) (start $s)", ""));
+    assert_eq!(run(&bytes, &["app"]).stdout, "hi\n");
+    assert_eq!(calls_to_forwarders(&bytes), 2);
+}
