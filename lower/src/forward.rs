@@ -30,6 +30,8 @@
 use crate::error::LowerError;
 use crate::merge::{encoder_func_type, InputId, Kind, Merger, Origin};
 use crate::module::ModuleInfo;
+use crate::reach::malformed;
+use crate::relocate::const_i32;
 use std::collections::{HashMap, HashSet};
 use wasmparser::{ElementItems, ElementKind, Operator, TypeRef};
 
@@ -202,7 +204,10 @@ fn table_writes(
             let funcs = element_funcs(merger, input, &e.items)?;
             let size = table_size(merger, t);
             let w = writes.entry(t).or_default();
-            match (const_i32(offset_expr), funcs) {
+            match (
+                const_i32(offset_expr).and_then(|v| u32::try_from(v).ok()),
+                funcs,
+            ) {
                 (Some(off), Some(funcs)) if u64::from(off) + funcs.len() as u64 <= size => {
                     for (k, func) in funcs.into_iter().enumerate() {
                         w.slots
@@ -287,25 +292,4 @@ fn element_funcs(
         }
     }
     Ok(Some(out))
-}
-
-/// `N` of a constant expression `i32.const N` (N ≥ 0).
-fn const_i32(e: &wasmparser::ConstExpr<'_>) -> Option<u32> {
-    let mut ops = e.get_operators_reader();
-    let v = match ops.read().ok()? {
-        Operator::I32Const { value } => value,
-        _ => return None,
-    };
-    match ops.read().ok()? {
-        Operator::End if ops.eof() => u32::try_from(v).ok(),
-        _ => None,
-    }
-}
-
-fn malformed(info: &ModuleInfo<'_>, e: wasmparser::BinaryReaderError) -> LowerError {
-    LowerError::Malformed {
-        what: info.label.clone(),
-        message: e.message().to_string(),
-        offset: e.offset() as usize,
-    }
 }

@@ -160,7 +160,8 @@ pub fn referenced_imports(info: &ModuleInfo<'_>, keep: &[bool]) -> Result<Vec<bo
     Ok(used)
 }
 
-fn malformed(info: &ModuleInfo<'_>, e: wasmparser::BinaryReaderError) -> LowerError {
+/// A malformed body or segment of `info`, as an error naming the module.
+pub(crate) fn malformed(info: &ModuleInfo<'_>, e: wasmparser::BinaryReaderError) -> LowerError {
     LowerError::Malformed {
         what: info.label.clone(),
         message: e.message().to_string(),

@@ -1115,7 +1115,7 @@ fn site_address(segs: &[Segment], at: usize) -> Result<u32, String> {
 }
 
 /// `N` of a constant expression `i32.const N`.
-fn const_i32(e: &wasmparser::ConstExpr) -> Option<i32> {
+pub(crate) fn const_i32(e: &wasmparser::ConstExpr) -> Option<i32> {
     let mut ops = e.get_operators_reader();
     let v = match ops.read().ok()? {
         Operator::I32Const { value } => value,
