@@ -50,11 +50,16 @@ JCO_NODE = "node"  # the Node jco runs on: Debian's Node 20, the same as the nod
 
 
 def install_jco() -> Path | None:
-    """`npm ci` of conformance/bench/jco into target/tools/jco when its lock file changed;
-    the path of the jco CLI, or None when npm is missing."""
+    """`npm ci` of conformance/bench/jco into target/tools/jco when its lock file changed,
+    and the runner (run.mjs) copied there when it changed (it must sit beside the
+    node_modules it imports); the path of the jco CLI, or None when npm is missing."""
     cli = JCO_DIR / "node_modules" / ".bin" / "jco"
     lock = JCO_SRC / "package-lock.json"
-    if cli.exists() and (JCO_DIR / "package-lock.json").read_bytes() == lock.read_bytes():
+    installed = JCO_DIR / "package-lock.json"
+    if cli.exists() and installed.exists() and installed.read_bytes() == lock.read_bytes():
+        runner = JCO_DIR / "run.mjs"
+        if not runner.exists() or runner.read_bytes() != (JCO_SRC / "run.mjs").read_bytes():
+            shutil.copy2(JCO_SRC / "run.mjs", runner)
         return cli
     if shutil.which("npm") is None:
         return None
