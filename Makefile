@@ -366,8 +366,11 @@ check-scripts:
 	    $(ROOT)/conformance/hosts/hosts.py $(ROOT)/conformance/wasi_testsuite_p2.py \
 	    $(ROOT)/conformance/wasi-testsuite-adapter/p2shim.py \
 	    $(ROOT)/conformance/wasi-testsuite-adapter/drive.py $(ROOT)/conformance/report.py \
-	    $(ROOT)/conformance/host_matrix.py
+	    $(ROOT)/conformance/host_matrix.py $(ROOT)/conformance/bench_p2.py \
+	    $(ROOT)/conformance/bench_lowered.py $(ROOT)/conformance/bench_stats.py
+	$(PYTHON) $(ROOT)/conformance/bench_stats.py
 	$(NODE) --check $(ROOT)/conformance/hosts/node-wasi.mjs
+	$(NODE) --check $(ROOT)/conformance/bench/jco/run.mjs
 	$(PYTHON) -m py_compile $(ROOT)/web/serve.py
 	for f in $(ROOT)/web/*.js $(ROOT)/web/*.mjs; do $(TOOLS_BIN)/node-current --check $$f; done
 

@@ -3,7 +3,7 @@
 
     python3 conformance/bench.py [--suite all|core|p2|lowered] [--hosts wasmtime,node]
         [--p2-hosts wasmtime,node,node-current,iwasm,wasmi] [--p2-small-hosts wasmi,iwasm]
-        [--lower-hosts wasmtime,node,wasmi] [--shim target/p2shim.wasm]
+        [--lower-hosts wasmtime,node,wasmi] [--node-reps N] [--shim target/p2shim.wasm]
         [--filter REGEX] [--reps N] [--timeout S] [--direct-only | --shim-only]
         [--check-only] [--list] [--json PATH] [--work-dir DIR] [-v]
 
@@ -42,7 +42,10 @@ direct modules, so both columns time execution rather than Cranelift
 (--no-precompile-direct to time compile + run).
 
 Times are wall-clock seconds of the whole host process, the minimum over --reps runs
-(the lowered suite keeps the median).
+(the lowered suite keeps the median, and gives each lowered / p1 and jco ratio a 95%
+paired bootstrap interval over its interleaved reps, in wall and CPU time, see
+bench_stats.py; "shown" only when the interval lies above or below 1; --node-reps N
+gives the Node columns more reps than the others).
 Ratio = shim / direct. Prints one table per host and the geometric mean of the
 ratios; writes JSON to target/bench/ (bench-DATE.json and latest.json).
 --check-only: one run each, outputs checked, no timing focus (used by `make conformance`).
@@ -300,6 +303,10 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=None,
                     help="runs per measurement (the core and p2 suites keep the fastest, the "
                     "lowered suite the median); default 3 direct-only, else 1")
+    ap.add_argument("--node-reps", type=int, default=None,
+                    help="lowered suite: reps of the Node columns (p1, lowered, jco) when more "
+                    "than --reps (their runs spread widely; the jco / lowered interval needs "
+                    "the pairs)")
     ap.add_argument("--no-lower-interpreter", action="store_true",
                     help="leave the interpreter's columns out of the lowered suite")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
@@ -432,7 +439,7 @@ def main() -> int:
                 shim=a.shim.resolve(), hosts=lower_hosts, check_only=a.check_only, reps=reps,
                 timeout=a.timeout, work=work, known=known,
                 name_filter=lambda n: not a.filter or re.search(a.filter, n), verbose=a.verbose,
-                interpreter=not a.no_lower_interpreter)
+                interpreter=not a.no_lower_interpreter, node_reps=a.node_reps)
             failures += l_failures
             notes += l_notes
     finally:

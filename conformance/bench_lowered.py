@@ -27,7 +27,10 @@ in every column alike.
 Ratios: lowered@H / p1@H (the target: geometric mean at most 1.15x on every host, no
 program above 1.5x) beside interp@H / p1c@H (what lowering removes), lowered@wasmtime /
 native, and on Node jco / p1 beside lowered / p1. With --reps N each cell is the median
-of N runs. The lowering itself is timed once per program (the shim on wasmtime,
+of N runs (--node-reps M: M for the Node columns), and each lowered / p1 and jco ratio
+gets a 95% paired bootstrap interval over the interleaved reps (bench_stats), in wall
+and in CPU time: the table calls jco / lowered "shown" only when that interval lies
+above 1. The lowering itself is timed once per program (the shim on wasmtime,
 precompiled) and the output's size is reported against the input's. print_markdown
 prints the README's table of the run.
 """
@@ -41,6 +44,7 @@ import time
 from pathlib import Path
 
 import bench_p2 as B
+import bench_stats as S
 import hosts as H
 
 REPO = H.REPO
@@ -112,12 +116,43 @@ def lower(shim: Path, shim_cwasm: Path | None, component: Path, out: Path) -> tu
 
 # The interpreter's columns and their limit run at the program's check size.
 SMALL_KINDS = ("interp", "p1c")
+# The columns that get --node-reps.
+NODE_COLUMNS = ("p1@node", "lowered@node", "jco@node")
+LEVEL = 0.95  # of the ratios' bootstrap intervals
+
+
+def intervals(cells: dict[str, dict], ratios: dict[str, float | None]) -> dict[str, dict]:
+    """The paired bootstrap interval (bench_stats) of each lowered / p1 and jco ratio of a
+    row, in wall time and in CPU time (user + system), with its verdict."""
+    out = {}
+    for key, value in ratios.items():
+        num, _, rest = key.partition("/")
+        den, _, host = rest.partition("@")
+        if num not in ("lowered", "jco") or not host or value is None:
+            continue
+        a, b = cells.get(f"{num}@{host}" if num == "lowered" else "jco@node"), \
+            cells.get(f"{den}@{host}")
+        if not a or not b or not a["ok"] or not b["ok"]:
+            continue
+        n = min(len(a["runs"]), len(b["runs"]))
+        wall = S.ratio_interval(a["runs"], b["runs"], LEVEL)
+        cpu_a, cpu_b = a.get("cpu_runs") or [], b.get("cpu_runs") or []
+        cpu = S.ratio_interval(cpu_a, cpu_b, LEVEL)
+        out[key] = {"pairs": n, "wall": wall, "wall_verdict": S.verdict(wall),
+                    "cpu_ratio": (S.median(cpu_a) / S.median(cpu_b)
+                                  if cpu_a and cpu_b and S.median(cpu_b) > 0 else None),
+                    "cpu": cpu, "cpu_verdict": S.verdict(cpu)}
+    return out
 
 
 def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, timeout: float,
               work: Path, known: dict[str, str], name_filter, verbose: bool,
-              interpreter: bool = True) -> tuple[dict, list[str], list[str]]:
-    """Runs the lowered suite and prints its table; (report, failures, notes)."""
+              interpreter: bool = True, node_reps: int | None = None
+              ) -> tuple[dict, list[str], list[str]]:
+    """Runs the lowered suite and prints its table; (report, failures, notes).
+    node_reps: reps of the Node columns (p1@node, lowered@node, jco@node), when more than
+    reps: their runs spread widely even on an idle machine (V8 tiers up in background
+    threads), so jco / lowered needs more pairs than the other columns to be shown."""
     programs = [p for p in B.PROGRAMS if name_filter(p.name)]
     failures: list[str] = []
     notes: list[str] = []
@@ -222,7 +257,9 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
                     cells[c] = cmd
                 else:
                     jobs.append((c, cmd, p, c_size, d))
-            for job, x in zip(jobs, B.measure_interleaved(s, jobs)):
+            job_reps = [max(reps, node_reps or 0) if job[0] in NODE_COLUMNS else reps
+                        for job in jobs]
+            for job, x in zip(jobs, B.measure_interleaved(s, jobs, job_reps=job_reps)):
                 cells[job[0]] = x
         finally:
             for d in dirs:
@@ -261,11 +298,13 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
             ratios["jco/p1@node"] = ratio(jc, p1n)
             ratios["jco/lowered@node"] = ratio(jc, row["cells"].get("lowered@node"))
         row["ratios"] = ratios
+        row["intervals"] = intervals(row["cells"], ratios)
         rows.append(row)
         print(f"  {p.name:16} " + "  ".join(
             f"{c} {B.fmt(row['cells'][c]['seconds'])}" + ("" if row["cells"][c]["ok"] else " FAIL")
             for c in columns), flush=True)
     return {"columns": columns, "hosts": hosts, "rows": rows, "reps": reps,
+            "node_reps": max(reps, node_reps or 0),
             "check_only": check_only, "interpreter": interpreter}, failures, notes
 
 
@@ -295,6 +334,16 @@ def print_table(report: dict) -> None:
         print(f"{r['name']:16} " + "  ".join(
             f"{c} {B.fmt(x.get('user_seconds'))}/{B.fmt(x.get('sys_seconds'))}"
             for c, x in r["cells"].items() if c.partition("@")[0] in ("p1", "lowered")))
+    shown = [(r["name"], k, iv) for r in rows for k, iv in r.get("intervals", {}).items()
+             if k.startswith("jco/")]
+    if shown:
+        print(f"\njco on Node, {LEVEL:.0%} paired bootstrap interval of the ratio of medians "
+              "(bench_stats; 'above 1': lowered is faster, shown):")
+    for name, k, iv in shown:
+        print(f"{name:16} {k:18} {iv['pairs']:3} pairs  wall "
+              f"{B.fmt(rows_ratio(rows, name, k), '.2f')}x {fmt_interval(iv['wall'])} "
+              f"{iv['wall_verdict']:12} CPU {B.fmt(iv['cpu_ratio'], '.2f')}x "
+              f"{fmt_interval(iv['cpu'])} {iv['cpu_verdict']}")
     print("\nlowering (the shim on wasmtime, precompiled): "
           + "; ".join(f"{r['name']} {B.fmt(r['lowering']['seconds'], '.2f')} s, "
                       f"{r['lowering']['in_bytes']} -> {r['lowering']['out_bytes']} bytes"
@@ -302,6 +351,14 @@ def print_table(report: dict) -> None:
     print()
     report.update({"geomean_ratio": gms, "worst_ratio": worst})
     print_markdown(report, keys)
+
+
+def rows_ratio(rows: list[dict], name: str, key: str) -> float | None:
+    return next(r["ratios"].get(key) for r in rows if r["name"] == name)
+
+
+def fmt_interval(iv: tuple[float, float] | None) -> str:
+    return "[-]" if iv is None else f"[{iv[0]:.2f}, {iv[1]:.2f}]"
 
 
 def print_markdown(report: dict, keys: list[str]) -> None:
@@ -316,7 +373,9 @@ def print_markdown(report: dict, keys: list[str]) -> None:
         keys = keys + ["jco/lowered@node"]
     reps = report.get("reps", 1)
     print(f"markdown (README, Performance, \"Lowered mode\"): {time.strftime('%Y-%m-%d')}, "
-          f"{reps} rep{'s' if reps != 1 else ''} per cell ({'median' if reps > 1 else 'one run'}), "
+          f"{reps} rep{'s' if reps != 1 else ''} per cell ({'median' if reps > 1 else 'one run'}"
+          + (f"; {report['node_reps']} for the Node columns" if report.get("node_reps", reps) != reps
+             else "") + "), "
           f"{'check sizes' if report.get('check_only') else 'bench sizes'}"
           + ("; * the interpreter and its p1 limit at the check size" if report.get("interpreter")
              else ""))
@@ -326,6 +385,13 @@ def print_markdown(report: dict, keys: list[str]) -> None:
 
     def text(r: dict, k: str) -> str:
         v = r["ratios"].get(k)
+        if v is not None and k == "jco/lowered@node":
+            iv = r.get("intervals", {}).get(k)
+            if iv is None:
+                return f"{v:.2f}x"
+            said = {"above 1": "shown", "below 1": "**jco ahead**"}.get(iv["wall_verdict"],
+                                                                       iv["wall_verdict"])
+            return f"{v:.2f}x {fmt_interval(iv['wall'])} {said}"
         if v is not None:
             return f"{v:.2f}x"
         # which of the two runs failed
@@ -344,3 +410,7 @@ def print_markdown(report: dict, keys: list[str]) -> None:
     gms = [B.geomean([r["ratios"].get(k) for r in rows]) for k in keys]
     print("| **geomean** | | " + " | ".join(f"**{g:.2f}x**" if g else "-" for g in gms) + " |")
     print()
+    if "jco/lowered@node" in keys:
+        print(f"jco@node / lowered@node: the ratio of medians, its {LEVEL:.0%} paired bootstrap "
+              "interval over the interleaved reps in brackets; shown: the interval lies above 1.")
+        print()

@@ -88,6 +88,7 @@ class Cell:
     size: int | None = None
     problem: str = ""
     runs: list[float] = field(default_factory=list)  # wall clock of every rep, in order
+    cpu_runs: list[float] = field(default_factory=list)  # user + sys of every rep, in order
 
 
 @dataclass
@@ -194,15 +195,19 @@ def measure(s: Setup, column: str, cmd: H.Command, p: Program, size: int, d: Pat
 
 
 def measure_interleaved(s: Setup, jobs: list[tuple[str, H.Command, Program, int, Path]],
-                        reps: int | None = None) -> list[Cell]:
+                        reps: int | None = None, job_reps: list[int] | None = None) -> list[Cell]:
     """measure() of several cells side by side: rep r of every job runs before rep r + 1 of
     any, so that a drift of the machine (load, clock, caches) during the reps falls on every
-    cell alike instead of on whichever ran last. A job that fails stops its own reps only."""
+    cell alike instead of on whichever ran last. A job that fails stops its own reps only.
+    job_reps gives each job its own number of reps (default: reps or s.reps for all); rep r
+    of the jobs that have one still runs before rep r + 1 of any, so the runs of two jobs
+    with the same index r are a pair taken side by side."""
+    counts = job_reps or [reps or s.reps] * len(jobs)
     runs: list[list[Cell]] = [[] for _ in jobs]
     failed: list[Cell | None] = [None] * len(jobs)
-    for _ in range(reps or s.reps):
+    for r in range(max(counts, default=0)):
         for i, (column, cmd, p, size, d) in enumerate(jobs):
-            if failed[i] is None:
+            if failed[i] is None and r < counts[i]:
                 c = run_once(s, column, cmd, p, size, d)
                 if c.ok:
                     runs[i].append(c)
@@ -216,6 +221,7 @@ def measure_interleaved(s: Setup, jobs: list[tuple[str, H.Command, Program, int,
         ordered = sorted(cells, key=lambda c: c.seconds)
         best = ordered[len(ordered) // 2] if s.stat == "median" else ordered[0]
         best.runs = [round(c.seconds, 4) for c in cells]
+        best.cpu_runs = [c.cpu_seconds for c in cells]
         out.append(best)
     return out
 
