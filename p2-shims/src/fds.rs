@@ -161,7 +161,9 @@ impl FdView<'_> {
     }
 
     /// Makes `fd` append with `fd_write`: true when p1 APPEND is set (set
-    /// now unless it already was), false when the host refuses it.
+    /// now unless it already was), false when the host refuses it. Always
+    /// inlined into the write, one of the lowered library's hottest calls.
+    #[inline(always)]
     pub(crate) fn appending(&mut self, fd: u32) -> bool {
         let f = self.known(fd);
         if f.append || f.no_append {
@@ -175,8 +177,8 @@ impl FdView<'_> {
     }
 
     /// Clears p1 APPEND on `fd` if the shims set it, before a positional
-    /// write.
-    #[inline]
+    /// write. Always inlined, as [`FdView::appending`] is.
+    #[inline(always)]
     pub(crate) fn positional(&mut self, fd: u32) -> p1::R<()> {
         if self.known(fd).append {
             p1::set_fdflags(fd, self.open_fdflags(fd))?;

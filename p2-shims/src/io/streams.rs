@@ -208,7 +208,10 @@ fn read(
     Ok(read_into(cx, rep, len, blocking, &mut buf)?.map(|()| buf))
 }
 
-/// Reads as [`read`] does into `buf` (replacing its contents).
+/// Reads as [`read`] does into `buf` (replacing its contents). Always
+/// inlined, as [`read_scratch`] is, so that a `blocking-read` of the
+/// lowered library is one frame.
+#[inline(always)]
 pub fn read_into(
     cx: &mut WasiCtx,
     rep: u32,
@@ -309,6 +312,7 @@ impl Waited {
 /// `read` and `blocking-read`: p1 reads into the context's scratch buffer,
 /// which the glue copies once into the guest's `realloc`ed list and hands
 /// back (`ReuseBytes`), so a read does not allocate.
+#[inline(always)]
 fn read_scratch(cx: &mut WasiCtx, rep: u32, len: u64, blocking: bool) -> StreamResult<Vec<u8>> {
     let mut buf = std::mem::take(&mut cx.scratch);
     let r = read_into(cx, rep, len, blocking, &mut buf);
@@ -355,8 +359,10 @@ fn check_usable(s: &mut Stream) -> Result<(), StreamFail> {
 
 /// Writes all of `data`, as `write` or, when `blocking`, as
 /// `blocking-write-and-flush`. The stream is looked up once: the write
-/// itself needs only the fds' facts.
-#[inline]
+/// itself needs only the fds' facts. Always inlined: in the lowered
+/// library `write` is one of the hottest calls, and a frame costs an
+/// interpreter more than the copy of this body.
+#[inline(always)]
 pub fn write_all(
     cx: &mut WasiCtx,
     rep: u32,
@@ -387,7 +393,9 @@ enum Written {
 /// Writes all of `data` to `fd` as a stream of `kind` writes, without
 /// touching the table. An append stream writes with `fd_write` on an fd
 /// the shims set p1 APPEND on (`fds`), or, where the host refuses that
-/// flag, with `fd_pwrite` at the size read just before.
+/// flag, with `fd_pwrite` at the size read just before. Always inlined,
+/// as [`write_all`] is, so that a `write` is one frame.
+#[inline(always)]
 fn write_fd(fdv: &mut FdView<'_>, fd: u32, kind: OutputKind, data: &[u8]) -> Written {
     let mut done = 0usize;
     // `fd_pwrite` at `at`, or `fd_write` when `positioned` is false.
