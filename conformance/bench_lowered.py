@@ -151,8 +151,9 @@ def run_suite(*, shim: Path, hosts: list[str], check_only: bool, reps: int, time
               ) -> tuple[dict, list[str], list[str]]:
     """Runs the lowered suite and prints its table; (report, failures, notes).
     node_reps: reps of the Node columns (p1@node, lowered@node, jco@node), when more than
-    reps: their runs spread widely even on an idle machine (V8 tiers up in background
-    threads), so jco / lowered needs more pairs than the other columns to be shown."""
+    reps: their runs spread widely even on an idle machine (a guest that grows its memory
+    often sets off V8's major GCs, whose threads race the main thread), so jco / lowered
+    needs more pairs than the other columns to be shown."""
     programs = [p for p in B.PROGRAMS if name_filter(p.name)]
     failures: list[str] = []
     notes: list[str] = []
