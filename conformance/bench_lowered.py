@@ -335,14 +335,14 @@ def print_table(report: dict) -> None:
         print(f"{r['name']:16} " + "  ".join(
             f"{c} {B.fmt(x.get('user_seconds'))}/{B.fmt(x.get('sys_seconds'))}"
             for c, x in r["cells"].items() if c.partition("@")[0] in ("p1", "lowered")))
-    shown = [(r["name"], k, iv) for r in rows for k, iv in r.get("intervals", {}).items()
-             if k.startswith("jco/")]
+    shown = [(r["name"], k, r["ratios"].get(k), iv) for r in rows
+             for k, iv in r.get("intervals", {}).items() if k.startswith("jco/")]
     if shown:
         print(f"\njco on Node, {LEVEL:.0%} paired bootstrap interval of the ratio of medians "
               "(bench_stats; 'above 1': lowered is faster, shown):")
-    for name, k, iv in shown:
+    for name, k, wall, iv in shown:
         print(f"{name:16} {k:18} {iv['pairs']:3} pairs  wall "
-              f"{B.fmt(rows_ratio(rows, name, k), '.2f')}x {fmt_interval(iv['wall'])} "
+              f"{B.fmt(wall, '.2f')}x {fmt_interval(iv['wall'])} "
               f"{iv['wall_verdict']:12} CPU {B.fmt(iv['cpu_ratio'], '.2f')}x "
               f"{fmt_interval(iv['cpu'])} {iv['cpu_verdict']}")
     print("\nlowering (the shim on wasmtime, precompiled): "
@@ -352,10 +352,6 @@ def print_table(report: dict) -> None:
     print()
     report.update({"geomean_ratio": gms, "worst_ratio": worst})
     print_markdown(report, keys)
-
-
-def rows_ratio(rows: list[dict], name: str, key: str) -> float | None:
-    return next(r["ratios"].get(key) for r in rows if r["name"] == name)
 
 
 def fmt_interval(iv: tuple[float, float] | None) -> str:
