@@ -170,8 +170,9 @@ toolchains-lower: shim
 
 # The page web/ (p2shim.wasm over @bjorn3/browser_wasi_shim) driven in Debian's headless
 # Chromium by puppeteer-core (web/test.mjs, on node-current): the p2 programs that need no
-# folder, examples/hello-p1 and the componentize-py/-js components against native wasmtime.
-# The hello run's screenshot goes to target/conformance/browser-hello.png (web/screenshot.png,
+# folder, examples/hello-p1, the componentize-py/-js components and web/refused.wat against
+# native wasmtime, each in p2shim's interpreter and lowered (the page's default). The hello's
+# lowered run's screenshot goes to target/conformance/browser-hello.png (web/screenshot.png,
 # the README's, is one of them).
 browser: shim
 	$(ROOT)/scripts/install-toolchains.sh

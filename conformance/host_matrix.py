@@ -32,7 +32,8 @@ import hosts as H  # noqa: E402
 COLUMNS = (*H.HOSTS, "chromium")
 TITLES = {"node": "node 20", "node-current": "node 24"}
 
-# (row title, report file, how to read a host's counts: pass, fail, xfail)
+# (row title, report file, how to read a host's counts: pass, fail, xfail; for the
+# browser's report, the page's mode)
 SUITES = (
     ("wasi-testsuite p1 through the shim = direct", "wasi-testsuite.json",
      lambda c: (c["shim_match"], c["fail"] + c["xpass"], c["xfail"])),
@@ -47,7 +48,8 @@ SUITES = (
     ("componentize-py/-js components", "toolchains.json", None),
     ("componentize-py/-js components lowered", "toolchains-lower.json", None),
     ("--invoke", "invoke.json", None),
-    ("the page in the browser", "browser.json", None),
+    ("the page in the browser", "browser.json", "interpreter"),
+    ("the page in the browser, lowered", "browser.json", "lowered"),
 )
 # The host alone, no shim: the direct runs that are the p1 suite's oracle, against their .json.
 DIRECT = ("(the host alone) wasi-testsuite p1 passes its .json", "wasi-testsuite.json")
@@ -57,8 +59,12 @@ def counts(report: dict, host: str, read) -> tuple[int, int, int] | None:
     if report.get("kind") == "browser":
         if host != report.get("host"):
             return None
-        s = report["summary"]
-        return s["pass"], s["fail"], s["xfail"]
+        by_mode = report.get("summary_by_mode")
+        if by_mode is None:  # a report from before the page lowered: the interpreter only
+            s = report["summary"] if read == "interpreter" else None
+        else:
+            s = by_mode.get(read)
+        return None if s is None else (s["pass"], s["fail"], s["xfail"])
     c = report.get("hosts", {}).get(host)
     if c is None:
         return None

@@ -1,18 +1,22 @@
 // The page's logic: compile p2shim.wasm once, let the user pick or drop a
-// component, and run it in a fresh worker (worker.js) per run, showing stdout
-// and stderr as the program writes them.
+// component, and run it in a fresh worker (worker.js) per run, lowered (the
+// "lowered" box, on by default) or in p2shim's interpreter, showing stdout and
+// stderr as the program writes them. A lowered module is kept for the page's
+// life, by the SHA-256 of the component, so a component is lowered once.
 //
 // For tests (web/test.mjs) the page keeps the last run's exact bytes in
-// `window.p2shim.last` ({stdout, stderr: Uint8Array, code, trap, tree, ms}) and
-// its load time in `window.p2shim.loadMs`; `document.body.dataset.state` is
-// `loading`, `ready`, `running` or `done`.
+// `window.p2shim.last` ({stdout, stderr: Uint8Array, code, trap, tree, ms (the
+// whole run), runMs (the program's own, without the lowering), mode: 'lowered'
+// | 'interpreter', lowerMs: null | ms, notice: null | text}) and its load
+// time in `window.p2shim.loadMs`; `document.body.dataset.state` is `loading`,
+// `ready`, `running` or `done`.
 
 const $ = (id) => document.getElementById(id);
 const state = (s) => { document.body.dataset.state = s; };
 state('loading');
 
 const t0 = performance.now();
-const p2shim = { module: null, loadMs: null, last: null, app: null, folderFiles: [] };
+const p2shim = { module: null, loadMs: null, last: null, app: null, folderFiles: [], lowered: new Map() };
 window.p2shim = p2shim;
 
 /** Splits a command line into words the way a POSIX shell quotes them. */
@@ -65,7 +69,10 @@ function updateRun() {
 
 async function choose(file) {
   if (!file) return;
-  p2shim.app = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const key = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  p2shim.app = { name: file.name, bytes, key };
   $('chosen').textContent = `${file.name} (${p2shim.app.bytes.length.toLocaleString()} bytes)`;
   updateRun();
 }
@@ -95,6 +102,10 @@ function run() {
   const env = $('env').value.split('\n').filter((l) => l.includes('='));
   const stdin = new TextEncoder().encode($('stdin').value);
   const folder = $('folder').checked ? p2shim.folderFiles : null;
+  const mode = $('lowered').checked ? 'lowered' : 'interpreter';
+  const app = p2shim.app;
+  let lowerMs = null;
+  let notice = null;
   const out = { 1: [], 2: [] };
   const pre = { 1: $('stdout'), 2: $('stderr') };
   const dec = { 1: new TextDecoder(), 2: new TextDecoder() };
@@ -107,6 +118,17 @@ function run() {
   const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
   const started = performance.now();
   worker.onmessage = ({ data: m }) => {
+    if (m.type === 'lowered') {
+      p2shim.lowered.set(app.key, m.module);
+      lowerMs = m.ms;
+      $('status').textContent = `lowered ${app.name} in ${m.ms.toFixed(0)} ms; running…`;
+      return;
+    }
+    if (m.type === 'notice') {
+      notice = m.text;
+      $('status').textContent = `${m.text}…`;
+      return;
+    }
     if (m.type === 'write') {
       out[m.fd].push(m.bytes);
       pre[m.fd].textContent += dec[m.fd].decode(m.bytes, { stream: true });
@@ -120,9 +142,13 @@ function run() {
       return all;
     };
     p2shim.last = { stdout: join(out[1]), stderr: join(out[2]), code: m.code, trap: m.trap, tree: m.tree,
-      ms: performance.now() - started };
-    $('status').textContent = `${p2shim.app.name} exited with ${m.code}${m.trap ? ' (trap)' : ''} `
-      + `after ${p2shim.last.ms.toFixed(0)} ms`;
+      ms: performance.now() - started, runMs: m.ms, mode: m.mode, lowerMs, notice };
+    const how = m.mode === 'lowered'
+      ? (lowerMs === null ? 'lowered (kept from an earlier run)' : `lowered in ${lowerMs.toFixed(0)} ms`)
+      : (notice ?? 'in the interpreter');
+    const trap = m.trap ? ` (${m.trap.split('\n')[0]})` : '';
+    $('status').textContent = `${app.name} exited with ${m.code}${trap} `
+      + `after ${p2shim.last.ms.toFixed(0)} ms, the program ${m.ms.toFixed(0)} ms; ${how}`;
     if (m.tree) {
       $('files').textContent = 'the folder after the run: ' + (m.tree.map(([p, v]) =>
         (v === 'dir' ? `${p}/` : `${p} (${v.length} bytes)`)).join(', ') || 'empty');
@@ -135,7 +161,8 @@ function run() {
     state('done');
     updateRun();
   };
-  worker.postMessage({ shim: p2shim.module, app: p2shim.app, args, env, stdin, folder });
+  worker.postMessage({ shim: p2shim.module, app, args, env, stdin, folder, mode,
+    lowered: mode === 'lowered' ? (p2shim.lowered.get(app.key) ?? null) : null });
 }
 $('run').addEventListener('click', run);
 

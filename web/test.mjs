@@ -1,12 +1,17 @@
 // The browser test: web/serve.py serves the page, puppeteer-core drives Debian's
 // Chromium (headless, a new empty profile) through it as a user would (choose
 // the component, type arguments and environment, click Run), and each run's
-// stdout, stderr and exit status must be the bytes native wasmtime gives.
+// stdout, stderr and exit status must be the bytes native wasmtime gives. Every
+// case runs twice: in p2shim's interpreter (case NAME:N) and lowered (NAME:N@lowered,
+// the page's default), where the page must have lowered it: a run that fell back to
+// the interpreter fails.
 //
 //   node-current web/test.mjs [--shim target/p2shim.wasm] [--chromium /usr/bin/chromium]
 //        [--programs p2-args,...] [--screenshot web/screenshot.png] [--json PATH]
 //
 // Cases:
+//   * web/refused.wat, a component `p2shim lower` refuses (a core module instantiated
+//     twice): asked to lower it, the page must say why and run it in the interpreter;
 //   * the p2 programs of conformance/programs that need no folder (PROGRAMS),
 //     every argument set, run natively as `wasmtime run --env .. app.wasm ARGS`
 //     and in the page without its in-memory folder;
@@ -106,10 +111,15 @@ function guestErr(buf) {
   return m ? s.slice(0, m.index) : s;
 }
 
-async function runInPage(page, c) {
+async function runInPage(page, c, mode) {
   // The page reads a chosen file asynchronously, and every case's file is app.wasm: the
   // last case's app and folder files are cleared first, so a wait cannot end on them.
-  await page.evaluate(() => { window.p2shim.app = null; window.p2shim.folderFiles = null; });
+  // The inputs are emptied too: choosing the files one holds again fires no change.
+  await page.evaluate(() => {
+    window.p2shim.app = null; window.p2shim.folderFiles = null;
+    document.getElementById('file').value = '';
+    document.getElementById('folder-files').value = '';
+  });
   const input = await page.$('#file');
   await input.uploadFile(c.upload);
   await page.waitForFunction((n) => window.p2shim.app?.bytes.length === n, {}, statSync(c.upload).size);
@@ -121,6 +131,7 @@ async function runInPage(page, c) {
   await set('#args', c.args);
   await set('#env', c.env.join('\n'));
   await page.$eval('#folder', (el, on) => { el.checked = on; }, !!c.folder);
+  await page.$eval('#lowered', (el, on) => { el.checked = on; }, mode === 'lowered');
   const ff = await page.$('#folder-files');
   if (c.files?.length) {
     const paths = c.files.map(([n, b]) => { const p = join(c.filesDir, n); writeFileSync(p, b); return p; });
@@ -137,12 +148,19 @@ async function runInPage(page, c) {
     const l = window.p2shim.last;
     const b64 = (u8) => { let s = ''; for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000)); return btoa(s); };
     return { stdout: b64(l.stdout), stderr: b64(l.stderr), code: l.code, trap: l.trap, ms: l.ms,
+      runMs: l.runMs, mode: l.mode, lowerMs: l.lowerMs, notice: l.notice,
       tree: l.tree && l.tree.map(([p, v]) => [p, v === 'dir' ? 'dir' : b64(v)]) };
   });
 }
 
-function differences(n, b) {
+function differences(c, n, b, mode) {
   const why = [];
+  if (c.refused && mode === 'lowered') {
+    // The one case the page must not lower: its notice names the construct.
+    if (b.mode !== 'interpreter' || !c.refused.test(b.notice ?? '')) {
+      why.push(`not the interpreter with a notice naming the construct: ${b.mode}, ${b.notice}`);
+    }
+  } else if (b.mode !== mode) why.push(`ran in the ${b.mode}, not ${mode}${b.notice ? ` (${b.notice})` : ''}`);
   const bout = Buffer.from(b.stdout, 'base64');
   const berr = Buffer.from(b.stderr, 'base64');
   if (n.code !== b.code) why.push(`exit ${b.code}, native ${n.code}`);
@@ -170,6 +188,12 @@ async function main() {
   }
   const input = [['input.txt', Buffer.from('line one\nline two: ünï\n')]];
   if (!only) {
+    const refused = join(work, 'refused.wasm');
+    const wasmTools = process.env.WASM_TOOLS || join(REPO, 'target', 'tools', 'bin', 'wasm-tools');
+    const r = spawnSync(wasmTools, ['parse', join(WEB, 'refused.wat'), '-o', refused], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('wasm-tools parse web/refused.wat failed');
+    cases.push({ name: 'refused:1', wasm: refused, args: '', env: [],
+      refused: /^not lowered: `app\.wasm` cannot be lowered: core module \d+ \(`twice`\) is instantiated more than once; running in the interpreter$/ });
     build(join(REPO, 'examples', 'hello-p1'), 'wasm32-wasip2');
     cases.unshift({ name: 'hello', wasm: join(TARGET, 'wasm32-wasip2', 'release', 'hello-p1.wasm'),
       args: "one 'two words'", env: ['GREETING=hi from the browser'], folder: true, files: [], hello: true });
@@ -200,6 +224,7 @@ async function main() {
   });
   const results = [];
   let pass = 0; let fail = 0; let xfail = 0;
+  const byMode = { interpreter: { pass: 0, fail: 0, xfail: 0 }, lowered: { pass: 0, fail: 0, xfail: 0 } };
   try {
     const version = await browser.version();
     const page = await browser.newPage();
@@ -210,41 +235,53 @@ async function main() {
       copyFileSync(c.wasm, c.upload);
       c.filesDir = mkdtempSync(join(work, 'files-'));
       const n = native(c);
-      const t0 = performance.now();
-      if (c.hello || results.length === 0) {
-        await page.goto(url, { waitUntil: 'load' });
-        await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));
-      }
-      const b = await runInPage(page, c);
-      const why = differences(n, b);
-      const rec = { case: c.name, args: c.args, ms: Math.round(b.ms), differences: why };
-      if (c.hello) {
-        rec.load_and_run_ms = Math.round(performance.now() - t0);
-        rec.shim_load_ms = Math.round(await page.evaluate(() => window.p2shim.loadMs));
-        console.log(`hello: page load + run ${rec.load_and_run_ms} ms (p2shim.wasm fetched and compiled in `
-          + `${rec.shim_load_ms} ms, the run ${rec.ms} ms)`);
-        if (screenshot) {
-          mkdirSync(dirname(resolve(screenshot)), { recursive: true });
-          await page.screenshot({ path: screenshot, fullPage: true });
-          console.log(`screenshot: ${screenshot}`);
+      for (const mode of ['interpreter', 'lowered']) {
+        const name = mode === 'lowered' ? `${c.name}@lowered` : c.name;
+        const t0 = performance.now();
+        if ((c.hello && mode === 'interpreter') || results.length === 0) {
+          await page.goto(url, { waitUntil: 'load' });
+          await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));
         }
+        const b = await runInPage(page, c, mode);
+        const why = differences(c, n, b, mode);
+        const rec = { case: name, mode: b.mode, args: c.args, ms: Math.round(b.ms), run_ms: Math.round(b.runMs),
+          differences: why };
+        if (b.lowerMs !== null && b.lowerMs !== undefined) rec.lower_ms = Math.round(b.lowerMs);
+        if (c.hello) {
+          rec.load_and_run_ms = Math.round(performance.now() - t0);
+          rec.shim_load_ms = Math.round(await page.evaluate(() => window.p2shim.loadMs));
+          console.log(`hello (${mode}): ${mode === 'interpreter' ? 'page load + ' : ''}run ${rec.load_and_run_ms} ms `
+            + `(p2shim.wasm fetched and compiled in ${rec.shim_load_ms} ms at page load, `
+            + `${rec.lower_ms !== undefined ? `the lowering ${rec.lower_ms} ms, ` : ''}the program ${rec.run_ms} ms, `
+            + `the whole run ${rec.ms} ms)`);
+          if (screenshot && mode === 'lowered') {
+            mkdirSync(dirname(resolve(screenshot)), { recursive: true });
+            await page.screenshot({ path: screenshot, fullPage: true });
+            console.log(`screenshot: ${screenshot}`);
+          }
+        }
+        const listed = expected.has(name);
+        const what = `chromium/${name}`;
+        if (why.length === 0 && !listed) { pass++; rec.status = 'pass'; console.log(`ok    ${what} (${c.args})`); }
+        else if (why.length === 0) { fail++; rec.status = 'xpass'; console.log(`XPASS ${what} (listed in web/expected-failures.txt)`); }
+        else if (listed) { xfail++; rec.status = 'xfail'; console.log(`xfail ${what}: ${why.join('; ')}`); }
+        else { fail++; rec.status = 'fail'; console.log(`FAIL  ${what} (${c.args}): ${why.join('; ')}`); if (b.trap) console.log(b.trap); }
+        byMode[mode][rec.status === 'xpass' ? 'fail' : rec.status]++;
+        results.push(rec);
       }
-      const listed = expected.has(c.name);
-      if (why.length === 0 && !listed) { pass++; rec.status = 'pass'; console.log(`ok    chromium/${c.name} (${c.args})`); }
-      else if (why.length === 0) { fail++; rec.status = 'xpass'; console.log(`XPASS chromium/${c.name} (listed in web/expected-failures.txt)`); }
-      else if (listed) { xfail++; rec.status = 'xfail'; console.log(`xfail chromium/${c.name}: ${why.join('; ')}`); }
-      else { fail++; rec.status = 'fail'; console.log(`FAIL  chromium/${c.name} (${c.args}): ${why.join('; ')}`); if (b.trap) console.log(b.trap); }
-      results.push(rec);
     }
     mkdirSync(dirname(jsonPath), { recursive: true });
     writeFileSync(jsonPath, JSON.stringify({ kind: 'browser', host: 'chromium', version,
-      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), summary: { pass, fail, xfail }, results }, null, 1));
+      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), summary: { pass, fail, xfail },
+      summary_by_mode: byMode, results }, null, 1));
   } finally {
     await browser.close();
     server.kill();
     rmSync(work, { recursive: true, force: true });
   }
-  console.log(`browser (chromium): ${pass} passed, ${fail} failed, ${xfail} expected failures`);
+  console.log(`browser (chromium): ${pass} passed, ${fail} failed, ${xfail} expected failures `
+    + `(interpreter ${byMode.interpreter.pass}/${Object.values(byMode.interpreter).reduce((a, b) => a + b)}, `
+    + `lowered ${byMode.lowered.pass}/${Object.values(byMode.lowered).reduce((a, b) => a + b)})`);
   process.exit(fail === 0 ? 0 : 1);
 }
 
