@@ -11,8 +11,8 @@
 // being how the program ran. A worker keeps the page responsive, so the output
 // shows while the program runs.
 //
-// Lowered: `p2shim.wasm lower app.wasm -o app.p1.wasm` runs first, in its own
-// in-memory folder, and the p1 module it writes runs on the browser's own
+// Lowered: `p2shim.wasm lower app.wasm -o app.p1.wasm` runs first, over its own
+// in-memory folders (the component's, and one for the output), and the p1 module it writes runs on the browser's own
 // engine with the program's arguments (argv[0] the component's name, as
 // `wasmtime run` gives it). A component that cannot be lowered (exit 1 and one
 // line naming the construct) runs in the interpreter instead, with a notice;
@@ -33,6 +33,7 @@ import {
 
 const APP_DIR = '/p2shim-app';
 const TRAP_EXIT = 134;
+const OUT_DIR = '/p2shim-out';
 const LOWERED = 'app.p1.wasm';
 
 // The in-memory tree under `dir`: [path, 'dir' | bytes] sorted by path.
@@ -80,15 +81,18 @@ async function lower(job) {
   const err = [];
   const dir = new PreopenDirectory(APP_DIR,
     new Map([[job.app.name, new File(job.app.bytes, { readonly: true })]]));
-  const wasi = makeWasi(['p2shim.wasm', 'lower', `${APP_DIR}/${job.app.name}`, '-o', `${APP_DIR}/${LOWERED}`], [], [
+  // The output in a folder of its own: the component's name may be LOWERED too.
+  const outDir = new PreopenDirectory(OUT_DIR, new Map());
+  const wasi = makeWasi(['p2shim.wasm', 'lower', `${APP_DIR}/${job.app.name}`, '-o', `${OUT_DIR}/${LOWERED}`], [], [
     new OpenFile(new File(new Uint8Array())),
     new ConsoleStdout(() => {}),
     new ConsoleStdout((bytes) => err.push(bytes.slice())),
     dir,
+    outDir,
   ]);
   const { code, trap } = await start(job.shim, wasi);
   const text = new TextDecoder().decode(new Uint8Array(err.flatMap((b) => [...b]))).trim();
-  const out = dir.dir.contents.get(LOWERED);
+  const out = outDir.dir.contents.get(LOWERED);
   if (code === 0 && out instanceof File) {
     return { module: await WebAssembly.compile(out.data) };
   }
