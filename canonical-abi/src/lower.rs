@@ -201,15 +201,26 @@ pub fn alloc_list(
     elem_size: u32,
     align: u32,
 ) -> Result<u32, AbiError> {
+    let byte_length = list_byte_length(length, elem_size)?;
+    let ptr = cx.realloc(0, 0, align, byte_length)?;
+    cx.check_realloc(ptr, align, u64::from(byte_length))?;
+    Ok(ptr)
+}
+
+/// The byte length [`alloc_list`] asks `realloc` for, `length` elements of
+/// `elem_size` bytes; a list too long for it traps. Code with no
+/// `LiftLowerContext` (the WASI shims' generated glue) allocates a list
+/// with this, `realloc`, then [`crate::context::check_realloc`]: the same
+/// checks with the same errors.
+#[inline]
+pub fn list_byte_length(length: usize, elem_size: u32) -> Result<u32, AbiError> {
     let byte_length = length as u64 * u64::from(elem_size);
     // The spec asserts this (lifted lists are bounded by
     // MAX_LIST_BYTE_LENGTH); host lists are not, so it traps here.
     if byte_length > REALLOC_I32_MAX {
         return Err(AbiError::ListTooLong { byte_length });
     }
-    let ptr = cx.realloc(0, 0, align, byte_length as u32)?;
-    cx.check_realloc(ptr, align, byte_length)?;
-    Ok(ptr)
+    Ok(byte_length as u32)
 }
 
 /// `store_list_into_range` for a `list<u8>`: one allocation, one copy.

@@ -8,7 +8,10 @@
 //!   from p1 `args_get`), and at most one [`Call`] at a time: a WASI call
 //!   made while another is running (from inside the guest's `realloc`,
 //!   the only guest code a WASI call runs) is refused with a trap, never
-//!   given a second `&mut` to the state.
+//!   given a second `&mut` to the state. So the phase says "in a call"
+//!   only while the guest's `realloc` runs ([`Call`]'s `realloc` sets it):
+//!   at any other point of a call no guest code runs, and a call whose
+//!   glue asks no `realloc` (most of them) stores no phase at all.
 //! * The handle table is the spec's (canonical-abi's [`HandleTable`]), one
 //!   for the component: the merger links the WASI imports of one component
 //!   instance (the guest's `i32` handles of WASI resources are its
@@ -56,9 +59,9 @@ impl State {
     }
 }
 
-/// Where the library is: no state yet, the state made and no call
-/// running, or a call running. One byte, so that a call's entry is one
-/// load and one compare.
+/// Where the library is: no state yet, the state made and no guest code
+/// running inside a call, or a call running the guest's `realloc`. One
+/// byte, so that a call's entry is one load and one compare.
 const NO_STATE: u8 = 0;
 const IDLE: u8 = 1;
 const IN_CALL: u8 = 2;
@@ -88,20 +91,19 @@ pub fn with_state<R>(func: &'static str, f: impl FnOnce(&mut State) -> R) -> R {
     if SLOT.phase.get() != IDLE {
         enter_cold(func);
     }
-    SLOT.phase.set(IN_CALL);
     // SAFETY: the phase was IDLE (or NO_STATE, and `enter_cold` made the
     // state): no other reference to the state exists (it is only reached
-    // here, and the phase stays IN_CALL until this one is gone), and the
-    // state is `Some`; single-threaded (see `Slot`).
+    // here; the only guest code `f` can run is the guest's `realloc`,
+    // during which the phase is IN_CALL, so a WASI call from it never
+    // reaches this line), and the state is `Some`; single-threaded (see
+    // `Slot`).
     let state = match unsafe { &mut *SLOT.state.get() } {
         Some(state) => state,
         // SAFETY: see above: the state is made before the phase leaves
         // NO_STATE.
         None => unsafe { core::hint::unreachable_unchecked() },
     };
-    let r = f(state);
-    SLOT.phase.set(IDLE);
-    r
+    f(state)
 }
 
 /// A call's entry when the phase is not IDLE: the first call makes the
@@ -206,7 +208,11 @@ impl Guest for Call<'_> {
     ) -> Result<u32, Infallible> {
         // A trap in the guest's `realloc` ends the program there: it is a
         // trap of the merged module, as it is of the component natively.
-        Ok(self.mem.realloc(old_ptr, old_size, align, new_size))
+        // While it runs, a WASI call is refused (see `with_state`).
+        SLOT.phase.set(IN_CALL);
+        let ptr = self.mem.realloc(old_ptr, old_size, align, new_size);
+        SLOT.phase.set(IDLE);
+        Ok(ptr)
     }
     fn options(&self) -> CanonicalOptions {
         // The merger links only UTF-8 `canon lower`s of memory 0; the

@@ -401,14 +401,30 @@ pub mod rt {
     }
 
     /// `store_list_into_range` of a `list<u8>`: one `realloc`, one copy; the
-    /// buffer then goes back to the host ([`ReuseBytes`]).
+    /// buffer then goes back to the host ([`ReuseBytes`]). The steps of
+    /// canonical-abi's `store_bytes_into_range` (its length check, then
+    /// `realloc`, `check_realloc` and the copy), made directly on the
+    /// [`Guest`] rather than through a `LiftLowerContext` (whose memory
+    /// and `realloc` are reached through `dyn` calls: a `blocking-read`
+    /// of the lowered library paid three calls for them).
+    #[inline]
     pub fn store_bytes<G: Guest + ?Sized>(g: &mut G, b: Vec<u8>) -> Result<(u32, u32), G::Trap>
     where
         G::Host: ReuseBytes,
     {
-        let r = with_cx(g, |cx| canonical_abi::lower::store_bytes_into_range(cx, &b));
+        let r = store_bytes_of(g, &b);
         g.host().reuse_bytes(b);
         r
+    }
+
+    #[inline(always)]
+    fn store_bytes_of<G: Guest + ?Sized>(g: &mut G, b: &[u8]) -> Result<(u32, u32), G::Trap> {
+        let len = canonical_abi::lower::list_byte_length(b.len(), 1).map_err(|e| abi(g, e))?;
+        let ptr = g.realloc(0, 0, 1, len)?;
+        canonical_abi::context::check_realloc(ptr, 1, u64::from(len), mem_len(g)?)
+            .map_err(|e| abi(g, e))?;
+        write(g, ptr, b)?;
+        Ok((ptr, len))
     }
 
     /// The allocation of `store_list_into_range` for `len` elements.

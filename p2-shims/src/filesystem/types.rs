@@ -1009,6 +1009,28 @@ mod tests {
         assert_eq!(with(|h| h.file("a")), Some(b"hello".to_vec()));
     }
 
+    /// A read into a buffer that still holds an earlier read's bytes (the
+    /// scratch buffer) returns only what this read got: shorter, longer or
+    /// at the end of the file, and nothing on a closed stream or for 0.
+    #[test]
+    fn a_reused_read_buffer_returns_only_the_new_bytes() {
+        let (mut cx, d) = setup(Quirks::wasmtime(), b"0123456789abcdefghij");
+        let f = open(&mut cx, d, "a", 0, true, false);
+        let r = via_stream(&mut cx, f, Via::Read(0)).unwrap().unwrap();
+        let mut buf = b"stale stale stale stale".to_vec();
+        let mut read = |n| {
+            let r = read_into(&mut cx, r, n, true, &mut buf);
+            (r, String::from_utf8(buf.clone()).unwrap())
+        };
+        assert_eq!(read(4), (Ok(Ok(())), "0123".into()));
+        assert_eq!(read(7), (Ok(Ok(())), "456789a".into()));
+        assert_eq!(read(0), (Ok(Ok(())), "".into()));
+        assert_eq!(read(2), (Ok(Ok(())), "bc".into()));
+        assert_eq!(read(100), (Ok(Ok(())), "defghij".into()));
+        assert_eq!(read(5), (Ok(Err(StreamFail::Closed)), "".into()));
+        assert_eq!(read(5), (Ok(Err(StreamFail::Closed)), "".into()));
+    }
+
     #[test]
     fn directory_listings_are_parsed_whole() {
         reset(Quirks::wasmtime());

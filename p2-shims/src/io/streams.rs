@@ -219,16 +219,27 @@ pub fn read_into(
     blocking: bool,
     buf: &mut Vec<u8>,
 ) -> Result<Result<(), StreamFail>, HostError> {
-    buf.clear();
     // The stream is looked up once: the read needs only its fd, and the
     // table is not touched while it waits.
-    let s = cx.table.input(rep)?;
-    if s.closed {
-        return Ok(Err(StreamFail::Closed));
+    let s = match cx.table.input(rep) {
+        Ok(s) => s,
+        Err(e) => {
+            buf.clear();
+            return Err(e);
+        }
+    };
+    if s.closed || len == 0 {
+        buf.clear();
+        return Ok(if s.closed {
+            Err(StreamFail::Closed)
+        } else {
+            Ok(())
+        });
     }
-    if len == 0 {
-        return Ok(Ok(()));
-    }
+    // `buf` is the bytes of the last read (the scratch buffer): only a
+    // longer request zero-fills, and only its new part (a run of reads of
+    // the same size fills nothing). The read overwrites what it returns and
+    // the rest is cut off below, so no byte of an earlier read is returned.
     buf.resize(len.min(READ_MAX) as usize, 0);
     let (fd, offset) = (s.fd, s.offset);
     let mut waited = Waited::default();
