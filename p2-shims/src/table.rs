@@ -243,6 +243,25 @@ impl<V> SmallMap<V> {
             self.high.remove(&k)
         }
     }
+    /// Removes the value of `k` if `check` of it is `Ok`, dropping it where
+    /// it lies (a value below [`DIRECT`] is not moved out first);
+    /// `check`'s result, or `None` when `k` has no value.
+    #[inline]
+    fn remove_if<T, E>(
+        &mut self,
+        k: u32,
+        check: impl FnOnce(&V) -> Result<T, E>,
+    ) -> Option<Result<T, E>> {
+        if k < DIRECT {
+            drop_if(self.low.get_mut(k as usize)?, check)
+        } else {
+            let r = check(self.high.get(&k)?);
+            if r.is_ok() {
+                self.high.remove(&k);
+            }
+            Some(r)
+        }
+    }
     /// Every entry, in no particular order.
     #[cfg_attr(not(feature = "checkpoint"), allow(dead_code))]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &V)> {
@@ -251,6 +270,21 @@ impl<V> SmallMap<V> {
             .chain(self.high.iter().map(|(k, v)| (*k, v)))
     }
 }
+/// Empties `cell` if `check` of its value is `Ok`, dropping the value in
+/// place (no copy of it out of the table); `check`'s result, or `None` when
+/// the cell is empty.
+#[inline(always)]
+fn drop_if<V, T, E>(
+    cell: &mut Option<V>,
+    check: impl FnOnce(&V) -> Result<T, E>,
+) -> Option<Result<T, E>> {
+    let r = check(cell.as_ref()?);
+    if r.is_ok() {
+        *cell = None;
+    }
+    Some(r)
+}
+
 /// The most recent reps kept by index (see [`Slots`]).
 const WINDOW: usize = 1024;
 
@@ -357,14 +391,23 @@ impl Slots {
         }
         self.trim();
     }
-    fn remove(&mut self, rep: u32) -> Option<Slot> {
+    /// Removes the entry of `rep` if `check` of it is `Ok` (see
+    /// [`SmallMap::remove_if`]): dropped where it lies, not moved out.
+    #[inline]
+    fn remove_if<T, E>(
+        &mut self,
+        rep: u32,
+        check: impl FnOnce(&Slot) -> Result<T, E>,
+    ) -> Option<Result<T, E>> {
         match self.index(rep) {
             Some(i) => {
-                let slot = self.recent.get_mut(i)?.take();
-                self.trim();
-                slot
+                let r = drop_if(self.recent.get_mut(i)?, check)?;
+                if r.is_ok() {
+                    self.trim();
+                }
+                Some(r)
             }
-            None => self.old.remove(rep),
+            None => self.old.remove_if(rep, check),
         }
     }
     /// Moves the window's first live slot out of it (into `old` if live).
@@ -389,7 +432,15 @@ impl Slots {
             self.step();
         }
         if self.dead > 0 && self.dead >= self.live_len() {
-            self.cut();
+            if self.dead == self.recent.len() {
+                // All dead (the usual case once a file's resources are
+                // dropped): no slot to move, so no call of `cut`.
+                self.recent.clear();
+                self.base = self.start;
+                self.dead = 0;
+            } else {
+                self.cut();
+            }
         }
     }
     /// Drops the dead slots from the vector (`base` follows).
@@ -433,6 +484,7 @@ macro_rules! getter {
 
 impl Table {
     /// Adds an entry and returns its new rep.
+    #[inline]
     pub fn push(&mut self, e: Entry) -> Result<u32, HostError> {
         self.insert(e, None)
     }
@@ -453,6 +505,7 @@ impl Table {
         Ok(rep)
     }
 
+    #[inline(always)]
     fn insert(&mut self, entry: Entry, parent: Option<u32>) -> Result<u32, HostError> {
         self.next = self
             .next
@@ -476,18 +529,20 @@ impl Table {
     /// leaving it in place, while it has children. Returns the shims-owned
     /// p1 fd to close when `rep` was its last holder.
     pub fn remove(&mut self, rep: u32) -> Result<Option<u32>, HostError> {
-        match self.entries.get(rep) {
+        // One lookup, and the entry dropped where it lies: only its parent
+        // and fd are read out of it.
+        let removed = self.entries.remove_if(rep, |s| match s.children {
+            0 => Ok((s.parent, s.entry.owned_fd())),
+            _ => Err(HostError::HasChildren),
+        });
+        let (parent, fd) = match removed {
             None => return Ok(None),
-            Some(s) if s.children > 0 => return Err(HostError::HasChildren),
-            Some(_) => {}
-        }
-        let Some(slot) = self.entries.remove(rep) else {
-            return Ok(None);
+            Some(r) => r?,
         };
-        if let Some(p) = slot.parent.and_then(|p| self.entries.get_mut(p)) {
+        if let Some(p) = parent.and_then(|p| self.entries.get_mut(p)) {
             p.children -= 1;
         }
-        let Some(fd) = slot.entry.owned_fd() else {
+        let Some(fd) = fd else {
             return Ok(None);
         };
         let holders = self.fd_holders.get_or_insert_with(fd, || 1);

@@ -358,7 +358,9 @@ fn usable(cx: &mut WasiCtx, rep: u32) -> Result<Result<(), StreamFail>, HostErro
 /// failed `write` to a file, which is reported now (closing the stream).
 #[inline]
 fn check_usable(s: &mut Stream) -> Result<(), StreamFail> {
-    if let Some(e) = s.failed.take() {
+    // Read, and written only when set (`take` would store on every call).
+    if let Some(e) = s.failed {
+        s.failed = None;
         s.closed = true;
         return Err(StreamFail::Errno(e));
     }
