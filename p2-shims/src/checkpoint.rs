@@ -350,8 +350,12 @@ impl Checkpoint for WasiCtx {
                     )));
                 }
             }
+            let fd = *fds.last().expect("pushed");
+            // The sync flags it was opened with, which an append keeps
+            // (`fds`); the other facts are learned again.
+            self.facts(fd).fdflags = f.fdflags;
             self.origins.insert(
-                *fds.last().expect("pushed"),
+                fd,
                 Origin {
                     preopen: *pre_fd,
                     path: f.path.clone(),

@@ -26,14 +26,15 @@
 //!   positional write (`fd_pwrite`) clears it first: with APPEND set,
 //!   every p1 host appends there too (as Linux `pwrite` does on an
 //!   `O_APPEND` file).
-//! * The flags set keep the sync flags the fd was opened with (its
-//!   [`crate::Origin`]); a host that refuses the combination (wasmtime and
+//! * The flags set keep the sync flags the fd was opened with (`fdflags`,
+//!   recorded by `open-at`, and again by a restore that reopens the fd);
+//!   a host that refuses the combination (wasmtime and
 //!   wasmi refuse sync flags in `fd_fdstat_set_flags`: EINVAL) marks the fd
 //!   `no_append`, and its append streams write at the size a stat reads
 //!   just before each write, as before.
 
 use crate::table::SmallMap;
-use crate::{p1, Origin, WasiCtx};
+use crate::{p1, WasiCtx};
 
 /// A p1 fd's type, as far as the shims know it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,9 @@ pub struct FdFacts {
     pub inheriting: Option<wasi::Rights>,
     /// Opens below this directory ask for the narrowed rights first.
     pub narrow: bool,
+    /// The p1 fdflags the shims opened the fd with (its sync flags; 0 for
+    /// an fd they did not open).
+    pub fdflags: wasi::Fdflags,
     /// p1 APPEND is set on the fd now.
     pub append: bool,
     /// The host refused to set APPEND on the fd.
@@ -128,10 +132,7 @@ impl WasiCtx {
     /// The per-fd state a write needs, borrowed apart from the table (so
     /// a write can hold its stream while it writes).
     pub(crate) fn fd_view(&mut self) -> FdView<'_> {
-        FdView {
-            fds: &mut self.fds,
-            origins: &self.origins,
-        }
+        FdView { fds: &mut self.fds }
     }
 
     /// See [`FdView::positional`].
@@ -140,16 +141,15 @@ impl WasiCtx {
     }
 }
 
-/// The facts and origins of the fds, without the rest of the context.
+/// The facts of the fds, without the rest of the context.
 pub(crate) struct FdView<'a> {
     pub fds: &'a mut Fds,
-    pub origins: &'a SmallMap<Origin>,
 }
 
 impl FdView<'_> {
     /// The fdflags `fd` was opened with (its sync flags).
     fn open_fdflags(&self, fd: u32) -> wasi::Fdflags {
-        self.origins.get(fd).map_or(0, |o| o.fdflags)
+        self.known(fd).fdflags
     }
 
     fn facts(&mut self, fd: u32) -> &mut FdFacts {

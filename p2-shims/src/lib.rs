@@ -108,7 +108,11 @@ pub struct WasiCtx {
     /// The guest's `get-environment` when it is not the host's (a restored
     /// guest keeps the environment it started with).
     pub env: Option<Vec<(String, String)>>,
-    /// How each p1 fd the shims opened was opened (what reopens it).
+    /// How each p1 fd the shims opened was opened (what reopens it after
+    /// a checkpoint; only a checkpoint reads it, so only the build with
+    /// checkpoints keeps it: the lowered library does not pay its map per
+    /// `open-at` and close).
+    #[cfg(feature = "checkpoint")]
     origins: table::SmallMap<Origin>,
     /// What the shims learned about each p1 fd (`fds`), by fd.
     fds: fds::Fds,
@@ -120,15 +124,13 @@ pub struct WasiCtx {
 
 /// How a p1 fd was opened by `open-at`: relative to a preopen, so that it
 /// can be opened again.
+#[cfg(feature = "checkpoint")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// The preopen's p1 fd.
     pub preopen: u32,
     /// The path below the preopen (through the directories it was opened
-    /// relative to), as the guest gave it. Only a checkpoint reads it, so
-    /// only the build with checkpoints makes it (the lowered library does
-    /// not pay a `String` per `open-at`).
-    #[cfg(feature = "checkpoint")]
+    /// relative to), as the guest gave it.
     pub path: String,
     pub lookup: wasi::Lookupflags,
     /// `path_open`'s oflags without `creat`, `excl` and `trunc`.
@@ -176,6 +178,7 @@ impl WasiCtx {
     /// still has children traps, as in wasmtime.
     fn drop_entry(&mut self, rep: u32) -> Result<(), HostError> {
         if let Some(fd) = self.table.remove(rep)? {
+            #[cfg(feature = "checkpoint")]
             self.origins.remove(fd);
             self.fds.remove(fd);
             let _ = p1::close(fd);

@@ -180,23 +180,26 @@ pub fn open_at(
                     } else {
                         FdType::Unknown
                     },
+                    fdflags,
                     ..FdFacts::default()
                 },
             );
             // What reopens it after a checkpoint: the same open below the
             // preopen the parent descriptor leads to.
-            let below = cx.origins.get(dir).filter(|_| parent.owned);
-            let origin = crate::Origin {
-                preopen: below.map_or(dir, |o| o.preopen),
-                #[cfg(feature = "checkpoint")]
-                path: below.map_or_else(|| path.to_string(), |o| format!("{}/{path}", o.path)),
-                lookup: lf,
-                oflags: oflags & !(wasi::OFLAGS_CREAT | wasi::OFLAGS_EXCL | wasi::OFLAGS_TRUNC),
-                rights_base: rights,
-                rights_inheriting: inheriting,
-                fdflags,
-            };
-            cx.origins.insert(new, origin);
+            #[cfg(feature = "checkpoint")]
+            {
+                let below = cx.origins.get(dir).filter(|_| parent.owned);
+                let origin = crate::Origin {
+                    preopen: below.map_or(dir, |o| o.preopen),
+                    path: below.map_or_else(|| path.to_string(), |o| format!("{}/{path}", o.path)),
+                    lookup: lf,
+                    oflags: oflags & !(wasi::OFLAGS_CREAT | wasi::OFLAGS_EXCL | wasi::OFLAGS_TRUNC),
+                    rights_base: rights,
+                    rights_inheriting: inheriting,
+                    fdflags,
+                };
+                cx.origins.insert(new, origin);
+            }
             Ok(cx.table.push(Entry::Descriptor(Descriptor {
                 fd: new,
                 owned: true,

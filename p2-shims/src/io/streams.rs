@@ -382,10 +382,7 @@ pub fn write_all(
     data: &[u8],
     blocking: bool,
 ) -> Result<Result<(), StreamFail>, HostError> {
-    let mut fdv = FdView {
-        fds: &mut cx.fds,
-        origins: &cx.origins,
-    };
+    let mut fdv = FdView { fds: &mut cx.fds };
     let s = cx.table.output(rep)?;
     if let Err(f) = check_usable(s) {
         return Ok(Err(f));
