@@ -168,15 +168,26 @@ impl HandleTable {
     /// `canon resource.drop`: returns `Some(rep)` when an owned resource was
     /// dropped (its destructor must then run), `None` for a borrow.
     pub fn resource_drop(&mut self, rt: ResourceTypeId, i: u32) -> Result<Option<u32>, AbiError> {
-        let h = self.get_typed(rt, i)?;
+        // `get_typed`'s checks and `remove`, with one lookup of the slot.
+        let slot = self.array.get_mut(i as usize);
+        let Some(h) = slot.as_ref().and_then(|s| s.as_ref()) else {
+            return Err(AbiError::InvalidHandle(i));
+        };
+        if h.rt != rt {
+            return Err(AbiError::HandleTypeMismatch { handle: i });
+        }
         if h.num_lends != 0 {
             return Err(AbiError::HandleLent(i));
         }
-        let h = self.remove(i)?;
-        if h.own {
-            Ok(Some(h.rep))
+        let (own, rep, borrow_scoped) = (h.own, h.rep, h.borrow_scoped);
+        if let Some(s) = slot {
+            *s = None;
+        }
+        self.free.push(i);
+        if own {
+            Ok(Some(rep))
         } else {
-            if h.borrow_scoped {
+            if borrow_scoped {
                 self.num_borrows = self.num_borrows.saturating_sub(1);
             }
             Ok(None)

@@ -302,8 +302,12 @@ pub fn store_string_into_range(
 
 /// The spec `assert`s these sizes stay below `REALLOC_I32_MAX` (true for any
 /// string that was *lifted*, thanks to `MAX_STRING_BYTE_LENGTH`); host
-/// strings are unbounded, so this is a trap here instead.
-fn check_realloc_size(size: u64) -> Result<u32, AbiError> {
+/// strings are unbounded, so this is a trap here instead. Public for code
+/// with no `LiftLowerContext` (the WASI shims' generated glue), which
+/// stores a host string into UTF-8 with `store_string_copy`'s steps: this,
+/// `realloc(0, 0, 1, size)`, [`crate::context::check_realloc`], the copy.
+#[inline]
+pub fn check_realloc_size(size: u64) -> Result<u32, AbiError> {
     if size > REALLOC_I32_MAX {
         return Err(AbiError::StringTooLong { byte_length: size });
     }

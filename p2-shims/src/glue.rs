@@ -60,7 +60,7 @@
 use crate::error::HostError;
 use canonical_abi::{
     AbiError, CanonicalOptions, CoreType, GuestMemory, HostResource, LiftLowerContext, MemoryView,
-    NoResources, StaticFuncType, StringValue,
+    NoResources, StaticFuncType, StringEncoding, StringValue,
 };
 use std::fmt;
 use std::marker::PhantomData;
@@ -394,6 +394,18 @@ pub mod rt {
     /// `store_string_into_range` (every string encoding): `(ptr, tagged
     /// code units)`.
     pub fn store_string<G: Guest + ?Sized>(g: &mut G, s: String) -> Result<(u32, u32), G::Trap> {
+        if g.options().string_encoding == StringEncoding::Utf8 {
+            // A host string is UTF-8: `store_string_copy`'s steps, made on
+            // the `Guest` itself (no `LiftLowerContext` and its `dyn`
+            // memory), as `store_bytes` does.
+            let len = canonical_abi::strings::check_realloc_size(s.len() as u64)
+                .map_err(|e| abi(g, e))?;
+            let ptr = g.realloc(0, 0, 1, len)?;
+            canonical_abi::context::check_realloc(ptr, 1, u64::from(len), mem_len(g)?)
+                .map_err(|e| abi(g, e))?;
+            write(g, ptr, s.as_bytes())?;
+            return Ok((ptr, len));
+        }
         let v = StringValue::new(s);
         with_cx(g, |cx| {
             canonical_abi::strings::store_string_into_range(cx, &v)

@@ -492,25 +492,32 @@ impl Table {
     /// Adds an entry that is a child of live entry `parent` (which cannot
     /// be removed while the child lives).
     pub fn push_child(&mut self, e: Entry, parent: u32) -> Result<u32, HostError> {
-        if !self.entries.contains(parent) {
+        // The parent is looked up once, and counts the child only once
+        // `insert` cannot fail (its one failure is checked first, after
+        // the parent's, as before).
+        let next = self.next_rep();
+        let Some(p) = self.entries.get_mut(parent) else {
             return Err(HostError::BadHandle {
                 rep: parent,
                 kind: "parent resource",
             });
-        }
-        let rep = self.insert(e, Some(parent))?;
-        if let Some(p) = self.entries.get_mut(parent) {
-            p.children += 1;
-        }
-        Ok(rep)
+        };
+        next?;
+        p.children += 1;
+        self.insert(e, Some(parent))
+    }
+
+    /// The rep [`Table::insert`] issues next, unless the reps ran out.
+    #[inline(always)]
+    fn next_rep(&self) -> Result<u32, HostError> {
+        self.next
+            .checked_add(1)
+            .ok_or_else(|| HostError::Refused("resource table full".into()))
     }
 
     #[inline(always)]
     fn insert(&mut self, entry: Entry, parent: Option<u32>) -> Result<u32, HostError> {
-        self.next = self
-            .next
-            .checked_add(1)
-            .ok_or_else(|| HostError::Refused("resource table full".into()))?;
+        self.next = self.next_rep()?;
         if let Some(fd) = entry.owned_fd() {
             *self.fd_holders.get_or_insert_with(fd, || 0) += 1;
         }
