@@ -7,7 +7,10 @@
 //! * the relocated library must run inside a guest's memory on wasmtime
 //!   (static data, vtables, a growing heap, p1 calls) without touching the
 //!   guest's bytes;
-//! * mutated libraries give an error or a valid module, never a panic.
+//! * mutated libraries give an error or a valid module, never a panic;
+//! * p2-lib, linked into a lowered component, refuses a WASI call made from
+//!   inside the guest's `realloc` (the one guest code a WASI call runs), as
+//!   its `call` module's doc promises.
 //!
 //! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
 
@@ -436,4 +439,85 @@ fn mutated_libraries_give_an_error_or_a_valid_module() {
         }
     }
     assert!(ok > 0 && refused > 0, "ok {ok}, refused {refused}");
+}
+
+/// A component whose `cabi_realloc` calls `get-stdout` when `reenter` is
+/// set, and whose `run` calls `get-arguments` (which lowers its list
+/// through that `realloc`).
+fn reentrant_component(reenter: bool) -> Vec<u8> {
+    let call = if reenter { "(drop (call $gs))" } else { "" };
+    wat::parse_str(format!(
+        r#"(component
+  (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
+  (alias export $error "error" (type $error-type))
+  (import "wasi:io/streams@0.2.0" (instance $streams
+    (alias outer 1 $error-type (type $e0))
+    (export "error" (type $e (eq $e0)))
+    (export "output-stream" (type $os (sub resource)))))
+  (alias export $streams "output-stream" (type $os))
+  (import "wasi:cli/stdout@0.2.0" (instance $stdout
+    (alias outer 1 $os (type $os2))
+    (export "output-stream" (type $os3 (eq $os2)))
+    (export "get-stdout" (func (result (own $os3))))))
+  (import "wasi:cli/environment@0.2.0" (instance $env
+    (export "get-arguments" (func (result (list string))))))
+  (core func $get-stdout (canon lower (func $stdout "get-stdout")))
+  (core instance $w (export "get-stdout" (func $get-stdout)))
+  (core module $libc
+    (import "w" "get-stdout" (func $gs (result i32)))
+    (memory (export "memory") 1)
+    (global $heap (mut i32) (i32.const 4096))
+    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      {call}
+      (local.set $p (global.get $heap))
+      (global.set $heap (i32.add (local.get $p) (i32.add (local.get 3) (i32.const 8))))
+      (local.get $p)))
+  (core instance $libc (instantiate $libc (with "w" (instance $w))))
+  (alias core export $libc "memory" (core memory $mem))
+  (alias core export $libc "cabi_realloc" (core func $realloc))
+  (core func $get-arguments (canon lower (func $env "get-arguments") (memory $mem) (realloc $realloc)))
+  (core instance $wasi (export "get-arguments" (func $get-arguments)))
+  (core module $main
+    (import "wasi" "get-arguments" (func $ga (param i32)))
+    (func (export "run") (result i32) (call $ga (i32.const 16)) (i32.const 0)))
+  (core instance $main (instantiate $main (with "wasi" (instance $wasi))))
+  (func $run (result (result)) (canon lift (core func $main "run")))
+  (instance $run-inst (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run-inst))
+)"#
+    ))
+    .expect("the test component assembles")
+}
+
+#[test]
+fn a_wasi_call_from_the_guests_realloc_is_refused() {
+    let b = builds();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reentrant-realloc");
+    std::fs::create_dir_all(&dir).unwrap();
+    for reenter in [false, true] {
+        let lowered = lower::lower(&reentrant_component(reenter), &b.p2lib_a)
+            .unwrap_or_else(|e| panic!("lowering (reenter {reenter}): {e}"));
+        let file = dir.join(format!("reenter-{reenter}.wasm"));
+        std::fs::write(&file, &lowered.bytes).unwrap();
+        let out = Command::new(wasmtime())
+            .args(["run".as_ref(), file.as_os_str(), "a".as_ref(), "b".as_ref()])
+            .output()
+            .unwrap_or_else(|e| panic!("running {:?} (scripts/install-tools.sh): {e}", wasmtime()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if reenter {
+            assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+            assert!(
+                stderr.contains(
+                    "wasi:cli/stdout@0.2.12#get-stdout: a WASI function called while \
+                     another WASI call runs (from the guest's `realloc`)"
+                ),
+                "stderr:\n{stderr}"
+            );
+        } else {
+            // The same component without the inner call runs to its end.
+            assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+            assert!(stderr.is_empty(), "stderr:\n{stderr}");
+        }
+    }
 }
