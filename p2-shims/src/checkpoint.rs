@@ -29,7 +29,8 @@
 
 use crate::bindings::filesystem_types::{DescriptorType, ErrorCode};
 use crate::table::{
-    Descriptor, DirItem, Entry, InputStream, IoError, OutputKind, OutputStream, Pollable, Table,
+    Descriptor, DirItem, Entry, InputStream, IoError, Listing, OutputKind, OutputStream, Pollable,
+    Table,
 };
 use crate::{p1, Origin, WasiCtx};
 use serde::{Deserialize, Serialize};
@@ -272,11 +273,14 @@ impl Checkpoint for WasiCtx {
                     fd: fd_ref(d.fd, d.owned, rep)?,
                     fdflags: d.fdflags,
                 },
-                Entry::DirEntries(items) => Kind::DirectoryEntries(
-                    items
+                // Without the `d_ino`s and the descriptor: on another host
+                // both would mean something else (see `Listing`).
+                Entry::DirEntries(listing) => Kind::DirectoryEntries(
+                    listing
+                        .items
                         .iter()
                         .map(|i| match i {
-                            Ok((t, name)) => Ok((*t as u8, name.clone())),
+                            Ok((t, name, _)) => Ok((*t as u8, name.clone())),
                             Err(e) => Err(*e as u8),
                         })
                         .collect(),
@@ -434,6 +438,7 @@ impl Checkpoint for WasiCtx {
                                     .get(*t as usize)
                                     .ok_or_else(|| fail(format!("descriptor type {t}")))?,
                                 name.clone(),
+                                0,
                             )),
                             Err(e) => Err(*ErrorCode::CASES
                                 .get(*e as usize)
@@ -441,7 +446,7 @@ impl Checkpoint for WasiCtx {
                         };
                         out.push_back(item);
                     }
-                    Entry::DirEntries(out)
+                    Entry::DirEntries(Listing { dir: 0, items: out })
                 }
                 Kind::TerminalInput => Entry::TerminalInput,
                 Kind::TerminalOutput => Entry::TerminalOutput,

@@ -17,6 +17,7 @@
 //!     to open a directory for writing: EISDIR on wasmtime, wasmi, node and
 //!     iwasm, `conformance/p1-checks/fd-facts`).
 //!   - `inheriting`: the shims never call `fd_fdstat_set_rights`.
+//!   - `dev`: an open file stays on its device.
 //!   - `narrow`: set only after the host refused (ENOTCAPABLE) an open
 //!     below this directory for rights beyond its inheriting ones and then
 //!     took the narrowed request, so it enforces them (node, iwasm, wasmi).
@@ -64,6 +65,9 @@ pub struct FdFacts {
     pub append: bool,
     /// The host refused to set APPEND on the fd.
     pub no_append: bool,
+    /// The p1 `dev` of the fd's file (its device never changes while it is
+    /// open), from its last `fd_filestat_get`.
+    pub dev: Option<u64>,
 }
 
 /// The facts of every fd the shims learned something about, by fd.
@@ -105,11 +109,21 @@ impl WasiCtx {
         Ok(t)
     }
 
-    /// `fd_filestat_get` of `fd`, whose type is then known.
+    /// `fd_filestat_get` of `fd`, whose type and device are then known.
     pub(crate) fn filestat(&mut self, fd: u32) -> p1::R<wasi::Filestat> {
         let st = p1::filestat(fd)?;
-        self.facts(fd).ty = FdType::Is(st.filetype);
+        let facts = self.facts(fd);
+        facts.ty = FdType::Is(st.filetype);
+        facts.dev = Some(st.dev);
         Ok(st)
+    }
+
+    /// The p1 `dev` of `fd`'s file, asked once.
+    pub(crate) fn dev(&mut self, fd: u32) -> p1::R<u64> {
+        match self.known(fd).dev {
+            Some(dev) => Ok(dev),
+            None => Ok(self.filestat(fd)?.dev),
+        }
     }
 
     /// The rights directory `fd` passes on, asked once; all rights when the

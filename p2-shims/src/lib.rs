@@ -120,6 +120,10 @@ pub struct WasiCtx {
     stdin_partial: bool,
     /// The guest's monotonic clock.
     monotonic: Monotonic,
+    /// The entry a directory stream returned last, which answers a
+    /// `metadata-hash-at` of its name right after it (see
+    /// `filesystem::types::Listed`).
+    listed: filesystem::types::Listed,
 }
 
 /// How a p1 fd was opened by `open-at`: relative to a preopen, so that it

@@ -62,6 +62,9 @@ pub struct Quirks {
     /// `fd_fdstat_set_flags` takes the sync flags (node, iwasm); wasmtime
     /// and wasmi refuse them (EINVAL).
     pub set_flags_takes_sync: bool,
+    /// `fd_readdir` says `d_ino` 0 for every entry (node's uvwasi);
+    /// elsewhere it is the `ino` of the entry's `path_filestat_get`.
+    pub readdir_ino_zero: bool,
 }
 
 impl Quirks {
@@ -72,6 +75,7 @@ impl Quirks {
             closed_pipe: errno::IO,
             poll_refuses_stdin_file: false,
             set_flags_takes_sync: false,
+            readdir_ino_zero: false,
         }
     }
     #[cfg(test)]
@@ -82,6 +86,7 @@ impl Quirks {
             closed_pipe: errno::PIPE,
             poll_refuses_stdin_file: true,
             set_flags_takes_sync: true,
+            readdir_ino_zero: true,
         }
     }
 }
@@ -160,7 +165,8 @@ pub struct Host {
     pub polls: u32,
     /// The p1 file calls made, by name (`path_open`, `fd_fdstat_get`,
     /// `fd_filestat_get`, `path_filestat_get`, `fd_fdstat_set_flags`,
-    /// `fd_write`, `fd_pwrite`, `fd_read`, `fd_pread`, `fd_close`).
+    /// `fd_write`, `fd_pwrite`, `fd_read`, `fd_pread`, `fd_close`, `fd_readdir`,
+    /// `path_rename`).
     pub calls: Vec<&'static str>,
 }
 
@@ -806,6 +812,7 @@ pub fn advise(fd: Fd, _offset: u64, _len: u64, _advice: wasi::Advice) -> R<()> {
 /// is the index of the next entry; the last entry may be cut short.
 pub fn readdir(fd: Fd, buf: &mut [u8], cookie: u64) -> R<usize> {
     with(|h| {
+        h.calls.push("fd_readdir");
         let o = h.get(fd)?;
         h.need(o, wasi::RIGHTS_FD_READDIR)?;
         let What::Node(ino) = o.what else {
@@ -815,9 +822,11 @@ pub fn readdir(fd: Fd, buf: &mut [u8], cookie: u64) -> R<usize> {
         let mut all: Vec<(&str, Ino)> = vec![(".", ino), ("..", ino)];
         all.extend(m.iter().map(|(n, &i)| (n.as_str(), i)));
         let mut out = Vec::new();
+        let zero = h.quirks.readdir_ino_zero;
         for (i, (name, child)) in all.iter().enumerate().skip(cookie as usize) {
             out.extend_from_slice(&(i as u64 + 1).to_le_bytes());
-            out.extend_from_slice(&(*child as u64 + 1).to_le_bytes());
+            let d_ino = if zero { 0 } else { h.stat(*child).ino };
+            out.extend_from_slice(&d_ino.to_le_bytes());
             out.extend_from_slice(&(name.len() as u32).to_le_bytes());
             out.push(h.stat(*child).filetype.raw());
             out.extend_from_slice(&[0; 3]);
@@ -896,6 +905,7 @@ pub fn unlink_file(fd: Fd, path: &str) -> R<()> {
 
 pub fn rename(fd: Fd, old: &str, new_fd: Fd, new: &str) -> R<()> {
     with(|h| {
+        h.calls.push("path_rename");
         h.dir_of(fd, wasi::RIGHTS_PATH_RENAME_SOURCE)?;
         h.dir_of(new_fd, wasi::RIGHTS_PATH_RENAME_TARGET)?;
         let (op, oname, ino) = existing(h, fd, old)?;

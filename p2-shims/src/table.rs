@@ -130,9 +130,20 @@ pub struct Descriptor {
     pub fdflags: Option<u16>,
 }
 
-/// One item of a `directory-entry-stream`: `(descriptor-type, name)` or an
-/// `error-code`.
-pub type DirItem = Result<(DescriptorType, String), ErrorCode>;
+/// One item of a `directory-entry-stream`: `(descriptor-type, name, d_ino)`
+/// or an `error-code`; `d_ino` is p1 `fd_readdir`'s, 0 when the host does
+/// not say (node) or the listing was restored from a checkpoint.
+pub type DirItem = Result<(DescriptorType, String, u64), ErrorCode>;
+
+/// A `directory-entry-stream`: the listing `read-directory` read whole.
+#[derive(Debug)]
+pub struct Listing {
+    /// The rep of the descriptor listed (reps are never reused, so no other
+    /// descriptor ever has it), 0 when not known (a restored listing).
+    pub dir: u32,
+    /// The entries not read yet.
+    pub items: VecDeque<DirItem>,
+}
 
 #[derive(Debug)]
 pub enum Entry {
@@ -141,7 +152,7 @@ pub enum Entry {
     Pollable(Pollable),
     Error(IoError),
     Descriptor(Descriptor),
-    DirEntries(VecDeque<DirItem>),
+    DirEntries(Listing),
     TerminalInput,
     TerminalOutput,
     Network,
@@ -631,12 +642,7 @@ impl Table {
     getter!(pollable, Pollable, Pollable, "pollable");
     getter!(error, Error, IoError, "error");
     getter!(descriptor, Descriptor, Descriptor, "descriptor");
-    getter!(
-        dir_entries,
-        DirEntries,
-        VecDeque<DirItem>,
-        "directory-entry-stream"
-    );
+    getter!(dir_entries, DirEntries, Listing, "directory-entry-stream");
 }
 
 #[cfg(test)]

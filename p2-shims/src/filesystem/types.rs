@@ -24,7 +24,7 @@ use crate::clocks::datetime;
 use crate::errno::{error_code, p1 as errno};
 use crate::fds::{FdFacts, FdType};
 use crate::glue::{Borrow, Own};
-use crate::table::{Descriptor, DirItem, Entry, InputStream, OutputKind, OutputStream};
+use crate::table::{Descriptor, DirItem, Entry, InputStream, Listing, OutputKind, OutputStream};
 use crate::{p1, HostError, WasiCtx};
 use std::collections::VecDeque;
 
@@ -64,6 +64,64 @@ fn hash(st: wasi::Filestat) -> MetadataHashValue {
     MetadataHashValue {
         lower: st.ino,
         upper: st.dev,
+    }
+}
+
+/// The entry a `directory-entry-stream` returned last, which answers the
+/// `metadata-hash-at` of its name asked right after it (wasi-libc's
+/// `readdir` asks one per entry, for its `d_ino`): from p1 `fd_readdir`'s
+/// `d_ino` and the folder's `dev` (learned once per fd, `WasiCtx::dev`),
+/// where a `path_filestat_get` per entry would be one more p1 call than a
+/// p1 build's `readdir` makes (it takes `d_ino` from `fd_readdir`).
+///
+/// Invariants:
+/// * `dir` is the rep of the descriptor listed, 0 for none (reps are never
+///   reused, so a descriptor dropped since matches no other); `ino` is
+///   nonzero (node says 0 for every entry: then the host is asked).
+/// * wasmtime, wasmi, iwasm and the browser's shim give as `d_ino` the
+///   `ino` that `path_filestat_get` without `symlink-follow` gives, and the
+///   entry's `dev` is its folder's (`conformance/p1-checks/dir-ino`), so
+///   the answer is the host's, except for a mount point inside the folder
+///   (its `d_ino` is the covered directory's, as POSIX `readdir` says).
+/// * With `symlink-follow`, only an entry known not to be a symlink is
+///   answered. A `rename-at`, `unlink-file-at` or `remove-directory-at`
+///   forgets the entry: its name may now be another file, or none.
+#[derive(Debug, Default)]
+pub(crate) struct Listed {
+    dir: u32,
+    ino: u64,
+    /// The entry is a symlink, or its type is unknown.
+    may_link: bool,
+    name: String,
+}
+
+impl Listed {
+    /// Remembers the entry `name` just read from a listing of descriptor
+    /// `dir` (reusing the name's buffer).
+    fn remember(&mut self, dir: u32, ino: u64, type_: DescriptorType, name: &str) {
+        if dir == 0 || ino == 0 {
+            self.dir = 0;
+            return;
+        }
+        self.dir = dir;
+        self.ino = ino;
+        self.may_link = matches!(
+            type_,
+            DescriptorType::SymbolicLink | DescriptorType::Unknown
+        );
+        self.name.clear();
+        self.name.push_str(name);
+    }
+
+    fn forget(&mut self) {
+        self.dir = 0;
+    }
+
+    /// The `d_ino` of `path` below descriptor `dir` looked up with `flags`,
+    /// when it is the entry remembered.
+    fn ino(&self, dir: u32, flags: PathFlags, path: &str) -> Option<u64> {
+        let follows = flags.contains(PathFlags::SYMLINK_FOLLOW) && self.may_link;
+        (self.dir == dir && dir != 0 && !follows && self.name == path).then_some(self.ino)
     }
 }
 
@@ -335,8 +393,9 @@ fn list_dir(cx: &mut WasiCtx, fd: u32) -> p1::R<VecDeque<DirItem>> {
             }
             let name = &buf[at + HEADER..at + HEADER + namlen];
             if name != b"." && name != b".." {
+                let ino = u64::from_le_bytes(h[8..16].try_into().unwrap_or_default());
                 out.push_back(match std::str::from_utf8(name) {
-                    Ok(s) => Ok((descriptor_type_raw(ft), s.to_string())),
+                    Ok(s) => Ok((descriptor_type_raw(ft), s.to_string(), ino)),
                     Err(_) => Err(ErrorCode::IllegalByteSequence),
                 });
             }
@@ -565,9 +624,13 @@ impl Host for WasiCtx {
         &mut self,
         d: Borrow<DescriptorRes>,
     ) -> FsResult<Own<DirectoryEntryStream>> {
+        let dir = d.rep();
         let fd = self.fd(d)?;
         match list_dir(self, fd) {
-            Ok(items) => resource(Ok(self.table.push(Entry::DirEntries(items))?)),
+            Ok(items) => {
+                let listing = Entry::DirEntries(Listing { dir, items });
+                resource(Ok(self.table.push(listing)?))
+            }
             Err(e) => Ok(Err(error_code(e))),
         }
     }
@@ -641,6 +704,7 @@ impl Host for WasiCtx {
         d: Borrow<DescriptorRes>,
         path: &str,
     ) -> FsResult<()> {
+        self.listed.forget();
         res(p1::remove_directory(self.fd(d)?, path))
     }
     fn descriptor_rename_at(
@@ -651,6 +715,7 @@ impl Host for WasiCtx {
         new_path: &str,
     ) -> FsResult<()> {
         let (old, new) = (self.fd(d)?, self.fd(new_descriptor)?);
+        self.listed.forget();
         res(p1::rename(old, old_path, new, new_path))
     }
     fn descriptor_symlink_at(
@@ -662,6 +727,7 @@ impl Host for WasiCtx {
         res(p1::symlink(old_path, self.fd(d)?, new_path))
     }
     fn descriptor_unlink_file_at(&mut self, d: Borrow<DescriptorRes>, path: &str) -> FsResult<()> {
+        self.listed.forget();
         res(p1::unlink_file(self.fd(d)?, path))
     }
     fn descriptor_is_same_object(
@@ -688,15 +754,30 @@ impl Host for WasiCtx {
         path_flags: PathFlags,
         path: &str,
     ) -> FsResult<MetadataHashValue> {
-        res(p1::path_filestat(self.fd(d)?, lookup(path_flags), path).map(hash))
+        let rep = d.rep();
+        let fd = self.fd(d)?;
+        if let Some(ino) = self.listed.ino(rep, path_flags, path) {
+            if let Ok(dev) = self.dev(fd) {
+                return Ok(Ok(MetadataHashValue {
+                    lower: ino,
+                    upper: dev,
+                }));
+            }
+        }
+        res(p1::path_filestat(fd, lookup(path_flags), path).map(hash))
     }
     fn directory_entry_stream_read_directory_entry(
         &mut self,
         s: Borrow<DirectoryEntryStream>,
     ) -> FsResult<Option<DirectoryEntry>> {
-        Ok(match self.table.dir_entries(s.rep())?.pop_front() {
+        let listing = self.table.dir_entries(s.rep())?;
+        let dir = listing.dir;
+        Ok(match listing.items.pop_front() {
             None => Ok(None),
-            Some(Ok((type_, name))) => Ok(Some(DirectoryEntry { type_, name })),
+            Some(Ok((type_, name, ino))) => {
+                self.listed.remember(dir, ino, type_, &name);
+                Ok(Some(DirectoryEntry { type_, name }))
+            }
             Some(Err(code)) => Err(code),
         })
     }
@@ -1046,16 +1127,105 @@ mod tests {
         let mut cx = WasiCtx::default();
         let items = list_dir(&mut cx, 3).unwrap();
         assert_eq!(items.len(), 501);
+        let ino = |path| p1::path_filestat(3, 0, path).unwrap().ino;
         assert_eq!(
             items[0],
-            Ok((DescriptorType::RegularFile, "file-000-".to_string()))
+            Ok((
+                DescriptorType::RegularFile,
+                "file-000-".to_string(),
+                ino("file-000-")
+            ))
         );
         assert_eq!(
             items[500],
-            Ok((DescriptorType::Directory, "sub".to_string()))
+            Ok((DescriptorType::Directory, "sub".to_string(), ino("sub")))
         );
         let f = p1::open(3, 0, "file-001-x", 0, wasi::RIGHTS_FD_READ, 0, 0).unwrap();
         assert_eq!(list_dir(&mut cx, f), Err(errno::NOTDIR));
+    }
+
+    /// wasi-libc's `readdir`: each entry read, then the `metadata-hash-at`
+    /// of its name. Where the host's `fd_readdir` gives `d_ino` (wasmtime),
+    /// the hashes cost no p1 call (the folder's `dev` is known from the
+    /// stat that told it is a folder); where it says 0 (node), one
+    /// `path_filestat_get` each. The hashes are the host's either way;
+    /// `symlink-follow` on a symlink, another folder's descriptor, another
+    /// name and a rename in between all ask the host.
+    #[test]
+    fn a_listed_entry_is_hashed_from_its_d_ino() {
+        use crate::bindings::filesystem_types::Host as _;
+        let host = |path: &str, lookup| hash(p1::path_filestat(3, lookup, path).unwrap());
+        let hash_at = |cx: &mut WasiCtx, d, flags, path: &str| {
+            cx.descriptor_metadata_hash_at(Borrow::new(d), flags, path)
+                .unwrap()
+        };
+        let list = |cx: &mut WasiCtx, d| {
+            let s = cx.descriptor_read_directory(Borrow::new(d)).unwrap();
+            s.unwrap().rep()
+        };
+        let next = |cx: &mut WasiCtx, s| {
+            let e = cx.directory_entry_stream_read_directory_entry(Borrow::new(s));
+            e.unwrap().unwrap().map(|e| e.name)
+        };
+        for q in [Quirks::wasmtime(), Quirks::node()] {
+            let (mut cx, d) = setup(q, b"abc");
+            with(|h| h.add_file("b", b""));
+            p1::symlink("a", 3, "l").unwrap();
+            p1::create_directory(3, "sub").unwrap();
+            let names = ["a", "b", "l", "sub"];
+            let want: Vec<_> = names.iter().map(|n| Ok(host(n, 0))).collect();
+            let _ = calls();
+            let s = list(&mut cx, d);
+            let mut got = Vec::new();
+            while let Some(name) = next(&mut cx, s) {
+                got.push((name.clone(), hash_at(&mut cx, d, PathFlags::empty(), &name)));
+            }
+            let mut p1_calls = vec!["fd_filestat_get", "fd_readdir"];
+            if q.readdir_ino_zero {
+                p1_calls.extend(["path_filestat_get"; 4]);
+            }
+            assert_eq!(calls(), p1_calls, "{q:?}");
+            let want: Vec<_> = names.iter().map(|n| n.to_string()).zip(want).collect();
+            assert_eq!(got, want, "{q:?}");
+            cx.drop_entry(s).unwrap();
+            if q.readdir_ino_zero {
+                continue;
+            }
+
+            // Each case just after reading the entry `l` (a symlink to `a`).
+            let sub = open(&mut cx, d, "sub", wasi::OFLAGS_DIRECTORY, true, false);
+            let (l_followed, a) = (host("l", 1), host("a", 0));
+            assert_ne!(l_followed, host("l", 0));
+            let at_l = |cx: &mut WasiCtx| {
+                let s = list(cx, d);
+                for _ in 0..3 {
+                    next(cx, s);
+                }
+                let _ = calls();
+            };
+            at_l(&mut cx);
+            let h = hash_at(&mut cx, d, PathFlags::SYMLINK_FOLLOW, "l");
+            assert_eq!(calls(), ["path_filestat_get"], "a symlink followed");
+            assert_eq!(h, Ok(l_followed));
+            at_l(&mut cx);
+            assert!(hash_at(&mut cx, sub, PathFlags::empty(), "l").is_err());
+            assert_eq!(hash_at(&mut cx, d, PathFlags::empty(), "a"), Ok(a.clone()));
+            assert_eq!(
+                calls(),
+                ["path_filestat_get"; 2],
+                "another folder, another name"
+            );
+            at_l(&mut cx);
+            let r = cx.descriptor_rename_at(Borrow::new(d), "a", Borrow::new(d), "l");
+            assert_eq!(r.unwrap(), Ok(()));
+            let h = hash_at(&mut cx, d, PathFlags::empty(), "l");
+            assert_eq!(
+                calls(),
+                ["path_rename", "path_filestat_get"],
+                "renamed over"
+            );
+            assert_eq!(h, Ok(a));
+        }
     }
 
     #[test]
