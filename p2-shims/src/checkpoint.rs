@@ -591,6 +591,19 @@ mod tests {
             .unwrap()
             .map(|e| e.name);
         assert_eq!(rest.as_deref(), Some("d"));
+        // Its entries are hashed by the new host: a restored listing keeps
+        // no `d_ino` of the old one.
+        with(|h| h.calls.clear());
+        let hash = cx2
+            .descriptor_metadata_hash_at(
+                Borrow::new(root),
+                crate::bindings::filesystem_types::PathFlags::empty(),
+                "d",
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(with(|h| h.calls.clone()), ["path_filestat_get"]);
+        assert_eq!(hash.lower, p1::path_filestat(3, 0, "d").unwrap().ino);
         // New reps continue after the old ones.
         assert!(cx2.get_stdin().unwrap().rep() > saved.last_rep);
     }
