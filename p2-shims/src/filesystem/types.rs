@@ -61,9 +61,14 @@ fn stat(st: wasi::Filestat) -> DescriptorStat {
 
 /// `metadata-hash-value` from the identity p1 gives: device and inode.
 fn hash(st: wasi::Filestat) -> MetadataHashValue {
+    identity(st.dev, st.ino)
+}
+
+/// `metadata-hash-value` of inode `ino` on device `dev`.
+fn identity(dev: u64, ino: u64) -> MetadataHashValue {
     MetadataHashValue {
-        lower: st.ino,
-        upper: st.dev,
+        lower: ino,
+        upper: dev,
     }
 }
 
@@ -758,10 +763,7 @@ impl Host for WasiCtx {
         let fd = self.fd(d)?;
         if let Some(ino) = self.listed.ino(rep, path_flags, path) {
             if let Ok(dev) = self.dev(fd) {
-                return Ok(Ok(MetadataHashValue {
-                    lower: ino,
-                    upper: dev,
-                }));
+                return Ok(Ok(identity(dev, ino)));
             }
         }
         res(p1::path_filestat(fd, lookup(path_flags), path).map(hash))

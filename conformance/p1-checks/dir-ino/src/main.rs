@@ -25,8 +25,16 @@ fn main() {
         fd_close(f).unwrap();
         path_create_directory(3, "d/s").unwrap();
         path_symlink("f", 3, "d/l").unwrap();
-        let d = path_open(3, 0, "d", OFLAGS_DIRECTORY, RIGHTS_FD_READDIR | RIGHTS_PATH_FILESTAT_GET | RIGHTS_FD_FILESTAT_GET, 0, 0)
-            .unwrap();
+        let d = path_open(
+            3,
+            0,
+            "d",
+            OFLAGS_DIRECTORY,
+            RIGHTS_FD_READDIR | RIGHTS_PATH_FILESTAT_GET | RIGHTS_FD_FILESTAT_GET,
+            0,
+            0,
+        )
+        .unwrap();
         let dir = fd_filestat_get(d).unwrap();
         let mut buf = vec![0u8; 4096];
         let n = fd_readdir(d, buf.as_mut_ptr(), buf.len(), 0).unwrap();
@@ -44,7 +52,11 @@ fn main() {
             lines.push(format!(
                 "{name}: d_ino {}, dev {}",
                 verdict(ent.d_ino, st.ino),
-                if st.dev == dir.dev { "the folder's" } else { "other" }
+                if st.dev == dir.dev {
+                    "the folder's"
+                } else {
+                    "other"
+                }
             ));
         }
         lines.sort();
