@@ -368,7 +368,8 @@ check-scripts:
 	    $(ROOT)/conformance/wasi-testsuite-adapter/p2shim.py \
 	    $(ROOT)/conformance/wasi-testsuite-adapter/drive.py $(ROOT)/conformance/report.py \
 	    $(ROOT)/conformance/host_matrix.py $(ROOT)/conformance/bench_p2.py \
-	    $(ROOT)/conformance/bench_lowered.py $(ROOT)/conformance/bench_stats.py
+	    $(ROOT)/conformance/bench_lowered.py $(ROOT)/conformance/bench_stats.py \
+	    $(ROOT)/conformance/file_heavy_model.py
 	$(PYTHON) $(ROOT)/conformance/bench_stats.py
 	$(NODE) --check $(ROOT)/conformance/hosts/node-wasi.mjs
 	$(NODE) --check $(ROOT)/conformance/bench/jco/run.mjs
