@@ -40,6 +40,7 @@
 
 use crate::error::LowerError;
 use crate::merge::{GlueFunc, GlueGlobal, Merger, Origin};
+use crate::resources::{CallEnd, Misuse};
 use canonical_abi::lift::MAX_LIST_BYTE_LENGTH;
 use canonical_abi::strings::MAX_STRING_BYTE_LENGTH;
 use canonical_abi::types::{
@@ -57,6 +58,17 @@ use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 pub struct Side {
     pub memory: Option<Origin>,
     pub realloc: Option<Origin>,
+}
+
+/// The moves of handles of resource types a component defines, which an
+/// adapter makes between the caller's and the callee's handle tables
+/// ([`crate::resources`]); handles of WASI resources pass unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct HandleMoves {
+    /// `(resource type, borrow, in the results, the move)`.
+    pub moves: Vec<(u32, bool, bool, GlueFunc)>,
+    /// What the call's end checks and undoes.
+    pub end: CallEnd,
 }
 
 /// What an adapter calls.
@@ -79,6 +91,7 @@ struct Adapter {
     caller: Side,
     callee_side: Side,
     callee: Callee,
+    handles: HandleMoves,
 }
 
 /// The scratch allocator of the primary memory (see module docs).
@@ -117,6 +130,7 @@ pub fn lowered_type(ty: &FuncType) -> wasm_encoder::FuncType {
 impl Adapters {
     /// Declares an adapter for a `canon lower` of type `ty`; its core type
     /// is the lowered one.
+    #[allow(clippy::too_many_arguments)]
     pub fn declare(
         &mut self,
         merger: &mut Merger<'_>,
@@ -125,6 +139,7 @@ impl Adapters {
         caller: Side,
         callee_side: Side,
         callee: Callee,
+        handles: HandleMoves,
     ) -> GlueFunc {
         let glue = merger.declare_glue(&format!("adapter of `{name}`"), lowered_type(ty));
         if has_strings(ty) {
@@ -140,6 +155,7 @@ impl Adapters {
             caller,
             callee_side,
             callee,
+            handles,
         });
         glue
     }
@@ -183,12 +199,14 @@ impl Adapters {
 
     /// The bodies of every generated function. `primary` is the memory of
     /// the library; `current_realloc` the global that selects the library's
-    /// realloc and `scratch_realloc` the scratch allocator's number in it.
+    /// realloc and `scratch_realloc` the scratch allocator's number in it;
+    /// `handle_report` the library's report of a misused handle.
     pub fn bodies(
         &self,
         merger: &Merger<'_>,
         primary: Origin,
         current_realloc: Option<(u32, u32)>,
+        handle_report: Option<Origin>,
     ) -> Result<Vec<(GlueFunc, Function)>, LowerError> {
         let mut out = Vec::new();
         if let Some(g) = self.trap_realloc {
@@ -213,6 +231,15 @@ impl Adapters {
             let mut g = Gen {
                 merger,
                 validators: &self.validators,
+                moves: a
+                    .handles
+                    .moves
+                    .iter()
+                    .map(|&(rt, borrow, result, f)| {
+                        (rt, borrow, result, merger.index(Origin::Glue(f)))
+                    })
+                    .collect(),
+                report: handle_report.map(|r| merger.index(r)),
                 c: Code::new(0),
             };
             g.adapter(a, scratch.as_ref(), current_realloc)?;
@@ -277,6 +304,9 @@ enum Scalar {
     Char,
     /// Flags with this many labels (at most 32).
     Flags(u32),
+    /// A handle of a resource type a component defines, moved by this
+    /// function (`(handle) -> handle`).
+    Handle(u32),
 }
 
 impl Scalar {
@@ -397,6 +427,10 @@ impl Code {
 struct Gen<'a, 'm> {
     merger: &'a Merger<'m>,
     validators: &'a [(Origin, GlueFunc)],
+    /// The adapter's handle moves, with merged function indices.
+    moves: Vec<(u32, bool, bool, u32)>,
+    /// The library's report of a misused handle (`resources::Tables::report`).
+    report: Option<u32>,
     c: Code,
 }
 
@@ -525,7 +559,16 @@ impl Gen<'_, '_> {
             from: a.caller,
             to: a.callee_side,
             to_realloc: callee_realloc,
+            results: false,
         };
+        // The lend stack's top before the arguments lend anything.
+        let saved_lends = a.handles.end.release.map(|(_, top)| {
+            let l = self.local(ValType::I32);
+            let top = self.merger.index(Origin::GlueGlobal(top));
+            self.emit(I::GlobalGet(top));
+            self.emit(I::LocalSet(l));
+            l
+        });
         self.tuple(&params, &src, &dst, &sides)?;
         for l in args {
             self.emit(I::LocalGet(l));
@@ -639,6 +682,7 @@ impl Gen<'_, '_> {
             from: a.callee_side,
             to: a.caller,
             to_realloc: a.caller.realloc.map(|r| self.merger.index(r)),
+            results: true,
         };
         self.tuple(&results, &result_src, &result_dst, &back)?;
         match a.callee {
@@ -659,6 +703,25 @@ impl Gen<'_, '_> {
                     self.emit(I::GlobalSet(s.top));
                 }
             }
+        }
+        // The call's end: the callee holds none of the borrow handles it
+        // was given, and the caller's lent handles are its own again.
+        if let Some(b) = a.handles.end.callee_borrows {
+            let b = self.merger.index(Origin::GlueGlobal(b));
+            self.emit(I::GlobalGet(b));
+            self.emit(I::If(BlockType::Empty));
+            if let Some(r) = self.report {
+                self.emit(I::I32Const(Misuse::BorrowsRemain as i32));
+                self.emit(I::I32Const(0));
+                self.emit(I::Call(r));
+            }
+            self.emit(I::Unreachable);
+            self.emit(I::End);
+        }
+        if let (Some((release, _)), Some(saved)) = (a.handles.end.release, saved_lends) {
+            self.emit(I::LocalGet(saved));
+            let release = self.merger.index(Origin::Glue(release));
+            self.emit(I::Call(release));
         }
         if let Dst::Stack(locals) = result_dst {
             for (l, _) in locals {
@@ -698,7 +761,18 @@ impl Gen<'_, '_> {
             D::S8 => Scalar::S8,
             D::U16 => Scalar::U16,
             D::S16 => Scalar::S16,
-            D::U32 | D::S32 | D::Own(_) | D::Borrow(_) => Scalar::I32,
+            D::U32 | D::S32 => Scalar::I32,
+            D::Own(rt) | D::Borrow(rt) => {
+                let borrow = matches!(despecialize(t), D::Borrow(_));
+                match self
+                    .moves
+                    .iter()
+                    .find(|m| (m.0, m.1, m.2) == (rt.0, borrow, sides.results))
+                {
+                    Some(m) => Scalar::Handle(m.3),
+                    None => Scalar::I32,
+                }
+            }
             D::U64 | D::S64 => Scalar::I64,
             D::F32 => Scalar::F32,
             D::F64 => Scalar::F64,
@@ -757,7 +831,7 @@ impl Gen<'_, '_> {
                     Scalar::S8 => self.emit(I::I32Load8S(m(0))),
                     Scalar::U16 => self.emit(I::I32Load16U(m(1))),
                     Scalar::S16 => self.emit(I::I32Load16S(m(1))),
-                    Scalar::I32 | Scalar::Char => self.emit(I::I32Load(m(2))),
+                    Scalar::I32 | Scalar::Char | Scalar::Handle(_) => self.emit(I::I32Load(m(2))),
                     Scalar::I64 => self.emit(I::I64Load(m(3))),
                     Scalar::F32 => self.emit(I::F32Load(m(2))),
                     Scalar::F64 => self.emit(I::F64Load(m(3))),
@@ -789,6 +863,7 @@ impl Gen<'_, '_> {
                 self.emit(I::I32Const(((1u64 << n) - 1) as i32));
                 self.emit(I::I32And);
             }
+            Scalar::Handle(f) => self.emit(I::Call(f)),
             _ => {}
         }
         // Write.
@@ -1022,6 +1097,8 @@ struct Sides {
     to: Side,
     /// Merged index of the `realloc` of the side written to.
     to_realloc: Option<u32>,
+    /// Whether these are the results (from the callee to the caller).
+    results: bool,
 }
 
 #[derive(Clone, Copy)]

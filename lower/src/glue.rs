@@ -176,7 +176,11 @@ pub fn bodies(
         set(g, f);
     }
     let scratch = cur.zip(linked.scratch_realloc);
-    for (g, f) in linked.adapters.bodies(merger, linked.primary, scratch)? {
+    for (g, f) in
+        linked
+            .adapters
+            .bodies(merger, linked.primary, scratch, linked.resources.report)?
+    {
         set(g, f);
     }
     let mut start = Function::new([(1, ValType::I32)]);

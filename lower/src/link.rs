@@ -27,11 +27,11 @@
 //! `InputId(k + 1)`. Anything not listed above is refused with a message
 //! naming it.
 
-use crate::adapter::{has_strings, Adapters, Callee, Side};
+use crate::adapter::{has_strings, Adapters, Callee, HandleMoves, Side};
 use crate::error::LowerError;
 use crate::merge::{encoder_func_type, GlueFunc, GlueGlobal, InputId, Kind, Merger, Origin};
 use crate::module::ModuleInfo;
-use crate::resources;
+use crate::resources::{self, Move};
 use canonical_abi::{flatten_functype, FlattenContext, FuncType, StringEncoding, ValueType};
 use component_model::inline::{
     CoreDef, FlatComponent, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, RuntimeResource,
@@ -46,6 +46,9 @@ pub const P1: &str = "wasi_snapshot_preview1";
 
 /// The library's initialization function (see the crate docs).
 pub const INIT: &str = "p2lib_init";
+/// The library's report of a misused handle of a resource a component
+/// defines (optional: without it the generated tables trap).
+pub const HANDLE_TRAP: &str = "p2lib_handle_trap";
 
 /// The lifted `run` of a command, as merged origins.
 pub struct Run {
@@ -262,6 +265,17 @@ impl<'c, 'm> Linker<'c, 'm> {
         let entry = self.find_entry()?;
         let init = self.library_export(INIT)?;
         check_type(&self.merger, init, &[], &[], INIT)?;
+        if self.resources.any() && self.merger.export_origin(self.library, HANDLE_TRAP).is_ok() {
+            let report = self.library_export(HANDLE_TRAP)?;
+            check_type(
+                &self.merger,
+                report,
+                &[wasm_encoder::ValType::I32; 2],
+                &[],
+                HANDLE_TRAP,
+            )?;
+            self.resources.report = Some(report);
+        }
         if self.primary.is_none() {
             self.primary = self.sole_memory();
         }
@@ -420,6 +434,7 @@ impl<'c, 'm> Linker<'c, 'm> {
                                     realloc: Some(scratch),
                                 },
                                 Callee::Library { func: origin },
+                                HandleMoves::default(),
                             );
                             self.trampolines.insert(t, Origin::Glue(glue));
                             return Ok(Origin::Glue(glue));
@@ -440,8 +455,8 @@ impl<'c, 'm> Linker<'c, 'm> {
                 ty,
                 opts,
                 name,
-                ..
-            } => Origin::Glue(self.component_call(l, ty, opts, name)?),
+                instance,
+            } => Origin::Glue(self.component_call(l, ty, opts, name, instance.0)?),
             Trampoline::ResourceDrop { rt, .. } => match &comp.flat.resources[rt.0 as usize] {
                 RuntimeResource::Host { interface, name } if interface.is_empty() => {
                     return Err(LowerError::Unsupported(format!(
@@ -503,13 +518,15 @@ impl<'c, 'm> Linker<'c, 'm> {
     }
 
     /// A `canon lower` of `l`, a function another component instance
-    /// lifts: a fused adapter between the two memories.
+    /// lifts, into component instance `caller`: a fused adapter between
+    /// the two memories and handle tables.
     fn component_call(
         &mut self,
         l: &LiftedFunc,
         ty: &FuncType,
         opts: &component_model::inline::OptionsDef,
         name: &str,
+        caller: u32,
     ) -> Result<GlueFunc, LowerError> {
         let what = format!("`{name}` (a call from one component to another)");
         for (side, enc) in [("lowered", opts.encoding), ("lifted", l.opts.encoding)] {
@@ -520,11 +537,7 @@ impl<'c, 'm> Linker<'c, 'm> {
                 )));
             }
         }
-        if let Some(rt) = guest_resource(ty, self.comp) {
-            return Err(LowerError::Unsupported(format!(
-                "{what} passes a handle of resource type {rt}, which a component defines (lowered mode passes handles of WASI resources only)"
-            )));
-        }
+        let handles = self.handle_moves(ty, caller, l.instance.0, &what)?;
         let (func, post_return) = self.lifted_core(l, &what)?;
         let mut side = |o: &component_model::inline::OptionsDef| -> Result<Side, LowerError> {
             let memory = o.memory.as_ref().map(|m| self.core_def(m)).transpose()?;
@@ -549,7 +562,63 @@ impl<'c, 'm> Linker<'c, 'm> {
             caller,
             callee,
             Callee::Lifted { func, post_return },
+            handles,
         ))
+    }
+
+    /// The moves of the handles of component-defined resource types that a
+    /// call of type `ty` from instance `caller` to instance `callee` makes:
+    /// `own` and `borrow` arguments from the caller's table to the
+    /// callee's, `own` results back.
+    fn handle_moves(
+        &mut self,
+        ty: &FuncType,
+        caller: u32,
+        callee: u32,
+        what: &str,
+    ) -> Result<HandleMoves, LowerError> {
+        let mut found = Vec::new();
+        for (_, t) in &ty.params {
+            guest_handles(t, self.comp, false, &mut found);
+        }
+        if let Some(t) = &ty.result {
+            guest_handles(t, self.comp, true, &mut found);
+        }
+        found.sort_unstable();
+        found.dedup();
+        let mut moves = HandleMoves::default();
+        let (mut lends, mut borrows) = (false, false);
+        for (rt, borrow, result) in found {
+            let definer = match self.comp.flat.resources.get(rt as usize) {
+                Some(RuntimeResource::Guest { instance, .. }) => instance.0,
+                _ => {
+                    return Err(LowerError::Unsupported(format!(
+                        "{what} passes a handle of resource type {rt}, which is not a WASI resource nor defined by a component instance"
+                    )))
+                }
+            };
+            let (how, from, to) = match (borrow, result) {
+                (false, false) => (Move::Own, caller, callee),
+                (false, true) => (Move::Own, callee, caller),
+                (true, false) => {
+                    lends = true;
+                    borrows |= definer != callee;
+                    let taker_defines = definer == callee;
+                    (Move::Borrow { taker_defines }, caller, callee)
+                }
+                (true, true) => {
+                    return Err(LowerError::Unsupported(format!(
+                        "{what} returns a borrow handle"
+                    )))
+                }
+            };
+            let f = self.resources.transfer(&mut self.merger, rt, how, from, to);
+            moves.moves.push((rt, borrow, result, f));
+        }
+        moves.end = self
+            .resources
+            .call_end(&mut self.merger, caller, callee, lends, borrows);
+        Ok(moves)
     }
 
     /// The memory the library should share, as far as the exports tell
@@ -1012,28 +1081,29 @@ fn encoding_name(e: StringEncoding) -> &'static str {
     }
 }
 
-/// A resource type in `ty` that a component defines (not a WASI one).
-fn guest_resource(ty: &FuncType, comp: &FlatComponent) -> Option<u32> {
-    fn walk(t: &ValueType, comp: &FlatComponent) -> Option<u32> {
-        match t {
-            ValueType::Own(rt) | ValueType::Borrow(rt) => matches!(
+/// Every `(resource type, borrow, result)` of a handle in `t` (in the
+/// results if `result`) whose resource type is not a WASI one.
+fn guest_handles(
+    t: &ValueType,
+    comp: &FlatComponent,
+    result: bool,
+    out: &mut Vec<(u32, bool, bool)>,
+) {
+    let mut walk = |t| guest_handles(t, comp, result, out);
+    match t {
+        ValueType::Own(rt) | ValueType::Borrow(rt) => {
+            if !matches!(
                 comp.flat.resources.get(rt.0 as usize),
-                Some(RuntimeResource::Guest { .. }) | None
-            )
-            .then_some(rt.0),
-            ValueType::List(t) | ValueType::Option(t) => walk(t, comp),
-            ValueType::Record(fs) => fs.iter().find_map(|(_, t)| walk(t, comp)),
-            ValueType::Tuple(ts) => ts.iter().find_map(|t| walk(t, comp)),
-            ValueType::Variant(cs) => cs.iter().flat_map(|(_, t)| t).find_map(|t| walk(t, comp)),
-            ValueType::Result { ok, err } => {
-                ok.iter().chain(err.iter()).find_map(|t| walk(t, comp))
+                Some(RuntimeResource::Host { .. })
+            ) {
+                out.push((rt.0, matches!(t, ValueType::Borrow(_)), result));
             }
-            _ => None,
         }
+        ValueType::List(t) | ValueType::Option(t) => walk(t),
+        ValueType::Record(fs) => fs.iter().for_each(|(_, t)| walk(t)),
+        ValueType::Tuple(ts) => ts.iter().for_each(walk),
+        ValueType::Variant(cs) => cs.iter().flat_map(|(_, t)| t).for_each(walk),
+        ValueType::Result { ok, err } => ok.iter().chain(err.iter()).for_each(|t| walk(t)),
+        _ => {}
     }
-    ty.params
-        .iter()
-        .map(|(_, t)| t)
-        .chain(ty.result.iter())
-        .find_map(|t| walk(t, comp))
 }

@@ -53,6 +53,23 @@ pub mod exports;
 #[cfg(target_os = "wasi")]
 pub mod guest;
 
+/// Ends the program for a misused handle of a resource a component
+/// defines, found by the handle tables `lower` generates
+/// (`lower::resources`), in wasmtime's words and with its exit status 1:
+/// `kind` 0 is an unknown handle `handle` (never made, moved, dropped or of
+/// another type), 1 an own handle moved or dropped while lent, 2 borrow
+/// handles still held when the call that gave them ends.
+#[cfg(target_os = "wasi")]
+#[export_name = "p2lib_handle_trap"]
+pub extern "C" fn p2lib_handle_trap(kind: i32, handle: i32) -> ! {
+    let message = match kind {
+        0 => format!("unknown handle index {handle}"),
+        1 => "cannot remove owned resource while borrowed".to_string(),
+        _ => "borrow handles still remain at the end of the call".to_string(),
+    };
+    guest::Trap { message }.abort()
+}
+
 /// Runs the library's constructors once, before any guest code.
 #[cfg(target_os = "wasi")]
 #[export_name = "_initialize"]
