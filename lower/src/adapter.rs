@@ -31,8 +31,11 @@
 //!   flags lose bits beyond their labels; floats are copied bit for bit
 //!   (as wasmtime's adapters copy them).
 //! * Only what the linker checked reaches here: UTF-8 strings on both
-//!   sides, handles of WASI resources only (the identity), a `realloc`
-//!   wherever the type needs one, memories wherever the type needs them.
+//!   sides, a `realloc` wherever the type needs one, memories wherever the
+//!   type needs them. Handles of WASI resources pass unchanged (the
+//!   library's one table); those of resources a component defines go
+//!   through the moves of [`crate::resources`], and the call's end checks
+//!   the callee's borrow handles and releases the caller's lends.
 //! * The scratch area is made of pages from `memory.grow` on the primary
 //!   memory (a new chunk twice the last one when a call needs more; the
 //!   guest's allocator never hands those pages out, as for the handle

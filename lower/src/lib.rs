@@ -87,9 +87,9 @@
 //!
 //! # What is not done
 //! Refused, each with a message naming it: string encodings other than
-//! UTF-8 on WASI imports and between components; handles of resources a
-//! component defines passed from one component to another (WASI handles
-//! pass). The adapters do not make the Canonical ABI's reentrance checks
+//! UTF-8 on WASI imports and between components. (Handles pass: WASI ones
+//! unchanged, those of resources a component defines moved between the
+//! instances' tables of [`crate::resources`].) The adapters do not make the Canonical ABI's reentrance checks
 //! (`may_enter`/`may_leave`): a guest that would trap on them in wasmtime
 //! (calling an import from a `post-return`) runs on here.
 

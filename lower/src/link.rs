@@ -13,6 +13,9 @@
 //!   `[resource-drop]R`; `resource.new`, `resource.rep` and `resource.drop`
 //!   of a resource the component defines, to generated functions on its
 //!   handle table ([`crate::resources`]).
+//! * A `canon lower` of a function another component instance lifts, to a
+//!   fused adapter ([`crate::adapter`]) with the moves of the handles of
+//!   component-defined resources its type passes.
 //! * The library's own imports: `wasi_snapshot_preview1` functions become
 //!   the output's imports, its memory is the component's (the *primary*
 //!   memory), its `cabi_realloc` is the guest's `realloc` (see
