@@ -1094,13 +1094,13 @@ fn guest_handles(
 ) {
     let mut walk = |t| guest_handles(t, comp, result, out);
     match t {
-        ValueType::Own(rt) | ValueType::Borrow(rt) => {
+        ValueType::Own(rt) | ValueType::Borrow(rt)
             if !matches!(
                 comp.flat.resources.get(rt.0 as usize),
                 Some(RuntimeResource::Host { .. })
-            ) {
-                out.push((rt.0, matches!(t, ValueType::Borrow(_)), result));
-            }
+            ) =>
+        {
+            out.push((rt.0, matches!(t, ValueType::Borrow(_)), result));
         }
         ValueType::List(t) | ValueType::Option(t) => walk(t),
         ValueType::Record(fs) => fs.iter().for_each(|(_, t)| walk(t)),

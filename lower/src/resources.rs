@@ -604,20 +604,23 @@ impl Slots {
                 .i32_load(word(BORROW))
                 .i32_eqz()
                 .if_(BlockType::Empty);
-            self.slot(&mut f, 1);
-            self.slot(&mut f, 1);
-            f.instructions()
-                .i32_load(word(LENDS))
-                .i32_const(1)
-                .i32_add()
-                .i32_store(word(LENDS))
-                .local_get(1)
-                .call(l.push)
-                .end();
+            self.add_lends(&mut f, 1);
+            f.instructions().local_get(1).call(l.push).end();
         }
         self.slot(&mut f, 1);
         f.instructions().i32_load(word(REP)).end();
         f
+    }
+
+    /// Adds `delta` to the lend count of the slot of handle local 1.
+    fn add_lends(&self, f: &mut Function, delta: i32) {
+        self.slot(f, 1);
+        self.slot(f, 1);
+        f.instructions()
+            .i32_load(word(LENDS))
+            .i32_const(delta)
+            .i32_add()
+            .i32_store(word(LENDS));
     }
 
     /// `release(saved)`: pops the lend stack down to `saved`, taking each
@@ -644,16 +647,8 @@ impl Slots {
                 .i32_add()
                 .i32_load(word(0))
                 .local_set(1);
-            self.slot(&mut f, 1);
-            self.slot(&mut f, 1);
-            f.instructions()
-                .i32_load(word(LENDS))
-                .i32_const(1)
-                .i32_sub()
-                .i32_store(word(LENDS))
-                .br(0)
-                .end()
-                .end();
+            self.add_lends(&mut f, -1);
+            f.instructions().br(0).end().end();
         }
         f.instructions().end();
         f
