@@ -13,7 +13,7 @@
 //!   calls the callee's `post-return`.
 //! * **Library**: a WASI function called from a component instance whose
 //!   memory is not the one the WASI library lives in (the *primary*
-//!   memory): the arguments are copied into a *scratch* area of the primary
+//!   memory), or whose strings are not UTF-8: the arguments are copied into a *scratch* area of the primary
 //!   memory, the library's results are written there too (its `retptr`,
 //!   and every `realloc` it makes during the call goes to the scratch
 //!   allocator), then copied into the caller's memory; the scratch is
@@ -30,8 +30,11 @@
 //!   than 32 bits are truncated or sign-extended, `bool` becomes 0 or 1,
 //!   flags lose bits beyond their labels; floats are copied bit for bit
 //!   (as wasmtime's adapters copy them).
-//! * Only what the linker checked reaches here: UTF-8 strings on both
-//!   sides, a `realloc` wherever the type needs one, memories wherever the
+//! * Strings in the same encoding on both sides are UTF-8, copied after
+//!   the validator's check; any other pair goes through a transcoder
+//!   ([`crate::transcode`]), which makes the checks itself.
+//! * Only what the linker checked reaches here: a `realloc` wherever the
+//!   type needs one, memories wherever the
 //!   type needs them. Handles of WASI resources pass unchanged (the
 //!   library's one table); those of resources a component defines go
 //!   through the moves of [`crate::resources`], and the call's end checks
@@ -52,15 +55,16 @@ use canonical_abi::types::{
 };
 use canonical_abi::{
     alignment, despecialize, elem_size, flatten_functype, flatten_type, flatten_types, CoreType,
-    FlattenContext, FuncType, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    FlattenContext, FuncType, StringEncoding, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
 };
 use wasm_encoder::{BlockType, Function, Instruction as I, MemArg, ValType};
 
-/// The memory and `realloc` of one side of an adapter.
+/// The memory, `realloc` and string encoding of one side of an adapter.
 #[derive(Debug, Clone, Copy)]
 pub struct Side {
     pub memory: Option<Origin>,
     pub realloc: Option<Origin>,
+    pub encoding: StringEncoding,
 }
 
 /// The moves of handles of resource types a component defines, which an
@@ -115,7 +119,12 @@ pub struct Adapters {
     scratch: Option<Scratch>,
     /// The library's default `realloc` when the component has none.
     trap_realloc: Option<GlueFunc>,
+    /// String transcoders ([`crate::transcode`]), by (source memory and
+    /// encoding, destination memory and encoding, its `realloc`).
+    transcoders: Vec<(TranscodeKey, GlueFunc)>,
 }
+
+type TranscodeKey = (Origin, StringEncoding, Origin, StringEncoding, Origin);
 
 fn realloc_type() -> wasm_encoder::FuncType {
     wasm_encoder::FuncType::new([ValType::I32; 4], [ValType::I32])
@@ -149,6 +158,28 @@ impl Adapters {
             for side in [caller, callee_side] {
                 if let Some(m) = side.memory {
                     self.validator(merger, m);
+                }
+            }
+            let callee_realloc = match callee {
+                Callee::Library { .. } => self.scratch().or(callee_side.realloc),
+                Callee::Lifted { .. } => callee_side.realloc,
+            };
+            for (from, to, realloc) in [
+                (caller, callee_side, callee_realloc),
+                (callee_side, caller, caller.realloc),
+            ] {
+                if (from.encoding, to.encoding) == (StringEncoding::Utf8, StringEncoding::Utf8) {
+                    continue;
+                }
+                if let (Some(fm), Some(tm), Some(r)) = (from.memory, to.memory, realloc) {
+                    let key = (fm, from.encoding, tm, to.encoding, r);
+                    if !self.transcoders.iter().any(|(k, _)| *k == key) {
+                        let g = merger.declare_glue(
+                            "string transcoder",
+                            wasm_encoder::FuncType::new([ValType::I32; 2], [ValType::I32; 2]),
+                        );
+                        self.transcoders.push((key, g));
+                    }
                 }
             }
         }
@@ -220,6 +251,36 @@ impl Adapters {
         for (m, g) in &self.validators {
             out.push((*g, utf8_validator(merger.index(*m))));
         }
+        let transcoders: Vec<Transcoder> = self
+            .transcoders
+            .iter()
+            .map(|&((fm, fe, tm, te, r), g)| Transcoder {
+                src_mem: merger.index(fm),
+                src: fe,
+                dst_mem: merger.index(tm),
+                dst: te,
+                realloc: merger.index(r),
+                func: merger.index(Origin::Glue(g)),
+            })
+            .collect();
+        for (&((fm, ..), g), t) in self.transcoders.iter().zip(&transcoders) {
+            let validator = self
+                .validators
+                .iter()
+                .find(|(v, _)| *v == fm)
+                .map(|(_, g)| merger.index(Origin::Glue(*g)));
+            out.push((
+                g,
+                crate::transcode::body(&crate::transcode::Sides {
+                    src_mem: t.src_mem,
+                    src: t.src,
+                    dst_mem: t.dst_mem,
+                    dst: t.dst,
+                    realloc: t.realloc,
+                    validator,
+                }),
+            ));
+        }
         let scratch = self.scratch.as_ref().map(|s| ScratchIdx {
             alloc: merger.index(Origin::Glue(s.alloc)),
             base: merger.index(Origin::GlueGlobal(s.base)),
@@ -234,6 +295,7 @@ impl Adapters {
             let mut g = Gen {
                 merger,
                 validators: &self.validators,
+                transcoders: &transcoders,
                 moves: a
                     .handles
                     .moves
@@ -250,6 +312,16 @@ impl Adapters {
         }
         Ok(out)
     }
+}
+
+/// A transcoder, in merged indices.
+struct Transcoder {
+    src_mem: u32,
+    src: StringEncoding,
+    dst_mem: u32,
+    dst: StringEncoding,
+    realloc: u32,
+    func: u32,
 }
 
 struct ScratchIdx {
@@ -385,15 +457,25 @@ pub fn has_strings(ty: &FuncType) -> bool {
     ty.params.iter().any(|(_, t)| walk(t)) || ty.result.as_ref().is_some_and(walk)
 }
 
+/// `MemArg` of memory `mem` at `offset`, aligned to `1 << align_log2`.
+pub(crate) fn mem_arg_at(mem: u32, offset: u32, align_log2: u32) -> MemArg {
+    MemArg {
+        offset: u64::from(offset),
+        align: align_log2,
+        target: wasm_encoder::MemArgTarget::Memory(mem),
+        ordering: None,
+    }
+}
+
 /// A function body being generated.
-struct Code {
+pub(crate) struct Code {
     nparams: u32,
     locals: Vec<ValType>,
     code: Vec<I<'static>>,
 }
 
 impl Code {
-    fn new(nparams: u32) -> Code {
+    pub(crate) fn new(nparams: u32) -> Code {
         Code {
             nparams,
             locals: Vec::new(),
@@ -401,7 +483,7 @@ impl Code {
         }
     }
 
-    fn finish(self) -> Function {
+    pub(crate) fn finish(self) -> Function {
         let mut f = Function::new_with_locals_types(self.locals);
         for i in &self.code {
             f.instruction(i);
@@ -410,16 +492,16 @@ impl Code {
         f
     }
 
-    fn local(&mut self, t: ValType) -> u32 {
+    pub(crate) fn local(&mut self, t: ValType) -> u32 {
         self.locals.push(t);
         self.nparams + self.locals.len() as u32 - 1
     }
 
-    fn emit(&mut self, i: I<'static>) {
+    pub(crate) fn emit(&mut self, i: I<'static>) {
         self.code.push(i);
     }
 
-    fn trap_if(&mut self) {
+    pub(crate) fn trap_if(&mut self) {
         self.emit(I::If(BlockType::Empty));
         self.emit(I::Unreachable);
         self.emit(I::End);
@@ -430,6 +512,7 @@ impl Code {
 struct Gen<'a, 'm> {
     merger: &'a Merger<'m>,
     validators: &'a [(Origin, GlueFunc)],
+    transcoders: &'a [Transcoder],
     /// The adapter's handle moves, with merged function indices.
     moves: Vec<(u32, bool, bool, u32)>,
     /// The library's report of a misused handle (`resources::Tables::report`).
@@ -958,7 +1041,7 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// A string (`elem` = `None`, UTF-8 on both sides) or a list.
+    /// A string (`elem` = `None`) or a list.
     fn list(
         &mut self,
         elem: Option<&ValueType>,
@@ -973,6 +1056,33 @@ impl Gen<'_, '_> {
         })?;
         let ptr = self.read_i32(src, 0, 0, 4);
         let len = self.read_i32(src, 1, 4, 4);
+        if elem.is_none()
+            && (sides.from.encoding, sides.to.encoding)
+                != (StringEncoding::Utf8, StringEncoding::Utf8)
+        {
+            // Another encoding on either side: the transcoder lifts,
+            // checks and lowers the whole string.
+            let t = self
+                .transcoders
+                .iter()
+                .find(|t| {
+                    (t.src_mem, t.src, t.dst_mem, t.dst, t.realloc)
+                        == (from, sides.from.encoding, to, sides.to.encoding, realloc)
+                })
+                .ok_or_else(|| {
+                    LowerError::Unsupported("a string transcoder that was not declared".into())
+                })?
+                .func;
+            self.emit(I::LocalGet(ptr));
+            self.emit(I::LocalGet(len));
+            self.emit(I::Call(t));
+            let (out, n) = (self.local(ValType::I32), self.local(ValType::I32));
+            self.emit(I::LocalSet(n));
+            self.emit(I::LocalSet(out));
+            self.write_i32(dst, 0, 0, 4, out);
+            self.write_i32(dst, 1, 4, 4, n);
+            return Ok(());
+        }
         let (size, align, limit) = match elem {
             None => (1, 1, MAX_STRING_BYTE_LENGTH),
             Some(t) => (elem_size(t), alignment(t), MAX_LIST_BYTE_LENGTH),

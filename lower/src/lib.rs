@@ -86,10 +86,12 @@
 //! component instances.
 //!
 //! # What is not done
-//! Refused, each with a message naming it: string encodings other than
-//! UTF-8 on WASI imports and between components. (Handles pass: WASI ones
-//! unchanged, those of resources a component defines moved between the
-//! instances' tables of [`crate::resources`].) The adapters do not make the Canonical ABI's reentrance checks
+//! Strings in `utf16` or `latin1+utf16` pass, on WASI imports and between
+//! components, through the transcoders of [`crate::transcode`]; handles
+//! pass too (WASI ones unchanged, those of resources a component defines
+//! moved between the instances' tables of [`crate::resources`]). Refused,
+//! with a message naming it: a reactor export lifted with another string
+//! encoding than UTF-8. The adapters do not make the Canonical ABI's reentrance checks
 //! (`may_enter`/`may_leave`): a guest that would trap on them in wasmtime
 //! (calling an import from a `post-return`) runs on here.
 
@@ -104,6 +106,7 @@ mod reach;
 pub mod relocate;
 mod resources;
 mod stub;
+mod transcode;
 
 pub use error::LowerError;
 pub use stub::stub_library;

@@ -7,8 +7,9 @@
 //!   resolves to what that export is (followed through re-exports).
 //! * A `canon lower` of a WASI function resolves to the library's export of
 //!   the same function (the interface matched by semver, as the
-//!   interpreter's linker does), after checking its core type, its string
-//!   encoding and its memory.
+//!   interpreter's linker does), after checking its core type; from
+//!   another memory than the library's, or with strings in another
+//!   encoding than UTF-8, through an adapter ([`crate::adapter`]).
 //! * A `resource.drop` of a WASI resource resolves to the library's
 //!   `[resource-drop]R`; `resource.new`, `resource.rep` and `resource.drop`
 //!   of a resource the component defines, to generated functions on its
@@ -402,20 +403,19 @@ impl<'c, 'm> Linker<'c, 'm> {
             } => {
                 let name = component_model::inline::import_path_name(path);
                 let origin = self.library_func(path, ty)?;
-                if opts.encoding != StringEncoding::Utf8 && has_strings(ty) {
-                    return Err(LowerError::Unsupported(format!(
-                        "import `{name}` is lowered with string-encoding={} (the WASI library takes UTF-8)",
-                        encoding_name(opts.encoding)
-                    )));
-                }
+                // The library takes UTF-8: another encoding is transcoded
+                // through the scratch area, as another memory is copied.
+                let transcode = opts.encoding != StringEncoding::Utf8 && has_strings(ty);
                 if let Some(mem) = &opts.memory {
                     let mem = self.core_def(mem)?;
                     match self.primary {
-                        None => self.primary = Some(mem),
-                        Some(p) if p == mem => {}
-                        Some(primary) => {
-                            // Another component instance's memory: copy
-                            // through the scratch area of the primary one.
+                        None if !transcode => self.primary = Some(mem),
+                        Some(p) if p == mem && !transcode => {}
+                        _ => {
+                            // Another component instance's memory (or
+                            // encoding): copy through the scratch area of
+                            // the primary one.
+                            let primary = *self.primary.get_or_insert(mem);
                             let realloc = match &opts.realloc {
                                 Some(r) => Some(self.core_def(r)?),
                                 None => None,
@@ -431,10 +431,12 @@ impl<'c, 'm> Linker<'c, 'm> {
                                 Side {
                                     memory: Some(mem),
                                     realloc,
+                                    encoding: opts.encoding,
                                 },
                                 Side {
                                     memory: Some(primary),
                                     realloc: Some(scratch),
+                                    encoding: StringEncoding::Utf8,
                                 },
                                 Callee::Library { func: origin },
                                 HandleMoves::default(),
@@ -532,14 +534,6 @@ impl<'c, 'm> Linker<'c, 'm> {
         caller: u32,
     ) -> Result<GlueFunc, LowerError> {
         let what = format!("`{name}` (a call from one component to another)");
-        for (side, enc) in [("lowered", opts.encoding), ("lifted", l.opts.encoding)] {
-            if enc != StringEncoding::Utf8 && has_strings(ty) {
-                return Err(LowerError::Unsupported(format!(
-                    "{what} is {side} with string-encoding={} (lowered mode copies UTF-8 strings only)",
-                    encoding_name(enc)
-                )));
-            }
-        }
         let handles = self.handle_moves(ty, caller, l.instance.0, &what)?;
         let (func, post_return) = self.lifted_core(l, &what)?;
         let mut side = |o: &component_model::inline::OptionsDef| -> Result<Side, LowerError> {
@@ -554,7 +548,11 @@ impl<'c, 'm> Linker<'c, 'm> {
                     &format!("the realloc of {what}"),
                 )?;
             }
-            Ok(Side { memory, realloc })
+            Ok(Side {
+                memory,
+                realloc,
+                encoding: o.encoding,
+            })
         };
         let caller = side(opts)?;
         let callee = side(&l.opts)?;

@@ -5,7 +5,9 @@
 //! core-vm with the stand-in library.
 
 mod common;
-use common::{component, lower_wat, main_module_with, run, Exit, LIBC, STDOUT_IMPORTS};
+use common::{
+    component, lower_wat, main_module_with, run, Exit, LIBC, PRINT, PRINT_IMPORTS, STDOUT_IMPORTS,
+};
 
 /// Component `$B`: its own memory and heap ([`LIBC`]), WASI stdout (printing from its
 /// memory), and four functions, instantiated as `$b` with the root's WASI
@@ -462,5 +464,209 @@ fn handle_misuse_is_reported() {
         let out = run(&lower(&with_resources(&body)), &["app"]);
         assert_eq!(out.exit, Exit::Code(code), "{what}: {}", out.stdout);
         assert_eq!(out.stdout, "0", "{what}");
+    }
+}
+
+/// A memory and a `cabi_realloc` that keeps the old contents, as the
+/// Canonical ABI's transcoders expect of a `realloc` that grows or shrinks
+/// (a bump allocator that copies).
+const COPYING_LIBC: &str = r#"(core module $clibc
+    (memory (export "memory") 1)
+    (global $heap (mut i32) (i32.const 8192))
+    (func (export "cabi_realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+      (global.set $heap (i32.add (local.get $p) (local.get $size)))
+      (if (local.get $old)
+        (then (memory.copy (local.get $p) (local.get $old)
+          (select (local.get $old_size) (local.get $size) (i32.lt_u (local.get $old_size) (local.get $size))))))
+      (local.get $p)))"#;
+
+/// A string stored in `encoding` (`utf8`, `utf16`, `latin1+utf16`) in
+/// the Canonical ABI's form for it: its bytes and its tagged code units.
+/// `wide` stores a `latin1+utf16` string as UTF-16 even if it fits
+/// Latin-1.
+fn stored(s: &str, encoding: &str, wide: bool) -> (Vec<u8>, u32) {
+    let utf16 = || -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    match encoding {
+        "utf8" => (s.as_bytes().to_vec(), s.len() as u32),
+        "utf16" => (utf16(), s.encode_utf16().count() as u32),
+        _ if !wide && s.chars().all(|c| (c as u32) < 256) => (
+            s.chars().map(|c| c as u32 as u8).collect(),
+            s.chars().count() as u32,
+        ),
+        _ => (utf16(), s.encode_utf16().count() as u32 | 1 << 31),
+    }
+}
+
+fn data(at: u32, bytes: &[u8]) -> String {
+    let escaped: String = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
+    format!("(data (memory $s) (i32.const {at}) \"{escaped}\")")
+}
+
+/// The root's main module (string encoding `x`) passes each string to
+/// `$B` (encoding `y`), which answers its own code units (`len`) and the
+/// string back (`echo`); each answer is compared with the Canonical ABI's
+/// form of the string in that encoding (`Y` or `N`, two per string).
+fn transcoding(x: &str, y: &str, strings: &[(&str, bool)]) -> String {
+    let b = format!(
+        r#"
+  (component $B
+    {COPYING_LIBC}
+    (core instance $bi (instantiate $clibc))
+    (core module $bm
+      (import "libc" "memory" (memory 1))
+      (func (export "echo") (param $p i32) (param $n i32) (result i32)
+        (i32.store (i32.const 64) (local.get $p))
+        (i32.store (i32.const 68) (local.get $n))
+        (i32.const 64))
+      (func (export "len") (param $p i32) (param $n i32) (result i32) (local.get $n)))
+    (core instance $b (instantiate $bm (with "libc" (instance $bi))))
+    (alias core export $bi "memory" (core memory $bmem))
+    (alias core export $bi "cabi_realloc" (core func $brealloc))
+    (func (export "echo") (param "s" string) (result string)
+      (canon lift (core func $b "echo") (memory $bmem) (realloc $brealloc) string-encoding={y}))
+    (func (export "len") (param "s" string) (result u32)
+      (canon lift (core func $b "len") (memory $bmem) (realloc $brealloc) string-encoding={y})))
+  (instance $b (instantiate $B))
+  {COPYING_LIBC}
+  (core instance $sl (instantiate $clibc))
+  (alias core export $sl "memory" (core memory $smem))
+  (alias core export $sl "cabi_realloc" (core func $srealloc))
+  (core func $echo (canon lower (func $b "echo") (memory $smem) (realloc $srealloc) string-encoding={x}))
+  (core func $len (canon lower (func $b "len") (memory $smem) string-encoding={x}))
+  (core instance $b-funcs (export "echo" (func $echo)) (export "len" (func $len)))
+"#
+    );
+    // The strings, then what should come back, from 1024 on (even
+    // addresses: UTF-16 is 2-aligned); the checks in `run`.
+    let (mut segments, mut checks, mut at) = (String::new(), String::new(), 1024u32);
+    let mut place = |bytes: &[u8], segments: &mut String| {
+        let a = at;
+        segments.push_str(&data(a, bytes));
+        at += (bytes.len() as u32 + 2) & !1;
+        a
+    };
+    for (s, wide) in strings {
+        let (src, src_units) = stored(s, x, *wide);
+        let (_, y_units) = stored(s, y, false);
+        let (back, back_units) = stored(s, x, false);
+        let src_at = place(&src, &mut segments);
+        let back_at = place(&back, &mut segments);
+        checks.push_str(&format!(
+            r#"
+      (call $yn (i32.eq (call $len (i32.const {src_at}) (i32.const {src_units})) (i32.const {y_units})))
+      (call $echo (i32.const {src_at}) (i32.const {src_units}) (i32.const 16))
+      (call $yn (i32.and (i32.eq (i32.load $s (i32.const 20)) (i32.const {back_units}))
+        (call $same (i32.load $s (i32.const 16)) (i32.const {back_at}) (i32.const {}))))"#,
+            back.len()
+        ));
+    }
+    let main = format!(
+        r#"(core module $main
+    (import "libc" "memory" (memory 1))
+    {PRINT_IMPORTS}
+    (import "s" "memory" (memory $s 1))
+    (import "b" "echo" (func $echo (param i32 i32 i32)))
+    (import "b" "len" (func $len (param i32 i32) (result i32)))
+    {PRINT}
+    (data (i32.const 300) "YN\n")
+    {segments}
+    (func $yn (param i32)
+      (call $print (select (i32.const 300) (i32.const 301) (local.get 0)) (i32.const 1)))
+    ;; n bytes at a (memory $s) equal n bytes at b (memory $s)
+    (func $same (param $a i32) (param $b i32) (param $n i32) (result i32)
+      (block $no (loop $each
+        (if (i32.eqz (local.get $n)) (then (return (i32.const 1))))
+        (br_if $no (i32.ne (i32.load8_u $s (local.get $a)) (i32.load8_u $s (local.get $b))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $each)))
+      (i32.const 0))
+    (func (export "run") (result i32) {checks}
+      (call $print (i32.const 302) (i32.const 1))
+      (i32.const 0)))
+  (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi))
+    (with "s" (instance (export "memory" (memory $smem)))) (with "b" (instance $b-funcs))))"#
+    );
+    component(&format!("{b}{main}"), None)
+}
+
+/// Strings cross between components in every pair of string encodings,
+/// with the results native wasmtime 49 gives for the same components,
+/// transcoded as the Canonical ABI stores them: ASCII, Latin-1, the BMP
+/// beyond, a surrogate pair, empty; a `latin1+utf16` string held as
+/// UTF-16 though it fits Latin-1.
+#[test]
+fn strings_are_transcoded_between_encodings() {
+    let strings = [
+        ("hello", false),
+        ("", false),
+        ("caf\u{e9} \u{ff}", false),
+        ("x\u{2192}y", false),
+        ("\u{1f600}!\u{e9}", false),
+        ("latin \u{e9}", true),
+        (
+            "a\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}",
+            false,
+        ),
+    ];
+    for x in ["utf8", "utf16", "latin1+utf16"] {
+        for y in ["utf8", "utf16", "latin1+utf16"] {
+            let out = run(&lower(&transcoding(x, y, &strings)), &["app"]);
+            assert_eq!(out.exit, Exit::Returned, "{x} -> {y}: {}", out.stderr);
+            assert_eq!(
+                out.stdout,
+                format!("{}\n", "Y".repeat(2 * strings.len())),
+                "{x} -> {y}"
+            );
+        }
+    }
+}
+
+/// What the Canonical ABI traps on when lifting a string traps in the
+/// transcoder, before `$B` runs: an unpaired surrogate (high at the end,
+/// high then not low, low alone), a misaligned UTF-16 or `latin1+utf16`
+/// string (Latin-1 too), a string past the end of memory, one over the
+/// length limit.
+#[test]
+fn invalid_strings_trap_in_the_transcoder() {
+    for (what, x, bytes, at, units) in [
+        (
+            "a high surrogate at the end",
+            "utf16",
+            &b"a\0\x00\xd8"[..],
+            1024,
+            2,
+        ),
+        (
+            "a high surrogate, then no low",
+            "utf16",
+            b"\x00\xd8a\0",
+            1024,
+            2,
+        ),
+        ("a low surrogate alone", "utf16", b"\x00\xdc", 1024, 1),
+        ("misaligned UTF-16", "utf16", b"xa\0", 1025, 1),
+        ("misaligned Latin-1", "latin1+utf16", b"xa", 1025, 1),
+        ("past the end of memory", "utf16", b"", 65534, 2),
+        ("over the length limit", "latin1+utf16", b"", 0, 1 << 28),
+    ] {
+        let wat = transcoding(x, "utf8", &[]).replace(
+            "(func (export \"run\") (result i32)",
+            &format!(
+                "{} (func (export \"run\") (result i32) (call $yn (i32.const 1)) (drop (call $len (i32.const {at}) (i32.const {units}))) (call $yn (i32.const 1))",
+                data(1024, bytes)
+            ),
+        );
+        let out = run(&lower(&wat), &["app"]);
+        assert!(
+            matches!(&out.exit, Exit::Trap(t) if t.contains("string transcoder")),
+            "{what}: {:?}",
+            out.exit
+        );
+        assert_eq!(out.stdout, "Y", "{what}");
     }
 }

@@ -410,17 +410,93 @@ fn import_types_and_encodings_are_checked() {
         ),
     );
     assert!(e.contains("get-stdout") && e.contains("i64"), "{e}");
-    // Strings in UTF-16 for a WASI import.
-    let uses_args = main_module_with(
-        r#"(import "wasi" "get-arguments" (func $args (param i32)))"#,
-        r#"(func (export "run") (result i32) (call $args (i32.const 200)) (i32.const 0))"#,
-    );
-    let wat = component(&uses_args, None).replace(
-        "(memory $mem) (realloc $realloc)))",
-        "(memory $mem) (realloc $realloc) string-encoding=utf16))",
-    );
-    let e = lower_err(&wat);
-    assert!(e.contains("get-arguments") && e.contains("utf16"), "{e}");
+}
+
+/// A WASI import lowered with `string-encoding=utf16` (or `latin1+utf16`)
+/// gets its strings transcoded from the library's UTF-8, through the
+/// scratch area: `get-arguments`' list of strings, each compared with its
+/// Canonical ABI form (a `Y` or `N` each).
+#[test]
+fn wasi_strings_in_utf16_are_transcoded() {
+    let args = ["app", "h\u{e9}llo", "\u{1f600}", ""];
+    for (encoding, expected) in [
+        (
+            "utf16",
+            args.map(|a| {
+                let b: Vec<u8> = a.encode_utf16().flat_map(u16::to_le_bytes).collect();
+                (b, a.encode_utf16().count() as u32)
+            }),
+        ),
+        (
+            "latin1+utf16",
+            args.map(|a| {
+                if a.chars().all(|c| (c as u32) < 256) {
+                    (
+                        a.chars().map(|c| c as u32 as u8).collect(),
+                        a.chars().count() as u32,
+                    )
+                } else {
+                    let b: Vec<u8> = a.encode_utf16().flat_map(u16::to_le_bytes).collect();
+                    (b, a.encode_utf16().count() as u32 | 1 << 31)
+                }
+            }),
+        ),
+    ] {
+        let mut checks = String::new();
+        let mut data = String::new();
+        for (i, (bytes, units)) in expected.iter().enumerate() {
+            let at = 1024 + 64 * i;
+            let escaped: String = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
+            data.push_str(&format!("(data (i32.const {at}) \"{escaped}\")"));
+            checks.push_str(&format!(
+                "(call $yn (i32.and (i32.eq (i32.load offset=4 (i32.add (i32.load (i32.const 200)) (i32.const {}))) (i32.const {units})) \
+                 (call $same (i32.load (i32.add (i32.load (i32.const 200)) (i32.const {}))) (i32.const {at}) (i32.const {}))))",
+                8 * i,
+                8 * i,
+                bytes.len()
+            ));
+        }
+        let main = main_module_with(
+            r#"(import "wasi" "get-arguments" (func $args (param i32)))"#,
+            &format!(
+                r#"(data (i32.const 300) "YN\n") {data}
+    (func $yn (param i32)
+      (call $print (select (i32.const 300) (i32.const 301) (local.get 0)) (i32.const 1)))
+    (func $same (param $a i32) (param $b i32) (param $n i32) (result i32)
+      (block $no (loop $each
+        (if (i32.eqz (local.get $n)) (then (return (i32.const 1))))
+        (br_if $no (i32.ne (i32.load8_u (local.get $a)) (i32.load8_u (local.get $b))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $each)))
+      (i32.const 0))
+    (func (export "run") (result i32)
+      (call $args (i32.const 200))
+      (call $yn (i32.eq (i32.load offset=4 (i32.const 200)) (i32.const {})))
+      {checks}
+      (call $print (i32.const 302) (i32.const 1))
+      (i32.const 0))"#,
+                args.len()
+            ),
+        );
+        // The transcoders shrink what they allocated: the root's `realloc`
+        // must keep the contents (the shared one is a bump allocator that
+        // does not copy).
+        let wat = component(&main, None)
+            .replace(
+                "(memory $mem) (realloc $realloc)))",
+                &format!("(memory $mem) (realloc $realloc) string-encoding={encoding}))"),
+            )
+            .replace(
+                "(local.get $p)))",
+                "(if (local.get 0) (then (memory.copy (local.get $p) (local.get 0) \
+                   (select (local.get 1) (local.get 3) (i32.lt_u (local.get 1) (local.get 3)))))) (local.get $p)))",
+            );
+        let out = run(&lower_ok(&wat), &args);
+        assert_eq!(out.exit, Exit::Returned, "{encoding}: {}", out.stderr);
+        assert_eq!(out.stdout, "YYYYY\n", "{encoding}");
+    }
 }
 
 /// A reactor: `_initialize` (start functions included), then its lifted
