@@ -118,6 +118,12 @@ impl T<'_> {
         self.c.emit(I::LocalSet(l));
     }
 
+    fn ops<const N: usize>(&mut self, is: [I<'static>; N]) {
+        for i in is {
+            self.c.emit(i);
+        }
+    }
+
     fn konst(&mut self, v: i32) {
         self.c.emit(I::I32Const(v));
     }
@@ -155,19 +161,12 @@ impl T<'_> {
             self.c.trap_if();
         }
         // In bounds (the length is below 2^28, so no wrap in i64).
-        self.get(0);
-        self.c.emit(I::I64ExtendI32U);
-        self.get(self.units);
-        self.c.emit(I::I64ExtendI32U);
-        self.c.emit(I::I64Const(width));
-        self.c.emit(I::I64Mul);
-        self.c.emit(I::I64Add);
-        self.c.emit(I::MemorySize(self.s.src_mem));
-        self.c.emit(I::I64ExtendI32U);
-        self.c.emit(I::I64Const(16));
-        self.c.emit(I::I64Shl);
-        self.c.emit(I::I64GtU);
-        self.c.trap_if();
+        self.in_bounds(self.s.src_mem, 0, |t| {
+            t.get(t.units);
+            t.c.emit(I::I64ExtendI32U);
+            t.c.emit(I::I64Const(width));
+            t.c.emit(I::I64Mul);
+        });
         self.get(0);
         self.get(self.units);
         if width == 2 {
@@ -227,12 +226,20 @@ impl T<'_> {
             self.c.emit(I::I32And);
             self.c.trap_if();
         }
-        self.get(self.d);
+        self.in_bounds(self.s.dst_mem, self.d, |t| {
+            t.size(size);
+            t.c.emit(I::I64ExtendI32U);
+        });
+    }
+
+    /// Traps unless `ptr` (a local) plus the `i64` size `push_size` pushes
+    /// is within memory `mem`.
+    fn in_bounds(&mut self, mem: u32, ptr: u32, push_size: impl FnOnce(&mut Self)) {
+        self.get(ptr);
         self.c.emit(I::I64ExtendI32U);
-        self.size(size);
-        self.c.emit(I::I64ExtendI32U);
+        push_size(self);
         self.c.emit(I::I64Add);
-        self.c.emit(I::MemorySize(self.s.dst_mem));
+        self.c.emit(I::MemorySize(mem));
         self.c.emit(I::I64ExtendI32U);
         self.c.emit(I::I64Const(16));
         self.c.emit(I::I64Shl);
@@ -505,80 +512,91 @@ impl T<'_> {
                 self.set(self.cp);
                 self.bump(self.p, 2);
                 // A surrogate: a high one, then a low one, else a trap.
-                self.get(self.cp);
-                self.konst(0xd800);
-                self.c.emit(I::I32Sub);
-                self.konst(0x800);
-                self.c.emit(I::I32LtU);
-                self.c.emit(I::If(BlockType::Empty));
-                self.get(self.cp);
-                self.konst(0xdc00);
-                self.c.emit(I::I32GeU);
-                self.get(self.p);
-                self.get(self.end);
-                self.c.emit(I::I32GeU);
-                self.c.emit(I::I32Or);
-                self.c.trap_if();
+                let (cp, p, end) = (self.cp, self.p, self.end);
                 let lo = self.c.local(ValType::I32);
-                self.get(self.p);
-                self.c.emit(I::I32Load16U(m));
-                self.konst(0xdc00);
-                self.c.emit(I::I32Sub);
-                self.c.emit(I::LocalTee(lo));
-                self.konst(0x400);
-                self.c.emit(I::I32GeU);
+                self.ops([
+                    I::LocalGet(cp),
+                    I::I32Const(0xd800),
+                    I::I32Sub,
+                    I::I32Const(0x800),
+                    I::I32LtU,
+                    I::If(BlockType::Empty),
+                    // A low one first, or nothing after the high one.
+                    I::LocalGet(cp),
+                    I::I32Const(0xdc00),
+                    I::I32GeU,
+                    I::LocalGet(p),
+                    I::LocalGet(end),
+                    I::I32GeU,
+                    I::I32Or,
+                ]);
                 self.c.trap_if();
-                self.bump(self.p, 2);
-                self.get(self.cp);
-                self.konst(0xd800);
-                self.c.emit(I::I32Sub);
-                self.konst(10);
-                self.c.emit(I::I32Shl);
-                self.get(lo);
-                self.c.emit(I::I32Or);
-                self.konst(0x10000);
-                self.c.emit(I::I32Add);
-                self.set(self.cp);
-                self.c.emit(I::End);
+                self.ops([
+                    I::LocalGet(p),
+                    I::I32Load16U(m),
+                    I::I32Const(0xdc00),
+                    I::I32Sub,
+                    I::LocalTee(lo),
+                    I::I32Const(0x400),
+                    I::I32GeU,
+                ]);
+                self.c.trap_if();
+                self.bump(p, 2);
+                self.ops([
+                    I::LocalGet(cp),
+                    I::I32Const(0xd800),
+                    I::I32Sub,
+                    I::I32Const(10),
+                    I::I32Shl,
+                    I::LocalGet(lo),
+                    I::I32Or,
+                    I::I32Const(0x10000),
+                    I::I32Add,
+                    I::LocalSet(cp),
+                    I::End,
+                ]);
             }
             Units::Utf8 => {
                 // Validated already: the lead byte says the length.
                 self.load8(0);
                 self.set(self.cp);
-                self.get(self.cp);
-                self.konst(0x80);
-                self.c.emit(I::I32LtU);
-                self.c.emit(I::If(BlockType::Empty));
-                self.bump(self.p, 1);
-                self.c.emit(I::Else);
-                for (n, lead_mask) in [(2u32, 0x1f), (3, 0x0f), (4, 0x07)] {
-                    if n < 4 {
-                        self.get(self.cp);
-                        self.konst(if n == 2 { 0xe0 } else { 0xf0 });
-                        self.c.emit(I::I32LtU);
-                        self.c.emit(I::If(BlockType::Empty));
+                self.utf8_ladder([0x80, 0xe0, 0xf0], |t, n| {
+                    if n > 1 {
+                        let lead_mask = 0x7f >> n;
+                        t.get(t.cp);
+                        t.konst(lead_mask);
+                        t.c.emit(I::I32And);
+                        for k in 1..n {
+                            t.konst(6);
+                            t.c.emit(I::I32Shl);
+                            t.load8(k);
+                            t.konst(0x3f);
+                            t.c.emit(I::I32And);
+                            t.c.emit(I::I32Or);
+                        }
+                        t.set(t.cp);
                     }
-                    self.get(self.cp);
-                    self.konst(lead_mask);
-                    self.c.emit(I::I32And);
-                    for k in 1..n {
-                        self.konst(6);
-                        self.c.emit(I::I32Shl);
-                        self.load8(k);
-                        self.konst(0x3f);
-                        self.c.emit(I::I32And);
-                        self.c.emit(I::I32Or);
-                    }
-                    self.set(self.cp);
-                    self.bump(self.p, n as i32);
-                    if n < 4 {
-                        self.c.emit(I::Else);
-                    }
-                }
-                self.c.emit(I::End);
-                self.c.emit(I::End);
-                self.c.emit(I::End);
+                    t.bump(t.p, n as i32);
+                });
             }
+        }
+    }
+
+    /// UTF-8's lengths 1 to 4 as an `if`/`else` ladder on `cp`:
+    /// `below[n - 1]` bounds what has length `n` (or fewer), and `body`
+    /// emits the case of length `n`.
+    fn utf8_ladder(&mut self, below: [i32; 3], mut body: impl FnMut(&mut Self, u32)) {
+        for (n, bound) in (1..).zip(below) {
+            self.get(self.cp);
+            self.konst(bound);
+            self.c.emit(I::I32LtU);
+            self.c.emit(I::If(BlockType::Empty));
+            body(self, n);
+            self.c.emit(I::Else);
+        }
+        body(self, 4);
+        for _ in below {
+            self.c.emit(I::End);
         }
     }
 
@@ -597,81 +615,65 @@ impl T<'_> {
                 self.bump(self.q, 1);
             }
             Units::Utf16 => {
+                // One unit, or a surrogate pair from `cp - 0x10000`.
                 let m = |o| mem_arg_at(self.s.dst_mem, o, 1);
-                self.get(self.cp);
-                self.konst(0x10000);
-                self.c.emit(I::I32LtU);
-                self.c.emit(I::If(BlockType::Empty));
-                self.get(self.q);
-                self.get(self.cp);
-                self.c.emit(I::I32Store16(m(0)));
-                self.bump(self.q, 2);
-                self.c.emit(I::Else);
-                self.get(self.cp);
-                self.konst(0x10000);
-                self.c.emit(I::I32Sub);
-                self.set(self.cp);
-                self.get(self.q);
-                self.get(self.cp);
-                self.konst(10);
-                self.c.emit(I::I32ShrU);
-                self.konst(0xd800);
-                self.c.emit(I::I32Or);
-                self.c.emit(I::I32Store16(m(0)));
-                self.get(self.q);
-                self.get(self.cp);
-                self.konst(0x3ff);
-                self.c.emit(I::I32And);
-                self.konst(0xdc00);
-                self.c.emit(I::I32Or);
-                self.c.emit(I::I32Store16(m(2)));
-                self.bump(self.q, 4);
+                let (cp, q) = (self.cp, self.q);
+                self.ops([
+                    I::LocalGet(cp),
+                    I::I32Const(0x10000),
+                    I::I32LtU,
+                    I::If(BlockType::Empty),
+                    I::LocalGet(q),
+                    I::LocalGet(cp),
+                    I::I32Store16(m(0)),
+                ]);
+                self.bump(q, 2);
+                self.ops([
+                    I::Else,
+                    I::LocalGet(cp),
+                    I::I32Const(0x10000),
+                    I::I32Sub,
+                    I::LocalSet(cp),
+                    I::LocalGet(q),
+                    I::LocalGet(cp),
+                    I::I32Const(10),
+                    I::I32ShrU,
+                    I::I32Const(0xd800),
+                    I::I32Or,
+                    I::I32Store16(m(0)),
+                    I::LocalGet(q),
+                    I::LocalGet(cp),
+                    I::I32Const(0x3ff),
+                    I::I32And,
+                    I::I32Const(0xdc00),
+                    I::I32Or,
+                    I::I32Store16(m(2)),
+                ]);
+                self.bump(q, 4);
                 self.c.emit(I::End);
             }
             Units::Utf8 => {
                 // One to four bytes: the lead byte, then 6 bits each.
-                self.get(self.cp);
-                self.konst(0x80);
-                self.c.emit(I::I32LtU);
-                self.c.emit(I::If(BlockType::Empty));
-                self.get(self.q);
-                self.get(self.cp);
-                self.store8_at(0);
-                self.bump(self.q, 1);
-                self.c.emit(I::Else);
-                for (n, below, lead) in [(2u32, 0x800, 0xc0), (3, 0x10000, 0xe0), (4, 0, 0xf0)] {
-                    if n < 4 {
-                        self.get(self.cp);
-                        self.konst(below);
-                        self.c.emit(I::I32LtU);
-                        self.c.emit(I::If(BlockType::Empty));
+                self.utf8_ladder([0x80, 0x800, 0x10000], |t, n| {
+                    let lead = [0, 0xc0, 0xe0, 0xf0][n as usize - 1];
+                    for k in 0..n {
+                        t.get(t.q);
+                        t.get(t.cp);
+                        t.konst(6 * (n - 1 - k) as i32);
+                        t.c.emit(I::I32ShrU);
+                        if k == 0 {
+                            t.konst(lead);
+                            t.c.emit(I::I32Or);
+                        } else {
+                            t.konst(0x3f);
+                            t.c.emit(I::I32And);
+                            t.konst(0x80);
+                            t.c.emit(I::I32Or);
+                        }
+                        t.store8_at(k);
                     }
-                    self.get(self.q);
-                    self.get(self.cp);
-                    self.konst(6 * (n as i32 - 1));
-                    self.c.emit(I::I32ShrU);
-                    self.konst(lead);
-                    self.c.emit(I::I32Or);
-                    self.store8_at(0);
-                    for k in 1..n {
-                        self.get(self.q);
-                        self.get(self.cp);
-                        self.konst(6 * (n - 1 - k) as i32);
-                        self.c.emit(I::I32ShrU);
-                        self.konst(0x3f);
-                        self.c.emit(I::I32And);
-                        self.konst(0x80);
-                        self.c.emit(I::I32Or);
-                        self.store8_at(k);
-                    }
-                    self.bump(self.q, n as i32);
-                    if n < 4 {
-                        self.c.emit(I::Else);
-                    }
-                }
-                self.c.emit(I::End);
-                self.c.emit(I::End);
-                self.c.emit(I::End);
+                    t.bump(t.q, n as i32);
+                });
             }
         }
     }
