@@ -13,8 +13,8 @@
 //!   calls the callee's `post-return`.
 //! * **Library**: a WASI function called from a component instance whose
 //!   memory is not the one the WASI library lives in (the *primary*
-//!   memory), or whose strings are not UTF-8: the arguments are copied into a *scratch* area of the primary
-//!   memory, the library's results are written there too (its `retptr`,
+//!   memory), or whose strings are not UTF-8: the arguments are copied
+//!   into a *scratch* area of the primary memory, the library's results are written there too (its `retptr`,
 //!   and every `realloc` it makes during the call goes to the scratch
 //!   allocator), then copied into the caller's memory; the scratch is
 //!   emptied after each call. WASI handles are the library's, one table for
@@ -30,15 +30,15 @@
 //!   than 32 bits are truncated or sign-extended, `bool` becomes 0 or 1,
 //!   flags lose bits beyond their labels; floats are copied bit for bit
 //!   (as wasmtime's adapters copy them).
-//! * Strings in the same encoding on both sides are UTF-8, copied after
-//!   the validator's check; any other pair goes through a transcoder
+//! * A string that is UTF-8 on both sides is copied after the validator's
+//!   check; any other pair of encodings goes through a transcoder
 //!   ([`crate::transcode`]), which makes the checks itself.
+//! * Handles of WASI resources pass unchanged (the library's one table);
+//!   those of resources a component defines go through the moves of
+//!   [`crate::resources`], and the call's end checks the callee's borrow
+//!   handles and releases the caller's lends.
 //! * Only what the linker checked reaches here: a `realloc` wherever the
-//!   type needs one, memories wherever the
-//!   type needs them. Handles of WASI resources pass unchanged (the
-//!   library's one table); those of resources a component defines go
-//!   through the moves of [`crate::resources`], and the call's end checks
-//!   the callee's borrow handles and releases the caller's lends.
+//!   type needs one, memories wherever the type needs them.
 //! * The scratch area is made of pages from `memory.grow` on the primary
 //!   memory (a new chunk twice the last one when a call needs more; the
 //!   guest's allocator never hands those pages out, as for the handle
@@ -255,31 +255,23 @@ impl Adapters {
             .transcoders
             .iter()
             .map(|&((fm, fe, tm, te, r), g)| Transcoder {
-                src_mem: merger.index(fm),
-                src: fe,
-                dst_mem: merger.index(tm),
-                dst: te,
-                realloc: merger.index(r),
+                sides: crate::transcode::Sides {
+                    src_mem: merger.index(fm),
+                    src: fe,
+                    dst_mem: merger.index(tm),
+                    dst: te,
+                    realloc: merger.index(r),
+                    validator: self
+                        .validators
+                        .iter()
+                        .find(|(v, _)| *v == fm)
+                        .map(|(_, v)| merger.index(Origin::Glue(*v))),
+                },
                 func: merger.index(Origin::Glue(g)),
             })
             .collect();
-        for (&((fm, ..), g), t) in self.transcoders.iter().zip(&transcoders) {
-            let validator = self
-                .validators
-                .iter()
-                .find(|(v, _)| *v == fm)
-                .map(|(_, g)| merger.index(Origin::Glue(*g)));
-            out.push((
-                g,
-                crate::transcode::body(&crate::transcode::Sides {
-                    src_mem: t.src_mem,
-                    src: t.src,
-                    dst_mem: t.dst_mem,
-                    dst: t.dst,
-                    realloc: t.realloc,
-                    validator,
-                }),
-            ));
+        for ((_, g), t) in self.transcoders.iter().zip(&transcoders) {
+            out.push((*g, crate::transcode::body(&t.sides)));
         }
         let scratch = self.scratch.as_ref().map(|s| ScratchIdx {
             alloc: merger.index(Origin::Glue(s.alloc)),
@@ -316,11 +308,7 @@ impl Adapters {
 
 /// A transcoder, in merged indices.
 struct Transcoder {
-    src_mem: u32,
-    src: StringEncoding,
-    dst_mem: u32,
-    dst: StringEncoding,
-    realloc: u32,
+    sides: crate::transcode::Sides,
     func: u32,
 }
 
@@ -416,12 +404,7 @@ fn val_type(t: CoreType) -> ValType {
 }
 
 fn mem_arg(loc: Loc, align_log2: u32) -> MemArg {
-    MemArg {
-        offset: u64::from(loc.offset),
-        align: align_log2,
-        target: wasm_encoder::MemArgTarget::Memory(loc.mem),
-        ordering: None,
-    }
+    mem_arg_at(loc.mem, loc.offset, align_log2)
 }
 
 /// Whether a list of `t` is copied as bytes: the same bytes mean the same
@@ -1066,7 +1049,8 @@ impl Gen<'_, '_> {
                 .transcoders
                 .iter()
                 .find(|t| {
-                    (t.src_mem, t.src, t.dst_mem, t.dst, t.realloc)
+                    let s = &t.sides;
+                    (s.src_mem, s.src, s.dst_mem, s.dst, s.realloc)
                         == (from, sides.from.encoding, to, sides.to.encoding, realloc)
                 })
                 .ok_or_else(|| {
