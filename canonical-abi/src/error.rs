@@ -201,3 +201,73 @@ impl fmt::Display for AbiError {
 }
 
 impl std::error::Error for AbiError {}
+
+/// The Canonical ABI errors that lowered mode's generated code (handle
+/// tables, fused adapters, string transcoders) cannot report itself: it
+/// passes the code and a value to the WASI library's `p2lib_canon_error`,
+/// which ends the run with [`CanonError::message`], in wasmtime's words,
+/// and exit status 1, as wasmtime does for these (they are errors of its
+/// host-side libcalls there, not Wasm traps; every other Canonical ABI
+/// check is a trap on both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum CanonError {
+    /// A handle that is not a live handle of that resource type (never
+    /// made, moved, dropped, or of another type); the value is the handle.
+    UnknownHandle = 0,
+    /// An own handle moved or dropped while lent to a call.
+    LentHandle = 1,
+    /// Borrow handles still held when the call that gave them ends.
+    BorrowsRemain = 2,
+    /// A borrow handle passed where an own one is taken.
+    NotOwn = 3,
+    /// A string's bytes are not UTF-8.
+    InvalidUtf8 = 4,
+    /// A string's code units have an unpaired surrogate.
+    InvalidUtf16 = 5,
+}
+
+impl CanonError {
+    /// Every code, in order.
+    pub const ALL: [CanonError; 6] = [
+        CanonError::UnknownHandle,
+        CanonError::LentHandle,
+        CanonError::BorrowsRemain,
+        CanonError::NotOwn,
+        CanonError::InvalidUtf8,
+        CanonError::InvalidUtf16,
+    ];
+
+    /// The error of `code`, if it is one.
+    pub fn from_code(code: i32) -> Option<CanonError> {
+        Self::ALL.into_iter().find(|e| *e as i32 == code)
+    }
+
+    /// What wasmtime says (`value` is the handle of `UnknownHandle`).
+    pub fn message(self, value: i32) -> String {
+        match self {
+            CanonError::UnknownHandle => format!("unknown handle index {value}"),
+            CanonError::LentHandle => "cannot remove owned resource while borrowed".into(),
+            CanonError::BorrowsRemain => {
+                "borrow handles still remain at the end of the call".into()
+            }
+            CanonError::NotOwn => "cannot lift own resource from a borrow".into(),
+            CanonError::InvalidUtf8 => "invalid utf8 encoding".into(),
+            CanonError::InvalidUtf16 => "invalid utf16 encoding".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod canon_error_tests {
+    use super::CanonError;
+
+    #[test]
+    fn every_code_comes_back() {
+        for e in CanonError::ALL {
+            assert_eq!(CanonError::from_code(e as i32), Some(e));
+        }
+        assert_eq!(CanonError::from_code(6), None);
+        assert_eq!(CanonError::from_code(-1), None);
+    }
+}

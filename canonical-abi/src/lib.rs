@@ -72,7 +72,7 @@ pub mod val;
 pub mod wave;
 
 pub use context::LiftLowerContext;
-pub use error::AbiError;
+pub use error::{AbiError, CanonError};
 pub use flat::{CoreValueIter, FlatSource, FlatVal};
 pub use lift::{lift_flat, lift_values, load};
 pub use lower::{lower_flat, lower_values, store};

@@ -46,13 +46,14 @@
 
 use crate::error::LowerError;
 use crate::merge::{GlueFunc, GlueGlobal, Merger, Origin};
-use crate::resources::{CallEnd, Misuse};
+use crate::resources::{raise, CallEnd};
 use canonical_abi::lift::MAX_LIST_BYTE_LENGTH;
 use canonical_abi::strings::MAX_STRING_BYTE_LENGTH;
 use canonical_abi::types::{
     align_to, alignment_record, discriminant_size, elem_size_record, max_case_alignment,
     Despecialized,
 };
+use canonical_abi::CanonError;
 use canonical_abi::{
     alignment, despecialize, elem_size, flatten_functype, flatten_type, flatten_types, CoreType,
     FlattenContext, FuncType, StringEncoding, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
@@ -218,6 +219,11 @@ impl Adapters {
         Origin::Glue(self.scratch.as_ref().expect("declared above").alloc)
     }
 
+    /// Whether any adapter was declared.
+    pub fn any(&self) -> bool {
+        !self.adapters.is_empty()
+    }
+
     /// A `realloc` that traps (the component has none to offer).
     pub fn trap_realloc(&mut self, merger: &mut Merger<'_>) -> Origin {
         let g = *self.trap_realloc.get_or_insert_with(|| {
@@ -234,13 +240,14 @@ impl Adapters {
     /// The bodies of every generated function. `primary` is the memory of
     /// the library; `current_realloc` the global that selects the library's
     /// realloc and `scratch_realloc` the scratch allocator's number in it;
-    /// `handle_report` the library's report of a misused handle.
+    /// `report` the library's report of a Canonical ABI error
+    /// (`resources::raise`).
     pub fn bodies(
         &self,
         merger: &Merger<'_>,
         primary: Origin,
         current_realloc: Option<(u32, u32)>,
-        handle_report: Option<Origin>,
+        report: Option<Origin>,
     ) -> Result<Vec<(GlueFunc, Function)>, LowerError> {
         let mut out = Vec::new();
         if let Some(g) = self.trap_realloc {
@@ -248,8 +255,9 @@ impl Adapters {
             f.emit(I::Unreachable);
             out.push((g, f.finish()));
         }
+        let report = report.map(|r| merger.index(r));
         for (m, g) in &self.validators {
-            out.push((*g, utf8_validator(merger.index(*m))));
+            out.push((*g, utf8_validator(merger.index(*m), report)));
         }
         let transcoders: Vec<Transcoder> = self
             .transcoders
@@ -261,6 +269,7 @@ impl Adapters {
                     dst_mem: merger.index(tm),
                     dst: te,
                     realloc: merger.index(r),
+                    report,
                     validator: self
                         .validators
                         .iter()
@@ -296,7 +305,7 @@ impl Adapters {
                         (rt, borrow, result, merger.index(Origin::Glue(f)))
                     })
                     .collect(),
-                report: handle_report.map(|r| merger.index(r)),
+                report,
                 c: Code::new(0),
             };
             g.adapter(a, scratch.as_ref(), current_realloc)?;
@@ -482,6 +491,20 @@ impl Code {
 
     pub(crate) fn emit(&mut self, i: I<'static>) {
         self.code.push(i);
+    }
+
+    /// Ends the run with Canonical ABI error `e` ([`raise`]).
+    pub(crate) fn raise(&mut self, report: Option<u32>, e: CanonError, value: Option<u32>) {
+        for i in raise(report, e, value) {
+            self.emit(i);
+        }
+    }
+
+    /// `if (pop) raise(e)`.
+    pub(crate) fn raise_if(&mut self, report: Option<u32>, e: CanonError) {
+        self.emit(I::If(BlockType::Empty));
+        self.raise(report, e, None);
+        self.emit(I::End);
     }
 
     pub(crate) fn trap_if(&mut self) {
@@ -779,12 +802,8 @@ impl Gen<'_, '_> {
             let b = self.merger.index(Origin::GlueGlobal(b));
             self.emit(I::GlobalGet(b));
             self.emit(I::If(BlockType::Empty));
-            if let Some(r) = self.report {
-                self.emit(I::I32Const(Misuse::BorrowsRemain as i32));
-                self.emit(I::I32Const(0));
-                self.emit(I::Call(r));
-            }
-            self.emit(I::Unreachable);
+            let report = self.report;
+            self.raise(report, CanonError::BorrowsRemain, None);
             self.emit(I::End);
         }
         if let (Some((release, _)), Some(saved)) = (a.handles.end.release, saved_lends) {
@@ -1264,7 +1283,7 @@ fn offsets(ts: &[&ValueType]) -> Vec<u32> {
 /// `(ptr, len) -> ()`: traps unless the bytes are UTF-8 (the rules of
 /// Rust's `str::from_utf8`: no overlong forms, no surrogates, nothing
 /// above U+10FFFF).
-fn utf8_validator(mem: u32) -> Function {
+fn utf8_validator(mem: u32, report: Option<u32>) -> Function {
     let mut g = Code::new(2);
     let (ptr, len) = (0, 1);
     let end = g.local(ValType::I32);
@@ -1310,7 +1329,7 @@ fn utf8_validator(mem: u32) -> Function {
     g.emit(I::I32Const(0xf4));
     g.emit(I::I32GtU);
     g.emit(I::I32Or);
-    g.trap_if();
+    g.raise_if(report, CanonError::InvalidUtf8);
     // n = 1 + (b >= E0) + (b >= F0)
     g.emit(I::I32Const(1));
     g.emit(I::LocalGet(b));
@@ -1347,7 +1366,7 @@ fn utf8_validator(mem: u32) -> Function {
     g.emit(I::I32Sub);
     g.emit(I::LocalGet(n));
     g.emit(I::I32LeU);
-    g.trap_if();
+    g.raise_if(report, CanonError::InvalidUtf8);
     // The second byte in [lo, hi].
     g.emit(I::LocalGet(ptr));
     g.emit(I::I32Load8U(at(1)));
@@ -1358,7 +1377,7 @@ fn utf8_validator(mem: u32) -> Function {
     g.emit(I::LocalGet(hi));
     g.emit(I::I32GtU);
     g.emit(I::I32Or);
-    g.trap_if();
+    g.raise_if(report, CanonError::InvalidUtf8);
     // The third and fourth, continuation bytes where n says so.
     for k in 2..=3 {
         g.emit(I::LocalGet(n));
@@ -1371,7 +1390,7 @@ fn utf8_validator(mem: u32) -> Function {
         g.emit(I::I32And);
         g.emit(I::I32Const(0x80));
         g.emit(I::I32Ne);
-        g.trap_if();
+        g.raise_if(report, CanonError::InvalidUtf8);
         g.emit(I::End);
     }
     g.emit(I::LocalGet(ptr));

@@ -50,9 +50,10 @@ pub const P1: &str = "wasi_snapshot_preview1";
 
 /// The library's initialization function (see the crate docs).
 pub const INIT: &str = "p2lib_init";
-/// The library's report of a misused handle of a resource a component
-/// defines (optional: without it the generated tables trap).
-pub const HANDLE_TRAP: &str = "p2lib_handle_trap";
+/// The library's report of a Canonical ABI error found by the generated
+/// code (`canonical_abi::CanonError`; optional: without it that code
+/// traps).
+pub const CANON_ERROR: &str = "p2lib_canon_error";
 
 /// The lifted `run` of a command, as merged origins.
 pub struct Run {
@@ -269,14 +270,16 @@ impl<'c, 'm> Linker<'c, 'm> {
         let entry = self.find_entry()?;
         let init = self.library_export(INIT)?;
         check_type(&self.merger, init, &[], &[], INIT)?;
-        if self.resources.any() && self.merger.export_origin(self.library, HANDLE_TRAP).is_ok() {
-            let report = self.library_export(HANDLE_TRAP)?;
+        if (self.resources.any() || self.adapters.any())
+            && self.merger.export_origin(self.library, CANON_ERROR).is_ok()
+        {
+            let report = self.library_export(CANON_ERROR)?;
             check_type(
                 &self.merger,
                 report,
                 &[wasm_encoder::ValType::I32; 2],
                 &[],
-                HANDLE_TRAP,
+                CANON_ERROR,
             )?;
             self.resources.report = Some(report);
         }

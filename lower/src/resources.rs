@@ -45,6 +45,7 @@
 //!   count of the call the instance is running.
 
 use crate::merge::{GlueFunc, GlueGlobal, Merger, Origin};
+use canonical_abi::CanonError;
 use wasm_encoder::{BlockType, FuncType, Function, MemArg, ValType};
 
 /// Offsets in a slot.
@@ -126,43 +127,38 @@ pub struct Tables {
     built_ins: Vec<BuiltIn>,
     transfers: Vec<Transfer>,
     lends: Option<LendStack>,
-    /// The library's `p2lib_handle_trap(kind, handle)`, which reports a
+    /// The library's `p2lib_canon_error(code, value)`, which reports a
     /// misused handle as wasmtime does (exit status 1); without it, a
     /// misuse is a plain `unreachable`.
     pub report: Option<Origin>,
 }
 
-/// What [`Tables::report`] is told.
-#[derive(Clone, Copy)]
-pub enum Misuse {
-    /// An unknown handle (never made, moved, dropped, another type).
-    Unknown = 0,
-    /// An own handle moved or dropped while lent.
-    Lent = 1,
-    /// Borrow handles still held at the end of a call (checked by the
-    /// adapter, [`CallEnd::callee_borrows`]).
-    BorrowsRemain = 2,
-    /// A borrow handle moved as own.
-    NotOwn = 3,
+/// The instructions that end the run with Canonical ABI error `e` (the
+/// value in local `value`, if any): the library's report, when there is
+/// one ([`Tables::report`]), then `unreachable`.
+pub(crate) fn raise(
+    report: Option<u32>,
+    e: CanonError,
+    value: Option<u32>,
+) -> Vec<wasm_encoder::Instruction<'static>> {
+    use wasm_encoder::Instruction as I;
+    let mut out = Vec::new();
+    if let Some(r) = report {
+        out.push(I::I32Const(e as i32));
+        out.push(match value {
+            Some(v) => I::LocalGet(v),
+            None => I::I32Const(0),
+        });
+        out.push(I::Call(r));
+    }
+    out.push(I::Unreachable);
+    out
 }
 
-/// Emits the report of `misuse` of the handle in local `handle` (if any),
-/// then `unreachable`.
-fn misuse(
-    i: &mut wasm_encoder::InstructionSink<'_>,
-    report: Option<u32>,
-    misuse: Misuse,
-    handle: Option<u32>,
-) {
-    if let Some(r) = report {
-        i.i32_const(misuse as i32);
-        match handle {
-            Some(h) => i.local_get(h),
-            None => i.i32_const(0),
-        };
-        i.call(r);
+fn emit_raise(f: &mut Function, report: Option<u32>, e: CanonError, value: Option<u32>) {
+    for i in raise(report, e, value) {
+        f.instruction(&i);
     }
-    i.unreachable();
 }
 
 /// What an adapter that moves handles does when its call ends.
@@ -367,14 +363,16 @@ impl Tables {
             let (from, to) = (&self.tables[m.from], &self.tables[m.to]);
             // param: handle 0; local: rep 1
             let mut func = Function::new([(1, ValType::I32)]);
-            let mut i = func.instructions();
-            i.i32_const(m.rt as i32).local_get(0);
+            func.instructions().i32_const(m.rt as i32).local_get(0);
             match m.how {
                 Move::Own => {
                     // A borrow handle cannot be moved as own.
-                    i.call(f(from.remove)).if_(BlockType::Empty);
-                    misuse(&mut i, report, Misuse::NotOwn, Some(0));
-                    i.end()
+                    func.instructions()
+                        .call(f(from.remove))
+                        .if_(BlockType::Empty);
+                    emit_raise(&mut func, report, CanonError::NotOwn, Some(0));
+                    func.instructions()
+                        .end()
                         .local_set(1)
                         .i32_const(m.rt as i32)
                         .local_get(1)
@@ -384,12 +382,13 @@ impl Tables {
                 Move::Borrow {
                     taker_defines: true,
                 } => {
-                    i.call(f(from.lend));
+                    func.instructions().call(f(from.lend));
                 }
                 Move::Borrow {
                     taker_defines: false,
                 } => {
-                    i.call(f(from.lend))
+                    func.instructions()
+                        .call(f(from.lend))
                         .local_set(1)
                         .i32_const(m.rt as i32)
                         .local_get(1)
@@ -397,7 +396,7 @@ impl Tables {
                         .call(f(to.new));
                 }
             }
-            i.end();
+            func.instructions().end();
             out.push((m.glue, func));
         }
         out
@@ -481,7 +480,7 @@ impl Slots {
             .i32_ge_u()
             .i32_or()
             .if_(BlockType::Empty);
-        misuse(&mut f.instructions(), self.report, Misuse::Unknown, Some(1));
+        emit_raise(f, self.report, CanonError::UnknownHandle, Some(1));
         f.instructions().end();
         self.slot(f, 1);
         f.instructions()
@@ -491,7 +490,7 @@ impl Slots {
             .i32_add()
             .i32_ne()
             .if_(BlockType::Empty);
-        misuse(&mut f.instructions(), self.report, Misuse::Unknown, Some(1));
+        emit_raise(f, self.report, CanonError::UnknownHandle, Some(1));
         f.instructions().end();
     }
 
@@ -566,7 +565,7 @@ impl Slots {
         self.check(&mut f);
         self.slot(&mut f, 1);
         f.instructions().i32_load(word(LENDS)).if_(BlockType::Empty);
-        misuse(&mut f.instructions(), self.report, Misuse::Lent, Some(1));
+        emit_raise(&mut f, self.report, CanonError::LentHandle, Some(1));
         f.instructions().end();
         self.slot(&mut f, 1);
         f.instructions().i32_load(word(REP)).local_set(2);

@@ -8,9 +8,12 @@
 //! `store_string` step by step, as `canonical_abi::strings` does for the
 //! interpreter:
 //! * lifting checks the length limit (`MAX_STRING_BYTE_LENGTH`), the
-//!   alignment (2 for `utf16` and `latin1+utf16`) and the bounds, then the
-//!   code units: UTF-8 by the adapter's validator, UTF-16 while decoding
-//!   (an unpaired surrogate traps); Latin-1 has no invalid byte;
+//!   alignment (2 for `utf16` and `latin1+utf16`) and the bounds (traps),
+//!   then the code units: UTF-8 by the adapter's validator, UTF-16 while
+//!   decoding (an unpaired surrogate); Latin-1 has no invalid byte. An
+//!   invalid encoding is reported through the library (exit status 1, as
+//!   wasmtime's transcoding libcalls report it), the rest trap, as in
+//!   wasmtime;
 //! * lowering calls the destination's `realloc` with the spec's arguments
 //!   in the spec's order (the optimistic size, the worst case when the
 //!   guess fails, the shrink to the exact size), checking each result's
@@ -26,7 +29,7 @@
 
 use crate::adapter::{mem_arg_at, Code};
 use canonical_abi::strings::{MAX_STRING_BYTE_LENGTH, UTF16_TAG};
-use canonical_abi::StringEncoding;
+use canonical_abi::{CanonError, StringEncoding};
 use wasm_encoder::{BlockType, Function, Instruction as I, ValType};
 
 /// One fixed-width reading of the source: `latin1+utf16` is Latin-1 or
@@ -57,6 +60,9 @@ pub struct Sides {
     pub realloc: u32,
     /// The UTF-8 validator of the source memory (for a `utf8` source).
     pub validator: Option<u32>,
+    /// The library's report of a Canonical ABI error (an invalid
+    /// encoding), if any (`resources::raise`).
+    pub report: Option<u32>,
 }
 
 /// The transcoder's body.
@@ -530,7 +536,7 @@ impl T<'_> {
                     I::I32GeU,
                     I::I32Or,
                 ]);
-                self.c.trap_if();
+                self.c.raise_if(self.s.report, CanonError::InvalidUtf16);
                 self.ops([
                     I::LocalGet(p),
                     I::I32Load16U(m),
@@ -540,7 +546,7 @@ impl T<'_> {
                     I::I32Const(0x400),
                     I::I32GeU,
                 ]);
-                self.c.trap_if();
+                self.c.raise_if(self.s.report, CanonError::InvalidUtf16);
                 self.bump(p, 2);
                 self.ops([
                     I::LocalGet(cp),

@@ -53,19 +53,17 @@ pub mod exports;
 #[cfg(target_os = "wasi")]
 pub mod guest;
 
-/// Ends the program for a misused handle of a resource a component
-/// defines, found by the handle tables `lower` generates
-/// (`lower::resources`), in wasmtime's words and with its exit status 1:
-/// `kind` 0 is an unknown handle `handle` (never made, moved, dropped or of
-/// another type), 1 an own handle moved or dropped while lent, 2 borrow
-/// handles still held when the call that gave them ends.
+/// Ends the program for a Canonical ABI error that `lower`'s generated
+/// code found (a misused handle of a resource a component defines, a
+/// string that is not valid in its encoding), with wasmtime's message and
+/// its exit status 1: `code` is a [`canonical_abi::CanonError`], `value`
+/// the handle of an unknown one. An unknown code is reported as such.
 #[cfg(target_os = "wasi")]
-#[export_name = "p2lib_handle_trap"]
-pub extern "C" fn p2lib_handle_trap(kind: i32, handle: i32) -> ! {
-    let message = match kind {
-        0 => format!("unknown handle index {handle}"),
-        1 => "cannot remove owned resource while borrowed".to_string(),
-        _ => "borrow handles still remain at the end of the call".to_string(),
+#[export_name = "p2lib_canon_error"]
+pub extern "C" fn p2lib_canon_error(code: i32, value: i32) -> ! {
+    let message = match canonical_abi::CanonError::from_code(code) {
+        Some(e) => e.message(value),
+        None => format!("Canonical ABI error {code} of the lowered code"),
     };
     guest::Trap { message }.abort()
 }

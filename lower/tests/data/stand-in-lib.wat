@@ -20,8 +20,9 @@
   (func $lib.init (export "p2lib_init")
     (global.set $scratch (call $realloc (i32.const 0) (i32.const 0) (i32.const 8) (i32.const 64))))
 
-;; A misused handle of a resource the component defines: exit 10 + kind.
-  (func $lib.handle-trap (export "p2lib_handle_trap") (param i32 i32)
+;; A Canonical ABI error of the generated code (a misused handle, an
+  ;; invalid string encoding): exit 10 + its code.
+  (func $lib.canon-error (export "p2lib_canon_error") (param i32 i32)
     (call $proc_exit (i32.add (i32.const 10) (local.get 0))))
 
   (func $lib.get-stdin (export "wasi:cli/stdin@0.2.12#get-stdin") (result i32) (i32.const 0))
