@@ -24,7 +24,9 @@
 //! * `reach` keeps of the library only the functions the component
 //!   reaches (from the functions its core instances import, along calls
 //!   and the table slots the library's relocations show taken);
-//! * `glue` generates `_start` and the realloc plumbing;
+//! * `glue` generates `_start` and the realloc plumbing; `adapter`,
+//!   `transcode` and `resources` the fused adapters, string transcoders
+//!   and handle tables;
 //! * `merge` re-encodes every module with its index maps;
 //! * the output is validated with wasmparser before it is returned.
 //!
@@ -37,6 +39,10 @@
 //!   resource `R` of `I`, `I@0.2.12#[resource-drop]R: (i32) -> ()`. A
 //!   component's `0.2.x` imports bind to these by semver, as in the
 //!   interpreter. `p2lib_init: () -> ()` runs before any guest code.
+//!   Optionally `p2lib_canon_error: (code, value) -> ()`, which ends the
+//!   run for a `canonical_abi::CanonError` the generated code finds (a
+//!   misused handle, an invalid string encoding) as wasmtime reports it;
+//!   without it, that code traps.
 //! * **Imports of the library.** `wasi_snapshot_preview1.*`, kept as imports
 //!   of the output; one memory, which is the component's memory 0; and a
 //!   function named `cabi_realloc` (any module name), the guest's
