@@ -13,6 +13,7 @@
 //!   raised by a host function (a bad pointer given to WASI, a missing
 //!   `memory` export) is an ordinary error in wasmtime and exits with 1.
 
+use component_model::AdapterTrap;
 use core_vm::{Error, Trap, TrapCode};
 use std::fmt::Write as _;
 
@@ -40,7 +41,9 @@ pub fn guest_error(file: &str, context: &str, err: Error) -> ! {
 /// Prints a trap in wasmtime's shape and ends the process accordingly.
 fn trapped(file: &str, context: &str, trap: &Trap) -> ! {
     eprint!("{}", render_trap(file, context, trap));
-    if trap.code() == TrapCode::Host {
+    // A host error exits 1, but a Canonical ABI trap between two component
+    // instances is a trap of the guest (wasmtime's fused adapters).
+    if trap.code() == TrapCode::Host && trap.downcast_host::<AdapterTrap>().is_none() {
         std::process::exit(1)
     }
     // Trap the host as the guest trapped (`abort` is `unreachable` on wasm32).

@@ -144,3 +144,25 @@ impl fmt::Display for CallError {
 }
 
 impl std::error::Error for CallError {}
+
+/// A Canonical ABI trap in a call from one component instance to another,
+/// raised (as a core-vm host trap) instead of a [`CallError`]: wasmtime
+/// compiles such a call to a fused adapter in Wasm, where these checks are
+/// Wasm traps (a misaligned or out-of-bounds string or list, a bad `char`
+/// or discriminant, a bad `realloc` result), so an embedder reports it as
+/// a trap of the guest, not as a failure of the host. An invalid string
+/// encoding or a handle error stays a [`CallError`]: wasmtime's adapters
+/// check those in libcalls (transcoding, resource transfer), host errors.
+#[derive(Debug)]
+pub struct AdapterTrap {
+    pub func: String,
+    pub error: AbiError,
+}
+
+impl fmt::Display for AdapterTrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.func, self.error)
+    }
+}
+
+impl std::error::Error for AdapterTrap {}

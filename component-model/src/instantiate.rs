@@ -21,7 +21,7 @@
 //!   call into guest code, so re-entrant calls cannot observe a borrow.
 
 use crate::checkpoint::{CallState, ComponentState, TableState};
-use crate::error::{CallError, Error};
+use crate::error::{AdapterTrap, CallError, Error};
 use crate::host_flat::{FlatCall, FlatHostFunc};
 use crate::inline::{
     import_path_name, ComponentInstanceIndex, CoreDef, Flat, FlatInit, FuncDef, InstanceDef,
@@ -572,6 +572,40 @@ fn trap(func: &str, e: impl std::fmt::Display) -> Trap {
     })
 }
 
+/// A Canonical ABI failure in a call from one component instance to
+/// another: an [`AdapterTrap`] where wasmtime's fused adapter checks it in
+/// Wasm (bounds, alignment, lengths, `char`, discriminants, `realloc`
+/// results), else a [`CallError`]: an invalid string encoding and every
+/// handle error are errors of wasmtime's libcalls (transcoding, resource
+/// transfer), as an embedder error is.
+fn fused_trap(func: &str, e: AbiError) -> Trap {
+    use AbiError as A;
+    let in_wasm = matches!(
+        e,
+        A::StringOutOfBounds { .. }
+            | A::StringMisaligned { .. }
+            | A::StringTooLong { .. }
+            | A::ListOutOfBounds { .. }
+            | A::ListMisaligned { .. }
+            | A::ListTooLong { .. }
+            | A::InvalidChar(_)
+            | A::InvalidDiscriminant { .. }
+            | A::ReallocMisaligned { .. }
+            | A::ReallocOutOfBounds { .. }
+            | A::PointerMisaligned { .. }
+            | A::PointerOutOfBounds { .. }
+            | A::MemoryOutOfBounds { .. }
+    );
+    if in_wasm {
+        Trap::host(AdapterTrap {
+            func: func.to_string(),
+            error: e,
+        })
+    } else {
+        trap(func, e)
+    }
+}
+
 /// Converts a component-level error raised inside a trampoline into a trap.
 fn error_trap(func: &str, e: Error) -> Trap {
     match e {
@@ -850,10 +884,20 @@ fn lowered_call<T: 'static>(
 ) -> Result<Vec<FlatVal>, Trap> {
     let mut vi = CoreValueIter::new(flat_args);
     let params = ty.param_types();
+    // Between two component instances (wasmtime's fused adapters), a
+    // Canonical ABI check fails as a trap of the guest.
+    let fused = matches!(callee, FuncDef::Lifted(_));
+    let abi_trap = |e: AbiError| {
+        if fused {
+            fused_trap(name, e)
+        } else {
+            trap(name, e)
+        }
+    };
     let vals = with_cx(store, o, &sh.state, instance, |cx| {
         lift_values(cx, MAX_FLAT_PARAMS, &mut vi, &params)
     })
-    .map_err(|e| trap(name, e))?;
+    .map_err(abi_trap)?;
     let out = match callee {
         FuncDef::Import { .. } => {
             let f = host.ok_or_else(|| trap(name, "no host implementation"))?;
@@ -873,9 +917,10 @@ fn lowered_call<T: 'static>(
         FuncDef::Lifted(l) if l.instance == instance => {
             return Err(trap(name, "cannot enter component instance"));
         }
-        FuncDef::Lifted(l) => {
-            call_lifted(sh, store, l, &vals, None).map_err(|e| error_trap(name, e))?
-        }
+        FuncDef::Lifted(l) => call_lifted(sh, store, l, &vals, None).map_err(|e| match e {
+            Error::Abi { error, .. } => fused_trap(name, error),
+            e => error_trap(name, e),
+        })?,
     };
     check_results(name, ty, &out).map_err(|e| error_trap(name, e))?;
     let result_types = ty.result_types();
@@ -884,7 +929,7 @@ fn lowered_call<T: 'static>(
         lower_values(cx, MAX_FLAT_RESULTS, &out, &result_types, Some(&mut vi))
     });
     set_may_leave(sh, instance, true);
-    flat_out.map_err(|e| trap(name, e))
+    flat_out.map_err(abi_trap)
 }
 
 fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Result<(), Error> {

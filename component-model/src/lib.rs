@@ -23,7 +23,7 @@ mod typecheck;
 mod types;
 
 pub use core_vm::Trap;
-pub use error::{CallError, Error};
+pub use error::{AdapterTrap, CallError, Error};
 pub use host_flat::{FlatCall, FlatHostFunc};
 pub use instantiate::{Component, ComponentFunc, ComponentInstance};
 pub use linker::{HostContext, HostFunc, Linker, ResourceDtor, StoreMemory};

@@ -14,7 +14,10 @@
 # 134, the backtrace reaching the caller of the WASI function), `exit` called
 # with an invalid result discriminant (a failed lift of a host call's
 # argument: exit 1), and a p1 guest that closes fd 2 and then traps (the
-# report's first line, wasmtime's, must still reach the host's stderr). A line
+# report's first line, wasmtime's, must still reach the host's stderr), and
+# two composed components: a Canonical ABI check failing in a call from one to
+# the other is a Wasm trap in wasmtime's fused adapter (134), but an invalid
+# string encoding is an error of its transcoding libcall (1). A line
 # written ^...$ must be the first line of stderr. The shim's
 # panic hook: `p2shim --internal-test-panic` (hidden) panics on purpose with
 # output pending; the hook must make it one line and exit 1, output kept.
@@ -64,6 +67,8 @@ bad-discriminant | same | | run-bad-discriminant.wasm | 1 | 1: invalid expected 
 realloc-trap    | same | | realloc-trap.wasm a b | 134 | m!<wasm function 1> |
 exit-bad-discriminant | same | | exit-bad-discriminant.wasm | 1 | m!<wasm function 1> |
 close-stderr    | same | | close-stderr.wasm | 134 | ^Error: failed to run main module `close-stderr.wasm`$ |
+fused-char      | same | | fused-char.wasm | 134 | ^Error: failed to run main module `fused-char.wasm`$ |
+fused-utf8      | same | | fused-utf8.wasm | 1 | ^Error: failed to run main module `fused-utf8.wasm`$ |
 panic-hook      | -    | --internal-test-panic | | 1 | p2shim: internal error in cli/src/panic.rs: | output before the panic
 '
 pass=0
