@@ -393,8 +393,9 @@ fn with_resources(body: &str) -> String {
 
 /// Handles of a resource `$R` defines move between the root, `$R` and `$M`
 /// as the Canonical ABI moves them. Each digit was checked against native
-/// wasmtime 39 running the same component (`wasmtime run`), as were the
-/// traps of `handle_misuse_traps`.
+/// wasmtime 49 running the same component (`wasmtime run`), as were the
+/// misuses of `handle_misuse_is_reported` (wasmtime: exit 1 and the
+/// library's messages).
 #[test]
 fn handles_of_component_resources_cross_components() {
     let body = r#"
