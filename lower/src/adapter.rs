@@ -89,7 +89,8 @@ pub enum Callee {
         post_return: Option<Origin>,
     },
     /// A WASI library function (the `canon lower` ABI on the primary
-    /// memory: results behind a `retptr` argument).
+    /// memory: results behind a `retptr` argument); the callee side's
+    /// `realloc` is the scratch allocator.
     Library { func: Origin },
 }
 
@@ -161,12 +162,8 @@ impl Adapters {
                     self.validator(merger, m);
                 }
             }
-            let callee_realloc = match callee {
-                Callee::Library { .. } => self.scratch().or(callee_side.realloc),
-                Callee::Lifted { .. } => callee_side.realloc,
-            };
             for (from, to, realloc) in [
-                (caller, callee_side, callee_realloc),
+                (caller, callee_side, callee_side.realloc),
                 (callee_side, caller, caller.realloc),
             ] {
                 if (from.encoding, to.encoding) == (StringEncoding::Utf8, StringEncoding::Utf8) {
@@ -606,10 +603,7 @@ impl Gen<'_, '_> {
         let results = a.ty.result_types();
         let param_flat = flatten_types(&params);
         let result_flat = flatten_types(&results);
-        let callee_realloc = match a.callee {
-            Callee::Library { .. } => scratch.map(|s| s.alloc),
-            Callee::Lifted { .. } => a.callee_side.realloc.map(|r| self.merger.index(r)),
-        };
+        let callee_realloc = a.callee_side.realloc.map(|r| self.merger.index(r));
         // The arguments.
         let (src, dst, args) = if param_flat.len() > MAX_FLAT_PARAMS {
             let from = self.memory(&a.caller, "the caller's")?;

@@ -196,9 +196,9 @@ impl T<'_> {
             (E::Utf8, Units::Utf8, _) => unreachable!("UTF-8 to UTF-8 is a copy"),
             (E::Utf8, _, _) => self.store_to_utf8(if units == Units::Utf16 { 3 } else { 2 }, units),
             (E::Utf16, Units::Utf8, _) => self.utf8_to_utf16(),
-            (E::Utf16, _, _) => self.copy(units, Units::Utf16, 2, false),
-            (E::CompactUtf16, Units::Latin1, true) => self.copy(units, Units::Latin1, 1, false),
-            (E::CompactUtf16, Units::Utf16, true) => self.copy(units, Units::Utf16, 2, true),
+            (E::Utf16, _, _) => self.copy(units, Units::Utf16, false),
+            (E::CompactUtf16, Units::Latin1, true) => self.copy(units, Units::Latin1, false),
+            (E::CompactUtf16, Units::Utf16, true) => self.copy(units, Units::Utf16, true),
             (E::CompactUtf16, _, _) => self.store_to_latin1_or_utf16(units),
         }
     }
@@ -301,10 +301,11 @@ impl T<'_> {
         self.shrink(Size::Units(2), 2, 2, false);
     }
 
-    /// `store_string_copy` into `to` units of `width` bytes (UTF-16 from
-    /// UTF-16 or Latin-1, Latin-1 from Latin-1), or with `deflate`,
+    /// `store_string_copy` into `to` units (UTF-16 from UTF-16 or Latin-1,
+    /// Latin-1 from Latin-1), or with `deflate`,
     /// `store_probably_utf16_to_latin1_or_utf16`.
-    fn copy(&mut self, units: Units, to: Units, width: i32, deflate: bool) {
+    fn copy(&mut self, units: Units, to: Units, deflate: bool) {
+        let width = if to == Units::Utf16 { 2 } else { 1 };
         self.realloc(None, 2, Size::Units(width));
         self.get(self.d);
         self.set(self.q);
