@@ -14,9 +14,11 @@
 //!
 //! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
 
+mod common;
+use common::wasmtime;
 use lower::relocate::{relocate, Placement, Relocated, TablePlacement, PAGE_SIZE};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use wasmparser::{KnownCustom, Parser, Payload, RelocationType};
@@ -249,18 +251,6 @@ fn every_relocation_type_of_the_library_is_handled() {
     for lib in [&b.a, &b.b, &b.c, &b.p2lib_a] {
         place(lib, 7 * PAGE_SIZE, TablePlacement::Own);
         place(lib, 7 * PAGE_SIZE, TablePlacement::Shared { base: 3 });
-    }
-}
-
-fn wasmtime() -> PathBuf {
-    if let Ok(w) = std::env::var("WASMTIME") {
-        return w.into();
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/bin/wasmtime");
-    if local.exists() {
-        local
-    } else {
-        "wasmtime".into()
     }
 }
 

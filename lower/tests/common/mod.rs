@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use core_vm::{Caller, Config, Engine, FuncType, Linker, Module, Store, Trap, Val, ValType};
+use std::path::{Path, PathBuf};
 
 /// The stand-in library, assembled.
 pub fn stand_in_library() -> Vec<u8> {
@@ -383,4 +384,19 @@ pub fn counts(bytes: &[u8]) -> [u32; 7] {
         }
     }
     c
+}
+
+/// The wasmtime CLI: `$WASMTIME`, else the workspace's
+/// `target/tools/bin/wasmtime` (where `scripts/install-tools.sh` puts the
+/// pinned one), else `wasmtime` on `PATH`.
+pub fn wasmtime() -> PathBuf {
+    if let Ok(w) = std::env::var("WASMTIME") {
+        return w.into();
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/bin/wasmtime");
+    if local.exists() {
+        local
+    } else {
+        "wasmtime".into()
+    }
 }
