@@ -1,12 +1,14 @@
 //! Shared by the lower crate's tests: the stand-in WASI library (WAT, the
-//! contract of the crate docs, until the real library is linked) and a
+//! contract of the crate docs, until the real library is linked), a
 //! runner for lowered modules on core-vm with the few p1 functions the
-//! stand-in imports, recording stdout, stderr and the exit status.
+//! stand-in imports, recording stdout, stderr and the exit status, and a
+//! runner for the same component on native wasmtime to compare with.
 
 #![allow(dead_code)]
 
 use core_vm::{Caller, Config, Engine, FuncType, Linker, Module, Store, Trap, Val, ValType};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The stand-in library, assembled.
 pub fn stand_in_library() -> Vec<u8> {
@@ -399,4 +401,164 @@ pub fn wasmtime() -> PathBuf {
     } else {
         "wasmtime".into()
     }
+}
+
+/// Writes a component given as WAT, assembled, under
+/// `CARGO_TARGET_TMPDIR/native/`, named by a hash of its bytes (the files
+/// are kept: one a failing comparison names can be rerun by hand).
+fn native_file(component_wat: &str) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let bytes = wat::parse_str(component_wat).expect("the test component assembles");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    let hash = hasher.finish();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("native");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Written whole under a name of this write's own, then renamed: tests
+    // running in parallel never see a part of a file.
+    let partial = dir.join(format!(
+        "{hash:016x}.{}.{}.part",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&partial, &bytes).unwrap();
+    let file = dir.join(format!("{hash:016x}.wasm"));
+    std::fs::rename(&partial, &file).unwrap();
+    file
+}
+
+/// Runs the command component `file` on native wasmtime with `args`
+/// (argv[0] included, passed as `--argv0`).
+fn native_run(file: &Path, args: &[&str]) -> Outcome {
+    let (argv0, rest) = args.split_first().expect("args include argv[0]");
+    let out = Command::new(wasmtime())
+        .arg("run")
+        .arg("--argv0")
+        .arg(argv0)
+        .arg(file)
+        .args(rest)
+        // wasmtime's error report without the host's stack backtrace.
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run wasmtime ({:?}: {e}): install it with scripts/install-tools.sh \
+                 (or name one in $WASMTIME)",
+                wasmtime()
+            )
+        });
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let exit = match out.status.code() {
+        Some(0) => Exit::Returned,
+        // What wasmtime exits with after a trap.
+        Some(134) => Exit::Trap(stderr.clone()),
+        Some(c) => Exit::Code(c),
+        None => Exit::Trap(format!("{:?}: {stderr}", out.status)),
+    };
+    Outcome {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+        exit,
+    }
+}
+
+/// Runs a command component (exporting `wasi:cli/run`) given as WAT on
+/// native wasmtime: `wasmtime run --argv0 ARGS[0] FILE ARGS[1..]`, so its
+/// arguments are [`run`]'s, argv[0] included. Exit 0 is
+/// [`Exit::Returned`]; exit 134 (wasmtime's exit on a trap) or a signal is
+/// [`Exit::Trap`] with wasmtime's stderr; any other status is
+/// [`Exit::Code`]. Fails, naming `scripts/install-tools.sh`, if wasmtime
+/// cannot be started.
+pub fn native(component_wat: &str, args: &[&str]) -> Outcome {
+    native_run(&native_file(component_wat), args)
+}
+
+/// The one place where a lowered run's ending (on core-vm with the
+/// stand-in library) is matched with native wasmtime's for the same
+/// component; `Ok` if they are the same kind:
+///
+/// * native exit 0 ↔ `_start` returned (or `proc_exit(0)`), both with the
+///   same stderr;
+/// * native exit 1 ↔ the lowered module's exit 1 (`run` returned `err`,
+///   `exit(err)`, or an invalid `result` discriminant from `run`): both
+///   with nothing on stderr, or the lowered module's message (its last
+///   `: `-separated part: wasmtime's report lays out the same causes over
+///   several lines and names the file) in wasmtime's report;
+/// * native exit 1 with the message of a `canonical_abi::CanonError` in its
+///   report ↔ the stand-in's report of that error: its `p2lib_canon_error`
+///   exits 10 + the error's code (10 to 15), printing nothing;
+/// * a native trap (exit 134, or a signal) ↔ a trap of the lowered module
+///   (not the same trap: the lowered adapters trap with `unreachable`
+///   where wasmtime names the check);
+/// * any other exit code ↔ the same code.
+///
+/// A native exit 1 thus always needs a message that shows the component
+/// ran (or an empty stderr, which wasmtime gives only for `run`'s `err`):
+/// a component wasmtime failed to load or instantiate does not match.
+fn same_ending(lowered: &Outcome, native: &Outcome) -> Result<(), String> {
+    use canonical_abi::CanonError;
+    match (&lowered.exit, &native.exit) {
+        (Exit::Returned | Exit::Code(0), Exit::Returned) => {
+            if lowered.stderr == native.stderr {
+                Ok(())
+            } else {
+                Err("not the same stderr".into())
+            }
+        }
+        (Exit::Code(1), Exit::Code(1)) => {
+            let message = lowered.stderr.trim().rsplit(": ").next().unwrap_or("");
+            match (message, native.stderr.is_empty()) {
+                ("", true) => Ok(()),
+                ("", false) => Err("wasmtime reports an error, the lowered run none".into()),
+                (m, _) if native.stderr.contains(m) => Ok(()),
+                (m, _) => Err(format!("\"{m}\" is not in wasmtime's report")),
+            }
+        }
+        (Exit::Code(c @ 10..=15), Exit::Code(1)) => {
+            let message = match CanonError::from_code(c - 10) {
+                // The stand-in does not print the handle.
+                Some(CanonError::UnknownHandle) => "unknown handle index".to_string(),
+                Some(e) => e.message(0),
+                None => return Err(format!("exit {c} is not a report of the stand-in")),
+            };
+            if native.stderr.contains(&message) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the stand-in's exit {c} reports \"{message}\", not in wasmtime's report"
+                ))
+            }
+        }
+        (Exit::Trap(_), Exit::Trap(_)) => Ok(()),
+        (Exit::Code(a), Exit::Code(b)) if a == b && *a != 1 => Ok(()),
+        _ => Err("not the same kind of ending".into()),
+    }
+}
+
+/// Runs `component_wat` on native wasmtime with `args` (as given to
+/// [`run`], argv[0] included) and asserts `lowered` (its lowered run on
+/// core-vm) printed the same stdout and ended the same way (by
+/// [`same_ending`]'s mapping). `what` names the case in a failure, which
+/// also names the component's file, to rerun with `wasmtime run`.
+pub fn assert_as_native(what: &str, component_wat: &str, args: &[&str], lowered: &Outcome) {
+    let file = native_file(component_wat);
+    let native = native_run(&file, args);
+    let ending = same_ending(lowered, &native);
+    assert!(
+        lowered.stdout == native.stdout && ending.is_ok(),
+        "{what}: the lowered run differs from native wasmtime's ({}){}\n\
+         lowered: {:?}, stdout {:?}, stderr {:?}\n\
+         native:  {:?}, stdout {:?}, stderr {:?}",
+        file.display(),
+        ending.err().map(|e| format!(": {e}")).unwrap_or_default(),
+        lowered.exit,
+        lowered.stdout,
+        lowered.stderr,
+        native.exit,
+        native.stdout,
+        native.stderr,
+    );
 }
