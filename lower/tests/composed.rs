@@ -2,11 +2,15 @@
 //! the root's main module (fused adapters between the two memories, the
 //! lowered module using multi-memory), and calling WASI from its own
 //! memory (through the scratch area of the library's memory). Run on
-//! core-vm with the stand-in library.
+//! core-vm with the stand-in library; each component also runs on native
+//! wasmtime (`common::assert_as_native`; the wasmtime 49 that
+//! `scripts/install-tools.sh` pins), which must print the same stdout and
+//! end the same way.
 
 mod common;
 use common::{
-    component, lower_wat, main_module_with, run, Exit, LIBC, PRINT, PRINT_IMPORTS, STDOUT_IMPORTS,
+    assert_as_native, component, lower_wat, main_module_with, run, Exit, LIBC, PRINT,
+    PRINT_IMPORTS, STDOUT_IMPORTS,
 };
 
 /// Component `$B`: its own memory and heap ([`LIBC`]), WASI stdout (printing from its
@@ -148,6 +152,9 @@ fn lower(wat: &str) -> Vec<u8> {
     l.bytes
 }
 
+/// Values cross from the root's memory to `$B`'s and back, with the
+/// stdout native wasmtime prints for the same component (compared on each
+/// run).
 #[test]
 fn values_cross_between_the_two_memories() {
     // Data of main (in the root's memory): strings and lists to pass.
@@ -188,7 +195,9 @@ fn values_cross_between_the_two_memories() {
     (data (i32.const 340) "\70\01\00\00\02\00\00\00\72\01\00\00\00\00\00\00\72\01\00\00\02\00\00\00")
     (data (i32.const 368) "ab\c3\a9")
     (data (i32.const 500) "TNCFPnone")"#;
-    let out = run(&lower(&composed(body, data)), &["app"]);
+    let wat = composed(body, data);
+    let out = run(&lower(&wat), &["app"]);
+    assert_as_native("values", &wat, &["app"], &out);
     assert_eq!(out.exit, Exit::Returned, "{}", out.stderr);
     assert_eq!(
         out.stdout,
@@ -197,11 +206,12 @@ fn values_cross_between_the_two_memories() {
 }
 
 /// Each check the Canonical ABI makes on a lifted value ends the run in
-/// the adapter, before B runs, as in native wasmtime 49 (checked on the
-/// same components): invalid UTF-8 is reported through the library
-/// (wasmtime: "invalid utf8 encoding", exit 1; the stand-in's exit 14), a
-/// surrogate `char`, a bad discriminant, a misaligned list or `retptr`, a
-/// list out of bounds trap (wasmtime: a wasm trap, exit 134).
+/// the adapter, before B runs, as in native wasmtime, which runs each
+/// component too (same stdout, same kind of ending): invalid UTF-8 is
+/// reported through the library (wasmtime: "invalid utf8 encoding", exit
+/// 1; the stand-in's exit 14), a surrogate `char`, a bad discriminant, a
+/// misaligned list or `retptr`, a list out of bounds trap (wasmtime: a
+/// wasm trap, exit 134).
 #[test]
 fn invalid_values_end_the_run() {
     for (what, call) in [
@@ -240,7 +250,9 @@ fn invalid_values_end_the_run() {
     ] {
         let body = format!("{call} (i32.const 0)");
         let data = r#"(data (i32.const 300) "\ff\fe\c0\80\e2\82")"#;
-        let out = run(&lower(&composed(&body, data)), &["app"]);
+        let wat = composed(&body, data);
+        let out = run(&lower(&wat), &["app"]);
+        assert_as_native(what, &wat, &["app"], &out);
         if what.contains("UTF-8") || what.contains("sequence") {
             assert_eq!(out.exit, Exit::Code(14), "{what}");
         } else {
@@ -392,10 +404,10 @@ fn with_resources(body: &str) -> String {
 }
 
 /// Handles of a resource `$R` defines move between the root, `$R` and `$M`
-/// as the Canonical ABI moves them. Each digit was checked against native
-/// wasmtime 49 running the same component (`wasmtime run`), as were the
-/// misuses of `handle_misuse_is_reported` (wasmtime: exit 1 and the
-/// library's messages).
+/// as the Canonical ABI moves them: each digit as native wasmtime prints
+/// it for the same component (`wasmtime run`, compared on each run, as
+/// are the misuses of `handle_misuse_is_reported`: wasmtime's exit 1 with
+/// the message of each error the stand-in reports).
 #[test]
 fn handles_of_component_resources_cross_components() {
     let body = r#"
@@ -428,7 +440,9 @@ fn handles_of_component_resources_cross_components() {
       (call $d (call $mk (i32.const 4)))
       (call $print (i32.const 310) (i32.const 1))
       (i32.const 0)"#;
-    let out = run(&lower(&with_resources(body)), &["app"]);
+    let wat = with_resources(body);
+    let out = run(&lower(&wat), &["app"]);
+    assert_as_native("handles", &wat, &["app"], &out);
     assert_eq!(out.exit, Exit::Returned, "{}", out.stderr);
     assert_eq!(out.stdout, "1211422211221\n");
 }
@@ -436,7 +450,8 @@ fn handles_of_component_resources_cross_components() {
 /// Each misuse of a handle that wasmtime reports ends the run here too,
 /// through the library's report (the stand-in's exits 10 + its kind: 10
 /// an unknown handle, 11 a lent handle moved or dropped, 12 borrow handles
-/// left at a call's end), before the call's callee runs.
+/// left at a call's end), before the call's callee runs; native wasmtime
+/// runs each component too and must exit 1 with that error's message.
 #[test]
 fn handle_misuse_is_reported() {
     for (what, body, code) in [
@@ -469,7 +484,9 @@ fn handle_misuse_is_reported() {
         let body = format!(
             "(local.set $a (call $mk (i32.const 1))) (call $d (i32.const 0)) {body} (call $d (i32.const 9)) (i32.const 0)"
         );
-        let out = run(&lower(&with_resources(&body)), &["app"]);
+        let wat = with_resources(&body);
+        let out = run(&lower(&wat), &["app"]);
+        assert_as_native(what, &wat, &["app"], &out);
         assert_eq!(out.exit, Exit::Code(code), "{what}: {}", out.stdout);
         assert_eq!(out.stdout, "0", "{what}");
     }
@@ -603,10 +620,10 @@ fn transcoding(x: &str, y: &str, strings: &[(&str, bool)]) -> String {
 }
 
 /// Strings cross between components in every pair of string encodings,
-/// with the results native wasmtime 49 gives for the same components,
-/// transcoded as the Canonical ABI stores them: ASCII, Latin-1, the BMP
-/// beyond, a surrogate pair, empty; a `latin1+utf16` string held as
-/// UTF-16 though it fits Latin-1.
+/// with the results native wasmtime gives for the same components
+/// (compared on each run), transcoded as the Canonical ABI stores them:
+/// ASCII, Latin-1, the BMP beyond, a surrogate pair, empty; a
+/// `latin1+utf16` string held as UTF-16 though it fits Latin-1.
 #[test]
 fn strings_are_transcoded_between_encodings() {
     let strings = [
@@ -623,7 +640,9 @@ fn strings_are_transcoded_between_encodings() {
     ];
     for x in ["utf8", "utf16", "latin1+utf16"] {
         for y in ["utf8", "utf16", "latin1+utf16"] {
-            let out = run(&lower(&transcoding(x, y, &strings)), &["app"]);
+            let wat = transcoding(x, y, &strings);
+            let out = run(&lower(&wat), &["app"]);
+            assert_as_native(&format!("{x} -> {y}"), &wat, &["app"], &out);
             assert_eq!(out.exit, Exit::Returned, "{x} -> {y}: {}", out.stderr);
             assert_eq!(
                 out.stdout,
@@ -635,12 +654,13 @@ fn strings_are_transcoded_between_encodings() {
 }
 
 /// What the Canonical ABI rejects when lifting a string ends the run in
-/// the transcoder, before `$B` runs, as in native wasmtime 49 (checked on
-/// the same components): an unpaired surrogate (high at the end, high then
-/// not low, low alone) is reported through the library (wasmtime: "invalid
-/// utf16 encoding", exit 1; the stand-in's exit 15); a misaligned UTF-16
-/// or `latin1+utf16` string (Latin-1 too), one past the end of memory, one
-/// over the length limit trap (wasmtime: a wasm trap).
+/// the transcoder, before `$B` runs, as in native wasmtime, which runs
+/// each component too (same stdout, same kind of ending): an unpaired
+/// surrogate (high at the end, high then not low, low alone) is reported
+/// through the library (wasmtime: "invalid utf16 encoding", exit 1; the
+/// stand-in's exit 15); a misaligned UTF-16 or `latin1+utf16` string
+/// (Latin-1 too), one past the end of memory, one over the length limit
+/// trap (wasmtime: a wasm trap, exit 134).
 #[test]
 fn invalid_strings_end_the_run_in_the_transcoder() {
     for (what, x, bytes, at, units) in [
@@ -672,6 +692,7 @@ fn invalid_strings_end_the_run_in_the_transcoder() {
             ),
         );
         let out = run(&lower(&wat), &["app"]);
+        assert_as_native(what, &wat, &["app"], &out);
         if what.contains("surrogate") {
             assert_eq!(out.exit, Exit::Code(15), "{what}");
         } else {
