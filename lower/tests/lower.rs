@@ -2,12 +2,16 @@
 //! (tests/data/stand-in-lib.wat) and run on core-vm: index spaces
 //! renumbered, imports resolved, start functions and segments in
 //! instantiation order, `_start`'s exits, realloc plumbing, and every
-//! refusal naming its construct.
+//! refusal naming its construct. Each command component that runs here
+//! also runs on native wasmtime (`common::assert_as_native`: same stdout,
+//! same kind of ending, the same arguments, argv[0] included), except
+//! the one of `post_return_gets_runs_result` whose post-return prints
+//! (wasmtime traps there: a post-return may not call an import).
 
 mod common;
 use common::{
-    call_reactor, component, counts, imports_exports, lower_wat, main_module, main_module_with,
-    run, Exit, PRINT, PRINT_IMPORTS,
+    assert_as_native, call_reactor, component, counts, imports_exports, lower_wat, main_module,
+    main_module_with, run, Exit, PRINT, PRINT_IMPORTS,
 };
 use core_vm::Val;
 
@@ -47,6 +51,7 @@ fn hello_imports_p1_only_exports_start_and_memory() {
     );
     assert_eq!(exports, ["_start", "memory"]);
     let out = run(&bytes, &["app"]);
+    assert_as_native("hello", &wat, &["app"], &out);
     assert_eq!(out.stdout, "hello\n");
     assert_eq!(out.exit, Exit::Returned);
 }
@@ -65,11 +70,14 @@ fn run_err_exits_1_and_invalid_discriminant_says_so() {
             None,
         );
         let out = run(&lower_ok(&wat), &["app"]);
+        assert_as_native(&format!("run returned {ret}"), &wat, &["app"], &out);
         assert_eq!(out.exit, exit, "run returned {ret}");
         assert!(out.stderr.contains(stderr), "{}", out.stderr);
     }
 }
 
+/// `run`'s post-return gets its result: printed, then (compared with
+/// native wasmtime) seen by a post-return that traps on it.
 #[test]
 fn post_return_gets_runs_result() {
     let wat = component(
@@ -82,9 +90,26 @@ fn post_return_gets_runs_result() {
         ),
         Some("post"),
     );
+    // Not compared with native wasmtime: a post-return may not call an
+    // import, and wasmtime traps at its WASI call ("cannot leave component
+    // instance", exit 134, nothing printed), where the lowered module lets
+    // it through.
     let out = run(&lower_ok(&wat), &["app"]);
     assert_eq!(out.stdout, "post 0\n");
     assert_eq!(out.exit, Exit::Returned);
+    // A post-return that calls nothing and traps if it gets `ok` (0): the
+    // trap shows it ran with run's result, natively too.
+    let wat = component(
+        &main_module(
+            r#"(func (export "run") (result i32) (i32.const 0))
+    (func (export "post") (param i32) (if (i32.eqz (local.get 0)) (then unreachable)))"#,
+        ),
+        Some("post"),
+    );
+    let out = run(&lower_ok(&wat), &["app"]);
+    assert_as_native("a post-return that traps on ok", &wat, &["app"], &out);
+    assert!(matches!(out.exit, Exit::Trap(_)), "{:?}", out.exit);
+    assert_eq!(out.stdout, "");
 }
 
 #[test]
@@ -112,6 +137,8 @@ fn wasi_calls_reach_the_library_with_the_realloc() {
         None,
     );
     let out = run(&lower_ok(&wat), &["app", "x", "yz"]);
+    // argv[0] too: wasmtime gets it as `--argv0`, not the file's name.
+    assert_as_native("get-arguments", &wat, &["app", "x", "yz"], &out);
     assert_eq!(out.stdout, "appxyz");
     assert_eq!(out.exit, Exit::Code(1));
 }
@@ -189,8 +216,10 @@ fn index_spaces_renumbered() {
   (core instance $main (instantiate $main (with \"libc\" (instance $libc)) (with \"wasi\" (instance $wasi))
     (with \"a\" (instance $a)) (with \"b\" (instance $b))))"
     );
-    let bytes = lower_ok(&component(&body, None));
+    let wat = component(&body, None);
+    let bytes = lower_ok(&wat);
     let out = run(&bytes, &["app"]);
+    assert_as_native("index spaces", &wat, &["app"], &out);
     // b's data segment at a's base overwrote a's "A".
     assert_eq!(out.stdout, "B38");
     assert_eq!(out.exit, Exit::Returned);
@@ -240,7 +269,9 @@ fn start_functions_and_segments_in_instantiation_order() {
     (func (export "run") (result i32) (call $print (i32.const 400) (i32.const 4)) (i32.const 0))"#
         )
     );
-    let out = run(&lower_ok(&component(&body, None)), &["app"]);
+    let wat = component(&body, None);
+    let out = run(&lower_ok(&wat), &["app"]);
+    assert_as_native("start functions", &wat, &["app"], &out);
     assert_eq!(out.stdout, "122\n");
 }
 
@@ -323,8 +354,9 @@ fn several_reallocs_are_dispatched() {
       (i32.const 0)))
   (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi)) (with "wasi2" (instance $wasi2))))
   "#;
-    let bytes = lower_ok(&component(body, None));
-    let out = run(&bytes, &["app"]);
+    let wat = component(body, None);
+    let out = run(&lower_ok(&wat), &["app"]);
+    assert_as_native("two reallocs", &wat, &["app"], &out);
     assert_eq!(out.exit, Exit::Returned, "{}", out.stderr);
     assert_eq!(out.stdout, "app");
 }
@@ -494,6 +526,7 @@ fn wasi_strings_in_utf16_are_transcoded() {
                    (select (local.get 1) (local.get 3) (i32.lt_u (local.get 1) (local.get 3)))))) (local.get $p)))",
             );
         let out = run(&lower_ok(&wat), &args);
+        assert_as_native(encoding, &wat, &args, &out);
         assert_eq!(out.exit, Exit::Returned, "{encoding}: {}", out.stderr);
         assert_eq!(out.stdout, "YYYYY\n", "{encoding}");
     }
@@ -648,15 +681,17 @@ fn own_resources_get_a_handle_table() {
   (core instance $main (instantiate $main (with "libc" (instance $libc)) (with "wasi" (instance $wasi)) (with "res" (instance $res))))"#
         )
     };
-    let out = run(&lower_ok(&component(&body(""), None)), &["app"]);
+    let wat = component(&body(""), None);
+    let out = run(&lower_ok(&wat), &["app"]);
+    assert_as_native("handle table", &wat, &["app"], &out);
     assert_eq!(out.stdout, "479");
     assert_eq!(out.exit, Exit::Returned);
     // A dropped handle is gone: rep ends the run through the library's
-    // report of an unknown handle (the stand-in's exit 10).
-    let out = run(
-        &lower_ok(&component(&body("(drop (call $rep (local.get $b)))"), None)),
-        &["app"],
-    );
+    // report of an unknown handle (the stand-in's exit 10; wasmtime's
+    // "unknown handle index", exit 1).
+    let wat = component(&body("(drop (call $rep (local.get $b)))"), None);
+    let out = run(&lower_ok(&wat), &["app"]);
+    assert_as_native("rep of a dropped handle", &wat, &["app"], &out);
     assert_eq!(out.exit, Exit::Code(10));
 }
 
@@ -748,8 +783,10 @@ fn calls_to_forwarders(bytes: &[u8]) -> usize {
 /// segment puts in the slots: no call goes through the shim.
 #[test]
 fn the_indirect_call_shim_becomes_direct_calls() {
-    let bytes = lower_ok(&shim_component("", ""));
+    let wat = shim_component("", "");
+    let bytes = lower_ok(&wat);
     let out = run(&bytes, &["app"]);
+    assert_as_native("shim", &wat, &["app"], &out);
     assert_eq!(out.stdout, "hi\n");
     assert_eq!(out.exit, Exit::Returned);
     assert_eq!(calls_to_forwarders(&bytes), 0);
@@ -764,17 +801,19 @@ fn the_indirect_call_shim_stays_where_a_slot_can_change() {
       (call $real-write (local.get 0) (local.get 1) (local.get 2) (local.get 3))
       (call $real-write (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
     (elem declare func $twice)"#;
-    let bytes = lower_ok(&shim_component(
-        twice,
-        "(table.set $t (i32.const 0) (ref.func $twice))",
-    ));
+    let wat = shim_component(twice, "(table.set $t (i32.const 0) (ref.func $twice))");
+    let bytes = lower_ok(&wat);
     let out = run(&bytes, &["app"]);
+    assert_as_native("a slot set", &wat, &["app"], &out);
     assert_eq!(out.stdout, "hi\nhi\n");
     assert_eq!(out.exit, Exit::Returned);
     assert_eq!(calls_to_forwarders(&bytes), 2);
     // A start function in `$main`, before the fixup: its segment is applied
     // after that start function, which could call through the shim.
-    let bytes = lower_ok(&shim_component("(func $s) (start $s)", ""));
-    assert_eq!(run(&bytes, &["app"]).stdout, "hi\n");
+    let wat = shim_component("(func $s) (start $s)", "");
+    let bytes = lower_ok(&wat);
+    let out = run(&bytes, &["app"]);
+    assert_as_native("a start function before the fixup", &wat, &["app"], &out);
+    assert_eq!(out.stdout, "hi\n");
     assert_eq!(calls_to_forwarders(&bytes), 2);
 }
