@@ -202,13 +202,14 @@ impl fmt::Display for AbiError {
 
 impl std::error::Error for AbiError {}
 
-/// The Canonical ABI errors that lowered mode's generated code (handle
+/// The Canonical ABI failures that lowered mode's generated code (handle
 /// tables, fused adapters, string transcoders) cannot report itself: it
 /// passes the code and a value to the WASI library's `p2lib_canon_error`,
 /// which ends the run with [`CanonError::message`], in wasmtime's words,
-/// and exit status 1, as wasmtime does for these (they are errors of its
-/// host-side libcalls there, not Wasm traps; every other Canonical ABI
-/// check is a trap on both).
+/// as wasmtime ends it: exit status 1 for the errors of its host-side
+/// libcalls (handles, string encodings), a trap for the reentrance rules
+/// its adapters and intrinsics check ([`CanonError::traps`]). Every other
+/// Canonical ABI check is a plain trap on both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub enum CanonError {
@@ -225,17 +226,26 @@ pub enum CanonError {
     InvalidUtf8 = 4,
     /// A string's code units have an unpaired surrogate.
     InvalidUtf16 = 5,
+    /// An import called (a function, `resource.new`, `resource.drop`)
+    /// while the caller's `may_leave` is false: from its `realloc` or its
+    /// `post-return` run on the Canonical ABI's behalf. A trap.
+    CannotLeave = 6,
+    /// A function a component instance lifts, called through a `canon
+    /// lower` of the same instance. A trap.
+    CannotEnter = 7,
 }
 
 impl CanonError {
     /// Every code, in order.
-    pub const ALL: [CanonError; 6] = [
+    pub const ALL: [CanonError; 8] = [
         CanonError::UnknownHandle,
         CanonError::LentHandle,
         CanonError::BorrowsRemain,
         CanonError::NotOwn,
         CanonError::InvalidUtf8,
         CanonError::InvalidUtf16,
+        CanonError::CannotLeave,
+        CanonError::CannotEnter,
     ];
 
     /// The error of `code`, if it is one.
@@ -254,7 +264,15 @@ impl CanonError {
             CanonError::NotOwn => "cannot lift own resource from a borrow".into(),
             CanonError::InvalidUtf8 => "invalid utf8 encoding".into(),
             CanonError::InvalidUtf16 => "invalid utf16 encoding".into(),
+            CanonError::CannotLeave => "cannot leave component instance".into(),
+            CanonError::CannotEnter => "cannot enter component instance".into(),
         }
+    }
+
+    /// Whether wasmtime traps for it (the reentrance rules) rather than
+    /// returning an error (exit status 134 against 1 for `wasmtime run`).
+    pub fn traps(self) -> bool {
+        matches!(self, CanonError::CannotLeave | CanonError::CannotEnter)
     }
 }
 
@@ -267,7 +285,7 @@ mod canon_error_tests {
         for e in CanonError::ALL {
             assert_eq!(CanonError::from_code(e as i32), Some(e));
         }
-        assert_eq!(CanonError::from_code(6), None);
+        assert_eq!(CanonError::from_code(8), None);
         assert_eq!(CanonError::from_code(-1), None);
     }
 }
