@@ -12,6 +12,14 @@
 //!   only while the guest's `realloc` runs ([`Call`]'s `realloc` sets it):
 //!   at any other point of a call no guest code runs, and a call whose
 //!   glue asks no `realloc` (most of them) stores no phase at all.
+//! * The phase [`NO_LEAVE`] is also the Canonical ABI's `may_leave` =
+//!   false of the whole merged module: `lower`'s generated code sets it
+//!   ([`phase`], exported as `p2lib_phase`) while a guest's `realloc` or
+//!   `post-return` runs on the ABI's behalf outside a WASI call, and its
+//!   adapters and `resource.new`/`resource.drop` check it; a WASI call
+//!   then traps as wasmtime's do ("cannot leave component instance"). One
+//!   flag serves every component instance: while it is set only the code
+//!   of the instance that set it runs, and any import it calls traps.
 //! * The handle table is the spec's (canonical-abi's [`HandleTable`]), one
 //!   for the component: the merger links the WASI imports of one component
 //!   instance (the guest's `i32` handles of WASI resources are its
@@ -32,8 +40,8 @@
 
 use crate::guest::{Memory, Trap};
 use canonical_abi::{
-    AbiError, CanonicalOptions, HandleTable, HostResource, ResourceTables, ResourceTypeId,
-    StringEncoding,
+    AbiError, CanonError, CanonicalOptions, HandleTable, HostResource, ResourceTables,
+    ResourceTypeId, StringEncoding,
 };
 use core::cell::{Cell, UnsafeCell};
 use core::convert::Infallible;
@@ -64,12 +72,15 @@ impl State {
 /// byte, so that a call's entry is one load and one compare.
 const NO_STATE: u8 = 0;
 const IDLE: u8 = 1;
-const IN_CALL: u8 = 2;
+/// Guest code runs on the Canonical ABI's behalf (the `realloc` of a WASI
+/// call, or a `realloc` or `post-return` the generated code runs): no
+/// import may be called.
+const NO_LEAVE: u8 = 2;
 
 /// The one [`State`], and whether a call holds it.
 struct Slot {
-    /// [`NO_STATE`], [`IDLE`] or [`IN_CALL`]; `state` is `Some` from the
-    /// first call on, so whenever this is not [`NO_STATE`].
+    /// [`NO_STATE`], [`IDLE`] or [`NO_LEAVE`]; `state` is `Some` from the
+    /// first call on, so whenever this is [`IDLE`].
     phase: Cell<u8>,
     state: UnsafeCell<Option<State>>,
 }
@@ -94,33 +105,54 @@ pub fn with_state<R>(func: &'static str, f: impl FnOnce(&mut State) -> R) -> R {
     // SAFETY: the phase was IDLE (or NO_STATE, and `enter_cold` made the
     // state): no other reference to the state exists (it is only reached
     // here; the only guest code `f` can run is the guest's `realloc`,
-    // during which the phase is IN_CALL, so a WASI call from it never
+    // during which the phase is NO_LEAVE, so a WASI call from it never
     // reaches this line), and the state is `Some`; single-threaded (see
     // `Slot`).
     let state = match unsafe { &mut *SLOT.state.get() } {
         Some(state) => state,
-        // SAFETY: see above: the state is made before the phase leaves
-        // NO_STATE.
+        // SAFETY: see above: the phase is IDLE only once the state is
+        // made (`phase` sets IDLE only then).
         None => unsafe { core::hint::unreachable_unchecked() },
     };
     f(state)
 }
 
 /// A call's entry when the phase is not IDLE: the first call makes the
-/// state; a call while another runs ends the program.
+/// state; a call while guest code runs on the ABI's behalf traps, as in
+/// wasmtime.
 #[cold]
 #[inline(never)]
 fn enter_cold(func: &'static str) {
-    if SLOT.phase.get() == IN_CALL {
-        fail(
-            func,
-            &"a WASI function called while another WASI call runs (from the guest's `realloc`)",
-        );
+    if SLOT.phase.get() == NO_LEAVE {
+        let reason = CanonError::CannotLeave.message(0);
+        Trap::in_call(func, format_args!("wasm trap: {reason}")).trap();
     }
     // SAFETY: the phase is NO_STATE: no call runs, so no reference to the
     // state exists; single-threaded (see `Slot`).
     unsafe { *SLOT.state.get() = Some(State::new()) };
     SLOT.phase.set(IDLE);
+}
+
+/// The phase for `lower`'s generated code (see the module's invariants),
+/// exported as `p2lib_phase`: returns the phase it found, and sets
+/// [`NO_LEAVE`] for `set` = 2, or gives back the phase before it for `set`
+/// = 0 or 1 (what an earlier call returned: [`IDLE`] once the state
+/// exists, else [`NO_STATE`], whichever was passed); a negative `set` only
+/// reads.
+pub fn phase(set: i32) -> i32 {
+    let old = SLOT.phase.get();
+    match set {
+        2 => SLOT.phase.set(NO_LEAVE),
+        0 | 1 => {
+            // SAFETY: single-threaded (see `Slot`), and no reference to the
+            // state lives outside `with_state`, which is not running: the
+            // generated code calls this between WASI calls.
+            let made = unsafe { (*SLOT.state.get()).is_some() };
+            SLOT.phase.set(if made { IDLE } else { NO_STATE });
+        }
+        _ => {}
+    }
+    i32::from(old)
 }
 
 /// Ends the program with the failure of WASI function `func` (out of the
@@ -209,7 +241,7 @@ impl Guest for Call<'_> {
         // A trap in the guest's `realloc` ends the program there: it is a
         // trap of the merged module, as it is of the component natively.
         // While it runs, a WASI call is refused (see `with_state`).
-        SLOT.phase.set(IN_CALL);
+        SLOT.phase.set(NO_LEAVE);
         let ptr = self.mem.realloc(old_ptr, old_size, align, new_size);
         SLOT.phase.set(IDLE);
         Ok(ptr)

@@ -177,8 +177,23 @@ impl Trap {
         }
     }
 
-    /// Reports the trap and ends the process.
+    /// Reports the failure as wasmtime reports an error and ends the
+    /// process with exit status 1.
     pub fn abort(self) -> ! {
+        self.report();
+        std::process::exit(1)
+    }
+
+    /// Reports the failure, then traps (`unreachable`): for what wasmtime
+    /// reports as a Wasm trap, so that the host ends the run as it ends it
+    /// for any trap of the module (`wasmtime run`: exit status 134).
+    pub fn trap(self) -> ! {
+        self.report();
+        core::arch::wasm32::unreachable()
+    }
+
+    /// The failure on stderr, in the shape of `wasmtime run`'s report.
+    fn report(&self) {
         use std::io::Write as _;
         // The program's name as the host gives it (p1 `args_get`).
         let program = std::env::args().next().unwrap_or_default();
@@ -188,6 +203,5 @@ impl Trap {
             self.message
         );
         let _ = std::io::stderr().write_all(text.as_bytes());
-        std::process::exit(1)
     }
 }

@@ -53,19 +53,41 @@ pub mod exports;
 #[cfg(target_os = "wasi")]
 pub mod guest;
 
-/// Ends the program for a Canonical ABI error that `lower`'s generated
-/// code found (a misused handle of a resource a component defines, a
-/// string that is not valid in its encoding), with wasmtime's message and
-/// its exit status 1: `code` is a [`canonical_abi::CanonError`], `value`
-/// the handle of an unknown one. An unknown code is reported as such.
+/// Ends the program for a Canonical ABI failure that `lower`'s generated
+/// code found, with wasmtime's message, as wasmtime ends it: `code` is a
+/// [`canonical_abi::CanonError`], `value` the handle of an unknown one. A
+/// misused handle of a resource a component defines or a string that is
+/// not valid in its encoding exits 1; a broken reentrance rule traps
+/// ([`canonical_abi::CanonError::traps`]). An unknown code is reported as
+/// such.
 #[cfg(target_os = "wasi")]
 #[export_name = "p2lib_canon_error"]
 pub extern "C" fn p2lib_canon_error(code: i32, value: i32) -> ! {
-    let message = match canonical_abi::CanonError::from_code(code) {
-        Some(e) => e.message(value),
-        None => format!("Canonical ABI error {code} of the lowered code"),
+    let (message, traps) = match canonical_abi::CanonError::from_code(code) {
+        // A trap in wasmtime's words for a trap.
+        Some(e) if e.traps() => (format!("wasm trap: {}", e.message(value)), true),
+        Some(e) => (e.message(value), false),
+        None => (
+            format!("Canonical ABI error {code} of the lowered code"),
+            false,
+        ),
     };
-    guest::Trap { message }.abort()
+    let failure = guest::Trap { message };
+    if traps {
+        failure.trap()
+    } else {
+        failure.abort()
+    }
+}
+
+/// The Canonical ABI's `may_leave` for `lower`'s generated code: the
+/// library's phase, returned and set as `call::phase` says (2: no import
+/// may be called; the generated code sets it around a `realloc` or
+/// `post-return` it runs, and restores what it got back).
+#[cfg(target_os = "wasi")]
+#[export_name = "p2lib_phase"]
+pub extern "C" fn p2lib_phase(set: i32) -> i32 {
+    call::phase(set)
 }
 
 /// Runs the library's constructors once, before any guest code.
