@@ -37,6 +37,15 @@
 //!   those of resources a component defines go through the moves of
 //!   [`crate::resources`], and the call's end checks the callee's borrow
 //!   handles and releases the caller's lends.
+//! * The reentrance rules are wasmtime 49's: the caller's `may_leave` is
+//!   checked first (the library's phase, [`Hooks::check_may_leave`]), and
+//!   cleared while the callee's `realloc` runs for the arguments and the
+//!   caller's for the results (only when the values hold lists or strings,
+//!   the only ones that call it); the callee's `post-return` runs with it
+//!   set. The callee's borrow count is the call's own (kept and put back),
+//!   so a callee entered again through another instance keeps its count.
+//!   A `canon lower` of a function the calling instance lifts is a
+//!   function that traps ([`Adapters::declare_cannot_enter`]).
 //! * Only what the linker checked reaches here: a `realloc` wherever the
 //!   type needs one, memories wherever the type needs them.
 //! * The scratch area is made of pages from `memory.grow` on the primary
@@ -46,7 +55,7 @@
 
 use crate::error::LowerError;
 use crate::merge::{GlueFunc, GlueGlobal, Merger, Origin};
-use crate::resources::{raise, CallEnd};
+use crate::resources::{raise, CallEnd, Hooks};
 use canonical_abi::lift::MAX_LIST_BYTE_LENGTH;
 use canonical_abi::strings::MAX_STRING_BYTE_LENGTH;
 use canonical_abi::types::{
@@ -124,6 +133,9 @@ pub struct Adapters {
     /// String transcoders ([`crate::transcode`]), by (source memory and
     /// encoding, destination memory and encoding, its `realloc`).
     transcoders: Vec<(TranscodeKey, GlueFunc)>,
+    /// `canon lower`s of a function the same component instance lifts,
+    /// which trap when called.
+    cannot_enter: Vec<GlueFunc>,
 }
 
 type TranscodeKey = (Origin, StringEncoding, Origin, StringEncoding, Origin);
@@ -192,6 +204,23 @@ impl Adapters {
         glue
     }
 
+    /// A `canon lower` of type `ty` of a function that the calling
+    /// component instance lifts itself: it traps when called ("cannot
+    /// enter component instance"), as wasmtime's adapter for it does.
+    pub fn declare_cannot_enter(
+        &mut self,
+        merger: &mut Merger<'_>,
+        name: &str,
+        ty: &FuncType,
+    ) -> GlueFunc {
+        let glue = merger.declare_glue(
+            &format!("`{name}` lowered into the instance that lifts it"),
+            lowered_type(ty),
+        );
+        self.cannot_enter.push(glue);
+        glue
+    }
+
     fn validator(&mut self, merger: &mut Merger<'_>, memory: Origin) {
         if !self.validators.iter().any(|(m, _)| *m == memory) {
             let g = merger.declare_glue(
@@ -216,9 +245,9 @@ impl Adapters {
         Origin::Glue(self.scratch.as_ref().expect("declared above").alloc)
     }
 
-    /// Whether any adapter was declared.
+    /// Whether any adapter was declared (those that trap included).
     pub fn any(&self) -> bool {
-        !self.adapters.is_empty()
+        !self.adapters.is_empty() || !self.cannot_enter.is_empty()
     }
 
     /// A `realloc` that traps (the component has none to offer).
@@ -237,14 +266,14 @@ impl Adapters {
     /// The bodies of every generated function. `primary` is the memory of
     /// the library; `current_realloc` the global that selects the library's
     /// realloc and `scratch_realloc` the scratch allocator's number in it;
-    /// `report` the library's report of a Canonical ABI error
-    /// (`resources::raise`).
+    /// `hooks` the library's report of a Canonical ABI error
+    /// (`resources::raise`) and its phase (`may_leave`).
     pub fn bodies(
         &self,
         merger: &Merger<'_>,
         primary: Origin,
         current_realloc: Option<(u32, u32)>,
-        report: Option<Origin>,
+        hooks: &Hooks<u32>,
     ) -> Result<Vec<(GlueFunc, Function)>, LowerError> {
         let mut out = Vec::new();
         if let Some(g) = self.trap_realloc {
@@ -252,7 +281,12 @@ impl Adapters {
             f.emit(I::Unreachable);
             out.push((g, f.finish()));
         }
-        let report = report.map(|r| merger.index(r));
+        let report = hooks.report;
+        for g in &self.cannot_enter {
+            let mut f = Code::new(0);
+            f.raise(report, CanonError::CannotEnter, None);
+            out.push((*g, f.finish()));
+        }
         for (m, g) in &self.validators {
             out.push((*g, utf8_validator(merger.index(*m), report)));
         }
@@ -302,7 +336,7 @@ impl Adapters {
                         (rt, borrow, result, merger.index(Origin::Glue(f)))
                     })
                     .collect(),
-                report,
+                hooks: *hooks,
                 c: Code::new(0),
             };
             g.adapter(a, scratch.as_ref(), current_realloc)?;
@@ -432,6 +466,17 @@ fn is_plain(t: &ValueType) -> bool {
     }
 }
 
+/// Whether a value of type `t` has a list or a string anywhere: lowering
+/// it calls `realloc`.
+fn has_lists(t: &ValueType) -> bool {
+    match despecialize(t) {
+        Despecialized::String | Despecialized::List(_) => true,
+        Despecialized::Record(fs) => fs.into_iter().any(has_lists),
+        Despecialized::Variant(cs) => cs.into_iter().flatten().any(has_lists),
+        _ => false,
+    }
+}
+
 /// Whether `ty` has a string anywhere.
 pub fn has_strings(ty: &FuncType) -> bool {
     fn walk(t: &ValueType) -> bool {
@@ -518,8 +563,8 @@ struct Gen<'a, 'm> {
     transcoders: &'a [Transcoder],
     /// The adapter's handle moves, with merged function indices.
     moves: Vec<(u32, bool, bool, u32)>,
-    /// The library's report of a misused handle (`resources::Tables::report`).
-    report: Option<u32>,
+    /// The library's report of a Canonical ABI error and its phase.
+    hooks: Hooks<u32>,
     c: Code,
 }
 
@@ -574,6 +619,20 @@ impl Gen<'_, '_> {
         self.trap_if();
     }
 
+    /// When `forbid`, emits what sets `may_leave` to false (the library's
+    /// phase, [`Hooks::forbid_leave`]) and returns what gives it back.
+    fn forbid_leave(&mut self, forbid: bool) -> Vec<I<'static>> {
+        if !forbid || self.hooks.phase.is_none() {
+            return Vec::new();
+        }
+        let saved = self.local(ValType::I32);
+        let (set, restore) = self.hooks.forbid_leave(saved);
+        for i in set {
+            self.emit(i);
+        }
+        restore
+    }
+
     /// `realloc(0, 0, align, size)` into a new local, checked like the
     /// Canonical ABI checks it.
     fn alloc(&mut self, realloc: u32, mem: u32, align: u32, size: Size) -> u32 {
@@ -604,6 +663,30 @@ impl Gen<'_, '_> {
         let param_flat = flatten_types(&params);
         let result_flat = flatten_types(&results);
         let callee_realloc = a.callee_side.realloc.map(|r| self.merger.index(r));
+        let lifted = matches!(a.callee, Callee::Lifted { .. });
+        if lifted {
+            // The caller may not leave from a `realloc` or `post-return`
+            // the Canonical ABI runs (a WASI callee checks that itself).
+            for i in self.hooks.check_may_leave() {
+                self.emit(i);
+            }
+        }
+        // The callee's borrow count is the new call's (see
+        // `crate::resources`): the one found is put back at the end.
+        let saved_borrows = a.handles.end.callee_borrows.map(|b| {
+            let b = self.merger.index(Origin::GlueGlobal(b));
+            let l = self.local(ValType::I32);
+            self.emit(I::GlobalGet(b));
+            self.emit(I::LocalSet(l));
+            self.emit(I::I32Const(0));
+            self.emit(I::GlobalSet(b));
+            (b, l)
+        });
+        // The callee's `realloc` runs with its `may_leave` false.
+        let window = lifted
+            && callee_realloc.is_some()
+            && (param_flat.len() > MAX_FLAT_PARAMS || params.iter().any(|t| has_lists(t)));
+        let restore = self.forbid_leave(window);
         // The arguments.
         let (src, dst, args) = if param_flat.len() > MAX_FLAT_PARAMS {
             let from = self.memory(&a.caller, "the caller's")?;
@@ -656,6 +739,9 @@ impl Gen<'_, '_> {
             l
         });
         self.tuple(&params, &src, &dst, &sides)?;
+        for i in restore {
+            self.emit(i);
+        }
         for l in args {
             self.emit(I::LocalGet(l));
         }
@@ -770,12 +856,21 @@ impl Gen<'_, '_> {
             to_realloc: a.caller.realloc.map(|r| self.merger.index(r)),
             results: true,
         };
+        // The caller's `realloc` runs with its `may_leave` false.
+        let window = back.to_realloc.is_some() && results.iter().any(|t| has_lists(t));
+        let restore = self.forbid_leave(window);
         self.tuple(&results, &result_src, &result_dst, &back)?;
+        for i in restore {
+            self.emit(i);
+        }
         match a.callee {
             Callee::Lifted {
                 post_return: Some(p),
                 ..
             } => {
+                // With `may_leave` true: wasmtime 49's adapters let a
+                // callee's `post-return` call imports (only a call from the
+                // host forbids it, see `crate::glue`).
                 for l in &raw {
                     self.emit(I::LocalGet(*l));
                 }
@@ -796,9 +891,13 @@ impl Gen<'_, '_> {
             let b = self.merger.index(Origin::GlueGlobal(b));
             self.emit(I::GlobalGet(b));
             self.emit(I::If(BlockType::Empty));
-            let report = self.report;
+            let report = self.hooks.report;
             self.raise(report, CanonError::BorrowsRemain, None);
             self.emit(I::End);
+        }
+        if let Some((b, l)) = saved_borrows {
+            self.emit(I::LocalGet(l));
+            self.emit(I::GlobalSet(b));
         }
         if let (Some((release, _)), Some(saved)) = (a.handles.end.release, saved_lends) {
             self.emit(I::LocalGet(saved));

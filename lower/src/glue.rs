@@ -21,6 +21,7 @@
 use crate::error::LowerError;
 use crate::link::{Entry, Linked, Run, P1};
 use crate::merge::{DeferredSegment, GlueFunc, InputId, Merger, Origin, OutputImport};
+use crate::resources::Hooks;
 use wasm_encoder::{FuncType, Function, ValType};
 
 /// The generated functions, declared before layout.
@@ -172,23 +173,31 @@ pub fn bodies(
         }
         None => {}
     }
-    for (g, f) in linked.resources.bodies(merger) {
+    let hooks = linked.hooks.index(merger);
+    for (g, f) in linked.resources.bodies(merger, &hooks) {
         set(g, f);
     }
     let scratch = cur.zip(linked.scratch_realloc);
-    for (g, f) in
-        linked
-            .adapters
-            .bodies(merger, linked.primary, scratch, linked.resources.report)?
+    for (g, f) in linked
+        .adapters
+        .bodies(merger, linked.primary, scratch, &hooks)?
     {
         set(g, f);
     }
-    let mut start = Function::new([(1, ValType::I32)]);
+    // Local 0: `run`'s result; 1: the phase kept around its post-return.
+    let mut start = Function::new([(2, ValType::I32)]);
     init_body(&mut start, merger, linked, deferred)?;
     match (&linked.entry, glue.exits) {
         (Entry::Command(run), Some((proc_exit, fd_write))) => {
             let index = |i| merger.index(Origin::Import(i));
-            run_body(&mut start, merger, run, index(proc_exit), index(fd_write));
+            run_body(
+                &mut start,
+                merger,
+                run,
+                &hooks,
+                index(proc_exit),
+                index(fd_write),
+            );
         }
         _ => {
             start.instructions().end();
@@ -236,13 +245,29 @@ fn init_body(
     Ok(())
 }
 
-/// A command's `run`, its post-return, and the exit (local 0 is scratch).
-fn run_body(f: &mut Function, merger: &Merger<'_>, run: &Run, proc_exit: u32, fd_write: u32) {
-    let mut i = f.instructions();
-    i.call(merger.index(run.func)).local_set(0);
+/// A command's `run`, its post-return (which may not call imports:
+/// `may_leave` is false while it runs), and the exit (local 0 is scratch,
+/// local 1 keeps the library's phase).
+fn run_body(
+    f: &mut Function,
+    merger: &Merger<'_>,
+    run: &Run,
+    hooks: &Hooks<u32>,
+    proc_exit: u32,
+    fd_write: u32,
+) {
+    f.instructions().call(merger.index(run.func)).local_set(0);
     if let Some(p) = run.post_return {
-        i.local_get(0).call(merger.index(p));
+        let (forbid, restore) = hooks.forbid_leave(1);
+        for i in &forbid {
+            f.instruction(i);
+        }
+        f.instructions().local_get(0).call(merger.index(p));
+        for i in &restore {
+            f.instruction(i);
+        }
     }
+    let mut i = f.instructions();
     // ok: return (exit 0); err: exit 1.
     i.local_get(0)
         .i32_eqz()

@@ -41,8 +41,11 @@
 //!   interpreter. `p2lib_init: () -> ()` runs before any guest code.
 //!   Optionally `p2lib_canon_error: (code, value) -> ()`, which ends the
 //!   run for a `canonical_abi::CanonError` the generated code finds (a
-//!   misused handle, an invalid string encoding) as wasmtime reports it;
-//!   without it, that code traps.
+//!   misused handle, an invalid string encoding, a broken reentrance rule)
+//!   as wasmtime reports it; without it, that code traps. Optionally
+//!   `p2lib_phase: (set) -> phase`, the Canonical ABI's `may_leave` (phase
+//!   2 forbids calling imports; see Reentrance); without it, `may_leave` is
+//!   not checked.
 //! * **Imports of the library.** `wasi_snapshot_preview1.*`, kept as imports
 //!   of the output; one memory, which is the component's memory 0; and a
 //!   function named `cabi_realloc` (any module name), the guest's
@@ -97,9 +100,20 @@
 //! pass too (WASI ones unchanged, those of resources a component defines
 //! moved between the instances' tables of [`crate::resources`]). Refused,
 //! with a message naming it: a reactor export lifted with another string
-//! encoding than UTF-8. The adapters do not make the Canonical ABI's reentrance checks
-//! (`may_enter`/`may_leave`): a guest that would trap on them in wasmtime
-//! (calling an import from a `post-return`) runs on here.
+//! encoding than UTF-8.
+//!
+//! # Reentrance
+//! As wasmtime 49 checks it: `may_leave` is the library's phase
+//! (`p2lib_phase`), set by the library while the guest's `realloc` runs for
+//! a WASI call, and by the generated code while a `realloc` runs for an
+//! adapter's arguments (the callee's) or results (the caller's) and while
+//! `run`'s `post-return` runs; a WASI call, an adapter's call or a
+//! `resource.new`/`resource.drop` made then traps ("cannot leave component
+//! instance"). The `post-return` of a call between components may call
+//! imports, as in wasmtime. A `canon lower` of a function the same
+//! component instance lifts traps when called ("cannot enter component
+//! instance"); an instance entered again through another one runs on (as
+//! in wasmtime 49, whose adapters keep no `may_enter`).
 
 mod adapter;
 mod error;

@@ -35,7 +35,7 @@ use crate::adapter::{has_strings, Adapters, Callee, HandleMoves, Side};
 use crate::error::LowerError;
 use crate::merge::{encoder_func_type, GlueFunc, GlueGlobal, InputId, Kind, Merger, Origin};
 use crate::module::ModuleInfo;
-use crate::resources::{self, Move};
+use crate::resources::{self, Hooks, Move};
 use canonical_abi::{flatten_functype, FlattenContext, FuncType, StringEncoding, ValueType};
 use component_model::inline::{
     CoreDef, FlatComponent, FlatInit, FuncDef, InstanceDef, ItemDef, LiftedFunc, RuntimeResource,
@@ -54,6 +54,9 @@ pub const INIT: &str = "p2lib_init";
 /// code (`canonical_abi::CanonError`; optional: without it that code
 /// traps).
 pub const CANON_ERROR: &str = "p2lib_canon_error";
+/// The library's phase, the Canonical ABI's `may_leave` of the merged
+/// module (optional: without it, `may_leave` is not checked).
+pub const PHASE: &str = "p2lib_phase";
 
 /// The lifted `run` of a command, as merged origins.
 pub struct Run {
@@ -119,6 +122,8 @@ pub struct Linked {
     /// The fused adapters (component-to-component calls, WASI calls from
     /// another memory than the primary one).
     pub adapters: Adapters,
+    /// The library's functions the generated code calls.
+    pub hooks: Hooks<Origin>,
     /// The scratch allocator's position in [`Linked::reallocs`], if any.
     pub scratch_realloc: Option<u32>,
     /// The library's functions the component's imports and the glue use
@@ -270,9 +275,13 @@ impl<'c, 'm> Linker<'c, 'm> {
         let entry = self.find_entry()?;
         let init = self.library_export(INIT)?;
         check_type(&self.merger, init, &[], &[], INIT)?;
-        if (self.resources.any() || self.adapters.any())
-            && self.merger.export_origin(self.library, CANON_ERROR).is_ok()
-        {
+        let mut hooks = Hooks::default();
+        let post_return = match &entry {
+            Entry::Command(run) => run.post_return.is_some(),
+            Entry::Reactor(_) => false,
+        };
+        let generated = self.resources.any() || self.adapters.any();
+        if generated && self.merger.export_origin(self.library, CANON_ERROR).is_ok() {
             let report = self.library_export(CANON_ERROR)?;
             check_type(
                 &self.merger,
@@ -281,7 +290,18 @@ impl<'c, 'm> Linker<'c, 'm> {
                 &[],
                 CANON_ERROR,
             )?;
-            self.resources.report = Some(report);
+            hooks.report = Some(report);
+        }
+        if (generated || post_return) && self.merger.export_origin(self.library, PHASE).is_ok() {
+            let phase = self.library_export(PHASE)?;
+            check_type(
+                &self.merger,
+                phase,
+                &[wasm_encoder::ValType::I32],
+                &[wasm_encoder::ValType::I32],
+                PHASE,
+            )?;
+            hooks.phase = Some(phase);
         }
         if self.primary.is_none() {
             self.primary = self.sole_memory();
@@ -310,6 +330,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             unreachable_exports: self.unreachable_exports,
             resources: self.resources,
             adapters: self.adapters,
+            hooks,
             scratch_realloc,
             library_roots,
         };
@@ -527,7 +548,8 @@ impl<'c, 'm> Linker<'c, 'm> {
 
     /// A `canon lower` of `l`, a function another component instance
     /// lifts, into component instance `caller`: a fused adapter between
-    /// the two memories and handle tables.
+    /// the two memories and handle tables (if the instance is the caller
+    /// itself, a function that traps, as wasmtime's adapter does).
     fn component_call(
         &mut self,
         l: &LiftedFunc,
@@ -536,6 +558,11 @@ impl<'c, 'm> Linker<'c, 'm> {
         name: &str,
         caller: u32,
     ) -> Result<GlueFunc, LowerError> {
+        if l.instance.0 == caller {
+            return Ok(self
+                .adapters
+                .declare_cannot_enter(&mut self.merger, name, ty));
+        }
         let what = format!("`{name}` (a call from one component to another)");
         let handles = self.handle_moves(ty, caller, l.instance.0, &what)?;
         let (func, post_return) = self.lifted_core(l, &what)?;

@@ -40,9 +40,14 @@
 //! * A borrow passed to the instance that defines the resource type is its
 //!   rep (no handle), as the Canonical ABI's `lower_borrow` has it; so a
 //!   table never holds a borrow handle of its own instance's resource.
-//! * Calls do not re-enter a component instance (lowered mode's components
-//!   are composed without cycles), so one borrow count per table is the
-//!   count of the call the instance is running.
+//! * One borrow count per table is the count of the call the instance is
+//!   running: an adapter that gives the callee borrow handles keeps the
+//!   count it found, starts the call at 0, checks 0 at the end and puts
+//!   the kept count back (a component instance can be entered again while
+//!   a call into it runs, as wasmtime 49 allows between different
+//!   instances: see [`crate::adapter`]).
+//! * `resource.new` and `resource.drop` trap while `may_leave` is false
+//!   ([`Hooks::check_may_leave`]), as in wasmtime; `resource.rep` does not.
 
 use crate::merge::{GlueFunc, GlueGlobal, Merger, Origin};
 use canonical_abi::CanonError;
@@ -127,15 +132,91 @@ pub struct Tables {
     built_ins: Vec<BuiltIn>,
     transfers: Vec<Transfer>,
     lends: Option<LendStack>,
-    /// The library's `p2lib_canon_error(code, value)`, which reports a
-    /// misused handle as wasmtime does (exit status 1); without it, a
-    /// misuse is a plain `unreachable`.
-    pub report: Option<Origin>,
+}
+
+/// The library's functions that the generated code calls (each optional:
+/// a library without one gets plainer code, see each field), as merged
+/// origins (`Hooks<Origin>`) or indices (`Hooks<u32>`).
+#[derive(Debug, Clone, Copy)]
+pub struct Hooks<T> {
+    /// `p2lib_canon_error(code, value)`, which reports a
+    /// `canonical_abi::CanonError` as wasmtime does (exit status 1, or a
+    /// trap); without it, each is a plain `unreachable`.
+    pub report: Option<T>,
+    /// `p2lib_phase(set) -> phase`, the library's phase, which is the
+    /// Canonical ABI's `may_leave` of the merged module (2: no import may
+    /// be called); without it, `may_leave` is not checked.
+    pub phase: Option<T>,
+}
+
+impl<T> Default for Hooks<T> {
+    fn default() -> Self {
+        Hooks {
+            report: None,
+            phase: None,
+        }
+    }
+}
+
+impl Hooks<Origin> {
+    /// The hooks' merged indices.
+    pub fn index(&self, merger: &Merger<'_>) -> Hooks<u32> {
+        Hooks {
+            report: self.report.map(|r| merger.index(r)),
+            phase: self.phase.map(|r| merger.index(r)),
+        }
+    }
+}
+
+/// The library's phase that forbids calling imports (see [`Hooks::phase`]).
+const NO_LEAVE: i32 = 2;
+
+impl Hooks<u32> {
+    /// The instructions that trap, as wasmtime does, when `may_leave` is
+    /// false (an import called from a `realloc` or `post-return` the
+    /// Canonical ABI runs); none without the library's phase.
+    pub(crate) fn check_may_leave(&self) -> Vec<wasm_encoder::Instruction<'static>> {
+        use wasm_encoder::Instruction as I;
+        let Some(phase) = self.phase else {
+            return Vec::new();
+        };
+        let mut out = vec![
+            I::I32Const(-1),
+            I::Call(phase),
+            I::I32Const(NO_LEAVE),
+            I::I32Eq,
+            I::If(BlockType::Empty),
+        ];
+        out.extend(raise(self.report, CanonError::CannotLeave, None));
+        out.push(I::End);
+        out
+    }
+
+    /// The instructions that set `may_leave` to false, keeping the phase
+    /// before in local `saved`, and those that give it back: around a
+    /// `realloc` or `post-return` the Canonical ABI runs. None without the
+    /// library's phase.
+    pub(crate) fn forbid_leave(
+        &self,
+        saved: u32,
+    ) -> (
+        Vec<wasm_encoder::Instruction<'static>>,
+        Vec<wasm_encoder::Instruction<'static>>,
+    ) {
+        use wasm_encoder::Instruction as I;
+        match self.phase {
+            None => (Vec::new(), Vec::new()),
+            Some(phase) => (
+                vec![I::I32Const(NO_LEAVE), I::Call(phase), I::LocalSet(saved)],
+                vec![I::LocalGet(saved), I::Call(phase), I::Drop],
+            ),
+        }
+    }
 }
 
 /// The instructions that end the run with Canonical ABI error `e` (the
 /// value in local `value`, if any): the library's report, when there is
-/// one ([`Tables::report`]), then `unreachable`.
+/// one ([`Hooks::report`]), then `unreachable`.
 pub(crate) fn raise(
     report: Option<u32>,
     e: CanonError,
@@ -298,10 +379,10 @@ impl Tables {
     }
 
     /// The bodies of every generated function, with their glue ids.
-    pub fn bodies(&self, merger: &Merger<'_>) -> Vec<(GlueFunc, Function)> {
+    pub fn bodies(&self, merger: &Merger<'_>, hooks: &Hooks<u32>) -> Vec<(GlueFunc, Function)> {
         let g = |x| merger.index(Origin::GlueGlobal(x));
         let f = |x| merger.index(Origin::Glue(x));
-        let report = self.report.map(|r| merger.index(r));
+        let report = hooks.report;
         let lends = self.lends.as_ref().map(|l| Lends {
             push: f(l.push),
             base: g(l.base),
@@ -337,6 +418,12 @@ impl Tables {
         for b in &self.built_ins {
             let t = &self.tables[b.table];
             let mut func = Function::new([(2, ValType::I32)]);
+            if !matches!(b.op, Op::Rep) {
+                // `resource.rep` is allowed while `may_leave` is false.
+                for i in hooks.check_may_leave() {
+                    func.instruction(&i);
+                }
+            }
             let mut i = func.instructions();
             i.i32_const(b.rt as i32).local_get(0);
             match &b.op {

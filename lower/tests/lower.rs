@@ -76,10 +76,13 @@ fn run_err_exits_1_and_invalid_discriminant_says_so() {
     }
 }
 
-/// `run`'s post-return gets its result: printed, then (compared with
-/// native wasmtime) seen by a post-return that traps on it.
+/// `run`'s post-return gets its result, and may not call an import
+/// (`may_leave` is false while it runs): each compared with native
+/// wasmtime.
 #[test]
 fn post_return_gets_runs_result() {
+    // A post-return that prints: wasmtime traps at its first WASI call
+    // ("cannot leave component instance"), nothing printed.
     let wat = component(
         &main_module(
             r#"(data (i32.const 100) "post 0\n")
@@ -90,15 +93,12 @@ fn post_return_gets_runs_result() {
         ),
         Some("post"),
     );
-    // Not compared with native wasmtime: a post-return may not call an
-    // import, and wasmtime traps at its WASI call ("cannot leave component
-    // instance", exit 134, nothing printed), where the lowered module lets
-    // it through.
     let out = run(&lower_ok(&wat), &["app"]);
-    assert_eq!(out.stdout, "post 0\n");
-    assert_eq!(out.exit, Exit::Returned);
+    assert_as_native("a post-return that prints", &wat, &["app"], &out);
+    assert!(matches!(out.exit, Exit::Trap(_)), "{:?}", out.exit);
+    assert_eq!(out.stdout, "");
     // A post-return that calls nothing and traps if it gets `ok` (0): the
-    // trap shows it ran with run's result, natively too.
+    // trap shows it ran with run's result.
     let wat = component(
         &main_module(
             r#"(func (export "run") (result i32) (i32.const 0))
@@ -284,18 +284,25 @@ fn minimal_component() -> String {
 }
 
 /// Only the library functions the component's core instances reach are
-/// kept: the stand-in library has 15 functions; this component imports five
+/// kept: the stand-in library has 17 functions; this component imports five
 /// WASI functions and a resource, and its `main` lowers two of them and the
 /// resource's drop (`get-arguments` and `exit` are lowered into the `$wasi`
-/// bundle but no core module imports them).
+/// bundle but no core module imports them), and the two call the
+/// stand-in's `may_leave` check.
 #[test]
 fn only_the_library_functions_the_component_imports_are_kept() {
     let bytes = lower_ok(&minimal_component());
     assert_eq!(
         common::library_funcs(&bytes),
-        ["lib.drop", "lib.get-stdout", "lib.init", "lib.write"]
+        [
+            "lib.drop",
+            "lib.get-stdout",
+            "lib.init",
+            "lib.may-leave",
+            "lib.write"
+        ]
     );
-    assert_eq!(counts(&common::stand_in_library())[1], 15);
+    assert_eq!(counts(&common::stand_in_library())[1], 17);
     // Of the library's four p1 imports, what the kept functions and `_start`
     // call: `args_sizes_get` and `args_get` (only `get-arguments` calls them)
     // are not imported.

@@ -8,9 +8,10 @@
 //!   (static data, vtables, a growing heap, p1 calls) without touching the
 //!   guest's bytes;
 //! * mutated libraries give an error or a valid module, never a panic;
-//! * p2-lib, linked into a lowered component, refuses a WASI call made from
-//!   inside the guest's `realloc` (the one guest code a WASI call runs), as
-//!   its `call` module's doc promises.
+//! * p2-lib, linked into a lowered component, traps on a WASI call (or a
+//!   `resource.new`) made from inside the guest's `realloc` (the one guest
+//!   code a WASI call runs), as its `call` module's doc promises and as
+//!   native wasmtime does.
 //!
 //! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
 
@@ -431,12 +432,27 @@ fn mutated_libraries_give_an_error_or_a_valid_module() {
     assert!(ok > 0 && refused > 0, "ok {ok}, refused {refused}");
 }
 
-/// A component whose `cabi_realloc` calls `get-stdout` when `reenter` is
-/// set, and whose `run` calls `get-arguments` (which lowers its list
-/// through that `realloc`).
-fn reentrant_component(reenter: bool) -> Vec<u8> {
-    let call = if reenter { "(drop (call $gs))" } else { "" };
-    wat::parse_str(format!(
+/// What the guest's `cabi_realloc` calls in [`reentrant_component`].
+#[derive(Clone, Copy, Debug)]
+enum Reenter {
+    Nothing,
+    /// WASI `get-stdout` (the library's own check).
+    Wasi,
+    /// `resource.new` of a resource the component defines (the generated
+    /// code's check of the library's phase).
+    ResourceNew,
+}
+
+/// A component whose `run` calls `get-arguments` (which lowers its list
+/// through the guest's `cabi_realloc`), whose `cabi_realloc` calls what
+/// `reenter` says.
+fn reentrant_component(reenter: Reenter) -> String {
+    let call = match reenter {
+        Reenter::Nothing => "",
+        Reenter::Wasi => "(drop (call $gs))",
+        Reenter::ResourceNew => "(drop (call $new (i32.const 7)))",
+    };
+    format!(
         r#"(component
   (import "wasi:io/error@0.2.0" (instance $error (export "error" (type (sub resource)))))
   (alias export $error "error" (type $error-type))
@@ -451,10 +467,13 @@ fn reentrant_component(reenter: bool) -> Vec<u8> {
     (export "get-stdout" (func (result (own $os3))))))
   (import "wasi:cli/environment@0.2.0" (instance $env
     (export "get-arguments" (func (result (list string))))))
+  (type $res (resource (rep i32)))
   (core func $get-stdout (canon lower (func $stdout "get-stdout")))
-  (core instance $w (export "get-stdout" (func $get-stdout)))
+  (core func $new (canon resource.new $res))
+  (core instance $w (export "get-stdout" (func $get-stdout)) (export "new" (func $new)))
   (core module $libc
     (import "w" "get-stdout" (func $gs (result i32)))
+    (import "w" "new" (func $new (param i32) (result i32)))
     (memory (export "memory") 1)
     (global $heap (mut i32) (i32.const 4096))
     (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
@@ -476,38 +495,58 @@ fn reentrant_component(reenter: bool) -> Vec<u8> {
   (instance $run-inst (export "run" (func $run)))
   (export "wasi:cli/run@0.2.0" (instance $run-inst))
 )"#
-    ))
-    .expect("the test component assembles")
+    )
 }
 
+/// p2-lib's phase is the Canonical ABI's `may_leave` while the guest's
+/// `realloc` runs for a WASI call: a WASI call from it, or a
+/// `resource.new` (the generated code's check), traps as in wasmtime
+/// ("cannot leave component instance", exit 134), compared with native
+/// wasmtime on the same component; without such a call the run ends well.
 #[test]
-fn a_wasi_call_from_the_guests_realloc_is_refused() {
+fn an_import_called_from_the_guests_realloc_traps() {
     let b = builds();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reentrant-realloc");
     std::fs::create_dir_all(&dir).unwrap();
-    for reenter in [false, true] {
-        let lowered = lower::lower(&reentrant_component(reenter), &b.p2lib_a)
-            .unwrap_or_else(|e| panic!("lowering (reenter {reenter}): {e}"));
-        let file = dir.join(format!("reenter-{reenter}.wasm"));
+    for reenter in [Reenter::Nothing, Reenter::Wasi, Reenter::ResourceNew] {
+        let wat = reentrant_component(reenter);
+        let component = wat::parse_str(&wat).expect("the test component assembles");
+        let lowered = lower::lower(&component, &b.p2lib_a)
+            .unwrap_or_else(|e| panic!("lowering ({reenter:?}): {e}"));
+        let file = dir.join(format!("reenter-{reenter:?}.wasm"));
         std::fs::write(&file, &lowered.bytes).unwrap();
         let out = Command::new(wasmtime())
             .args(["run".as_ref(), file.as_os_str(), "a".as_ref(), "b".as_ref()])
             .output()
             .unwrap_or_else(|e| panic!("running {:?} (scripts/install-tools.sh): {e}", wasmtime()));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if reenter {
-            assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
-            assert!(
-                stderr.contains(
-                    "wasi:cli/stdout@0.2.12#get-stdout: a WASI function called while \
-                     another WASI call runs (from the guest's `realloc`)"
-                ),
-                "stderr:\n{stderr}"
-            );
-        } else {
-            // The same component without the inner call runs to its end.
-            assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
-            assert!(stderr.is_empty(), "stderr:\n{stderr}");
+        let native = common::native(&wat, &["app", "a", "b"]);
+        match reenter {
+            Reenter::Nothing => {
+                assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+                assert!(stderr.is_empty(), "stderr:\n{stderr}");
+                assert_eq!(native.exit, common::Exit::Returned, "{}", native.stderr);
+            }
+            Reenter::Wasi | Reenter::ResourceNew => {
+                assert_eq!(
+                    out.status.code(),
+                    Some(134),
+                    "{reenter:?}: stderr:\n{stderr}"
+                );
+                assert!(
+                    stderr.contains("wasm trap: cannot leave component instance"),
+                    "{reenter:?}: stderr:\n{stderr}"
+                );
+                assert!(
+                    matches!(native.exit, common::Exit::Trap(_))
+                        && native
+                            .stderr
+                            .contains("wasm trap: cannot leave component instance"),
+                    "{reenter:?}: native wasmtime: {:?}, {}",
+                    native.exit,
+                    native.stderr
+                );
+            }
         }
     }
 }

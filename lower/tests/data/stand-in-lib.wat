@@ -20,13 +20,25 @@
   (func $lib.init (export "p2lib_init")
     (global.set $scratch (call $realloc (i32.const 0) (i32.const 0) (i32.const 8) (i32.const 64))))
 
-;; A Canonical ABI error of the generated code (a misused handle, an
-  ;; invalid string encoding): exit 10 + its code.
+  ;; A Canonical ABI error of the generated code (a misused handle, an
+  ;; invalid string encoding): exit 10 + its code; a broken reentrance
+  ;; rule (codes 6 and 7) traps.
   (func $lib.canon-error (export "p2lib_canon_error") (param i32 i32)
+    (if (i32.ge_u (local.get 0) (i32.const 6)) (then unreachable))
     (call $proc_exit (i32.add (i32.const 10) (local.get 0))))
 
+  ;; The phase, as p2-lib's `p2lib_phase(set) -> old`: 2 while no import
+  ;; may be called; `get-stdout`, `write` and `get-arguments` then trap.
+  (global $phase (mut i32) (i32.const 0))
+  (func $lib.phase (export "p2lib_phase") (param i32) (result i32)
+    (global.get $phase)
+    (if (i32.ge_s (local.get 0) (i32.const 0)) (then (global.set $phase (local.get 0)))))
+  (func $lib.may-leave
+    (if (i32.eq (global.get $phase) (i32.const 2)) (then unreachable)))
+
   (func $lib.get-stdin (export "wasi:cli/stdin@0.2.12#get-stdin") (result i32) (i32.const 0))
-  (func $lib.get-stdout (export "wasi:cli/stdout@0.2.12#get-stdout") (result i32) (i32.const 1))
+  (func $lib.get-stdout (export "wasi:cli/stdout@0.2.12#get-stdout") (result i32)
+    (call $lib.may-leave) (i32.const 1))
   (func $lib.get-stderr (export "wasi:cli/stderr@0.2.12#get-stderr") (result i32) (i32.const 2))
   ;; option<own<terminal-*>>: none.
   (func $lib.no-terminal (param $ret i32) (i32.store8 (local.get $ret) (i32.const 0)))
@@ -41,6 +53,7 @@
   (func $lib.get-arguments (export "wasi:cli/environment@0.2.12#get-arguments") (param $ret i32)
     (local $argc i32) (local $argv i32) (local $buf i32) (local $list i32)
     (local $i i32) (local $p i32) (local $n i32)
+    (call $lib.may-leave)
     (drop (call $args_sizes_get (global.get $scratch) (i32.add (global.get $scratch) (i32.const 4))))
     (local.set $argc (i32.load (global.get $scratch)))
     (local.set $argv (call $realloc (i32.const 0) (i32.const 0) (i32.const 4)
@@ -77,6 +90,7 @@
   (func $lib.write (export "wasi:io/streams@0.2.12#[method]output-stream.write")
     (param $self i32) (param $ptr i32) (param $len i32) (param $ret i32)
     (local $err i32)
+    (call $lib.may-leave)
     (i32.store (global.get $scratch) (local.get $ptr))
     (i32.store offset=4 (global.get $scratch) (local.get $len))
     (local.set $err (call $fd_write (local.get $self) (global.get $scratch) (i32.const 1)
