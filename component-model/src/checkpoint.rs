@@ -9,7 +9,7 @@
 //!   outermost entry into Wasm: the core function of the one `canon
 //!   lift`ed export call in progress (no host function, so no lowered call,
 //!   lend or `realloc` of a lowered call, is in progress). So every
-//!   instance's `may_leave` is true and exactly one instance is entered;
+//!   instance's `may_leave` is true and exactly one call is running;
 //!   when the outermost entry is instead the export's `realloc` or
 //!   `post-return` (`may_leave` false), the capture is refused as *busy*
 //!   ([`crate::Error::is_busy`]) and a later safe point may take it.
@@ -40,8 +40,7 @@ pub struct ComponentState {
 pub struct CallState {
     /// The function's name as messages show it (`wasi:cli/run@0.2.0#run`).
     pub func: String,
-    /// The runtime component instance it entered (its `may_enter` is
-    /// false until the call ends).
+    /// The runtime component instance it entered.
     pub instance: u32,
     /// Whether a `post-return` runs after its results are lifted.
     pub post_return: bool,

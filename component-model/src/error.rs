@@ -7,7 +7,7 @@
 //! backtrace); Canonical ABI traps raised while lifting or lowering are
 //! carried as [`Error::Abi`] with the function they happened in.
 
-use canonical_abi::AbiError;
+use canonical_abi::{AbiError, CanonError};
 use std::fmt;
 
 /// Everything that can go wrong while parsing, instantiating or calling a
@@ -150,18 +150,35 @@ impl std::error::Error for CallError {}
 /// compiles such a call to a fused adapter in Wasm, where these checks are
 /// Wasm traps (a misaligned or out-of-bounds string or list, a bad `char`
 /// or discriminant, a bad `realloc` result), so an embedder reports it as
-/// a trap of the guest, not as a failure of the host. An invalid string
-/// encoding or a handle error stays a [`CallError`]: wasmtime's adapters
-/// check those in libcalls (transcoding, resource transfer), host errors.
+/// a trap of the guest, not as a failure of the host; so are its
+/// reentrance rules, checked by its adapters and intrinsics. An invalid
+/// string encoding or a handle error stays a [`CallError`]: wasmtime's
+/// adapters check those in libcalls (transcoding, resource transfer), host
+/// errors.
 #[derive(Debug)]
 pub struct AdapterTrap {
     pub func: String,
-    pub error: AbiError,
+    pub fault: AdapterFault,
+}
+
+/// Which check an [`AdapterTrap`] failed.
+#[derive(Debug)]
+pub enum AdapterFault {
+    /// A value's (lifting or lowering it).
+    Abi(AbiError),
+    /// A reentrance rule ([`CanonError::CannotLeave`]: an import called
+    /// from a `realloc` or `post-return` the ABI runs;
+    /// [`CanonError::CannotEnter`]: a function called through a `canon
+    /// lower` of the instance that lifts it).
+    Reentrance(CanonError),
 }
 
 impl fmt::Display for AdapterTrap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.func, self.error)
+        match &self.fault {
+            AdapterFault::Abi(e) => write!(f, "{}: {e}", self.func),
+            AdapterFault::Reentrance(e) => write!(f, "{}: {}", self.func, e.message(0)),
+        }
     }
 }
 

@@ -21,7 +21,7 @@
 //!   call into guest code, so re-entrant calls cannot observe a borrow.
 
 use crate::checkpoint::{CallState, ComponentState, TableState};
-use crate::error::{AdapterTrap, CallError, Error};
+use crate::error::{AdapterFault, AdapterTrap, CallError, Error};
 use crate::host_flat::{FlatCall, FlatHostFunc};
 use crate::inline::{
     import_path_name, ComponentInstanceIndex, CoreDef, Flat, FlatInit, FuncDef, InstanceDef,
@@ -32,9 +32,10 @@ use crate::trace::{self, HostCallObserver};
 use crate::typecheck::check_func;
 use crate::types::core_val_type;
 use canonical_abi::{
-    flatten_functype, lift_values, lower_values, AbiError, CanonicalOptions, CoreValueIter,
-    FlatVal, FlattenContext, GuestMemory, HandleTable, HostResource, LiftLowerContext,
-    ResourceTables, ResourceTypeId, Val, ValueType, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS,
+    flatten_functype, lift_values, lower_values, AbiError, CanonError, CanonicalOptions,
+    CoreValueIter, FlatVal, FlattenContext, GuestMemory, HandleTable, HostResource,
+    LiftLowerContext, ResourceTables, ResourceTypeId, Val, ValueType, MAX_FLAT_PARAMS,
+    MAX_FLAT_RESULTS,
 };
 use core_vm::{Engine, Extern, Func, Memory, Store, Trap};
 use std::cell::RefCell;
@@ -187,10 +188,11 @@ struct State {
     /// The spec's `may_leave` per runtime component instance: false while
     /// its `realloc` or `post-return` runs on the ABI's behalf.
     may_leave: Vec<bool>,
-    /// Whether each runtime component instance has a `canon lift`ed call
-    /// in progress: entering it again (recursively) traps, as the spec's
-    /// reentrance rule requires for synchronous calls.
-    entered: Vec<bool>,
+    /// How many `canon lift`ed calls into each runtime component instance
+    /// are running: the host may not enter an instance that is entered
+    /// (from inside an import call); another instance may (see
+    /// [`call_lifted`]).
+    entered: Vec<u32>,
     /// Whether a guest trap has escaped each runtime component instance
     /// (see [`call_lifted`]). A poisoned instance is never entered again:
     /// its state may be half-updated, so every later call traps, as in the
@@ -213,8 +215,17 @@ fn check_may_leave<T>(
     if sh.state.borrow().may_leave[instance.index()] {
         Ok(())
     } else {
-        Err(trap(what, "cannot leave component instance"))
+        Err(reentrance_trap(what, CanonError::CannotLeave))
     }
+}
+
+/// A broken reentrance rule: a trap of the guest, as wasmtime's adapters
+/// and intrinsics raise it.
+fn reentrance_trap(func: &str, e: CanonError) -> Trap {
+    Trap::host(AdapterTrap {
+        func: func.to_string(),
+        fault: AdapterFault::Reentrance(e),
+    })
 }
 
 struct Shared<T> {
@@ -372,7 +383,7 @@ fn instantiate<T: 'static>(
             trampolines: (0..flat.trampolines.len()).map(|_| None).collect(),
             lower_opts: vec![None; flat.trampolines.len()],
             may_leave: vec![true; tables.len()],
-            entered: vec![false; tables.len()],
+            entered: vec![0; tables.len()],
             poisoned: vec![false; tables.len()],
             active: None,
             tables,
@@ -524,7 +535,7 @@ fn with_cx<T, R>(
     state: &RefCell<State>,
     instance: ComponentInstanceIndex,
     f: impl FnOnce(&mut LiftLowerContext<'_>) -> Result<R, AbiError>,
-) -> Result<R, AbiError> {
+) -> Result<R, CxError> {
     let mut tables = TablesRef { state, instance };
     match o.memory {
         Some(memory) => {
@@ -532,17 +543,30 @@ fn with_cx<T, R>(
                 store,
                 memory,
                 realloc: o.realloc,
+                trapped: None,
             };
             let mut cx =
                 LiftLowerContext::new(o.canon, &mut mem as &mut dyn GuestMemory, &mut tables);
-            f(&mut cx)
+            let r = f(&mut cx);
+            match (r, mem.trapped) {
+                (Err(AbiError::Guest(_)), Some(t)) => Err(CxError::Realloc(t)),
+                (r, _) => r.map_err(CxError::Abi),
+            }
         }
         None => {
             let mut mem = canonical_abi::NoMemory;
             let mut cx = LiftLowerContext::new(o.canon, &mut mem, &mut tables);
-            f(&mut cx)
+            f(&mut cx).map_err(CxError::Abi)
         }
     }
+}
+
+/// Why [`with_cx`] failed: a Canonical ABI check, or a trap of the guest's
+/// `realloc`, kept as it is so that the call ends with it as the guest's
+/// trap (as in wasmtime).
+enum CxError {
+    Abi(AbiError),
+    Realloc(Trap),
 }
 
 fn to_flat(v: &core_vm::Val) -> FlatVal {
@@ -599,7 +623,7 @@ fn fused_trap(func: &str, e: AbiError) -> Trap {
     if in_wasm {
         Trap::host(AdapterTrap {
             func: func.to_string(),
-            error: e,
+            fault: AdapterFault::Abi(e),
         })
     } else {
         trap(func, e)
@@ -894,10 +918,14 @@ fn lowered_call<T: 'static>(
             trap(name, e)
         }
     };
+    let cx_trap = |e: CxError| match e {
+        CxError::Abi(e) => abi_trap(e),
+        CxError::Realloc(t) => t,
+    };
     let vals = with_cx(store, o, &sh.state, instance, |cx| {
         lift_values(cx, MAX_FLAT_PARAMS, &mut vi, &params)
     })
-    .map_err(abi_trap)?;
+    .map_err(cx_trap)?;
     let out = match callee {
         FuncDef::Import { .. } => {
             let f = host.ok_or_else(|| trap(name, "no host implementation"))?;
@@ -915,12 +943,14 @@ fn lowered_call<T: 'static>(
             f(&mut hcx, &vals)?
         }
         FuncDef::Lifted(l) if l.instance == instance => {
-            return Err(trap(name, "cannot enter component instance"));
+            return Err(reentrance_trap(name, CanonError::CannotEnter));
         }
-        FuncDef::Lifted(l) => call_lifted(sh, store, l, &vals, None).map_err(|e| match e {
-            Error::Abi { error, .. } => fused_trap(name, error),
-            e => error_trap(name, e),
-        })?,
+        FuncDef::Lifted(l) => {
+            call_lifted(sh, store, l, &vals, Entry::Guest).map_err(|e| match e {
+                Error::Abi { error, .. } => fused_trap(name, error),
+                e => error_trap(name, e),
+            })?
+        }
     };
     check_results(name, ty, &out).map_err(|e| error_trap(name, e))?;
     let result_types = ty.result_types();
@@ -929,7 +959,7 @@ fn lowered_call<T: 'static>(
         lower_values(cx, MAX_FLAT_RESULTS, &out, &result_types, Some(&mut vi))
     });
     set_may_leave(sh, instance, true);
-    flat_out.map_err(abi_trap)
+    flat_out.map_err(cx_trap)
 }
 
 fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Result<(), Error> {
@@ -954,8 +984,18 @@ fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Resul
 }
 
 /// Calls a `canon lift`ed function with lifted arguments, trapping if its
-/// component instance is already entered or was poisoned by an earlier
-/// trap.
+/// component instance was poisoned by an earlier trap.
+///
+/// Reentrance follows wasmtime 49: a component instance may be entered
+/// again by another instance while a call into it runs (A calls B, which
+/// calls A), since wasmtime's adapters no longer keep `may_enter`; a
+/// `canon lower` of a function the same instance lifts traps
+/// ([`lowered_call`]), and the host may not enter an instance that is
+/// running a call (from inside an import call).
+/// The callee's `realloc` runs with its `may_leave` false, and so does
+/// its `post-return` when the host made the call; after a call from
+/// another instance ([`Entry::Guest`]), wasmtime's adapter runs
+/// the `post-return` with `may_leave` true, and so does this.
 ///
 /// Poisoning follows wasmtime 49: the instance is poisoned when guest code
 /// run for this call traps (the callee's core code, including traps of
@@ -964,8 +1004,8 @@ fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Resul
 /// host lifts the results (a bad `char`, discriminant, string...) fails the
 /// call without poisoning, as in wasmtime.
 ///
-/// With `resume`, the call is one a checkpoint suspended in its core
-/// function: its arguments were lowered before the checkpoint, so the core
+/// With a state to resume ([`Entry::Host`]), the call is one a checkpoint
+/// suspended in its core function: its arguments were lowered before the checkpoint, so the core
 /// function is resumed from `resume` instead of called, and the rest of
 /// the call runs as usual.
 fn call_lifted<T: 'static>(
@@ -973,10 +1013,11 @@ fn call_lifted<T: 'static>(
     store: &mut Store<T>,
     l: &LiftedFunc,
     args: &[Val],
-    resume: Option<&core_vm::ExecState>,
+    entry: Entry<'_>,
 ) -> Result<Vec<Val>, Error> {
+    let resume = entry.resume();
     // A host-side argument type error is reported before the instance is
-    // entered, so it neither needs `may_enter` nor poisons the instance.
+    // entered, so it does not poison the instance.
     let params = l.ty.param_types();
     if resume.is_none() {
         check_args(l, args, &params)?;
@@ -991,13 +1032,13 @@ fn call_lifted<T: 'static>(
                 trap: trap(&l.name, msg),
             });
         }
-        if st.entered[i] {
+        if matches!(entry, Entry::Host(_)) && st.entered[i] > 0 {
             return Err(Error::Trap {
                 func: l.name.clone(),
                 trap: trap(&l.name, "cannot enter component instance"),
             });
         }
-        st.entered[i] = true;
+        st.entered[i] += 1;
     }
     // The outermost call (made by the host, not through a trampoline) is
     // the one a checkpoint can suspend.
@@ -1014,9 +1055,9 @@ fn call_lifted<T: 'static>(
         outermost
     };
     let mut poison = false;
-    let r = call_lifted_inner(sh, store, l, args, &params, resume, &mut poison);
+    let r = call_lifted_inner(sh, store, l, args, &params, entry, &mut poison);
     let mut st = sh.state.borrow_mut();
-    st.entered[l.instance.index()] = false;
+    st.entered[l.instance.index()] -= 1;
     if outermost {
         st.active = None;
     }
@@ -1024,6 +1065,25 @@ fn call_lifted<T: 'static>(
         st.poisoned[l.instance.index()] = true;
     }
     r
+}
+
+/// Who calls a lifted function: the host (resuming the call a checkpoint
+/// suspended, if given), or another component instance through a fused
+/// `canon lower`.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    Host(Option<&'a core_vm::ExecState>),
+    Guest,
+}
+
+impl<'a> Entry<'a> {
+    /// The suspended call to resume, if any.
+    fn resume(self) -> Option<&'a core_vm::ExecState> {
+        match self {
+            Entry::Host(resume) => resume,
+            Entry::Guest => None,
+        }
+    }
 }
 
 /// Type-checks host-supplied arguments against the lifted function's type.
@@ -1050,9 +1110,10 @@ fn call_lifted_inner<T: 'static>(
     l: &LiftedFunc,
     args: &[Val],
     params: &[&ValueType],
-    resume: Option<&core_vm::ExecState>,
+    entry: Entry<'_>,
     poison: &mut bool,
 ) -> Result<Vec<Val>, Error> {
+    let resume = entry.resume();
     let name = &l.name;
     let core = resolve_func(sh, store, &l.core)?;
     let o = resolve_opts(sh, store, &l.opts)?;
@@ -1080,11 +1141,20 @@ fn call_lifted_inner<T: 'static>(
                 lower_values(cx, MAX_FLAT_PARAMS, args, params, None)
             });
             set_may_leave(sh, l.instance, true);
-            if let Err(AbiError::Guest(_)) = &flat_args {
-                // `realloc` trapped.
-                *poison = true;
-            }
-            let flat_args = flat_args.map_err(abi)?;
+            let flat_args = flat_args.map_err(|e| match e {
+                CxError::Abi(e) => {
+                    // `realloc` failed.
+                    *poison |= matches!(e, AbiError::Guest(_));
+                    abi(e)
+                }
+                CxError::Realloc(trap) => {
+                    *poison = true;
+                    Error::Trap {
+                        func: name.clone(),
+                        trap,
+                    }
+                }
+            })?;
             let core_args: Vec<core_vm::Val> = flat_args.into_iter().map(from_flat).collect();
             core.call(store, &core_args, &mut core_res)
         }
@@ -1108,11 +1178,23 @@ fn call_lifted_inner<T: 'static>(
     let out = with_cx(store, &o, &sh.state, l.instance, |cx| {
         lift_values(cx, MAX_FLAT_RESULTS, &mut vi, &result_types)
     })
-    .map_err(abi)?;
+    .map_err(|e| match e {
+        CxError::Abi(e) => abi(e),
+        // Lifting calls no `realloc`.
+        CxError::Realloc(trap) => Error::Trap {
+            func: name.clone(),
+            trap,
+        },
+    })?;
     if let Some(pr) = o.post_return {
-        set_may_leave(sh, l.instance, false);
+        let forbid = matches!(entry, Entry::Host(_));
+        if forbid {
+            set_may_leave(sh, l.instance, false);
+        }
         let r = pr.call(store, &core_res, &mut []);
-        set_may_leave(sh, l.instance, true);
+        if forbid {
+            set_may_leave(sh, l.instance, true);
+        }
         r.map_err(|e| match e {
             core_vm::Error::Trap(trap) => {
                 *poison = true;
@@ -1417,14 +1499,14 @@ impl<T: 'static> ComponentFunc<T> {
                 ),
             });
         }
-        call_lifted(&self.shared, store, l, &[], Some(vm))
+        call_lifted(&self.shared, store, l, &[], Entry::Host(Some(vm)))
     }
 
     /// Calls the function: type-checks `args`, lowers them, runs it, lifts
     /// the results, then runs `post-return`.
     pub fn call(&self, store: &mut Store<T>, args: &[Val]) -> Result<Vec<Val>, Error> {
         match &self.def {
-            FuncDef::Lifted(l) => call_lifted(&self.shared, store, l, args, None),
+            FuncDef::Lifted(l) => call_lifted(&self.shared, store, l, args, Entry::Host(None)),
             FuncDef::Import { path, ty } => {
                 let name = import_path_name(path);
                 let params = ty.param_types();

@@ -383,6 +383,7 @@ impl<'a, T> HostContext<'a, T> {
             store: self.store,
             memory: self.memory?,
             realloc: self.realloc,
+            trapped: None,
         })
     }
     /// The calling component instance's handle table (own/borrow handles
@@ -408,6 +409,10 @@ pub struct StoreMemory<'a, T> {
     pub(crate) store: &'a mut Store<T>,
     pub(crate) memory: Memory,
     pub(crate) realloc: Option<Func>,
+    /// The trap of the guest's `realloc`, if it trapped (the Canonical ABI
+    /// sees [`AbiError::Guest`]; the caller can end the call with the trap
+    /// itself, as the guest's).
+    pub(crate) trapped: Option<Trap>,
 }
 
 impl<T> MemoryView for StoreMemory<'_, T> {
@@ -436,8 +441,13 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
         new_size: u32,
     ) -> Result<u32, AbiError> {
         let f = self.realloc.ok_or(AbiError::MissingRealloc)?;
-        call_realloc(self.store, f, [old_ptr, old_size, align, new_size])
-            .map_err(|e| AbiError::Guest(format!("realloc: {e}")))
+        call_realloc(self.store, f, [old_ptr, old_size, align, new_size]).map_err(|e| {
+            let message = format!("realloc: {e}");
+            if let core_vm::Error::Trap(t) = e {
+                self.trapped = Some(t);
+            }
+            AbiError::Guest(message)
+        })
     }
 }
 

@@ -67,6 +67,7 @@ fn peek<T>(
                 store,
                 memory,
                 realloc: None,
+                trapped: None,
             };
             let mut cx = LiftLowerContext::new(canon, &mut mem, &mut tables);
             lift_values(&mut cx, max_flat, &mut vi, ts)

@@ -648,6 +648,80 @@ fn post_return_may_not_call_imports() {
     );
 }
 
+/// wasmtime 49 lets a call re-enter a component instance through another
+/// one (the root's `run` calls `$child`'s `h`, which calls the root's `g`):
+/// its adapters keep no `may_enter`, so this runs.
+#[test]
+fn an_instance_may_be_entered_again_through_another() {
+    let wat = r#"(component
+        (import "log" (func $log (param "n" u32)))
+        (core func $log (canon lower (func $log)))
+        (core module $m1 (import "" "log" (func $log (param i32))) (func (export "g") (call $log (i32.const 2))))
+        (core instance $c1 (instantiate $m1 (with "" (instance (export "log" (func $log))))))
+        (func $g (canon lift (core func $c1 "g")))
+        (component $child
+          (import "g" (func $g))
+          (core func $g (canon lower (func $g)))
+          (core module $m (import "" "g" (func $g)) (func (export "h") (call $g)))
+          (core instance $i (instantiate $m (with "" (instance (export "g" (func $g))))))
+          (func (export "h") (canon lift (core func $i "h"))))
+        (instance $child (instantiate $child (with "g" (func $g))))
+        (core func $h (canon lower (func $child "h")))
+        (core module $m2
+          (import "" "h" (func $h)) (import "" "log" (func $log (param i32)))
+          (func (export "run") (call $log (i32.const 1)) (call $h) (call $log (i32.const 3))))
+        (core instance $c2 (instantiate $m2 (with "" (instance (export "h" (func $h)) (export "log" (func $log))))))
+        (func (export "run") (canon lift (core func $c2 "run"))))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, Vec::<u32>::new());
+    let mut l = Linker::<Vec<u32>>::new();
+    l.root_func("log", |cx, args| {
+        if let [Val::U32(n)] = args {
+            cx.data_mut().push(*n);
+        }
+        Ok(vec![])
+    });
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(store.data(), &[1, 2, 3]);
+}
+
+/// After a call from another component instance, the callee's
+/// `post-return` may call imports: wasmtime 49's adapter runs it with
+/// `may_leave` true (only a call from the host forbids it, as
+/// `post_return_may_not_call_imports` shows).
+#[test]
+fn post_return_of_a_call_from_another_instance_may_call_imports() {
+    let wat = r#"(component
+        (import "log" (func $log (param "n" u32)))
+        (component $child
+          (import "log" (func $log (param "n" u32)))
+          (core func $log (canon lower (func $log)))
+          (core module $m
+            (import "" "log" (func $log (param i32)))
+            (func (export "f") (call $log (i32.const 1)))
+            (func (export "pr") (call $log (i32.const 2))))
+          (core instance $i (instantiate $m (with "" (instance (export "log" (func $log))))))
+          (func (export "f") (canon lift (core func $i "f") (post-return (core func $i "pr")))))
+        (instance $child (instantiate $child (with "log" (func $log))))
+        (core func $f (canon lower (func $child "f")))
+        (core module $m2 (import "" "f" (func $f)) (func (export "run") (call $f)))
+        (core instance $c2 (instantiate $m2 (with "" (instance (export "f" (func $f))))))
+        (func (export "run") (canon lift (core func $c2 "run"))))"#;
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, Vec::<u32>::new());
+    let mut l = Linker::<Vec<u32>>::new();
+    l.root_func("log", |cx, args| {
+        if let [Val::U32(n)] = args {
+            cx.data_mut().push(*n);
+        }
+        Ok(vec![])
+    });
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
+    assert_eq!(store.data(), &[1, 2]);
+}
+
 #[test]
 fn host_reaches_caller_memory_and_realloc() {
     use canonical_abi::{GuestMemory, MemoryView};
