@@ -648,6 +648,23 @@ fn post_return_may_not_call_imports() {
     );
 }
 
+/// Instantiates `wat` with a root import `log(n: u32)` that records `n`,
+/// calls its export `run`, and returns what was logged.
+fn run_logging(wat: &str) -> Vec<u32> {
+    let (engine, c) = component(wat);
+    let mut store = Store::new(&engine, Vec::<u32>::new());
+    let mut l = Linker::<Vec<u32>>::new();
+    l.root_func("log", |cx, args| {
+        if let [Val::U32(n)] = args {
+            cx.data_mut().push(*n);
+        }
+        Ok(vec![])
+    });
+    let inst = l.instantiate(&mut store, &c).unwrap();
+    inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
+    store.into_data()
+}
+
 /// wasmtime 49 lets a call re-enter a component instance through another
 /// one (the root's `run` calls `$child`'s `h`, which calls the root's `g`):
 /// its adapters keep no `may_enter`, so this runs.
@@ -672,18 +689,7 @@ fn an_instance_may_be_entered_again_through_another() {
           (func (export "run") (call $log (i32.const 1)) (call $h) (call $log (i32.const 3))))
         (core instance $c2 (instantiate $m2 (with "" (instance (export "h" (func $h)) (export "log" (func $log))))))
         (func (export "run") (canon lift (core func $c2 "run"))))"#;
-    let (engine, c) = component(wat);
-    let mut store = Store::new(&engine, Vec::<u32>::new());
-    let mut l = Linker::<Vec<u32>>::new();
-    l.root_func("log", |cx, args| {
-        if let [Val::U32(n)] = args {
-            cx.data_mut().push(*n);
-        }
-        Ok(vec![])
-    });
-    let inst = l.instantiate(&mut store, &c).unwrap();
-    inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
-    assert_eq!(store.data(), &[1, 2, 3]);
+    assert_eq!(run_logging(wat), [1, 2, 3]);
 }
 
 /// After a call from another component instance, the callee's
@@ -708,18 +714,7 @@ fn post_return_of_a_call_from_another_instance_may_call_imports() {
         (core module $m2 (import "" "f" (func $f)) (func (export "run") (call $f)))
         (core instance $c2 (instantiate $m2 (with "" (instance (export "f" (func $f))))))
         (func (export "run") (canon lift (core func $c2 "run"))))"#;
-    let (engine, c) = component(wat);
-    let mut store = Store::new(&engine, Vec::<u32>::new());
-    let mut l = Linker::<Vec<u32>>::new();
-    l.root_func("log", |cx, args| {
-        if let [Val::U32(n)] = args {
-            cx.data_mut().push(*n);
-        }
-        Ok(vec![])
-    });
-    let inst = l.instantiate(&mut store, &c).unwrap();
-    inst.get_func("run").unwrap().call(&mut store, &[]).unwrap();
-    assert_eq!(store.data(), &[1, 2]);
+    assert_eq!(run_logging(wat), [1, 2]);
 }
 
 #[test]
