@@ -11,7 +11,9 @@
 //!   code that calls WASI.
 //! * for a reactor, `_initialize` instead (the same start-up, no `run`),
 //!   the p1 reactor convention; the exported functions are the lifted core
-//!   functions themselves (see the crate docs).
+//!   functions themselves (see the crate docs), and each `cabi_post_*` runs
+//!   the export's post-return with `may_leave` false, as the host's call
+//!   of a post-return does in wasmtime.
 //! * the library's `cabi_realloc`: the guest's `realloc` when the lowered
 //!   imports name one (nothing generated); with several, a dispatcher on a
 //!   global that the thunks of [`crate::link`] set around each call; with
@@ -31,6 +33,9 @@ pub struct Glue {
     start: GlueFunc,
     exits: Option<(OutputImport, OutputImport)>,
     realloc: Option<ReallocGlue>,
+    /// A reactor's `cabi_post_*` exports, each the export's post-return
+    /// run with `may_leave` false (when the library has its phase).
+    post_returns: Vec<(GlueFunc, Origin)>,
 }
 
 enum ReallocGlue {
@@ -44,6 +49,7 @@ fn realloc_type() -> FuncType {
 
 /// Declares the glue and resolves the library's `cabi_realloc`.
 pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerError> {
+    let mut post_returns = Vec::new();
     let (start, exits) = match &linked.entry {
         Entry::Command(_) => {
             let proc_exit =
@@ -63,7 +69,15 @@ pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerEr
             for f in &r.funcs {
                 merger.export(&f.name, f.func);
                 if let Some(p) = f.post_return {
-                    merger.export(&format!("cabi_post_{}", f.name), p);
+                    let name = format!("cabi_post_{}", f.name);
+                    match (linked.hooks.phase, merger.func_type(p)) {
+                        (Some(_), Some(ty)) => {
+                            let g = merger.declare_glue(&name, ty);
+                            merger.export(&name, Origin::Glue(g));
+                            post_returns.push((g, p));
+                        }
+                        _ => merger.export(&name, p),
+                    }
                 }
             }
             if let Some(realloc) = r.realloc {
@@ -103,6 +117,7 @@ pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerEr
         start,
         exits,
         realloc,
+        post_returns,
     })
 }
 
@@ -182,6 +197,23 @@ pub fn bodies(
         .adapters
         .bodies(merger, linked.primary, scratch, &hooks)?
     {
+        set(g, f);
+    }
+    for &(g, p) in &glue.post_returns {
+        let params = merger.func_type(p).map_or(0, |t| t.params().len() as u32);
+        let mut f = Function::new([(1, ValType::I32)]);
+        let (forbid, restore) = hooks.forbid_leave(params);
+        for i in &forbid {
+            f.instruction(i);
+        }
+        for k in 0..params {
+            f.instructions().local_get(k);
+        }
+        f.instructions().call(merger.index(p));
+        for i in &restore {
+            f.instruction(i);
+        }
+        f.instructions().end();
         set(g, f);
     }
     // Local 0: `run`'s result; 1: the phase kept around its post-return.

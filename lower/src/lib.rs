@@ -72,7 +72,9 @@
 //! `MAX_FLAT_RESULTS` = 1, a spilled result returned as a pointer, strings
 //! UTF-8), named `name` for a top-level function and `instance#name` for a
 //! function of an exported instance, with `cabi_post_NAME` (its
-//! post-return, to call after reading a result that points into memory),
+//! post-return, to call after reading a result that points into memory;
+//! it runs with `may_leave` false, as wasmtime runs the post-return of a
+//! host's call),
 //! `cabi_realloc` (for arguments that do not fit flat) and `memory`. A host
 //! calls scalar functions directly (`wasmtime run --invoke add app.p1.wasm
 //! 1 2`); anything else needs the caller to lay values out as the
@@ -107,7 +109,7 @@
 //! (`p2lib_phase`), set by the library while the guest's `realloc` runs for
 //! a WASI call, and by the generated code while a `realloc` runs for an
 //! adapter's arguments (the callee's) or results (the caller's) and while
-//! `run`'s `post-return` runs; a WASI call, an adapter's call or a
+//! `run`'s `post-return` (a reactor's `cabi_post_*`) runs; a WASI call, an adapter's call or a
 //! `resource.new`/`resource.drop` made then traps ("cannot leave component
 //! instance"). The `post-return` of a call between components may call
 //! imports, as in wasmtime. A `canon lower` of a function the same

@@ -278,7 +278,7 @@ impl<'c, 'm> Linker<'c, 'm> {
         let mut hooks = Hooks::default();
         let post_return = match &entry {
             Entry::Command(run) => run.post_return.is_some(),
-            Entry::Reactor(_) => false,
+            Entry::Reactor(r) => r.funcs.iter().any(|f| f.post_return.is_some()),
         };
         let generated = self.resources.any() || self.adapters.any();
         if generated && self.merger.export_origin(self.library, CANON_ERROR).is_ok() {

@@ -541,7 +541,9 @@ fn wasi_strings_in_utf16_are_transcoded() {
 
 /// A reactor: `_initialize` (start functions included), then its lifted
 /// core functions under their component names, with post-return and
-/// realloc.
+/// realloc; its `cabi_post_*` runs the post-return with `may_leave` false,
+/// as the host's call of a post-return does in wasmtime (which traps when
+/// the post-return calls an import).
 #[test]
 fn reactor_exports_its_lifted_functions() {
     let body = main_module(
@@ -557,8 +559,13 @@ fn reactor_exports_its_lifted_functions() {
       (i32.store (i32.const 600) (i32.const 700))
       (i32.store (i32.const 604) (i32.add (local.get $n) (i32.const 1)))
       (i32.const 600))
+    ;; post(ptr): the result's last byte copied to 800, then printed when
+    ;; the result is longer than one byte
     (func (export "post") (param i32)
-      (call $print (i32.load (local.get 0)) (i32.load offset=4 (local.get 0))))"#,
+      (i32.store8 (i32.const 800) (i32.load8_u (i32.add (i32.load (local.get 0))
+        (i32.sub (i32.load offset=4 (local.get 0)) (i32.const 1)))))
+      (if (i32.gt_u (i32.load offset=4 (local.get 0)) (i32.const 1))
+        (then (call $print (i32.load (local.get 0)) (i32.load offset=4 (local.get 0))))))"#,
     );
     let wat = component(&body, None).replace(
         r#"(func $run (result (result)) (canon lift (core func $main "run") ))
@@ -621,7 +628,21 @@ fn reactor_exports_its_lifted_functions() {
     );
     assert_eq!(calls.results[0], [Val::I32(600)]);
     assert_eq!(&calls.memory[700..701], b"!");
-    assert_eq!(calls.stdout, "!");
+    assert_eq!(calls.memory[800], b'!', "the post-return ran on the result");
+    assert!(calls.trapped.is_none(), "{:?}", calls.trapped);
+    // Three bytes (zeros) and "!": the post-return prints a result longer
+    // than one byte, and traps there, `may_leave` being false.
+    let calls = call_reactor(
+        &l.bytes,
+        &[
+            (shout, vec![Val::I32(100), Val::I32(3)]),
+            (post, vec![Val::I32(600)]),
+        ],
+    );
+    assert_eq!(calls.results[0], [Val::I32(600)]);
+    assert_eq!(&calls.memory[700..704], b"\0\0\0!");
+    assert_eq!(calls.trapped.as_ref().map(|(f, _)| f.as_str()), Some(post));
+    assert_eq!(calls.stdout, "");
 }
 
 #[test]

@@ -281,15 +281,17 @@ pub fn run(module: &[u8], args: &[&str]) -> Outcome {
 }
 
 /// What [`call_reactor`] saw: each call's results, stdout, and the memory
-/// at the end.
+/// at the end; if a call trapped, its name and the trap (the calls after
+/// it are not made).
 pub struct Calls {
     pub results: Vec<Vec<Val>>,
     pub stdout: String,
     pub memory: Vec<u8>,
+    pub trapped: Option<(String, String)>,
 }
 
 /// Instantiates a lowered reactor, calls `_initialize`, then each of
-/// `calls` in order.
+/// `calls` in order, up to the first that traps.
 pub fn call_reactor(module: &[u8], calls: &[(&str, Vec<Val>)]) -> Calls {
     let engine = Engine::new(Config::default());
     let module = Module::new(&engine, module).expect("the lowered module loads in core-vm");
@@ -304,14 +306,17 @@ pub fn call_reactor(module: &[u8], calls: &[(&str, Vec<Val>)]) -> Calls {
         .expect("a lowered reactor exports _initialize");
     init.call(&mut store, &[], &mut []).expect("_initialize");
     let mut results = Vec::new();
+    let mut trapped = None;
     for (name, args) in calls {
         let f = instance
             .get_func(&store, name)
             .unwrap_or_else(|| panic!("no export {name}"));
         let n = f.ty(&store).results().len();
         let mut out = vec![Val::I32(0); n];
-        f.call(&mut store, args, &mut out)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if let Err(e) = f.call(&mut store, args, &mut out) {
+            trapped = Some((name.to_string(), e.to_string()));
+            break;
+        }
         results.push(out);
     }
     let mem = instance.get_memory(&store, "memory").expect("memory");
@@ -321,6 +326,7 @@ pub fn call_reactor(module: &[u8], calls: &[(&str, Vec<Val>)]) -> Calls {
         results,
         stdout: String::from_utf8_lossy(&io.stdout).into_owned(),
         memory,
+        trapped,
     }
 }
 
