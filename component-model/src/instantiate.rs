@@ -991,8 +991,7 @@ fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Resul
 /// calls A), since wasmtime's adapters no longer keep `may_enter`; a
 /// `canon lower` of a function the same instance lifts traps
 /// ([`lowered_call`]), and the host may not enter an instance that is
-/// running a call (from inside an import call).
-/// The callee's `realloc` runs with its `may_leave` false, and so does
+/// running a call (from inside an import call). The callee's `realloc` runs with its `may_leave` false, and so does
 /// its `post-return` when the host made the call; after a call from
 /// another instance ([`Entry::Guest`]), wasmtime's adapter runs
 /// the `post-return` with `may_leave` true, and so does this.
@@ -1005,9 +1004,9 @@ fn check_results(name: &str, ty: &canonical_abi::FuncType, out: &[Val]) -> Resul
 /// call without poisoning, as in wasmtime.
 ///
 /// With a state to resume ([`Entry::Host`]), the call is one a checkpoint
-/// suspended in its core function: its arguments were lowered before the checkpoint, so the core
-/// function is resumed from `resume` instead of called, and the rest of
-/// the call runs as usual.
+/// suspended in its core function: its arguments were lowered before the
+/// checkpoint, so the core function is resumed from that state instead of
+/// called, and the rest of the call runs as usual.
 fn call_lifted<T: 'static>(
     sh: &Rc<Shared<T>>,
     store: &mut Store<T>,
