@@ -98,9 +98,9 @@
 //!
 //! # What is not done
 //! Strings in `utf16` or `latin1+utf16` pass, on WASI imports and between
-//! components, through the transcoders of [`crate::transcode`]; handles
+//! components, through the transcoders of the `transcode` module; handles
 //! pass too (WASI ones unchanged, those of resources a component defines
-//! moved between the instances' tables of [`crate::resources`]). Refused,
+//! moved between the instances' tables of the `resources` module). Refused,
 //! with a message naming it: a reactor export lifted with another string
 //! encoding than UTF-8.
 //!
