@@ -35,7 +35,7 @@
 //!   checked and left alone: the relocated module keeps every index space;
 //! * the table-index relocations are reported ([`Relocated::address_taken`]:
 //!   which function's body, or which data, takes each function's slot), for
-//!   the merger's walk of what the component reaches ([`crate::reach`]);
+//!   the merger's walk of what the component reaches (the `reach` module);
 //! * the reactor's `_initialize` (which runs `__wasm_call_ctors`) is
 //!   exported as [`INIT_EXPORT`]; `linking`, `reloc.*`, `producers` and
 //!   `target_features` are dropped, `name` is kept.
@@ -139,7 +139,7 @@ pub struct Relocated {
     /// from its first slot.
     pub table_slots: u32,
     /// Where the library takes its functions' table slots (for
-    /// [`crate::reach`]).
+    /// the `reach` module).
     pub address_taken: AddressTaken,
 }
 
