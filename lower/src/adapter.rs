@@ -466,28 +466,27 @@ fn is_plain(t: &ValueType) -> bool {
     }
 }
 
-/// Whether a value of type `t` has a list or a string anywhere: lowering
-/// it calls `realloc`.
-fn has_lists(t: &ValueType) -> bool {
+/// Whether a value of type `t` holds a string anywhere, or with `lists`,
+/// a list or a string (lowering it then calls `realloc`).
+fn holds(t: &ValueType, lists: bool) -> bool {
     match despecialize(t) {
-        Despecialized::String | Despecialized::List(_) => true,
-        Despecialized::Record(fs) => fs.into_iter().any(has_lists),
-        Despecialized::Variant(cs) => cs.into_iter().flatten().any(has_lists),
+        Despecialized::String => true,
+        Despecialized::List(e) => lists || holds(e, lists),
+        Despecialized::Record(fs) => fs.into_iter().any(|f| holds(f, lists)),
+        Despecialized::Variant(cs) => cs.into_iter().flatten().any(|c| holds(c, lists)),
         _ => false,
     }
 }
 
+/// Whether a value of type `t` has a list or a string anywhere: lowering
+/// it calls `realloc`.
+fn has_lists(t: &ValueType) -> bool {
+    holds(t, true)
+}
+
 /// Whether `ty` has a string anywhere.
 pub fn has_strings(ty: &FuncType) -> bool {
-    fn walk(t: &ValueType) -> bool {
-        match despecialize(t) {
-            Despecialized::String => true,
-            Despecialized::List(t) => walk(t),
-            Despecialized::Record(fs) => fs.into_iter().any(walk),
-            Despecialized::Variant(cs) => cs.into_iter().flatten().any(walk),
-            _ => false,
-        }
-    }
+    let walk = |t: &ValueType| holds(t, false);
     ty.params.iter().any(|(_, t)| walk(t)) || ty.result.as_ref().is_some_and(walk)
 }
 

@@ -34,8 +34,9 @@ pub struct Glue {
     exits: Option<(OutputImport, OutputImport)>,
     realloc: Option<ReallocGlue>,
     /// A reactor's `cabi_post_*` exports, each the export's post-return
-    /// run with `may_leave` false (when the library has its phase).
-    post_returns: Vec<(GlueFunc, Origin)>,
+    /// (with its number of parameters) run with `may_leave` false (when
+    /// the library has its phase).
+    post_returns: Vec<(GlueFunc, Origin, u32)>,
 }
 
 enum ReallocGlue {
@@ -72,9 +73,10 @@ pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerEr
                     let name = format!("cabi_post_{}", f.name);
                     match (linked.hooks.phase, merger.func_type(p)) {
                         (Some(_), Some(ty)) => {
+                            let params = ty.params().len() as u32;
                             let g = merger.declare_glue(&name, ty);
                             merger.export(&name, Origin::Glue(g));
-                            post_returns.push((g, p));
+                            post_returns.push((g, p, params));
                         }
                         _ => merger.export(&name, p),
                     }
@@ -199,20 +201,10 @@ pub fn bodies(
     {
         set(g, f);
     }
-    for &(g, p) in &glue.post_returns {
-        let params = merger.func_type(p).map_or(0, |t| t.params().len() as u32);
+    for &(g, p, params) in &glue.post_returns {
+        // Local `params` keeps the phase.
         let mut f = Function::new([(1, ValType::I32)]);
-        let (forbid, restore) = hooks.forbid_leave(params);
-        for i in &forbid {
-            f.instruction(i);
-        }
-        for k in 0..params {
-            f.instructions().local_get(k);
-        }
-        f.instructions().call(merger.index(p));
-        for i in &restore {
-            f.instruction(i);
-        }
+        call_without_leaving(&mut f, &hooks, params, 0..params, merger.index(p));
         f.instructions().end();
         set(g, f);
     }
@@ -290,14 +282,7 @@ fn run_body(
 ) {
     f.instructions().call(merger.index(run.func)).local_set(0);
     if let Some(p) = run.post_return {
-        let (forbid, restore) = hooks.forbid_leave(1);
-        for i in &forbid {
-            f.instruction(i);
-        }
-        f.instructions().local_get(0).call(merger.index(p));
-        for i in &restore {
-            f.instruction(i);
-        }
+        call_without_leaving(f, hooks, 1, [0], merger.index(p));
     }
     let mut i = f.instructions();
     // ok: return (exit 0); err: exit 1.
@@ -366,6 +351,29 @@ fn run_body(
         .call(proc_exit)
         .unreachable()
         .end();
+}
+
+/// Calls `func` with locals `args` while `may_leave` is false (the
+/// library's phase kept in local `saved`): a post-return the host's call
+/// runs, which may not call imports.
+fn call_without_leaving(
+    f: &mut Function,
+    hooks: &Hooks<u32>,
+    saved: u32,
+    args: impl IntoIterator<Item = u32>,
+    func: u32,
+) {
+    let (forbid, restore) = hooks.forbid_leave(saved);
+    for i in &forbid {
+        f.instruction(i);
+    }
+    for a in args {
+        f.instructions().local_get(a);
+    }
+    f.instructions().call(func);
+    for i in &restore {
+        f.instruction(i);
+    }
 }
 
 /// What `_start` prints when `run` returns an invalid `result`.

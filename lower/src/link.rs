@@ -275,34 +275,26 @@ impl<'c, 'm> Linker<'c, 'm> {
         let entry = self.find_entry()?;
         let init = self.library_export(INIT)?;
         check_type(&self.merger, init, &[], &[], INIT)?;
-        let mut hooks = Hooks::default();
         let post_return = match &entry {
             Entry::Command(run) => run.post_return.is_some(),
             Entry::Reactor(r) => r.funcs.iter().any(|f| f.post_return.is_some()),
         };
         let generated = self.resources.any() || self.adapters.any();
-        if generated && self.merger.export_origin(self.library, CANON_ERROR).is_ok() {
-            let report = self.library_export(CANON_ERROR)?;
-            check_type(
-                &self.merger,
-                report,
-                &[wasm_encoder::ValType::I32; 2],
-                &[],
-                CANON_ERROR,
-            )?;
-            hooks.report = Some(report);
-        }
-        if (generated || post_return) && self.merger.export_origin(self.library, PHASE).is_ok() {
-            let phase = self.library_export(PHASE)?;
-            check_type(
-                &self.merger,
-                phase,
-                &[wasm_encoder::ValType::I32],
-                &[wasm_encoder::ValType::I32],
-                PHASE,
-            )?;
-            hooks.phase = Some(phase);
-        }
+        use wasm_encoder::ValType::I32;
+        // The library's report and phase, when generated code or a
+        // post-return call needs them.
+        let hooks = Hooks {
+            report: if generated {
+                self.optional_library_export(CANON_ERROR, &[I32; 2], &[])?
+            } else {
+                None
+            },
+            phase: if generated || post_return {
+                self.optional_library_export(PHASE, &[I32], &[I32])?
+            } else {
+                None
+            },
+        };
         if self.primary.is_none() {
             self.primary = self.sole_memory();
         }
@@ -335,6 +327,22 @@ impl<'c, 'm> Linker<'c, 'm> {
             library_roots,
         };
         Ok((self.merger, linked))
+    }
+
+    /// The library's optional export `name`, if it has one (of core type
+    /// `params -> results`, checked).
+    fn optional_library_export(
+        &mut self,
+        name: &str,
+        params: &[wasm_encoder::ValType],
+        results: &[wasm_encoder::ValType],
+    ) -> Result<Option<Origin>, LowerError> {
+        if self.merger.export_origin(self.library, name).is_err() {
+            return Ok(None);
+        }
+        let f = self.library_export(name)?;
+        check_type(&self.merger, f, params, results, name)?;
+        Ok(Some(f))
     }
 
     /// Every function the component imports must be in the library with
