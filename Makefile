@@ -9,7 +9,7 @@
 #   make browser      the page web/ in headless Chromium against native wasmtime
 #   make web-serve    serve the page web/ on http://127.0.0.1:8000/
 #   make lint         cargo fmt --check and cargo clippy (all targets, warnings denied; conformance
-#                     also with the fuzzers' features but component-diff); .ci/run runs it first
+#                     also with every fuzzer's feature); .ci/run runs it first
 #   make host-matrix  the README's host matrix from target/conformance/*.json (after make test)
 #   make conformance  test + sightglass/CoreMark/p2-suite correctness runs through the shim
 #   make fuzz-component-diff  generated components on component-model and on wasmtime 48
@@ -197,7 +197,7 @@ p2-programs-lower: shim
 
 # Checkpoint on each host, restore on each host (conformance/checkpoint.py): the bench
 # programs as p1 modules and as components, and p2 programs that do I/O, against one
-# native run. About 15 minutes on 3 hosts: not in `make test`.
+# native run. About 15 minutes on 3 hosts; a step of `make test`.
 checkpoint-check: shim
 	$(PYTHON) $(ROOT)/conformance/checkpoint.py --shim $(SHIM) --hosts $(CKPT_HOSTS)
 
@@ -352,7 +352,8 @@ test-dist: shim
 
 # ---- housekeeping ------------------------------------------------------------
 # Formatting and clippy over the workspace (every crate and target with its default
-# features; the fuzz/ and conformance/ side projects are their own workspaces).
+# features), then conformance with the fuzzers' features (the fuzz/ side project is
+# its own workspace).
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(CARGO_LOCKED) --workspace --all-targets -- -D warnings
