@@ -217,9 +217,10 @@ limits-check: shim
 invoke-check: shim
 	WASMTIME=$(WASMTIME) WASM_TOOLS=$(WASM_TOOLS) bash $(ROOT)/conformance/invoke/run.sh $(SHIM)
 
-# fuzz-smoke: 500 iterations of every step, 5,000 generated components, 10,000 modules on
+# fuzz-smoke: 500 iterations of every step, 5,000 generated components (each lowered too)
+# and 5,000 wasm-smith modules lowered and run beside themselves, 10,000 modules on
 # core-vm and wasmi; then the saved differential cases (conformance/differential-cases, each
-# with its expected outcome) and the harness's unit tests (NaN rules and probe).
+# with its expected outcome) and the harnesses' unit tests (NaN rules and probe; lower_diff).
 fuzz-smoke:
 	@if $(CARGO) metadata --no-deps --format-version 1 | $(PYTHON) -c 'import json,sys; \
 	    m = json.load(sys.stdin); \
@@ -237,7 +238,7 @@ fuzz-smoke:
 	            --bin fuzz-smoke -- --diff-file $$c $$(cat $$c.args) || exit 1; \
 	    done && \
 	    $(CARGO) test $(CARGO_LOCKED) -p conformance --profile fuzz --features component-gen,differential --lib -- \
-	        differential::; \
+	        differential:: lower_diff::; \
 	else \
 	    echo "fuzz-smoke: conformance has no fuzz-smoke binary yet; skipped"; \
 	fi

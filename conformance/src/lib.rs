@@ -12,5 +12,7 @@ pub mod component_gen;
 pub mod differential;
 pub mod fuzz_harness;
 #[cfg(feature = "component-gen")]
+pub mod lower_diff;
+#[cfg(feature = "component-gen")]
 pub mod lower_gen;
 pub mod wast_runner;

@@ -16,7 +16,9 @@
 //! instantiates it and calls its exports (`conformance::component_gen`, the
 //! `component_gen` target; `--components-only` runs just this step) and
 //! (7) lowers that component (`conformance::lower_gen`, the `lower_gen`
-//! target) and validates the lowered module, and,
+//! target) and validates the lowered module, and (9) wraps a wasm-smith
+//! module into a component, lowers it and runs it beside the module itself
+//! on core-vm (`conformance::lower_diff`, the `lower_diff` target), and,
 //! when built with the `differential` feature, (6) runs the module of (1)
 //! on core-vm and on wasmi and compares them (`conformance::differential`,
 //! the `core_vm_diff` target; `--differential-only` runs just this step;
@@ -39,7 +41,7 @@
 use conformance::component_fuzz::{parse_component, seeds};
 use conformance::fuzz_harness::{exec_generated, generate, mutate, parse_raw, Stats, XorShift};
 #[cfg(feature = "component-gen")]
-use conformance::{component_gen, lower_gen};
+use conformance::{component_gen, lower_diff, lower_gen};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -201,6 +203,9 @@ fn main() {
     #[cfg(feature = "differential")]
     let started_cpu = cpu_seconds();
     let mut failing = 0u64;
+    // Step (9)'s counts, apart from the others'.
+    #[cfg(feature = "component-gen")]
+    let mut lower_diff_total = Stats::default();
     let component_seeds = seeds();
     for i in args.start..args.start + args.iterations {
         let mut rng = XorShift::new(args.seed.wrapping_add(i));
@@ -312,6 +317,16 @@ fn main() {
                 }));
                 inputs.push(("lower_gen", data.clone()));
             }
+            // (9) a wasm-smith module wrapped into a component, lowered, and
+            // run beside the module itself.
+            let len = 64 + rng.below(8 * 1024) as usize;
+            let smith = rng.bytes(len);
+            let step = guarded("lower (wasm-smith, differential)", || {
+                lower_diff::diff_lowered(&smith, &mut errors)
+            });
+            it.findings.extend(step.findings.iter().cloned());
+            lower_diff_total.merge(&step);
+            inputs.push(("lower_diff", smith));
             if args.verbose {
                 for e in &errors {
                     eprintln!("iteration {i}: {e}");
@@ -360,6 +375,17 @@ fn main() {
         total.lowered,
         total.lower_refused,
         failing,
+    );
+    #[cfg(feature = "component-gen")]
+    println!(
+        "fuzz-smoke lowered against the module itself (step 9): {} wasm-smith modules, {} lowered ({} refused), \
+         {} instantiated alike, {} calls compared ({} trapping alike)",
+        lower_diff_total.generated,
+        lower_diff_total.lowered,
+        lower_diff_total.lower_refused,
+        lower_diff_total.instantiated,
+        lower_diff_total.calls,
+        lower_diff_total.traps,
     );
     #[cfg(feature = "differential")]
     let (reference, arbiter) = if args.reference_wasmtime {
