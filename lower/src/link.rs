@@ -299,9 +299,16 @@ impl<'c, 'm> Linker<'c, 'm> {
             self.primary = self.sole_memory();
         }
         let primary = self.primary.ok_or_else(|| {
-            LowerError::Unsupported(
-                "the component has no linear memory for the WASI library".into(),
-            )
+            let memories: usize = (self.merger.inputs().skip(1))
+                .map(|input| self.merger.info(input).memories.len())
+                .sum();
+            LowerError::Unsupported(match memories {
+                0 => "the component has no linear memory for the WASI library".into(),
+                n => format!(
+                    "the component has {n} linear memories and no canonical option names \
+                     one, so none is known to be the one for the WASI library"
+                ),
+            })
         })?;
         self.merger.set_primary_memory(primary);
         let library_realloc = self.resolve_library_imports(primary)?;

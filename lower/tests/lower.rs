@@ -415,6 +415,36 @@ fn refusals_name_the_construct() {
     assert!(e.contains("wasi:random/random@0.2.0"), "{e}");
 }
 
+/// Where no canonical option names a memory, the library's memory is
+/// memory 0 of the module whose function the component exports; with no
+/// such function, the component's only memory. With none, or with several
+/// and no exported function, lowering refuses and says which.
+#[test]
+fn the_library_memory_must_be_known() {
+    let reactor = |memories: &str, export: bool| {
+        let lift = r#"(func (export "f") (result s32) (canon lift (core func $i "f")))"#;
+        format!(
+            r#"(component
+  (core module $m {memories} (func (export "f") (result i32) (i32.const 7)))
+  (core instance $i (instantiate $m))
+  {})"#,
+            if export { lift } else { "" }
+        )
+    };
+    let e = lower_err(&reactor("", true));
+    assert!(e.contains("no linear memory"), "{e}");
+    let e = lower_err(&reactor("(memory 1) (memory 1)", false));
+    assert!(
+        e.contains("2 linear memories and no canonical option names one"),
+        "{e}"
+    );
+    for memories in ["(memory 1)", "(memory 1) (memory 1)"] {
+        let l = lower_wat(&reactor(memories, true)).expect("lowers");
+        assert_eq!(l.reactor_exports.as_deref(), Some(&["f".to_string()][..]));
+    }
+    lower_wat(&reactor("(memory 1)", false)).expect("its only memory");
+}
+
 #[test]
 fn exports_besides_run_are_dropped_and_named() {
     let wat = component(
