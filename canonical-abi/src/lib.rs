@@ -38,6 +38,9 @@
 //!   declared signatures as `static` data, for import type-checking.
 //! * [`error`] — [`AbiError`].
 //! * `wave` (feature `wave`) — WAVE text for [`Val`] and [`ValueType`].
+//! * [`invoke`] — what `--invoke` shares between the interpreter and
+//!   lowered mode: export lookup, the export table a lowered module
+//!   carries, and (feature `wave`) parsing and error reports.
 //!
 //! Invariants of the whole tree:
 //! * Everything the spec marks `trap_if` is an `Err(AbiError)` with
@@ -59,6 +62,7 @@
 pub mod context;
 pub mod error;
 pub mod flat;
+pub mod invoke;
 pub mod lift;
 pub mod lower;
 pub mod memory;

@@ -25,7 +25,7 @@ use crate::report;
 use crate::snapshot::Snapshot;
 use crate::Run;
 use anyhow::anyhow;
-use canonical_abi::wave::{self, FuncCall};
+use canonical_abi::invoke::{self, InvokeError, Lookup};
 use canonical_abi::{AbiError, Val};
 use component_model::{Component, ComponentFunc, ComponentInstance, Error, Linker};
 use core_vm::{Config, Engine, Store};
@@ -188,7 +188,9 @@ fn resume(
     func.resume(store, &cm.call, &s.vm)
 }
 
-/// `--invoke 'name(args)'`: calls the export and prints its results in WAVE.
+/// `--invoke 'name(args)'`: calls the export and prints its results in WAVE
+/// (parsing, lookup and reports shared with lowered mode:
+/// `canonical_abi::invoke`).
 fn invoke(
     file: &str,
     store: &mut Store<WasiCtx>,
@@ -196,28 +198,20 @@ fn invoke(
     call: &str,
     restored: Option<&Snapshot>,
 ) -> ! {
-    let fail = |cause: String| -> ! {
-        eprintln!("Error: failed to run main module `{file}`\n\nCaused by:\n{cause}");
+    let fail = |e: InvokeError| -> ! {
+        eprint!("{}", e.report(file));
         std::process::exit(1)
     };
-    let parsed = FuncCall::parse(call).unwrap_or_else(|e| {
-        fail(format!("    0: Failed to parse invoke '{call}': see `p2shim --help` for the syntax\n    1: {e}"))
-    });
-    let name = parsed.name();
-    let func = match instance.find_func(name) {
-        Ok(f) => f,
-        Err(Error::NotFound(_)) => fail(format!("    No exported func named `{name}` in component.")),
-        Err(Error::Ambiguous { candidates, .. }) => fail(format!(
-            "    Multiple instances contained funcs named `{name}`, retry with a more specific name: {}",
-            candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-        )),
-        Err(e) => fail(format!("    {e}")),
+    let find = |name: &str| {
+        instance.find_func(name).map_err(|e| match e {
+            Error::NotFound(n) => InvokeError::Lookup(Lookup::NotFound(n)),
+            Error::Ambiguous { name, candidates } => {
+                InvokeError::Lookup(Lookup::Ambiguous { name, candidates })
+            }
+            e => InvokeError::Other(e.to_string()),
+        })
     };
-    let params = parsed.params(func.ty()).unwrap_or_else(|e| {
-        fail(format!(
-            "    0: while interpreting parameters in invoke \"{call}\"\n    1: {e}"
-        ))
-    });
+    let (func, name, params) = invoke::prepare(call, find, |f| f.ty()).unwrap_or_else(|e| fail(e));
     let context = format!("failed to invoke `{name}`");
     let outcome = match restored {
         Some(s) => resume(instance, &func, store, s),
@@ -231,14 +225,15 @@ fn invoke(
         Err(Error::Core { error, .. }) => report::guest_error(file, &context, error),
         // A Canonical ABI trap (e.g. lifting an invalid char) is an error of
         // the embedder in wasmtime, which exits 1 for it.
-        Err(e) => fail(format!("    0: {context}\n    1: {e}")),
+        Err(e) => fail(InvokeError::Failed {
+            name,
+            message: e.to_string(),
+        }),
     };
     crate::watch::finish();
-    match wave::results_to_string(&results) {
+    match invoke::results_line(&name, &results) {
         Ok(text) => println!("{text}"),
-        Err(e) => fail(format!(
-            "    0: {context}\n    1: cannot print the result in WAVE: {e}"
-        )),
+        Err(e) => fail(e),
     }
     std::process::exit(0)
 }

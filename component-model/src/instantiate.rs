@@ -31,6 +31,7 @@ use crate::linker::{HostContext, HostFunc, HostImpl, Linker, ResourceDtor, Store
 use crate::trace::{self, HostCallObserver};
 use crate::typecheck::check_func;
 use crate::types::core_val_type;
+use canonical_abi::invoke::{find_func, ExportItem, Lookup};
 use canonical_abi::{
     flatten_functype, lift_values, lower_values, AbiError, CanonError, CanonicalOptions,
     CoreValueIter, FlatVal, FlattenContext, GuestMemory, HandleTable, HostResource,
@@ -1242,51 +1243,26 @@ impl<T> Clone for ComponentFunc<T> {
     }
 }
 
+/// The item called `name` (exactly, else semver-compatibly).
 fn find<'a>(items: &'a [(String, ItemDef)], name: &str) -> Option<&'a ItemDef> {
-    if let Some((_, d)) = items.iter().find(|(n, _)| n == name) {
-        return Some(d);
-    }
-    // Semver-compatible match on the instance name (`wasi:cli/run@0.2.x`).
-    let (base, _) = name.rsplit_once('@')?;
-    let mut best: Option<&'a ItemDef> = None;
-    for (n, d) in items {
-        if let Some((b, v)) = n.rsplit_once('@') {
-            let (want, have) = (name.rsplit_once('@').map(|x| x.1).unwrap_or(""), v);
-            if b == base && semver_track(want) == semver_track(have) {
-                best = Some(d);
-            }
+    canonical_abi::invoke::find_item(items, name)
+}
+
+/// Functions and instances of the component's exports, as `--invoke`'s
+/// lookup walks them.
+impl ExportItem for ItemDef {
+    type Func = FuncDef;
+    fn as_func(&self) -> Option<FuncDef> {
+        match self {
+            ItemDef::Func(def) => Some(def.clone()),
+            _ => None,
         }
     }
-    best
-}
-
-/// Splits a WIT item name `ns:pkg/iface.func@version` into the instance
-/// name `ns:pkg/iface@version` and `func`; `None` for a plain name.
-fn split_item_name(name: &str) -> Option<(String, &str)> {
-    let (path, version) = match name.rsplit_once('@') {
-        Some((p, v)) => (p, Some(v)),
-        None => (name, None),
-    };
-    let slash = path.rfind('/')?;
-    let dot = slash + path[slash..].rfind('.')?;
-    let (iface, func) = (&path[..dot], &path[dot + 1..]);
-    if func.is_empty() {
-        return None;
-    }
-    Some((
-        version.map_or_else(|| iface.to_string(), |v| format!("{iface}@{v}")),
-        func,
-    ))
-}
-
-/// The compatibility track of a version: `0.2.x` → `0.2`, `1.x.y` → `1`.
-fn semver_track(v: &str) -> String {
-    let parts: Vec<&str> = v.split('.').collect();
-    match parts.as_slice() {
-        ["0", "0", p, ..] => format!("0.0.{p}"),
-        ["0", m, ..] => format!("0.{m}"),
-        [x, ..] => x.to_string(),
-        [] => String::new(),
+    fn as_instance(&self) -> Option<&[(String, ItemDef)]> {
+        match self {
+            ItemDef::Instance(InstanceDef::Items(items)) => Some(items),
+            _ => None,
+        }
     }
 }
 
@@ -1326,40 +1302,15 @@ impl<T: 'static> ComponentInstance<T> {
     /// semver-compatibly); or else a function called `name` in exactly one
     /// exported instance ([`Error::Ambiguous`] when several have one).
     pub fn find_func(&self, name: &str) -> Result<ComponentFunc<T>, Error> {
-        if let Some(f) = self.get_func(name) {
-            return Ok(f);
-        }
-        if let Some((instance, func)) = split_item_name(name) {
-            if let Some(f) = self.get_instance_func(&instance, func) {
-                return Ok(f);
-            }
-        }
-        let mut found: Vec<(String, ComponentFunc<T>)> = Vec::new();
-        for (n, d) in &self.shared.comp.flat.exports {
-            let ItemDef::Instance(InstanceDef::Items(items)) = d else {
-                continue;
-            };
-            if let Some((_, ItemDef::Func(def))) = items.iter().find(|(f, _)| f == name) {
-                let shown = match n.split_once('@') {
-                    Some((iface, version)) => format!("{iface}.{name}@{version}"),
-                    None => format!("{n}.{name}"),
-                };
-                found.push((
-                    shown,
-                    ComponentFunc {
-                        shared: self.shared.clone(),
-                        def: def.clone(),
-                    },
-                ));
-            }
-        }
-        match found.len() {
-            0 => Err(Error::NotFound(name.to_string())),
-            1 => Ok(found.pop().expect("one match").1),
-            _ => Err(Error::Ambiguous {
-                name: name.to_string(),
-                candidates: found.into_iter().map(|(n, _)| n).collect(),
+        match find_func(&self.shared.comp.flat.exports, name) {
+            Ok(def) => Ok(ComponentFunc {
+                shared: self.shared.clone(),
+                def,
             }),
+            Err(Lookup::NotFound(name)) => Err(Error::NotFound(name)),
+            Err(Lookup::Ambiguous { name, candidates }) => {
+                Err(Error::Ambiguous { name, candidates })
+            }
         }
     }
 
