@@ -61,6 +61,8 @@ SHIM       := $(ROOT)/target/p2shim.wasm
 SHIM_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/p2shim.wasm
 P2LIB       := $(ROOT)/target/p2lib.wasm
 P2LIB_BUILT := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/p2_lib.wasm
+# The library for `p2shim lower --invoke` (p2-lib's `invoke` feature).
+P2LIB_INVOKE := $(ROOT)/target/p2lib-invoke.wasm
 HOSTS      ?= wasmtime,wasmi,node,node-current,iwasm
 JOBS       ?= 2
 WASI_TESTSUITE_FLAGS ?=
@@ -86,10 +88,11 @@ tools:
 
 # ---- the shim ----------------------------------------------------------------
 # The shim embeds the library that `p2shim lower` links into its output (cli/build.rs
-# reads the path from P2SHIM_P2LIB). Copied only when it changed, so a run that reads
+# reads the path from P2SHIM_P2LIB), and the one `p2shim lower --invoke` links
+# (P2SHIM_P2LIB_INVOKE). Copied only when it changed, so a run that reads
 # target/p2shim.wasm never sees it rewritten by a `make` of an unchanged tree.
 shim: p2-lib
-	P2SHIM_P2LIB=$(P2LIB) $(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2shim
+	P2SHIM_P2LIB=$(P2LIB) P2SHIM_P2LIB_INVOKE=$(P2LIB_INVOKE) $(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2shim
 	@mkdir -p $(dir $(SHIM))
 	cmp -s $(SHIM_BUILT) $(SHIM) || cp $(SHIM_BUILT) $(SHIM)
 	@echo "built $(SHIM) ($$(wc -c < $(SHIM)) bytes)"
@@ -97,11 +100,15 @@ shim: p2-lib
 # Lowered mode's WASI library: a wasm32-wasip1 cdylib linked with --emit-relocs
 # (p2-lib/build.rs), which lower::relocate places inside the guest's memory. Copied only
 # when it changed: cli/build.rs reruns on its mtime, and a rerun rebuilds p2shim, which
-# every target that needs the shim would otherwise pay again.
+# every target that needs the shim would otherwise pay again. Built a second time with
+# its `invoke` feature (target/p2lib-invoke.wasm, for `p2shim lower --invoke`), so the
+# ordinary library, and every ordinary lowered module, has none of that code or data.
 p2-lib:
 	$(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2-lib
 	@mkdir -p $(dir $(P2LIB))
 	cmp -s $(P2LIB_BUILT) $(P2LIB) || cp $(P2LIB_BUILT) $(P2LIB)
+	$(CARGO) build $(CARGO_LOCKED) --release --target $(WASM_TARGET) -p p2-lib --features invoke
+	cmp -s $(P2LIB_BUILT) $(P2LIB_INVOKE) || cp $(P2LIB_BUILT) $(P2LIB_INVOKE)
 
 # ---- tests -------------------------------------------------------------------
 # `tools` first: on a fresh machine `make test` and `make demo` install what they need.

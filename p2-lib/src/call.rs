@@ -54,12 +54,12 @@ pub struct State {
     pub ctx: WasiCtx,
     pub handles: HandleTable,
 }
-
 impl State {
+    #[rustfmt::skip] // with `invoke`, argv[1] is dropped on the line collecting them
     fn new() -> Self {
         let args = std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+            .collect(); #[cfg(feature = "invoke")] let args = visible_args(args);
         State {
             ctx: WasiCtx::new(args),
             handles: HandleTable::new(),
@@ -303,4 +303,36 @@ pub fn resource_drop(
             Err(e) => fail(func, &e),
         }
     })
+}
+
+// Kept at the end of the file: code above it has the same line numbers
+// (panic locations) with and without the `invoke` feature, so the ordinary
+// library is the same.
+
+/// The arguments the guest's `get-arguments` sees with `p2shim lower
+/// --invoke`: not argv[1], the call (as under `wasmtime run --invoke`),
+/// once [`hide_invoke_argument`] was called. (Applied on the line that
+/// collects them, so the ordinary library is the same.)
+#[cfg(feature = "invoke")]
+fn visible_args(mut args: Vec<String>) -> Vec<String> {
+    if HIDE_INVOKE_ARGUMENT.0.get() && args.len() > 1 {
+        args.remove(1);
+    }
+    args
+}
+
+/// Whether argv[1] is the call of `p2shim lower --invoke`.
+#[cfg(feature = "invoke")]
+struct HideFlag(Cell<bool>);
+// SAFETY: single-threaded, as `Slot`.
+#[cfg(feature = "invoke")]
+unsafe impl Sync for HideFlag {}
+#[cfg(feature = "invoke")]
+static HIDE_INVOKE_ARGUMENT: HideFlag = HideFlag(Cell::new(false));
+
+/// Hides argv[1] (the call) from the guest (`crate::invoke`); before the
+/// state is made, so before any WASI call.
+#[cfg(feature = "invoke")]
+pub fn hide_invoke_argument() {
+    HIDE_INVOKE_ARGUMENT.0.set(true);
 }

@@ -29,6 +29,10 @@
 //! WASI call from inside the guest's `realloc` is refused rather than
 //! aliased; a `borrow` argument is checked, no lend is recorded: none can
 //! be seen, see `call`).
+//! With the `invoke` feature (a second build, `target/p2lib-invoke.wasm`,
+//! linked by `p2shim lower --invoke` only), `invoke` runs a reactor's
+//! WAVE call (see its docs); without it, none of that code or data is in
+//! the library.
 //! The shims are compiled without the interpreter (`p2-shims` without its
 //! `component-model` feature): no component-model or core-vm code is in
 //! the library.
@@ -52,6 +56,8 @@ mod call;
 pub mod exports;
 #[cfg(target_os = "wasi")]
 pub mod guest;
+#[cfg(all(target_os = "wasi", feature = "invoke"))]
+pub mod invoke;
 
 /// Ends the program for a Canonical ABI failure that `lower`'s generated
 /// code found, with wasmtime's message, as wasmtime ends it: `code` is a
