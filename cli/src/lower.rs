@@ -1,11 +1,16 @@
-//! `p2shim lower [--check] [--library LIB] [--without FEATURES] FILE -o OUT`: lowered mode
+//! `p2shim lower [--check] [--invoke] [--library LIB] [--without FEATURES] FILE -o OUT`: lowered mode
 //! (crate `lower`): writes OUT, one WASIp1 core module made of the component
 //! FILE and the p2 WASI library, which the host's own engine runs.
 //!
 //! Invariants:
 //! * Works natively and inside p2shim.wasm (no interpreter involved).
 //! * The library is the one embedded at build time (`P2SHIM_P2LIB`, see
-//!   build.rs) unless `--library` names another; a build without one says so.
+//!   build.rs; with `--invoke`, `P2SHIM_P2LIB_INVOKE`, the library built
+//!   with its `invoke` feature) unless `--library` names another; a build
+//!   without one says so.
+//! * `--invoke` lowers a reactor into a command that runs the WAVE call
+//!   given as its first argument (`lower::Options::invoke`); a command
+//!   component is refused (one line, exit 1).
 //! * A component that cannot be lowered: one `Error:` line naming the
 //!   construct, exit 1, and OUT is not written (nor left half-written).
 //! * `--check` lowers without writing: `FILE: can be lowered` on stdout
@@ -23,6 +28,8 @@ use std::ffi::OsString;
 #[derive(Debug, PartialEq)]
 pub struct Lower {
     pub check: bool,
+    /// `--invoke` (see the module docs).
+    pub invoke: bool,
     pub library: Option<OsString>,
     /// Features the output must not need (`--without`).
     pub without: Vec<&'static str>,
@@ -34,6 +41,10 @@ pub struct Lower {
 /// (cli/build.rs); empty when the build had none.
 static EMBEDDED_LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/p2lib.wasm"));
 
+/// The library built with its `invoke` feature, for `--invoke` (same form).
+static EMBEDDED_INVOKE_LIBRARY: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/p2lib-invoke.wasm"));
+
 /// The features beyond Wasm 2.0 an output may need (as
 /// `lower::Lowered::extra_features` names them).
 const EXTRA_FEATURES: [&str; 3] = ["simd", "tail-call", "multi-memory"];
@@ -41,6 +52,7 @@ const EXTRA_FEATURES: [&str; 3] = ["simd", "tail-call", "multi-memory"];
 /// Parses `lower`'s options (in any order).
 pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Lower> {
     let (mut check, mut library, mut file, mut out) = (false, None, None, None);
+    let mut invoke = false;
     let mut without = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |what: &str| {
@@ -49,6 +61,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Lower> {
         };
         match arg.to_str() {
             Some("--check") => check = true,
+            Some("--invoke") => invoke = true,
             Some("--library") => library = Some(value("--library <LIB>")?),
             Some("--without") => {
                 let list = value("--without <FEATURES>")?;
@@ -76,6 +89,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Lower> {
     }
     Ok(Lower {
         check,
+        invoke,
         library,
         without,
         file,
@@ -90,14 +104,23 @@ pub fn run(l: &Lower) -> Result<()> {
     let library = match &l.library {
         Some(path) => std::fs::read(path)
             .with_context(|| format!("failed to read `{}`", path.to_string_lossy()))?,
+        None if l.invoke && EMBEDDED_INVOKE_LIBRARY.is_empty() => bail!(
+            "this p2shim was built without the WASI library for --invoke (build p2-lib with \
+             --features invoke and set P2SHIM_P2LIB_INVOKE, as `make shim` does); give one with --library"
+        ),
         None if EMBEDDED_LIBRARY.is_empty() => bail!(
             "this p2shim was built without the WASI library (build p2-lib and set P2SHIM_P2LIB, \
              as `make shim` does), so it cannot lower; give one with --library"
         ),
-        None => lz4_flex::decompress_size_prepended(EMBEDDED_LIBRARY)
-            .context("the embedded WASI library is corrupt (rebuild p2shim)")?,
+        None => lz4_flex::decompress_size_prepended(if l.invoke {
+            EMBEDDED_INVOKE_LIBRARY
+        } else {
+            EMBEDDED_LIBRARY
+        })
+        .context("the embedded WASI library is corrupt (rebuild p2shim)")?,
     };
-    let lowered = lower::lower(&component, &library)
+    let options = lower::Options { invoke: l.invoke };
+    let lowered = lower::lower_with(&component, &library, options)
         .with_context(|| format!("`{name}` cannot be lowered"))?;
     let excluded: Vec<_> = lowered
         .extra_features
@@ -118,6 +141,9 @@ pub fn run(l: &Lower) -> Result<()> {
     }
     if l.check {
         match &lowered.reactor_exports {
+            None if l.invoke => println!(
+                "{name}: can be lowered with --invoke (a command whose first argument is the call)"
+            ),
             None => println!("{name}: can be lowered"),
             Some(funcs) if funcs.is_empty() => println!(
                 "{name}: can be lowered, as a reactor that exports no function (only _initialize)"

@@ -104,7 +104,7 @@ Options (only before FILE):
   -V, --version        Print the version
 
    or: p2shim bundle [--shim <SHIM>] [--name <NAME>] <FILE> -o <OUT>
-   or: p2shim lower [--check] [--library <LIB>] [--without <FEATURES>] <FILE> -o <OUT>
+   or: p2shim lower [--check] [--invoke] [--library <LIB>] [--without <FEATURES>] <FILE> -o <OUT>
 
 Writes OUT, one WASIp1 core module: the shim SHIM (default: this shim's
 argv[0]) with FILE embedded, run as `wasmtime run OUT ARGS` with no preopen.
@@ -117,6 +117,9 @@ FILE and the WASI library, run by the host's own engine with no interpreter
 lowered, and if not, why. --library LIB links LIB instead of the WASI
 library built into this shim. --without simd,tail-call,multi-memory refuses
 an output that would need one of them (for a host that lacks it).
+--invoke lowers a reactor component (no `wasi:cli/run`) into a command whose
+first argument is a WAVE call, run as `wasmtime run --invoke` runs it
+(`wasmtime run OUT 'add(1, 2)'` prints `3`).
 ";
 
 /// What the command line asks for.

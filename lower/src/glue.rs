@@ -14,6 +14,9 @@
 //!   functions themselves (see the crate docs), and each `cabi_post_*` runs
 //!   the export's post-return with `may_leave` false, as the host's call
 //!   of a post-return does in wasmtime.
+//! * with `--invoke`, `_start` again: the start-up, then the call of the
+//!   library's `p2lib_invoke` with the export table ([`crate::invoke`],
+//!   which also generates the hooks the library calls).
 //! * the library's `cabi_realloc`: the guest's `realloc` when the lowered
 //!   imports name one (nothing generated); with several, a dispatcher on a
 //!   global that the thunks of [`crate::link`] set around each call; with
@@ -37,6 +40,8 @@ pub struct Glue {
     /// (with its number of parameters) run with `may_leave` false (when
     /// the library has its phase).
     post_returns: Vec<(GlueFunc, Origin, u32)>,
+    /// The hooks of `--invoke` ([`crate::invoke`]).
+    invoke: crate::invoke::Declared,
 }
 
 enum ReallocGlue {
@@ -87,7 +92,17 @@ pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerEr
             }
             (init, None)
         }
+        Entry::Invoke(_) => {
+            let start = merger.declare_glue("_start", FuncType::new([], []));
+            merger.export("_start", Origin::Glue(start));
+            (start, None)
+        }
     };
+    let invoke = match &linked.entry {
+        Entry::Invoke(i) => Some(i),
+        _ => None,
+    };
+    let invoke = crate::invoke::declare(merger, linked, invoke)?;
     merger.export("memory", linked.primary);
     let mut realloc = None;
     if let Some(import) = linked.library_realloc {
@@ -120,6 +135,7 @@ pub fn declare(merger: &mut Merger<'_>, linked: &Linked) -> Result<Glue, LowerEr
         exits,
         realloc,
         post_returns,
+        invoke,
     })
 }
 
@@ -208,7 +224,16 @@ pub fn bodies(
         f.instructions().end();
         set(g, f);
     }
-    // Local 0: `run`'s result; 1: the phase kept around its post-return.
+    if let (Entry::Invoke(inv), Some(g)) = (&linked.entry, &glue.invoke.hooks) {
+        for (g, f) in crate::invoke::bodies(merger, linked, inv, g, &hooks) {
+            set(g, f);
+        }
+    }
+    for (g, f) in glue.invoke.trap_bodies() {
+        set(g, f);
+    }
+    // Local 0: `run`'s result (`--invoke`: the table's address); 1: the
+    // phase kept around its post-return.
     let mut start = Function::new([(2, ValType::I32)]);
     init_body(&mut start, merger, linked, deferred)?;
     match (&linked.entry, glue.exits) {
@@ -223,6 +248,7 @@ pub fn bodies(
                 index(fd_write),
             );
         }
+        (Entry::Invoke(inv), _) => crate::invoke::start_body(&mut start, merger, inv, 0),
         _ => {
             start.instructions().end();
         }
@@ -356,7 +382,7 @@ fn run_body(
 /// Calls `func` with locals `args` while `may_leave` is false (the
 /// library's phase kept in local `saved`): a post-return the host's call
 /// runs, which may not call imports.
-fn call_without_leaving(
+pub(crate) fn call_without_leaving(
     f: &mut Function,
     hooks: &Hooks<u32>,
     saved: u32,

@@ -26,7 +26,7 @@
 //!   and the table slots the library's relocations show taken);
 //! * `glue` generates `_start` and the realloc plumbing; `adapter`,
 //!   `transcode` and `resources` the fused adapters, string transcoders
-//!   and handle tables;
+//!   and handle tables; `invoke` the `_start` and hooks of `--invoke`;
 //! * `merge` re-encodes every module with its index maps;
 //! * the output is validated with wasmparser before it is returned.
 //!
@@ -78,9 +78,18 @@
 //! `cabi_realloc` (for arguments that do not fit flat) and `memory`. A host
 //! calls scalar functions directly (`wasmtime run --invoke add app.p1.wasm
 //! 1 2`); anything else needs the caller to lay values out as the
-//! Canonical ABI does. WAVE parsing of the calls (what `p2shim --invoke`
-//! does for components) is not in the lowered module: it would need the
-//! Canonical ABI's lifting and lowering of every type inside it.
+//! Canonical ABI does.
+//!
+//! With [`Options::invoke`] (`p2shim lower --invoke`) a reactor becomes a
+//! p1 *command* instead, whose `_start` runs the WAVE call given as its
+//! first argument as `wasmtime run --invoke` runs it for the component
+//! (module `invoke`): the library built with its `invoke` feature parses,
+//! type-checks, lowers, calls, lifts and prints with canonical-abi (the
+//! interpreter's code and messages), reaching the guest through four
+//! generated functions and an export table `lower` writes at lowering
+//! time; the output exports `_start` and `memory` only. A command is
+//! refused with it. The ordinary library has none of that code, so
+//! ordinary outputs are unchanged by it.
 //!
 //! # Composed components (several memories)
 //! A component made of components (`wasm-tools compose`, `wac`) keeps one
@@ -121,6 +130,7 @@ mod adapter;
 mod error;
 mod forward;
 mod glue;
+mod invoke;
 mod link;
 mod merge;
 mod module;
@@ -163,9 +173,27 @@ pub struct Lowered {
     pub reactor_exports: Option<Vec<String>>,
 }
 
+/// How to lower.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `--invoke`: a reactor becomes a command whose `_start` runs the WAVE
+    /// call given as its first argument (see the crate docs); the library
+    /// must have `p2lib_invoke` (p2-lib built with `--features invoke`).
+    pub invoke: bool,
+}
+
 /// Lowers the component `component`, linking in `library` (a core module
 /// that follows the contract of the crate docs).
 pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
+    lower_with(component, library, Options::default())
+}
+
+/// [`lower`] with [`Options`].
+pub fn lower_with(
+    component: &[u8],
+    library: &[u8],
+    options: Options,
+) -> Result<Lowered, LowerError> {
     let flat = component_model::inline::flatten(component, INPUT_FEATURES)?;
     // A library built with --emit-relocs (p2-lib) is placed first, above
     // every memory of the component; a plain module (a stand-in) as it is.
@@ -189,8 +217,8 @@ pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
     } else {
         (std::borrow::Cow::Borrowed(library), None, None)
     };
-    let linker = link::Linker::new(&flat, component, &library)?;
-    let (mut merger, linked) = linker.link()?;
+    let linker = link::Linker::new(&flat, component, &library)?.invoke(options.invoke);
+    let (mut merger, mut linked) = linker.link()?;
     // Only the library functions the component reaches.
     let keep = reach::reachable(
         merger.info(linked.library),
@@ -199,6 +227,21 @@ pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
     )?;
     merger.keep_funcs(linked.library, keep);
     if let Some(pages) = region {
+        if let link::Entry::Invoke(inv) = &mut linked.entry {
+            // What is not the guest's memory 0: above its initial size, up
+            // to the end of the library's region.
+            if let merge::Origin::Defined { input, index, .. } = linked.primary {
+                let initial = merger
+                    .info(input)
+                    .memories
+                    .get(index as usize)
+                    .map_or(0, |m| m.initial);
+                inv.hole = Some((
+                    initial.saturating_mul(u64::from(relocate::PAGE_SIZE)),
+                    u64::from(base_pages + pages) * u64::from(relocate::PAGE_SIZE),
+                ));
+            }
+        }
         // The region exists from the start: the library's data is active.
         merger.raise_memory_min(linked.primary, base_pages + pages)?;
     }
@@ -237,7 +280,7 @@ pub fn lower(component: &[u8], library: &[u8]) -> Result<Lowered, LowerError> {
         extra_features.push("simd");
     }
     let reactor_exports = match &linked.entry {
-        link::Entry::Command(_) => None,
+        link::Entry::Command(_) | link::Entry::Invoke(_) => None,
         link::Entry::Reactor(r) => Some(r.funcs.iter().map(|f| f.name.clone()).collect()),
     };
     Ok(Lowered {

@@ -21,6 +21,11 @@
 //!   the output's imports, its memory is the component's (the *primary*
 //!   memory), its `cabi_realloc` is the guest's `realloc` (see
 //!   [`crate::glue`] for several).
+//! * With `--invoke`, a reactor's lifted functions are collected with their
+//!   types and options for the library's export table (any memory, any
+//!   string encoding: the library lifts and lowers them), and the
+//!   library's `p2lib-invoke` imports are left for the glue
+//!   ([`crate::invoke`]); a command is refused.
 //! * Once every import is resolved, an import that names a forwarder of
 //!   wit-component's indirect-call shim is resolved to the function its
 //!   slot holds, where that is provably fixed ([`crate::forward`]).
@@ -84,6 +89,8 @@ pub struct Reactor {
 pub enum Entry {
     Command(Run),
     Reactor(Reactor),
+    /// A reactor lowered with `--invoke` ([`crate::invoke`]).
+    Invoke(crate::invoke::Invoke),
 }
 
 /// The names a lowered reactor exports itself.
@@ -130,6 +137,9 @@ pub struct Linked {
     /// (every one taken through `library_export`), in the library's own
     /// function index space: the roots of [`crate::reach::reachable`].
     pub library_roots: Vec<u32>,
+    /// The library's imports of module [`crate::invoke::HOOKS`] (index,
+    /// name), resolved by the glue.
+    pub invoke_imports: Vec<(usize, String)>,
 }
 
 /// The component and the library, being linked.
@@ -151,6 +161,9 @@ pub struct Linker<'c, 'm> {
     adapters: Adapters,
     /// The library's functions handed out so far (see [`Linked::library_roots`]).
     library_used: std::cell::RefCell<Vec<Origin>>,
+    /// `--invoke`: a reactor's exports are called by the library.
+    invoke: bool,
+    invoke_imports: Vec<(usize, String)>,
 }
 
 fn instance_input(i: u32) -> InputId {
@@ -217,7 +230,15 @@ impl<'c, 'm> Linker<'c, 'm> {
             resources: resources::Tables::default(),
             adapters: Adapters::default(),
             library_used: Default::default(),
+            invoke: false,
+            invoke_imports: Vec::new(),
         })
+    }
+
+    /// Lowers a reactor for `--invoke` (see [`crate::invoke`]).
+    pub fn invoke(mut self, invoke: bool) -> Self {
+        self.invoke = invoke;
+        self
     }
 
     /// Resolves every import (see module docs) and finds `run`.
@@ -278,6 +299,7 @@ impl<'c, 'm> Linker<'c, 'm> {
         let post_return = match &entry {
             Entry::Command(run) => run.post_return.is_some(),
             Entry::Reactor(r) => r.funcs.iter().any(|f| f.post_return.is_some()),
+            Entry::Invoke(i) => i.funcs.iter().any(|f| f.post_return.is_some()),
         };
         let generated = self.resources.any() || self.adapters.any();
         use wasm_encoder::ValType::I32;
@@ -332,6 +354,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             hooks,
             scratch_realloc,
             library_roots,
+            invoke_imports: self.invoke_imports,
         };
         Ok((self.merger, linked))
     }
@@ -823,7 +846,14 @@ impl<'c, 'm> Linker<'c, 'm> {
             }
         }
         match run {
+            Some(_) if self.invoke => Err(LowerError::Unsupported(
+                "`--invoke` lowers a reactor, and this is a command (it exports `wasi:cli/run`): lower it without `--invoke`".into(),
+            )),
             Some(l) => self.command(&l).map(Entry::Command),
+            None if self.invoke => {
+                self.unreachable_exports.clear();
+                self.invoke_entry().map(Entry::Invoke)
+            }
             None => {
                 self.unreachable_exports.clear();
                 self.reactor().map(Entry::Reactor)
@@ -913,22 +943,22 @@ impl<'c, 'm> Linker<'c, 'm> {
         Ok((func, post_return))
     }
 
-    /// A reactor: every exported lifted function, at the top level or in
-    /// an exported instance (named `instance#function`); possibly none
-    /// (then the output only has `_initialize`).
-    fn reactor(&mut self) -> Result<Reactor, LowerError> {
+    /// Every exported lifted function of a reactor, at the top level or in
+    /// an exported instance (instance name, function name), in export
+    /// order; anything else exported is refused.
+    fn reactor_exports(
+        &self,
+    ) -> Result<Vec<(Option<&'c str>, &'c str, &'c LiftedFunc)>, LowerError> {
         let comp = self.comp;
-        let mut funcs = Vec::new();
-        let mut realloc: Option<Origin> = None;
-        let mut lifted: Vec<(String, &LiftedFunc)> = Vec::new();
+        let mut lifted = Vec::new();
         for (name, item) in &comp.flat.exports {
             match item {
-                ItemDef::Func(FuncDef::Lifted(l)) => lifted.push((name.clone(), l)),
+                ItemDef::Func(FuncDef::Lifted(l)) => lifted.push((None, name.as_str(), &**l)),
                 ItemDef::Instance(InstanceDef::Items(items)) => {
                     for (f, item) in items.iter() {
                         match item {
                             ItemDef::Func(FuncDef::Lifted(l)) => {
-                                lifted.push((format!("{name}#{f}"), l))
+                                lifted.push((Some(name.as_str()), f.as_str(), &**l))
                             }
                             ItemDef::Type => {}
                             _ => {
@@ -947,7 +977,20 @@ impl<'c, 'm> Linker<'c, 'm> {
                 }
             }
         }
-        for (name, l) in lifted {
+        Ok(lifted)
+    }
+
+    /// A reactor: every exported lifted function, at the top level or in
+    /// an exported instance (named `instance#function`); possibly none
+    /// (then the output only has `_initialize`).
+    fn reactor(&mut self) -> Result<Reactor, LowerError> {
+        let mut funcs = Vec::new();
+        let mut realloc: Option<Origin> = None;
+        for (instance, f, l) in self.reactor_exports()? {
+            let name = match instance {
+                Some(i) => format!("{i}#{f}"),
+                None => f.to_string(),
+            };
             let (func, post_return) = self.lifted(l, &name)?;
             if let Some(r) = &l.opts.realloc {
                 let r = self.core_def(r)?;
@@ -975,6 +1018,67 @@ impl<'c, 'm> Linker<'c, 'm> {
         Ok(Reactor { funcs, realloc })
     }
 
+    /// A reactor lowered with `--invoke`: every exported lifted function,
+    /// with its type and options for the library's export table; its
+    /// memory and strings may be any (the library lifts and lowers
+    /// through the glue), and the library's entry points are roots.
+    fn invoke_entry(&mut self) -> Result<crate::invoke::Invoke, LowerError> {
+        let mut funcs = Vec::new();
+        for (instance, name, l) in self.reactor_exports()? {
+            let what = match instance {
+                Some(i) => format!("`{i}#{name}`"),
+                None => format!("`{name}`"),
+            };
+            let (core, post_return) = self.lifted_core(l, &what)?;
+            let memory = l
+                .opts
+                .memory
+                .as_ref()
+                .map(|m| self.core_def(m))
+                .transpose()?;
+            let realloc = l
+                .opts
+                .realloc
+                .as_ref()
+                .map(|r| self.core_def(r))
+                .transpose()?;
+            funcs.push(crate::invoke::Target {
+                func: canonical_abi::invoke::InvokeFunc {
+                    instance: instance.map(str::to_string),
+                    name: name.to_string(),
+                    ty: l.ty.clone(),
+                    opts: canonical_abi::CanonicalOptions {
+                        string_encoding: l.opts.encoding,
+                        has_memory: memory.is_some(),
+                        has_realloc: realloc.is_some(),
+                        has_post_return: post_return.is_some(),
+                    },
+                },
+                core,
+                post_return,
+                memory,
+                realloc,
+            });
+        }
+        let missing = |_| {
+            LowerError::Library(format!(
+                "the WASI library has no `{}`: `--invoke` needs the library built with `--features invoke` (target/p2lib-invoke.wasm)",
+                crate::invoke::RUN
+            ))
+        };
+        use wasm_encoder::ValType::I32;
+        let table = self.library_export(crate::invoke::TABLE).map_err(missing)?;
+        check_type(&self.merger, table, &[I32], &[I32], crate::invoke::TABLE)?;
+        let run = self.library_export(crate::invoke::RUN).map_err(missing)?;
+        check_type(&self.merger, run, &[I32; 2], &[], crate::invoke::RUN)?;
+        Ok(crate::invoke::Invoke {
+            funcs,
+            table,
+            run,
+            hole: None,
+        })
+    }
+
     /// Resolves the library's imports; returns the index of its
     /// `cabi_realloc` import (resolved later, by the glue).
     fn resolve_library_imports(&mut self, primary: Origin) -> Result<Option<usize>, LowerError> {
@@ -997,6 +1101,9 @@ impl<'c, 'm> Linker<'c, 'm> {
                 }
                 (_, TypeRef::Memory(_)) => self.merger.resolve(self.library, i, primary),
                 (_, TypeRef::Func(_)) if imp.name == "cabi_realloc" => realloc = Some(i),
+                (crate::invoke::HOOKS, TypeRef::Func(_)) => {
+                    self.invoke_imports.push((i, imp.name.to_string()))
+                }
                 _ => {
                     return Err(LowerError::Library(format!(
                         "unexpected import `{}` `{}`",

@@ -16,7 +16,7 @@
 //! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
 
 mod common;
-use common::wasmtime;
+use common::{build, wasmtime, Lib};
 use lower::relocate::{relocate, Placement, Relocated, TablePlacement, PAGE_SIZE};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -50,64 +50,6 @@ fn builds() -> &'static Builds {
         p2lib_a: build(Lib::P2Lib, ""),
         p2lib_b: build(Lib::P2Lib, &shifted),
     })
-}
-
-/// The libraries the tests build.
-#[derive(Clone, Copy, Debug)]
-enum Lib {
-    /// `tests/testlib`, its own Cargo project.
-    Test,
-    /// The workspace's p2-lib.
-    P2Lib,
-}
-
-/// Builds `lib` for wasm32-wasip1 with extra link arguments, in a target
-/// directory of its own, and returns its bytes.
-fn build(lib: Lib, link_args: &str) -> Vec<u8> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (dir, package, link_env, artifact) = match lib {
-        Lib::Test => (
-            manifest.join("tests/testlib"),
-            None,
-            "TESTLIB_LINK_ARGS",
-            "p2lib_testlib",
-        ),
-        Lib::P2Lib => (
-            manifest.join(".."),
-            Some("p2-lib"),
-            "P2LIB_LINK_ARGS",
-            "p2_lib",
-        ),
-    };
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("relocate-{artifact}"));
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--release",
-        "--quiet",
-        "--locked",
-        "--target",
-        "wasm32-wasip1",
-    ]);
-    if let Some(p) = package {
-        cmd.args(["-p", p]);
-    }
-    let out = cmd
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env(link_env, link_args)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("running cargo");
-    assert!(
-        out.status.success(),
-        "building {lib:?} for wasm32-wasip1 (link args `{link_args}`) failed \
-         (is the target installed? scripts/install-tools.sh):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(target.join(format!("wasm32-wasip1/release/{artifact}.wasm"))).unwrap()
 }
 
 fn place(lib: &[u8], memory_base: u32, table: TablePlacement) -> Relocated {

@@ -229,6 +229,26 @@ fn p1_functions(linker: &mut Linker<Io>) {
             Ok(())
         },
     );
+    // No environment variables.
+    linker.func_new(
+        p1,
+        "environ_sizes_get",
+        ty(&[I32; 2], &[I32]),
+        |mut c, a, r| {
+            let [Val::I32(count), Val::I32(size)] = a else {
+                unreachable!()
+            };
+            let (mem, _) = memory(&mut c);
+            set_i32(mem, *count as u32, 0);
+            set_i32(mem, *size as u32, 0);
+            r[0] = Val::I32(0);
+            Ok(())
+        },
+    );
+    linker.func_new(p1, "environ_get", ty(&[I32; 2], &[I32]), |_, _, r| {
+        r[0] = Val::I32(0);
+        Ok(())
+    });
     linker.func_new(p1, "args_get", ty(&[I32; 2], &[I32]), |mut c, a, r| {
         let [Val::I32(argv), Val::I32(buf)] = a else {
             unreachable!()
@@ -394,6 +414,74 @@ pub fn counts(bytes: &[u8]) -> [u32; 7] {
     c
 }
 
+/// The libraries the tests build.
+#[derive(Clone, Copy, Debug)]
+pub enum Lib {
+    /// `tests/testlib`, its own Cargo project.
+    Test,
+    /// The workspace's p2-lib.
+    P2Lib,
+    /// p2-lib with its `invoke` feature (`p2shim lower --invoke`), in a
+    /// target directory of its own.
+    P2LibInvoke,
+}
+
+/// Builds `lib` for wasm32-wasip1 with extra link arguments, in a target
+/// directory of its own, and returns its bytes.
+pub fn build(lib: Lib, link_args: &str) -> Vec<u8> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (dir, package, link_env, artifact) = match lib {
+        Lib::Test => (
+            manifest.join("tests/testlib"),
+            None,
+            "TESTLIB_LINK_ARGS",
+            "p2lib_testlib",
+        ),
+        Lib::P2Lib | Lib::P2LibInvoke => (
+            manifest.join(".."),
+            Some("p2-lib"),
+            "P2LIB_LINK_ARGS",
+            "p2_lib",
+        ),
+    };
+    let dir_name = match lib {
+        Lib::P2LibInvoke => "invoke-p2_lib".to_string(),
+        _ => format!("relocate-{artifact}"),
+    };
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir_name);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--quiet",
+        "--locked",
+        "--target",
+        "wasm32-wasip1",
+    ]);
+    if let Some(p) = package {
+        cmd.args(["-p", p]);
+    }
+    if let Lib::P2LibInvoke = lib {
+        cmd.args(["--features", "invoke"]);
+    }
+    let out = cmd
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env(link_env, link_args)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("running cargo");
+    assert!(
+        out.status.success(),
+        "building {lib:?} for wasm32-wasip1 (link args `{link_args}`) failed \
+         (is the target installed? scripts/install-tools.sh):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(target.join(format!("wasm32-wasip1/release/{artifact}.wasm"))).unwrap()
+}
+
 /// The wasmtime CLI: `$WASMTIME`, else the workspace's
 /// `target/tools/bin/wasmtime` (where `scripts/install-tools.sh` puts the
 /// pinned one), else `wasmtime` on `PATH`.
@@ -449,13 +537,20 @@ fn native_run(file: &Path, args: &[&str]) -> Outcome {
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE")
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run wasmtime ({:?}: {e}): install it with scripts/install-tools.sh \
-                 (or name one in $WASMTIME)",
-                wasmtime()
-            )
-        });
+        .unwrap_or_else(|e| no_wasmtime(e));
+    outcome(out)
+}
+
+fn no_wasmtime(e: std::io::Error) -> ! {
+    panic!(
+        "cannot run wasmtime ({:?}: {e}): install it with scripts/install-tools.sh \
+         (or name one in $WASMTIME)",
+        wasmtime()
+    )
+}
+
+/// How a native wasmtime run ended (see [`native`]).
+fn outcome(out: std::process::Output) -> Outcome {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let exit = match out.status.code() {
         Some(0) => Exit::Returned,
@@ -469,6 +564,48 @@ fn native_run(file: &Path, args: &[&str]) -> Outcome {
         stderr,
         exit,
     }
+}
+
+/// Runs `wasmtime run --invoke CALL FILE` for the component given as WAT
+/// (exit statuses as in [`native`]).
+pub fn native_invoke(component_wat: &str, call: &str) -> Outcome {
+    let out = Command::new(wasmtime())
+        .arg("run")
+        .arg("--invoke")
+        .arg(call)
+        .arg(native_file(component_wat))
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap_or_else(|e| no_wasmtime(e));
+    outcome(out)
+}
+
+/// Asserts that `lowered` (a module of `lower --invoke` run on core-vm with
+/// the call as argv[1]) printed what `wasmtime run --invoke CALL` prints for
+/// the component, and ended alike: exit 0 ↔ `_start` returned, exit 1 ↔
+/// exit 1 (each with an error on stderr), a trap ↔ a trap. (The reports'
+/// words differ: wasmtime's are its own.)
+pub fn assert_invoke_as_native(what: &str, component_wat: &str, call: &str, lowered: &Outcome) {
+    let native = native_invoke(component_wat, call);
+    let same = match (&lowered.exit, &native.exit) {
+        (Exit::Returned | Exit::Code(0), Exit::Returned) => true,
+        (Exit::Code(1), Exit::Code(1)) => !lowered.stderr.is_empty() && !native.stderr.is_empty(),
+        (Exit::Trap(_), Exit::Trap(_)) => true,
+        _ => false,
+    };
+    assert!(
+        same && lowered.stdout == native.stdout && !lowered.stderr.contains("panicked"),
+        "{what}: `{call}` lowered differs from `wasmtime run --invoke`\n\
+         lowered: {:?}, stdout {:?}, stderr {:?}\n\
+         native:  {:?}, stdout {:?}, stderr {:?}",
+        lowered.exit,
+        lowered.stdout,
+        lowered.stderr,
+        native.exit,
+        native.stdout,
+        native.stderr,
+    );
 }
 
 /// Runs a command component (exporting `wasi:cli/run`) given as WAT on
