@@ -33,7 +33,8 @@ COLUMNS = (*H.HOSTS, "chromium")
 TITLES = {"node": "node 20", "node-current": "node 24"}
 
 # (row title, report file, how to read a host's counts: pass, fail, xfail; for the
-# browser's report, the page's mode)
+# browser's report, the page's mode; ("section", S): the counts under the report's section S
+# instead of "hosts")
 SUITES = (
     ("wasi-testsuite p1 through the shim = direct", "wasi-testsuite.json",
      lambda c: (c["shim_match"], c["fail"] + c["xpass"], c["xfail"])),
@@ -48,6 +49,7 @@ SUITES = (
     ("componentize-py/-js components", "toolchains.json", None),
     ("componentize-py/-js components lowered", "toolchains-lower.json", None),
     ("--invoke", "invoke.json", None),
+    ("--invoke lowered (`lower --invoke`)", "invoke.json", ("section", "lowered")),
     ("the page in the browser", "browser.json", "interpreter"),
     ("the page in the browser, lowered", "browser.json", "lowered"),
 )
@@ -65,6 +67,9 @@ def counts(report: dict, host: str, read) -> tuple[int, int, int] | None:
         else:
             s = by_mode.get(read)
         return None if s is None else (s["pass"], s["fail"], s["xfail"])
+    if isinstance(read, tuple):
+        c = report.get(read[1], {}).get(host)
+        return None if c is None else (c["pass"], c["fail"], c["xfail"])
     c = report.get("hosts", {}).get(host)
     if c is None:
         return None

@@ -4,7 +4,9 @@ Python runners use, so `conformance/host_matrix.py` reads every suite alike:
 
     python3 conformance/report.py PATH KIND HOST:PASS:FAIL:XFAIL...
 
-gives {"kind": KIND, "hosts": {HOST: {"pass": P, "fail": F, "xfail": X}}} at PATH.
+gives {"kind": KIND, "hosts": {HOST: {"pass": P, "fail": F, "xfail": X}}} at PATH. A cell
+`SECTION/HOST:P:F:X` goes under {SECTION: {HOST: ...}} instead (invoke/run.sh's lowered runs:
+"lowered").
 """
 from __future__ import annotations
 
@@ -18,13 +20,13 @@ def main(argv: list[str]) -> None:
     if len(argv) < 2:
         raise SystemExit(__doc__)
     path, kind, cells = Path(argv[0]), argv[1], argv[2:]
-    hosts = {}
+    report: dict = {"kind": kind, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "hosts": {}}
     for cell in cells:
-        host, p, f, x = cell.split(":")
-        hosts[host] = {"pass": int(p), "fail": int(f), "xfail": int(x)}
+        key, p, f, x = cell.split(":")
+        section, _, host = key.rpartition("/")
+        report.setdefault(section or "hosts", {})[host] = {"pass": int(p), "fail": int(f), "xfail": int(x)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"kind": kind, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                "hosts": hosts}, indent=1) + "\n")
+    path.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":
