@@ -233,6 +233,19 @@ if component ok.wasm 0 0 && component err.wasm 1 0 && component twice.wasm 0 1; 
         [[ $rc == 0 && ! -s "$tmp/err" ]] && ok "wasip2-run on $h: not lowerable, runs in the interpreter" ||
             bad "wasip2-run on $h: fallback (rc $rc: $(cat "$tmp/err"))"
     done
+    # --invoke: a reactor lowered with `lower --invoke` (its own cache key), a command in the interpreter.
+    "${WASM_TOOLS:-wasm-tools}" parse -o "$tmp/low/reactor.wasm" "$root/conformance/invoke/reactor.wat"
+    for h in $hosts; do
+        mapfile -t e < <(wenv "$h")
+        rm -rf "$XDG_CACHE_HOME"
+        out=$(env "${e[@]}" "$run" --lower --invoke 'echo("hi")' "$tmp/low/reactor.wasm" 2>"$tmp/err"); rc=$?
+        n=$(find "$XDG_CACHE_HOME/p2shim" -path '*-invoke/reactor.wasm' 2>/dev/null | wc -l)
+        [[ $rc == 0 && $out == '"hi"' && $n == 1 ]] && ok "wasip2-run --invoke on $h: a reactor lowered (cached)" ||
+            bad "wasip2-run --invoke on $h: lowered reactor (rc $rc, out $out, $n cached: $(cat "$tmp/err"))"
+        out=$(env "${e[@]}" "$run" --invoke 'run()' "$tmp/low/ok.wasm" 2>"$tmp/err"); rc=$?
+        [[ $rc == 0 && $out == 'ok' ]] && ok "wasip2-run --invoke on $h: a command in the interpreter" ||
+            bad "wasip2-run --invoke on $h: command (rc $rc, out $out: $(cat "$tmp/err"))"
+    done
     "$run" --lower "$tmp/low/twice.wasm" 2>"$tmp/err"; rc=$?
     [[ $rc == 1 ]] && grep -q "cannot be lowered: .*instantiated more than once" "$tmp/err" &&
         ok "--lower on a component that cannot be lowered: exit 1 and why" || bad "--lower (rc $rc: $(cat "$tmp/err"))"
