@@ -193,6 +193,16 @@ mod tests {
     }
 
     #[test]
+    fn invoke_is_a_flag() {
+        assert!(
+            parse_words(&["--invoke", "lib.wasm", "-o", "x"])
+                .unwrap()
+                .invoke
+        );
+        assert!(!parse_words(&["lib.wasm", "-o", "x"]).unwrap().invoke);
+    }
+
+    #[test]
     fn without_takes_a_list_of_known_features() {
         let l = parse_words(&["--without", "multi-memory,simd", "app.wasm", "-o", "x"]).unwrap();
         assert_eq!(l.without, ["multi-memory", "simd"]);
