@@ -10,7 +10,10 @@
 //! options, in the order of the glue's function numbers) and calls
 //! [`p2lib_invoke`], which
 //! * takes the call from argv\[1\] (the guest's `get-arguments` then sees
-//!   argv\[0\] and the arguments after the call, as under wasmtime);
+//!   argv\[0\] and the arguments after the call, as under wasmtime; but a
+//!   core start function that makes a WASI call runs before the call is
+//!   read, and its library state keeps argv\[1\]: no toolchain's start
+//!   function does);
 //! * parses it, finds the function and type-checks the arguments with
 //!   `canonical_abi::invoke::prepare` (the interpreter's code and
 //!   messages; any failure: its report on stderr, exit 1, before any guest
