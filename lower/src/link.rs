@@ -93,6 +93,10 @@ pub enum Entry {
     Invoke(crate::invoke::Invoke),
 }
 
+/// A lifted function a reactor exports: its instance (`None` at the top
+/// level), its name and what it lifts.
+type Exported<'c> = (Option<&'c str>, &'c str, &'c LiftedFunc);
+
 /// The names a lowered reactor exports itself.
 pub const RESERVED: &[&str] = &["_initialize", "_start", "memory", "cabi_realloc"];
 
@@ -946,9 +950,7 @@ impl<'c, 'm> Linker<'c, 'm> {
     /// Every exported lifted function of a reactor, at the top level or in
     /// an exported instance (instance name, function name), in export
     /// order; anything else exported is refused.
-    fn reactor_exports(
-        &self,
-    ) -> Result<Vec<(Option<&'c str>, &'c str, &'c LiftedFunc)>, LowerError> {
+    fn reactor_exports(&self) -> Result<Vec<Exported<'c>>, LowerError> {
         let comp = self.comp;
         let mut lifted = Vec::new();
         for (name, item) in &comp.flat.exports {

@@ -12,12 +12,12 @@
 //! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
 
 mod common;
-use common::{build, run, stand_in_library, Exit, Lib};
+use common::{build, run, stand_in_library, Exit, Library};
 use std::sync::OnceLock;
 
 fn library() -> &'static [u8] {
     static LIB: OnceLock<Vec<u8>> = OnceLock::new();
-    LIB.get_or_init(|| build(Lib::P2LibInvoke, ""))
+    LIB.get_or_init(|| build(Library::P2LibInvoke, ""))
 }
 
 fn lower_invoke(wat: &str) -> Result<lower::Lowered, lower::LowerError> {

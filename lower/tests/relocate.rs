@@ -16,7 +16,7 @@
 //! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
 
 mod common;
-use common::{build, wasmtime, Lib};
+use common::{build, wasmtime, Library};
 use lower::relocate::{relocate, Placement, Relocated, TablePlacement, PAGE_SIZE};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -44,11 +44,11 @@ fn builds() -> &'static Builds {
     static BUILDS: OnceLock<Builds> = OnceLock::new();
     let shifted = format!("--global-base={}", 1024 + B_SHIFT);
     BUILDS.get_or_init(|| Builds {
-        a: build(Lib::Test, ""),
-        b: build(Lib::Test, &shifted),
-        c: build(Lib::Test, &format!("--table-base={C_TABLE_BASE}")),
-        p2lib_a: build(Lib::P2Lib, ""),
-        p2lib_b: build(Lib::P2Lib, &shifted),
+        a: build(Library::Test, ""),
+        b: build(Library::Test, &shifted),
+        c: build(Library::Test, &format!("--table-base={C_TABLE_BASE}")),
+        p2lib_a: build(Library::P2Lib, ""),
+        p2lib_b: build(Library::P2Lib, &shifted),
     })
 }
 

@@ -212,39 +212,28 @@ fn p1_functions(linker: &mut Linker<Io>) {
         let Val::I32(code) = a[0] else { unreachable!() };
         Err(Trap::host(ExitCode(code)))
     });
-    linker.func_new(
-        p1,
-        "args_sizes_get",
-        ty(&[I32; 2], &[I32]),
-        |mut c, a, r| {
+    // `args_sizes_get` of the arguments; `environ_sizes_get` of no variables.
+    type Sizes = fn(&Io) -> (u32, u32);
+    let sizes: [(&str, Sizes); 2] = [
+        ("args_sizes_get", |io| {
+            let total = io.args.iter().map(|s| s.len() as u32 + 1).sum();
+            (io.args.len() as u32, total)
+        }),
+        ("environ_sizes_get", |_| (0, 0)),
+    ];
+    for (name, of) in sizes {
+        linker.func_new(p1, name, ty(&[I32; 2], &[I32]), move |mut c, a, r| {
             let [Val::I32(count), Val::I32(size)] = a else {
                 unreachable!()
             };
             let (mem, io) = memory(&mut c);
-            let n = io.args.len() as u32;
-            let total = io.args.iter().map(|s| s.len() as u32 + 1).sum();
+            let (n, total) = of(io);
             set_i32(mem, *count as u32, n);
             set_i32(mem, *size as u32, total);
             r[0] = Val::I32(0);
             Ok(())
-        },
-    );
-    // No environment variables.
-    linker.func_new(
-        p1,
-        "environ_sizes_get",
-        ty(&[I32; 2], &[I32]),
-        |mut c, a, r| {
-            let [Val::I32(count), Val::I32(size)] = a else {
-                unreachable!()
-            };
-            let (mem, _) = memory(&mut c);
-            set_i32(mem, *count as u32, 0);
-            set_i32(mem, *size as u32, 0);
-            r[0] = Val::I32(0);
-            Ok(())
-        },
-    );
+        });
+    }
     linker.func_new(p1, "environ_get", ty(&[I32; 2], &[I32]), |_, _, r| {
         r[0] = Val::I32(0);
         Ok(())
@@ -416,7 +405,7 @@ pub fn counts(bytes: &[u8]) -> [u32; 7] {
 
 /// The libraries the tests build.
 #[derive(Clone, Copy, Debug)]
-pub enum Lib {
+pub enum Library {
     /// `tests/testlib`, its own Cargo project.
     Test,
     /// The workspace's p2-lib.
@@ -428,16 +417,16 @@ pub enum Lib {
 
 /// Builds `lib` for wasm32-wasip1 with extra link arguments, in a target
 /// directory of its own, and returns its bytes.
-pub fn build(lib: Lib, link_args: &str) -> Vec<u8> {
+pub fn build(lib: Library, link_args: &str) -> Vec<u8> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (dir, package, link_env, artifact) = match lib {
-        Lib::Test => (
+        Library::Test => (
             manifest.join("tests/testlib"),
             None,
             "TESTLIB_LINK_ARGS",
             "p2lib_testlib",
         ),
-        Lib::P2Lib | Lib::P2LibInvoke => (
+        Library::P2Lib | Library::P2LibInvoke => (
             manifest.join(".."),
             Some("p2-lib"),
             "P2LIB_LINK_ARGS",
@@ -445,7 +434,7 @@ pub fn build(lib: Lib, link_args: &str) -> Vec<u8> {
         ),
     };
     let dir_name = match lib {
-        Lib::P2LibInvoke => "invoke-p2_lib".to_string(),
+        Library::P2LibInvoke => "invoke-p2_lib".to_string(),
         _ => format!("relocate-{artifact}"),
     };
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir_name);
@@ -462,7 +451,7 @@ pub fn build(lib: Lib, link_args: &str) -> Vec<u8> {
     if let Some(p) = package {
         cmd.args(["-p", p]);
     }
-    if let Lib::P2LibInvoke = lib {
+    if let Library::P2LibInvoke = lib {
         cmd.args(["--features", "invoke"]);
     }
     let out = cmd
@@ -596,16 +585,18 @@ pub fn assert_invoke_as_native(what: &str, component_wat: &str, call: &str, lowe
     };
     assert!(
         same && lowered.stdout == native.stdout && !lowered.stderr.contains("panicked"),
-        "{what}: `{call}` lowered differs from `wasmtime run --invoke`\n\
-         lowered: {:?}, stdout {:?}, stderr {:?}\n\
-         native:  {:?}, stdout {:?}, stderr {:?}",
-        lowered.exit,
-        lowered.stdout,
-        lowered.stderr,
-        native.exit,
-        native.stdout,
-        native.stderr,
+        "{what}: `{call}` lowered differs from `wasmtime run --invoke`\n{}",
+        both(lowered, &native)
     );
+}
+
+/// A lowered and a native outcome, for a failure's message.
+fn both(lowered: &Outcome, native: &Outcome) -> String {
+    format!(
+        "lowered: {:?}, stdout {:?}, stderr {:?}\n\
+         native:  {:?}, stdout {:?}, stderr {:?}",
+        lowered.exit, lowered.stdout, lowered.stderr, native.exit, native.stdout, native.stderr,
+    )
 }
 
 /// Runs a command component (exporting `wasi:cli/run`) given as WAT on
@@ -692,16 +683,9 @@ pub fn assert_as_native(what: &str, component_wat: &str, args: &[&str], lowered:
     let ending = same_ending(lowered, &native);
     assert!(
         lowered.stdout == native.stdout && ending.is_ok(),
-        "{what}: the lowered run differs from native wasmtime's ({}){}\n\
-         lowered: {:?}, stdout {:?}, stderr {:?}\n\
-         native:  {:?}, stdout {:?}, stderr {:?}",
+        "{what}: the lowered run differs from native wasmtime's ({}){}\n{}",
         file.display(),
         ending.err().map(|e| format!(": {e}")).unwrap_or_default(),
-        lowered.exit,
-        lowered.stdout,
-        lowered.stderr,
-        native.exit,
-        native.stdout,
-        native.stderr,
+        both(lowered, &native)
     );
 }
