@@ -54,14 +54,14 @@ pub struct State {
     pub ctx: WasiCtx,
     pub handles: HandleTable,
 }
+
 impl State {
-    #[rustfmt::skip] // with `invoke`, argv[1] is dropped on the line collecting them
     fn new() -> Self {
         let args = std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
-            .collect(); #[cfg(feature = "invoke")] let args = visible_args(args);
+            .collect();
         State {
-            ctx: WasiCtx::new(args),
+            ctx: WasiCtx::new(visible_args(args)),
             handles: HandleTable::new(),
         }
     }
@@ -305,14 +305,18 @@ pub fn resource_drop(
     })
 }
 
-// Kept at the end of the file: code above it has the same line numbers
-// (panic locations) with and without the `invoke` feature, so the ordinary
-// library is the same.
+// Kept at the end of the file, so that the code above it has the same line
+// numbers (panic locations) with and without the `invoke` feature.
 
-/// The arguments the guest's `get-arguments` sees with `p2shim lower
-/// --invoke`: not argv[1], the call (as under `wasmtime run --invoke`),
-/// once [`hide_invoke_argument`] was called. (Applied on the line that
-/// collects them, so the ordinary library is the same.)
+/// The arguments the guest's `get-arguments` sees: all of them, but with
+/// `p2shim lower --invoke` not argv[1], the call (as under `wasmtime run
+/// --invoke`), once [`hide_invoke_argument`] was called.
+#[cfg(not(feature = "invoke"))]
+fn visible_args(args: Vec<String>) -> Vec<String> {
+    args
+}
+
+/// See the other `visible_args`.
 #[cfg(feature = "invoke")]
 fn visible_args(mut args: Vec<String>) -> Vec<String> {
     if HIDE_INVOKE_ARGUMENT.0.get() && args.len() > 1 {
