@@ -23,11 +23,12 @@
 //!   none, the component's exported `cabi_realloc`, or a function that
 //!   traps.
 
+use crate::adapter::mem_arg_at;
 use crate::error::LowerError;
 use crate::link::{Entry, Linked, Run, P1};
 use crate::merge::{DeferredSegment, GlueFunc, InputId, Merger, Origin, OutputImport};
 use crate::resources::Hooks;
-use wasm_encoder::{FuncType, Function, ValType};
+use wasm_encoder::{FuncType, Function, InstructionSink, ValType};
 
 /// The generated functions, declared before layout.
 pub struct Glue {
@@ -338,24 +339,8 @@ fn run_body(
         .i32_shl()
         .local_set(0);
     let msg = INVALID_DISCRIMINANT.as_bytes();
-    for (k, chunk) in msg.chunks(8).enumerate() {
-        let mut word = [b' '; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        i.local_get(0)
-            .i64_const(i64::from_le_bytes(word))
-            .i64_store(wasm_encoder::MemArg {
-                offset: 16 + 8 * k as u64,
-                align: 0,
-                target: wasm_encoder::MemArgTarget::Memory(0),
-                ordering: None,
-            });
-    }
-    let store = |offset| wasm_encoder::MemArg {
-        offset,
-        align: 2,
-        target: wasm_encoder::MemArgTarget::Memory(0),
-        ordering: None,
-    };
+    store_words(&mut i, 0, 16, msg);
+    let store = |offset| mem_arg_at(0, offset, 2);
     i.local_get(0)
         .local_get(0)
         .i32_const(16)
@@ -377,6 +362,19 @@ fn run_body(
         .call(proc_exit)
         .unreachable()
         .end();
+}
+
+/// Stores `bytes` into memory 0 from local `base` + `offset`, in 8-byte
+/// `i64.store`s: the last one writes zeroes past the end, up to the next
+/// multiple of 8.
+pub(crate) fn store_words(i: &mut InstructionSink<'_>, base: u32, offset: u32, bytes: &[u8]) {
+    for (k, chunk) in bytes.chunks(8).enumerate() {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        i.local_get(base)
+            .i64_const(i64::from_le_bytes(word))
+            .i64_store(mem_arg_at(0, offset + 8 * k as u32, 0));
+    }
 }
 
 /// Calls `func` with locals `args` while `may_leave` is false (the

@@ -42,7 +42,9 @@
 //! [`crate::reach`] keeps the library's trait objects in data, and with
 //! them the functions that call the hooks, so they may stay reachable.
 
+use crate::adapter::mem_arg_at;
 use crate::error::LowerError;
+use crate::glue::store_words;
 use crate::link::Linked;
 use crate::merge::{GlueFunc, Merger, Origin};
 use crate::resources::Hooks;
@@ -197,29 +199,19 @@ pub fn start_body(f: &mut Function, merger: &Merger<'_>, invoke: &Invoke, ptr: u
     i.i32_const(padded as i32)
         .call(merger.index(invoke.table))
         .local_set(ptr);
-    for (k, chunk) in table.chunks(8).enumerate() {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        i.local_get(ptr)
-            .i64_const(i64::from_le_bytes(word))
-            .i64_store(mem_arg(8 * k as u64));
-    }
+    store_words(&mut i, ptr, 0, &table);
     i.local_get(ptr)
         .i32_const(table.len() as i32)
         .call(merger.index(invoke.run))
         .end();
 }
 
-fn mem_arg(offset: u64) -> MemArg {
-    MemArg {
-        offset,
-        align: 0,
-        target: wasm_encoder::MemArgTarget::Memory(0),
-        ordering: None,
-    }
+/// Memory 0 at `offset`, unaligned.
+fn mem_arg(offset: u32) -> MemArg {
+    mem_arg_at(0, offset, 0)
 }
 
-fn load(i: &mut wasm_encoder::InstructionSink<'_>, t: ValType, offset: u64) {
+fn load(i: &mut wasm_encoder::InstructionSink<'_>, t: ValType, offset: u32) {
     match t {
         ValType::I32 => i.i32_load(mem_arg(offset)),
         ValType::I64 => i.i64_load(mem_arg(offset)),
@@ -228,7 +220,7 @@ fn load(i: &mut wasm_encoder::InstructionSink<'_>, t: ValType, offset: u64) {
     };
 }
 
-fn store(i: &mut wasm_encoder::InstructionSink<'_>, t: ValType, offset: u64) {
+fn store(i: &mut wasm_encoder::InstructionSink<'_>, t: ValType, offset: u32) {
     match t {
         ValType::I32 => i.i32_store(mem_arg(offset)),
         ValType::I64 => i.i64_store(mem_arg(offset)),
@@ -285,7 +277,7 @@ pub fn bodies(
             let mut i = f.instructions();
             for (p, pt) in ty.params().iter().enumerate() {
                 i.local_get(1);
-                load(&mut i, *pt, 8 * p as u64);
+                load(&mut i, *pt, 8 * p as u32);
             }
             i.call(merger.index(t.core));
             if let Some(rt) = ty.results().first() {
