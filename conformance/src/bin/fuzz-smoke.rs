@@ -377,7 +377,8 @@ fn main() {
         failing,
     );
     #[cfg(feature = "component-gen")]
-    println!(
+    if !args.differential_only {
+        println!(
         "fuzz-smoke lowered against the module itself (step 9): {} wasm-smith modules, {} lowered ({} refused), \
          {} instantiated alike, {} calls compared ({} trapping alike)",
         lower_diff_total.generated,
@@ -387,6 +388,7 @@ fn main() {
         lower_diff_total.calls,
         lower_diff_total.traps,
     );
+    }
     #[cfg(feature = "differential")]
     let (reference, arbiter) = if args.reference_wasmtime {
         ("wasmtime 48", "none")
