@@ -20,7 +20,10 @@
 //! * The library's own imports: `wasi_snapshot_preview1` functions become
 //!   the output's imports, its memory is the component's (the *primary*
 //!   memory), its `cabi_realloc` is the guest's `realloc` (see
-//!   [`crate::glue`] for several).
+//!   [`crate::glue`] for several). A component that defines no memory at
+//!   all (its canonical options then name none, so its WASI calls pass
+//!   scalars only) gets one for the library: a one-memory module added as
+//!   the last input ([`ADDED_MEMORY`]).
 //! * With `--invoke`, a reactor's lifted functions are collected with their
 //!   types and options for the library's export table (any memory, any
 //!   string encoding: the library lifts and lowers them), and the
@@ -33,8 +36,8 @@
 //! Invariants: each static core module is instantiated at most once (else
 //! refused, naming it); the library is input 0, the component's core
 //! instances follow in instantiation order, so instance `k` is
-//! `InputId(k + 1)`. Anything not listed above is refused with a message
-//! naming it.
+//! `InputId(k + 1)` (an added memory's module comes after the last).
+//! Anything not listed above is refused with a message naming it.
 
 use crate::adapter::{has_strings, Adapters, Callee, HandleMoves, Side};
 use crate::error::LowerError;
@@ -52,6 +55,11 @@ use wasmparser::TypeRef;
 
 /// The module name of the library's functions the output keeps importing.
 pub const P1: &str = "wasi_snapshot_preview1";
+
+/// The module added as an input when the component defines no memory:
+/// one memory of 0 pages (its minimum is raised to the library's region),
+/// exporting nothing.
+pub const ADDED_MEMORY: &[u8] = b"\0asm\x01\0\0\0\x05\x03\x01\x00\x00";
 
 /// The library's initialization function (see the crate docs).
 pub const INIT: &str = "p2lib_init";
@@ -324,17 +332,26 @@ impl<'c, 'm> Linker<'c, 'm> {
         if self.primary.is_none() {
             self.primary = self.sole_memory();
         }
+        if self.primary.is_none() && self.component_memories() == 0 {
+            // No guest memory at all: nothing of the component reads or
+            // writes one (no canonical option can name a memory), so the
+            // library gets a memory of its own, memory 0 of the output.
+            let added = self.merger.add_input(ModuleInfo::parse(
+                ADDED_MEMORY,
+                "the memory added for the WASI library".into(),
+            )?);
+            self.primary = Some(Origin::Defined {
+                input: added,
+                kind: Kind::Memory,
+                index: 0,
+            });
+        }
         let primary = self.primary.ok_or_else(|| {
-            let memories: usize = (self.merger.inputs().skip(1))
-                .map(|input| self.merger.info(input).memories.len())
-                .sum();
-            LowerError::Unsupported(match memories {
-                0 => "the component has no linear memory for the WASI library".into(),
-                n => format!(
-                    "the component has {n} linear memories and no canonical option names \
-                     one, so none is known to be the one for the WASI library"
-                ),
-            })
+            LowerError::Unsupported(format!(
+                "the component has {} linear memories and no canonical option names one, \
+                 so none is known to be the one for the WASI library",
+                self.component_memories()
+            ))
         })?;
         self.merger.set_primary_memory(primary);
         let library_realloc = self.resolve_library_imports(primary)?;
@@ -808,6 +825,13 @@ impl<'c, 'm> Linker<'c, 'm> {
     }
 
     /// The only memory defined by the component's instances, if exactly one.
+    /// How many memories the component's core modules define.
+    fn component_memories(&self) -> usize {
+        (self.merger.inputs().skip(1))
+            .map(|input| self.merger.info(input).memories.len())
+            .sum()
+    }
+
     fn sole_memory(&self) -> Option<Origin> {
         let mut found = None;
         for input in self.merger.inputs().skip(1) {
