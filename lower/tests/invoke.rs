@@ -6,7 +6,7 @@
 //! (`common::assert_invoke_as_native`: the same stdout, the same kind of
 //! ending). Strings, lists, records, variants, options, results, flags,
 //! spilled arguments and results, a post-return, a trap, parse and type
-//! errors; and the refusals (a command component, a library without
+//! errors, the arguments a core start function sees; and the refusals (a command component, a library without
 //! `p2lib_invoke`).
 //!
 //! Needs the wasm32-wasip1 Rust target and wasmtime (`scripts/install-tools.sh`).
@@ -297,6 +297,49 @@ fn post_return_traps_and_errors() {
     assert_eq!(out.exit, Exit::Code(1));
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("give the call"), "{}", out.stderr);
+}
+
+/// The call, argv[1], is hidden from the guest's `get-arguments` from its
+/// first WASI call on, a core start function's included, as under
+/// `wasmtime run --invoke` (whose guest sees argv[0] only here).
+#[test]
+fn a_start_function_sees_the_arguments_without_the_call() {
+    let wat = r#"(component
+  (import "wasi:cli/environment@0.2.0" (instance $env
+    (export "get-arguments" (func (result (list string))))))
+  (core module $libc
+    (memory (export "mem") 1)
+    (global $bump (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $bump (i32.add (local.get $p) (local.get 3)))
+      (local.get $p)))
+  (core instance $libc (instantiate $libc))
+  (core func $get-arguments (canon lower (func $env "get-arguments")
+    (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+  (core module $m
+    (import "libc" "mem" (memory 1))
+    (import "env" "get-arguments" (func $get-arguments (param i32)))
+    (global $at-start (mut i32) (i32.const -1))
+    (func $count (result i32)
+      (call $get-arguments (i32.const 8))
+      (i32.load (i32.const 12)))
+    (func $start (global.set $at-start (call $count)))
+    (start $start)
+    (func (export "at-start") (result i32) (global.get $at-start))
+    (func (export "now") (result i32) (call $count)))
+  (core instance $i (instantiate $m
+    (with "libc" (instance $libc))
+    (with "env" (instance (export "get-arguments" (func $get-arguments))))))
+  (func (export "at-start") (result u32) (canon lift (core func $i "at-start")))
+  (func (export "now") (result u32) (canon lift (core func $i "now")))
+)"#;
+    check("argv at start", wat, &["at-start()", "now()"]);
+    let lowered = lower_invoke(wat).unwrap();
+    let out = run(&lowered.bytes, &["app.p1.wasm", "at-start()"]);
+    assert_eq!(out.stdout, "1\n", "argv[0] only: {out:?}");
 }
 
 #[test]

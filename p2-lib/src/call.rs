@@ -310,7 +310,9 @@ pub fn resource_drop(
 
 /// The arguments the guest's `get-arguments` sees: all of them, but with
 /// `p2shim lower --invoke` not argv[1], the call (as under `wasmtime run
-/// --invoke`), once [`hide_invoke_argument`] was called.
+/// --invoke`). The `invoke` build is linked into `--invoke` outputs only,
+/// whose argv[1] is always the call, so it is hidden from the first WASI
+/// call on, a core start function's included.
 #[cfg(not(feature = "invoke"))]
 fn visible_args(args: Vec<String>) -> Vec<String> {
     args
@@ -319,24 +321,8 @@ fn visible_args(args: Vec<String>) -> Vec<String> {
 /// See the other `visible_args`.
 #[cfg(feature = "invoke")]
 fn visible_args(mut args: Vec<String>) -> Vec<String> {
-    if HIDE_INVOKE_ARGUMENT.0.get() && args.len() > 1 {
+    if args.len() > 1 {
         args.remove(1);
     }
     args
-}
-
-/// Whether argv[1] is the call of `p2shim lower --invoke`.
-#[cfg(feature = "invoke")]
-struct HideFlag(Cell<bool>);
-// SAFETY: single-threaded, as `Slot`.
-#[cfg(feature = "invoke")]
-unsafe impl Sync for HideFlag {}
-#[cfg(feature = "invoke")]
-static HIDE_INVOKE_ARGUMENT: HideFlag = HideFlag(Cell::new(false));
-
-/// Hides argv[1] (the call) from the guest (`crate::invoke`); before the
-/// state is made, so before any WASI call.
-#[cfg(feature = "invoke")]
-pub fn hide_invoke_argument() {
-    HIDE_INVOKE_ARGUMENT.0.set(true);
 }

@@ -9,11 +9,10 @@
 //! time: each lifted function's name, component type and canonical
 //! options, in the order of the glue's function numbers) and calls
 //! [`p2lib_invoke`], which
-//! * takes the call from argv\[1\] (the guest's `get-arguments` then sees
-//!   argv\[0\] and the arguments after the call, as under wasmtime; but a
-//!   core start function that makes a WASI call runs before the call is
-//!   read, and its library state keeps argv\[1\]: no toolchain's start
-//!   function does);
+//! * takes the call from argv\[1\] (the guest's `get-arguments` sees
+//!   argv\[0\] and the arguments after the call, as under wasmtime, from
+//!   its first WASI call on, a core start function's included: `call`'s
+//!   `visible_args`);
 //! * parses it, finds the function and type-checks the arguments with
 //!   `canonical_abi::invoke::prepare` (the interpreter's code and
 //!   messages; any failure: its report on stderr, exit 1, before any guest
@@ -99,7 +98,6 @@ pub extern "C" fn p2lib_invoke(table: u32, len: u32) {
         );
         std::process::exit(1)
     };
-    call::hide_invoke_argument();
     let tree = export_tree(&funcs);
     let find = |name: &str| {
         find_func(&tree, name)
