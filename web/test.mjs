@@ -37,7 +37,7 @@ import puppeteer from 'puppeteer-core';
 const WEB = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(WEB, '..');
 const TARGET = process.env.CARGO_TARGET_DIR || join(REPO, 'target');
-const PROGRAMS = ['p2-args', 'p2-env', 'p2-exit', 'p2-run', 'p2-time'];
+const PROGRAMS = ['p2-args', 'p2-env', 'p2-exit', 'p2-nomem', 'p2-run', 'p2-time'];
 const BANNER = /^(Error: failed to run main module|Error: failed during execution|Exception: )/m;
 
 function opt(name, dflt) {
@@ -63,10 +63,15 @@ function argSets(dir) {
   return readFileSync(f, 'utf8').replace(/\n$/, '').split('\n').filter((l) => !l.startsWith('#'));
 }
 
+// Builds a program as conformance/programs/run.sh does: its build.sh if it has one
+// (writing its component into TARGET), else `cargo build`.
 function build(dir, target) {
-  const r = spawnSync('cargo', ['build', '-q', '--release', '--target', target], { cwd: dir, stdio: 'inherit',
+  const cmd = existsSync(join(dir, 'build.sh'))
+    ? ['bash', ['build.sh']]
+    : ['cargo', ['build', '-q', '--release', '--target', target]];
+  const r = spawnSync(cmd[0], cmd[1], { cwd: dir, stdio: 'inherit',
     env: { ...process.env, CARGO_TARGET_DIR: TARGET } });
-  if (r.status !== 0) throw new Error(`cargo build in ${dir} failed`);
+  if (r.status !== 0) throw new Error(`${cmd[0]} ${cmd[1].join(' ')} in ${dir} failed`);
 }
 
 function component(name, dir) {
