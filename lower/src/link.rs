@@ -824,7 +824,6 @@ impl<'c, 'm> Linker<'c, 'm> {
             .collect()
     }
 
-    /// The only memory defined by the component's instances, if exactly one.
     /// How many memories the component's core modules define.
     fn component_memories(&self) -> usize {
         (self.merger.inputs().skip(1))
@@ -832,6 +831,7 @@ impl<'c, 'm> Linker<'c, 'm> {
             .sum()
     }
 
+    /// The only memory defined by the component's instances, if exactly one.
     fn sole_memory(&self) -> Option<Origin> {
         let mut found = None;
         for input in self.merger.inputs().skip(1) {
