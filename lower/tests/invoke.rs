@@ -304,23 +304,16 @@ fn post_return_traps_and_errors() {
 /// `wasmtime run --invoke` (whose guest sees argv[0] only here).
 #[test]
 fn a_start_function_sees_the_arguments_without_the_call() {
-    let wat = r#"(component
+    let wat = format!(
+        r#"(component
   (import "wasi:cli/environment@0.2.0" (instance $env
     (export "get-arguments" (func (result (list string))))))
-  (core module $libc
-    (memory (export "mem") 1)
-    (global $bump (mut i32) (i32.const 1024))
-    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-      (local $p i32)
-      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
-                             (i32.sub (i32.const 0) (local.get 2))))
-      (global.set $bump (i32.add (local.get $p) (local.get 3)))
-      (local.get $p)))
+  {}
   (core instance $libc (instantiate $libc))
   (core func $get-arguments (canon lower (func $env "get-arguments")
-    (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+    (memory (core memory $libc "memory")) (realloc (core func $libc "cabi_realloc"))))
   (core module $m
-    (import "libc" "mem" (memory 1))
+    (import "libc" "memory" (memory 1))
     (import "env" "get-arguments" (func $get-arguments (param i32)))
     (global $at-start (mut i32) (i32.const -1))
     (func $count (result i32)
@@ -335,9 +328,11 @@ fn a_start_function_sees_the_arguments_without_the_call() {
     (with "env" (instance (export "get-arguments" (func $get-arguments))))))
   (func (export "at-start") (result u32) (canon lift (core func $i "at-start")))
   (func (export "now") (result u32) (canon lift (core func $i "now")))
-)"#;
-    check("argv at start", wat, &["at-start()", "now()"]);
-    let lowered = lower_invoke(wat).unwrap();
+)"#,
+        common::LIBC
+    );
+    check("argv at start", &wat, &["at-start()", "now()"]);
+    let lowered = lower_invoke(&wat).unwrap();
     let out = run(&lowered.bytes, &["app.p1.wasm", "at-start()"]);
     assert_eq!(out.stdout, "1\n", "argv[0] only: {out:?}");
 }
