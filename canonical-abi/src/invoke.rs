@@ -9,7 +9,10 @@
 //!   wasmtime's rules over any export tree ([`ExportItem`]): a root export
 //!   `name`; or `ns:pkg/iface.func@version`, function `func` of the
 //!   exported instance `ns:pkg/iface@version` (instance names matched
-//!   semver-compatibly, `0.2.0` finds `0.2.6`); or else a function called
+//!   semver-compatibly, `0.2.0` finds `0.2.6`), and when no instance has
+//!   that name, the root function `func` (as wasmtime 49 does, seen by
+//!   trying: `x:y/z.add` calls the root `add`, while an instance that is
+//!   found but lacks `func` gives no fallback); or else a function called
 //!   `name` in exactly one exported instance ([`Lookup::Ambiguous`] when
 //!   several have one, naming them in export order).
 //! * **The export table** ([`InvokeFunc`], [`encode_funcs`],
@@ -88,17 +91,18 @@ pub fn find_item<'a, I>(items: &'a [(String, I)], name: &str) -> Option<&'a I> {
     best
 }
 
-/// Splits a WIT item name `ns:pkg/iface.func@version` into the instance
-/// name `ns:pkg/iface@version` and `func`; `None` for a plain name.
+/// Splits a WIT item name `ns:pkg/iface.func@version` (or `iface.func`)
+/// into the instance name `ns:pkg/iface@version` and `func`; `None` for a
+/// plain name. (WIT names have no `.` of their own: the last one before
+/// the version separates the function.)
 pub fn split_item_name(name: &str) -> Option<(String, &str)> {
     let (path, version) = match name.rsplit_once('@') {
         Some((p, v)) => (p, Some(v)),
         None => (name, None),
     };
-    let slash = path.rfind('/')?;
-    let dot = slash + path[slash..].rfind('.')?;
+    let dot = path.rfind('.')?;
     let (iface, func) = (&path[..dot], &path[dot + 1..]);
-    if func.is_empty() {
+    if iface.is_empty() || func.is_empty() {
         return None;
     }
     Some((
@@ -114,11 +118,13 @@ pub fn find_func<I: ExportItem>(exports: &[(String, I)], name: &str) -> Result<I
         return Ok(f);
     }
     if let Some((instance, func)) = split_item_name(name) {
-        let found = find_item(exports, &instance)
-            .and_then(I::as_instance)
-            .and_then(|items| find_item(items, func))
-            .and_then(I::as_func);
-        if let Some(f) = found {
+        let found = match find_item(exports, &instance).and_then(I::as_instance) {
+            Some(items) => find_item(items, func),
+            // No such instance: wasmtime 49 then calls the root function
+            // of that name (`x:y/z.add` calls `add`).
+            None => find_item(exports, func),
+        };
+        if let Some(f) = found.and_then(I::as_func) {
             return Ok(f);
         }
     }
@@ -742,7 +748,34 @@ mod tests {
             find_func(&tree, "nope"),
             Err(Lookup::NotFound("nope".into()))
         );
+        // A qualified name whose instance is not exported: the root
+        // function of that name, if any; an instance that is found but
+        // lacks the function: none (wasmtime 49, seen by trying).
+        assert_eq!(find_func(&tree, "x:y/z.add"), Ok(0));
+        assert_eq!(find_func(&tree, "foo.add"), Ok(0));
+        assert_eq!(find_func(&tree, "test:demo/api.add@0.2.0"), Ok(0));
+        assert_eq!(find_func(&tree, "test:demo/api.add"), Ok(0));
+        assert_eq!(
+            find_func(&tree, "x:y/z.echo"),
+            Err(Lookup::NotFound("x:y/z.echo".into()))
+        );
+        let with_root_nothing = {
+            let mut f = funcs.clone();
+            f.push(func(None, "nothing", unit()));
+            export_tree(&f)
+        };
+        assert_eq!(find_func(&with_root_nothing, "x:y/z.nothing"), Ok(4));
+        assert_eq!(
+            find_func(&with_root_nothing, "test:demo/api.nothing@0.1.5"),
+            Err(Lookup::NotFound("test:demo/api.nothing@0.1.5".into()))
+        );
         assert_eq!(split_item_name("plain"), None);
+        assert_eq!(split_item_name("foo.add"), Some(("foo".into(), "add")));
+        assert_eq!(
+            split_item_name("a:b/c.f@1.2.3"),
+            Some(("a:b/c@1.2.3".into(), "f"))
+        );
+        assert_eq!(split_item_name(".f"), None);
         assert_eq!(semver_track("0.2.6"), "0.2");
         assert_eq!(semver_track("1.4.0"), "1");
     }

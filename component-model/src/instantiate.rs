@@ -1296,11 +1296,13 @@ impl<T: 'static> ComponentInstance<T> {
         }
     }
 
-    /// Finds an exported function by the name `wasmtime run --invoke` uses:
-    /// a root export `name`; or `ns:pkg/iface.func@version`, function
-    /// `func` of the exported instance `ns:pkg/iface@version` (matched
-    /// semver-compatibly); or else a function called `name` in exactly one
-    /// exported instance ([`Error::Ambiguous`] when several have one).
+    /// Finds an exported function by the name `wasmtime run --invoke` uses
+    /// (`canonical_abi::invoke::find_func`): a root export `name`; or
+    /// `ns:pkg/iface.func@version`, function `func` of the exported
+    /// instance `ns:pkg/iface@version` (matched semver-compatibly), or the
+    /// root `func` when no instance has that name; or else a function
+    /// called `name` in exactly one exported instance ([`Error::Ambiguous`]
+    /// when several have one).
     pub fn find_func(&self, name: &str) -> Result<ComponentFunc<T>, Error> {
         match find_func(&self.shared.comp.flat.exports, name) {
             Ok(def) => Ok(ComponentFunc {
